@@ -1,0 +1,96 @@
+#include "agent/cli.h"
+
+#include <algorithm>
+#include <iostream>
+
+#include "agent/commands.h"
+#include "agent/options.h"
+
+namespace authgate {
+namespace {
+
+int run_version(CommandContext& context) {
+    po::options_description options("Options");
+    if (!parse_options(context, options, "authgate version")) return exit_ok;
+    context.out << "authgate " << AUTHGATE_VERSION << "\n";
+    return exit_ok;
+}
+
+void print_help(std::ostream& out) {
+    out << "authgate: SMTP AUTH posture and its exceptions in Exchange Online, as code.\n\n"
+           "Usage: authgate COMMAND [OPTIONS]\n\nCommands:\n";
+    for (const Command& command : commands()) {
+        out << "  " << command.name << std::string(12 - std::min<std::size_t>(command.name.size(), 11), ' ')
+            << command.summary << "\n";
+    }
+    out << "\nRun 'authgate COMMAND --help' for a command's options.\n";
+}
+
+std::size_t distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+}  // namespace
+
+const std::vector<Command>& commands() {
+    static const std::vector<Command> table{
+        {"validate", "parse and check the desired state; no network", run_validate},
+        {"plan", "compare the desired state with the tenant and show the changes", run_plan},
+        {"version", "print the version", run_version},
+    };
+    return table;
+}
+
+std::string suggest_command(std::string_view typed) {
+    std::string best;
+    std::size_t best_distance = 3;
+    for (const Command& command : commands()) {
+        const std::size_t d = distance(typed, command.name);
+        if (d < best_distance || (command.name.rfind(typed, 0) == 0 && !typed.empty() && best.empty())) {
+            best = command.name;
+            best_distance = std::min(d, best_distance);
+        }
+    }
+    return best;
+}
+
+int run_cli(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        print_help(args.empty() ? std::cerr : std::cout);
+        return args.empty() ? exit_error : exit_ok;
+    }
+    if (args[0] == "--version") args[0] = "version";
+    const auto command = std::find_if(commands().begin(), commands().end(),
+                                      [&](const Command& c) { return c.name == args[0]; });
+    if (command == commands().end()) {
+        std::cerr << "authgate: unknown command '" << args[0] << "'";
+        if (const std::string hint = suggest_command(args[0]); !hint.empty()) std::cerr << "; did you mean '" << hint << "'?";
+        std::cerr << "\nRun 'authgate --help' for the list of commands.\n";
+        return exit_error;
+    }
+    CommandContext context{std::string(command->name), {args.begin() + 1, args.end()}, std::cout, std::cerr};
+    try {
+        return command->run(context);
+    } catch (const UsageError& error) {
+        std::cerr << "authgate " << command->name << ": " << error.what() << "\nRun 'authgate " << command->name
+                  << " --help' for its options.\n";
+        return exit_error;
+    } catch (const std::exception& error) {
+        std::cerr << "authgate " << command->name << ": error: " << error.what() << "\n";
+        return exit_error;
+    }
+}
+
+}  // namespace authgate

@@ -1,0 +1,34 @@
+#pragma once
+// The command table and what every command shares: parsing, help and exit codes.
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace authgate {
+
+// Exit codes of spec/cli.md.
+enum ExitCode : int { exit_ok = 0, exit_error = 1, exit_changes = 2 };
+
+struct CommandContext {
+    std::string name;                // "plan"
+    std::vector<std::string> args;   // the arguments after the command name
+    std::ostream& out;
+    std::ostream& err;
+};
+
+struct Command {
+    std::string_view name;
+    std::string_view summary;
+    std::function<int(CommandContext&)> run;
+};
+
+const std::vector<Command>& commands();
+
+int run_cli(int argc, char** argv);
+
+// The closest command name for a typo, or "".
+std::string suggest_command(std::string_view typed);
+
+}  // namespace authgate

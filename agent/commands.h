@@ -1,0 +1,19 @@
+#pragma once
+// One handler per command; each parses its own options.
+#include "agent/cli.h"
+#include "policies/desired_state.h"
+#include "policies/diagnostics.h"
+
+namespace authgate {
+
+int run_validate(CommandContext& context);
+int run_plan(CommandContext& context);
+
+// The first phase of every command that reads a desired state: load, then validate at `now`.
+struct CheckedDesiredState {
+    DesiredState state;
+    Diagnostics diagnostics;  // errors and warnings of both steps
+};
+CheckedDesiredState load_and_validate(const std::vector<std::string>& paths, Instant now);
+
+}  // namespace authgate

@@ -1,0 +1,60 @@
+#include "agent/options.h"
+
+#include <ostream>
+
+namespace authgate {
+
+std::optional<po::variables_map> parse_options(CommandContext& context, po::options_description& options,
+                                               const std::string& usage,
+                                               const po::positional_options_description* positional) {
+    options.add_options()("help,h", "show this help");
+    po::variables_map values;
+    try {
+        po::command_line_parser parser(context.args);
+        parser.options(options);
+        if (positional) parser.positional(*positional);
+        po::store(parser.run(), values);
+        if (values.count("help")) {
+            context.out << "Usage: " << usage << "\n\n" << options << "\n";
+            return std::nullopt;
+        }
+        po::notify(values);
+    } catch (const po::error& error) {
+        throw UsageError(error.what());
+    }
+    return values;
+}
+
+void add_desired_state_option(po::options_description& options) {
+    options.add_options()("config,c", po::value<std::vector<std::string>>()->composing()->multitoken(),
+                          "desired state: a .toml file or a directory of them (repeatable)");
+}
+
+std::vector<std::string> desired_state_paths(const po::variables_map& values) {
+    if (!values.count("config")) throw UsageError("the desired state is required: -c PATH");
+    return values["config"].as<std::vector<std::string>>();
+}
+
+ReportFormat report_format(const po::variables_map& values) {
+    const std::string format = values.count("format") ? values["format"].as<std::string>() : "text";
+    if (format == "text") return ReportFormat::text;
+    if (format == "markdown") return ReportFormat::markdown;
+    if (format == "json") return ReportFormat::json;
+    throw UsageError("--format must be text, markdown or json, not '" + format + "'");
+}
+
+Instant evaluation_time(const po::variables_map& values) {
+    if (!values.count("at")) return now_utc();
+    const std::string text = values["at"].as<std::string>();
+    const auto instant = parse_instant(text);
+    if (!instant) throw UsageError("--at must be a time with a UTC offset (2026-11-22T10:00:00Z) or a date, not '" + text + "'");
+    return *instant;
+}
+
+void print_diagnostics(std::ostream& err, const Diagnostics& diagnostics) {
+    for (const Diagnostic& diagnostic : diagnostics.all()) err << format(diagnostic) << "\n";
+    if (const std::size_t errors = diagnostics.error_count())
+        err << errors << (errors == 1 ? " error" : " errors") << "; nothing was changed.\n";
+}
+
+}  // namespace authgate

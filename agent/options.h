@@ -1,0 +1,42 @@
+#pragma once
+// Option parsing shared by the commands: one style of flags, help and usage errors.
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "agent/cli.h"
+#include "agent/render.h"
+#include "policies/desired_state.h"
+#include "policies/diagnostics.h"
+#include "policies/time.h"
+
+namespace authgate {
+
+namespace po = boost::program_options;
+
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Parses the command's arguments. Prints the help and returns nullopt for --help; throws
+// UsageError for anything it cannot accept.
+std::optional<po::variables_map> parse_options(CommandContext& context, po::options_description& options,
+                                               const std::string& usage,
+                                               const po::positional_options_description* positional = nullptr);
+
+// -c/--config PATH..., the desired state.
+void add_desired_state_option(po::options_description& options);
+std::vector<std::string> desired_state_paths(const po::variables_map& values);
+
+ReportFormat report_format(const po::variables_map& values);
+// --at TIME when given, else the wall clock.
+Instant evaluation_time(const po::variables_map& values);
+
+// Prints every diagnostic, one per line, and a count line when there are errors.
+void print_diagnostics(std::ostream& err, const Diagnostics& diagnostics);
+
+}  // namespace authgate

@@ -1,0 +1,21 @@
+#pragma once
+// How a plan is shown; what it is lives in policies/plan.h.
+#include <iosfwd>
+
+#include <cpprest/json.h>
+
+#include "policies/plan.h"
+
+namespace authgate {
+
+enum class ReportFormat { text, markdown, json };
+
+web::json::value plan_to_json(const Plan& plan);
+void render_text(std::ostream& out, const Plan& plan);
+void render_markdown(std::ostream& out, const Plan& plan);
+void render_plan(std::ostream& out, const Plan& plan, ReportFormat format);
+
+// "2 to change" style summary line shared by the text and markdown reports.
+std::string summary_line(const Plan& plan);
+
+}  // namespace authgate

@@ -1,0 +1,109 @@
+#include "agent/render.h"
+
+#include "agent/json_output.h"
+
+namespace authgate {
+namespace {
+
+using web::json::value;
+
+value to_json(const Value& v) {
+    if (const bool* flag = std::get_if<bool>(&v)) return value::boolean(*flag);
+    if (const std::string* text = std::get_if<std::string>(&v)) return value::string(*text);
+    return value::null();
+}
+
+value to_json(const std::optional<SourceLocation>& source) {
+    if (!source || !source->known()) return value::null();
+    value json = value::object();
+    json["file"] = value::string(source->file);
+    json["line"] = value::number(source->line);
+    return json;
+}
+
+value to_json(const Change& change) {
+    value json = value::object();
+    json["resource"] = value::string(std::string(to_string(change.resource)));
+    json["target"] = value::string(change.target);
+    json["attribute"] = value::string(change.attribute);
+    json["action"] = value::string(std::string(to_string(change.action)));
+    json["before"] = to_json(change.before);
+    json["after"] = to_json(change.after);
+    json["reason"] = value::string(std::string(to_string(change.reason)));
+    json["detail"] = value::string(change.detail);
+    value parameters = value::object();
+    for (const auto& [name, parameter] : change.cmdlet.parameters) parameters[name] = to_json(parameter);
+    value cmdlet = value::object();
+    cmdlet["name"] = value::string(change.cmdlet.name);
+    cmdlet["parameters"] = parameters;
+    json["cmdlet"] = cmdlet;
+    json["powershell"] = value::string(powershell_line(change.cmdlet));
+    json["source"] = to_json(change.source);
+    return json;
+}
+
+}  // namespace
+
+value plan_to_json(const Plan& plan) {
+    keep_json_member_order();
+    value json = value::object();
+    json["format_version"] = value::number(plan.format_version);
+    json["tenant"] = value::string(plan.tenant);
+    json["evaluated_at"] = value::string(format_instant(plan.evaluated_at));
+    json["desired_digest"] = value::string(plan.desired_digest);
+    value summary = value::object();
+    summary["change"] = value::number(static_cast<uint64_t>(plan.change_count()));
+    summary["report"] = value::number(static_cast<uint64_t>(plan.report_count()));
+    summary["skipped"] = value::number(static_cast<uint64_t>(plan.skipped.size()));
+    summary["warnings"] = value::number(static_cast<uint64_t>(plan.warnings.size()));
+    json["summary"] = summary;
+
+    value changes = value::array(plan.changes.size());
+    for (std::size_t i = 0; i < plan.changes.size(); ++i) changes[i] = to_json(plan.changes[i]);
+    json["changes"] = changes;
+
+    value exceptions = value::array(plan.exceptions.size());
+    for (std::size_t i = 0; i < plan.exceptions.size(); ++i) {
+        const ExceptionStatus& status = plan.exceptions[i];
+        value entry = value::object();
+        entry["mailbox"] = value::string(status.mailbox);
+        entry["owner"] = value::string(status.owner);
+        entry["expires"] = value::string(status.expires);
+        entry["state"] = value::string(std::string(to_string(status.state)));
+        entry["days_left"] = value::number(static_cast<int64_t>(status.days_left));
+        entry["source"] = to_json(std::optional<SourceLocation>(status.source));
+        exceptions[i] = entry;
+    }
+    json["exceptions"] = exceptions;
+
+    value warnings = value::array(plan.warnings.size());
+    for (std::size_t i = 0; i < plan.warnings.size(); ++i) {
+        value entry = value::object();
+        entry["code"] = value::string(plan.warnings[i].code);
+        entry["message"] = value::string(plan.warnings[i].message);
+        entry["source"] = to_json(std::optional<SourceLocation>(plan.warnings[i].source));
+        warnings[i] = entry;
+    }
+    json["warnings"] = warnings;
+
+    value skipped = value::array(plan.skipped.size());
+    for (std::size_t i = 0; i < plan.skipped.size(); ++i) {
+        value entry = value::object();
+        entry["target"] = value::string(plan.skipped[i].target);
+        entry["reason"] = value::string(plan.skipped[i].reason);
+        entry["detail"] = value::string(plan.skipped[i].detail);
+        skipped[i] = entry;
+    }
+    json["skipped"] = skipped;
+    return json;
+}
+
+void render_plan(std::ostream& out, const Plan& plan, ReportFormat format) {
+    switch (format) {
+        case ReportFormat::json: write_json(out, plan_to_json(plan)); break;
+        case ReportFormat::markdown: render_markdown(out, plan); break;
+        case ReportFormat::text: render_text(out, plan); break;
+    }
+}
+
+}  // namespace authgate

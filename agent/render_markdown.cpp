@@ -1,0 +1,122 @@
+#include "agent/render.h"
+
+#include <map>
+#include <ostream>
+#include <sstream>
+
+namespace authgate {
+namespace {
+
+constexpr std::size_t report_limit = 60000;   // a pull-request comment must stay below 65,536
+constexpr std::size_t reserve_for_tail = 4000;  // warnings summary and the truncation note
+
+// Table cells: pipes would split the cell, and newlines would end the row.
+std::string cell(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '|') out += "\\|";
+        else if (c == '\n' || c == '\r') out += ' ';
+        else if (c == '<') out += "&lt;";
+        else out += c;
+    }
+    return out;
+}
+
+std::string show(const Value& value) {
+    if (std::holds_alternative<std::monostate>(value)) return "`null`";
+    if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "`true`" : "`false`";
+    return "`" + cell(std::get<std::string>(value)) + "`";
+}
+
+// Appends whole lines while they fit; returns how many did not.
+std::size_t append_lines(std::string& out, const std::vector<std::string>& lines, std::size_t budget) {
+    std::size_t written = 0;
+    for (const std::string& line : lines) {
+        if (out.size() + line.size() > budget) break;
+        out += line;
+        ++written;
+    }
+    return lines.size() - written;
+}
+
+}  // namespace
+
+void render_markdown(std::ostream& stream, const Plan& plan) {
+    std::string out;
+    out += "### authgate plan for `" + plan.tenant + "`\n\n";
+    out += "**" + summary_line(plan) + "** Evaluated at " + format_instant(plan.evaluated_at) + ".\n\n";
+
+    if (!plan.changes.empty()) {
+        std::map<std::pair<std::string, std::string>, std::pair<std::size_t, std::size_t>> counts;
+        for (const Change& change : plan.changes) {
+            auto& [changed, reported] = counts[{std::string(to_string(change.resource)), std::string(to_string(change.reason))}];
+            (change.action == Action::report ? reported : changed)++;
+        }
+        out += "| resource | reason | to change | to report |\n|---|---|---:|---:|\n";
+        for (const auto& [key, value] : counts)
+            out += "| " + key.first + " | " + key.second + " | " + std::to_string(value.first) + " | " +
+                   std::to_string(value.second) + " |\n";
+        out += "\n";
+    }
+
+    std::vector<std::string> warning_lines;
+    for (const Diagnostic& warning : plan.warnings) {
+        std::string line = "- ";
+        if (warning.source.known()) line += "`" + warning.source.file + ":" + std::to_string(warning.source.line) + "` ";
+        warning_lines.push_back(line + cell(warning.message) + "\n");
+    }
+    std::vector<std::string> expiring_lines;
+    for (const ExceptionStatus& status : plan.exceptions)
+        if (status.state != ExceptionState::missing && status.days_left < 30)
+            expiring_lines.push_back("| " + cell(status.mailbox) + " | " + cell(status.owner) + " | " + status.expires +
+                                     " | " + std::string(to_string(status.state)) + " | " +
+                                     std::to_string(status.days_left) + " |\n");
+
+    std::size_t omitted = 0;
+    const std::size_t budget = report_limit - reserve_for_tail;
+    if (!plan.changes.empty()) {
+        std::vector<std::string> rows;
+        for (const Change& change : plan.changes)
+            rows.push_back("| " + std::string(change.action == Action::report ? "report" : to_string(change.action)) +
+                           " | " + std::string(to_string(change.resource)) + " | " + cell(change.target) + " | " +
+                           change.attribute + " | " + show(change.before) + " → " + show(change.after) + " | " +
+                           cell(change.detail) + " |\n");
+        out += "<details open><summary>Changes (" + std::to_string(plan.changes.size()) + ")</summary>\n\n";
+        out += "| action | resource | target | attribute | before → after | why |\n|---|---|---|---|---|---|\n";
+        omitted += append_lines(out, rows, budget);
+        out += "\n</details>\n\n";
+    }
+    if (!warning_lines.empty()) {
+        out += "<details><summary>Warnings (" + std::to_string(warning_lines.size()) + ")</summary>\n\n";
+        omitted += append_lines(out, warning_lines, budget);
+        out += "\n</details>\n\n";
+    }
+    if (!expiring_lines.empty()) {
+        out += "<details><summary>Exceptions expiring within 30 days (" + std::to_string(expiring_lines.size()) +
+               ")</summary>\n\n| mailbox | owner | expires | state | days left |\n|---|---|---|---|---:|\n";
+        omitted += append_lines(out, expiring_lines, budget);
+        out += "\n</details>\n\n";
+    }
+    if (!plan.skipped.empty()) {
+        std::vector<std::string> lines;
+        for (const Skipped& skipped : plan.skipped)
+            lines.push_back("- `" + skipped.target + "` (" + skipped.reason + "): " + cell(skipped.detail) + "\n");
+        out += "<details><summary>Skipped (" + std::to_string(plan.skipped.size()) + ")</summary>\n\n";
+        omitted += append_lines(out, lines, budget);
+        out += "\n</details>\n\n";
+    }
+    std::vector<std::string> commands;
+    for (const Change& change : plan.changes)
+        if (change.action != Action::report) commands.push_back(powershell_line(change.cmdlet) + "\n");
+    if (!commands.empty()) {
+        out += "<details><summary>Equivalent PowerShell</summary>\n\n```powershell\n";
+        omitted += append_lines(out, commands, budget);
+        out += "```\n\n</details>\n";
+    }
+    if (omitted > 0)
+        out += "\n> " + std::to_string(omitted) +
+               " lines were left out to keep this comment under 60,000 characters; the JSON plan has everything.\n";
+    stream << out;
+}
+
+}  // namespace authgate

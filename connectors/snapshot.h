@@ -1,0 +1,23 @@
+#pragma once
+// The snapshot connector: a live state saved as JSON (spec/cli.md, "Snapshot format"),
+// including PowerShell ConvertTo-Json exports with extra properties and @odata annotations.
+#include <string>
+
+#include "connectors/connector.h"
+
+namespace authgate {
+
+// Parses snapshot text; `name` is the file name used in messages. Throws ConnectorError
+// naming the member and element at fault. A member that is absent leaves that part unknown.
+LiveState parse_snapshot(const std::string& text, const std::string& name);
+
+class SnapshotConnector : public TenantConnector {
+public:
+    explicit SnapshotConnector(std::string path) : path_(std::move(path)) {}
+    LiveState read_live_state() override;
+
+private:
+    std::string path_;
+};
+
+}  // namespace authgate

@@ -1,0 +1,120 @@
+#pragma once
+// The desired state as the user declared it (see spec/desired-state.md), with the source of
+// every element so that validation and plans can point back at the TOML.
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "source.h"
+#include "time.h"
+
+namespace authgate {
+
+enum class Cloud { global, gcc_high, dod, china };
+enum class UnlistedOverrides { revert, report, ignore };
+enum class Replacement { oauth, hve, acs, relay, direct_send, retire };
+
+std::string_view to_string(Cloud cloud);
+std::string_view to_string(UnlistedOverrides mode);
+std::string_view to_string(Replacement replacement);
+
+// The twelve AllowBasicAuth* flags of an authentication policy.
+inline constexpr std::size_t basic_auth_flag_count = 12;
+struct BasicAuthFlag {
+    std::string_view toml_key;       // allow_basic_auth_smtp
+    std::string_view exchange_name;  // AllowBasicAuthSmtp
+};
+extern const std::array<BasicAuthFlag, basic_auth_flag_count> basic_auth_flags;
+inline constexpr std::size_t smtp_flag = 10;  // index of AllowBasicAuthSmtp
+using BasicAuthFlags = std::array<bool, basic_auth_flag_count>;
+
+template <class T>
+struct Located {
+    T value;
+    SourceLocation source;
+};
+
+struct Tenant {
+    std::string id;
+    Cloud cloud = Cloud::global;
+    SourceLocation source;
+};
+
+// Non-secret connection settings; the lowest of three precedence levels (CLI > env > file).
+struct Connection {
+    std::optional<std::string> app_id;
+    std::optional<std::string> certificate;  // resolved against the naming file's folder
+    std::optional<std::string> certificate_password_env;
+    std::optional<std::string> login_endpoint;
+    std::optional<std::string> exchange_endpoint;
+    std::optional<std::string> ca_bundle;  // resolved against the naming file's folder
+};
+
+struct Exception {
+    std::string mailbox;
+    std::string owner;
+    std::string reason;
+    Instant expires{};          // the first instant at which it no longer holds
+    std::string expires_text;   // as written: "2027-03-31" or "2027-03-31T18:00:00+02:00"
+    std::optional<std::string> ticket;
+    std::optional<Replacement> replacement;
+    bool basic_auth = false;
+    SourceLocation source;      // the [[smtp_auth.exception]] header
+    SourceLocation expires_source;
+};
+
+struct SmtpAuth {
+    std::optional<Located<bool>> org_disabled;  // absent: the org switch is not managed
+    UnlistedOverrides unlisted_overrides = UnlistedOverrides::report;
+    std::vector<Located<std::string>> deny;
+    std::vector<Exception> exceptions;
+};
+
+struct ExceptionSettings {
+    int max_days = 180;
+    std::vector<int> warn_days{14, 7, 1};
+    std::optional<Located<std::string>> basic_auth_policy;
+    SourceLocation source;
+
+    int max_warn_days() const;
+};
+
+struct AuthenticationPolicy {
+    std::string name;
+    BasicAuthFlags flags{};  // unlisted flags are false
+    SourceLocation source;
+};
+
+struct Organization {
+    // nullopt: not managed. Empty string in the TOML clears it and is stored as "".
+    std::optional<Located<std::string>> default_authentication_policy;
+};
+
+struct Guardrails {
+    int max_changes = 100;
+    std::vector<Located<std::string>> protected_mailboxes;
+};
+
+struct DesiredState {
+    std::optional<Tenant> tenant;
+    Connection connection;
+    std::optional<SmtpAuth> smtp_auth;           // absent: org switch and overrides left alone
+    ExceptionSettings exception_settings;
+    std::vector<AuthenticationPolicy> policies;  // empty: policies are not managed
+    std::optional<Organization> organization;   // absent: default policy left alone
+    Guardrails guardrails;
+
+    std::vector<std::string> files;  // the files read, in merge order
+    std::string digest;              // "sha256:…" over the files' relative paths and contents
+
+    const AuthenticationPolicy* find_policy(std::string_view name) const;
+    bool is_protected(std::string_view address) const;
+};
+
+// Case-insensitive (ASCII) comparison and folding for addresses and policy names.
+std::string fold_case(std::string_view text);
+bool equals_ignoring_case(std::string_view a, std::string_view b);
+
+}  // namespace authgate

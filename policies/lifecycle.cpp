@@ -1,0 +1,13 @@
+#include "policies/lifecycle.h"
+
+namespace authgate {
+
+long days_left(const Exception& exception, Instant now) { return whole_days(now, exception.expires); }
+
+ExceptionState state_at(const Exception& exception, const ExceptionSettings& settings, Instant now) {
+    if (now >= exception.expires) return ExceptionState::expired;
+    if (now >= exception.expires - std::chrono::days{settings.max_warn_days()}) return ExceptionState::expiring;
+    return ExceptionState::active;
+}
+
+}  // namespace authgate

@@ -1,0 +1,15 @@
+#pragma once
+// Where an exception stands at a given time. Shared by validation and the planner.
+#include "desired_state.h"
+#include "plan.h"
+
+namespace authgate {
+
+// active, expiring (within max(warn_days) of expiry) or expired; never "missing", which
+// depends on the live tenant.
+ExceptionState state_at(const Exception& exception, const ExceptionSettings& settings, Instant now);
+
+// Whole days until expiry, rounded down; negative once expired.
+long days_left(const Exception& exception, Instant now);
+
+}  // namespace authgate

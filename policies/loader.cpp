@@ -1,0 +1,659 @@
+#include "policies/loader.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "policies/validate.h"
+
+namespace authgate {
+namespace {
+
+namespace fs = std::filesystem;
+
+SourceLocation where(const toml::source_region& region, const std::string& file) {
+    SourceLocation location{region.path ? *region.path : file, static_cast<int>(region.begin.line),
+                            static_cast<int>(region.begin.column)};
+    if (location.line == 0) location = {file, 1, 1};
+    return location;
+}
+
+std::string_view type_name(toml::node_type type) {
+    switch (type) {
+        case toml::node_type::string: return "a string";
+        case toml::node_type::integer: return "an integer";
+        case toml::node_type::floating_point: return "a float";
+        case toml::node_type::boolean: return "a boolean";
+        case toml::node_type::date: return "a date";
+        case toml::node_type::time: return "a time";
+        case toml::node_type::date_time: return "a date-time";
+        case toml::node_type::table: return "a table";
+        case toml::node_type::array: return "an array";
+        default: return "nothing";
+    }
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// Folds case and drops separators, so that AllowBasicAuthSmtp finds allow_basic_auth_smtp.
+std::string squash(std::string_view key) {
+    std::string out;
+    for (char c : key)
+        if (c != '_' && c != '-') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string suggestion(std::string_view unknown, const std::vector<std::string_view>& known) {
+    std::string_view best;
+    std::size_t best_distance = std::max<std::size_t>(2, unknown.size() / 3) + 1;
+    for (std::string_view candidate : known) {
+        const std::size_t distance = squash(candidate) == squash(unknown) ? 0 : edit_distance(unknown, candidate);
+        if (distance < best_distance) {
+            best = candidate;
+            best_distance = distance;
+        }
+    }
+    return std::string(best);
+}
+
+bool is_guid(std::string_view text) {
+    if (text.size() != 36) return false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? text[i] != '-' : !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
+    }
+    return true;
+}
+
+bool ends_with(std::string_view text, std::string_view suffix) {
+    return text.size() > suffix.size() && fold_case(text.substr(text.size() - suffix.size())) == suffix;
+}
+
+bool is_tenant_id(std::string_view text) {
+    return is_guid(text) || ends_with(text, ".onmicrosoft.com") || ends_with(text, ".onmicrosoft.us") ||
+           ends_with(text, ".partner.onmschina.cn");
+}
+
+bool is_env_name(std::string_view text) {
+    if (text.empty() || std::isdigit(static_cast<unsigned char>(text[0]))) return false;
+    return std::all_of(text.begin(), text.end(),
+                       [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+template <class Enum>
+struct Choice {
+    std::string_view name;
+    Enum value;
+};
+
+constexpr Choice<Cloud> cloud_choices[] = {
+    {"global", Cloud::global}, {"gcc-high", Cloud::gcc_high}, {"dod", Cloud::dod}, {"china", Cloud::china}};
+constexpr Choice<UnlistedOverrides> unlisted_choices[] = {{"revert", UnlistedOverrides::revert},
+                                                          {"report", UnlistedOverrides::report},
+                                                          {"ignore", UnlistedOverrides::ignore}};
+constexpr Choice<Replacement> replacement_choices[] = {
+    {"oauth", Replacement::oauth}, {"hve", Replacement::hve},           {"acs", Replacement::acs},
+    {"relay", Replacement::relay}, {"direct-send", Replacement::direct_send}, {"retire", Replacement::retire}};
+
+// Reads one TOML table against its schema, reporting every problem with its position.
+class TableReader {
+public:
+    TableReader(const toml::table& table, std::string context, const std::string& file, Diagnostics& diagnostics)
+        : table_(table), context_(std::move(context)), file_(file), diagnostics_(diagnostics) {}
+
+    SourceLocation location() const { return where(table_.source(), file_); }
+
+    void allow_keys(const std::vector<std::string_view>& known) {
+        for (const auto& [key, node] : table_) {
+            const std::string_view name = key.str();
+            if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+            std::string message = "unknown key '" + std::string(name) + "' in " + context_;
+            if (const std::string hint = suggestion(name, known); !hint.empty())
+                message += "; did you mean '" + hint + "'?";
+            diagnostics_.error(where(key.source(), file_), message);
+        }
+    }
+
+    const toml::node* find(std::string_view key) const { return table_.get(key); }
+
+    std::optional<Located<std::string>> string(std::string_view key, bool required, bool allow_empty = false) {
+        const toml::node* node = present(key, required);
+        if (!node) return std::nullopt;
+        const auto* value = node->as_string();
+        if (!value) return type_error(key, *node, "a string");
+        const std::string& text = value->get();
+        if (text.empty() && !allow_empty) {
+            diagnostics_.error(at(*node), "'" + std::string(key) + "' must not be empty");
+            return std::nullopt;
+        }
+        if (std::any_of(text.begin(), text.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+            diagnostics_.error(at(*node), "'" + std::string(key) + "' contains a control character");
+            return std::nullopt;
+        }
+        return Located<std::string>{text, at(*node)};
+    }
+
+    std::optional<Located<bool>> boolean(std::string_view key) {
+        const toml::node* node = present(key, false);
+        if (!node) return std::nullopt;
+        if (const auto* value = node->as_boolean()) return Located<bool>{value->get(), at(*node)};
+        return type_error(key, *node, "a boolean");
+    }
+
+    std::optional<Located<int>> integer(std::string_view key, int min, int max) {
+        const toml::node* node = present(key, false);
+        if (!node) return std::nullopt;
+        const auto* value = node->as_integer();
+        if (!value) return type_error(key, *node, "an integer");
+        if (value->get() < min || value->get() > max) {
+            diagnostics_.error(at(*node), "'" + std::string(key) + "' must be from " + std::to_string(min) + " to " +
+                                              std::to_string(max) + ", not " + std::to_string(value->get()));
+            return std::nullopt;
+        }
+        return Located<int>{static_cast<int>(value->get()), at(*node)};
+    }
+
+    template <class Enum, std::size_t N>
+    std::optional<Located<Enum>> choice(std::string_view key, const Choice<Enum> (&choices)[N]) {
+        auto text = string(key, false);
+        if (!text) return std::nullopt;
+        for (const auto& option : choices)
+            if (option.name == text->value) return Located<Enum>{option.value, text->source};
+        std::string names;
+        for (const auto& option : choices) names += (names.empty() ? "" : ", ") + std::string(option.name);
+        diagnostics_.error(text->source,
+                           "'" + std::string(key) + "' must be one of " + names + "; not \"" + text->value + "\"");
+        return std::nullopt;
+    }
+
+    // An array whose elements are all addresses; each element keeps its own position.
+    std::optional<std::vector<Located<std::string>>> addresses(std::string_view key) {
+        const toml::node* node = present(key, false);
+        if (!node) return std::nullopt;
+        const auto* array = node->as_array();
+        if (!array) return type_error(key, *node, "an array of mail addresses");
+        std::vector<Located<std::string>> result;
+        for (std::size_t i = 0; i < array->size(); ++i) {
+            const toml::node& element = *array->get(i);
+            const auto* text = element.as_string();
+            const std::string name = std::string(key) + "[" + std::to_string(i) + "]";
+            if (!text) {
+                diagnostics_.error(at(element), "'" + name + "' must be a string, not " +
+                                                    std::string(type_name(element.type())));
+            } else if (!is_plausible_address(text->get())) {
+                diagnostics_.error(at(element), "'" + name + "' is not a plausible mail address: \"" + text->get() + "\"");
+            } else {
+                result.push_back({text->get(), at(element)});
+            }
+        }
+        return result;
+    }
+
+    SourceLocation at(const toml::node& node) const { return where(node.source(), file_); }
+    const std::string& context() const { return context_; }
+    Diagnostics& diagnostics() { return diagnostics_; }
+
+private:
+    const toml::node* present(std::string_view key, bool required) {
+        const toml::node* node = table_.get(key);
+        if (!node && required)
+            diagnostics_.error(location(), "missing required key '" + std::string(key) + "' in " + context_);
+        return node;
+    }
+
+    std::nullopt_t type_error(std::string_view key, const toml::node& node, std::string_view expected) {
+        diagnostics_.error(at(node), "'" + std::string(key) + "' must be " + std::string(expected) + ", not " +
+                                         std::string(type_name(node.type())));
+        return std::nullopt;
+    }
+
+    const toml::table& table_;
+    std::string context_;
+    const std::string& file_;
+    Diagnostics& diagnostics_;
+};
+
+struct SourceFile {
+    std::string display;   // path as the user would write it from here
+    std::string relative;  // path inside the desired-state root, for the digest
+};
+
+// State carried across files while merging.
+class Merger {
+public:
+    explicit Merger(LoadResult& result) : state_(result.state), diagnostics_(result.diagnostics) {}
+
+    void merge(const toml::table& root, const std::string& file) {
+        TableReader top(root, "the desired state", file, diagnostics_);
+        top.allow_keys({"version", "tenant", "connection", "smtp_auth", "exceptions", "authentication_policy",
+                        "organization", "guardrails"});
+        const bool has_version = read_version(top);
+
+        if (const toml::table* tenant = table_member(top, "tenant")) {
+            read_tenant(*tenant, file);
+            if (!has_version)
+                diagnostics_.error(where(tenant->source(), file),
+                                   "missing required key 'version' in the file with [tenant] (add version = 1)");
+        }
+        if (const toml::table* connection = table_member(top, "connection")) read_connection(*connection, file);
+        if (const toml::table* smtp_auth = table_member(top, "smtp_auth")) read_smtp_auth(*smtp_auth, file);
+        if (const toml::table* exceptions = table_member(top, "exceptions")) read_exception_settings(*exceptions, file);
+        if (const toml::node* policies = top.find("authentication_policy")) read_policies(*policies, top, file);
+        if (const toml::table* organization = table_member(top, "organization")) read_organization(*organization, file);
+        if (const toml::table* guardrails = table_member(top, "guardrails")) read_guardrails(*guardrails, file);
+    }
+
+private:
+    const toml::table* table_member(TableReader& top, std::string_view key) {
+        const toml::node* node = top.find(key);
+        if (!node) return nullptr;
+        if (const toml::table* table = node->as_table()) return table;
+        diagnostics_.error(top.at(*node), "'" + std::string(key) + "' must be a table ([" + std::string(key) +
+                                              "]), not " + std::string(type_name(node->type())));
+        return nullptr;
+    }
+
+    bool read_version(TableReader& top) {
+        const toml::node* node = top.find("version");
+        if (!node) return false;
+        const auto* value = node->as_integer();
+        if (!value) {
+            diagnostics_.error(top.at(*node), "'version' must be an integer, not " + std::string(type_name(node->type())));
+        } else if (value->get() != 1) {
+            diagnostics_.error(top.at(*node), "unsupported version " + std::to_string(value->get()) +
+                                                  "; this authgate reads version 1");
+        }
+        return true;
+    }
+
+    // [tenant], [connection], ... may each be declared in one file only.
+    bool claim(const std::string& section, const SourceLocation& here) {
+        const auto [it, inserted] = owners_.emplace(section, here);
+        if (!inserted)
+            diagnostics_.error(here, section + " is already declared in " + to_string(it->second) +
+                                         "; it may appear in one file only");
+        return inserted;
+    }
+
+    void read_tenant(const toml::table& table, const std::string& file) {
+        TableReader reader(table, "[tenant]", file, diagnostics_);
+        if (!claim("[tenant]", reader.location())) return;
+        reader.allow_keys({"id", "cloud"});
+        Tenant tenant;
+        tenant.source = reader.location();
+        if (auto id = reader.string("id", true)) {
+            if (!is_tenant_id(id->value))
+                diagnostics_.error(id->source, "'id' must be the tenant GUID or its initial *.onmicrosoft.com domain, not \"" +
+                                                   id->value + "\"");
+            tenant.id = id->value;
+        }
+        if (auto cloud = reader.choice("cloud", cloud_choices)) tenant.cloud = cloud->value;
+        state_.tenant = tenant;
+    }
+
+    std::string resolve(const std::string& path, const std::string& file) {
+        const fs::path given(path);
+        if (given.is_absolute()) return path;
+        return (fs::path(file).parent_path() / given).lexically_normal().string();
+    }
+
+    void read_connection(const toml::table& table, const std::string& file) {
+        TableReader reader(table, "[connection]", file, diagnostics_);
+        if (!claim("[connection]", reader.location())) return;
+        for (std::string_view secret : {"certificate_password", "password", "client_secret", "private_key"}) {
+            if (const toml::node* node = reader.find(secret))
+                diagnostics_.error(reader.at(*node), "'" + std::string(secret) +
+                                                         "': secrets do not belong in the desired state; put the "
+                                                         "password in an environment variable and name it with "
+                                                         "certificate_password_env");
+        }
+        reader.allow_keys({"app_id", "certificate", "certificate_password_env", "login_endpoint", "exchange_endpoint",
+                           "ca_bundle", "certificate_password", "password", "client_secret", "private_key"});
+        Connection& connection = state_.connection;
+        if (auto app_id = reader.string("app_id", false)) {
+            if (!is_guid(app_id->value))
+                diagnostics_.error(app_id->source, "'app_id' must be the application (client) id, a GUID; not \"" +
+                                                       app_id->value + "\"");
+            connection.app_id = app_id->value;
+        }
+        if (auto certificate = reader.string("certificate", false))
+            connection.certificate = resolve(certificate->value, file);
+        if (auto env = reader.string("certificate_password_env", false)) {
+            if (!is_env_name(env->value))
+                diagnostics_.error(env->source, "'certificate_password_env' must name an environment variable "
+                                                "(letters, digits, _), not \"" + env->value + "\"");
+            connection.certificate_password_env = env->value;
+        }
+        for (auto [key, target] : {std::pair{"login_endpoint", &connection.login_endpoint},
+                                   std::pair{"exchange_endpoint", &connection.exchange_endpoint}}) {
+            if (auto url = reader.string(key, false)) {
+                if (url->value.rfind("https://", 0) != 0 || url->value.size() <= 8)
+                    diagnostics_.error(url->source, "'" + std::string(key) + "' must be an https:// URL (TLS is "
+                                                    "always verified), not \"" + url->value + "\"");
+                *target = url->value;
+            }
+        }
+        if (auto bundle = reader.string("ca_bundle", false)) connection.ca_bundle = resolve(bundle->value, file);
+    }
+
+    void read_smtp_auth(const toml::table& table, const std::string& file) {
+        TableReader reader(table, "[smtp_auth]", file, diagnostics_);
+        reader.allow_keys({"org_disabled", "unlisted_overrides", "deny", "exception"});
+        SmtpAuth& smtp = state_.smtp_auth ? *state_.smtp_auth : state_.smtp_auth.emplace();
+
+        // The settings keys may be written in one file only; exceptions may come from any.
+        const toml::node* first_setting = nullptr;
+        for (std::string_view key : {"org_disabled", "unlisted_overrides", "deny"})
+            if (const toml::node* node = reader.find(key); node && !first_setting) first_setting = node;
+        if (first_setting && claim("[smtp_auth] settings", reader.location())) {
+            if (auto org = reader.boolean("org_disabled")) smtp.org_disabled = org;
+            if (auto mode = reader.choice("unlisted_overrides", unlisted_choices)) smtp.unlisted_overrides = mode->value;
+            if (auto deny = reader.addresses("deny")) smtp.deny = std::move(*deny);
+        }
+
+        const toml::node* exceptions = reader.find("exception");
+        if (!exceptions) return;
+        const toml::array* array = exceptions->as_array();
+        if (!array || !array->is_array_of_tables()) {
+            diagnostics_.error(reader.at(*exceptions),
+                               "'exception' must be an array of tables ([[smtp_auth.exception]]), not " +
+                                   std::string(type_name(exceptions->type())));
+            return;
+        }
+        for (const toml::node& element : *array) read_exception(*element.as_table(), file, smtp);
+    }
+
+    void read_exception(const toml::table& table, const std::string& file, SmtpAuth& smtp) {
+        TableReader reader(table, "[[smtp_auth.exception]]", file, diagnostics_);
+        reader.allow_keys({"mailbox", "owner", "reason", "expires", "ticket", "replacement", "basic_auth"});
+        Exception exception;
+        exception.source = reader.location();
+        bool complete = true;
+        for (auto [key, target] : {std::pair{"mailbox", &exception.mailbox}, std::pair{"owner", &exception.owner}}) {
+            if (auto address = reader.string(key, true)) {
+                if (!is_plausible_address(address->value)) {
+                    diagnostics_.error(address->source, "'" + std::string(key) + "' is not a plausible mail address: \"" +
+                                                            address->value + "\"");
+                    complete = false;
+                }
+                *target = address->value;
+            } else {
+                complete = false;
+            }
+        }
+        if (auto reason = reader.string("reason", true)) exception.reason = reason->value;
+        else complete = false;
+        complete = read_expiry(reader, exception) && complete;
+        if (auto ticket = reader.string("ticket", false)) exception.ticket = ticket->value;
+        if (auto replacement = reader.choice("replacement", replacement_choices)) exception.replacement = replacement->value;
+        if (auto basic = reader.boolean("basic_auth")) exception.basic_auth = basic->value;
+        // An incomplete exception is reported above; keeping it would only cause follow-on noise.
+        if (complete) smtp.exceptions.push_back(std::move(exception));
+    }
+
+    bool read_expiry(TableReader& reader, Exception& exception) {
+        const toml::node* node = reader.find("expires");
+        if (!node) {
+            diagnostics_.error(reader.location(), "missing required key 'expires' in [[smtp_auth.exception]]");
+            return false;
+        }
+        exception.expires_source = reader.at(*node);
+        using namespace std::chrono;
+        if (const auto* date = node->as_date()) {
+            const toml::date& d = date->get();
+            const year_month_day ymd{year{d.year}, month{d.month}, day{d.day}};
+            // A date holds through that whole day in UTC.
+            exception.expires = Instant{sys_days{ymd} + days{1}};
+            std::ostringstream text;
+            text << d;
+            exception.expires_text = text.str();
+            return true;
+        }
+        if (const auto* stamp = node->as_date_time()) {
+            const toml::date_time& dt = stamp->get();
+            if (!dt.offset) {
+                diagnostics_.error(exception.expires_source,
+                                   "'expires' is a local date-time without offset; add a UTC offset, e.g. Z");
+                return false;
+            }
+            const year_month_day ymd{year{dt.date.year}, month{dt.date.month}, day{dt.date.day}};
+            exception.expires = Instant{sys_days{ymd}} + hours{dt.time.hour} + minutes{dt.time.minute} +
+                                seconds{dt.time.second} - minutes{dt.offset->minutes};
+            std::ostringstream text;
+            text << dt;
+            exception.expires_text = text.str();
+            return true;
+        }
+        if (const auto* text = node->as_string()) {
+            diagnostics_.error(exception.expires_source,
+                               "'expires' must be a TOML date or date-time, written without quotes, e.g. expires = " +
+                                   (text->get().size() >= 10 ? text->get().substr(0, 10) : std::string("2027-03-31")));
+            return false;
+        }
+        diagnostics_.error(exception.expires_source,
+                           "'expires' must be a date or a date-time with a UTC offset, not " +
+                               std::string(type_name(node->type())));
+        return false;
+    }
+
+    void read_exception_settings(const toml::table& table, const std::string& file) {
+        TableReader reader(table, "[exceptions]", file, diagnostics_);
+        if (!claim("[exceptions]", reader.location())) return;
+        reader.allow_keys({"max_days", "warn_days", "basic_auth_policy"});
+        ExceptionSettings& settings = state_.exception_settings;
+        settings.source = reader.location();
+        if (auto max_days = reader.integer("max_days", 1, 3650)) settings.max_days = max_days->value;
+        if (const toml::node* node = reader.find("warn_days")) {
+            const toml::array* array = node->as_array();
+            if (!array) {
+                diagnostics_.error(reader.at(*node), "'warn_days' must be an array of whole days, not " +
+                                                         std::string(type_name(node->type())));
+            } else {
+                settings.warn_days.clear();
+                for (const toml::node& element : *array) {
+                    const auto* days = element.as_integer();
+                    if (!days || days->get() < 0 || days->get() > 3650) {
+                        diagnostics_.error(reader.at(element), "'warn_days' entries must be whole days from 0 to 3650");
+                        continue;
+                    }
+                    settings.warn_days.push_back(static_cast<int>(days->get()));
+                }
+            }
+        }
+        if (auto policy = reader.string("basic_auth_policy", false)) settings.basic_auth_policy = policy;
+    }
+
+    void read_policies(const toml::node& node, TableReader& top, const std::string& file) {
+        const toml::array* array = node.as_array();
+        if (!array || !array->is_array_of_tables()) {
+            diagnostics_.error(top.at(node), "'authentication_policy' must be an array of tables "
+                                             "([[authentication_policy]]), not " + std::string(type_name(node.type())));
+            return;
+        }
+        std::vector<std::string_view> keys{"name"};
+        for (const auto& flag : basic_auth_flags) keys.push_back(flag.toml_key);
+        for (const toml::node& element : *array) {
+            TableReader reader(*element.as_table(), "[[authentication_policy]]", file, diagnostics_);
+            reader.allow_keys(keys);
+            AuthenticationPolicy policy;
+            policy.source = reader.location();
+            auto name = reader.string("name", true);
+            if (name && name->value.size() > 64)
+                diagnostics_.error(name->source, "policy name is " + std::to_string(name->value.size()) +
+                                                     " characters long; Exchange allows at most 64");
+            for (std::size_t i = 0; i < basic_auth_flag_count; ++i)
+                if (auto flag = reader.boolean(basic_auth_flags[i].toml_key)) policy.flags[i] = flag->value;
+            if (!name) continue;
+            policy.name = name->value;
+            state_.policies.push_back(std::move(policy));
+        }
+    }
+
+    void read_organization(const toml::table& table, const std::string& file) {
+        TableReader reader(table, "[organization]", file, diagnostics_);
+        if (!claim("[organization]", reader.location())) return;
+        reader.allow_keys({"default_authentication_policy"});
+        Organization organization;
+        organization.default_authentication_policy = reader.string("default_authentication_policy", false, true);
+        state_.organization = organization;
+    }
+
+    void read_guardrails(const toml::table& table, const std::string& file) {
+        TableReader reader(table, "[guardrails]", file, diagnostics_);
+        if (!claim("[guardrails]", reader.location())) return;
+        reader.allow_keys({"max_changes", "protected"});
+        if (auto max_changes = reader.integer("max_changes", 0, 1000000)) state_.guardrails.max_changes = max_changes->value;
+        if (auto protected_mailboxes = reader.addresses("protected"))
+            state_.guardrails.protected_mailboxes = std::move(*protected_mailboxes);
+    }
+
+    DesiredState& state_;
+    Diagnostics& diagnostics_;
+    std::map<std::string, SourceLocation> owners_;
+};
+
+class Digest {
+public:
+    Digest() : context_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(context_, EVP_sha256(), nullptr); }
+    ~Digest() { EVP_MD_CTX_free(context_); }
+    Digest(const Digest&) = delete;
+    Digest& operator=(const Digest&) = delete;
+
+    void add(std::string_view bytes) {
+        const std::string length = std::to_string(bytes.size()) + ":";  // framing keeps boundaries unambiguous
+        EVP_DigestUpdate(context_, length.data(), length.size());
+        EVP_DigestUpdate(context_, bytes.data(), bytes.size());
+    }
+
+    std::string hex() {
+        unsigned char bytes[EVP_MAX_MD_SIZE];
+        unsigned int size = 0;
+        EVP_DigestFinal_ex(context_, bytes, &size);
+        static const char digits[] = "0123456789abcdef";
+        std::string text = "sha256:";
+        for (unsigned int i = 0; i < size; ++i) {
+            text += digits[bytes[i] >> 4];
+            text += digits[bytes[i] & 15];
+        }
+        return text;
+    }
+
+private:
+    EVP_MD_CTX* context_;
+};
+
+void parse_into(const std::string& display, const std::string& text, Merger& merger, Diagnostics& diagnostics) {
+    try {
+        const toml::table root = toml::parse(text, display);
+        merger.merge(root, display);
+    } catch (const toml::parse_error& error) {
+        diagnostics.error(where(error.source(), display), std::string(error.description()));
+    }
+}
+
+bool hidden(const fs::path& path) {
+    const std::string name = path.filename().string();
+    return !name.empty() && name[0] == '.';
+}
+
+// Expands the given paths into the files to read, in merge order.
+std::vector<SourceFile> list_files(const std::vector<std::string>& paths, Diagnostics& diagnostics) {
+    std::vector<SourceFile> files;
+    for (const std::string& path : paths) {
+        std::error_code error;
+        const fs::path root(path);
+        if (fs::is_directory(root, error)) {
+            std::vector<SourceFile> found;
+            fs::recursive_directory_iterator it(root, fs::directory_options::none, error), end;
+            for (; !error && it != end; it.increment(error)) {
+                if (hidden(it->path())) {
+                    if (it->is_directory()) it.disable_recursion_pending();
+                    continue;
+                }
+                if (it->is_regular_file() && it->path().extension() == ".toml") {
+                    const std::string relative = it->path().lexically_relative(root).generic_string();
+                    found.push_back({(root / relative).lexically_normal().generic_string(), relative});
+                }
+            }
+            if (error) diagnostics.error({path, 0, 0}, "cannot read directory: " + error.message());
+            std::sort(found.begin(), found.end(),
+                      [](const SourceFile& a, const SourceFile& b) { return a.relative < b.relative; });
+            if (found.empty() && !error) diagnostics.error({path, 0, 0}, "no *.toml files in this directory");
+            files.insert(files.end(), found.begin(), found.end());
+        } else if (fs::exists(root, error)) {
+            files.push_back({fs::path(path).lexically_normal().generic_string(), root.filename().string()});
+        } else {
+            diagnostics.error({path, 0, 0}, "no such file or directory");
+        }
+    }
+    return files;
+}
+
+void finish(LoadResult& result) {
+    if (!result.state.tenant && !result.diagnostics.has_errors()) {
+        const std::string first = result.state.files.empty() ? std::string("desired state") : result.state.files.front();
+        result.diagnostics.error({first, 1, 1}, "no [tenant] table: the desired state must name its tenant "
+                                                "([tenant] id = \"contoso.onmicrosoft.com\")");
+    }
+    result.diagnostics.sort();
+}
+
+}  // namespace
+
+LoadResult load_desired_state(const std::vector<std::string>& paths) {
+    LoadResult result;
+    Merger merger(result);
+    Digest digest;
+    for (const SourceFile& file : list_files(paths, result.diagnostics)) {
+        std::ifstream in(file.display, std::ios::binary);
+        std::ostringstream content;
+        content << in.rdbuf();
+        if (!in) {
+            result.diagnostics.error({file.display, 0, 0}, "cannot read file");
+            continue;
+        }
+        const std::string text = content.str();
+        digest.add(file.relative);
+        digest.add(text);
+        result.state.files.push_back(file.display);
+        parse_into(file.display, text, merger, result.diagnostics);
+    }
+    result.state.digest = digest.hex();
+    finish(result);
+    return result;
+}
+
+LoadResult load_desired_state_text(const std::string& name, const std::string& text) {
+    LoadResult result;
+    Merger merger(result);
+    Digest digest;
+    digest.add(name);
+    digest.add(text);
+    result.state.files.push_back(name);
+    parse_into(name, text, merger, result.diagnostics);
+    result.state.digest = digest.hex();
+    finish(result);
+    return result;
+}
+
+}  // namespace authgate

@@ -1,0 +1,79 @@
+#include "policies/plan.h"
+
+#include <algorithm>
+
+namespace authgate {
+
+std::string_view to_string(Resource resource) {
+    switch (resource) {
+        case Resource::transport_config: return "transport_config";
+        case Resource::mailbox: return "mailbox";
+        case Resource::authentication_policy: return "authentication_policy";
+        case Resource::user: return "user";
+        case Resource::organization_config: return "organization_config";
+    }
+    return "mailbox";
+}
+
+std::string_view to_string(Action action) {
+    switch (action) {
+        case Action::update: return "update";
+        case Action::create: return "create";
+        case Action::report: return "report";
+    }
+    return "update";
+}
+
+std::string_view to_string(Reason reason) {
+    switch (reason) {
+        case Reason::declared: return "declared";
+        case Reason::exception_active: return "exception_active";
+        case Reason::exception_expired: return "exception_expired";
+        case Reason::unlisted_override: return "unlisted_override";
+    }
+    return "declared";
+}
+
+std::string_view to_string(ExceptionState state) {
+    switch (state) {
+        case ExceptionState::active: return "active";
+        case ExceptionState::expiring: return "expiring";
+        case ExceptionState::expired: return "expired";
+        case ExceptionState::missing: return "missing";
+    }
+    return "active";
+}
+
+namespace {
+
+// PowerShell single-quoted string: only the quote itself needs doubling, so no value can
+// break out of it (the cmdlets themselves are sent as JSON, never as script).
+std::string quote(const std::string& text) {
+    std::string quoted = "'";
+    for (char c : text) {
+        quoted += c;
+        if (c == '\'') quoted += '\'';
+    }
+    return quoted + "'";
+}
+
+}  // namespace
+
+std::string powershell_line(const Cmdlet& cmdlet) {
+    std::string line = cmdlet.name;
+    for (const auto& [name, value] : cmdlet.parameters) {
+        line += " -" + name;
+        if (std::holds_alternative<std::monostate>(value)) line += " $null";
+        else if (const bool* flag = std::get_if<bool>(&value)) line += *flag ? " $true" : " $false";
+        else line += " " + quote(std::get<std::string>(value));
+    }
+    return line;
+}
+
+std::size_t Plan::change_count() const {
+    return std::count_if(changes.begin(), changes.end(), [](const Change& c) { return c.changes_tenant(); });
+}
+
+std::size_t Plan::report_count() const { return changes.size() - change_count(); }
+
+}  // namespace authgate

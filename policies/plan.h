@@ -1,0 +1,82 @@
+#pragma once
+// The plan is data: the ordered changes apply would make, each with before, after and a
+// reason, computed apart from how it is shown and how it is applied.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "diagnostics.h"
+#include "source.h"
+#include "time.h"
+
+namespace authgate {
+
+// A cmdlet parameter or setting value: $null, a boolean or a string.
+using Value = std::variant<std::monostate, bool, std::string>;
+
+enum class Resource { transport_config, mailbox, authentication_policy, user, organization_config };
+enum class Action { update, create, report };
+enum class Reason { declared, exception_active, exception_expired, unlisted_override };
+enum class ExceptionState { active, expiring, expired, missing };
+
+std::string_view to_string(Resource resource);
+std::string_view to_string(Action action);
+std::string_view to_string(Reason reason);
+std::string_view to_string(ExceptionState state);
+
+struct Cmdlet {
+    std::string name;
+    std::vector<std::pair<std::string, Value>> parameters;  // in the order PowerShell shows them
+};
+
+// The equivalent PowerShell line, e.g. "Set-CASMailbox -Identity 'x' -SmtpClientAuthenticationDisabled $null".
+std::string powershell_line(const Cmdlet& cmdlet);
+
+struct Change {
+    Resource resource = Resource::mailbox;
+    std::string target;     // address, policy name, user principal name, or "organization"
+    std::string attribute;  // the Exchange property
+    Action action = Action::update;
+    Value before;
+    Value after;
+    Reason reason = Reason::declared;
+    std::string detail;
+    Cmdlet cmdlet;
+    std::optional<SourceLocation> source;
+
+    bool changes_tenant() const { return action != Action::report; }
+};
+
+struct ExceptionStatus {
+    std::string mailbox;
+    std::string owner;
+    std::string expires;  // as written
+    ExceptionState state = ExceptionState::active;
+    long days_left = 0;
+    SourceLocation source;
+};
+
+struct Skipped {
+    std::string target;
+    std::string reason;  // "protected"
+    std::string detail;  // what would have changed
+};
+
+struct Plan {
+    int format_version = 1;
+    std::string tenant;
+    Instant evaluated_at{};
+    std::string desired_digest;
+    std::vector<Change> changes;  // in apply order
+    std::vector<ExceptionStatus> exceptions;
+    std::vector<Diagnostic> warnings;
+    std::vector<Skipped> skipped;
+
+    std::size_t change_count() const;  // update + create
+    std::size_t report_count() const;
+};
+
+}  // namespace authgate

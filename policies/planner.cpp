@@ -1,0 +1,409 @@
+#include "policies/planner.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "policies/lifecycle.h"
+
+namespace authgate {
+namespace {
+
+// Apply order. Grants come before enforcement so that declared exceptions never break in
+// between (safety rule 2); reverts come last, after the org switch is off.
+enum class Phase {
+    policy_loosen = 0,   // creating policies, declared flags turned on
+    grant = 1,           // exception grants: mailbox overrides and basic-auth assignments
+    org_switch = 2,      // Set-TransportConfig
+    policy_tighten = 3,  // declared flags turned off
+    org_default = 4,     // Set-OrganizationConfig -DefaultAuthenticationPolicy
+    enforce = 5,         // deny, expired and unlisted reverts
+};
+
+constexpr std::string_view legacy_pseudo_policy = "LegacyExchangeTokens";
+constexpr std::string_view organization_target = "organization";
+
+Value optional_value(const std::optional<bool>& value) {
+    return value ? Value{*value} : Value{};
+}
+Value optional_value(const std::optional<std::string>& value) {
+    return value ? Value{*value} : Value{};
+}
+
+std::string describe(const Value& value) {
+    if (std::holds_alternative<std::monostate>(value)) return "null";
+    if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
+    return "'" + std::get<std::string>(value) + "'";
+}
+
+std::string exception_context(const Exception& exception) {
+    std::string text = "owner " + exception.owner;
+    if (exception.ticket) text += ", " + *exception.ticket;
+    return text;
+}
+
+struct Ordered {
+    Phase phase;
+    Change change;
+};
+
+class Planner {
+public:
+    Planner(const DesiredState& desired, const LiveState& live, Instant now)
+        : desired_(desired), live_(live), now_(now) {}
+
+    PlanResult run() {
+        PlanResult result;
+        result.plan.tenant = desired_.tenant ? desired_.tenant->id : "";
+        result.plan.evaluated_at = now_;
+        result.plan.desired_digest = desired_.digest;
+        if (!require_live_parts(result.diagnostics)) return result;
+
+        plan_policies();
+        plan_default_policy();
+        if (desired_.smtp_auth) {
+            index_mailboxes();
+            plan_org_switch();
+            plan_exceptions();
+            plan_deny();
+            plan_unlisted_mailboxes();
+            if (manages_user_policies()) plan_users();
+        }
+        if (diagnostics_.has_errors()) {
+            result.diagnostics = diagnostics_;
+            return result;
+        }
+
+        std::stable_sort(ordered_.begin(), ordered_.end(), [](const Ordered& a, const Ordered& b) {
+            return std::tie(a.phase, a.change.resource) < std::tie(b.phase, b.change.resource);
+        });
+        for (auto& entry : ordered_) result.plan.changes.push_back(std::move(entry.change));
+        result.plan.exceptions = std::move(exceptions_);
+        result.plan.skipped = std::move(skipped_);
+        result.plan.warnings = diagnostics_.warnings();
+        result.diagnostics = diagnostics_;
+        return result;
+    }
+
+private:
+    bool manages_user_policies() const {
+        if (desired_.exception_settings.basic_auth_policy) return true;
+        const auto& exceptions = desired_.smtp_auth->exceptions;
+        return std::any_of(exceptions.begin(), exceptions.end(), [](const Exception& e) { return e.basic_auth; });
+    }
+
+    // Safety rule 3: what the plan needs must have been read.
+    bool require_live_parts(Diagnostics& diagnostics) {
+        std::vector<std::string> unknown;
+        if (desired_.smtp_auth) {
+            if (!live_.org_smtp_auth_disabled) unknown.push_back("the organization's SMTP AUTH setting (Get-TransportConfig)");
+            if (!live_.mailboxes) unknown.push_back("the mailboxes (Get-CASMailbox)");
+            if (manages_user_policies() && !live_.users)
+                unknown.push_back("the users' authentication policies (Get-User)");
+        }
+        if ((!desired_.policies.empty() || desired_.organization) && !live_.policies)
+            unknown.push_back("the authentication policies (Get-AuthenticationPolicy)");
+        if (desired_.organization && desired_.organization->default_authentication_policy && !live_.organization)
+            unknown.push_back("the organization's default authentication policy (Get-OrganizationConfig)");
+        for (const auto& part : unknown)
+            diagnostics.error({}, "could not read " + part + "; unknown is not absent, so no plan is made", "live_unknown");
+        return unknown.empty();
+    }
+
+    void add(Phase phase, Change change) {
+        change.cmdlet.parameters.shrink_to_fit();
+        ordered_.push_back({phase, std::move(change)});
+    }
+
+    const LivePolicy* live_policy(std::string_view name) const {
+        for (const auto& policy : *live_.policies)
+            if (equals_ignoring_case(policy.name, name)) return &policy;
+        return nullptr;
+    }
+
+    void plan_policies() {
+        if (desired_.policies.empty()) return;
+        for (const auto& policy : desired_.policies) {
+            const LivePolicy* live = live_policy(policy.name);
+            if (!live) {
+                Change change{Resource::authentication_policy, policy.name, "Name", Action::create, Value{},
+                              Value{policy.name}, Reason::declared, "", {"New-AuthenticationPolicy", {{"Name", policy.name}}},
+                              policy.source};
+                std::string allowed;
+                for (std::size_t i = 0; i < basic_auth_flag_count; ++i) {
+                    if (!policy.flags[i]) continue;
+                    change.cmdlet.parameters.emplace_back(std::string(basic_auth_flags[i].exchange_name), true);
+                    allowed += (allowed.empty() ? "" : ", ") + std::string(basic_auth_flags[i].exchange_name);
+                }
+                change.detail = allowed.empty() ? "new policy blocking Basic auth for every protocol"
+                                                : "new policy allowing " + allowed;
+                add(Phase::policy_loosen, std::move(change));
+                continue;
+            }
+            for (std::size_t i = 0; i < basic_auth_flag_count; ++i) {
+                if (live->flags[i] == policy.flags[i]) continue;
+                const std::string attribute(basic_auth_flags[i].exchange_name);
+                add(policy.flags[i] ? Phase::policy_loosen : Phase::policy_tighten,
+                    {Resource::authentication_policy, policy.name, attribute, Action::update, Value{live->flags[i]},
+                     Value{policy.flags[i]}, Reason::declared, "declared in [[authentication_policy]] '" + policy.name + "'",
+                     {"Set-AuthenticationPolicy", {{"Identity", live->name}, {attribute, policy.flags[i]}}}, policy.source});
+            }
+        }
+        for (const auto& live : *live_.policies) {
+            if (live.name == legacy_pseudo_policy || desired_.find_policy(live.name)) continue;
+            diagnostics_.warning({}, "policy_not_declared",
+                                 "authentication policy '" + live.name +
+                                     "' exists in the tenant but is not declared; authgate leaves it alone");
+        }
+    }
+
+    void plan_default_policy() {
+        if (!desired_.organization || !desired_.organization->default_authentication_policy) return;
+        const auto& declared = *desired_.organization->default_authentication_policy;
+        const std::optional<std::string> wanted =
+            declared.value.empty() ? std::nullopt : std::optional<std::string>(declared.value);
+        const auto& current = live_.organization->default_authentication_policy;
+        if (wanted.has_value() == current.has_value() && (!wanted || equals_ignoring_case(*wanted, *current))) return;
+        if (wanted && !desired_.find_policy(*wanted) && !live_policy(*wanted)) {
+            diagnostics_.error(declared.source, "default_authentication_policy '" + *wanted +
+                                                    "' is neither declared nor present in the tenant");
+            return;
+        }
+        add(Phase::org_default,
+            {Resource::organization_config, std::string(organization_target), "DefaultAuthenticationPolicy",
+             Action::update, optional_value(current), optional_value(wanted), Reason::declared,
+             wanted ? "[organization] default_authentication_policy = '" + *wanted + "'"
+                    : "[organization] default_authentication_policy = \"\" clears it",
+             {"Set-OrganizationConfig", {{"DefaultAuthenticationPolicy", optional_value(wanted)}}}, declared.source});
+    }
+
+    void index_mailboxes() {
+        for (const auto& mailbox : *live_.mailboxes) {
+            mailboxes_.emplace(fold_case(mailbox.primary_smtp_address), &mailbox);
+            if (!mailbox.external_directory_object_id.empty())
+                mailboxes_by_directory_id_.emplace(fold_case(mailbox.external_directory_object_id), &mailbox);
+            mailboxes_by_identity_.emplace(fold_case(mailbox.identity), &mailbox);
+        }
+    }
+
+    const Mailbox* find_mailbox(const std::string& address) const {
+        const auto it = mailboxes_.find(fold_case(address));
+        return it == mailboxes_.end() ? nullptr : it->second;
+    }
+
+    // Whether SMTP AUTH is, or after this plan will be, enabled for the organization.
+    bool org_enabled_now_or_later() const {
+        const auto& declared = desired_.smtp_auth->org_disabled;
+        return !*live_.org_smtp_auth_disabled || (declared && !declared->value);
+    }
+
+    void plan_org_switch() {
+        const auto& declared = desired_.smtp_auth->org_disabled;
+        if (!declared || *live_.org_smtp_auth_disabled == declared->value) return;
+        add(Phase::org_switch,
+            {Resource::transport_config, std::string(organization_target), "SmtpClientAuthenticationDisabled",
+             Action::update, Value{*live_.org_smtp_auth_disabled}, Value{declared->value}, Reason::declared,
+             std::string("[smtp_auth] org_disabled = ") + (declared->value ? "true" : "false"),
+             {"Set-TransportConfig", {{"SmtpClientAuthenticationDisabled", declared->value}}}, declared->source});
+    }
+
+    static std::string mailbox_identity(const Mailbox& mailbox) {
+        return !mailbox.guid.empty() ? mailbox.guid : mailbox.external_directory_object_id;
+    }
+
+    // Plans one mailbox override, applying safety rules 1 (no implicit enablement) and 4 (protected).
+    void plan_mailbox(const Mailbox& mailbox, std::optional<bool> wanted, Phase phase, Reason reason, Action action,
+                      std::string detail, std::optional<SourceLocation> source) {
+        if (mailbox.smtp_auth_disabled == wanted) return;
+        // Inherit while the org is enabled would turn SMTP AUTH on for a mailbox that has it off.
+        if (!wanted && mailbox.smtp_auth_disabled == true && action != Action::report && org_enabled_now_or_later()) {
+            action = Action::report;
+            detail += "; not reverted: the organization setting enables SMTP AUTH, so inherit would enable it";
+        }
+        Change change{Resource::mailbox, mailbox.primary_smtp_address, "SmtpClientAuthenticationDisabled", action,
+                      optional_value(mailbox.smtp_auth_disabled), optional_value(wanted), reason, std::move(detail),
+                      {"Set-CASMailbox",
+                       {{"Identity", mailbox_identity(mailbox)}, {"SmtpClientAuthenticationDisabled", optional_value(wanted)}}},
+                      std::move(source)};
+        if (desired_.is_protected(mailbox.primary_smtp_address)) {
+            skip(change);
+            return;
+        }
+        add(phase, std::move(change));
+    }
+
+    void skip(const Change& change) {
+        skipped_.push_back({change.target, "protected",
+                            "would " + std::string(change.action == Action::report ? "report " : "set ") + change.attribute +
+                                " " + describe(change.before) + " -> " + describe(change.after) + " (" +
+                                std::string(to_string(change.reason)) + ")"});
+    }
+
+    void plan_exceptions() {
+        const ExceptionSettings& settings = desired_.exception_settings;
+        for (const Exception& exception : desired_.smtp_auth->exceptions) {
+            ExceptionStatus status{exception.mailbox, exception.owner, exception.expires_text,
+                                   state_at(exception, settings, now_), days_left(exception, now_), exception.source};
+            const Mailbox* mailbox = find_mailbox(exception.mailbox);
+            listed_.insert(fold_case(exception.mailbox));
+            if (!mailbox) {
+                status.state = ExceptionState::missing;
+                exceptions_.push_back(status);
+                diagnostics_.warning(exception.source, "exception_missing",
+                                     "no mailbox has the address '" + exception.mailbox + "' (exception owned by " +
+                                         exception.owner + "); check the address or remove the exception");
+                continue;
+            }
+            exceptions_.push_back(status);
+            if (status.state == ExceptionState::expired) {
+                plan_mailbox(*mailbox, std::nullopt, Phase::enforce, Reason::exception_expired, Action::update,
+                             "exception expired " + exception.expires_text + " (" + exception_context(exception) + ")",
+                             exception.source);
+            } else {
+                plan_mailbox(*mailbox, false, Phase::grant, Reason::exception_active, Action::update,
+                             "exception until " + exception.expires_text + " (" + exception_context(exception) + ")",
+                             exception.source);
+            }
+        }
+    }
+
+    void plan_deny() {
+        for (const auto& entry : desired_.smtp_auth->deny) {
+            listed_.insert(fold_case(entry.value));
+            const Mailbox* mailbox = find_mailbox(entry.value);
+            if (!mailbox) {
+                diagnostics_.warning(entry.source, "deny_missing",
+                                     "no mailbox has the address '" + entry.value + "' listed in [smtp_auth] deny");
+                continue;
+            }
+            plan_mailbox(*mailbox, true, Phase::enforce, Reason::declared, Action::update,
+                         "listed in [smtp_auth] deny", entry.source);
+        }
+    }
+
+    void plan_unlisted_mailboxes() {
+        const UnlistedOverrides mode = desired_.smtp_auth->unlisted_overrides;
+        if (mode == UnlistedOverrides::ignore) return;
+        std::vector<const Mailbox*> unlisted;
+        for (const auto& mailbox : *live_.mailboxes)
+            if (mailbox.smtp_auth_disabled && !listed_.count(fold_case(mailbox.primary_smtp_address)))
+                unlisted.push_back(&mailbox);
+        std::sort(unlisted.begin(), unlisted.end(), [](const Mailbox* a, const Mailbox* b) {
+            return fold_case(a->primary_smtp_address) < fold_case(b->primary_smtp_address);
+        });
+        for (const Mailbox* mailbox : unlisted)
+            plan_mailbox(*mailbox, std::nullopt, Phase::enforce, Reason::unlisted_override,
+                         mode == UnlistedOverrides::revert ? Action::update : Action::report,
+                         std::string("explicit override with no exception or deny entry"), std::nullopt);
+    }
+
+    void plan_users() {
+        const auto& setting = desired_.exception_settings.basic_auth_policy;
+        const std::string policy = setting ? setting->value : std::string();
+        std::map<std::string, const LiveUser*> by_directory_id, by_identity;
+        for (const auto& user : *live_.users) {
+            if (!user.external_directory_object_id.empty())
+                by_directory_id.emplace(fold_case(user.external_directory_object_id), &user);
+            by_identity.emplace(fold_case(user.identity), &user);
+        }
+        std::set<const LiveUser*> covered;
+        for (const Exception& exception : desired_.smtp_auth->exceptions) {
+            const Mailbox* mailbox = find_mailbox(exception.mailbox);
+            if (!mailbox || !exception.basic_auth) continue;
+            const LiveUser* user = nullptr;
+            if (auto it = by_directory_id.find(fold_case(mailbox->external_directory_object_id));
+                it != by_directory_id.end() && !mailbox->external_directory_object_id.empty())
+                user = it->second;
+            else if (auto by_name = by_identity.find(fold_case(mailbox->identity)); by_name != by_identity.end())
+                user = by_name->second;
+            if (user) covered.insert(user);
+            const std::optional<std::string> current = user ? user->authentication_policy : std::nullopt;
+            const bool assigned = current && equals_ignoring_case(*current, policy);
+            const std::string identity = user && !user->external_directory_object_id.empty()
+                                             ? user->external_directory_object_id
+                                             : (!mailbox->external_directory_object_id.empty()
+                                                    ? mailbox->external_directory_object_id
+                                                    : mailbox->guid);
+            const ExceptionState state = state_at(exception, desired_.exception_settings, now_);
+            if (state != ExceptionState::expired && !assigned) {
+                plan_user(mailbox->primary_smtp_address, identity, current, policy, Phase::grant,
+                          Reason::exception_active, Action::update,
+                          "basic_auth exception until " + exception.expires_text + " (" + exception_context(exception) + ")",
+                          exception.source);
+            } else if (state == ExceptionState::expired && assigned) {
+                plan_user(mailbox->primary_smtp_address, identity, current, std::nullopt, Phase::enforce,
+                          Reason::exception_expired, Action::update,
+                          "basic_auth exception expired " + exception.expires_text + " (" +
+                              exception_context(exception) + ")",
+                          exception.source);
+            }
+        }
+
+        const UnlistedOverrides mode = desired_.smtp_auth->unlisted_overrides;
+        if (mode == UnlistedOverrides::ignore) return;
+        std::vector<const LiveUser*> unlisted;
+        for (const auto& user : *live_.users)
+            if (!covered.count(&user) && user.authentication_policy &&
+                equals_ignoring_case(*user.authentication_policy, policy))
+                unlisted.push_back(&user);
+        for (const LiveUser* user : unlisted) {
+            const std::string target = user_target(*user);
+            plan_user(target, user->external_directory_object_id.empty() ? user->identity : user->external_directory_object_id,
+                      user->authentication_policy, std::nullopt, Phase::enforce, Reason::unlisted_override,
+                      mode == UnlistedOverrides::revert ? Action::update : Action::report,
+                      "assigned to basic_auth_policy '" + policy + "' with no basic_auth exception", std::nullopt);
+        }
+    }
+
+    // The mailbox address of a user where known, so that targets read the same everywhere.
+    std::string user_target(const LiveUser& user) const {
+        if (!user.external_directory_object_id.empty())
+            if (auto it = mailboxes_by_directory_id_.find(fold_case(user.external_directory_object_id));
+                it != mailboxes_by_directory_id_.end())
+                return it->second->primary_smtp_address;
+        if (auto it = mailboxes_by_identity_.find(fold_case(user.identity)); it != mailboxes_by_identity_.end())
+            return it->second->primary_smtp_address;
+        return user.user_principal_name.empty() ? user.identity : user.user_principal_name;
+    }
+
+    void plan_user(const std::string& target, const std::string& identity, const std::optional<std::string>& current,
+                   const std::optional<std::string>& wanted, Phase phase, Reason reason, Action action,
+                   std::string detail, std::optional<SourceLocation> source) {
+        Change change{Resource::user, target, "AuthenticationPolicy", action, optional_value(current),
+                      optional_value(wanted), reason, std::move(detail),
+                      {"Set-User", {{"Identity", identity}, {"AuthenticationPolicy", optional_value(wanted)}}}, source};
+        if (desired_.is_protected(target)) {
+            skip(change);
+            return;
+        }
+        add(phase, change);
+        if (wanted || action == Action::report) return;
+        // Without this the removal takes up to 24 hours to bite; with it about 30 minutes.
+        std::string stamp = format_instant(now_);
+        stamp.insert(stamp.size() - 1, ".0000000");  // Exchange's yyyy-MM-ddTHH:mm:ss.fffffffZ
+        add(phase, {Resource::user, target, "STSRefreshTokensValidFrom", Action::update, Value{}, Value{stamp}, reason,
+                    "revokes refresh tokens so that the policy removal takes effect within about 30 minutes",
+                    {"Set-User", {{"Identity", identity}, {"STSRefreshTokensValidFrom", stamp}}}, source});
+    }
+
+    const DesiredState& desired_;
+    const LiveState& live_;
+    const Instant now_;
+    Diagnostics diagnostics_;
+    std::vector<Ordered> ordered_;
+    std::vector<ExceptionStatus> exceptions_;
+    std::vector<Skipped> skipped_;
+    std::map<std::string, const Mailbox*> mailboxes_;  // by primary address
+    std::map<std::string, const Mailbox*> mailboxes_by_directory_id_;
+    std::map<std::string, const Mailbox*> mailboxes_by_identity_;
+    std::set<std::string> listed_;
+};
+
+}  // namespace
+
+PlanResult make_plan(const DesiredState& desired, const LiveState& live, Instant now) {
+    return Planner(desired, live, now).run();
+}
+
+}  // namespace authgate

@@ -25,7 +25,7 @@ web::json::value diagnostics_json(const Diagnostics& diagnostics, Severity sever
     std::size_t i = 0;
     for (const Diagnostic& d : diagnostics.all()) {
         if (d.severity != severity) continue;
-        value entry = value::object();
+        value entry = value::object(true);
         entry["code"] = value::string(d.code);
         entry["message"] = value::string(d.message);
         entry["file"] = value::string(d.source.file);
@@ -53,8 +53,7 @@ int run_validate(CommandContext& context) {
     const bool failed = diagnostics.has_errors() || (values->count("strict") && diagnostics.warning_count() > 0);
 
     if (format == ReportFormat::json) {
-        keep_json_member_order();
-        web::json::value report = web::json::value::object();
+        web::json::value report = web::json::value::object(true);
         report["valid"] = web::json::value::boolean(!failed);
         report["files"] = web::json::value::number(static_cast<uint64_t>(checked.state.files.size()));
         report["errors"] = diagnostics_json(diagnostics, Severity::error);

@@ -42,8 +42,6 @@ void write(std::ostream& out, const web::json::value& value, int depth) {
 
 }  // namespace
 
-void keep_json_member_order() { web::json::keep_object_element_order(true); }
-
 void write_json(std::ostream& out, const web::json::value& value) {
     write(out, value, 0);
     out << "\n";

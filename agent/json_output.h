@@ -6,9 +6,7 @@
 
 namespace authgate {
 
-// Keeps object members in insertion order; call before building JSON documents.
-void keep_json_member_order();
-
+// Build report objects with web::json::value::object(true) so members keep their order.
 void write_json(std::ostream& out, const web::json::value& value);
 
 }  // namespace authgate

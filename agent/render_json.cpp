@@ -15,14 +15,14 @@ value to_json(const Value& v) {
 
 value to_json(const std::optional<SourceLocation>& source) {
     if (!source || !source->known()) return value::null();
-    value json = value::object();
+    value json = value::object(true);
     json["file"] = value::string(source->file);
     json["line"] = value::number(source->line);
     return json;
 }
 
 value to_json(const Change& change) {
-    value json = value::object();
+    value json = value::object(true);
     json["resource"] = value::string(std::string(to_string(change.resource)));
     json["target"] = value::string(change.target);
     json["attribute"] = value::string(change.attribute);
@@ -31,9 +31,9 @@ value to_json(const Change& change) {
     json["after"] = to_json(change.after);
     json["reason"] = value::string(std::string(to_string(change.reason)));
     json["detail"] = value::string(change.detail);
-    value parameters = value::object();
+    value parameters = value::object(true);
     for (const auto& [name, parameter] : change.cmdlet.parameters) parameters[name] = to_json(parameter);
-    value cmdlet = value::object();
+    value cmdlet = value::object(true);
     cmdlet["name"] = value::string(change.cmdlet.name);
     cmdlet["parameters"] = parameters;
     json["cmdlet"] = cmdlet;
@@ -45,13 +45,12 @@ value to_json(const Change& change) {
 }  // namespace
 
 value plan_to_json(const Plan& plan) {
-    keep_json_member_order();
-    value json = value::object();
+    value json = value::object(true);
     json["format_version"] = value::number(plan.format_version);
     json["tenant"] = value::string(plan.tenant);
     json["evaluated_at"] = value::string(format_instant(plan.evaluated_at));
     json["desired_digest"] = value::string(plan.desired_digest);
-    value summary = value::object();
+    value summary = value::object(true);
     summary["change"] = value::number(static_cast<uint64_t>(plan.change_count()));
     summary["report"] = value::number(static_cast<uint64_t>(plan.report_count()));
     summary["skipped"] = value::number(static_cast<uint64_t>(plan.skipped.size()));
@@ -65,7 +64,7 @@ value plan_to_json(const Plan& plan) {
     value exceptions = value::array(plan.exceptions.size());
     for (std::size_t i = 0; i < plan.exceptions.size(); ++i) {
         const ExceptionStatus& status = plan.exceptions[i];
-        value entry = value::object();
+        value entry = value::object(true);
         entry["mailbox"] = value::string(status.mailbox);
         entry["owner"] = value::string(status.owner);
         entry["expires"] = value::string(status.expires);
@@ -78,7 +77,7 @@ value plan_to_json(const Plan& plan) {
 
     value warnings = value::array(plan.warnings.size());
     for (std::size_t i = 0; i < plan.warnings.size(); ++i) {
-        value entry = value::object();
+        value entry = value::object(true);
         entry["code"] = value::string(plan.warnings[i].code);
         entry["message"] = value::string(plan.warnings[i].message);
         entry["source"] = to_json(std::optional<SourceLocation>(plan.warnings[i].source));
@@ -88,7 +87,7 @@ value plan_to_json(const Plan& plan) {
 
     value skipped = value::array(plan.skipped.size());
     for (std::size_t i = 0; i < plan.skipped.size(); ++i) {
-        value entry = value::object();
+        value entry = value::object(true);
         entry["target"] = value::string(plan.skipped[i].target);
         entry["reason"] = value::string(plan.skipped[i].reason);
         entry["detail"] = value::string(plan.skipped[i].detail);

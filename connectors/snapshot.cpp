@@ -230,6 +230,11 @@ LiveUser read_user(const web::json::object& object, Place place) {
     user.external_directory_object_id =
         optional_string(fields[external_id], names[external_id], place);
     user.user_principal_name = optional_string(fields[principal_name], names[principal_name], place);
+    // A user is matched to its mailbox, and changed, by one of these.
+    if (user.identity.empty() && user.external_directory_object_id.empty()) {
+        place.fail("has neither Identity nor ExternalDirectoryObjectId; one of them is needed to "
+                   "match the user to its mailbox");
+    }
     user.authentication_policy = required_policy_reference(fields[policy], names[policy], place);
     return user;
 }

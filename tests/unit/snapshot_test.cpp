@@ -329,6 +329,11 @@ TEST_CASE("a property the planner needs cannot be left out: unknown is not absen
         CHECK(error_of(R"({"transport_config": null})") ==
               "live.json: transport_config is null; leave the member out when it is unknown");
     }
+    SECTION("a user with neither Identity nor ExternalDirectoryObjectId") {
+        CHECK(error_of(R"({"users": [{"UserPrincipalName": "bot@contoso.com", "AuthenticationPolicy": null}]})") ==
+              "live.json: users[0] (bot@contoso.com): has neither Identity nor ExternalDirectoryObjectId; one of "
+              "them is needed to match the user to its mailbox");
+    }
     SECTION("an element without a label is named by its place alone") {
         CHECK(error_of(R"({"cas_mailboxes": {"value": [{"SmtpClientAuthenticationDisabled": null}]}})") ==
               "live.json: cas_mailboxes.value[0].PrimarySmtpAddress is missing");

@@ -1,0 +1,49 @@
+#include <catch2/catch.hpp>
+
+#include "policies/plan.h"
+#include "policies/time.h"
+
+using namespace authgate;
+
+TEST_CASE("instants parse from RFC 3339 and print in UTC", "[time]") {
+    const std::vector<std::pair<std::string, std::string>> rows{
+        {"2026-11-22T10:00:00Z", "2026-11-22T10:00:00Z"},
+        {"2026-11-22t10:00:00z", "2026-11-22T10:00:00Z"},
+        {"2026-11-22T12:30:00+02:30", "2026-11-22T10:00:00Z"},
+        {"2026-11-21T23:00:00-11:00", "2026-11-22T10:00:00Z"},
+        {"2026-11-22T10:00:00.1234567Z", "2026-11-22T10:00:00Z"},
+        {"2026-11-22", "2026-11-22T00:00:00Z"},
+        {"2024-02-29", "2024-02-29T00:00:00Z"},
+    };
+    for (const auto& [text, expected] : rows) {
+        INFO(text);
+        const auto instant = parse_instant(text);
+        REQUIRE(instant);
+        CHECK(format_instant(*instant) == expected);
+    }
+}
+
+TEST_CASE("malformed instants are refused", "[time]") {
+    for (const char* text : {"", "2026-11-22T10:00:00", "2026-13-01", "2025-02-29", "2026-11-22T24:00:00Z",
+                             "2026-11-22T10:00Z", "2026-11-22T10:00:00+0200", "tomorrow", "2026-11-22T10:00:00Zjunk",
+                             "2026-11-22T10:00:00.Z"}) {
+        INFO(text);
+        CHECK_FALSE(parse_instant(text));
+    }
+}
+
+TEST_CASE("whole days round down, also before the start", "[time]") {
+    const Instant noon = *parse_instant("2026-11-22T12:00:00Z");
+    CHECK(whole_days(noon, *parse_instant("2026-11-23T11:59:59Z")) == 0);
+    CHECK(whole_days(noon, *parse_instant("2026-11-23T12:00:00Z")) == 1);
+    CHECK(whole_days(noon, *parse_instant("2026-11-22T11:59:59Z")) == -1);
+    CHECK(format_date(noon) == "2026-11-22");
+}
+
+TEST_CASE("PowerShell lines quote strings safely", "[plan]") {
+    const Cmdlet cmdlet{"Set-User", {{"Identity", std::string("o'brien'; Remove-Mailbox x")},
+                                     {"AuthenticationPolicy", Value{}},
+                                     {"Enabled", true}}};
+    CHECK(powershell_line(cmdlet) ==
+          "Set-User -Identity 'o''brien''; Remove-Mailbox x' -AuthenticationPolicy $null -Enabled $true");
+}

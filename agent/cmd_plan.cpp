@@ -34,7 +34,13 @@ int run_plan(CommandContext& context) {
     if (!values->count("snapshot"))
         throw UsageError("--snapshot FILE is required: this build reads the live state from a snapshot only");
     SnapshotConnector connector((*values)["snapshot"].as<std::string>());
-    const LiveState live = connector.read_live_state();
+    LiveState live;
+    try {
+        live = connector.read_live_state();
+    } catch (const ConnectorError& error) {
+        context.err << "error: " << error.what() << "\nThe live state could not be read; no plan is made.\n";
+        return exit_error;
+    }
 
     // 3. The plan, with the desired state's own warnings ahead of the planner's.
     PlanResult result = make_plan(checked.state, live, now);

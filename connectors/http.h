@@ -1,0 +1,56 @@
+#pragma once
+// The one HTTP client wrapper: HTTPS POSTs with TLS verification that cannot be turned off,
+// extra trust anchors from a CA bundle, and one pooled connection set per origin.
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "connectors/connector.h"
+
+namespace authgate {
+
+struct HttpRequest {
+    std::string url;
+    std::map<std::string, std::string> headers;
+    std::string body;
+};
+
+struct HttpResponse {
+    int status = 0;
+    std::map<std::string, std::string> headers;  // names in lower case
+    std::string body;
+
+    std::string header(const std::string& lower_case_name) const;
+};
+
+// The request could not be completed: no connection, TLS refused, timed out, cut off.
+class TransportError : public ConnectorError {
+public:
+    TransportError(const std::string& message, bool before_sending)
+        : ConnectorError(message), before_sending_(before_sending) {}
+    // True when the server cannot have seen the request (it is safe to send a write again).
+    bool before_sending() const { return before_sending_; }
+
+private:
+    bool before_sending_;
+};
+
+class HttpTransport {
+public:
+    virtual ~HttpTransport() = default;
+    virtual HttpResponse post(const HttpRequest& request) = 0;
+};
+
+struct HttpSettings {
+    std::optional<std::string> ca_bundle;  // PEM file of extra trust anchors
+    std::chrono::seconds timeout{120};
+};
+
+std::unique_ptr<HttpTransport> make_https_transport(const HttpSettings& settings);
+
+// "https://host:port" of a URL, lower-cased; empty when it is not an https URL.
+std::string origin_of(const std::string& url);
+
+}  // namespace authgate

@@ -1,0 +1,125 @@
+#include "connectors/token_client.h"
+
+#include <cpprest/json.h>
+
+namespace authgate {
+namespace {
+
+std::string form_encode(const std::string& text) {
+    static const char digits[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += digits[c >> 4];
+            out += digits[c & 15];
+        }
+    }
+    return out;
+}
+
+std::string trim_slash(std::string url) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+}
+
+// Entra's error_description runs on with trace and correlation ids; the first line says it.
+std::string first_line(const std::string& text) {
+    const std::size_t end = text.find_first_of("\r\n");
+    return end == std::string::npos ? text : text.substr(0, end);
+}
+
+bool wants_rs256(long code) { return code == 700027 || code == 50012; }
+
+}  // namespace
+
+std::string aadsts_advice(long code, const TokenSettings& settings, const Credential* credential) {
+    const std::string thumbprint = credential ? " (thumbprint " + credential->portal_thumbprint() + ")" : "";
+    switch (code) {
+        case 700027:
+            return "upload this certificate" + thumbprint + " under Certificates & secrets of app registration " +
+                   settings.app_id + ", or point authgate at the certificate that is uploaded there";
+        case 50012:
+            return "the signature does not match the certificate uploaded for app " + settings.app_id +
+                   thumbprint + "; check that the key file belongs to that certificate";
+        case 700024:
+            return "the assertion's time window was refused: check this machine's clock (NTP)";
+        case 70011:
+            return "the scope " + trim_slash(settings.exchange_endpoint) +
+                   "/.default was refused: check the Exchange endpoint and [tenant] cloud";
+        case 700016:
+            return "application " + settings.app_id + " is not in tenant " + settings.tenant +
+                   ": check the app id, and that an admin consented Exchange.ManageAsApp in this tenant";
+        case 90002:
+            return "tenant " + settings.tenant + " was not found: check [tenant] id and cloud";
+        case 7000215:
+            return "a client secret was sent where a certificate was expected";
+        default:
+            return "";
+    }
+}
+
+TokenClient::TokenClient(HttpTransport& http, const Credential& credential, TokenSettings settings,
+                         std::function<Instant()> clock)
+    : http_(http), credential_(credential), settings_(std::move(settings)), clock_(std::move(clock)) {}
+
+std::string TokenClient::token_url() const {
+    return trim_slash(settings_.login_endpoint) + "/" + settings_.tenant + "/oauth2/v2.0/token";
+}
+
+std::string TokenClient::bearer() {
+    if (token_ && clock_() + std::chrono::minutes{5} < expires_) return *token_;
+    try {
+        token_ = request(algorithm_);
+    } catch (const AuthenticationError& error) {
+        // Older registrations and some clouds accept only RS256 with the SHA-1 thumbprint.
+        if (algorithm_ != AssertionAlgorithm::ps256 || !wants_rs256(error.code())) throw;
+        algorithm_ = AssertionAlgorithm::rs256;
+        token_ = request(algorithm_);
+    }
+    return *token_;
+}
+
+std::string TokenClient::request(AssertionAlgorithm algorithm) {
+    const Instant now = clock_();
+    const std::string url = token_url();
+    HttpRequest http_request{url, {{"Content-Type", "application/x-www-form-urlencoded"}}, ""};
+    http_request.body = "grant_type=client_credentials&client_id=" + form_encode(settings_.app_id) +
+                        "&scope=" + form_encode(trim_slash(settings_.exchange_endpoint) + "/.default") +
+                        "&client_assertion_type=" +
+                        form_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
+                        "&client_assertion=" +
+                        form_encode(credential_.client_assertion(url, settings_.app_id, now, algorithm));
+    ++requests_;
+    const HttpResponse response = http_.post(http_request);
+
+    web::json::value body;
+    try {
+        body = web::json::value::parse(response.body);
+    } catch (const web::json::json_exception&) {
+        throw ConnectorError("token request to " + url + " failed: HTTP " + std::to_string(response.status) +
+                             " with a body that is not JSON");
+    }
+    if (response.status == 200 && body.has_string_field("access_token")) {
+        long lifetime = 3599;
+        if (body.has_number_field("expires_in")) lifetime = static_cast<long>(body.at("expires_in").as_number().to_int64());
+        else if (body.has_string_field("expires_in")) lifetime = std::stol(body.at("expires_in").as_string());
+        expires_ = now + std::chrono::seconds{lifetime};
+        return body.at("access_token").as_string();
+    }
+    long code = 0;
+    if (body.has_array_field("error_codes") && body.at("error_codes").size() > 0 &&
+        body.at("error_codes").at(0).is_number())
+        code = static_cast<long>(body.at("error_codes").at(0).as_number().to_int64());
+    const std::string description = body.has_string_field("error_description")
+                                        ? first_line(body.at("error_description").as_string())
+                                        : (body.has_string_field("error") ? body.at("error").as_string() : "no description");
+    std::string message = "token request to " + url + " failed: HTTP " + std::to_string(response.status) + ": " + description;
+    if (const std::string advice = aadsts_advice(code, settings_, &credential_); !advice.empty())
+        message += "\n  what to check: " + advice;
+    throw AuthenticationError(message, code);
+}
+
+}  // namespace authgate

@@ -1,0 +1,59 @@
+#pragma once
+// OAuth 2.0 client credentials with a certificate assertion against Entra's token endpoint,
+// with a cache so that a run asks for one token, not one per request.
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "connectors/credentials.h"
+#include "connectors/http.h"
+
+namespace authgate {
+
+struct TokenSettings {
+    std::string login_endpoint;     // https://login.microsoftonline.com
+    std::string exchange_endpoint;  // https://outlook.office365.com (the scope is {exchange}/.default)
+    std::string tenant;
+    std::string app_id;
+};
+
+// Entra refused: the message says which AADSTS code and what to check in Entra.
+class AuthenticationError : public ConnectorError {
+public:
+    AuthenticationError(const std::string& message, long code) : ConnectorError(message), code_(code) {}
+    long code() const { return code_; }
+
+private:
+    long code_;
+};
+
+class TokenClient {
+public:
+    TokenClient(HttpTransport& http, const Credential& credential, TokenSettings settings,
+                std::function<Instant()> clock = now_utc);
+
+    // A valid access token, from the cache while it has more than five minutes left.
+    std::string bearer();
+    // Forget the cached token (Exchange answered 401), so that the next bearer() asks anew.
+    void invalidate() { token_.reset(); }
+
+    std::string token_url() const;
+    int requests_made() const { return requests_; }
+
+private:
+    std::string request(AssertionAlgorithm algorithm);
+
+    HttpTransport& http_;
+    const Credential& credential_;
+    TokenSettings settings_;
+    std::function<Instant()> clock_;
+    AssertionAlgorithm algorithm_ = AssertionAlgorithm::ps256;
+    std::optional<std::string> token_;
+    Instant expires_{};
+    int requests_ = 0;
+};
+
+// What to check in Entra for an AADSTS code (empty when there is no specific advice).
+std::string aadsts_advice(long code, const TokenSettings& settings, const Credential* credential);
+
+}  // namespace authgate

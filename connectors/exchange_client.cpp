@@ -1,0 +1,245 @@
+#include "connectors/exchange_client.h"
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+namespace authgate {
+namespace {
+
+using web::json::value;
+
+constexpr const char* anchor_mailbox = "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@";
+
+// Exceptions Exchange raises when a back end is busy or moving; the same call succeeds later.
+constexpr const char* transient_exceptions[] = {"DCOverloadedException", "SuitabilityDirectoryException",
+                                                "ServerInMMException", "ADServerSettingsChangedException",
+                                                "StorageTransientException"};
+
+std::string trim_slash(std::string url) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::optional<value> parse_json(const std::string& body) {
+    try {
+        return value::parse(body);
+    } catch (const web::json::json_exception&) {
+        return std::nullopt;
+    }
+}
+
+// "Ex6F9304|Microsoft.Exchange.…ManagementObjectNotFoundException|The operation …" or a JSON
+// string {"Message": …, "TypeName": …}: the text, with the exception's short name after it.
+std::string detail_text(const std::string& detail) {
+    if (!detail.empty() && detail.front() == '{') {
+        if (const auto json = parse_json(detail); json && json->has_string_field("Message"))
+            return json->at("Message").as_string();
+        return detail;
+    }
+    const std::size_t first = detail.find('|');
+    const std::size_t second = first == std::string::npos ? first : detail.find('|', first + 1);
+    if (second == std::string::npos) return detail;
+    std::string type = detail.substr(first + 1, second - first - 1);
+    if (const std::size_t dot = type.rfind('.'); dot != std::string::npos) type = type.substr(dot + 1);
+    return detail.substr(second + 1) + " (" + type + ")";
+}
+
+bool is_transient(int status, const std::string& body) {
+    if (status == 429 || status == 503 || status == 504) return true;
+    if (status != 400) return false;
+    return std::any_of(std::begin(transient_exceptions), std::end(transient_exceptions),
+                       [&](const char* name) { return contains(body, name); });
+}
+
+bool lacks_role(int status, const std::string& text) {
+    return (status == 401 || status == 403) &&
+           (contains(text, "is not allowed to call") || contains(text, "isn't supported in this scenario"));
+}
+
+}  // namespace
+
+std::string exchange_error_text(const HttpResponse& response) {
+    const auto diagnostics = response.header("x-ms-diagnostics");
+    const auto json = parse_json(response.body);
+    if (json && json->has_object_field("error")) {
+        const value& error = json->at("error");
+        if (error.has_array_field("details") && error.at("details").size() > 0) {
+            const value& first = error.at("details").at(0);
+            if (first.has_string_field("message") && !first.at("message").as_string().empty())
+                return detail_text(first.at("message").as_string());
+        }
+        if (error.has_object_field("innererror")) {
+            const value& inner = error.at("innererror");
+            if (inner.has_object_field("internalexception") &&
+                inner.at("internalexception").has_string_field("message"))
+                return inner.at("internalexception").at("message").as_string();
+        }
+        if (error.has_string_field("message")) return error.at("message").as_string();
+    }
+    if (!diagnostics.empty()) return diagnostics;
+    // A 403 often comes with a body of NUL bytes; say so rather than print them.
+    const bool printable = !response.body.empty() &&
+                           std::none_of(response.body.begin(), response.body.end(), [](char c) { return c == '\0'; });
+    return printable ? response.body.substr(0, 500) : "no error text in the answer";
+}
+
+ExchangeClient::ExchangeClient(HttpTransport& http, TokenClient& tokens, ExchangeSettings settings, Sleep sleep,
+                               unsigned random_seed)
+    : http_(http),
+      tokens_(tokens),
+      settings_(std::move(settings)),
+      sleep_(sleep ? std::move(sleep) : Sleep([](std::chrono::milliseconds delay) { std::this_thread::sleep_for(delay); })),
+      random_state_(random_seed ? random_seed : static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count())) {
+    settings_.page_size = std::clamp(settings_.page_size, 1, 1000);
+}
+
+std::string ExchangeClient::invoke_url() const {
+    return trim_slash(settings_.exchange_endpoint) + "/adminapi/beta/" + settings_.tenant + "/InvokeCommand";
+}
+
+std::chrono::milliseconds ExchangeClient::backoff(int attempt, const HttpResponse* response) {
+    if (response && response->status == 429) {
+        const std::string retry_after = response->header("retry-after");
+        try {
+            if (!retry_after.empty()) {
+                const double seconds = std::stod(retry_after);
+                if (seconds >= 0 && seconds < 3600) return std::chrono::milliseconds{static_cast<long>(std::ceil(seconds * 1000))};
+            }
+        } catch (const std::exception&) {
+            // An unreadable Retry-After falls back to our own backoff.
+        }
+    }
+    const double grown = static_cast<double>(settings_.retry.first_delay.count()) * std::pow(2.0, attempt);
+    const long capped = static_cast<long>(std::min(grown, static_cast<double>(settings_.retry.max_delay.count())));
+    // Jitter in [capped/2, capped] keeps many clients from retrying in step.
+    random_state_ = random_state_ * 1103515245u + 12345u;
+    const long half = capped / 2;
+    return std::chrono::milliseconds{half + (half > 0 ? static_cast<long>((random_state_ >> 8) % static_cast<unsigned>(half + 1)) : 0)};
+}
+
+HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmdlet, const std::string& body,
+                                  Replay replay, std::string& client_request_id) {
+    bool refreshed_token = false;
+    for (int attempt = 0;; ++attempt) {
+        client_request_id = new_guid();
+        HttpRequest request{url,
+                            {{"Authorization", "Bearer " + tokens_.bearer()},
+                             {"Content-Type", "application/json"},
+                             {"X-AnchorMailbox", anchor_mailbox + settings_.tenant},
+                             {"X-CmdletName", cmdlet},
+                             {"X-ResponseFormat", "json"},
+                             {"Prefer", "odata.maxpagesize=" + std::to_string(settings_.page_size)},
+                             {"client-request-id", client_request_id}},
+                            body};
+        const auto fail = [&](int status, const std::string& text, bool uncertain, const std::string& advice = "") {
+            std::string message = cmdlet + " failed: " + (status ? "HTTP " + std::to_string(status) + ": " : "") + text +
+                                  " (client-request-id " + client_request_id + ")";
+            if (!advice.empty()) message += "\n  what to check: " + advice;
+            return ExchangeError(message, cmdlet, status, text, client_request_id, uncertain);
+        };
+
+        ++counters_.requests;
+        HttpResponse response;
+        try {
+            response = http_.post(request);
+        } catch (const TransportError& error) {
+            if (replay == Replay::write && !error.before_sending())
+                throw fail(0, std::string(error.what()) + "; the change may or may not have been made", true);
+            if (attempt >= settings_.retry.max_retries) throw fail(0, error.what(), false);
+            ++counters_.retries;
+            sleep_(backoff(attempt, nullptr));
+            continue;
+        }
+        counters_.bytes_received += static_cast<long long>(response.body.size());
+        if (response.status >= 200 && response.status < 300) return response;
+
+        const std::string text = exchange_error_text(response);
+        if (lacks_role(response.status, text))
+            throw fail(response.status, text, false,
+                       "the app's service principal needs an Entra role that allows " + cmdlet +
+                           ": Exchange Administrator to apply, Global Reader to plan");
+        if (response.status == 401 && !refreshed_token) {
+            // The token may have expired in flight or been revoked: ask for a new one, once.
+            tokens_.invalidate();
+            refreshed_token = true;
+            continue;
+        }
+        if (!is_transient(response.status, response.body)) throw fail(response.status, text, false);
+        if (replay == Replay::write && response.status != 429)
+            throw fail(response.status, text + "; the change may or may not have been made", true);
+        if (attempt >= settings_.retry.max_retries)
+            throw fail(response.status, text + "; gave up after " + std::to_string(attempt) + " retries", false);
+        ++counters_.retries;
+        sleep_(backoff(attempt, &response));
+    }
+}
+
+void ExchangeClient::read(const std::string& cmdlet, const web::json::value& parameters,
+                          const std::vector<std::string>& select, const std::function<void()>& begin,
+                          const std::function<void(const web::json::value&)>& each) {
+    std::string first_url = invoke_url();
+    for (std::size_t i = 0; i < select.size(); ++i) first_url += (i ? "," : "?$select=") + select[i];
+    value envelope = value::object(true);
+    value input = value::object(true);
+    input["CmdletName"] = value::string(cmdlet);
+    input["Parameters"] = parameters.is_null() ? value::object() : parameters;
+    envelope["CmdletInput"] = input;
+    const std::string body = envelope.serialize();
+    const std::string origin = origin_of(settings_.exchange_endpoint);
+
+    for (int restarts = 0;; ++restarts) {
+        begin();
+        std::string url = first_url;
+        try {
+            while (!url.empty()) {
+                std::string request_id;
+                const HttpResponse response = send(url, cmdlet, body, Replay::read, request_id);
+                ++counters_.pages;
+                const auto page = parse_json(response.body);
+                if (!page || !page->is_object() || !page->has_array_field("value"))
+                    throw ExchangeError(cmdlet + " failed: the answer has no \"value\" array (client-request-id " +
+                                            request_id + ")",
+                                        cmdlet, response.status, "no value array", request_id);
+                for (const value& object : page->at("value").as_array()) each(object);
+                url.clear();
+                if (page->has_string_field("@odata.nextLink")) {
+                    const std::string next = page->at("@odata.nextLink").as_string();
+                    // The bearer token goes to the Exchange endpoint and nowhere else.
+                    if (origin_of(next) != origin)
+                        throw ExchangeError(cmdlet + " failed: refusing to follow @odata.nextLink to another origin (" +
+                                                (origin_of(next).empty() ? next : origin_of(next)) +
+                                                "); the token is only sent to " + origin + " (client-request-id " +
+                                                request_id + ")",
+                                            cmdlet, response.status, "nextLink to another origin", request_id);
+                    url = next;
+                }
+            }
+            return;
+        } catch (const ExchangeError& error) {
+            const bool expired_link = error.status() == 400 && contains(error.text(), "Expired or Invalid pagination request");
+            if (!expired_link || restarts >= settings_.max_read_restarts) throw;
+        }
+    }
+}
+
+CmdletResult ExchangeClient::write(const std::string& cmdlet, const web::json::value& parameters) {
+    value envelope = value::object(true);
+    value input = value::object(true);
+    input["CmdletName"] = value::string(cmdlet);
+    input["Parameters"] = parameters;
+    envelope["CmdletInput"] = input;
+    CmdletResult result;
+    const HttpResponse response = send(invoke_url(), cmdlet, envelope.serialize(), Replay::write, result.client_request_id);
+    const auto answer = parse_json(response.body);
+    if (answer && answer->has_array_field("value"))
+        for (const value& object : answer->at("value").as_array()) result.objects.push_back(object);
+    if (answer && answer->has_array_field("@adminapi.warnings"))
+        for (const value& warning : answer->at("@adminapi.warnings").as_array())
+            if (warning.is_string()) result.warnings.push_back(warning.as_string());
+    return result;
+}
+
+}  // namespace authgate

@@ -1,0 +1,108 @@
+#pragma once
+// Exchange Online's admin REST API: InvokeCommand with paging, error envelopes, retries with
+// backoff, and the replay rules for writes (shared/reference/exchange-online.md, section 2).
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <cpprest/json.h>
+
+#include "connectors/http.h"
+#include "connectors/token_client.h"
+
+namespace authgate {
+
+struct RetryPolicy {
+    int max_retries = 5;                       // as the PowerShell module does
+    std::chrono::milliseconds first_delay{2000};
+    std::chrono::milliseconds max_delay{60000};
+};
+
+struct ExchangeSettings {
+    std::string exchange_endpoint;  // https://outlook.office365.com
+    std::string tenant;             // GUID or *.onmicrosoft.com
+    int page_size = 1000;           // Prefer: odata.maxpagesize (1 to 1000)
+    int max_read_restarts = 3;      // after an expired nextLink
+    RetryPolicy retry;
+};
+
+// A cmdlet failed. The message carries the cmdlet, the HTTP status, Exchange's text and the
+// client-request-id, so that every failure can be looked up.
+class ExchangeError : public ConnectorError {
+public:
+    ExchangeError(const std::string& message, std::string cmdlet, int status, std::string text,
+                  std::string client_request_id, bool uncertain = false)
+        : ConnectorError(message),
+          cmdlet_(std::move(cmdlet)),
+          status_(status),
+          text_(std::move(text)),
+          client_request_id_(std::move(client_request_id)),
+          uncertain_(uncertain) {}
+    const std::string& cmdlet() const { return cmdlet_; }
+    int status() const { return status_; }
+    const std::string& text() const { return text_; }
+    const std::string& client_request_id() const { return client_request_id_; }
+    // A write whose outcome is unknown: it may or may not have been made; read before retrying.
+    bool uncertain() const { return uncertain_; }
+
+private:
+    std::string cmdlet_;
+    int status_;
+    std::string text_;
+    std::string client_request_id_;
+    bool uncertain_;
+};
+
+struct CmdletResult {
+    std::vector<web::json::value> objects;
+    std::vector<std::string> warnings;  // @adminapi.warnings, e.g. "no settings … have been modified"
+    std::string client_request_id;
+};
+
+struct ExchangeCounters {
+    int requests = 0;
+    int retries = 0;
+    int pages = 0;
+    long long bytes_received = 0;
+};
+
+// The useful text of an error answer, in the reference's order: details[0].message (pipe form
+// or JSON string), innererror.internalexception.message, error.message, x-ms-diagnostics.
+std::string exchange_error_text(const HttpResponse& response);
+
+class ExchangeClient {
+public:
+    using Sleep = std::function<void(std::chrono::milliseconds)>;
+
+    ExchangeClient(HttpTransport& http, TokenClient& tokens, ExchangeSettings settings, Sleep sleep = {},
+                   unsigned random_seed = 0);
+
+    // Runs a read cmdlet and follows every page. `begin` is called before the first object of
+    // each attempt (a read restarted after an expired link starts over); `each` gets every object.
+    void read(const std::string& cmdlet, const web::json::value& parameters, const std::vector<std::string>& select,
+              const std::function<void()>& begin, const std::function<void(const web::json::value&)>& each);
+
+    // Runs a write cmdlet. Retried only where Exchange cannot have acted: after 429, or when the
+    // connection failed before sending. Otherwise a failure whose effect is unknown is an
+    // ExchangeError with uncertain() set.
+    CmdletResult write(const std::string& cmdlet, const web::json::value& parameters);
+
+    const ExchangeCounters& counters() const { return counters_; }
+    std::string invoke_url() const;
+
+private:
+    enum class Replay { read, write };
+    HttpResponse send(const std::string& url, const std::string& cmdlet, const std::string& body, Replay replay,
+                      std::string& client_request_id);
+    std::chrono::milliseconds backoff(int attempt, const HttpResponse* response);
+
+    HttpTransport& http_;
+    TokenClient& tokens_;
+    ExchangeSettings settings_;
+    Sleep sleep_;
+    unsigned random_state_;
+    ExchangeCounters counters_;
+};
+
+}  // namespace authgate

@@ -1,0 +1,242 @@
+#include <catch2/catch.hpp>
+
+#include "connectors/exchange_client.h"
+#include "fake_http.h"
+#include "test_certificates.h"
+
+using namespace authgate;
+using namespace authgate::testing;
+using web::json::value;
+
+namespace {
+
+const std::string base = "https://outlook.office365.com/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand";
+
+HttpResponse page(const std::string& values, const std::string& next = "") {
+    std::string body = R"json({"@odata.context":"x","adminapi.warnings@odata.type":"#Collection(String)","@adminapi.warnings":[],"value":[)json" +
+                       values + "]";
+    if (!next.empty()) body += R"(,"@odata.nextLink":")" + next + "\"";
+    return {200, {}, body + "}"};
+}
+
+HttpResponse error_answer(int status, const std::string& detail, std::map<std::string, std::string> headers = {}) {
+    value details = value::array(1);
+    details[0] = value::object();
+    details[0]["code"] = value::string("Client");
+    details[0]["message"] = value::string(detail);
+    value error = value::object();
+    error["code"] = value::string("BadRequest");
+    error["message"] = value::string("Error executing cmdlet");
+    error["details"] = details;
+    value body = value::object();
+    body["error"] = error;
+    return {status, std::move(headers), body.serialize()};
+}
+
+struct Fixture {
+    TestCertificate certificate = make_certificate();
+    Credential credential = Credential::load(write_temp_file("app.pem", certificate.certificate_pem + certificate.key_pem),
+                                             std::nullopt, now_utc());
+    TokenEndpoint login;
+    TokenClient tokens{login, credential,
+                       {"https://login.microsoftonline.com", "https://outlook.office365.com", "contoso.onmicrosoft.com",
+                        "6f1c0e2a-0000-4000-8000-000000000001"}};
+    ScriptedTransport exchange;
+    std::vector<long> sleeps;
+    ExchangeClient client{exchange, tokens, {"https://outlook.office365.com", "contoso.onmicrosoft.com", 1000, 3, {}},
+                          [this](std::chrono::milliseconds d) { sleeps.push_back(d.count()); }, 42};
+
+    std::vector<std::string> read_all(const std::string& cmdlet, int* begins = nullptr) {
+        std::vector<std::string> names;
+        client.read(cmdlet, value::object(), {"Name"}, [&] { names.clear(); if (begins) ++*begins; },
+                    [&](const value& object) { names.push_back(object.at("Name").as_string()); });
+        return names;
+    }
+};
+
+std::string error_of(const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const ExchangeError& error) {
+        return error.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("a cmdlet is sent with the headers and body Exchange expects", "[exchange]") {
+    Fixture f;
+    f.exchange.answer(page(R"({"Name":"a"})"));
+    value parameters = value::object();
+    parameters["ResultSize"] = value::string("Unlimited");
+    f.client.read("Get-CASMailbox", parameters, {"Guid", "PrimarySmtpAddress"}, [] {}, [](const value&) {});
+    REQUIRE(f.exchange.requests.size() == 1);
+    const HttpRequest& request = f.exchange.requests[0];
+    CHECK(request.url == base + "?$select=Guid,PrimarySmtpAddress");
+    CHECK(request.body == R"({"CmdletInput":{"CmdletName":"Get-CASMailbox","Parameters":{"ResultSize":"Unlimited"}}})");
+    CHECK(request.headers.at("Authorization") == "Bearer token-1");
+    CHECK(request.headers.at("Content-Type") == "application/json");
+    CHECK(request.headers.at("X-AnchorMailbox") == "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com");
+    CHECK(request.headers.at("X-CmdletName") == "Get-CASMailbox");
+    CHECK(request.headers.at("X-ResponseFormat") == "json");
+    CHECK(request.headers.at("Prefer") == "odata.maxpagesize=1000");
+    CHECK(request.headers.at("client-request-id").size() == 36);
+}
+
+TEST_CASE("pages are followed by POSTing the same body to the nextLink", "[exchange]") {
+    Fixture f;
+    f.exchange.answer(page(R"({"Name":"a"},{"Name":"b"})", base + "?$skiptoken=2"));
+    f.exchange.answer(page(R"({"Name":"c"})"));
+    CHECK(f.read_all("Get-User") == std::vector<std::string>{"a", "b", "c"});
+    REQUIRE(f.exchange.requests.size() == 2);
+    CHECK(f.exchange.requests[1].url == base + "?$skiptoken=2");
+    CHECK(f.exchange.requests[1].body == f.exchange.requests[0].body);
+    CHECK(f.exchange.requests[1].headers.at("X-CmdletName") == "Get-User");
+    CHECK(f.client.counters().pages == 2);
+}
+
+TEST_CASE("a nextLink to another origin is refused and never called", "[exchange]") {
+    Fixture f;
+    f.exchange.answer(page(R"({"Name":"a"})", "https://evil.example.com/adminapi/beta/x/InvokeCommand?$skiptoken=2"));
+    CHECK_THAT(error_of([&] { f.read_all("Get-User"); }),
+               Catch::StartsWith("Get-User failed: refusing to follow @odata.nextLink to another origin "
+                                 "(https://evil.example.com); the token is only sent to https://outlook.office365.com"));
+    CHECK(f.exchange.requests.size() == 1);
+}
+
+TEST_CASE("a read whose link expired starts over rather than return half a list", "[exchange]") {
+    Fixture f;
+    f.exchange.answer(page(R"({"Name":"a"})", base + "?$skiptoken=2"));
+    f.exchange.answer(error_answer(400, "Expired or Invalid pagination request. Default Expiry time is 00:30:00"));
+    f.exchange.answer(page(R"({"Name":"a"})", base + "?$skiptoken=3"));
+    f.exchange.answer(page(R"({"Name":"b"})"));
+    int begins = 0;
+    CHECK(f.read_all("Get-CASMailbox", &begins) == std::vector<std::string>{"a", "b"});
+    CHECK(begins == 2);
+}
+
+TEST_CASE("a page that fails fails the whole read", "[exchange][safety]") {
+    Fixture f;
+    f.exchange.answer(page(R"({"Name":"a"})", base + "?$skiptoken=2"));
+    f.exchange.answer(error_answer(500, "Ex1|System.InvalidOperationException|Something broke."));
+    CHECK_THAT(error_of([&] { f.read_all("Get-CASMailbox"); }),
+               Catch::StartsWith("Get-CASMailbox failed: HTTP 500: Something broke. (InvalidOperationException) (client-request-id "));
+}
+
+TEST_CASE("throttling and busy servers are retried with backoff", "[exchange]") {
+    Fixture f;
+    SECTION("429 honours a fractional Retry-After") {
+        f.exchange.answer({429, {{"retry-after", "0.5"}}, ""});
+        f.exchange.answer({429, {{"retry-after", "2"}}, ""});
+        f.exchange.answer(page(R"({"Name":"a"})"));
+        CHECK(f.read_all("Get-User") == std::vector<std::string>{"a"});
+        CHECK(f.sleeps == std::vector<long>{500, 2000});
+    }
+    SECTION("503, 504 and transient exceptions back off exponentially with jitter") {
+        f.exchange.answer({503, {}, ""});
+        f.exchange.answer({504, {}, ""});
+        f.exchange.answer(error_answer(400, "Ex2|Microsoft.Exchange.Data.Directory.DCOverloadedException|Busy."));
+        f.exchange.answer(page(R"({"Name":"a"})"));
+        CHECK(f.read_all("Get-User") == std::vector<std::string>{"a"});
+        REQUIRE(f.sleeps.size() == 3);
+        CHECK((f.sleeps[0] >= 1000 && f.sleeps[0] <= 2000));
+        CHECK((f.sleeps[1] >= 2000 && f.sleeps[1] <= 4000));
+        CHECK((f.sleeps[2] >= 4000 && f.sleeps[2] <= 8000));
+        CHECK(f.client.counters().retries == 3);
+    }
+    SECTION("a storm longer than five retries gives up") {
+        for (int i = 0; i < 6; ++i) f.exchange.answer({503, {}, ""});
+        CHECK_THAT(error_of([&] { f.read_all("Get-User"); }), Catch::Contains("; gave up after 5 retries"));
+        CHECK(f.exchange.requests.size() == 6);
+    }
+    SECTION("a connection that failed is retried for reads") {
+        f.exchange.fail("connection reset", false);
+        f.exchange.answer(page(R"({"Name":"a"})"));
+        CHECK(f.read_all("Get-User") == std::vector<std::string>{"a"});
+    }
+}
+
+TEST_CASE("writes are replayed only where Exchange cannot have acted", "[exchange][safety]") {
+    Fixture f;
+    value parameters = value::object();
+    parameters["SmtpClientAuthenticationDisabled"] = value::null();
+    SECTION("after 429") {
+        f.exchange.answer({429, {{"retry-after", "1"}}, ""});
+        f.exchange.answer(page(""));
+        CHECK(f.client.write("Set-CASMailbox", parameters).objects.empty());
+        CHECK(f.exchange.requests.size() == 2);
+        CHECK(f.exchange.requests[0].body ==
+              R"({"CmdletInput":{"CmdletName":"Set-CASMailbox","Parameters":{"SmtpClientAuthenticationDisabled":null}}})");
+    }
+    SECTION("after a connection refused before sending") {
+        f.exchange.fail("Connection refused", true);
+        f.exchange.answer(page(""));
+        CHECK_NOTHROW(f.client.write("Set-CASMailbox", parameters));
+    }
+    SECTION("not after a 503: the outcome is unknown") {
+        f.exchange.answer({503, {}, ""});
+        try {
+            f.client.write("Set-CASMailbox", parameters);
+            FAIL("no error");
+        } catch (const ExchangeError& error) {
+            CHECK(error.uncertain());
+            CHECK(error.status() == 503);
+        }
+        CHECK(f.exchange.requests.size() == 1);
+    }
+    SECTION("not after a connection cut once the request was sent") {
+        f.exchange.fail("connection reset by peer", false);
+        try {
+            f.client.write("Set-CASMailbox", parameters);
+            FAIL("no error");
+        } catch (const ExchangeError& error) {
+            CHECK(error.uncertain());
+            CHECK_THAT(std::string(error.what()), Catch::Contains("the change may or may not have been made"));
+        }
+        CHECK(f.exchange.requests.size() == 1);
+    }
+    SECTION("the no-op warning is passed on") {
+        f.exchange.answer({200, {}, R"({"@adminapi.warnings":["The command completed successfully but no settings of 'x' have been modified."],"value":[]})"});
+        const CmdletResult result = f.client.write("Set-CASMailbox", parameters);
+        REQUIRE(result.warnings.size() == 1);
+        CHECK_THAT(result.warnings[0], Catch::Contains("no settings of 'x' have been modified"));
+    }
+}
+
+TEST_CASE("a 401 refreshes the token once; a missing role is explained", "[exchange]") {
+    Fixture f;
+    SECTION("expired token") {
+        f.exchange.answer({401, {{"www-authenticate", "Bearer"}}, ""});
+        f.exchange.answer(page(R"({"Name":"a"})"));
+        CHECK(f.read_all("Get-User") == std::vector<std::string>{"a"});
+        CHECK(f.login.issued == 2);
+        CHECK(f.exchange.requests[1].headers.at("Authorization") == "Bearer token-2");
+    }
+    SECTION("a second 401 is an error") {
+        f.exchange.answer({401, {}, ""});
+        f.exchange.answer({401, {}, ""});
+        CHECK_THAT(error_of([&] { f.read_all("Get-User"); }), Catch::StartsWith("Get-User failed: HTTP 401"));
+    }
+    SECTION("the role is missing for a cmdlet") {
+        f.exchange.answer(error_answer(401, "User is not allowed to call Set-User"));
+        CHECK_THAT(error_of([&] { f.client.write("Set-User", value::object()); }),
+                   Catch::StartsWith("Set-User failed: HTTP 401: User is not allowed to call Set-User (client-request-id ") &&
+                       Catch::EndsWith("what to check: the app's service principal needs an Entra role that allows "
+                                       "Set-User: Exchange Administrator to apply, Global Reader to plan"));
+        CHECK(f.login.issued == 1);
+    }
+}
+
+TEST_CASE("error text is taken in the reference's order", "[exchange]") {
+    CHECK(exchange_error_text(error_answer(400, "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|"
+                                                "The operation couldn't be performed because object 'x@contoso.com' couldn't be found on 'EX1'.")) ==
+          "The operation couldn't be performed because object 'x@contoso.com' couldn't be found on 'EX1'. "
+          "(ManagementObjectNotFoundException)");
+    CHECK(exchange_error_text(error_answer(400, R"({"Message":"Policy not found.","TypeName":"X"})")) == "Policy not found.");
+    CHECK(exchange_error_text({400, {}, R"({"error":{"message":"outer","details":[],"innererror":{"internalexception":{"message":"inner"}}}})"}) == "inner");
+    CHECK(exchange_error_text({400, {}, R"({"error":{"message":"outer"}})"}) == "outer");
+    CHECK(exchange_error_text({403, {{"x-ms-diagnostics", "2000010;reason=\"The user is blocked.\""}}, std::string(64, '\0')}) ==
+          "2000010;reason=\"The user is blocked.\"");
+    CHECK(exchange_error_text({403, {}, std::string(64, '\0')}) == "no error text in the answer");
+}

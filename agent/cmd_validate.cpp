@@ -63,14 +63,18 @@ int run_validate(CommandContext& context) {
     }
     print_diagnostics(context.err, diagnostics);
     if (diagnostics.has_errors()) return exit_error;
+    const std::size_t warnings = diagnostics.warning_count();
+    if (failed) {
+        context.err << warnings << (warnings == 1 ? " warning" : " warnings") << ", and warnings are errors with --strict.\n";
+        return exit_error;
+    }
     const DesiredState& state = checked.state;
     const std::size_t exceptions = state.smtp_auth ? state.smtp_auth->exceptions.size() : 0;
     context.out << "Valid: " << state.files.size() << (state.files.size() == 1 ? " file, " : " files, ") << exceptions
                 << (exceptions == 1 ? " exception, " : " exceptions, ") << state.policies.size()
-                << (state.policies.size() == 1 ? " policy, " : " policies, ") << diagnostics.warning_count()
-                << (diagnostics.warning_count() == 1 ? " warning.\n" : " warnings.\n");
-    if (failed) context.err << "warnings are errors with --strict.\n";
-    return failed ? exit_error : exit_ok;
+                << (state.policies.size() == 1 ? " policy, " : " policies, ") << warnings
+                << (warnings == 1 ? " warning.\n" : " warnings.\n");
+    return exit_ok;
 }
 
 }  // namespace authgate

@@ -94,10 +94,32 @@ bool is_tenant_id(std::string_view text) {
            ends_with(text, ".partner.onmschina.cn");
 }
 
+// Exchange counts characters, not UTF-8 bytes: "Drucker für Empfang" must not be penalised
+// for its umlaut. Continuation bytes (10xxxxxx) do not start a character.
+std::size_t character_count(std::string_view text) {
+    return static_cast<std::size_t>(
+        std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
 bool is_env_name(std::string_view text) {
     if (text.empty() || std::isdigit(static_cast<unsigned char>(text[0]))) return false;
     return std::all_of(text.begin(), text.end(),
                        [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// Whether `text`, written without quotes, is a TOML date or a date-time with an offset.
+bool is_expiry_literal(const std::string& text) {
+    if (text.empty() || !std::all_of(text.begin(), text.end(), [](char c) {
+            return std::isdigit(static_cast<unsigned char>(c)) || std::string_view("-:+.TtZz ").find(c) != std::string_view::npos;
+        }))
+        return false;
+    try {
+        const toml::table parsed = toml::parse("expires = " + text);
+        const toml::node* node = parsed.get("expires");
+        return node && (node->is_date() || (node->is_date_time() && node->as_date_time()->get().offset));
+    } catch (const toml::parse_error&) {
+        return false;
+    }
 }
 
 template <class Enum>
@@ -127,11 +149,24 @@ public:
         for (const auto& [key, node] : table_) {
             const std::string_view name = key.str();
             if (std::find(known.begin(), known.end(), name) != known.end()) continue;
-            std::string message = "unknown key '" + std::string(name) + "' in " + context_;
-            if (const std::string hint = suggestion(name, known); !hint.empty())
+            // [guardrail] is a key to TOML, but the user wrote a table header.
+            const bool table = node.is_table() || node.is_array_of_tables();
+            std::string message = (table ? "unknown table '" : "unknown key '") + std::string(name) + "' in " + context_;
+            if (const std::string hint = suggestion(name, known); !hint.empty()) {
                 message += "; did you mean '" + hint + "'?";
+                suggested_.push_back(hint);
+            }
             diagnostics_.error(where(key.source(), file_), message);
         }
+    }
+
+    // The node of a required key, or nullptr after reporting it missing. A key that an unknown
+    // key's "did you mean" already names (expire → expires) is not reported twice.
+    const toml::node* require(std::string_view key) {
+        const toml::node* node = table_.get(key);
+        if (!node && std::find(suggested_.begin(), suggested_.end(), key) == suggested_.end())
+            diagnostics_.error(location(), "missing required key '" + std::string(key) + "' in " + context_);
+        return node;
     }
 
     const toml::node* find(std::string_view key) const { return table_.get(key); }
@@ -215,10 +250,7 @@ public:
 
 private:
     const toml::node* present(std::string_view key, bool required) {
-        const toml::node* node = table_.get(key);
-        if (!node && required)
-            diagnostics_.error(location(), "missing required key '" + std::string(key) + "' in " + context_);
-        return node;
+        return required ? require(key) : table_.get(key);
     }
 
     std::nullopt_t type_error(std::string_view key, const toml::node& node, std::string_view expected) {
@@ -231,6 +263,7 @@ private:
     std::string context_;
     const std::string& file_;
     Diagnostics& diagnostics_;
+    std::vector<std::string> suggested_;
 };
 
 struct SourceFile {
@@ -243,11 +276,16 @@ class Merger {
 public:
     explicit Merger(LoadResult& result) : state_(result.state), diagnostics_(result.diagnostics) {}
 
+    // Whether some file wrote a `tenant` key. Only when none did is "no [tenant]" worth saying:
+    // a `tenant` of the wrong type, or a second [tenant], has its own error already.
+    bool tenant_written() const { return tenant_written_; }
+
     void merge(const toml::table& root, const std::string& file) {
         TableReader top(root, "the desired state", file, diagnostics_);
         top.allow_keys({"version", "tenant", "connection", "smtp_auth", "exceptions", "authentication_policy",
                         "organization", "guardrails"});
         const bool has_version = read_version(top);
+        if (top.find("tenant")) tenant_written_ = true;
 
         if (const toml::table* tenant = table_member(top, "tenant")) {
             read_tenant(*tenant, file);
@@ -289,10 +327,14 @@ private:
     // [tenant], [connection], ... may each be declared in one file only.
     bool claim(const std::string& section, const SourceLocation& here) {
         const auto [it, inserted] = owners_.emplace(section, here);
-        if (!inserted)
-            diagnostics_.error(here, section + " is already declared in " + to_string(it->second) +
-                                         "; it may appear in one file only");
-        return inserted;
+        if (inserted) return true;
+        const std::string first = to_string(it->second);
+        // [smtp_auth] itself may be in many files; only its settings may not, so say which part.
+        diagnostics_.error(here, section == smtp_settings
+                                     ? "[smtp_auth] settings (org_disabled, unlisted_overrides, deny) are already "
+                                       "declared in " + first + "; only [[smtp_auth.exception]] may be split across files"
+                                     : section + " is already declared in " + first + "; it may appear in one file only");
+        return false;
     }
 
     void read_tenant(const toml::table& table, const std::string& file) {
@@ -365,7 +407,7 @@ private:
         const toml::node* first_setting = nullptr;
         for (std::string_view key : {"org_disabled", "unlisted_overrides", "deny"})
             if (const toml::node* node = reader.find(key); node && !first_setting) first_setting = node;
-        if (first_setting && claim("[smtp_auth] settings", reader.location())) {
+        if (first_setting && claim(smtp_settings, reader.location())) {
             if (auto org = reader.boolean("org_disabled")) smtp.org_disabled = org;
             if (auto mode = reader.choice("unlisted_overrides", unlisted_choices)) smtp.unlisted_overrides = mode->value;
             if (auto deny = reader.addresses("deny")) smtp.deny = std::move(*deny);
@@ -412,11 +454,8 @@ private:
     }
 
     bool read_expiry(TableReader& reader, Exception& exception) {
-        const toml::node* node = reader.find("expires");
-        if (!node) {
-            diagnostics_.error(reader.location(), "missing required key 'expires' in [[smtp_auth.exception]]");
-            return false;
-        }
+        const toml::node* node = reader.require("expires");
+        if (!node) return false;
         exception.expires_source = reader.at(*node);
         using namespace std::chrono;
         if (const auto* date = node->as_date()) {
@@ -445,9 +484,12 @@ private:
             return true;
         }
         if (const auto* text = node->as_string()) {
+            // Echo the user's own value when unquoting it is the whole fix; anything else would
+            // only be cut into a misleading example ("next friday" → "next frida").
+            const std::string example = is_expiry_literal(text->get()) ? text->get() : "2027-03-31";
             diagnostics_.error(exception.expires_source,
                                "'expires' must be a TOML date or date-time, written without quotes, e.g. expires = " +
-                                   (text->get().size() >= 10 ? text->get().substr(0, 10) : std::string("2027-03-31")));
+                                   example);
             return false;
         }
         diagnostics_.error(exception.expires_source,
@@ -498,8 +540,8 @@ private:
             AuthenticationPolicy policy;
             policy.source = reader.location();
             auto name = reader.string("name", true);
-            if (name && name->value.size() > 64)
-                diagnostics_.error(name->source, "policy name is " + std::to_string(name->value.size()) +
+            if (name && character_count(name->value) > 64)
+                diagnostics_.error(name->source, "policy name is " + std::to_string(character_count(name->value)) +
                                                      " characters long; Exchange allows at most 64");
             for (std::size_t i = 0; i < basic_auth_flag_count; ++i)
                 if (auto flag = reader.boolean(basic_auth_flags[i].toml_key)) policy.flags[i] = flag->value;
@@ -527,9 +569,12 @@ private:
             state_.guardrails.protected_mailboxes = std::move(*protected_mailboxes);
     }
 
+    static constexpr const char* smtp_settings = "[smtp_auth] settings";
+
     DesiredState& state_;
     Diagnostics& diagnostics_;
     std::map<std::string, SourceLocation> owners_;
+    bool tenant_written_ = false;
 };
 
 class Digest {
@@ -562,12 +607,38 @@ private:
     EVP_MD_CTX* context_;
 };
 
-void parse_into(const std::string& display, const std::string& text, Merger& merger, Diagnostics& diagnostics) {
+// toml++ writes "Error while parsing key-value pair: cannot redefine existing boolean 'x'",
+// which after our own "error: " reads as an error twice; a repeated key or table is common
+// enough in hand-edited files to deserve plain words.
+std::string describe_parse_error(std::string_view description) {
+    constexpr std::string_view prefix = "Error while parsing ";
+    constexpr std::string_view redefine = "cannot redefine existing ";
+    const std::size_t colon = description.find(": ");
+    if (description.rfind(prefix, 0) != 0 || colon == std::string_view::npos)
+        return "invalid TOML: " + std::string(description);
+    const std::string_view scope = description.substr(prefix.size(), colon - prefix.size());
+    const std::string_view detail = description.substr(colon + 2);
+    const std::size_t quote = detail.find('\'');
+    if (detail.rfind(redefine, 0) == 0 && quote != std::string_view::npos && detail.back() == '\'' &&
+        quote + 1 < detail.size() - 1) {
+        const std::string_view name = detail.substr(quote + 1, detail.size() - quote - 2);
+        if (scope == "key-value pair")
+            return "duplicate key '" + std::string(name) + "'; a key may be set only once in a table";
+        if (scope == "table header" && detail.substr(redefine.size(), 6) == "table ")
+            return "duplicate table [" + std::string(name) + "]; a table may be declared only once in a file";
+    }
+    return "invalid TOML in " + std::string(scope) + ": " + std::string(detail);
+}
+
+// False when the text is not TOML.
+bool parse_into(const std::string& display, const std::string& text, Merger& merger, Diagnostics& diagnostics) {
     try {
         const toml::table root = toml::parse(text, display);
         merger.merge(root, display);
+        return true;
     } catch (const toml::parse_error& error) {
-        diagnostics.error(where(error.source(), display), std::string(error.description()));
+        diagnostics.error(where(error.source(), display), describe_parse_error(error.description()));
+        return false;
     }
 }
 
@@ -609,8 +680,10 @@ std::vector<SourceFile> list_files(const std::vector<std::string>& paths, Diagno
     return files;
 }
 
-void finish(LoadResult& result) {
-    if (!result.state.tenant && !result.diagnostics.has_errors()) {
+// `every_file_read`: every path existed and every file parsed, so a missing [tenant] is not
+// merely in a file we could not see.
+void finish(LoadResult& result, const Merger& merger, bool every_file_read) {
+    if (every_file_read && !merger.tenant_written()) {
         const std::string first = result.state.files.empty() ? std::string("desired state") : result.state.files.front();
         result.diagnostics.error({first, 1, 1}, "no [tenant] table: the desired state must name its tenant "
                                                 "([tenant] id = \"contoso.onmicrosoft.com\")");
@@ -624,22 +697,25 @@ LoadResult load_desired_state(const std::vector<std::string>& paths) {
     LoadResult result;
     Merger merger(result);
     Digest digest;
-    for (const SourceFile& file : list_files(paths, result.diagnostics)) {
+    const std::vector<SourceFile> files = list_files(paths, result.diagnostics);
+    bool every_file_read = !result.diagnostics.has_errors();
+    for (const SourceFile& file : files) {
         std::ifstream in(file.display, std::ios::binary);
         std::ostringstream content;
         content << in.rdbuf();
         if (!in) {
             result.diagnostics.error({file.display, 0, 0}, "cannot read file");
+            every_file_read = false;
             continue;
         }
         const std::string text = content.str();
         digest.add(file.relative);
         digest.add(text);
         result.state.files.push_back(file.display);
-        parse_into(file.display, text, merger, result.diagnostics);
+        every_file_read = parse_into(file.display, text, merger, result.diagnostics) && every_file_read;
     }
     result.state.digest = digest.hex();
-    finish(result);
+    finish(result, merger, every_file_read);
     return result;
 }
 
@@ -650,9 +726,9 @@ LoadResult load_desired_state_text(const std::string& name, const std::string& t
     digest.add(name);
     digest.add(text);
     result.state.files.push_back(name);
-    parse_into(name, text, merger, result.diagnostics);
+    const bool parsed = parse_into(name, text, merger, result.diagnostics);
     result.state.digest = digest.hex();
-    finish(result);
+    finish(result, merger, parsed);
     return result;
 }
 

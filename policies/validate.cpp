@@ -56,8 +56,8 @@ void check_basic_auth_policy(const DesiredState& state, Diagnostics& diagnostics
                                                "' is not declared as an [[authentication_policy]]");
     } else if (!policy->flags[smtp_flag]) {
         diagnostics.error(setting->source, "basic_auth_policy '" + setting->value +
-                                               "' does not allow Basic SMTP; declare it with allow_basic_auth_smtp = true (" +
-                                               to_string(policy->source) + ")");
+                                               "' does not allow Basic SMTP; add allow_basic_auth_smtp = true to its "
+                                               "[[authentication_policy]] at " + to_string(policy->source));
     }
 }
 
@@ -80,10 +80,12 @@ void check_exception_times(const DesiredState& state, Instant now, Diagnostics& 
                 break;
             case ExceptionState::expiring: {
                 const long days = days_left(exception, now);
+                const std::string when = days == 0   ? "expires within a day"
+                                         : days == 1 ? "expires in 1 day"
+                                                     : "expires in " + std::to_string(days) + " days";
                 diagnostics.warning(exception.source, "exception_expiring",
-                                    "exception for '" + exception.mailbox + "' expires in " + std::to_string(days) +
-                                        (days == 1 ? " day" : " days") + " (" + exception.expires_text + ", " + owner +
-                                        ")");
+                                    "exception for '" + exception.mailbox + "' " + when + " (" +
+                                        exception.expires_text + ", " + owner + ")");
                 break;
             }
             default: break;

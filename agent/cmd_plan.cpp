@@ -1,6 +1,7 @@
 #include <ostream>
 
 #include "agent/commands.h"
+#include "agent/connection.h"
 #include "agent/options.h"
 #include "agent/render.h"
 #include "connectors/snapshot.h"
@@ -16,8 +17,9 @@ int run_plan(CommandContext& context) {
         ("at", po::value<std::string>(), "plan as at this time (RFC 3339), not now")
         ("format", po::value<std::string>(), "text (default), markdown or json")
         ("detailed-exitcode", "exit 2 when there are changes to make");
+    add_connection_options(options);
     const auto values = parse_options(context, options,
-                                      "authgate plan -c PATH... --snapshot FILE [--at TIME] [--format FORMAT] "
+                                      "authgate plan -c PATH... [--snapshot FILE] [--at TIME] [--format FORMAT] "
                                       "[--detailed-exitcode]");
     if (!values) return exit_ok;
     const ReportFormat format = report_format(*values);
@@ -30,13 +32,16 @@ int run_plan(CommandContext& context) {
         return exit_error;
     }
 
-    // 2. The live state; a part that cannot be read fails the plan.
-    if (!values->count("snapshot"))
-        throw UsageError("--snapshot FILE is required: this build reads the live state from a snapshot only");
-    SnapshotConnector connector((*values)["snapshot"].as<std::string>());
+    // 2. The live state, from a snapshot or the tenant; a part that cannot be read fails the plan.
     LiveState live;
     try {
-        live = connector.read_live_state();
+        if (values->count("snapshot")) {
+            live = SnapshotConnector((*values)["snapshot"].as<std::string>()).read_live_state();
+        } else {
+            const Environment environment = process_environment();
+            const auto session = open_tenant(resolve_connection(*values, checked.state, environment), environment, now_utc());
+            live = session->connector().read_live_state();
+        }
     } catch (const ConnectorError& error) {
         context.err << "error: " << error.what() << "\nThe live state could not be read; no plan is made.\n";
         return exit_error;

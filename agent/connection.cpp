@@ -1,0 +1,116 @@
+#include "agent/connection.h"
+
+#include <cstdlib>
+
+#include "connectors/credentials.h"
+#include "connectors/exchange_client.h"
+#include "connectors/exchange_online.h"
+#include "connectors/http.h"
+#include "connectors/token_client.h"
+
+namespace authgate {
+namespace {
+
+struct CloudEndpoints {
+    const char* login;
+    const char* exchange;
+};
+
+CloudEndpoints endpoints_of(Cloud cloud) {
+    switch (cloud) {
+        case Cloud::gcc_high: return {"https://login.microsoftonline.us", "https://outlook.office365.us"};
+        case Cloud::dod: return {"https://login.microsoftonline.us", "https://outlook-dod.office365.us"};
+        case Cloud::china: return {"https://login.chinacloudapi.cn", "https://outlook.office365.cn"};
+        case Cloud::global: break;
+    }
+    return {"https://login.microsoftonline.com", "https://outlook.office365.com"};
+}
+
+ExchangeSettings exchange_settings(const ConnectionSettings& connection) {
+    ExchangeSettings settings;
+    settings.exchange_endpoint = connection.exchange_endpoint;
+    settings.tenant = connection.tenant;
+    return settings;
+}
+
+class ExchangeOnlineSession : public TenantSession {
+public:
+    ExchangeOnlineSession(const ConnectionSettings& settings, std::optional<std::string> password, Instant now)
+        : credential_(Credential::load(settings.certificate, password, now)),
+          http_(make_https_transport({settings.ca_bundle})),
+          tokens_(*http_, credential_,
+                  {settings.login_endpoint, settings.exchange_endpoint, settings.tenant, settings.app_id}),
+          exchange_(*http_, tokens_, exchange_settings(settings)),
+          connector_(exchange_) {}
+
+    TenantConnector& connector() override { return connector_; }
+
+private:
+    Credential credential_;
+    std::unique_ptr<HttpTransport> http_;
+    TokenClient tokens_;
+    ExchangeClient exchange_;
+    ExchangeOnlineConnector connector_;
+};
+
+}  // namespace
+
+Environment process_environment() {
+    return [](const std::string& name) -> std::optional<std::string> {
+        const char* value = std::getenv(name.c_str());
+        if (!value || !*value) return std::nullopt;
+        return std::string(value);
+    };
+}
+
+void add_connection_options(po::options_description& options) {
+    options.add_options()
+        ("tenant", po::value<std::string>(), "tenant GUID or *.onmicrosoft.com domain (AUTHGATE_TENANT)")
+        ("app-id", po::value<std::string>(), "application (client) id (AUTHGATE_APP_ID)")
+        ("certificate", po::value<std::string>(), "PEM with certificate and key, or PFX (AUTHGATE_CERTIFICATE)")
+        ("login-endpoint", po::value<std::string>(), "token endpoint base (AUTHGATE_LOGIN_ENDPOINT)")
+        ("exchange-endpoint", po::value<std::string>(), "Exchange endpoint base (AUTHGATE_EXCHANGE_ENDPOINT)")
+        ("ca-bundle", po::value<std::string>(), "extra trust anchors, PEM (AUTHGATE_CA_BUNDLE)");
+}
+
+ConnectionSettings resolve_connection(const po::variables_map& values, const DesiredState& desired,
+                                      const Environment& environment) {
+    const Connection& file = desired.connection;
+    const auto pick = [&](const char* flag, const char* variable,
+                          const std::optional<std::string>& from_file) -> std::optional<std::string> {
+        if (values.count(flag)) return values[flag].as<std::string>();
+        if (auto value = environment(variable)) return value;
+        return from_file;
+    };
+    const CloudEndpoints defaults = endpoints_of(desired.tenant ? desired.tenant->cloud : Cloud::global);
+    ConnectionSettings settings;
+    std::string missing;
+    const auto require = [&](std::optional<std::string> value, const char* what, std::string& into) {
+        if (value) into = *value;
+        else missing += std::string("\n  ") + what;
+    };
+    require(pick("tenant", "AUTHGATE_TENANT", desired.tenant ? std::optional(desired.tenant->id) : std::nullopt),
+            "tenant: --tenant, AUTHGATE_TENANT or [tenant] id", settings.tenant);
+    require(pick("app-id", "AUTHGATE_APP_ID", file.app_id), "application id: --app-id, AUTHGATE_APP_ID or [connection] app_id",
+            settings.app_id);
+    require(pick("certificate", "AUTHGATE_CERTIFICATE", file.certificate),
+            "certificate: --certificate, AUTHGATE_CERTIFICATE or [connection] certificate", settings.certificate);
+    if (!missing.empty())
+        throw UsageError("reading the tenant needs these settings, or --snapshot FILE to plan offline:" + missing);
+    if (file.certificate_password_env) settings.certificate_password_env = *file.certificate_password_env;
+    settings.login_endpoint = pick("login-endpoint", "AUTHGATE_LOGIN_ENDPOINT", file.login_endpoint).value_or(defaults.login);
+    settings.exchange_endpoint =
+        pick("exchange-endpoint", "AUTHGATE_EXCHANGE_ENDPOINT", file.exchange_endpoint).value_or(defaults.exchange);
+    settings.ca_bundle = pick("ca-bundle", "AUTHGATE_CA_BUNDLE", file.ca_bundle);
+    for (const auto* endpoint : {&settings.login_endpoint, &settings.exchange_endpoint})
+        if (origin_of(*endpoint).empty())
+            throw UsageError("endpoints must be https:// URLs (TLS is always verified), not '" + *endpoint + "'");
+    return settings;
+}
+
+std::unique_ptr<TenantSession> open_tenant(const ConnectionSettings& settings, const Environment& environment,
+                                           Instant now) {
+    return std::make_unique<ExchangeOnlineSession>(settings, environment(settings.certificate_password_env), now);
+}
+
+}  // namespace authgate

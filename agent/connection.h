@@ -1,0 +1,44 @@
+#pragma once
+// Connection settings, in the order of precedence of spec/cli.md: CLI flag > environment >
+// [connection] in the desired state > the cloud's default. Nothing here is secret but the
+// certificate password, which is read from the environment only and never shown.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "agent/options.h"
+#include "connectors/connector.h"
+
+namespace authgate {
+
+struct ConnectionSettings {
+    std::string tenant;
+    std::string app_id;
+    std::string certificate;
+    std::string certificate_password_env = "AUTHGATE_CERT_PASSWORD";
+    std::string login_endpoint;
+    std::string exchange_endpoint;
+    std::optional<std::string> ca_bundle;
+};
+
+using Environment = std::function<std::optional<std::string>(const std::string&)>;
+Environment process_environment();
+
+void add_connection_options(po::options_description& options);
+
+// Throws UsageError naming every setting that is missing, and where it could come from.
+ConnectionSettings resolve_connection(const po::variables_map& values, const DesiredState& desired,
+                                      const Environment& environment);
+
+// A connection to the tenant: credential, HTTPS, token and cmdlet clients, and the connector.
+class TenantSession {
+public:
+    virtual ~TenantSession() = default;
+    virtual TenantConnector& connector() = 0;
+};
+
+std::unique_ptr<TenantSession> open_tenant(const ConnectionSettings& settings, const Environment& environment,
+                                           Instant now);
+
+}  // namespace authgate

@@ -1,0 +1,85 @@
+#include "connectors/exchange_online.h"
+
+#include "connectors/exchange_objects.h"
+
+namespace authgate {
+namespace {
+
+using web::json::value;
+
+// The org-wide pseudo policy Exchange lists next to real ones; it has no users to list.
+constexpr std::string_view legacy_pseudo_policy = "LegacyExchangeTokens";
+
+value parameters(std::initializer_list<std::pair<const char*, value>> members) {
+    value object = value::object(true);
+    for (const auto& [name, member] : members) object[name] = member;
+    return object;
+}
+
+// OPATH string literals are single-quoted; a quote inside is doubled.
+std::string opath_quote(const std::string& text) {
+    std::string quoted = "'";
+    for (char c : text) {
+        quoted += c;
+        if (c == '\'') quoted += '\'';
+    }
+    return quoted + "'";
+}
+
+template <class T, class Read>
+std::vector<T> read_all(ExchangeClient& client, const std::string& cmdlet, const value& input,
+                        const std::vector<std::string>& select, Read read) {
+    std::vector<T> objects;
+    const std::string source = cmdlet;
+    client.read(
+        cmdlet, input, select, [&] { objects.clear(); },
+        [&](const value& json) {
+            const Place place{source, "value", objects.size()};
+            objects.push_back(read(as_object(json, place), place));
+        });
+    return objects;
+}
+
+template <class T, class Read>
+T read_one(ExchangeClient& client, const std::string& cmdlet, const std::vector<std::string>& select, Read read) {
+    std::vector<T> objects = read_all<T>(client, cmdlet, value::object(), select, read);
+    if (objects.size() != 1)
+        throw ConnectorError(cmdlet + " returned " + std::to_string(objects.size()) + " objects where one was expected");
+    return objects.front();
+}
+
+}  // namespace
+
+LiveState ExchangeOnlineConnector::read_live_state() {
+    LiveState state;
+    state.org_smtp_auth_disabled =
+        read_one<bool>(client_, "Get-TransportConfig", {"SmtpClientAuthenticationDisabled"}, read_transport_config);
+    state.organization = read_one<OrganizationConfig>(client_, "Get-OrganizationConfig", {"DefaultAuthenticationPolicy"},
+                                                      read_organization_config);
+    // SmtpClientAuthenticationDisabled cannot be filtered on: read every mailbox, only the
+    // properties the plan needs.
+    state.mailboxes = read_all<Mailbox>(
+        client_, "Get-CASMailbox", parameters({{"ResultSize", value::string("Unlimited")}}),
+        {"Guid", "Identity", "ExternalDirectoryObjectId", "PrimarySmtpAddress", "SmtpClientAuthenticationDisabled"},
+        read_mailbox);
+    state.policies = read_all<LivePolicy>(client_, "Get-AuthenticationPolicy", value::object(), {}, read_policy);
+
+    std::vector<LiveUser> users;
+    for (const LivePolicy& policy : *state.policies) {
+        if (policy.name == legacy_pseudo_policy) continue;
+        if (policy.distinguished_name.empty())
+            throw ConnectorError("Get-AuthenticationPolicy: policy '" + policy.name +
+                                 "' has no DistinguishedName, so its users cannot be listed");
+        const value input = parameters({{"Filter", value::string("AuthenticationPolicy -eq " +
+                                                                 opath_quote(policy.distinguished_name))},
+                                        {"ResultSize", value::string("Unlimited")}});
+        auto assigned = read_all<LiveUser>(client_, "Get-User", input,
+                                           {"Identity", "ExternalDirectoryObjectId", "UserPrincipalName", "AuthenticationPolicy"},
+                                           read_user);
+        users.insert(users.end(), std::make_move_iterator(assigned.begin()), std::make_move_iterator(assigned.end()));
+    }
+    state.users = std::move(users);
+    return state;
+}
+
+}  // namespace authgate

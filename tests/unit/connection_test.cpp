@@ -1,0 +1,110 @@
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "agent/connection.h"
+#include "policies/loader.h"
+
+using namespace authgate;
+
+namespace {
+
+DesiredState desired(const std::string& connection) {
+    LoadResult loaded = load_desired_state_text(
+        "/repo/desired.toml", "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\ncloud = \"gcc-high\"\n" + connection);
+    REQUIRE_FALSE(loaded.diagnostics.has_errors());
+    return loaded.state;
+}
+
+po::variables_map flags(std::vector<std::string> args) {
+    po::options_description options;
+    add_connection_options(options);
+    po::variables_map values;
+    po::store(po::command_line_parser(args).options(options).run(), values);
+    return values;
+}
+
+Environment environment(std::map<std::string, std::string> variables) {
+    return [variables](const std::string& name) -> std::optional<std::string> {
+        const auto it = variables.find(name);
+        if (it == variables.end()) return std::nullopt;
+        return it->second;
+    };
+}
+
+const std::string file_connection =
+    "[connection]\napp_id = \"6f1c0e2a-0000-4000-8000-000000000001\"\ncertificate = \"secrets/app.pem\"\n"
+    "certificate_password_env = \"MY_PASSWORD\"\nexchange_endpoint = \"https://file.example\"\n"
+    "ca_bundle = \"ca.pem\"\n";
+
+}  // namespace
+
+TEST_CASE("connection settings: flag over environment over the desired state over the cloud default", "[connection]") {
+    const DesiredState state = desired(file_connection);
+    SECTION("from the desired state, paths relative to its file, defaults by cloud") {
+        const ConnectionSettings s = resolve_connection(flags({}), state, environment({}));
+        CHECK(s.tenant == "contoso.onmicrosoft.com");
+        CHECK(s.app_id == "6f1c0e2a-0000-4000-8000-000000000001");
+        CHECK(s.certificate == "/repo/secrets/app.pem");
+        CHECK(s.certificate_password_env == "MY_PASSWORD");
+        CHECK(s.login_endpoint == "https://login.microsoftonline.us");
+        CHECK(s.exchange_endpoint == "https://file.example");
+        CHECK(s.ca_bundle == std::optional<std::string>("/repo/ca.pem"));
+    }
+    SECTION("the environment overrides the file") {
+        const ConnectionSettings s = resolve_connection(
+            flags({}), state,
+            environment({{"AUTHGATE_APP_ID", "env-app"}, {"AUTHGATE_EXCHANGE_ENDPOINT", "https://env.example"},
+                         {"AUTHGATE_LOGIN_ENDPOINT", "https://login.env.example"}, {"AUTHGATE_CERTIFICATE", "/env.pem"},
+                         {"AUTHGATE_TENANT", "env.onmicrosoft.com"}, {"AUTHGATE_CA_BUNDLE", "/env-ca.pem"}}));
+        CHECK(s.tenant == "env.onmicrosoft.com");
+        CHECK(s.app_id == "env-app");
+        CHECK(s.certificate == "/env.pem");
+        CHECK(s.login_endpoint == "https://login.env.example");
+        CHECK(s.exchange_endpoint == "https://env.example");
+        CHECK(s.ca_bundle == std::optional<std::string>("/env-ca.pem"));
+    }
+    SECTION("flags override the environment") {
+        const ConnectionSettings s = resolve_connection(
+            flags({"--app-id", "flag-app", "--exchange-endpoint", "https://flag.example", "--certificate", "/flag.pem",
+                   "--tenant", "flag.onmicrosoft.com", "--ca-bundle", "/flag-ca.pem", "--login-endpoint",
+                   "https://login.flag.example"}),
+            state, environment({{"AUTHGATE_APP_ID", "env-app"}, {"AUTHGATE_EXCHANGE_ENDPOINT", "https://env.example"}}));
+        CHECK(s.tenant == "flag.onmicrosoft.com");
+        CHECK(s.app_id == "flag-app");
+        CHECK(s.certificate == "/flag.pem");
+        CHECK(s.login_endpoint == "https://login.flag.example");
+        CHECK(s.exchange_endpoint == "https://flag.example");
+        CHECK(s.ca_bundle == std::optional<std::string>("/flag-ca.pem"));
+    }
+}
+
+TEST_CASE("missing connection settings are named together", "[connection]") {
+    CHECK_THROWS_WITH(resolve_connection(flags({}), desired(""), environment({})),
+                      "reading the tenant needs these settings, or --snapshot FILE to plan offline:\n"
+                      "  application id: --app-id, AUTHGATE_APP_ID or [connection] app_id\n"
+                      "  certificate: --certificate, AUTHGATE_CERTIFICATE or [connection] certificate");
+}
+
+TEST_CASE("an endpoint that is not https is refused: TLS cannot be turned off", "[connection][safety]") {
+    CHECK_THROWS_WITH(resolve_connection(flags({"--exchange-endpoint", "http://127.0.0.1:8443"}), desired(file_connection),
+                                         environment({})),
+                      "endpoints must be https:// URLs (TLS is always verified), not 'http://127.0.0.1:8443'");
+}
+
+TEST_CASE("every cloud has its own default endpoints", "[connection]") {
+    const std::vector<std::tuple<std::string, std::string, std::string>> rows{
+        {"global", "https://login.microsoftonline.com", "https://outlook.office365.com"},
+        {"gcc-high", "https://login.microsoftonline.us", "https://outlook.office365.us"},
+        {"dod", "https://login.microsoftonline.us", "https://outlook-dod.office365.us"},
+        {"china", "https://login.chinacloudapi.cn", "https://outlook.office365.cn"},
+    };
+    for (const auto& [cloud, login, exchange] : rows) {
+        LoadResult loaded = load_desired_state_text(
+            "d.toml", "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\ncloud = \"" + cloud +
+                          "\"\n[connection]\napp_id = \"6f1c0e2a-0000-4000-8000-000000000001\"\ncertificate = \"a.pem\"\n");
+        const ConnectionSettings s = resolve_connection(flags({}), loaded.state, environment({}));
+        CHECK(s.login_endpoint == login);
+        CHECK(s.exchange_endpoint == exchange);
+    }
+}

@@ -1,6 +1,7 @@
 #include "connectors/exchange_client.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <thread>
 
@@ -115,9 +116,14 @@ std::chrono::milliseconds ExchangeClient::backoff(int attempt, const HttpRespons
     const double grown = static_cast<double>(settings_.retry.first_delay.count()) * std::pow(2.0, attempt);
     const long capped = static_cast<long>(std::min(grown, static_cast<double>(settings_.retry.max_delay.count())));
     // Jitter in [capped/2, capped] keeps many clients from retrying in step.
-    random_state_ = random_state_ * 1103515245u + 12345u;
+    unsigned draw;
+    {
+        std::lock_guard lock(mutex_);
+        random_state_ = random_state_ * 1103515245u + 12345u;
+        draw = random_state_ >> 8;
+    }
     const long half = capped / 2;
-    return std::chrono::milliseconds{half + (half > 0 ? static_cast<long>((random_state_ >> 8) % static_cast<unsigned>(half + 1)) : 0)};
+    return std::chrono::milliseconds{half + (half > 0 ? static_cast<long>(draw % static_cast<unsigned>(half + 1)) : 0)};
 }
 
 HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmdlet, const std::string& body,
@@ -129,11 +135,15 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
                             {{"Authorization", "Bearer " + tokens_.bearer()},
                              {"Content-Type", "application/json"},
                              {"X-AnchorMailbox", anchor_mailbox + settings_.tenant},
-                             {"X-CmdletName", cmdlet},
-                             {"X-ResponseFormat", "json"},
-                             {"Prefer", "odata.maxpagesize=" + std::to_string(settings_.page_size)},
                              {"client-request-id", client_request_id}},
                             body};
+        if (url.find("/$batch") == std::string::npos) {
+            request.headers["X-CmdletName"] = cmdlet;
+            request.headers["X-ResponseFormat"] = "json";
+            request.headers["Prefer"] = "odata.maxpagesize=" + std::to_string(settings_.page_size);
+        } else {
+            request.headers["Prefer"] = "odata.continue-on-error";
+        }
         const auto fail = [&](int status, const std::string& text, bool uncertain, const std::string& advice = "") {
             std::string message = cmdlet + " failed: " + (status ? "HTTP " + std::to_string(status) + ": " : "") + text +
                                   " (client-request-id " + client_request_id + ")";
@@ -141,7 +151,7 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
             return ExchangeError(message, cmdlet, status, text, client_request_id, uncertain);
         };
 
-        ++counters_.requests;
+        count([](ExchangeCounters& c) { ++c.requests; });
         HttpResponse response;
         try {
             response = http_.post(request);
@@ -149,11 +159,11 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
             if (replay == Replay::write && !error.before_sending())
                 throw fail(0, std::string(error.what()) + "; the change may or may not have been made", true);
             if (attempt >= settings_.retry.max_retries) throw fail(0, error.what(), false);
-            ++counters_.retries;
+            count([](ExchangeCounters& c) { ++c.retries; });
             sleep_(backoff(attempt, nullptr));
             continue;
         }
-        counters_.bytes_received += static_cast<long long>(response.body.size());
+        count([&](ExchangeCounters& c) { c.bytes_received += static_cast<long long>(response.body.size()); });
         if (response.status >= 200 && response.status < 300) return response;
 
         const std::string text = exchange_error_text(response);
@@ -172,7 +182,7 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
             throw fail(response.status, text + "; the change may or may not have been made", true);
         if (attempt >= settings_.retry.max_retries)
             throw fail(response.status, text + "; gave up after " + std::to_string(attempt) + " retries", false);
-        ++counters_.retries;
+        count([](ExchangeCounters& c) { ++c.retries; });
         sleep_(backoff(attempt, &response));
     }
 }
@@ -197,7 +207,7 @@ void ExchangeClient::read(const std::string& cmdlet, const web::json::value& par
             while (!url.empty()) {
                 std::string request_id;
                 const HttpResponse response = send(url, cmdlet, body, Replay::read, request_id);
-                ++counters_.pages;
+                count([](ExchangeCounters& c) { ++c.pages; });
                 const auto page = parse_json(response.body);
                 if (!page || !page->is_object() || !page->has_array_field("value"))
                     throw ExchangeError(cmdlet + " failed: the answer has no \"value\" array (client-request-id " +
@@ -240,6 +250,131 @@ CmdletResult ExchangeClient::write(const std::string& cmdlet, const web::json::v
         for (const value& warning : answer->at("@adminapi.warnings").as_array())
             if (warning.is_string()) result.warnings.push_back(warning.as_string());
     return result;
+}
+
+ExchangeCounters ExchangeClient::counters() const {
+    std::lock_guard lock(mutex_);
+    return counters_;
+}
+
+std::string ExchangeClient::batch_url() const {
+    return trim_slash(settings_.exchange_endpoint) + "/adminapi/beta/" + settings_.tenant + "/$batch";
+}
+
+WriteOutcome ExchangeClient::write_one(const WriteRequest& write) {
+    WriteOutcome outcome;
+    try {
+        CmdletResult result = this->write(write.cmdlet, write.parameters);
+        outcome.ok = true;
+        outcome.client_request_id = result.client_request_id;
+        outcome.warnings = std::move(result.warnings);
+    } catch (const ExchangeError& error) {
+        outcome.uncertain = error.uncertain();
+        outcome.error = error.what();
+        outcome.client_request_id = error.client_request_id();
+    } catch (const ConnectorError& error) {
+        outcome.error = std::string(write.cmdlet) + " failed: " + error.what();
+    }
+    return outcome;
+}
+
+void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::size_t first, std::size_t count,
+                                 std::vector<WriteOutcome>& outcomes) {
+    value requests = value::array(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const WriteRequest& write = writes[first + i];
+        value input = value::object(true);
+        input["CmdletName"] = value::string(write.cmdlet);
+        input["Parameters"] = write.parameters;
+        value envelope = value::object(true);
+        envelope["CmdletInput"] = input;
+        value headers = value::object(true);
+        headers["X-CmdletName"] = value::string(write.cmdlet);
+        headers["Content-Type"] = value::string("application/json");
+        value request = value::object(true);
+        request["id"] = value::string(std::to_string(i + 1));
+        request["method"] = value::string("POST");
+        request["url"] = value::string(invoke_url());
+        request["headers"] = headers;
+        request["body"] = envelope;
+        requests[i] = request;
+    }
+    value body = value::object(true);
+    body["requests"] = requests;
+
+    std::string request_id;
+    HttpResponse response;
+    try {
+        response = send(batch_url(), "$batch", body.serialize(), Replay::write, request_id);
+    } catch (const ExchangeError& error) {
+        if (!error.uncertain()) {
+            // The batch was refused whole, so nothing in it ran: send each write on its own.
+            for (std::size_t i = 0; i < count; ++i) outcomes[first + i] = write_one(writes[first + i]);
+            return;
+        }
+        for (std::size_t i = 0; i < count; ++i)
+            outcomes[first + i] = {false, true, writes[first + i].cmdlet + " in " + error.what(), error.client_request_id(), {}};
+        return;
+    }
+
+    std::vector<bool> answered(count, false);
+    const auto answer = parse_json(response.body);
+    if (answer && answer->has_array_field("responses")) {
+        for (const value& item : answer->at("responses").as_array()) {
+            if (!item.has_string_field("id") || !item.has_number_field("status")) continue;
+            std::size_t index = 0;
+            try {
+                index = std::stoul(item.at("id").as_string()) - 1;
+            } catch (const std::exception&) {
+                continue;
+            }
+            if (index >= count || answered[index]) continue;
+            answered[index] = true;
+            const WriteRequest& write = writes[first + index];
+            WriteOutcome& outcome = outcomes[first + index];
+            const int status = item.at("status").as_integer();
+            const value item_body = item.has_field("body") ? item.at("body") : value::object();
+            if (status >= 200 && status < 300) {
+                outcome = {true, false, "", request_id, {}};
+                if (item_body.has_array_field("@adminapi.warnings"))
+                    for (const value& warning : item_body.at("@adminapi.warnings").as_array())
+                        if (warning.is_string()) outcome.warnings.push_back(warning.as_string());
+            } else if (status == 429) {
+                outcome = write_one(write);  // throttled before it ran: safe to send again
+            } else {
+                const std::string text = exchange_error_text({status, {}, item_body.serialize()});
+                outcome = {false, status >= 500, write.cmdlet + " failed: HTTP " + std::to_string(status) + ": " + text +
+                                                     " (client-request-id " + request_id + ", $batch item " +
+                                                     std::to_string(index + 1) + ")",
+                           request_id, {}};
+            }
+        }
+    }
+    for (std::size_t i = 0; i < count; ++i)
+        if (!answered[i])
+            outcomes[first + i] = {false, true,
+                                   writes[first + i].cmdlet + " failed: the $batch answer has no response for item " +
+                                       std::to_string(i + 1) + " (client-request-id " + request_id + ")",
+                                   request_id, {}};
+}
+
+std::vector<WriteOutcome> ExchangeClient::write_many(const std::vector<WriteRequest>& writes, int in_flight) {
+    constexpr std::size_t batch_size = 10;  // the most $batch takes
+    std::vector<WriteOutcome> outcomes(writes.size());
+    const std::size_t batches = (writes.size() + batch_size - 1) / batch_size;
+    std::atomic<std::size_t> next{0};
+    const auto worker = [&] {
+        for (std::size_t batch; (batch = next++) < batches;) {
+            const std::size_t first = batch * batch_size;
+            write_batch(writes, first, std::min(batch_size, writes.size() - first), outcomes);
+        }
+    };
+    const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, in_flight)), batches);
+    std::vector<std::thread> pool;
+    for (std::size_t i = 1; i < threads; ++i) pool.emplace_back(worker);
+    worker();
+    for (auto& thread : pool) thread.join();
+    return outcomes;
 }
 
 }  // namespace authgate

@@ -3,6 +3,7 @@
 // backoff, and the replay rules for writes (shared/reference/exchange-online.md, section 2).
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,20 @@ struct CmdletResult {
     std::string client_request_id;
 };
 
+// One write of a group of independent writes.
+struct WriteRequest {
+    std::string cmdlet;
+    web::json::value parameters;
+};
+
+struct WriteOutcome {
+    bool ok = false;
+    bool uncertain = false;  // the write may or may not have been made: read before retrying
+    std::string error;       // with cmdlet, status, text and client-request-id
+    std::string client_request_id;
+    std::vector<std::string> warnings;
+};
+
 struct ExchangeCounters {
     int requests = 0;
     int retries = 0;
@@ -88,7 +103,12 @@ public:
     // ExchangeError with uncertain() set.
     CmdletResult write(const std::string& cmdlet, const web::json::value& parameters);
 
-    const ExchangeCounters& counters() const { return counters_; }
+    // Sends independent writes through $batch, 10 to a request and at most `in_flight` requests
+    // at a time; items are matched to answers by id. An item throttled inside a batch, or a
+    // batch the server does not take, is sent on its own. Outcomes are in the order of `writes`.
+    std::vector<WriteOutcome> write_many(const std::vector<WriteRequest>& writes, int in_flight = 4);
+
+    ExchangeCounters counters() const;
     std::string invoke_url() const;
 
 private:
@@ -96,11 +116,21 @@ private:
     HttpResponse send(const std::string& url, const std::string& cmdlet, const std::string& body, Replay replay,
                       std::string& client_request_id);
     std::chrono::milliseconds backoff(int attempt, const HttpResponse* response);
+    void write_batch(const std::vector<WriteRequest>& writes, std::size_t first, std::size_t count,
+                     std::vector<WriteOutcome>& outcomes);
+    WriteOutcome write_one(const WriteRequest& write);
+    std::string batch_url() const;
+    template <class Update>
+    void count(Update update) {
+        std::lock_guard lock(mutex_);
+        update(counters_);
+    }
 
     HttpTransport& http_;
     TokenClient& tokens_;
     ExchangeSettings settings_;
     Sleep sleep_;
+    mutable std::mutex mutex_;  // guards random_state_ and counters_ for concurrent batches
     unsigned random_state_;
     ExchangeCounters counters_;
 };

@@ -69,7 +69,13 @@ std::string TokenClient::token_url() const {
     return trim_slash(settings_.login_endpoint) + "/" + settings_.tenant + "/oauth2/v2.0/token";
 }
 
+void TokenClient::invalidate() {
+    std::lock_guard lock(mutex_);
+    token_.reset();
+}
+
 std::string TokenClient::bearer() {
+    std::lock_guard lock(mutex_);
     if (token_ && clock_() + std::chrono::minutes{5} < expires_) return *token_;
     try {
         token_ = request(algorithm_);

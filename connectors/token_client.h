@@ -2,6 +2,7 @@
 // OAuth 2.0 client credentials with a certificate assertion against Entra's token endpoint,
 // with a cache so that a run asks for one token, not one per request.
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -35,7 +36,7 @@ public:
     // A valid access token, from the cache while it has more than five minutes left.
     std::string bearer();
     // Forget the cached token (Exchange answered 401), so that the next bearer() asks anew.
-    void invalidate() { token_.reset(); }
+    void invalidate();
 
     std::string token_url() const;
     int requests_made() const { return requests_; }
@@ -48,6 +49,7 @@ private:
     TokenSettings settings_;
     std::function<Instant()> clock_;
     AssertionAlgorithm algorithm_ = AssertionAlgorithm::ps256;
+    std::mutex mutex_;  // one token request at a time, however many writers ask
     std::optional<std::string> token_;
     Instant expires_{};
     int requests_ = 0;

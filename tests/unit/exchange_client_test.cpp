@@ -1,5 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
 #include "connectors/exchange_client.h"
 #include "fake_http.h"
 #include "test_certificates.h"
@@ -239,4 +244,150 @@ TEST_CASE("error text is taken in the reference's order", "[exchange]") {
     CHECK(exchange_error_text({403, {{"x-ms-diagnostics", "2000010;reason=\"The user is blocked.\""}}, std::string(64, '\0')}) ==
           "2000010;reason=\"The user is blocked.\"");
     CHECK(exchange_error_text({403, {}, std::string(64, '\0')}) == "no error text in the answer");
+}
+
+namespace {
+
+std::vector<WriteRequest> mailbox_writes(int count) {
+    std::vector<WriteRequest> writes;
+    for (int i = 0; i < count; ++i) {
+        value parameters = value::object(true);
+        parameters["Identity"] = value::string("guid-" + std::to_string(i));
+        parameters["SmtpClientAuthenticationDisabled"] = value::null();
+        writes.push_back({"Set-CASMailbox", parameters});
+    }
+    return writes;
+}
+
+// Answers a $batch request with the given status per item id, in reverse order.
+std::function<HttpResponse(const HttpRequest&)> batch_answer(std::map<std::string, int> statuses = {},
+                                                             std::set<std::string> omit = {}) {
+    return [=](const HttpRequest& request) {
+        const value body = value::parse(request.body);
+        const auto& items = body.at("requests").as_array();
+        value responses = value::array();
+        std::size_t n = 0;
+        for (auto it = items.rbegin(); it != items.rend(); ++it) {
+            const std::string id = it->at("id").as_string();
+            if (omit.count(id)) continue;
+            const int status = statuses.count(id) ? statuses.at(id) : 200;
+            value response = value::object();
+            response["id"] = value::string(id);
+            response["status"] = value::number(status);
+            response["body"] = status == 200 ? value::parse(R"({"@adminapi.warnings":[],"value":[]})")
+                                             : value::parse(error_answer(status, "Ex6F9304|Microsoft.Exchange.Configuration.Tasks."
+                                                                                 "ManagementObjectNotFoundException|object not found.").body);
+            responses[n++] = response;
+        }
+        value answer = value::object();
+        answer["responses"] = responses;
+        return HttpResponse{200, {}, answer.serialize()};
+    };
+}
+
+}  // namespace
+
+TEST_CASE("independent writes go ten to a $batch request, matched by id", "[exchange][batch]") {
+    Fixture f;
+    for (int i = 0; i < 3; ++i) f.exchange.script.push_back(batch_answer({{"3", 400}}));
+    const auto outcomes = f.client.write_many(mailbox_writes(25), 1);
+    REQUIRE(f.exchange.requests.size() == 3);
+    const HttpRequest& first = f.exchange.requests[0];
+    CHECK(first.url == "https://outlook.office365.com/adminapi/beta/contoso.onmicrosoft.com/$batch");
+    CHECK(first.headers.at("Prefer") == "odata.continue-on-error");
+    const value body = value::parse(first.body);
+    REQUIRE(body.at("requests").size() == 10);
+    const value& item = body.at("requests").at(0);
+    CHECK(item.at("id").as_string() == "1");
+    CHECK(item.at("method").as_string() == "POST");
+    CHECK(item.at("url").as_string() == base);
+    CHECK(item.at("headers").at("X-CmdletName").as_string() == "Set-CASMailbox");
+    CHECK(item.at("body").serialize() ==
+          R"({"CmdletInput":{"CmdletName":"Set-CASMailbox","Parameters":{"Identity":"guid-0","SmtpClientAuthenticationDisabled":null}}})");
+    CHECK(value::parse(f.exchange.requests[2].body).at("requests").size() == 5);
+    REQUIRE(outcomes.size() == 25);
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        INFO(i);
+        const bool third_of_a_batch = i % 10 == 2;
+        CHECK(outcomes[i].ok == !third_of_a_batch);
+    }
+    CHECK_THAT(outcomes[2].error, Catch::StartsWith("Set-CASMailbox failed: HTTP 400: object not found. "
+                                                    "(ManagementObjectNotFoundException) (client-request-id ") &&
+                                      Catch::EndsWith(", $batch item 3)"));
+    CHECK_FALSE(outcomes[2].uncertain);
+}
+
+TEST_CASE("a throttled batch item is sent again on its own", "[exchange][batch]") {
+    Fixture f;
+    f.exchange.script.push_back(batch_answer({{"2", 429}}));
+    f.exchange.answer(page(""));
+    const auto outcomes = f.client.write_many(mailbox_writes(3), 1);
+    REQUIRE(f.exchange.requests.size() == 2);
+    CHECK(f.exchange.requests[1].url == base);
+    CHECK(value::parse(f.exchange.requests[1].body).at("CmdletInput").at("Parameters").at("Identity").as_string() == "guid-1");
+    CHECK((outcomes[0].ok && outcomes[1].ok && outcomes[2].ok));
+}
+
+TEST_CASE("a batch the server refuses falls back to one write at a time", "[exchange][batch]") {
+    Fixture f;
+    f.exchange.answer({404, {}, R"({"error":{"code":"NotFound","message":"No HTTP resource was found."}})"});
+    for (int i = 0; i < 3; ++i) f.exchange.answer(page(""));
+    const auto outcomes = f.client.write_many(mailbox_writes(3), 1);
+    CHECK(f.exchange.requests.size() == 4);
+    CHECK((outcomes[0].ok && outcomes[1].ok && outcomes[2].ok));
+}
+
+TEST_CASE("a batch whose outcome is unknown marks every item uncertain, never resends", "[exchange][batch][safety]") {
+    Fixture f;
+    SECTION("503 on the batch") {
+        f.exchange.answer({503, {}, ""});
+        const auto outcomes = f.client.write_many(mailbox_writes(3), 1);
+        CHECK(f.exchange.requests.size() == 1);
+        for (const auto& outcome : outcomes) {
+            CHECK_FALSE(outcome.ok);
+            CHECK(outcome.uncertain);
+        }
+    }
+    SECTION("an item the answer does not mention") {
+        f.exchange.script.push_back(batch_answer({}, {"2"}));
+        const auto outcomes = f.client.write_many(mailbox_writes(3), 1);
+        CHECK(outcomes[0].ok);
+        CHECK_FALSE(outcomes[1].ok);
+        CHECK(outcomes[1].uncertain);
+        CHECK_THAT(outcomes[1].error, Catch::StartsWith("Set-CASMailbox failed: the $batch answer has no response for item 2"));
+        CHECK(outcomes[2].ok);
+    }
+}
+
+TEST_CASE("batches run concurrently up to the bound", "[exchange][batch]") {
+    // A thread-safe endpoint that records how many batches were in flight at once.
+    class ConcurrentEndpoint : public HttpTransport {
+    public:
+        std::mutex mutex;
+        std::condition_variable overlap;
+        int in_flight = 0, most = 0, requests = 0;
+        HttpResponse post(const HttpRequest& request) override {
+            {
+                // Hold the first request until a second is in flight: proves the overlap
+                // without depending on timing (the timeout only stops a broken client hanging).
+                std::unique_lock lock(mutex);
+                ++requests;
+                most = std::max(most, ++in_flight);
+                overlap.notify_all();
+                overlap.wait_for(lock, std::chrono::seconds(5), [&] { return most >= 2; });
+            }
+            HttpResponse answer = batch_answer()(request);
+            std::lock_guard lock(mutex);
+            --in_flight;
+            return answer;
+        }
+    };
+    Fixture f;
+    ConcurrentEndpoint endpoint;
+    ExchangeClient client{endpoint, f.tokens, {"https://outlook.office365.com", "contoso.onmicrosoft.com", 1000, 3, {}}, {}, 7};
+    const auto outcomes = client.write_many(mailbox_writes(100), 4);
+    CHECK(endpoint.requests == 10);
+    CHECK(endpoint.most <= 4);
+    CHECK(endpoint.most >= 2);
+    CHECK(std::all_of(outcomes.begin(), outcomes.end(), [](const WriteOutcome& o) { return o.ok; }));
 }

@@ -1,0 +1,437 @@
+#include "state/journal.h"
+
+#include <sqlite3.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "policies/desired_state.h"
+
+namespace authgate {
+namespace {
+
+// Numbered migrations: entry i brings the schema from version i to i + 1. Never edit one that
+// has shipped; add the next.
+const char* const migrations[] = {
+    R"sql(
+    CREATE TABLE runs(
+        id INTEGER PRIMARY KEY,
+        command TEXT NOT NULL,
+        mode TEXT NOT NULL DEFAULT '',
+        tenant TEXT NOT NULL,
+        desired_digest TEXT NOT NULL DEFAULT '',
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        outcome TEXT NOT NULL DEFAULT 'running',
+        planned INTEGER NOT NULL DEFAULT 0,
+        applied INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        reported INTEGER NOT NULL DEFAULT 0,
+        warnings INTEGER NOT NULL DEFAULT 0,
+        error TEXT NOT NULL DEFAULT '');
+    CREATE TABLE changes(
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        sequence INTEGER NOT NULL,
+        resource TEXT NOT NULL,
+        target TEXT NOT NULL,
+        attribute TEXT NOT NULL,
+        action TEXT NOT NULL,
+        before TEXT NOT NULL,
+        after TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error TEXT NOT NULL DEFAULT '',
+        client_request_id TEXT NOT NULL DEFAULT '',
+        verified INTEGER NOT NULL DEFAULT 0,
+        at TEXT NOT NULL);
+    CREATE INDEX changes_by_run ON changes(run_id, sequence);
+    CREATE TABLE exception_events(
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER REFERENCES runs(id),
+        tenant TEXT NOT NULL,
+        mailbox TEXT NOT NULL,
+        event TEXT NOT NULL CHECK(event IN ('granted', 'warned', 'expired', 'reverted', 'removed')),
+        owner TEXT NOT NULL,
+        expires TEXT NOT NULL,
+        threshold_days INTEGER NOT NULL DEFAULT 0,
+        at TEXT NOT NULL);
+    CREATE UNIQUE INDEX exception_event_once ON exception_events(tenant, mailbox, expires, event, threshold_days);
+    CREATE TABLE drift(
+        id INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        target TEXT NOT NULL,
+        attribute TEXT NOT NULL,
+        expected TEXT NOT NULL,
+        actual TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        resolved_at TEXT);
+    CREATE INDEX drift_open ON drift(tenant, resolved_at);
+    CREATE TABLE locks(
+        tenant TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        acquired_at TEXT NOT NULL,
+        lease_until TEXT NOT NULL);
+    )sql",
+};
+constexpr int current_version = static_cast<int>(std::size(migrations));
+
+// One prepared statement; binds by position and steps to completion or row by row.
+class Statement {
+public:
+    Statement(sqlite3* db, const char* sql) : db_(db) {
+        if (sqlite3_prepare_v2(db, sql, -1, &statement_, nullptr) != SQLITE_OK)
+            throw JournalError(std::string("journal: ") + sqlite3_errmsg(db));
+    }
+    ~Statement() { sqlite3_finalize(statement_); }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    Statement& bind(int index, const std::string& text) {
+        sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Statement& bind(int index, long long number) {
+        sqlite3_bind_int64(statement_, index, number);
+        return *this;
+    }
+    Statement& bind(int index, int number) { return bind(index, static_cast<long long>(number)); }
+    Statement& bind(int index, const std::optional<Instant>& instant) {
+        if (instant) return bind(index, format_instant(*instant));
+        sqlite3_bind_null(statement_, index);
+        return *this;
+    }
+
+    bool step() {
+        const int code = sqlite3_step(statement_);
+        if (code == SQLITE_ROW) return true;
+        if (code == SQLITE_DONE) return false;
+        throw JournalError(std::string("journal: ") + sqlite3_errmsg(db_));
+    }
+    void run() {
+        while (step()) {
+        }
+    }
+
+    std::string text(int column) const {
+        const auto* data = sqlite3_column_text(statement_, column);
+        return data ? reinterpret_cast<const char*>(data) : "";
+    }
+    long long number(int column) const { return sqlite3_column_int64(statement_, column); }
+    Instant instant(int column) const { return parse_instant(text(column)).value_or(Instant{}); }
+    std::optional<Instant> optional_instant(int column) const {
+        if (sqlite3_column_type(statement_, column) == SQLITE_NULL) return std::nullopt;
+        return parse_instant(text(column));
+    }
+
+private:
+    sqlite3* db_;
+    sqlite3_stmt* statement_ = nullptr;
+};
+
+std::string json_string(const std::string& text) {
+    std::string out = "\"";
+    for (unsigned char c : text) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20) {
+                    char escaped[8];
+                    std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+                    out += escaped;
+                } else {
+                    out += static_cast<char>(c);
+                }
+        }
+    }
+    return out + "\"";
+}
+
+}  // namespace
+
+std::string value_text(const Value& value) {
+    if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
+    if (const std::string* text = std::get_if<std::string>(&value)) return json_string(*text);
+    return "null";
+}
+
+std::string_view to_string(ChangeStatus status) {
+    switch (status) {
+        case ChangeStatus::planned: return "planned";
+        case ChangeStatus::applied: return "applied";
+        case ChangeStatus::verified: return "verified";
+        case ChangeStatus::failed: return "failed";
+        case ChangeStatus::skipped: return "skipped";
+    }
+    return "planned";
+}
+
+std::string_view to_string(ExceptionEvent event) {
+    switch (event) {
+        case ExceptionEvent::granted: return "granted";
+        case ExceptionEvent::warned: return "warned";
+        case ExceptionEvent::expired: return "expired";
+        case ExceptionEvent::reverted: return "reverted";
+        case ExceptionEvent::removed: return "removed";
+    }
+    return "granted";
+}
+
+Journal Journal::open(const std::string& path) {
+    const std::filesystem::path file(path);
+    if (file.has_parent_path()) {
+        std::error_code error;
+        std::filesystem::create_directories(file.parent_path(), error);
+        if (error) throw JournalError("cannot create the folder of the state database " + path + ": " + error.message());
+    }
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
+        SQLITE_OK) {
+        const std::string message = db ? sqlite3_errmsg(db) : "out of memory";
+        sqlite3_close(db);
+        throw JournalError("cannot open the state database " + path + ": " + message);
+    }
+    Journal journal(db);
+    // Another process (a second apply, a status query) may hold the file briefly: wait for it.
+    sqlite3_busy_timeout(db, 10000);
+    journal.execute("PRAGMA journal_mode = WAL");
+    journal.execute("PRAGMA synchronous = NORMAL");
+    journal.execute("PRAGMA foreign_keys = ON");
+    journal.migrate();
+    return journal;
+}
+
+Journal::Journal(Journal&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+
+Journal::~Journal() { sqlite3_close_v2(db_); }
+
+void Journal::execute(const std::string& sql) const {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+        const std::string text = message ? message : "unknown error";
+        sqlite3_free(message);
+        throw JournalError("journal: " + text);
+    }
+}
+
+int Journal::schema_version() const {
+    Statement statement(db_, "PRAGMA user_version");
+    statement.step();
+    return static_cast<int>(statement.number(0));
+}
+
+void Journal::migrate() {
+    // IMMEDIATE takes the write lock first, so two processes never migrate at once.
+    execute("BEGIN IMMEDIATE");
+    try {
+        const int version = schema_version();
+        if (version > current_version) {
+            throw JournalError("the state database has schema version " + std::to_string(version) +
+                               ", newer than this authgate knows (" + std::to_string(current_version) + ")");
+        }
+        for (int next = version; next < current_version; ++next) {
+            execute(migrations[next]);
+            execute("PRAGMA user_version = " + std::to_string(next + 1));
+        }
+        execute("COMMIT");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+long long Journal::begin_run(const RunRecord& run) {
+    Statement statement(db_,
+                        "INSERT INTO runs(command, mode, tenant, desired_digest, started_at, outcome) "
+                        "VALUES(?, ?, ?, ?, ?, 'running')");
+    statement.bind(1, run.command).bind(2, run.mode).bind(3, run.tenant).bind(4, run.desired_digest)
+        .bind(5, format_instant(run.started_at)).run();
+    return sqlite3_last_insert_rowid(db_);
+}
+
+void Journal::finish_run(const RunRecord& run) {
+    Statement statement(db_,
+                        "UPDATE runs SET finished_at = ?, outcome = ?, planned = ?, applied = ?, failed = ?, "
+                        "reported = ?, warnings = ?, error = ? WHERE id = ?");
+    statement.bind(1, run.finished_at).bind(2, run.outcome).bind(3, run.planned).bind(4, run.applied)
+        .bind(5, run.failed).bind(6, run.reported).bind(7, run.warnings).bind(8, run.error).bind(9, run.id).run();
+}
+
+void Journal::record_change(const ChangeRecord& record) {
+    Statement statement(db_,
+                        "INSERT INTO changes(run_id, sequence, resource, target, attribute, action, before, after, "
+                        "reason, status, error, client_request_id, verified, at) "
+                        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    const Change& change = record.change;
+    statement.bind(1, record.run_id).bind(2, record.sequence).bind(3, std::string(to_string(change.resource)))
+        .bind(4, change.target).bind(5, change.attribute).bind(6, std::string(to_string(change.action)))
+        .bind(7, value_text(change.before)).bind(8, value_text(change.after))
+        .bind(9, std::string(to_string(change.reason))).bind(10, std::string(to_string(record.status)))
+        .bind(11, record.error).bind(12, record.client_request_id)
+        .bind(13, record.status == ChangeStatus::verified ? 1 : 0).bind(14, format_instant(record.at)).run();
+}
+
+bool Journal::record_exception_event(const ExceptionEventRecord& event) {
+    Statement statement(db_,
+                        "INSERT OR IGNORE INTO exception_events(run_id, tenant, mailbox, event, owner, expires, "
+                        "threshold_days, at) VALUES(NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?)");
+    statement.bind(1, event.run_id).bind(2, event.tenant).bind(3, fold_case(event.mailbox))
+        .bind(4, std::string(to_string(event.event))).bind(5, event.owner).bind(6, event.expires)
+        .bind(7, event.threshold_days).bind(8, format_instant(event.at)).run();
+    return sqlite3_changes(db_) == 1;
+}
+
+bool Journal::was_recorded(const std::string& tenant, const std::string& mailbox, const std::string& expires,
+                           ExceptionEvent event, int threshold_days) const {
+    Statement statement(db_,
+                        "SELECT 1 FROM exception_events WHERE tenant = ? AND mailbox = ? AND expires = ? AND event = ? "
+                        "AND threshold_days = ?");
+    statement.bind(1, tenant).bind(2, fold_case(mailbox)).bind(3, expires)
+        .bind(4, std::string(to_string(event))).bind(5, threshold_days);
+    return statement.step();
+}
+
+void Journal::observe_drift(const std::string& tenant, const std::vector<DriftRecord>& current, Instant now) {
+    execute("BEGIN IMMEDIATE");
+    try {
+        const std::string stamp = format_instant(now);
+        execute("CREATE TEMP TABLE IF NOT EXISTS seen_now(resource TEXT, target TEXT, attribute TEXT)");
+        execute("DELETE FROM seen_now");
+        for (const DriftRecord& drift : current) {
+            Statement update(db_, "UPDATE drift SET last_seen = ?, expected = ?, actual = ? WHERE tenant = ? AND "
+                                  "resource = ? AND target = ? AND attribute = ? AND resolved_at IS NULL");
+            update.bind(1, stamp).bind(2, drift.expected).bind(3, drift.actual).bind(4, tenant).bind(5, drift.resource)
+                .bind(6, drift.target).bind(7, drift.attribute).run();
+            if (sqlite3_changes(db_) == 0) {
+                Statement insert(db_, "INSERT INTO drift(tenant, resource, target, attribute, expected, actual, "
+                                      "first_seen, last_seen) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+                insert.bind(1, tenant).bind(2, drift.resource).bind(3, drift.target).bind(4, drift.attribute)
+                    .bind(5, drift.expected).bind(6, drift.actual).bind(7, stamp).bind(8, stamp).run();
+            }
+            Statement mark(db_, "INSERT INTO seen_now VALUES(?, ?, ?)");
+            mark.bind(1, drift.resource).bind(2, drift.target).bind(3, drift.attribute).run();
+        }
+        Statement resolve(db_, "UPDATE drift SET resolved_at = ? WHERE tenant = ? AND resolved_at IS NULL AND NOT EXISTS "
+                               "(SELECT 1 FROM seen_now s WHERE s.resource = drift.resource AND s.target = drift.target "
+                               "AND s.attribute = drift.attribute)");
+        resolve.bind(1, stamp).bind(2, tenant).run();
+        execute("COMMIT");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+std::vector<DriftRecord> Journal::open_drift(const std::string& tenant) const {
+    Statement statement(db_, "SELECT tenant, resource, target, attribute, expected, actual, first_seen, last_seen, "
+                             "resolved_at FROM drift WHERE tenant = ? AND resolved_at IS NULL ORDER BY id");
+    statement.bind(1, tenant);
+    std::vector<DriftRecord> drift;
+    while (statement.step())
+        drift.push_back({statement.text(0), statement.text(1), statement.text(2), statement.text(3), statement.text(4),
+                         statement.text(5), statement.instant(6), statement.instant(7), statement.optional_instant(8)});
+    return drift;
+}
+
+std::optional<LockHolder> Journal::acquire_lock(const std::string& tenant, const std::string& holder, Instant now,
+                                                std::chrono::seconds lease) {
+    execute("BEGIN IMMEDIATE");
+    try {
+        Statement current(db_, "SELECT holder, acquired_at, lease_until FROM locks WHERE tenant = ?");
+        current.bind(1, tenant);
+        if (current.step()) {
+            LockHolder held{current.text(0), current.instant(1), current.instant(2)};
+            // A lease that ran out belongs to a run that died: take it over.
+            if (held.holder != holder && held.lease_until > now) {
+                execute("COMMIT");
+                return held;
+            }
+        }
+        Statement take(db_, "INSERT OR REPLACE INTO locks(tenant, holder, acquired_at, lease_until) VALUES(?, ?, ?, ?)");
+        take.bind(1, tenant).bind(2, holder).bind(3, format_instant(now)).bind(4, format_instant(now + lease)).run();
+        execute("COMMIT");
+        return std::nullopt;
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+void Journal::renew_lock(const std::string& tenant, const std::string& holder, Instant now, std::chrono::seconds lease) {
+    Statement statement(db_, "UPDATE locks SET lease_until = ? WHERE tenant = ? AND holder = ?");
+    statement.bind(1, format_instant(now + lease)).bind(2, tenant).bind(3, holder).run();
+}
+
+void Journal::release_lock(const std::string& tenant, const std::string& holder) {
+    Statement statement(db_, "DELETE FROM locks WHERE tenant = ? AND holder = ?");
+    statement.bind(1, tenant).bind(2, holder).run();
+}
+
+std::vector<RunRecord> Journal::runs(int limit) const {
+    Statement statement(db_, "SELECT id, command, mode, tenant, desired_digest, started_at, finished_at, outcome, planned, "
+                             "applied, failed, reported, warnings, error FROM runs ORDER BY id DESC LIMIT ?");
+    statement.bind(1, limit);
+    std::vector<RunRecord> runs;
+    while (statement.step()) {
+        RunRecord run;
+        run.id = statement.number(0);
+        run.command = statement.text(1);
+        run.mode = statement.text(2);
+        run.tenant = statement.text(3);
+        run.desired_digest = statement.text(4);
+        run.started_at = statement.instant(5);
+        run.finished_at = statement.optional_instant(6);
+        run.outcome = statement.text(7);
+        run.planned = static_cast<int>(statement.number(8));
+        run.applied = static_cast<int>(statement.number(9));
+        run.failed = static_cast<int>(statement.number(10));
+        run.reported = static_cast<int>(statement.number(11));
+        run.warnings = static_cast<int>(statement.number(12));
+        run.error = statement.text(13);
+        runs.push_back(run);
+    }
+    return runs;
+}
+
+std::vector<JournalChange> Journal::changes_of(long long run_id) const {
+    Statement statement(db_, "SELECT sequence, resource, target, attribute, action, before, after, reason, status, error, "
+                             "client_request_id, verified, at FROM changes WHERE run_id = ? ORDER BY sequence, id");
+    statement.bind(1, run_id);
+    std::vector<JournalChange> changes;
+    while (statement.step())
+        changes.push_back({static_cast<int>(statement.number(0)), statement.text(1), statement.text(2), statement.text(3),
+                           statement.text(4), statement.text(5), statement.text(6), statement.text(7), statement.text(8),
+                           statement.text(9), statement.text(10), statement.number(11) != 0, statement.instant(12)});
+    return changes;
+}
+
+std::vector<ExceptionEventRecord> Journal::exception_events(const std::string& tenant) const {
+    Statement statement(db_, "SELECT IFNULL(run_id, 0), tenant, mailbox, event, owner, expires, threshold_days, at "
+                             "FROM exception_events WHERE tenant = ? ORDER BY id");
+    statement.bind(1, tenant);
+    std::vector<ExceptionEventRecord> events;
+    while (statement.step()) {
+        ExceptionEventRecord event;
+        event.run_id = statement.number(0);
+        event.tenant = statement.text(1);
+        event.mailbox = statement.text(2);
+        const std::string name = statement.text(3);
+        for (auto candidate : {ExceptionEvent::granted, ExceptionEvent::warned, ExceptionEvent::expired,
+                               ExceptionEvent::reverted, ExceptionEvent::removed})
+            if (to_string(candidate) == name) event.event = candidate;
+        event.owner = statement.text(4);
+        event.expires = statement.text(5);
+        event.threshold_days = static_cast<int>(statement.number(6));
+        event.at = statement.instant(7);
+        events.push_back(event);
+    }
+    return events;
+}
+
+}  // namespace authgate

@@ -1,0 +1,139 @@
+#pragma once
+// The SQLite journal: what authgate did, for auditors, and the lock that keeps two applies off
+// one tenant. It holds plan data only; no token, assertion, key or password is ever written.
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "policies/plan.h"
+#include "policies/time.h"
+
+struct sqlite3;
+
+namespace authgate {
+
+class JournalError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct RunRecord {
+    long long id = 0;
+    std::string command;  // plan, apply, reconcile
+    std::string mode;     // enforce, expiry, report, or ""
+    std::string tenant;
+    std::string desired_digest;
+    Instant started_at{};
+    std::optional<Instant> finished_at;
+    std::string outcome;  // running, succeeded, failed, partial, refused
+    int planned = 0;
+    int applied = 0;
+    int failed = 0;
+    int reported = 0;
+    int warnings = 0;
+    std::string error;
+};
+
+enum class ChangeStatus { planned, applied, verified, failed, skipped };
+std::string_view to_string(ChangeStatus status);
+
+struct ChangeRecord {
+    long long run_id = 0;
+    int sequence = 0;
+    Change change;
+    ChangeStatus status = ChangeStatus::planned;
+    std::string error;
+    std::string client_request_id;
+    Instant at{};
+};
+
+// A change as the journal holds it, for history and audit.
+struct JournalChange {
+    int sequence = 0;
+    std::string resource, target, attribute, action;
+    std::string before, after;  // JSON text
+    std::string reason, status, error, client_request_id;
+    bool verified = false;
+    Instant at{};
+};
+
+enum class ExceptionEvent { granted, warned, expired, reverted, removed };
+std::string_view to_string(ExceptionEvent event);
+
+struct ExceptionEventRecord {
+    long long run_id = 0;
+    std::string tenant;
+    std::string mailbox;
+    ExceptionEvent event = ExceptionEvent::granted;
+    std::string owner;
+    std::string expires;
+    int threshold_days = 0;  // for "warned": which warn_days threshold
+    Instant at{};
+};
+
+struct DriftRecord {
+    std::string tenant;
+    std::string resource;
+    std::string target;
+    std::string attribute;
+    std::string expected;  // JSON text of the value
+    std::string actual;
+    Instant first_seen{};
+    Instant last_seen{};
+    std::optional<Instant> resolved_at;
+};
+
+struct LockHolder {
+    std::string holder;  // "host:pid"
+    Instant acquired_at{};
+    Instant lease_until{};
+};
+
+class Journal {
+public:
+    // Opens (creating folders and file as needed) and migrates to the current schema.
+    static Journal open(const std::string& path);
+    Journal(Journal&& other) noexcept;
+    Journal& operator=(Journal&&) = delete;
+    ~Journal();
+
+    int schema_version() const;
+
+    long long begin_run(const RunRecord& run);
+    void finish_run(const RunRecord& run);
+    void record_change(const ChangeRecord& change);
+    // False when an event of that kind for that exception and threshold was already recorded
+    // (warnings are sent once per threshold).
+    bool record_exception_event(const ExceptionEventRecord& event);
+    bool was_recorded(const std::string& tenant, const std::string& mailbox, const std::string& expires,
+                      ExceptionEvent event, int threshold_days) const;
+
+    // Drift seen in this run: opens new rows, refreshes last_seen, and resolves rows of the
+    // tenant no longer in `current`.
+    void observe_drift(const std::string& tenant, const std::vector<DriftRecord>& current, Instant now);
+    std::vector<DriftRecord> open_drift(const std::string& tenant) const;
+
+    // The apply lock: taken when free or when its lease has run out; otherwise the holder is
+    // returned and nothing changes.
+    std::optional<LockHolder> acquire_lock(const std::string& tenant, const std::string& holder, Instant now,
+                                           std::chrono::seconds lease);
+    void renew_lock(const std::string& tenant, const std::string& holder, Instant now, std::chrono::seconds lease);
+    void release_lock(const std::string& tenant, const std::string& holder);
+
+    std::vector<RunRecord> runs(int limit) const;
+    std::vector<JournalChange> changes_of(long long run_id) const;
+    std::vector<ExceptionEventRecord> exception_events(const std::string& tenant) const;
+
+private:
+    explicit Journal(sqlite3* db) : db_(db) {}
+    void migrate();
+    void execute(const std::string& sql) const;
+
+    sqlite3* db_ = nullptr;
+};
+
+// JSON text of a plan value, as stored: null, true, false or a JSON string.
+std::string value_text(const Value& value);
+
+}  // namespace authgate

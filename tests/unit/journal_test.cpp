@@ -1,0 +1,167 @@
+#include <catch2/catch.hpp>
+
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "state/journal.h"
+
+using namespace authgate;
+
+namespace {
+
+const Instant t0 = *parse_instant("2026-11-22T10:00:00Z");
+
+// A fresh database path under a temporary folder removed at the end.
+struct TempDatabase {
+    std::filesystem::path folder = std::filesystem::temp_directory_path() /
+                                   ("authgate-journal-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
+    std::string path = (folder / "nested" / "state.db").string();
+    ~TempDatabase() { std::filesystem::remove_all(folder); }
+};
+
+std::string pragma(const std::string& path, const std::string& name) {
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    sqlite3_stmt* statement = nullptr;
+    sqlite3_prepare_v2(db, ("PRAGMA " + name).c_str(), -1, &statement, nullptr);
+    sqlite3_step(statement);
+    std::string value = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return value;
+}
+
+Change mailbox_change(const std::string& target) {
+    Change change;
+    change.resource = Resource::mailbox;
+    change.target = target;
+    change.attribute = "SmtpClientAuthenticationDisabled";
+    change.before = Value{false};
+    change.after = Value{};
+    change.reason = Reason::exception_expired;
+    return change;
+}
+
+}  // namespace
+
+TEST_CASE("the journal is created, migrated once and kept in WAL mode", "[journal]") {
+    TempDatabase db;
+    {
+        Journal journal = Journal::open(db.path);
+        CHECK(journal.schema_version() == 1);
+    }
+    Journal again = Journal::open(db.path);  // opening twice migrates nothing
+    CHECK(again.schema_version() == 1);
+    CHECK(pragma(db.path, "journal_mode") == "wal");
+    CHECK(pragma(db.path, "user_version") == "1");
+}
+
+TEST_CASE("a journal from a newer authgate is refused, not rewritten", "[journal]") {
+    TempDatabase db;
+    { Journal::open(db.path); }
+    sqlite3* raw = nullptr;
+    sqlite3_open(db.path.c_str(), &raw);
+    sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
+    sqlite3_close(raw);
+    CHECK_THROWS_WITH(Journal::open(db.path),
+                      "the state database has schema version 99, newer than this authgate knows (1)");
+}
+
+TEST_CASE("runs and their changes are recorded and read back", "[journal]") {
+    TempDatabase db;
+    Journal journal = Journal::open(db.path);
+    RunRecord run;
+    run.command = "apply";
+    run.tenant = "contoso.onmicrosoft.com";
+    run.desired_digest = "sha256:abc";
+    run.started_at = t0;
+    run.id = journal.begin_run(run);
+    ChangeRecord record{run.id, 1, mailbox_change("scanner@contoso.com"), ChangeStatus::verified, "", "req-1", t0};
+    journal.record_change(record);
+    record.sequence = 2;
+    record.change.target = "o'brien@contoso.com";
+    record.change.after = Value{std::string("Allow \"Basic\" SMTP")};
+    record.status = ChangeStatus::failed;
+    record.error = "Set-CASMailbox failed: HTTP 400";
+    journal.record_change(record);
+    run.finished_at = t0 + std::chrono::seconds(3);
+    run.outcome = "partial";
+    run.planned = 2;
+    run.applied = 1;
+    run.failed = 1;
+    journal.finish_run(run);
+
+    const auto runs = journal.runs(10);
+    REQUIRE(runs.size() == 1);
+    CHECK(runs[0].outcome == "partial");
+    CHECK(runs[0].applied == 1);
+    CHECK(runs[0].finished_at == run.finished_at);
+    const auto changes = journal.changes_of(run.id);
+    REQUIRE(changes.size() == 2);
+    CHECK(changes[0].status == "verified");
+    CHECK(changes[0].verified);
+    CHECK(changes[0].before == "false");
+    CHECK(changes[0].after == "null");
+    CHECK(changes[0].reason == "exception_expired");
+    CHECK(changes[0].client_request_id == "req-1");
+    CHECK(changes[1].target == "o'brien@contoso.com");
+    CHECK(changes[1].after == R"("Allow \"Basic\" SMTP")");
+    CHECK(changes[1].error == "Set-CASMailbox failed: HTTP 400");
+    CHECK_FALSE(changes[1].verified);
+}
+
+TEST_CASE("an exception warning is recorded once per threshold", "[journal]") {
+    TempDatabase db;
+    Journal journal = Journal::open(db.path);
+    ExceptionEventRecord warned{0, "contoso", "Scanner@contoso.com", ExceptionEvent::warned, "it@contoso.com", "2027-03-31", 14, t0};
+    CHECK(journal.record_exception_event(warned));
+    CHECK_FALSE(journal.record_exception_event(warned));
+    warned.threshold_days = 7;
+    CHECK(journal.record_exception_event(warned));
+    warned.expires = "2027-06-30";  // renewed: a new expiry warns again
+    CHECK(journal.record_exception_event(warned));
+    CHECK(journal.was_recorded("contoso", "scanner@contoso.com", "2027-03-31", ExceptionEvent::warned, 14));
+    CHECK_FALSE(journal.was_recorded("contoso", "scanner@contoso.com", "2027-03-31", ExceptionEvent::warned, 1));
+    CHECK(journal.exception_events("contoso").size() == 3);
+}
+
+TEST_CASE("drift has a first and last sighting and is resolved when it is gone", "[journal]") {
+    TempDatabase db;
+    Journal journal = Journal::open(db.path);
+    const DriftRecord a{"contoso", "mailbox", "a@contoso.com", "SmtpClientAuthenticationDisabled", "null", "false", {}, {}, {}};
+    const DriftRecord b{"contoso", "mailbox", "b@contoso.com", "SmtpClientAuthenticationDisabled", "null", "true", {}, {}, {}};
+    journal.observe_drift("contoso", {a, b}, t0);
+    journal.observe_drift("contoso", {a}, t0 + std::chrono::hours(1));
+    const auto open = journal.open_drift("contoso");
+    REQUIRE(open.size() == 1);
+    CHECK(open[0].target == "a@contoso.com");
+    CHECK(open[0].first_seen == t0);
+    CHECK(open[0].last_seen == t0 + std::chrono::hours(1));
+    journal.observe_drift("contoso", {}, t0 + std::chrono::hours(2));
+    CHECK(journal.open_drift("contoso").empty());
+    journal.observe_drift("contoso", {b}, t0 + std::chrono::hours(3));  // back again: a new row
+    REQUIRE(journal.open_drift("contoso").size() == 1);
+    CHECK(journal.open_drift("contoso")[0].first_seen == t0 + std::chrono::hours(3));
+}
+
+TEST_CASE("the apply lock is held by one holder until released or its lease runs out", "[journal]") {
+    TempDatabase db;
+    Journal first = Journal::open(db.path);
+    Journal second = Journal::open(db.path);  // another process, in effect
+    const auto lease = std::chrono::seconds(300);
+    CHECK_FALSE(first.acquire_lock("contoso", "host-a:1", t0, lease));
+    const auto held = second.acquire_lock("contoso", "host-b:2", t0 + std::chrono::seconds(10), lease);
+    REQUIRE(held);
+    CHECK(held->holder == "host-a:1");
+    CHECK(held->lease_until == t0 + lease);
+    CHECK_FALSE(second.acquire_lock("other-tenant", "host-b:2", t0, lease));  // locks are per tenant
+    first.renew_lock("contoso", "host-a:1", t0 + std::chrono::seconds(200), lease);
+    CHECK(second.acquire_lock("contoso", "host-b:2", t0 + std::chrono::seconds(400), lease));
+    // The first holder died: after its lease the lock is taken over.
+    CHECK_FALSE(second.acquire_lock("contoso", "host-b:2", t0 + std::chrono::seconds(501), lease));
+    first.release_lock("contoso", "host-a:1");  // a stale holder cannot release another's lock
+    CHECK(first.acquire_lock("contoso", "host-a:1", t0 + std::chrono::seconds(502), lease));
+    second.release_lock("contoso", "host-b:2");
+    CHECK_FALSE(first.acquire_lock("contoso", "host-a:1", t0 + std::chrono::seconds(503), lease));
+}

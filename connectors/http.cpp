@@ -49,7 +49,14 @@ public:
             response.body.assign(bytes.begin(), bytes.end());
             return response;
         } catch (const web::http::http_exception& error) {
-            throw TransportError(error.what(), refused_before_sending(error.error_code()));
+            std::string message = "cannot reach " + origin + ": " + error.what();
+            if (message.find("SSL handshake") != std::string::npos)
+                message += " (the server's certificate could not be verified against the system's trust anchors" +
+                           std::string(settings_.ca_bundle ? " and " + *settings_.ca_bundle : "") +
+                           "; a private CA needs --ca-bundle)";
+            // A handshake refused by us happens before any request byte is sent.
+            throw TransportError(message, refused_before_sending(error.error_code()) ||
+                                              message.find("SSL handshake") != std::string::npos);
         }
     }
 

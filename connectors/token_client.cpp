@@ -99,7 +99,12 @@ std::string TokenClient::request(AssertionAlgorithm algorithm) {
                         "&client_assertion=" +
                         form_encode(credential_.client_assertion(url, settings_.app_id, now, algorithm));
     ++requests_;
-    const HttpResponse response = http_.post(http_request);
+    HttpResponse response;
+    try {
+        response = http_.post(http_request);
+    } catch (const TransportError& error) {
+        throw ConnectorError("token request to " + url + " failed: " + error.what());
+    }
 
     web::json::value body;
     try {

@@ -1,0 +1,172 @@
+// authgate plan over real HTTPS against the sandbox tenant, with the real binary.
+#include <catch2/catch.hpp>
+
+#include "sandbox_fixture.h"
+
+using namespace authgate::testing;
+
+namespace {
+
+std::vector<std::string> plan_args(const std::string& format = "json") {
+    return {"plan", "-c", "examples/contoso", "--at", fixed_time, "--format", format};
+}
+
+int mutations(const Sandbox& sandbox) { return static_cast<int>(sandbox.state().at("mutations").size()); }
+
+}  // namespace
+
+TEST_CASE("plan against the tenant equals the offline plan of the same snapshot", "[integration]") {
+    Sandbox sandbox;
+    for (const std::string format : {"json", "text"}) {
+        const RunResult live = sandbox.authgate(plan_args(format));
+        auto offline_args = plan_args(format);
+        offline_args.insert(offline_args.end(), {"--snapshot", "examples/contoso/live.json"});
+        const RunResult offline = sandbox.authgate(offline_args, {}, false);
+        INFO(live.err);
+        CHECK(live.exit_code == 0);
+        CHECK(live.err.empty());
+        CHECK(offline.exit_code == 0);
+        CHECK(live.out == offline.out);
+    }
+    CHECK(mutations(sandbox) == 0);
+    // One token for the whole run, reused for every cmdlet.
+    CHECK(sandbox.token_requests() == 2);
+    CHECK(sandbox.cmdlet_calls("Get-CASMailbox") == 2);
+}
+
+TEST_CASE("a token about to expire is replaced before it is used", "[integration]") {
+    Sandbox sandbox({"examples/contoso/live.json", {"--token-lifetime", "2"}});
+    const RunResult plan = sandbox.authgate(plan_args());
+    INFO(plan.err);
+    CHECK(plan.exit_code == 0);
+    // Every cmdlet call found the token within five minutes of expiry and asked for a new one.
+    const auto requests = sandbox.state().at("requests");
+    CHECK(requests.at("token").as_integer() == requests.at("invoke").as_integer());
+}
+
+TEST_CASE("throttling and busy servers are survived with the expected number of calls", "[integration]") {
+    Sandbox sandbox;
+    SECTION("a 429 storm with fractional Retry-After") {
+        sandbox.set_faults(R"({"throttle": {"count": 4, "retry_after": "0.2", "cmdlet": "Get-CASMailbox"}})");
+        const RunResult plan = sandbox.authgate(plan_args());
+        INFO(plan.err);
+        CHECK(plan.exit_code == 0);
+        CHECK(sandbox.cmdlet_calls("Get-CASMailbox") == 5);
+        CHECK(sandbox.state().at("faults").at("fired").at("throttle").as_integer() == 4);
+    }
+    SECTION("503 and a transient exception") {
+        sandbox.set_faults(R"({"server_error": {"count": 1, "status": 503, "cmdlet": "Get-TransportConfig"},
+                               "transient_exception": {"count": 1, "name": "DCOverloadedException", "cmdlet": "Get-AuthenticationPolicy"}})");
+        const RunResult plan = sandbox.authgate(plan_args());
+        INFO(plan.err);
+        CHECK(plan.exit_code == 0);
+        CHECK(sandbox.cmdlet_calls("Get-TransportConfig") == 2);
+        CHECK(sandbox.cmdlet_calls("Get-AuthenticationPolicy") == 2);
+    }
+    SECTION("and the plan is the same as without faults") {
+        const RunResult calm = sandbox.authgate(plan_args());
+        sandbox.set_faults(R"({"throttle": {"count": 2, "retry_after": "0.1"}})");
+        const RunResult stormy = sandbox.authgate(plan_args());
+        CHECK(stormy.exit_code == 0);
+        CHECK(stormy.out == calm.out);
+    }
+}
+
+TEST_CASE("a page that fails fails the plan, and nothing is changed", "[integration][safety]") {
+    Sandbox sandbox({"examples/contoso/live.json", {"--page-size-max", "100"}});
+    sandbox.set_faults(R"({"fail_page": {"count": 1, "page": 2, "status": 500, "cmdlet": "Get-CASMailbox"}})");
+    const RunResult plan = sandbox.authgate(plan_args());
+    CHECK(plan.exit_code == 1);
+    CHECK(plan.out.empty());
+    CHECK_THAT(plan.err, Catch::StartsWith("error: Get-CASMailbox failed: HTTP 500: ") &&
+                             Catch::EndsWith("\nThe live state could not be read; no plan is made.\n"));
+    CHECK_THAT(plan.err, Catch::Contains("(client-request-id "));
+    CHECK(mutations(sandbox) == 0);
+}
+
+TEST_CASE("an expired nextLink restarts the read; one that keeps expiring fails it", "[integration]") {
+    Sandbox sandbox({"examples/contoso/live.json", {"--page-size-max", "100"}});
+    sandbox.set_faults(R"({"expire_links": true})");
+    const RunResult plan = sandbox.authgate(plan_args());
+    CHECK(plan.exit_code == 1);
+    CHECK_THAT(plan.err, Catch::Contains("Expired or Invalid pagination request"));
+    // The first page, then three restarts of it, each failing on its second page.
+    CHECK(sandbox.cmdlet_calls("Get-CASMailbox") == 8);
+}
+
+TEST_CASE("a nextLink to another origin is refused and the token is not sent there", "[integration][safety]") {
+    Sandbox sandbox({"examples/contoso/live.json", {"--page-size-max", "100"}});
+    sandbox.set_faults(R"({"foreign_next_link": true})");
+    const RunResult plan = sandbox.authgate(plan_args());
+    CHECK(plan.exit_code == 1);
+    CHECK_THAT(plan.err, Catch::StartsWith("error: Get-CASMailbox failed: refusing to follow @odata.nextLink to "
+                                           "another origin (https://attacker.invalid); the token is only sent to " +
+                                           sandbox.origin()));
+}
+
+TEST_CASE("sign-in problems give the documented messages", "[integration]") {
+    Sandbox sandbox;
+    const auto run_with = [&](std::vector<std::string> replace) {
+        auto args = plan_args();
+        auto flags = sandbox.connection_flags();
+        for (std::size_t i = 0; i + 1 < replace.size(); i += 2)
+            for (std::size_t j = 0; j + 1 < flags.size(); j += 2)
+                if (flags[j] == replace[i]) flags[j + 1] = replace[i + 1];
+        args.insert(args.end(), flags.begin(), flags.end());
+        return sandbox.authgate(args, {}, false);
+    };
+    SECTION("an expired certificate is refused before any request") {
+        const RunResult plan = run_with({"--certificate", client_credentials().expired_pem});
+        CHECK(plan.exit_code == 1);
+        CHECK_THAT(plan.err, Catch::StartsWith("error: the certificate in " + client_credentials().expired_pem + " expired "));
+        CHECK(sandbox.token_requests() == 0);
+    }
+    SECTION("a wrong application id") {
+        const RunResult plan = run_with({"--app-id", "00000000-0000-4000-8000-000000000bad"});
+        CHECK(plan.exit_code == 1);
+        CHECK_THAT(plan.err, Catch::Contains("failed: HTTP 400: AADSTS700016: Application with identifier "
+                                             "'00000000-0000-4000-8000-000000000bad' was not found") &&
+                                 Catch::Contains("what to check: application 00000000-0000-4000-8000-000000000bad is not "
+                                                 "in tenant contoso.onmicrosoft.com"));
+    }
+    SECTION("a key that is not registered, after trying RS256 too") {
+        const RunResult plan = run_with({"--certificate", client_credentials().other_pem});
+        CHECK(plan.exit_code == 1);
+        CHECK_THAT(plan.err, Catch::Contains("AADSTS700027: Client assertion contains an invalid signature. [Reason - "
+                                             "The key was not found.") &&
+                                 Catch::Contains("what to check: upload this certificate (thumbprint "));
+        CHECK(sandbox.token_requests() == 2);
+    }
+    SECTION("TLS is verified: without the sandbox's CA the connection is refused") {
+        auto args = plan_args();
+        const auto flags = sandbox.connection_flags();
+        for (std::size_t j = 0; j + 1 < flags.size(); j += 2)
+            if (flags[j] != "--ca-bundle") args.insert(args.end(), {flags[j], flags[j + 1]});
+        const RunResult plan = sandbox.authgate(args, {}, false);
+        CHECK(plan.exit_code == 1);
+        CHECK_THAT(plan.err, Catch::StartsWith("error: token request to " + sandbox.origin() + "/" + tenant +
+                                               "/oauth2/v2.0/token failed: cannot reach " + sandbox.origin() +
+                                               ": Error in SSL handshake (the server's certificate could not be "
+                                               "verified against the system's trust anchors; a private CA needs "
+                                               "--ca-bundle)"));
+        CHECK(sandbox.token_requests() == 0);
+    }
+}
+
+TEST_CASE("a PFX with its password from the environment signs in", "[integration]") {
+    Sandbox sandbox;
+    auto args = plan_args();
+    const auto flags = sandbox.connection_flags(client_credentials().pfx);
+    args.insert(args.end(), flags.begin(), flags.end());
+    const RunResult plan = sandbox.authgate(args, {{"AUTHGATE_CERT_PASSWORD", "pfx-secret"}}, false);
+    INFO(plan.err);
+    CHECK(plan.exit_code == 0);
+}
+
+TEST_CASE("a tenant that refuses PS256 is signed in to with RS256", "[integration]") {
+    Sandbox sandbox({"examples/contoso/live.json", {"--reject-pss"}});
+    const RunResult plan = sandbox.authgate(plan_args());
+    INFO(plan.err);
+    CHECK(plan.exit_code == 0);
+    CHECK(sandbox.token_requests() == 2);
+}

@@ -1,0 +1,128 @@
+#include "sandbox_fixture.h"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <boost/asio/ssl.hpp>
+#include <cpprest/http_client.h>
+
+namespace authgate::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path fresh_folder(const std::string& prefix) {
+    std::random_device random;
+    const fs::path folder = fs::temp_directory_path() / (prefix + std::to_string(::getpid()) + "-" + std::to_string(random()));
+    fs::create_directories(folder);
+    return folder;
+}
+
+void make_certificate(const fs::path& folder, std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv{AUTHGATE_SANDBOX_BINARY, "make-client-cert", "--out-dir", folder.string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const RunResult made = run_program(argv, {{"SANDBOX_PFX_PASSWORD", "pfx-secret"}});
+    if (made.exit_code != 0) throw std::runtime_error("make-client-cert failed: " + made.err);
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+web::http::client::http_client control_client(const std::string& origin, const std::string& ca_bundle) {
+    web::http::client::http_client_config config;
+    config.set_ssl_context_callback([ca_bundle](boost::asio::ssl::context& context) { context.load_verify_file(ca_bundle); });
+    return web::http::client::http_client(origin, config);
+}
+
+}  // namespace
+
+std::string source_dir() { return AUTHGATE_SOURCE_DIR; }
+
+const ClientCredentials& client_credentials() {
+    static const ClientCredentials credentials = [] {
+        const fs::path folder = fresh_folder("authgate-clients-");
+        make_certificate(folder / "app");
+        make_certificate(folder / "other");
+        make_certificate(folder / "expired", {"--days", "-1"});
+        return ClientCredentials{(folder / "app" / "client.pem").string(), (folder / "app" / "client.pfx").string(),
+                                 (folder / "other" / "client.pem").string(), (folder / "expired" / "client.pem").string()};
+    }();
+    return credentials;
+}
+
+Sandbox::Sandbox(SandboxOptions options) : folder_(fresh_folder("authgate-sandbox-")) {
+    const ClientCredentials& credentials = client_credentials();
+    std::vector<std::string> argv{AUTHGATE_SANDBOX_BINARY,
+                                  "--seed", source_dir() + "/" + options.seed,
+                                  "--tenant", tenant,
+                                  "--app-id", app_id,
+                                  "--app-cert", credentials.pem,
+                                  "--app-cert", credentials.expired_pem,
+                                  "--tls-dir", (folder_ / "tls").string(),
+                                  "--port-file", (folder_ / "port").string(),
+                                  "--state-file", (folder_ / "state.json").string()};
+    argv.insert(argv.end(), options.extra.begin(), options.extra.end());
+    process_ = std::make_unique<BackgroundProgram>(argv, (folder_ / "sandbox.log").string());
+    for (int i = 0; i < 300 && !fs::exists(folder_ / "port"); ++i) {
+        if (!process_->running()) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (!fs::exists(folder_ / "port"))
+        throw std::runtime_error("the sandbox did not start: " + read_file(folder_ / "sandbox.log"));
+    port_ = std::stoi(read_file(folder_ / "port"));
+}
+
+Sandbox::~Sandbox() {
+    process_.reset();
+    std::error_code ignored;
+    fs::remove_all(folder_, ignored);
+}
+
+std::vector<std::string> Sandbox::connection_flags(const std::string& certificate) const {
+    return {"--login-endpoint", origin(), "--exchange-endpoint", origin(), "--ca-bundle", ca_bundle(),
+            "--app-id", app_id, "--certificate", certificate.empty() ? client_credentials().pem : certificate};
+}
+
+RunResult Sandbox::authgate(std::vector<std::string> args, const std::map<std::string, std::string>& environment,
+                            bool with_connection_flags) const {
+    std::vector<std::string> argv{AUTHGATE_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    if (with_connection_flags) {
+        const auto flags = connection_flags();
+        argv.insert(argv.end(), flags.begin(), flags.end());
+    }
+    // Run from the repository so that paths in messages read as in the CLI cases.
+    const fs::path here = fs::current_path();
+    fs::current_path(source_dir());
+    RunResult result = run_program(argv, environment);
+    fs::current_path(here);
+    return result;
+}
+
+web::json::value Sandbox::state() const {
+    auto client = control_client(origin(), ca_bundle());
+    return client.request(web::http::methods::GET, "/_sandbox/state").get().extract_json(true).get();
+}
+
+void Sandbox::set_faults(const std::string& document) const {
+    auto client = control_client(origin(), ca_bundle());
+    const auto response = client.request(web::http::methods::POST, "/_sandbox/faults", document, "application/json").get();
+    if (response.status_code() != 200) throw std::runtime_error("faults refused: " + response.extract_string().get());
+}
+
+int Sandbox::cmdlet_calls(const std::string& cmdlet) const {
+    const auto by_cmdlet = state().at("requests").at("by_cmdlet");
+    return by_cmdlet.has_field(cmdlet) ? by_cmdlet.at(cmdlet).as_integer() : 0;
+}
+
+int Sandbox::token_requests() const { return state().at("requests").at("token").as_integer(); }
+
+}  // namespace authgate::testing

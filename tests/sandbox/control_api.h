@@ -1,0 +1,18 @@
+// The sandbox's own API for tests, under /_sandbox (no authentication; the server listens on
+// loopback only): GET state, and GET/POST/DELETE faults.
+#pragma once
+
+#include <cpprest/json.h>
+
+#include "http_message.h"
+
+namespace sandbox {
+
+struct SandboxState;
+
+// The tenant in the snapshot format, plus "mutations", "requests" and "faults".
+web::json::value state_document(const SandboxState& state);
+
+HttpResponse handle_control(SandboxState& state, const HttpRequest& request);
+
+}  // namespace sandbox

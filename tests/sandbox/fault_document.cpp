@@ -1,0 +1,208 @@
+// The fault document of POST /_sandbox/faults and --faults: read strictly (a misspelt member is
+// refused rather than ignored) and written back with the counts that remain.
+#include <set>
+
+#include "faults.h"
+
+namespace sandbox {
+
+namespace {
+
+using web::json::value;
+
+[[noreturn]] void refuse(const std::string& member, const std::string& expectation) {
+  throw std::invalid_argument("fault '" + member + "': " + expectation);
+}
+
+const value& object_member(const value& document, const char* name) {
+  const value& member = document.at(name);
+  if (!member.is_object()) refuse(name, "must be an object");
+  return member;
+}
+
+void check_members(const value& object, const std::string& where, const std::set<std::string>& allowed) {
+  for (const auto& [name, ignored] : object.as_object()) {
+    if (!allowed.contains(name)) refuse(where, "has no member '" + name + "'");
+  }
+}
+
+int integer(const value& object, const std::string& where, const char* name, int fallback, int minimum) {
+  if (!object.has_field(name)) return fallback;
+  const value& member = object.at(name);
+  if (!member.is_integer() || member.as_integer() < minimum) {
+    refuse(where + "." + name, "must be an integer of at least " + std::to_string(minimum));
+  }
+  return member.as_integer();
+}
+
+std::optional<std::string> cmdlet_filter(const value& object, const std::string& where) {
+  if (!object.has_field("cmdlet") || object.at("cmdlet").is_null()) return std::nullopt;
+  if (!object.at("cmdlet").is_string()) refuse(where + ".cmdlet", "must be a cmdlet name or null");
+  return object.at("cmdlet").as_string();
+}
+
+bool flag(const value& document, const char* name) {
+  if (!document.has_field(name)) return false;
+  if (!document.at(name).is_boolean()) refuse(name, "must be true or false");
+  return document.at(name).as_bool();
+}
+
+value optional_text(const std::optional<std::string>& text) { return text ? value::string(*text) : value::null(); }
+
+}  // namespace
+
+FaultSettings FaultSettings::parse(const value& document) {
+  if (!document.is_object()) throw std::invalid_argument("the fault document must be a JSON object");
+  check_members(document, "document",
+                {"latency_ms", "throttle", "server_error", "transient_exception", "drop_connection", "fail_page",
+                 "expire_links", "foreign_next_link", "forbidden_cmdlets", "nul_403", "token_error"});
+  FaultSettings settings;
+  settings.latency_ms = integer(document, "document", "latency_ms", 0, 0);
+  if (document.has_field("throttle")) {
+    const value& member = object_member(document, "throttle");
+    check_members(member, "throttle", {"count", "retry_after", "cmdlet"});
+    ThrottleFault fault{integer(member, "throttle", "count", 1, 0), "1", cmdlet_filter(member, "throttle")};
+    if (member.has_field("retry_after")) {
+      const value& retry_after = member.at("retry_after");
+      if (retry_after.is_null()) {
+        fault.retry_after.reset();
+      } else if (retry_after.is_string()) {
+        fault.retry_after = retry_after.as_string();
+      } else if (retry_after.is_number()) {
+        fault.retry_after = retry_after.serialize();
+      } else {
+        refuse("throttle.retry_after", "must be a string such as \"0.5\", or null to send no Retry-After");
+      }
+    }
+    settings.throttle = fault;
+  }
+  if (document.has_field("server_error")) {
+    const value& member = object_member(document, "server_error");
+    check_members(member, "server_error", {"count", "status", "cmdlet"});
+    ServerErrorFault fault{integer(member, "server_error", "count", 1, 0),
+                           integer(member, "server_error", "status", 503, 0), cmdlet_filter(member, "server_error")};
+    if (fault.status != 500 && fault.status != 503 && fault.status != 504)
+      refuse("server_error.status", "must be 500, 503 or 504");
+    settings.server_error = fault;
+  }
+  if (document.has_field("transient_exception")) {
+    const value& member = object_member(document, "transient_exception");
+    check_members(member, "transient_exception", {"count", "name", "cmdlet"});
+    TransientExceptionFault fault{integer(member, "transient_exception", "count", 1, 0), "DCOverloadedException",
+                                  cmdlet_filter(member, "transient_exception")};
+    if (member.has_field("name")) {
+      if (!member.at("name").is_string() || member.at("name").as_string().empty()) {
+        refuse("transient_exception.name", "must be an exception name such as \"DCOverloadedException\"");
+      }
+      fault.name = member.at("name").as_string();
+    }
+    settings.transient_exception = fault;
+  }
+  if (document.has_field("drop_connection")) {
+    const value& member = object_member(document, "drop_connection");
+    check_members(member, "drop_connection", {"count", "when", "cmdlet"});
+    DropConnectionFault fault{integer(member, "drop_connection", "count", 1, 0), DropMoment::before_response,
+                              cmdlet_filter(member, "drop_connection")};
+    if (member.has_field("when")) {
+      const value& when = member.at("when");
+      if (when.is_string() && when.as_string() == "before_processing") {
+        fault.when = DropMoment::before_processing;
+      } else if (!when.is_string() || when.as_string() != "before_response") {
+        refuse("drop_connection.when", "must be \"before_response\" or \"before_processing\"");
+      }
+    }
+    settings.drop_connection = fault;
+  }
+  if (document.has_field("fail_page")) {
+    const value& member = object_member(document, "fail_page");
+    check_members(member, "fail_page", {"count", "page", "status", "cmdlet"});
+    FailPageFault fault{integer(member, "fail_page", "count", 1, 0), integer(member, "fail_page", "page", 2, 1),
+                        integer(member, "fail_page", "status", 500, 400), "Get-CASMailbox"};
+    if (fault.status > 599) refuse("fail_page.status", "must be an HTTP error status (400 to 599)");
+    if (const auto cmdlet = cmdlet_filter(member, "fail_page")) fault.cmdlet = *cmdlet;
+    settings.fail_page = fault;
+  }
+  settings.expire_links = flag(document, "expire_links");
+  settings.foreign_next_link = flag(document, "foreign_next_link");
+  if (document.has_field("forbidden_cmdlets")) {
+    const value& member = document.at("forbidden_cmdlets");
+    if (!member.is_array()) refuse("forbidden_cmdlets", "must be a list of cmdlet names");
+    for (const value& name : member.as_array()) {
+      if (!name.is_string()) refuse("forbidden_cmdlets", "must be a list of cmdlet names");
+      settings.forbidden_cmdlets.push_back(name.as_string());
+    }
+  }
+  if (document.has_field("nul_403")) {
+    const value& member = object_member(document, "nul_403");
+    check_members(member, "nul_403", {"count"});
+    settings.nul_403 = Nul403Fault{integer(member, "nul_403", "count", 1, 0)};
+  }
+  if (document.has_field("token_error")) {
+    const value& member = object_member(document, "token_error");
+    check_members(member, "token_error", {"count", "code"});
+    settings.token_error = TokenErrorFault{integer(member, "token_error", "count", 1, 0),
+                                           integer(member, "token_error", "code", 700027, 1)};
+  }
+  return settings;
+}
+
+value FaultSettings::to_json() const {
+  value document = value::object(true);
+  document["latency_ms"] = value::number(latency_ms);
+  if (throttle) {
+    value member = value::object(true);
+    member["count"] = value::number(throttle->count);
+    member["retry_after"] = optional_text(throttle->retry_after);
+    member["cmdlet"] = optional_text(throttle->cmdlet);
+    document["throttle"] = member;
+  }
+  if (server_error) {
+    value member = value::object(true);
+    member["count"] = value::number(server_error->count);
+    member["status"] = value::number(server_error->status);
+    member["cmdlet"] = optional_text(server_error->cmdlet);
+    document["server_error"] = member;
+  }
+  if (transient_exception) {
+    value member = value::object(true);
+    member["count"] = value::number(transient_exception->count);
+    member["name"] = value::string(transient_exception->name);
+    member["cmdlet"] = optional_text(transient_exception->cmdlet);
+    document["transient_exception"] = member;
+  }
+  if (drop_connection) {
+    value member = value::object(true);
+    member["count"] = value::number(drop_connection->count);
+    member["when"] =
+        value::string(drop_connection->when == DropMoment::before_processing ? "before_processing" : "before_response");
+    member["cmdlet"] = optional_text(drop_connection->cmdlet);
+    document["drop_connection"] = member;
+  }
+  if (fail_page) {
+    value member = value::object(true);
+    member["count"] = value::number(fail_page->count);
+    member["page"] = value::number(fail_page->page);
+    member["status"] = value::number(fail_page->status);
+    member["cmdlet"] = value::string(fail_page->cmdlet);
+    document["fail_page"] = member;
+  }
+  document["expire_links"] = value::boolean(expire_links);
+  document["foreign_next_link"] = value::boolean(foreign_next_link);
+  std::vector<value> forbidden;
+  for (const auto& name : forbidden_cmdlets) forbidden.push_back(value::string(name));
+  document["forbidden_cmdlets"] = value::array(forbidden);
+  if (nul_403) {
+    value member = value::object(true);
+    member["count"] = value::number(nul_403->count);
+    document["nul_403"] = member;
+  }
+  if (token_error) {
+    value member = value::object(true);
+    member["count"] = value::number(token_error->count);
+    member["code"] = value::number(token_error->code);
+    document["token_error"] = member;
+  }
+  return document;
+}
+
+}  // namespace sandbox

@@ -1,0 +1,115 @@
+// Fault injection: the failures a client must survive (throttling, server errors, transient
+// Exchange exceptions, dropped connections, failing or expired pages, missing roles, odd 403s,
+// token errors), set by POST /_sandbox/faults or --faults. Each counted fault fires `count` times.
+#pragma once
+
+#include <cpprest/json.h>
+
+#include <map>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sandbox {
+
+struct ThrottleFault {
+  int count = 0;
+  std::optional<std::string> retry_after = "1";  // Retry-After header; nullopt omits it
+  std::optional<std::string> cmdlet;
+};
+
+struct ServerErrorFault {
+  int count = 0;
+  int status = 503;  // 500, 503 or 504
+  std::optional<std::string> cmdlet;
+};
+
+struct TransientExceptionFault {
+  int count = 0;
+  std::string name = "DCOverloadedException";
+  std::optional<std::string> cmdlet;
+};
+
+// before_processing: the cmdlet does not run; before_response: it runs and the answer is lost.
+enum class DropMoment { before_processing, before_response };
+
+struct DropConnectionFault {
+  int count = 0;
+  DropMoment when = DropMoment::before_response;
+  std::optional<std::string> cmdlet;
+};
+
+struct FailPageFault {
+  int count = 1;
+  int page = 2;
+  int status = 500;
+  std::string cmdlet = "Get-CASMailbox";
+};
+
+struct Nul403Fault {
+  int count = 0;
+};
+
+struct TokenErrorFault {
+  int count = 0;
+  int code = 700027;
+};
+
+struct FaultSettings {
+  int latency_ms = 0;
+  std::optional<ThrottleFault> throttle;
+  std::optional<ServerErrorFault> server_error;
+  std::optional<TransientExceptionFault> transient_exception;
+  std::optional<DropConnectionFault> drop_connection;
+  std::optional<FailPageFault> fail_page;
+  bool expire_links = false;
+  bool foreign_next_link = false;
+  std::vector<std::string> forbidden_cmdlets;
+  std::optional<Nul403Fault> nul_403;
+  std::optional<TokenErrorFault> token_error;
+
+  // Throws std::invalid_argument naming the member that is wrong; unknown members are refused
+  // so that a misspelt fault does not silently do nothing.
+  static FaultSettings parse(const web::json::value& document);
+  web::json::value to_json() const;  // with the counts that remain
+};
+
+// Where a fault is being considered. A fault with a `cmdlet` filter is matched against each
+// call inside a $batch (answering that item); one without a filter answers the whole HTTP
+// request. A plain InvokeCommand is both at once.
+struct FaultSite {
+  std::string_view cmdlet;  // empty for a whole $batch request
+  bool batch_item = false;
+};
+
+class Faults {
+ public:
+  void replace(FaultSettings settings) { settings_ = std::move(settings); }
+  const FaultSettings& settings() const { return settings_; }
+
+  // Each take_* returns the fault when it fires here, after decrementing its count and counting
+  // it as fired.
+  std::optional<ThrottleFault> take_throttle(FaultSite site);
+  std::optional<ServerErrorFault> take_server_error(FaultSite site);
+  std::optional<TransientExceptionFault> take_transient_exception(std::string_view cmdlet);
+  std::optional<DropConnectionFault> take_drop_connection(std::span<const std::string> cmdlets);
+  std::optional<FailPageFault> take_fail_page(std::string_view cmdlet, int page_number);
+  bool take_nul_403();
+  std::optional<TokenErrorFault> take_token_error();
+  bool forbids(std::string_view cmdlet);
+  bool expires_links();
+  bool foreign_next_link();
+
+  web::json::value report() const;  // {"active": …, "fired": {"throttle": 2, …}}
+
+ private:
+  void fired(const char* name) { ++fired_[name]; }
+
+  FaultSettings settings_;
+  std::map<std::string, int> fired_;
+};
+
+}  // namespace sandbox

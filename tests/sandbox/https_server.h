@@ -1,0 +1,38 @@
+// The sandbox on the wire: cpprest's http_listener over TLS on 127.0.0.1, converting each
+// request to the sandbox's own types and back. Only loopback is ever bound.
+#pragma once
+
+#include <cpprest/http_listener.h>
+
+#include <memory>
+
+#include "connection_dropper.h"
+#include "sandbox.h"
+#include "tls_directory.h"
+
+namespace sandbox {
+
+enum class RequestLog { on, off };
+
+class HttpsServer {
+ public:
+  HttpsServer(Sandbox& sandbox, ServerCredential credential, RequestLog log);
+  ~HttpsServer();
+
+  // Listens on 127.0.0.1:port; port 0 picks a free one. Returns the port. Throws
+  // std::runtime_error when it cannot listen.
+  int open(int port);
+  void close();
+
+ private:
+  void serve(web::http::http_request request);
+  void configure_tls(boost::asio::ssl::context& context);
+
+  Sandbox& sandbox_;
+  ServerCredential credential_;
+  RequestLog log_;
+  ConnectionDropper dropper_;  // outlives the listener: its connections' contexts refer to it
+  std::unique_ptr<web::http::experimental::listener::http_listener> listener_;
+};
+
+}  // namespace sandbox

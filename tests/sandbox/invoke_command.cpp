@@ -1,0 +1,145 @@
+#include "invoke_command.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "cmdlets.h"
+#include "sandbox_state.h"
+#include "text.h"
+
+namespace sandbox {
+
+namespace {
+
+using web::json::value;
+
+constexpr const char* kForeignOrigin = "https://attacker.invalid";
+
+std::string next_link(SandboxState& state, const CmdletCall& call, const std::string& token) {
+  const std::string origin = state.faults.foreign_next_link() ? kForeignOrigin : call.origin;
+  return origin + "/adminapi/beta/" + call.tenant_segment + "/InvokeCommand?$skiptoken=" + token;
+}
+
+CallAnswer answer_page(SandboxState& state, const CmdletCall& call, const PagePointer& page,
+                       const std::vector<std::string>& warnings) {
+  const ReadCursor& cursor = *page.cursor;
+  if (const auto failure = state.faults.take_fail_page(cursor.cmdlet, page.page_number)) {
+    return server_error_answer(failure->status);
+  }
+  const size_t end = std::min(page.offset + cursor.page_size, cursor.rows.size());
+  std::vector<value> values;
+  for (size_t i = page.offset; i < end; ++i)
+    values.push_back(select_properties(render_object(cursor.rows[i]), cursor.select));
+  std::optional<std::string> link;
+  if (end < cursor.rows.size()) {
+    link =
+        next_link(state, call, state.pages.issue(PagePointer{page.cursor, end, page.page_number + 1}, state.clock()));
+  }
+  CallAnswer answer;
+  answer.body = success_envelope(call.origin, call.tenant_segment, std::move(values), warnings, link);
+  return answer;
+}
+
+CallAnswer continue_read(SandboxState& state, const CmdletCall& call, const CmdletDefinition& cmdlet) {
+  if (state.faults.expires_links()) return CallAnswer::failure(exchange::invalid_pagination());
+  const auto page = state.pages.find(*call.skiptoken, state.clock());
+  if (!page || page->cursor->cmdlet != cmdlet.name || page->cursor->parameters_key != canonical_json(call.parameters)) {
+    return CallAnswer::failure(exchange::invalid_pagination());
+  }
+  return answer_page(state, call, *page, {});
+}
+
+void record_write(SandboxState& state, const CmdletCall& call, const CmdletDefinition& cmdlet, Change change) {
+  state.journal.record_write(std::string(cmdlet.name), call.parameters, call.client_request_id, change,
+                             call.batch_item ? "$batch" : "InvokeCommand");
+}
+
+// Runs the cmdlet and answers its first page; a write's answer (empty, or the new policy) is
+// one page.
+CallAnswer start_call(SandboxState& state, const CmdletCall& call, const CmdletDefinition& cmdlet) {
+  CmdletResult result;
+  try {
+    result = run_cmdlet(cmdlet, state.tenant, call.parameters);
+  } catch (const CmdletFailure& failure) {
+    result.change = Change::failed;
+    if (cmdlet.writes) record_write(state, call, cmdlet, result.change);
+    return CallAnswer::failure(failure.error());
+  }
+  if (cmdlet.writes) record_write(state, call, cmdlet, result.change);
+  auto cursor = std::make_shared<ReadCursor>(ReadCursor{std::string(cmdlet.name), canonical_json(call.parameters),
+                                                        std::move(result.objects), call.select, call.page_size});
+  return answer_page(state, call, PagePointer{std::move(cursor), 0, 1}, result.warnings);
+}
+
+}  // namespace
+
+std::optional<HttpResponse> refuse_exchange_request(SandboxState& state, const HttpRequest& request,
+                                                    const std::string& tenant_segment) {
+  if (request.method != "POST") {
+    HttpResponse response = exchange_http_response(
+        state, request,
+        CallAnswer::failure(exchange::request_error(405, "MethodNotAllowed", "The admin API accepts only POST.")));
+    response.headers.set("Allow", "POST");
+    return response;
+  }
+  if (auto unauthorized = check_bearer(state, request))
+    return exchange_http_response(state, request, CallAnswer{unauthorized->status, unauthorized->headers, value()});
+  if (!state.serves_tenant(tenant_segment)) {
+    return exchange_http_response(state, request,
+                                  CallAnswer::failure(exchange::request_error(
+                                      404, "NotFound", "The tenant '" + tenant_segment + "' is not served here.")));
+  }
+  if (auto error = check_anchor_mailbox(state, request))
+    return exchange_http_response(state, request, CallAnswer::failure(*error));
+  return std::nullopt;
+}
+
+CallAnswer answer_call(SandboxState& state, const CmdletCall& call) {
+  const FaultSite site{call.cmdlet, call.batch_item};
+  if (const auto throttle = state.faults.take_throttle(site)) return throttled_answer(*throttle);
+  if (const auto failure = state.faults.take_server_error(site)) return server_error_answer(failure->status);
+  const CmdletDefinition* cmdlet = find_cmdlet(call.cmdlet);
+  if (cmdlet == nullptr) return CallAnswer::failure(exchange::cmdlet_not_found(call.cmdlet));
+  if (state.faults.forbids(cmdlet->name)) return CallAnswer::failure(exchange::not_allowed(cmdlet->name));
+  if (const auto transient = state.faults.take_transient_exception(cmdlet->name)) {
+    return CallAnswer::failure(transient_exception(transient->name));
+  }
+  return call.skiptoken ? continue_read(state, call, *cmdlet) : start_call(state, call, *cmdlet);
+}
+
+HttpResponse nul_403_response(SandboxState& state, const HttpRequest& request) {
+  CallAnswer answer;
+  answer.status = 403;
+  answer.headers.set("x-ms-diagnostics",
+                     "2000008;reason=\"The role assigned to application " + state.config.app_id +
+                         " isn't supported in this scenario. Please check online documentation for "
+                         "assigning correct Directory Roles to Azure AD Application for EXO App-Only "
+                         "Authentication.\";error_category=\"invalid_grant\"");
+  HttpResponse response = exchange_http_response(state, request, std::move(answer));
+  response.body = std::string(64, '\0');
+  return response;
+}
+
+HttpResponse handle_invoke_command(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment) {
+  state.journal.count_invoke_request();
+  if (auto refusal = refuse_exchange_request(state, request, tenant_segment)) return *refusal;
+  auto read = read_cmdlet_call(state, request.headers, request.query, request.body, true);
+  if (const auto* error = std::get_if<ExchangeError>(&read)) {
+    return exchange_http_response(state, request, CallAnswer::failure(*error));
+  }
+  CmdletCall call = std::get<CmdletCall>(std::move(read));
+  call.tenant_segment = tenant_segment;
+  call.origin = state.origin_for(request.headers.get("Host"));
+  const CmdletDefinition* known = find_cmdlet(call.cmdlet);
+  state.journal.count_cmdlet(known ? std::string(known->name) : call.cmdlet);
+
+  if (state.faults.take_nul_403()) return nul_403_response(state, request);
+  const std::string cmdlets[] = {call.cmdlet};
+  const auto drop = state.faults.take_drop_connection(cmdlets);
+  if (drop && drop->when == DropMoment::before_processing) return HttpResponse::dropped_connection();
+  HttpResponse response = exchange_http_response(state, request, answer_call(state, call));
+  if (drop) response.delivery = Delivery::drop_connection;
+  return response;
+}
+
+}  // namespace sandbox

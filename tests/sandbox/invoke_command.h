@@ -1,0 +1,28 @@
+// POST /adminapi/beta/{tenant}/InvokeCommand: one cmdlet call through the faults, the cmdlet
+// table and paging. answer_call is shared with $batch, which runs it once per item.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "exchange_request.h"
+#include "exchange_response.h"
+#include "http_message.h"
+
+namespace sandbox {
+
+struct SandboxState;
+
+// The checks every admin API request passes first: POST, a valid bearer token, a tenant this
+// sandbox serves, and X-AnchorMailbox.
+std::optional<HttpResponse> refuse_exchange_request(SandboxState& state, const HttpRequest& request,
+                                                    const std::string& tenant_segment);
+
+CallAnswer answer_call(SandboxState& state, const CmdletCall& call);
+
+// 403 with a body of NUL bytes and the reason only in x-ms-diagnostics (the nul_403 fault).
+HttpResponse nul_403_response(SandboxState& state, const HttpRequest& request);
+
+HttpResponse handle_invoke_command(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment);
+
+}  // namespace sandbox

@@ -1,0 +1,135 @@
+#include "options.h"
+
+#include <boost/program_options.hpp>
+#include <cstdlib>
+#include <sstream>
+
+namespace sandbox {
+
+namespace {
+
+namespace po = boost::program_options;
+
+// Long options only, so negative numbers (--days -1) read as values.
+constexpr int kStyle = po::command_line_style::unix_style ^ po::command_line_style::allow_short;
+
+po::variables_map parse(const std::vector<std::string>& arguments, const po::options_description& description) {
+  po::variables_map values;
+  po::store(po::command_line_parser(arguments).options(description).style(kStyle).run(), values);
+  po::notify(values);
+  return values;
+}
+
+std::string usage(const po::options_description& description, const std::string& synopsis) {
+  std::ostringstream text;
+  text << synopsis << "\n\n" << description;
+  return text.str();
+}
+
+void require_range(const char* option, long long value, long long minimum, long long maximum) {
+  if (value < minimum || value > maximum) {
+    throw std::invalid_argument(std::string("--") + option + " must be from " + std::to_string(minimum) + " to " +
+                                std::to_string(maximum));
+  }
+}
+
+Command parse_serve(const std::vector<std::string>& arguments) {
+  ServeOptions options;
+  std::vector<std::string> app_certificates;
+  std::string listen = "127.0.0.1";
+  po::options_description description("authgate-sandbox [serve] options");
+  description.add_options()("help", "show this help")(
+      "seed", po::value<std::filesystem::path>(&options.seed)->required(), "snapshot file the tenant starts from")(
+      "tenant", po::value<std::string>(&options.tenant)->required(), "tenant domain, e.g. contoso.onmicrosoft.com")(
+      "tenant-id", po::value<std::string>(), "tenant GUID, accepted wherever the domain is")(
+      "app-id", po::value<std::string>(&options.app_id)->required(), "application (client) id of the app registration")(
+      "app-cert", po::value<std::vector<std::string>>(&app_certificates)->required(),
+      "PEM certificate registered on the app (repeatable)")(
+      "tls-dir", po::value<std::filesystem::path>(&options.tls_dir)->required(),
+      "directory of ca.pem/ca.key/server.pem/server.key, generated if missing")(
+      "listen", po::value<std::string>(&listen), "127.0.0.1 (default) or localhost; nothing else is bound")(
+      "port", po::value<int>(&options.port), "port on 127.0.0.1; 0 (default) picks a free one")(
+      "port-file", po::value<std::filesystem::path>(), "write the port here once listening")(
+      "state-file", po::value<std::filesystem::path>(), "keep the state document here (after each write and at exit)")(
+      "faults", po::value<std::filesystem::path>(), "fault document to start with")(
+      "token-lifetime", po::value<int>(&options.token_lifetime), "access token lifetime in seconds (default 3599)")(
+      "page-size-max", po::value<int>(&options.page_size_max), "largest page (default 1000)")(
+      "link-expiry", po::value<int>(&options.link_expiry), "seconds a nextLink stays valid (default 1800)")(
+      "batch-seed", po::value<unsigned>(&options.batch_seed), "seed of the $batch response shuffle (default 1)")(
+      "reject-pss", po::bool_switch(&options.reject_pss), "answer AADSTS700027 to PS256 assertions (RS256 only)")(
+      "quiet", po::bool_switch(&options.quiet), "do not log requests on stderr");
+  const std::string synopsis =
+      "usage: authgate-sandbox [serve] --seed SNAPSHOT.json --tenant DOMAIN --app-id GUID --app-cert CERT.pem "
+      "--tls-dir DIR [options]\n       authgate-sandbox make-client-cert --help";
+  for (const auto& argument : arguments) {
+    if (argument == "--help") return HelpRequest{usage(description, synopsis)};
+  }
+  po::variables_map values;
+  try {
+    values = parse(arguments, description);
+  } catch (const po::error& error) {
+    throw std::invalid_argument(std::string(error.what()) + " (see authgate-sandbox --help)");
+  }
+  if (listen == "::1" || listen == "[::1]") {
+    throw std::invalid_argument("--listen ::1: cpprest's listener cannot bind an IPv6 literal; use 127.0.0.1");
+  }
+  if (listen != "127.0.0.1" && listen != "localhost") {
+    throw std::invalid_argument("--listen " + listen +
+                                ": the sandbox listens on loopback only (127.0.0.1 or localhost)");
+  }
+  for (const auto& path : app_certificates) options.app_certificates.emplace_back(path);
+  if (values.count("tenant-id")) options.tenant_id = values["tenant-id"].as<std::string>();
+  if (values.count("port-file")) options.port_file = values["port-file"].as<std::filesystem::path>();
+  if (values.count("state-file")) options.state_file = values["state-file"].as<std::filesystem::path>();
+  if (values.count("faults")) options.faults_file = values["faults"].as<std::filesystem::path>();
+  require_range("port", options.port, 0, 65535);
+  require_range("token-lifetime", options.token_lifetime, 1, 86400);
+  require_range("page-size-max", options.page_size_max, 1, 1000);
+  require_range("link-expiry", options.link_expiry, 1, 86400);
+  return options;
+}
+
+Command parse_client_certificate(const std::vector<std::string>& arguments) {
+  ClientCertificateOptions options;
+  int not_before_days = 0;
+  std::string out_dir;
+  po::options_description description("authgate-sandbox make-client-cert options");
+  description.add_options()("help", "show this help")("out-dir", po::value<std::string>(&out_dir)->required(),
+                                                      "where client.pem, client.crt and client.pfx go")(
+      "days", po::value<int>(&options.days), "notAfter = now + N days (default 365; negative: expired)")(
+      "not-before-days", po::value<int>(&not_before_days),
+      "notBefore = now + N days (default now; positive: not yet valid)")("rsa-bits", po::value<int>(&options.rsa_bits),
+                                                                         "RSA key size (default 2048)")(
+      "subject", po::value<std::string>(&options.common_name), "common name (default authgate-sandbox-client)");
+  for (const auto& argument : arguments) {
+    if (argument == "--help") {
+      return HelpRequest{usage(description,
+                               "usage: authgate-sandbox make-client-cert --out-dir DIR [options]\n"
+                               "The PKCS#12 password is $SANDBOX_PFX_PASSWORD, empty when unset.")};
+    }
+  }
+  po::variables_map values;
+  try {
+    values = parse(arguments, description);
+  } catch (const po::error& error) {
+    throw std::invalid_argument(std::string(error.what()) + " (see authgate-sandbox make-client-cert --help)");
+  }
+  options.out_dir = out_dir;
+  if (values.count("not-before-days")) options.not_before_days = not_before_days;
+  if (const char* password = std::getenv("SANDBOX_PFX_PASSWORD")) options.pfx_password = password;
+  return options;
+}
+
+}  // namespace
+
+Command parse_command_line(int argc, const char* const argv[]) {
+  std::vector<std::string> arguments(argv + 1, argv + argc);
+  if (!arguments.empty() && arguments.front() == "make-client-cert") {
+    arguments.erase(arguments.begin());
+    return parse_client_certificate(arguments);
+  }
+  if (!arguments.empty() && arguments.front() == "serve") arguments.erase(arguments.begin());
+  return parse_serve(arguments);
+}
+
+}  // namespace sandbox

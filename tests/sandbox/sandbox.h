@@ -1,0 +1,38 @@
+// The sandbox tenant as one object: routes a request to the token endpoint, the admin API or the
+// control API, under one lock, and keeps the --state-file current. Tests drive it in process;
+// the HTTPS server only converts requests and responses.
+#pragma once
+
+#include <filesystem>
+#include <mutex>
+#include <optional>
+
+#include "http_message.h"
+#include "sandbox_state.h"
+
+namespace sandbox {
+
+class Sandbox {
+ public:
+  Sandbox(SandboxConfig config, Tenant tenant, std::vector<RegisteredCertificate> app_certificates,
+          PssPolicy pss_policy, Clock clock = system_clock());
+
+  HttpResponse handle(const HttpRequest& request);  // thread-safe
+
+  void set_port(int port);  // the listener's port: part of the accepted scopes, audiences and links
+  void set_faults(FaultSettings faults);
+  // Writes the state document to `path` after every write cmdlet and on write_state_file().
+  void keep_state_file(std::filesystem::path path);
+  void write_state_file();
+  web::json::value state_document();
+
+ private:
+  HttpResponse route(const HttpRequest& request);
+  void write_state_file_locked();
+
+  std::mutex mutex_;
+  SandboxState state_;
+  std::optional<std::filesystem::path> state_file_;
+};
+
+}  // namespace sandbox

@@ -1,0 +1,65 @@
+// Everything the sandbox's endpoints read and change. One mutex in Sandbox guards all of it
+// (cpprest answers requests on a thread pool); handlers are called with that lock held.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "client_assertion.h"
+#include "clock.h"
+#include "faults.h"
+#include "journal.h"
+#include "paging.h"
+#include "tenant.h"
+#include "token_endpoint.h"
+
+namespace sandbox {
+
+struct SandboxConfig {
+  std::string tenant;                    // the onmicrosoft.com domain, e.g. contoso.onmicrosoft.com
+  std::optional<std::string> tenant_id;  // the tenant GUID, accepted wherever the domain is
+  std::string app_id;
+  std::chrono::seconds token_lifetime{3599};
+  size_t page_size_max = 1000;
+  std::chrono::seconds link_expiry{1800};
+  unsigned batch_seed = 1;  // responses of a $batch are shuffled with this seed
+};
+
+// Exchange's Rate-Limit-* headers: a count of requests in a fixed one-minute window.
+struct RateWindow {
+  static constexpr int kLimit = 30000;
+  Instant start{};
+  int used = 0;
+};
+
+struct SandboxState {
+  SandboxState(SandboxConfig config_, Tenant tenant_, ClientAssertionVerifier assertions_, Clock clock_)
+      : config(std::move(config_)),
+        clock(std::move(clock_)),
+        tenant(std::move(tenant_)),
+        assertions(std::move(assertions_)),
+        pages(config.link_expiry) {}
+
+  bool serves_tenant(std::string_view segment) const;
+  // https://127.0.0.1:PORT and https://localhost:PORT: the origins a client may address.
+  std::vector<std::string> origins() const;
+  // The origin the client used (from Host), for links it is to follow.
+  std::string origin_for(const std::optional<std::string>& host) const;
+
+  SandboxConfig config;
+  int port = 0;
+  Clock clock;
+  Tenant tenant;
+  ClientAssertionVerifier assertions;
+  AccessTokens tokens;
+  PageStore pages;
+  Faults faults;
+  Journal journal;
+  RateWindow rate;
+  unsigned batches_answered = 0;
+};
+
+}  // namespace sandbox

@@ -1,0 +1,127 @@
+// Faults: each fires as many times as its count says, answers as documented, and is reported in
+// the state document.
+#include <catch2/catch.hpp>
+
+#include "sandbox_fixture.h"
+
+namespace sandbox::test {
+namespace {
+using web::json::value;
+const value kNoParameters = value::object();
+}  // namespace
+
+TEST_CASE("throttle answers 429 with Retry-After as many times as its count, then lets requests through") {
+  SandboxFixture fixture;
+  fixture.set_faults(R"({"throttle": {"count": 2, "retry_after": "0.5"}})");
+  for (int i = 0; i < 2; ++i) {
+    const HttpResponse throttled = fixture.invoke("Get-TransportConfig", kNoParameters);
+    CHECK(throttled.status == 429);
+    CHECK(throttled.headers.get("Retry-After") == "0.5");
+  }
+  CHECK(fixture.invoke("Get-TransportConfig", kNoParameters).status == 200);
+  const value faults = fixture.state().at("faults");
+  CHECK(faults.at("fired").at("throttle").as_integer() == 2);
+  CHECK(faults.at("active").at("throttle").at("count").as_integer() == 0);
+}
+
+TEST_CASE("a throttle with retry_after null sends no Retry-After, and a cmdlet filter spares other cmdlets") {
+  SandboxFixture fixture;
+  fixture.set_faults(R"({"throttle": {"count": 1, "retry_after": null, "cmdlet": "Set-CASMailbox"}})");
+  CHECK(fixture.invoke("Get-TransportConfig", kNoParameters).status == 200);
+  const HttpResponse throttled =
+      fixture.invoke("Set-CASMailbox", params(R"({"Identity":"ceo","SmtpClientAuthenticationDisabled":true})"));
+  CHECK(throttled.status == 429);
+  CHECK_FALSE(throttled.headers.get("Retry-After").has_value());
+}
+
+TEST_CASE("server_error answers its status") {
+  for (const int status : {500, 503, 504}) {
+    SandboxFixture fixture;
+    fixture.set_faults(R"({"server_error": {"count": 1, "status": )" + std::to_string(status) + "}}");
+    CHECK(fixture.invoke("Get-TransportConfig", kNoParameters).status == status);
+    CHECK(fixture.invoke("Get-TransportConfig", kNoParameters).status == 200);
+  }
+}
+
+TEST_CASE("transient_exception answers 400 naming the exception in the details") {
+  SandboxFixture fixture;
+  fixture.set_faults(R"({"transient_exception": {"count": 1, "name": "DCOverloadedException"}})");
+  const HttpResponse response = fixture.invoke("Get-CASMailbox", params(R"({"ResultSize":"Unlimited"})"));
+  CHECK(response.status == 400);
+  CHECK_THAT(detail_of(response), Catch::Contains("|Microsoft.Exchange.Data.Directory.DCOverloadedException|"));
+}
+
+TEST_CASE("a forbidden cmdlet answers 401 'User is not allowed to call'") {
+  SandboxFixture fixture;
+  fixture.set_faults(R"({"forbidden_cmdlets": ["Set-User"]})");
+  const HttpResponse response =
+      fixture.invoke("Set-User", params(R"({"Identity":"alice","AuthenticationPolicy":null})"));
+  CHECK(response.status == 401);
+  CHECK(body_of(response).at("error").at("message").as_string() == "User is not allowed to call Set-User");
+  CHECK(fixture.invoke("Get-User", params(R"({"Identity":"alice"})")).status == 200);
+}
+
+TEST_CASE("nul_403 answers 403 with a body of NUL bytes and the reason in x-ms-diagnostics") {
+  SandboxFixture fixture;
+  fixture.set_faults(R"({"nul_403": {"count": 1}})");
+  const HttpResponse response = fixture.invoke("Get-TransportConfig", kNoParameters);
+  CHECK(response.status == 403);
+  CHECK(response.body == std::string(64, '\0'));
+  CHECK_THAT(response.headers.get("x-ms-diagnostics").value_or(""),
+             Catch::Contains("isn't supported in this scenario"));
+}
+
+TEST_CASE("drop_connection before_response runs the cmdlet and loses the answer") {
+  SandboxFixture fixture;
+  fixture.set_faults(R"({"drop_connection": {"count": 1, "when": "before_response", "cmdlet": "Set-CASMailbox"}})");
+  CHECK(fixture.invoke("Get-TransportConfig", kNoParameters).delivery == Delivery::answer);
+  const HttpResponse dropped =
+      fixture.invoke("Set-CASMailbox", params(R"({"Identity":"ceo","SmtpClientAuthenticationDisabled":false})"));
+  CHECK(dropped.delivery == Delivery::drop_connection);
+  CHECK(fixture.state().at("mutations").at(0).at("result").as_string() == "changed");
+}
+
+TEST_CASE("drop_connection before_processing does not run the cmdlet") {
+  SandboxFixture fixture;
+  fixture.set_faults(R"({"drop_connection": {"count": 1, "when": "before_processing"}})");
+  const HttpResponse dropped =
+      fixture.invoke("Set-CASMailbox", params(R"({"Identity":"ceo","SmtpClientAuthenticationDisabled":false})"));
+  CHECK(dropped.delivery == Delivery::drop_connection);
+  CHECK(fixture.state().at("mutations").size() == 0);
+}
+
+TEST_CASE("latency_ms delays admin API answers") {
+  SandboxFixture fixture;
+  fixture.set_faults(R"({"latency_ms": 150})");
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(fixture.invoke("Get-TransportConfig", kNoParameters).status == 200);
+  CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(150));
+}
+
+TEST_CASE("a fault document with a mistake is refused whole, naming the mistake") {
+  SandboxFixture fixture;
+  const std::vector<std::pair<std::string, std::string>> documents = {
+      {R"({"throttel": {"count": 1}})", "no member 'throttel'"},
+      {R"({"server_error": {"status": 502}})", "server_error.status"},
+      {R"({"throttle": {"count": "1"}})", "throttle.count"},
+      {R"({"drop_connection": {"when": "after_response"}})", "drop_connection.when"},
+      {"[1]", "must be a JSON object"},
+      {"{", "not JSON"},
+  };
+  for (const auto& [document, message_part] : documents) {
+    const HttpResponse response = fixture.control("POST", "/_sandbox/faults", document);
+    CHECK(response.status == 400);
+    CHECK_THAT(body_of(response).at("error").as_string(), Catch::Contains(message_part));
+  }
+}
+
+TEST_CASE("DELETE /_sandbox/faults clears the faults and GET shows them") {
+  SandboxFixture fixture;
+  fixture.set_faults(R"({"throttle": {"count": 5}, "forbidden_cmdlets": ["Set-User"]})");
+  CHECK(body_of(fixture.control("GET", "/_sandbox/faults")).at("active").at("throttle").at("count").as_integer() == 5);
+  CHECK(fixture.control("DELETE", "/_sandbox/faults").status == 200);
+  CHECK(fixture.invoke("Get-TransportConfig", kNoParameters).status == 200);
+  CHECK_FALSE(body_of(fixture.control("GET", "/_sandbox/faults")).at("active").has_field("throttle"));
+}
+
+}  // namespace sandbox::test

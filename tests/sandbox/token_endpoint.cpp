@@ -1,0 +1,94 @@
+#include "token_endpoint.h"
+
+#include "crypto.h"
+#include "entra_error.h"
+#include "sandbox_state.h"
+#include "text.h"
+
+namespace sandbox {
+
+namespace {
+
+using web::json::value;
+
+constexpr std::string_view kAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+// Entra's checks, in the order it reports them; nullopt when the request earns a token.
+std::optional<EntraError> check_request(SandboxState& state, const HttpRequest& request,
+                                        const std::string& tenant_segment) {
+  if (request.method != "POST") return entra::post_only();
+  if (!state.serves_tenant(tenant_segment)) return entra::tenant_not_found(tenant_segment);
+  const auto content_type = request.headers.get("Content-Type");
+  const auto form = content_type && istarts_with(*content_type, "application/x-www-form-urlencoded")
+                        ? parse_form(request.body)
+                        : QueryParameters{};
+
+  const auto grant_type = query_value(form, "grant_type");
+  if (!grant_type) return entra::missing_parameter("grant_type");
+  if (*grant_type != "client_credentials") return entra::unsupported_grant_type(*grant_type);
+  const auto client_id = query_value(form, "client_id");
+  if (!client_id) return entra::missing_parameter("client_id");
+  if (!iequals(*client_id, state.config.app_id)) return entra::application_not_found(*client_id, state.config.tenant);
+  const auto scope = query_value(form, "scope");
+  if (!scope) return entra::missing_parameter("scope");
+  const auto origins = state.origins();
+  if (std::none_of(origins.begin(), origins.end(),
+                   [&](const std::string& origin) { return trim(*scope) == origin + "/.default"; })) {
+    return entra::invalid_scope(*scope);
+  }
+  if (query_value(form, "client_secret")) return entra::client_secret_not_accepted();
+  const auto assertion = query_value(form, "client_assertion");
+  if (!assertion || query_value(form, "client_assertion_type") != kAssertionType)
+    return entra::missing_client_credential();
+
+  AssertionExpectations expected{state.config.app_id, {}, state.clock()};
+  for (const auto& origin : origins) expected.audiences.push_back(origin + "/" + tenant_segment + "/oauth2/v2.0/token");
+  return state.assertions.verify(*assertion, expected);
+}
+
+}  // namespace
+
+std::string AccessTokens::issue(Instant now, std::chrono::seconds lifetime) {
+  // Tokens a day past expiry are forgotten; until then a client is told its token expired.
+  std::erase_if(expiry_by_digest_, [now](const auto& entry) { return entry.second + std::chrono::hours(24) < now; });
+  std::string token = base64url_encode(random_bytes(48));
+  expiry_by_digest_[sha256(token)] = now + lifetime;
+  return token;
+}
+
+AccessTokens::Check AccessTokens::check(std::string_view token, Instant now) const {
+  const auto found = expiry_by_digest_.find(sha256(token));
+  if (found == expiry_by_digest_.end()) return Check::unknown;
+  return now < found->second ? Check::valid : Check::expired;
+}
+
+HttpResponse handle_token_request(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment) {
+  state.journal.count_token_request();
+  const Instant now = state.clock();
+  const std::string correlation_id = request.headers.get("client-request-id").value_or(random_guid());
+  std::optional<EntraError> error;
+  if (const auto injected = state.faults.take_token_error()) {
+    error = entra::for_code(injected->code);
+  } else {
+    error = check_request(state, request, tenant_segment);
+  }
+  if (error) {
+    HttpResponse response = render_entra_error(*error, now, correlation_id);
+    response.headers.set("client-request-id", correlation_id);
+    return response;
+  }
+
+  const auto lifetime = state.config.token_lifetime;
+  value body = value::object(true);
+  body["token_type"] = value::string("Bearer");
+  body["expires_in"] = value::number(static_cast<int64_t>(lifetime.count()));
+  body["ext_expires_in"] = value::number(static_cast<int64_t>(lifetime.count()));
+  body["access_token"] = value::string(state.tokens.issue(now, lifetime));
+  HttpResponse response = HttpResponse::json(200, body);
+  response.headers.set("Cache-Control", "no-store, no-cache");
+  response.headers.set("client-request-id", correlation_id);
+  response.headers.set("x-ms-request-id", random_guid());
+  return response;
+}
+
+}  // namespace sandbox

@@ -170,3 +170,14 @@ TEST_CASE("a tenant that refuses PS256 is signed in to with RS256", "[integratio
     CHECK(plan.exit_code == 0);
     CHECK(sandbox.token_requests() == 2);
 }
+
+TEST_CASE("a token that expires while in use is replaced once and the plan goes on", "[integration]") {
+    Sandbox sandbox;
+    sandbox.set_faults(R"({"expire_tokens": {"count": 1}})");
+    const RunResult plan = sandbox.authgate(plan_args());
+    INFO(plan.err);
+    CHECK(plan.exit_code == 0);
+    // The first cmdlet call got 401, authgate asked for a new token and called again.
+    CHECK(sandbox.token_requests() == 2);
+    CHECK(sandbox.state().at("faults").at("fired").at("expire_tokens").as_integer() == 1);
+}

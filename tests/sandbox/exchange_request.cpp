@@ -78,6 +78,7 @@ std::optional<HttpResponse> check_bearer(SandboxState& state, const HttpRequest&
   if (!authorization || !istarts_with(*authorization, "Bearer ")) {
     return unauthorized("The Authorization header is missing or is not a Bearer token.");
   }
+  if (state.faults.take_expire_tokens()) state.tokens.expire_all(state.clock());
   switch (state.tokens.check(trim(std::string_view(*authorization).substr(7)), state.clock())) {
     case AccessTokens::Check::valid:
       return std::nullopt;

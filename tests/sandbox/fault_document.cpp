@@ -55,7 +55,7 @@ FaultSettings FaultSettings::parse(const value& document) {
   if (!document.is_object()) throw std::invalid_argument("the fault document must be a JSON object");
   check_members(document, "document",
                 {"latency_ms", "throttle", "server_error", "transient_exception", "drop_connection", "fail_page",
-                 "expire_links", "foreign_next_link", "forbidden_cmdlets", "nul_403", "token_error"});
+                 "expire_links", "foreign_next_link", "forbidden_cmdlets", "nul_403", "expire_tokens", "token_error"});
   FaultSettings settings;
   settings.latency_ms = integer(document, "document", "latency_ms", 0, 0);
   if (document.has_field("throttle")) {
@@ -132,6 +132,11 @@ FaultSettings FaultSettings::parse(const value& document) {
       settings.forbidden_cmdlets.push_back(name.as_string());
     }
   }
+  if (document.has_field("expire_tokens")) {
+    const value& member = object_member(document, "expire_tokens");
+    check_members(member, "expire_tokens", {"count"});
+    settings.expire_tokens = ExpireTokensFault{integer(member, "expire_tokens", "count", 1, 0)};
+  }
   if (document.has_field("nul_403")) {
     const value& member = object_member(document, "nul_403");
     check_members(member, "nul_403", {"count"});
@@ -195,6 +200,11 @@ value FaultSettings::to_json() const {
     value member = value::object(true);
     member["count"] = value::number(nul_403->count);
     document["nul_403"] = member;
+  }
+  if (expire_tokens) {
+    value member = value::object(true);
+    member["count"] = value::number(expire_tokens->count);
+    document["expire_tokens"] = member;
   }
   if (token_error) {
     value member = value::object(true);

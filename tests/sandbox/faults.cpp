@@ -79,6 +79,12 @@ bool Faults::take_nul_403() {
   return true;
 }
 
+bool Faults::take_expire_tokens() {
+  if (!spend(settings_.expire_tokens)) return false;
+  fired("expire_tokens");
+  return true;
+}
+
 std::optional<TokenErrorFault> Faults::take_token_error() {
   if (!spend(settings_.token_error)) return std::nullopt;
   fired("token_error");

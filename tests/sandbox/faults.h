@@ -53,6 +53,12 @@ struct Nul403Fault {
   int count = 0;
 };
 
+// The tokens issued so far expire at once, as when Entra revokes them or a clock jumps: the
+// client's next admin API call is answered 401 "The token has expired."
+struct ExpireTokensFault {
+  int count = 0;
+};
+
 struct TokenErrorFault {
   int count = 0;
   int code = 700027;
@@ -69,6 +75,7 @@ struct FaultSettings {
   bool foreign_next_link = false;
   std::vector<std::string> forbidden_cmdlets;
   std::optional<Nul403Fault> nul_403;
+  std::optional<ExpireTokensFault> expire_tokens;
   std::optional<TokenErrorFault> token_error;
 
   // Throws std::invalid_argument naming the member that is wrong; unknown members are refused
@@ -98,6 +105,7 @@ class Faults {
   std::optional<DropConnectionFault> take_drop_connection(std::span<const std::string> cmdlets);
   std::optional<FailPageFault> take_fail_page(std::string_view cmdlet, int page_number);
   bool take_nul_403();
+  bool take_expire_tokens();
   std::optional<TokenErrorFault> take_token_error();
   bool forbids(std::string_view cmdlet);
   bool expires_links();

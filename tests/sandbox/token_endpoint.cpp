@@ -56,6 +56,10 @@ std::string AccessTokens::issue(Instant now, std::chrono::seconds lifetime) {
   return token;
 }
 
+void AccessTokens::expire_all(Instant now) {
+  for (auto& [digest, expiry] : expiry_by_digest_) expiry = std::min(expiry, now);
+}
+
 AccessTokens::Check AccessTokens::check(std::string_view token, Instant now) const {
   const auto found = expiry_by_digest_.find(sha256(token));
   if (found == expiry_by_digest_.end()) return Check::unknown;

@@ -71,6 +71,17 @@ TEST_CASE("nul_403 answers 403 with a body of NUL bytes and the reason in x-ms-d
              Catch::Contains("isn't supported in this scenario"));
 }
 
+TEST_CASE("expire_tokens makes the tokens issued so far expire, once") {
+  SandboxFixture fixture;
+  CHECK(fixture.invoke("Get-TransportConfig", kNoParameters).status == 200);
+  fixture.set_faults(R"({"expire_tokens": {"count": 1}})");
+  const HttpResponse expired = fixture.invoke("Get-TransportConfig", kNoParameters);
+  CHECK(expired.status == 401);
+  CHECK_THAT(expired.headers.get("x-ms-diagnostics").value_or(""), Catch::Contains("The token has expired."));
+  CHECK(fixture.state().at("faults").at("fired").at("expire_tokens").as_integer() == 1);
+  CHECK(fixture.invoke("Get-TransportConfig", kNoParameters).status == 401);  // that token stays expired
+}
+
 TEST_CASE("drop_connection before_response runs the cmdlet and loses the answer") {
   SandboxFixture fixture;
   fixture.set_faults(R"({"drop_connection": {"count": 1, "when": "before_response", "cmdlet": "Set-CASMailbox"}})");

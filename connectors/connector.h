@@ -4,7 +4,10 @@
 #include <stdexcept>
 #include <string>
 
+#include <vector>
+
 #include "policies/live_state.h"
+#include "policies/plan.h"
 
 namespace authgate {
 
@@ -13,11 +16,23 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// What became of one write.
+struct WriteOutcome {
+    bool ok = false;
+    bool uncertain = false;  // it may or may not have been made: read before retrying
+    std::string error;       // with cmdlet, status, text and client-request-id
+    std::string client_request_id;
+    std::vector<std::string> warnings;
+};
+
 class TenantConnector {
 public:
     virtual ~TenantConnector() = default;
     // Reads the whole live state the planner needs; throws ConnectorError when a read fails.
     virtual LiveState read_live_state() = 0;
+    // Runs independent cmdlets (in any order, possibly at once); outcomes in the same order.
+    // Never throws for a cmdlet that fails: that is its outcome.
+    virtual std::vector<WriteOutcome> write(const std::vector<Cmdlet>& cmdlets) = 0;
 };
 
 }  // namespace authgate

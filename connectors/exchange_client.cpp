@@ -361,6 +361,10 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
 std::vector<WriteOutcome> ExchangeClient::write_many(const std::vector<WriteRequest>& writes, int in_flight) {
     constexpr std::size_t batch_size = 10;  // the most $batch takes
     std::vector<WriteOutcome> outcomes(writes.size());
+    if (writes.size() == 1) {  // a batch of one only adds an envelope
+        outcomes[0] = write_one(writes[0]);
+        return outcomes;
+    }
     const std::size_t batches = (writes.size() + batch_size - 1) / batch_size;
     std::atomic<std::size_t> next{0};
     const auto worker = [&] {

@@ -67,14 +67,6 @@ struct WriteRequest {
     web::json::value parameters;
 };
 
-struct WriteOutcome {
-    bool ok = false;
-    bool uncertain = false;  // the write may or may not have been made: read before retrying
-    std::string error;       // with cmdlet, status, text and client-request-id
-    std::string client_request_id;
-    std::vector<std::string> warnings;
-};
-
 struct ExchangeCounters {
     int requests = 0;
     int retries = 0;

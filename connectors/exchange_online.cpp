@@ -48,7 +48,24 @@ T read_one(ExchangeClient& client, const std::string& cmdlet, const std::vector<
     return objects.front();
 }
 
+value to_json(const Value& v) {
+    if (const bool* flag = std::get_if<bool>(&v)) return value::boolean(*flag);
+    if (const std::string* text = std::get_if<std::string>(&v)) return value::string(*text);
+    return value::null();
+}
+
 }  // namespace
+
+std::vector<WriteOutcome> ExchangeOnlineConnector::write(const std::vector<Cmdlet>& cmdlets) {
+    std::vector<WriteRequest> writes;
+    writes.reserve(cmdlets.size());
+    for (const Cmdlet& cmdlet : cmdlets) {
+        value parameters = value::object(true);
+        for (const auto& [name, parameter] : cmdlet.parameters) parameters[name] = to_json(parameter);
+        writes.push_back({cmdlet.name, parameters});
+    }
+    return client_.write_many(writes);
+}
 
 LiveState ExchangeOnlineConnector::read_live_state() {
     LiveState state;

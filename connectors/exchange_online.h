@@ -10,6 +10,8 @@ class ExchangeOnlineConnector : public TenantConnector {
 public:
     explicit ExchangeOnlineConnector(ExchangeClient& client) : client_(client) {}
     LiveState read_live_state() override;
+    // Independent cmdlets go through $batch, ten to a request, a few requests at a time.
+    std::vector<WriteOutcome> write(const std::vector<Cmdlet>& cmdlets) override;
 
 private:
     ExchangeClient& client_;

@@ -148,6 +148,10 @@ LiveState parse_snapshot(const std::string& text, const std::string& name) {
     return state;
 }
 
+std::vector<WriteOutcome> SnapshotConnector::write(const std::vector<Cmdlet>&) {
+    throw ConnectorError("a snapshot is read-only: " + path_ + " cannot be changed; apply reads and changes the tenant");
+}
+
 LiveState SnapshotConnector::read_live_state() {
     const auto cannot_read = [this](int error) {
         return ConnectorError("cannot read snapshot " + path_ + ": " + std::strerror(error));

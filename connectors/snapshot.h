@@ -15,6 +15,8 @@ class SnapshotConnector : public TenantConnector {
 public:
     explicit SnapshotConnector(std::string path) : path_(std::move(path)) {}
     LiveState read_live_state() override;
+    // A snapshot is evidence of a past state; it is never changed.
+    std::vector<WriteOutcome> write(const std::vector<Cmdlet>& cmdlets) override;
 
 private:
     std::string path_;

@@ -22,6 +22,17 @@ enum class Action { update, create, report };
 enum class Reason { declared, exception_active, exception_expired, unlisted_override };
 enum class ExceptionState { active, expiring, expired, missing };
 
+// Apply order. Grants come before enforcement so that declared exceptions never break in
+// between (safety rule 2); reverts come last, after the org switch is off.
+enum class Phase {
+    policy_loosen = 0,   // creating policies, declared flags turned on
+    grant = 1,           // exception grants: mailbox overrides and basic-auth assignments
+    org_switch = 2,      // Set-TransportConfig
+    policy_tighten = 3,  // declared flags turned off
+    org_default = 4,     // Set-OrganizationConfig -DefaultAuthenticationPolicy
+    enforce = 5,         // deny, expired and unlisted reverts
+};
+
 std::string_view to_string(Resource resource);
 std::string_view to_string(Action action);
 std::string_view to_string(Reason reason);
@@ -46,6 +57,7 @@ struct Change {
     std::string detail;
     Cmdlet cmdlet;
     std::optional<SourceLocation> source;
+    Phase phase = Phase::enforce;
 
     bool changes_tenant() const { return action != Action::report; }
 };

@@ -10,17 +10,6 @@
 namespace authgate {
 namespace {
 
-// Apply order. Grants come before enforcement so that declared exceptions never break in
-// between (safety rule 2); reverts come last, after the org switch is off.
-enum class Phase {
-    policy_loosen = 0,   // creating policies, declared flags turned on
-    grant = 1,           // exception grants: mailbox overrides and basic-auth assignments
-    org_switch = 2,      // Set-TransportConfig
-    policy_tighten = 3,  // declared flags turned off
-    org_default = 4,     // Set-OrganizationConfig -DefaultAuthenticationPolicy
-    enforce = 5,         // deny, expired and unlisted reverts
-};
-
 constexpr std::string_view legacy_pseudo_policy = "LegacyExchangeTokens";
 constexpr std::string_view organization_target = "organization";
 
@@ -42,11 +31,6 @@ std::string exception_context(const Exception& exception) {
     if (exception.ticket) text += ", " + *exception.ticket;
     return text;
 }
-
-struct Ordered {
-    Phase phase;
-    Change change;
-};
 
 class Planner {
 public:
@@ -75,10 +59,10 @@ public:
             return result;
         }
 
-        std::stable_sort(ordered_.begin(), ordered_.end(), [](const Ordered& a, const Ordered& b) {
-            return std::tie(a.phase, a.change.resource) < std::tie(b.phase, b.change.resource);
+        std::stable_sort(ordered_.begin(), ordered_.end(), [](const Change& a, const Change& b) {
+            return std::tie(a.phase, a.resource) < std::tie(b.phase, b.resource);
         });
-        for (auto& entry : ordered_) result.plan.changes.push_back(std::move(entry.change));
+        result.plan.changes = std::move(ordered_);
         result.plan.exceptions = std::move(exceptions_);
         result.plan.skipped = std::move(skipped_);
         result.plan.warnings = diagnostics_.warnings();
@@ -112,8 +96,8 @@ private:
     }
 
     void add(Phase phase, Change change) {
-        change.cmdlet.parameters.shrink_to_fit();
-        ordered_.push_back({phase, std::move(change)});
+        change.phase = phase;
+        ordered_.push_back(std::move(change));
     }
 
     const LivePolicy* live_policy(std::string_view name) const {
@@ -391,7 +375,7 @@ private:
     const LiveState& live_;
     const Instant now_;
     Diagnostics diagnostics_;
-    std::vector<Ordered> ordered_;
+    std::vector<Change> ordered_;
     std::vector<ExceptionStatus> exceptions_;
     std::vector<Skipped> skipped_;
     std::map<std::string, const Mailbox*> mailboxes_;  // by primary address

@@ -1,0 +1,212 @@
+#include "agent/apply.h"
+
+#include <algorithm>
+
+namespace authgate {
+namespace {
+
+std::string show(const Value& value) {
+    if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
+    if (const std::string* text = std::get_if<std::string>(&value)) return "'" + *text + "'";
+    return "null";
+}
+
+bool same(const Value& a, const Value& b) {
+    const auto* x = std::get_if<std::string>(&a);
+    const auto* y = std::get_if<std::string>(&b);
+    if (x && y) return equals_ignoring_case(*x, *y);  // policy names compare as Exchange does
+    return a == b;
+}
+
+const Value* parameter(const Cmdlet& cmdlet, std::string_view name) {
+    for (const auto& [key, value] : cmdlet.parameters)
+        if (key == name) return &value;
+    return nullptr;
+}
+
+std::string identity_of(const Change& change) {
+    const Value* identity = parameter(change.cmdlet, "Identity");
+    return identity && std::holds_alternative<std::string>(*identity) ? std::get<std::string>(*identity) : change.target;
+}
+
+const LivePolicy* find_policy(const LiveState& live, const std::string& name) {
+    if (!live.policies) return nullptr;
+    for (const auto& policy : *live.policies)
+        if (equals_ignoring_case(policy.name, name)) return &policy;
+    return nullptr;
+}
+
+// A created policy holds exactly the flags its New-AuthenticationPolicy set.
+bool created_as_planned(const Change& change, const LiveState& live) {
+    const LivePolicy* policy = find_policy(live, change.target);
+    if (!policy) return false;
+    for (std::size_t i = 0; i < basic_auth_flag_count; ++i) {
+        const Value* wanted = parameter(change.cmdlet, basic_auth_flags[i].exchange_name);
+        if (policy->flags[i] != (wanted && *wanted == Value{true})) return false;
+    }
+    return true;
+}
+
+bool is_grant_phase(Phase phase) { return phase == Phase::policy_loosen || phase == Phase::grant; }
+bool enforces(Phase phase) {
+    return phase == Phase::org_switch || phase == Phase::policy_tighten || phase == Phase::org_default;
+}
+
+// Groups of changes sent together: a run of Set-CASMailbox in one phase, or a single change.
+std::vector<std::pair<std::size_t, std::size_t>> groups_of(const std::vector<const Change*>& changes) {
+    std::vector<std::pair<std::size_t, std::size_t>> groups;
+    for (std::size_t i = 0; i < changes.size();) {
+        std::size_t end = i + 1;
+        if (changes[i]->resource == Resource::mailbox)
+            while (end < changes.size() && changes[end]->resource == Resource::mailbox &&
+                   changes[end]->phase == changes[i]->phase)
+                ++end;
+        groups.emplace_back(i, end);
+        i = end;
+    }
+    return groups;
+}
+
+}  // namespace
+
+std::string_view to_string(ChangeOutcome outcome) {
+    switch (outcome) {
+        case ChangeOutcome::verified: return "verified";
+        case ChangeOutcome::applied: return "applied";
+        case ChangeOutcome::failed: return "failed";
+        case ChangeOutcome::skipped: return "skipped";
+    }
+    return "skipped";
+}
+
+int ApplyResult::count(ChangeOutcome outcome) const {
+    return static_cast<int>(std::count_if(changes.begin(), changes.end(),
+                                          [&](const AppliedChange& c) { return c.outcome == outcome; }));
+}
+
+bool ApplyResult::succeeded() const {
+    return !verification_error && count(ChangeOutcome::failed) == 0 && count(ChangeOutcome::skipped) == 0;
+}
+
+std::optional<Value> live_value(const Change& change, const LiveState& live) {
+    switch (change.resource) {
+        case Resource::transport_config:
+            if (!live.org_smtp_auth_disabled) return std::nullopt;
+            return Value{*live.org_smtp_auth_disabled};
+        case Resource::mailbox: {
+            if (!live.mailboxes) return std::nullopt;
+            for (const auto& mailbox : *live.mailboxes)
+                if (equals_ignoring_case(mailbox.primary_smtp_address, change.target))
+                    return mailbox.smtp_auth_disabled ? Value{*mailbox.smtp_auth_disabled} : Value{};
+            return std::nullopt;
+        }
+        case Resource::authentication_policy: {
+            if (!live.policies) return std::nullopt;
+            const LivePolicy* policy = find_policy(live, change.target);
+            if (change.action == Action::create) return policy ? Value{policy->name} : Value{};
+            if (!policy) return std::nullopt;
+            for (std::size_t i = 0; i < basic_auth_flag_count; ++i)
+                if (basic_auth_flags[i].exchange_name == change.attribute) return Value{policy->flags[i]};
+            return std::nullopt;
+        }
+        case Resource::organization_config:
+            if (!live.organization) return std::nullopt;
+            return live.organization->default_authentication_policy ? Value{*live.organization->default_authentication_policy}
+                                                                    : Value{};
+        case Resource::user: {
+            if (change.attribute != "AuthenticationPolicy" || !live.users) return std::nullopt;
+            const std::string identity = identity_of(change);
+            for (const auto& user : *live.users)
+                if (equals_ignoring_case(user.external_directory_object_id, identity) ||
+                    equals_ignoring_case(user.identity, identity))
+                    return user.authentication_policy ? Value{*user.authentication_policy} : Value{};
+            return Value{};  // only users with a policy are listed
+        }
+    }
+    return std::nullopt;
+}
+
+ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now,
+                       const std::function<void(const AppliedChange&)>& progress) {
+    std::vector<const Change*> changes;
+    for (const Change& change : plan.changes)
+        if (change.changes_tenant()) changes.push_back(&change);
+
+    ApplyResult result;
+    result.changes.resize(changes.size());
+    std::string failed_grant;  // the first exception grant that failed, if any
+    std::vector<std::string> failed_users;
+
+    for (const auto& [first, end] : groups_of(changes)) {
+        std::vector<Cmdlet> cmdlets;
+        std::vector<std::size_t> sent;
+        for (std::size_t i = first; i < end; ++i) {
+            const Change& change = *changes[i];
+            AppliedChange& applied = result.changes[i];
+            applied.change = change;
+            if (enforces(change.phase) && !failed_grant.empty()) {
+                applied.error = "not made: the exception grant for " + failed_grant +
+                                " failed, and enforcing now would break it";
+                continue;
+            }
+            if (change.attribute == "STSRefreshTokensValidFrom" &&
+                std::find(failed_users.begin(), failed_users.end(), change.target) != failed_users.end()) {
+                applied.error = "not made: the policy change before it failed";
+                continue;
+            }
+            Cmdlet cmdlet = change.cmdlet;
+            if (change.attribute == "STSRefreshTokensValidFrom") {
+                // Revocation counts from when it is applied, not from when it was planned.
+                std::string stamp = format_instant(now);
+                stamp.insert(stamp.size() - 1, ".0000000");
+                for (auto& [name, value] : cmdlet.parameters)
+                    if (name == change.attribute) value = stamp;
+            }
+            cmdlets.push_back(std::move(cmdlet));
+            sent.push_back(i);
+        }
+        const std::vector<WriteOutcome> outcomes = cmdlets.empty() ? std::vector<WriteOutcome>{} : connector.write(cmdlets);
+        for (std::size_t k = 0; k < sent.size(); ++k) {
+            AppliedChange& applied = result.changes[sent[k]];
+            const WriteOutcome& outcome = outcomes[k];
+            applied.outcome = outcome.ok ? ChangeOutcome::applied : ChangeOutcome::failed;
+            applied.error = outcome.error;
+            applied.client_request_id = outcome.client_request_id;
+            applied.warnings = outcome.warnings;
+            if (!outcome.ok && is_grant_phase(applied.change.phase) && failed_grant.empty())
+                failed_grant = applied.change.target;
+            if (!outcome.ok && applied.change.resource == Resource::user) failed_users.push_back(applied.change.target);
+        }
+        for (std::size_t i = first; i < end; ++i)
+            if (progress) progress(result.changes[i]);
+    }
+
+    // Read everything back: a change counts as made only when the tenant shows it.
+    LiveState live;
+    try {
+        live = connector.read_live_state();
+    } catch (const ConnectorError& error) {
+        result.verification_error = std::string("the changes could not be read back: ") + error.what();
+        return result;
+    }
+    for (AppliedChange& applied : result.changes) {
+        if (applied.outcome == ChangeOutcome::skipped) continue;
+        const Change& change = applied.change;
+        const std::optional<Value> now_value = live_value(change, live);
+        const bool shows = change.action == Action::create ? created_as_planned(change, live)
+                                                           : now_value && same(*now_value, change.after);
+        if (shows) {
+            // An uncertain write that the tenant shows was made after all.
+            applied.outcome = ChangeOutcome::verified;
+            applied.error.clear();
+        } else if (applied.outcome == ChangeOutcome::applied && now_value) {
+            applied.outcome = ChangeOutcome::failed;
+            applied.error = "Exchange accepted " + change.cmdlet.name + " but " + change.target + " shows " +
+                            change.attribute + " = " + show(*now_value) + " when read back";
+        }
+        // Applied and not readable back (STSRefreshTokensValidFrom) stays "applied".
+    }
+    return result;
+}
+
+}  // namespace authgate

@@ -1,0 +1,44 @@
+#pragma once
+// Apply: make a plan's changes in its order, then read the tenant back and verify each one.
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connectors/connector.h"
+#include "policies/plan.h"
+
+namespace authgate {
+
+enum class ChangeOutcome { verified, applied, failed, skipped };
+std::string_view to_string(ChangeOutcome outcome);
+
+struct AppliedChange {
+    Change change;
+    ChangeOutcome outcome = ChangeOutcome::skipped;
+    std::string error;
+    std::string client_request_id;
+    std::vector<std::string> warnings;  // Exchange's, e.g. "no settings … have been modified"
+};
+
+struct ApplyResult {
+    std::vector<AppliedChange> changes;  // every change of the plan that changes the tenant, in order
+    std::optional<std::string> verification_error;  // the read-back failed: nothing could be verified
+
+    int count(ChangeOutcome outcome) const;
+    bool succeeded() const;
+};
+
+// Makes the changes of `plan` (reports are not changes) through `connector`. Consecutive
+// mailbox changes go together (they are independent); everything else one at a time, in order.
+// A failed exception grant holds back the enforcement after it (the org switch, tightened
+// policies, the default policy), which would otherwise break that exception. `now` stamps
+// STSRefreshTokensValidFrom. `progress` is told of each change as it settles.
+ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now,
+                       const std::function<void(const AppliedChange&)>& progress = {});
+
+// The value the live state holds for what `change` changes; nullopt when it cannot be read
+// back (STSRefreshTokensValidFrom) or the object is gone.
+std::optional<Value> live_value(const Change& change, const LiveState& live);
+
+}  // namespace authgate

@@ -47,6 +47,7 @@ const std::vector<Command>& commands() {
     static const std::vector<Command> table{
         {"validate", "parse and check the desired state; no network", run_validate},
         {"plan", "compare the desired state with the tenant and show the changes", run_plan},
+        {"apply", "make the planned changes, then read them back to verify", run_apply},
         {"version", "print the version", run_version},
     };
     return table;

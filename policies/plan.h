@@ -58,6 +58,9 @@ struct Change {
     Cmdlet cmdlet;
     std::optional<SourceLocation> source;
     Phase phase = Phase::enforce;
+    // Safe only once SMTP AUTH is off for the organization (a revert to inherit of a disabled
+    // mailbox): apply makes it only after this plan's org switch change succeeded.
+    bool requires_org_disabled = false;
 
     bool changes_tenant() const { return action != Action::report; }
 };

@@ -176,11 +176,13 @@ private:
         return it == mailboxes_.end() ? nullptr : it->second;
     }
 
-    // Whether SMTP AUTH is, or after this plan will be, enabled for the organization.
-    bool org_enabled_now_or_later() const {
+    // Whether SMTP AUTH is enabled for the organization after this plan's org switch change.
+    bool org_enabled_after_plan() const {
         const auto& declared = desired_.smtp_auth->org_disabled;
-        return !*live_.org_smtp_auth_disabled || (declared && !declared->value);
+        return declared ? !declared->value : !*live_.org_smtp_auth_disabled;
     }
+    // Enabled now, and turned off by this plan (phase org_switch, before any revert).
+    bool org_switched_off_by_plan() const { return !*live_.org_smtp_auth_disabled && !org_enabled_after_plan(); }
 
     void plan_org_switch() {
         const auto& declared = desired_.smtp_auth->org_disabled;
@@ -201,15 +203,23 @@ private:
                       std::string detail, std::optional<SourceLocation> source) {
         if (mailbox.smtp_auth_disabled == wanted) return;
         // Inherit while the org is enabled would turn SMTP AUTH on for a mailbox that has it off.
-        if (!wanted && mailbox.smtp_auth_disabled == true && action != Action::report && org_enabled_now_or_later()) {
-            action = Action::report;
-            detail += "; not reverted: the organization setting enables SMTP AUTH, so inherit would enable it";
+        // When this plan turns the org switch off first, the revert waits for that to succeed.
+        bool requires_org_disabled = false;
+        if (!wanted && mailbox.smtp_auth_disabled == true && action != Action::report) {
+            if (org_enabled_after_plan()) {
+                action = Action::report;
+                detail += "; not reverted: the organization setting enables SMTP AUTH, so inherit would enable it";
+            } else if (org_switched_off_by_plan()) {
+                requires_org_disabled = true;
+                detail += "; made only once the organization switch is off";
+            }
         }
         Change change{Resource::mailbox, mailbox.primary_smtp_address, "SmtpClientAuthenticationDisabled", action,
                       optional_value(mailbox.smtp_auth_disabled), optional_value(wanted), reason, std::move(detail),
                       {"Set-CASMailbox",
                        {{"Identity", mailbox_identity(mailbox)}, {"SmtpClientAuthenticationDisabled", optional_value(wanted)}}},
                       std::move(source)};
+        change.requires_org_disabled = requires_org_disabled;
         if (desired_.is_protected(mailbox.primary_smtp_address)) {
             skip(change);
             return;

@@ -277,6 +277,12 @@ void Journal::record_change(const ChangeRecord& record) {
         .bind(13, record.status == ChangeStatus::verified ? 1 : 0).bind(14, format_instant(record.at)).run();
 }
 
+void Journal::update_change(long long run_id, int sequence, ChangeStatus status, const std::string& error) {
+    Statement statement(db_, "UPDATE changes SET status = ?, error = ?, verified = ? WHERE run_id = ? AND sequence = ?");
+    statement.bind(1, std::string(to_string(status))).bind(2, error).bind(3, status == ChangeStatus::verified ? 1 : 0)
+        .bind(4, run_id).bind(5, sequence).run();
+}
+
 bool Journal::record_exception_event(const ExceptionEventRecord& event) {
     Statement statement(db_,
                         "INSERT OR IGNORE INTO exception_events(run_id, tenant, mailbox, event, owner, expires, "

@@ -103,6 +103,8 @@ public:
     long long begin_run(const RunRecord& run);
     void finish_run(const RunRecord& run);
     void record_change(const ChangeRecord& change);
+    // Settles a recorded change once it has been read back.
+    void update_change(long long run_id, int sequence, ChangeStatus status, const std::string& error);
     // False when an event of that kind for that exception and threshold was already recorded
     // (warnings are sent once per threshold).
     bool record_exception_event(const ExceptionEventRecord& event);

@@ -165,3 +165,22 @@ TEST_CASE("verification reads the tenant back", "[apply]") {
         CHECK_FALSE(result.succeeded());
     }
 }
+
+TEST_CASE("a revert that needs the org switch off is not made when the switch failed", "[apply][safety]") {
+    LiveState state = live();
+    state.mailboxes->push_back(mailbox("disabled", true));  // unlisted true, org on: waits for the switch
+    FakeTenant tenant(state);
+    tenant.refuse.insert("Set-TransportConfig");
+    const ApplyResult result = apply_plan(plan_for(tenant.state()), tenant, applied_at);
+    const auto it = std::find_if(result.changes.begin(), result.changes.end(),
+                                 [](const AppliedChange& c) { return c.change.target == "disabled@contoso.com"; });
+    REQUIRE(it != result.changes.end());
+    CHECK(it->change.requires_org_disabled);
+    CHECK(it->outcome == ChangeOutcome::skipped);
+    CHECK(it->error == "not made: the organization switch is still on, and inherit would enable SMTP AUTH");
+    CHECK(tenant.state().mailboxes->back().smtp_auth_disabled == true);
+    // Without the fault the same plan reverts it, after the switch.
+    FakeTenant healthy(state);
+    CHECK(apply_plan(plan_for(healthy.state()), healthy, applied_at).succeeded());
+    CHECK(healthy.state().mailboxes->back().smtp_auth_disabled == std::nullopt);
+}

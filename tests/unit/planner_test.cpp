@@ -89,14 +89,15 @@ TEST_CASE("mailbox overrides follow the rules of the desired state", "[planner]"
         {"expired exception reverts to inherit", "org_disabled = true", true, Listing::expired, F, Action::update, N, Reason::exception_expired},
         {"expired exception already inheriting changes nothing", "org_disabled = true", true, Listing::expired, N, std::nullopt, N, Reason::exception_expired},
         {"expired exception on a disabled mailbox reverts while the org is off", "org_disabled = true", true, Listing::expired, T, Action::update, N, Reason::exception_expired},
-        {"expired exception on a disabled mailbox is only reported while the org is on", "org_disabled = true", false, Listing::expired, T, Action::report, N, Reason::exception_expired},
+        {"expired exception on a disabled mailbox reverts after the org switch goes off", "org_disabled = true", false, Listing::expired, T, Action::update, N, Reason::exception_expired},
+        {"expired exception on a disabled mailbox is only reported while the org stays on", "org_disabled = false", false, Listing::expired, T, Action::report, N, Reason::exception_expired},
         {"deny disables a mailbox that inherits", "org_disabled = true", true, Listing::deny, N, Action::update, T, Reason::declared},
         {"deny disables an enabled mailbox", "org_disabled = false", false, Listing::deny, F, Action::update, T, Reason::declared},
         {"deny already in force changes nothing", "org_disabled = true", true, Listing::deny, T, std::nullopt, T, Reason::declared},
         {"unlisted false is reverted in revert mode", "org_disabled = true\nunlisted_overrides = \"revert\"", true, Listing::unlisted, F, Action::update, N, Reason::unlisted_override},
         {"unlisted false is reverted even while the org is on", "org_disabled = false\nunlisted_overrides = \"revert\"", false, Listing::unlisted, F, Action::update, N, Reason::unlisted_override},
         {"unlisted true is reverted while the org is and stays off", "org_disabled = true\nunlisted_overrides = \"revert\"", true, Listing::unlisted, T, Action::update, N, Reason::unlisted_override},
-        {"unlisted true is reported while the org is on now", "org_disabled = true\nunlisted_overrides = \"revert\"", false, Listing::unlisted, T, Action::report, N, Reason::unlisted_override},
+        {"unlisted true is reverted after the org switch goes off in the same apply", "org_disabled = true\nunlisted_overrides = \"revert\"", false, Listing::unlisted, T, Action::update, N, Reason::unlisted_override},
         {"unlisted true is reported when the org will be turned on", "org_disabled = false\nunlisted_overrides = \"revert\"", true, Listing::unlisted, T, Action::report, N, Reason::unlisted_override},
         {"unlisted true is reverted when the org switch is unmanaged and off", "unlisted_overrides = \"revert\"", true, Listing::unlisted, T, Action::update, N, Reason::unlisted_override},
         {"unlisted true is reported when the org switch is unmanaged and on", "unlisted_overrides = \"revert\"", false, Listing::unlisted, T, Action::report, N, Reason::unlisted_override},
@@ -127,6 +128,9 @@ TEST_CASE("mailbox overrides follow the rules of the desired state", "[planner]"
             CHECK(change.before == (row.live_value ? Value{*row.live_value} : Value{}));
             CHECK(change.after == (row.after ? Value{*row.after} : Value{}));
             CHECK(change.cmdlet.name == "Set-CASMailbox");
+            // A revert to inherit of a disabled mailbox waits for this plan's org switch.
+            const bool waits = row.live_value == T && !row.after && !row.live_org_disabled && change.action == Action::update;
+            CHECK(change.requires_org_disabled == waits);
             REQUIRE(change.cmdlet.parameters.size() == 2);
             CHECK(change.cmdlet.parameters[0] == std::pair<std::string, Value>{"Identity", std::string("guid-dev")});
             CHECK(changes_for(plan, "other@contoso.com", "SmtpClientAuthenticationDisabled").empty());
@@ -143,12 +147,20 @@ TEST_CASE("no implicit enablement: no mode ever turns SMTP AUTH on for an unlist
                 const Plan plan = plan_of(desired(body), live(live_org_disabled, {mailbox("dev", true)}));
                 const bool org_enabled_after = std::string(declared).find("false") != std::string::npos ||
                                                (std::string(declared).empty() && !live_org_disabled);
+                const bool plan_turns_org_off = std::any_of(plan.changes.begin(), plan.changes.end(), [](const Change& c) {
+                    return c.resource == Resource::transport_config && c.after == Value{true} && c.phase == Phase::org_switch;
+                });
                 for (const Change& change : plan.changes) {
                     if (change.resource != Resource::mailbox || !change.changes_tenant()) continue;
                     INFO(declared << " live=" << live_org_disabled << " mode=" << mode);
-                    // Inherit is only allowed when the organization is off now and stays off.
-                    CHECK(live_org_disabled);
+                    // Inherit is only allowed when the organization stays off after the plan, and
+                    // when it is on now, only after this plan's org switch, and depending on it.
                     CHECK_FALSE(org_enabled_after);
+                    if (!live_org_disabled) {
+                        CHECK(plan_turns_org_off);
+                        CHECK(change.requires_org_disabled);
+                        CHECK(change.phase > Phase::org_switch);
+                    }
                 }
             }
         }

@@ -1,0 +1,158 @@
+// authgate apply over real HTTPS against the sandbox tenant: changes, verification, journal.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "journal_reader.h"
+#include "sandbox_fixture.h"
+
+using namespace authgate::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string state_db(const Sandbox& sandbox) { return (sandbox.folder() / "state.db").string(); }
+
+std::vector<std::string> apply_args(const Sandbox& sandbox, const std::string& desired = "examples/contoso") {
+    return {"apply", "-c", desired, "--auto-approve", "--state", state_db(sandbox)};
+}
+
+int mutations(const Sandbox& sandbox) { return static_cast<int>(sandbox.state().at("mutations").size()); }
+
+// A copy of examples/contoso with one file's text changed, under the sandbox's folder.
+std::string contoso_with(const Sandbox& sandbox, const std::string& file, const std::string& from, const std::string& to) {
+    const fs::path copy = sandbox.folder() / "desired";
+    fs::copy(source_dir() + "/examples/contoso", copy, fs::copy_options::recursive);
+    std::ifstream in(copy / file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    in.close();
+    text = std::regex_replace(text, std::regex(from), to);
+    std::ofstream(copy / file) << text;
+    return copy.string();
+}
+
+}  // namespace
+
+TEST_CASE("apply converges, every change is verified and journalled, and a second plan is empty", "[integration][apply]") {
+    Sandbox sandbox;
+    const RunResult applied = sandbox.authgate(apply_args(sandbox));
+    INFO(applied.out << applied.err);
+    CHECK(applied.exit_code == 0);
+    CHECK_THAT(applied.out, Catch::Contains("Apply finished: 13 verified, 2 applied (cannot be read back), 0 failed, 0 not made."));
+    CHECK(mutations(sandbox) == 15);
+
+    const RunResult again = sandbox.authgate({"plan", "-c", "examples/contoso", "--detailed-exitcode"});
+    INFO(again.out << again.err);
+    CHECK(again.exit_code == 0);
+    CHECK_THAT(again.out, Catch::Contains("Plan: 0 to change, 0 to report, 1 skipped."));
+
+    const auto runs = query(state_db(sandbox), "SELECT command, tenant, outcome, planned, applied, failed, desired_digest FROM runs");
+    REQUIRE(runs.size() == 1);
+    CHECK(runs[0].at("command") == "apply");
+    CHECK(runs[0].at("tenant") == tenant);
+    CHECK(runs[0].at("outcome") == "succeeded");
+    CHECK(runs[0].at("planned") == "15");
+    CHECK(runs[0].at("applied") == "15");
+    CHECK(runs[0].at("failed") == "0");
+    CHECK_THAT(runs[0].at("desired_digest"), Catch::StartsWith("sha256:"));
+    const auto changes = query(state_db(sandbox), "SELECT status, COUNT(*) AS n FROM changes GROUP BY status ORDER BY status");
+    REQUIRE(changes.size() == 2);
+    CHECK(changes[0].at("status") == "applied");  // the two STSRefreshTokensValidFrom stamps
+    CHECK(changes[0].at("n") == "2");
+    CHECK(changes[1].at("status") == "verified");
+    CHECK(changes[1].at("n") == "13");
+    const auto events = query(state_db(sandbox), "SELECT mailbox, event, owner, expires FROM exception_events ORDER BY mailbox");
+    REQUIRE(events.size() == 3);
+    CHECK(events[0].at("mailbox") == "legacy-erp@contoso.com");
+    CHECK(events[0].at("event") == "reverted");
+    CHECK(events[1].at("mailbox") == "mfp-lobby@contoso.com");
+    CHECK(events[1].at("event") == "granted");
+    CHECK(events[2].at("mailbox") == "scanner-3f@contoso.com");
+    CHECK(events[2].at("owner") == "facilities-it@contoso.com");
+    CHECK(events[2].at("expires") == "2027-03-31");
+    CHECK(query(state_db(sandbox), "SELECT * FROM locks").empty());
+
+    const RunResult nothing = sandbox.authgate(apply_args(sandbox));
+    CHECK(nothing.exit_code == 0);
+    CHECK_THAT(nothing.out, Catch::EndsWith("Nothing to apply.\n"));
+    CHECK(mutations(sandbox) == 15);
+}
+
+TEST_CASE("a cmdlet the tenant refuses leaves the others applied and journalled, exit 1", "[integration][apply]") {
+    Sandbox sandbox;
+    sandbox.set_faults(R"({"forbidden_cmdlets": ["Set-User"]})");
+    const RunResult applied = sandbox.authgate(apply_args(sandbox));
+    INFO(applied.out << applied.err);
+    CHECK(applied.exit_code == 1);
+    CHECK_THAT(applied.err, Catch::Contains("error: user mfp-lobby@contoso.com AuthenticationPolicy: Set-User failed: "
+                                            "HTTP 401: User is not allowed to call Set-User"));
+    // The grant of mfp-lobby's policy failed: the org switch and the tightening wait for it.
+    CHECK_THAT(applied.err, Catch::Contains("error: transport_config organization SmtpClientAuthenticationDisabled: not "
+                                            "made: the exception grant for mfp-lobby@contoso.com failed"));
+    const auto state = sandbox.state();
+    CHECK(state.at("transport_config").at("SmtpClientAuthenticationDisabled").as_bool() == false);
+    const auto runs = query(state_db(sandbox), "SELECT outcome FROM runs");
+    CHECK(runs.at(0).at("outcome") == "partial");
+    const auto failed = query(state_db(sandbox), "SELECT target, attribute, status, error FROM changes WHERE status != 'verified' ORDER BY sequence");
+    std::vector<std::string> rows;
+    for (const auto& row : failed) rows.push_back(row.at("status") + " " + row.at("target") + " " + row.at("attribute"));
+    CHECK(rows == std::vector<std::string>{
+                      "failed mfp-lobby@contoso.com AuthenticationPolicy",
+                      "skipped organization SmtpClientAuthenticationDisabled",
+                      "skipped Block Basic Auth AllowBasicAuthImap",
+                      "skipped organization DefaultAuthenticationPolicy",
+                      // Its revert to inherit waits for the org switch, which waits for the grant.
+                      "skipped hr-payroll@contoso.com SmtpClientAuthenticationDisabled",
+                      "failed legacy-erp@contoso.com AuthenticationPolicy",
+                      "skipped legacy-erp@contoso.com STSRefreshTokensValidFrom",
+                      "failed sales-bot@contoso.com AuthenticationPolicy",
+                      "skipped sales-bot@contoso.com STSRefreshTokensValidFrom"});
+    CHECK_THAT(failed.at(0).at("error"), Catch::Contains("(client-request-id "));
+    // Once the role is there, the next apply finishes the job.
+    sandbox.set_faults("{}");
+    const RunResult second = sandbox.authgate(apply_args(sandbox));
+    CHECK(second.exit_code == 0);
+    CHECK(sandbox.authgate({"plan", "-c", "examples/contoso", "--detailed-exitcode"}).exit_code == 0);
+}
+
+TEST_CASE("two applies at once: one runs, the other is refused by the lock, never both write", "[integration][apply]") {
+    Sandbox sandbox;
+    sandbox.set_faults(R"({"latency_ms": 150})");
+    RunResult first, second;
+    std::thread a([&] { first = sandbox.authgate(apply_args(sandbox)); });
+    std::thread b([&] { second = sandbox.authgate(apply_args(sandbox)); });
+    a.join();
+    b.join();
+    INFO(first.err << second.err);
+    CHECK(((first.exit_code == 0 && second.exit_code == 1) || (first.exit_code == 1 && second.exit_code == 0)));
+    const RunResult& refused = first.exit_code == 1 ? first : second;
+    CHECK_THAT(refused.err, Catch::StartsWith("error: another apply holds the lock for contoso.onmicrosoft.com: ") &&
+                                Catch::EndsWith("\nNothing was changed.\n"));
+    CHECK(mutations(sandbox) == 15);
+}
+
+TEST_CASE("guardrails: a plan larger than max_changes needs --allow-large", "[integration][apply][safety]") {
+    Sandbox sandbox;
+    const std::string desired = contoso_with(sandbox, "tenant.toml", "max_changes = 50", "max_changes = 5");
+    const RunResult refused = sandbox.authgate(apply_args(sandbox, desired));
+    CHECK(refused.exit_code == 1);
+    CHECK_THAT(refused.err, Catch::StartsWith("error: the plan has 15 changes, more than [guardrails] max_changes = 5; "
+                                              "review it and run again with --allow-large"));
+    CHECK(mutations(sandbox) == 0);
+    CHECK(query(state_db(sandbox), "SELECT outcome FROM runs").at(0).at("outcome") == "refused");
+    auto args = apply_args(sandbox, desired);
+    args.push_back("--allow-large");
+    CHECK(sandbox.authgate(args).exit_code == 0);
+    CHECK(mutations(sandbox) == 15);
+}
+
+TEST_CASE("apply without a terminal needs --auto-approve", "[integration][apply][safety]") {
+    Sandbox sandbox;
+    const RunResult refused = sandbox.authgate({"apply", "-c", "examples/contoso", "--state", state_db(sandbox)});
+    CHECK(refused.exit_code == 1);
+    CHECK_THAT(refused.err, Catch::Contains("standard input is not a terminal: add --auto-approve to apply without asking"));
+    CHECK(mutations(sandbox) == 0);
+}

@@ -1,0 +1,12 @@
+#pragma once
+// Reads the journal's SQLite file directly, as an auditor would.
+#include <map>
+#include <string>
+#include <vector>
+
+namespace authgate::testing {
+
+using Row = std::map<std::string, std::string>;
+std::vector<Row> query(const std::string& database, const std::string& sql);
+
+}  // namespace authgate::testing

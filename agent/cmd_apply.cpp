@@ -8,6 +8,7 @@
 #include "agent/connection.h"
 #include "agent/options.h"
 #include "agent/render.h"
+#include "agent/saved_plan.h"
 #include "agent/state_options.h"
 #include "policies/planner.h"
 #include "state/journal.h"
@@ -76,28 +77,83 @@ void record_exception_events(Journal& journal, long long run_id, const Plan& pla
     }
 }
 
+// Where a run's plan comes from: made now from the desired state, or a reviewed saved plan.
+struct PlanSource {
+    std::optional<CheckedDesiredState> desired;  // -c PATH, when given
+    std::optional<SavedPlan> saved;              // PLANFILE, when given
+};
+
+bool stale(CommandContext& context, const Plan& plan, const LiveState& live) {
+    bool stale = false;
+    for (const Change& change : plan.changes) {
+        if (!change.changes_tenant()) continue;
+        const std::optional<Value> now = live_value(change, live);
+        if (!now || *now == change.before) continue;  // not readable back (a timestamp), or as expected
+        if (!stale) context.err << "error: the saved plan is stale; the tenant changed since it was made:\n";
+        stale = true;
+        const auto show = [](const Value& v) {
+            if (const bool* b = std::get_if<bool>(&v)) return std::string(*b ? "true" : "false");
+            if (const std::string* t = std::get_if<std::string>(&v)) return "'" + *t + "'";
+            return std::string("null");
+        };
+        context.err << "  " << describe(change) << " is " << show(*now) << ", the plan expected " << show(change.before)
+                    << "\n";
+    }
+    return stale;
+}
+
 }  // namespace
 
 int run_apply(CommandContext& context) {
     po::options_description options("Options");
     add_desired_state_option(options);
     options.add_options()
+        ("plan-file", po::value<std::string>(), "a plan saved with authgate plan --out")
         ("auto-approve", "apply without asking (needed when standard input is not a terminal)")
-        ("allow-large", "apply even when the plan has more changes than [guardrails] max_changes");
+        ("allow-large", "apply even when the plan has more changes than [guardrails] max_changes")
+        ("max-plan-age", po::value<std::string>()->default_value("24h"), "refuse a saved plan older than this");
     add_connection_options(options);
     add_state_option(options);
-    const auto values = parse_options(context, options, "authgate apply -c PATH... [--auto-approve] [--allow-large]");
+    po::positional_options_description positional;
+    positional.add("plan-file", 1);
+    const auto values = parse_options(context, options,
+                                      "authgate apply -c PATH... [--auto-approve] [--allow-large]\n"
+                                      "       authgate apply PLANFILE [-c PATH...]",
+                                      &positional);
     if (!values) return exit_ok;
     const Instant started = now_utc();
-
-    // 1. The desired state, checked before anything is read or locked.
-    CheckedDesiredState checked = load_and_validate(desired_state_paths(*values), started);
-    if (checked.diagnostics.has_errors()) {
-        print_diagnostics(context.err, checked.diagnostics);
-        return exit_error;
-    }
     const Environment environment = process_environment();
-    const ConnectionSettings settings = resolve_connection(*values, checked.state, environment);
+
+    // 1. Where the plan comes from, checked before anything is read or locked.
+    PlanSource source;
+    if (values->count("config")) {
+        source.desired = load_and_validate(desired_state_paths(*values), started);
+        if (source.desired->diagnostics.has_errors()) {
+            print_diagnostics(context.err, source.desired->diagnostics);
+            return exit_error;
+        }
+    }
+    ConnectionSettings settings;
+    if (values->count("plan-file")) {
+        source.saved = read_saved_plan((*values)["plan-file"].as<std::string>());
+        const Plan& saved = source.saved->plan;
+        const auto age = duration_option(*values, "max-plan-age");
+        if (started - saved.evaluated_at > age) {
+            context.err << "error: the saved plan was made " << format_instant(saved.evaluated_at)
+                        << ", more than --max-plan-age ago; make a new plan\nNothing was changed.\n";
+            return exit_error;
+        }
+        if (source.desired && source.desired->state.digest != saved.desired_digest) {
+            context.err << "error: the desired state has changed since the plan was made (" << saved.desired_digest
+                        << ", now " << source.desired->state.digest << "); make a new plan\nNothing was changed.\n";
+            return exit_error;
+        }
+        settings = resolve_saved_connection(*values, source.saved->connection, environment);
+    } else if (source.desired) {
+        settings = resolve_connection(*values, source.desired->state, environment);
+    } else {
+        throw UsageError("give the desired state (-c PATH) or a saved plan (PLANFILE)");
+    }
 
     // 2. The journal, and the tenant's lock: two applies never write to one tenant at once.
     Journal journal = Journal::open(state_path(*values));
@@ -110,8 +166,9 @@ int run_apply(CommandContext& context) {
     }
     RunRecord run;
     run.command = "apply";
+    run.mode = source.saved ? "saved-plan" : "";
     run.tenant = settings.tenant;
-    run.desired_digest = checked.state.digest;
+    run.desired_digest = source.saved ? source.saved->plan.desired_digest : source.desired->state.digest;
     run.started_at = started;
     run.id = journal.begin_run(run);
     const auto finish = [&](const std::string& outcome, const std::string& error) {
@@ -121,7 +178,8 @@ int run_apply(CommandContext& context) {
         journal.finish_run(run);
     };
 
-    // 3. The plan, made under the lock from a fresh read of the tenant.
+    // 3. A fresh read of the tenant, under the lock; then the plan: made now, or the saved one
+    //    if every value it would change is still what it saw.
     std::unique_ptr<TenantSession> session;
     LiveState live;
     try {
@@ -132,15 +190,25 @@ int run_apply(CommandContext& context) {
         finish("failed", error.what());
         return exit_error;
     }
-    PlanResult planned = make_plan(checked.state, live, started);
-    if (planned.diagnostics.has_errors()) {
-        print_diagnostics(context.err, planned.diagnostics);
-        finish("failed", "no plan could be made");
-        return exit_error;
+    Plan plan;
+    if (source.saved) {
+        plan = source.saved->plan;
+        if (stale(context, plan, live)) {
+            context.err << "Nothing was changed; make a new plan.\n";
+            finish("refused", "stale plan");
+            return exit_error;
+        }
+    } else {
+        PlanResult planned = make_plan(source.desired->state, live, started);
+        if (planned.diagnostics.has_errors()) {
+            print_diagnostics(context.err, planned.diagnostics);
+            finish("failed", "no plan could be made");
+            return exit_error;
+        }
+        plan = std::move(planned.plan);
+        const auto own = source.desired->diagnostics.warnings();
+        plan.warnings.insert(plan.warnings.begin(), own.begin(), own.end());
     }
-    Plan& plan = planned.plan;
-    const auto own = checked.diagnostics.warnings();
-    plan.warnings.insert(plan.warnings.begin(), own.begin(), own.end());
     run.planned = static_cast<int>(plan.change_count());
     run.reported = static_cast<int>(plan.report_count());
     run.warnings = static_cast<int>(plan.warnings.size());
@@ -151,8 +219,8 @@ int run_apply(CommandContext& context) {
         return exit_ok;
     }
 
-    // 4. Guardrails, then the person's (or the pipeline's) approval.
-    const int max_changes = checked.state.guardrails.max_changes;
+    // 4. Guardrails, then approval: a saved plan was reviewed; a fresh one is confirmed here.
+    const int max_changes = source.desired ? source.desired->state.guardrails.max_changes : source.saved->max_changes;
     if (static_cast<int>(plan.change_count()) > max_changes && !values->count("allow-large")) {
         const std::string message = "the plan has " + std::to_string(plan.change_count()) +
                                     " changes, more than [guardrails] max_changes = " + std::to_string(max_changes) +
@@ -161,7 +229,7 @@ int run_apply(CommandContext& context) {
         finish("refused", message);
         return exit_error;
     }
-    if (!values->count("auto-approve")) {
+    if (!source.saved && !values->count("auto-approve")) {
         if (!isatty(STDIN_FILENO)) {
             const std::string message = "standard input is not a terminal: add --auto-approve to apply without asking";
             context.err << "error: " << message << "\nNothing was changed.\n";
@@ -174,7 +242,6 @@ int run_apply(CommandContext& context) {
             return exit_error;
         }
     }
-
     // 5. The changes, in the plan's order, journalled as they settle, then read back.
     context.out << "\nApplying " << plan.change_count() << " changes...\n";
     int sequence = 0;

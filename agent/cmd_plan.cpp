@@ -1,9 +1,12 @@
+#include <filesystem>
+#include <fstream>
 #include <ostream>
 
 #include "agent/commands.h"
 #include "agent/connection.h"
 #include "agent/options.h"
 #include "agent/render.h"
+#include "agent/saved_plan.h"
 #include "connectors/snapshot.h"
 #include "policies/planner.h"
 
@@ -16,14 +19,17 @@ int run_plan(CommandContext& context) {
         ("snapshot", po::value<std::string>(), "read the live state from this snapshot file instead of the tenant")
         ("at", po::value<std::string>(), "plan as at this time (RFC 3339), not now")
         ("format", po::value<std::string>(), "text (default), markdown or json")
-        ("detailed-exitcode", "exit 2 when there are changes to make");
+        ("detailed-exitcode", "exit 2 when there are changes to make")
+        ("out", po::value<std::string>(), "also save the plan, for authgate apply PLANFILE");
     add_connection_options(options);
     const auto values = parse_options(context, options,
                                       "authgate plan -c PATH... [--snapshot FILE] [--at TIME] [--format FORMAT] "
-                                      "[--detailed-exitcode]");
+                                      "[--detailed-exitcode] [--out PLANFILE]");
     if (!values) return exit_ok;
     const ReportFormat format = report_format(*values);
     const Instant now = evaluation_time(*values);
+    if (values->count("out") && values->count("at"))
+        throw UsageError("--out saves a plan to apply now; a plan made --at another time cannot be saved");
 
     // 1. The desired state, checked before anything is read from the tenant.
     CheckedDesiredState checked = load_and_validate(desired_state_paths(*values), now);
@@ -33,13 +39,15 @@ int run_plan(CommandContext& context) {
     }
 
     // 2. The live state, from a snapshot or the tenant; a part that cannot be read fails the plan.
+    const Environment environment = process_environment();
+    ConnectionSettings settings = gather_connection(*values, checked.state, environment);
     LiveState live;
     try {
         if (values->count("snapshot")) {
             live = SnapshotConnector((*values)["snapshot"].as<std::string>()).read_live_state();
         } else {
-            const Environment environment = process_environment();
-            const auto session = open_tenant(resolve_connection(*values, checked.state, environment), environment, now_utc());
+            settings = resolve_connection(*values, checked.state, environment);
+            const auto session = open_tenant(settings, environment, now_utc());
             live = session->connector().read_live_state();
         }
     } catch (const ConnectorError& error) {
@@ -58,6 +66,20 @@ int run_plan(CommandContext& context) {
     plan.warnings.insert(plan.warnings.begin(), own.begin(), own.end());
 
     render_plan(context.out, plan, format);
+    if (values->count("out")) {
+        // Written aside and renamed, so that a pipeline never picks up half a plan.
+        const std::string path = (*values)["out"].as<std::string>();
+        // Recorded absolute, so that the plan can be applied from another folder.
+        if (!settings.certificate.empty()) settings.certificate = std::filesystem::absolute(settings.certificate).string();
+        if (settings.ca_bundle) settings.ca_bundle = std::filesystem::absolute(*settings.ca_bundle).string();
+        const std::string partial = path + ".partial";
+        {
+            std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+            write_saved_plan(out, {plan, settings, checked.state.guardrails.max_changes});
+            if (!out) throw UsageError("cannot write the plan to " + path);
+        }
+        std::filesystem::rename(partial, path);
+    }
     return values->count("detailed-exitcode") && plan.change_count() > 0 ? exit_changes : exit_ok;
 }
 

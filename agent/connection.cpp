@@ -73,38 +73,70 @@ void add_connection_options(po::options_description& options) {
         ("ca-bundle", po::value<std::string>(), "extra trust anchors, PEM (AUTHGATE_CA_BUNDLE)");
 }
 
-ConnectionSettings resolve_connection(const po::variables_map& values, const DesiredState& desired,
-                                      const Environment& environment) {
-    const Connection& file = desired.connection;
-    const auto pick = [&](const char* flag, const char* variable,
-                          const std::optional<std::string>& from_file) -> std::optional<std::string> {
-        if (values.count(flag)) return values[flag].as<std::string>();
-        if (auto value = environment(variable)) return value;
-        return from_file;
+namespace {
+
+// Flags over environment over `base` (the desired state's settings, or a saved plan's).
+ConnectionSettings override_connection(const po::variables_map& values, ConnectionSettings base,
+                                       const Environment& environment) {
+    const auto pick = [&](const char* flag, const char* variable, std::string& into) {
+        if (values.count(flag)) into = values[flag].as<std::string>();
+        else if (auto value = environment(variable)) into = *value;
     };
-    const CloudEndpoints defaults = endpoints_of(desired.tenant ? desired.tenant->cloud : Cloud::global);
-    ConnectionSettings settings;
+    pick("tenant", "AUTHGATE_TENANT", base.tenant);
+    pick("app-id", "AUTHGATE_APP_ID", base.app_id);
+    pick("certificate", "AUTHGATE_CERTIFICATE", base.certificate);
+    pick("login-endpoint", "AUTHGATE_LOGIN_ENDPOINT", base.login_endpoint);
+    pick("exchange-endpoint", "AUTHGATE_EXCHANGE_ENDPOINT", base.exchange_endpoint);
+    std::string bundle = base.ca_bundle.value_or("");
+    pick("ca-bundle", "AUTHGATE_CA_BUNDLE", bundle);
+    base.ca_bundle = bundle.empty() ? std::nullopt : std::optional<std::string>(bundle);
+    return base;
+}
+
+void require_complete(const ConnectionSettings& settings) {
     std::string missing;
-    const auto require = [&](std::optional<std::string> value, const char* what, std::string& into) {
-        if (value) into = *value;
-        else missing += std::string("\n  ") + what;
-    };
-    require(pick("tenant", "AUTHGATE_TENANT", desired.tenant ? std::optional(desired.tenant->id) : std::nullopt),
-            "tenant: --tenant, AUTHGATE_TENANT or [tenant] id", settings.tenant);
-    require(pick("app-id", "AUTHGATE_APP_ID", file.app_id), "application id: --app-id, AUTHGATE_APP_ID or [connection] app_id",
-            settings.app_id);
-    require(pick("certificate", "AUTHGATE_CERTIFICATE", file.certificate),
-            "certificate: --certificate, AUTHGATE_CERTIFICATE or [connection] certificate", settings.certificate);
+    if (settings.tenant.empty()) missing += "\n  tenant: --tenant, AUTHGATE_TENANT or [tenant] id";
+    if (settings.app_id.empty()) missing += "\n  application id: --app-id, AUTHGATE_APP_ID or [connection] app_id";
+    if (settings.certificate.empty())
+        missing += "\n  certificate: --certificate, AUTHGATE_CERTIFICATE or [connection] certificate";
     if (!missing.empty())
         throw UsageError("reading the tenant needs these settings, or --snapshot FILE to plan offline:" + missing);
-    if (file.certificate_password_env) settings.certificate_password_env = *file.certificate_password_env;
-    settings.login_endpoint = pick("login-endpoint", "AUTHGATE_LOGIN_ENDPOINT", file.login_endpoint).value_or(defaults.login);
-    settings.exchange_endpoint =
-        pick("exchange-endpoint", "AUTHGATE_EXCHANGE_ENDPOINT", file.exchange_endpoint).value_or(defaults.exchange);
-    settings.ca_bundle = pick("ca-bundle", "AUTHGATE_CA_BUNDLE", file.ca_bundle);
     for (const auto* endpoint : {&settings.login_endpoint, &settings.exchange_endpoint})
         if (origin_of(*endpoint).empty())
             throw UsageError("endpoints must be https:// URLs (TLS is always verified), not '" + *endpoint + "'");
+}
+
+}  // namespace
+
+ConnectionSettings gather_connection(const po::variables_map& values, const DesiredState& desired,
+                                     const Environment& environment) {
+    const Connection& file = desired.connection;
+    const CloudEndpoints defaults = endpoints_of(desired.tenant ? desired.tenant->cloud : Cloud::global);
+    ConnectionSettings base;
+    base.tenant = desired.tenant ? desired.tenant->id : "";
+    base.app_id = file.app_id.value_or("");
+    base.certificate = file.certificate.value_or("");
+    if (file.certificate_password_env) base.certificate_password_env = *file.certificate_password_env;
+    base.login_endpoint = file.login_endpoint.value_or(defaults.login);
+    base.exchange_endpoint = file.exchange_endpoint.value_or(defaults.exchange);
+    base.ca_bundle = file.ca_bundle;
+    return override_connection(values, base, environment);
+}
+
+ConnectionSettings resolve_connection(const po::variables_map& values, const DesiredState& desired,
+                                      const Environment& environment) {
+    ConnectionSettings settings = gather_connection(values, desired, environment);
+    require_complete(settings);
+    return settings;
+}
+
+ConnectionSettings resolve_saved_connection(const po::variables_map& values, const ConnectionSettings& recorded,
+                                            const Environment& environment) {
+    ConnectionSettings settings = override_connection(values, recorded, environment);
+    if (!equals_ignoring_case(settings.tenant, recorded.tenant))
+        throw UsageError("the plan was made for tenant " + recorded.tenant + ", not " + settings.tenant +
+                         "; a saved plan is applied only to its own tenant");
+    require_complete(settings);
     return settings;
 }
 

@@ -27,9 +27,15 @@ Environment process_environment();
 
 void add_connection_options(po::options_description& options);
 
-// Throws UsageError naming every setting that is missing, and where it could come from.
+// Every setting that is given, by precedence; empty where none is (endpoints default by cloud).
+ConnectionSettings gather_connection(const po::variables_map& values, const DesiredState& desired,
+                                     const Environment& environment);
+// The same, and throws UsageError naming every setting that is missing and where it could come from.
 ConnectionSettings resolve_connection(const po::variables_map& values, const DesiredState& desired,
                                       const Environment& environment);
+// A saved plan's recorded settings, overridden by flags and environment; its tenant cannot change.
+ConnectionSettings resolve_saved_connection(const po::variables_map& values, const ConnectionSettings& recorded,
+                                            const Environment& environment);
 
 // A connection to the tenant: credential, HTTPS, token and cmdlet clients, and the connector.
 class TenantSession {

@@ -51,6 +51,13 @@ Instant evaluation_time(const po::variables_map& values) {
     return *instant;
 }
 
+std::chrono::seconds duration_option(const po::variables_map& values, const std::string& name) {
+    const std::string text = values[name].as<std::string>();
+    const auto duration = parse_duration(text);
+    if (!duration) throw UsageError("--" + name + " must be a duration such as 90s, 15m, 24h or 7d, not '" + text + "'");
+    return *duration;
+}
+
 void print_diagnostics(std::ostream& err, const Diagnostics& diagnostics) {
     for (const Diagnostic& diagnostic : diagnostics.all()) err << format(diagnostic) << "\n";
     if (const std::size_t errors = diagnostics.error_count())

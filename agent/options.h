@@ -36,6 +36,9 @@ ReportFormat report_format(const po::variables_map& values);
 // --at TIME when given, else the wall clock.
 Instant evaluation_time(const po::variables_map& values);
 
+// A duration option ("15m", "24h"); throws UsageError when malformed.
+std::chrono::seconds duration_option(const po::variables_map& values, const std::string& name);
+
 // Prints every diagnostic, one per line, and a count line when there are errors.
 void print_diagnostics(std::ostream& err, const Diagnostics& diagnostics);
 

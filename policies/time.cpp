@@ -80,4 +80,27 @@ long whole_days(Instant from, Instant to) {
 
 Instant now_utc() { return floor<seconds>(system_clock::now()); }
 
+std::optional<seconds> parse_duration(std::string_view text) {
+    long long total = 0;
+    std::size_t at = 0;
+    while (at < text.size()) {
+        long long number = 0;
+        const std::size_t digits_from = at;
+        while (at < text.size() && std::isdigit(static_cast<unsigned char>(text[at]))) {
+            number = number * 10 + (text[at++] - '0');
+            if (number > 10'000'000) return std::nullopt;
+        }
+        if (at == digits_from || at == text.size()) return std::nullopt;
+        switch (text[at++]) {
+            case 's': total += number; break;
+            case 'm': total += number * 60; break;
+            case 'h': total += number * 3600; break;
+            case 'd': total += number * 86400; break;
+            default: return std::nullopt;
+        }
+    }
+    if (total <= 0) return std::nullopt;
+    return seconds{total};
+}
+
 }  // namespace authgate

@@ -21,4 +21,7 @@ long whole_days(Instant from, Instant to);
 
 Instant now_utc();
 
+// "90s", "15m", "24h", "7d", or a combination such as "1h30m"; nullopt when malformed or zero.
+std::optional<std::chrono::seconds> parse_duration(std::string_view text);
+
 }  // namespace authgate

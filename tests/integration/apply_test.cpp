@@ -156,3 +156,60 @@ TEST_CASE("apply without a terminal needs --auto-approve", "[integration][apply]
     CHECK_THAT(refused.err, Catch::Contains("standard input is not a terminal: add --auto-approve to apply without asking"));
     CHECK(mutations(sandbox) == 0);
 }
+
+TEST_CASE("a saved plan is applied as reviewed, and refused when stale, old, for another tenant or desired state", "[integration][apply]") {
+    Sandbox sandbox;
+    const std::string plan_file = (sandbox.folder() / "reviewed.plan.json").string();
+    const RunResult planned = sandbox.authgate({"plan", "-c", "examples/contoso", "--out", plan_file});
+    INFO(planned.err);
+    REQUIRE(planned.exit_code == 0);
+    const auto read_plan = [&] {
+        std::ifstream in(plan_file);
+        return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    };
+    const std::string original = read_plan();
+
+    SECTION("applied as saved, with no prompt") {
+        const RunResult applied = sandbox.authgate({"apply", plan_file, "--state", state_db(sandbox)});
+        INFO(applied.out << applied.err);
+        CHECK(applied.exit_code == 0);
+        CHECK(mutations(sandbox) == 15);
+        CHECK(query(state_db(sandbox), "SELECT mode FROM runs").at(0).at("mode") == "saved-plan");
+        CHECK(sandbox.authgate({"plan", "-c", "examples/contoso", "--detailed-exitcode"}).exit_code == 0);
+    }
+    SECTION("stale: the tenant changed since the plan was made") {
+        REQUIRE(sandbox.authgate(apply_args(sandbox)).exit_code == 0);  // someone applied in between
+        const RunResult refused = sandbox.authgate({"apply", plan_file, "--state", state_db(sandbox)});
+        CHECK(refused.exit_code == 1);
+        CHECK_THAT(refused.err, Catch::StartsWith("error: the saved plan is stale; the tenant changed since it was made:\n") &&
+                                    Catch::Contains("  mailbox scanner-3f@contoso.com SmtpClientAuthenticationDisabled is "
+                                                    "false, the plan expected null\n") &&
+                                    Catch::EndsWith("Nothing was changed; make a new plan.\n"));
+        CHECK(mutations(sandbox) == 15);  // the first apply's, none more
+        CHECK(query(state_db(sandbox), "SELECT outcome FROM runs ORDER BY id").at(1).at("outcome") == "refused");
+    }
+    SECTION("made for another tenant") {
+        const RunResult refused =
+            sandbox.authgate({"apply", plan_file, "--state", state_db(sandbox), "--tenant", "fabrikam.onmicrosoft.com"});
+        CHECK(refused.exit_code == 1);
+        CHECK_THAT(refused.err, Catch::Contains("the plan was made for tenant contoso.onmicrosoft.com, not "
+                                                "fabrikam.onmicrosoft.com; a saved plan is applied only to its own tenant"));
+        CHECK(mutations(sandbox) == 0);
+    }
+    SECTION("older than --max-plan-age") {
+        std::ofstream(plan_file) << std::regex_replace(original, std::regex("\"evaluated_at\": \"[^\"]+\""),
+                                                       "\"evaluated_at\": \"2026-01-01T00:00:00Z\"");
+        const RunResult refused = sandbox.authgate({"apply", plan_file, "--state", state_db(sandbox)});
+        CHECK(refused.exit_code == 1);
+        CHECK_THAT(refused.err, Catch::StartsWith("error: the saved plan was made 2026-01-01T00:00:00Z, more than "
+                                                  "--max-plan-age ago; make a new plan"));
+        CHECK(mutations(sandbox) == 0);
+    }
+    SECTION("the desired state changed since") {
+        const std::string desired = contoso_with(sandbox, "tenant.toml", "max_changes = 50", "max_changes = 60");
+        const RunResult refused = sandbox.authgate({"apply", plan_file, "-c", desired, "--state", state_db(sandbox)});
+        CHECK(refused.exit_code == 1);
+        CHECK_THAT(refused.err, Catch::StartsWith("error: the desired state has changed since the plan was made"));
+        CHECK(mutations(sandbox) == 0);
+    }
+}

@@ -47,3 +47,15 @@ TEST_CASE("PowerShell lines quote strings safely", "[plan]") {
     CHECK(powershell_line(cmdlet) ==
           "Set-User -Identity 'o''brien''; Remove-Mailbox x' -AuthenticationPolicy $null -Enabled $true");
 }
+
+TEST_CASE("durations are read as a person writes them", "[time]") {
+    CHECK(parse_duration("90s") == std::chrono::seconds(90));
+    CHECK(parse_duration("15m") == std::chrono::seconds(900));
+    CHECK(parse_duration("24h") == std::chrono::seconds(86400));
+    CHECK(parse_duration("7d") == std::chrono::seconds(604800));
+    CHECK(parse_duration("1h30m") == std::chrono::seconds(5400));
+    for (const char* bad : {"", "15", "m", "15x", "0s", "-5m", "1.5h", "15m "}) {
+        INFO(bad);
+        CHECK_FALSE(parse_duration(bad));
+    }
+}

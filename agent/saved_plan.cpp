@@ -1,0 +1,176 @@
+#include "agent/saved_plan.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "agent/json_output.h"
+#include "agent/options.h"
+#include "agent/render.h"
+
+namespace authgate {
+namespace {
+
+using web::json::value;
+
+class Reader {
+public:
+    explicit Reader(std::string path) : path_(std::move(path)) {}
+
+    [[noreturn]] void fail(const std::string& what) const {
+        throw UsageError(path_ + " is not a usable saved plan: " + what);
+    }
+    const value& member(const value& object, const std::string& name, const std::string& where) const {
+        if (!object.is_object() || !object.has_field(name)) fail(where + " has no \"" + name + "\"");
+        return object.at(name);
+    }
+    std::string text(const value& object, const std::string& name, const std::string& where) const {
+        const value& v = member(object, name, where);
+        if (!v.is_string()) fail(where + "." + name + " must be a string");
+        return v.as_string();
+    }
+    Value plan_value(const value& v, const std::string& where) const {
+        if (v.is_null()) return Value{};
+        if (v.is_boolean()) return Value{v.as_bool()};
+        if (v.is_string()) return Value{v.as_string()};
+        fail(where + " must be null, a boolean or a string");
+    }
+    template <class Enum, std::size_t N>
+    Enum choice(const std::string& name, const std::array<Enum, N>& options, const std::string& where) const {
+        for (Enum option : options)
+            if (to_string(option) == name) return option;
+        fail(where + " has an unknown value \"" + name + "\"");
+    }
+
+private:
+    std::string path_;
+};
+
+const std::array<Resource, 5> resources{Resource::transport_config, Resource::mailbox, Resource::authentication_policy,
+                                        Resource::user, Resource::organization_config};
+const std::array<Action, 3> actions{Action::update, Action::create, Action::report};
+const std::array<Reason, 4> reasons{Reason::declared, Reason::exception_active, Reason::exception_expired,
+                                    Reason::unlisted_override};
+const std::array<ExceptionState, 4> states{ExceptionState::active, ExceptionState::expiring, ExceptionState::expired,
+                                           ExceptionState::missing};
+
+value optional_text(const std::optional<std::string>& text) {
+    return text ? value::string(*text) : value::null();
+}
+
+}  // namespace
+
+void write_saved_plan(std::ostream& out, const SavedPlan& saved) {
+    value json = plan_to_json(saved.plan);
+    value& changes = json["changes"];
+    for (std::size_t i = 0; i < saved.plan.changes.size(); ++i) {
+        value apply = value::object(true);
+        apply["phase"] = value::number(static_cast<int>(saved.plan.changes[i].phase));
+        apply["requires_org_disabled"] = value::boolean(saved.plan.changes[i].requires_org_disabled);
+        changes[i]["apply"] = apply;
+    }
+    value connection = value::object(true);
+    connection["tenant"] = value::string(saved.connection.tenant);
+    connection["app_id"] = value::string(saved.connection.app_id);
+    connection["certificate"] = value::string(saved.connection.certificate);
+    connection["certificate_password_env"] = value::string(saved.connection.certificate_password_env);
+    connection["login_endpoint"] = value::string(saved.connection.login_endpoint);
+    connection["exchange_endpoint"] = value::string(saved.connection.exchange_endpoint);
+    connection["ca_bundle"] = optional_text(saved.connection.ca_bundle);
+    value extra = value::object(true);
+    extra["connection"] = connection;
+    extra["max_changes"] = value::number(saved.max_changes);
+    json["saved"] = extra;
+    write_json(out, json);
+}
+
+SavedPlan read_saved_plan(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw UsageError("cannot read the saved plan " + path);
+    std::ostringstream content;
+    content << in.rdbuf();
+    const Reader r(path);
+    value json;
+    try {
+        web::json::keep_object_element_order(true);  // cmdlet parameters keep their order
+        json = value::parse(content.str());
+    } catch (const web::json::json_exception& error) {
+        r.fail(std::string("not valid JSON: ") + error.what());
+    }
+    if (!json.is_object() || !json.has_field("saved"))
+        r.fail("it has no \"saved\" section; make saved plans with authgate plan --out");
+    if (!json.has_number_field("format_version") || json.at("format_version").as_integer() != 1)
+        r.fail("format_version must be 1");
+
+    SavedPlan saved;
+    Plan& plan = saved.plan;
+    plan.tenant = r.text(json, "tenant", "the plan");
+    const auto evaluated = parse_instant(r.text(json, "evaluated_at", "the plan"));
+    if (!evaluated) r.fail("evaluated_at is not a time");
+    plan.evaluated_at = *evaluated;
+    plan.desired_digest = r.text(json, "desired_digest", "the plan");
+
+    const value& changes = r.member(json, "changes", "the plan");
+    if (!changes.is_array()) r.fail("changes must be an array");
+    for (std::size_t i = 0; i < changes.size(); ++i) {
+        const value& c = changes.at(i);
+        const std::string where = "changes[" + std::to_string(i) + "]";
+        Change change;
+        change.resource = r.choice(r.text(c, "resource", where), resources, where + ".resource");
+        change.target = r.text(c, "target", where);
+        change.attribute = r.text(c, "attribute", where);
+        change.action = r.choice(r.text(c, "action", where), actions, where + ".action");
+        change.before = r.plan_value(r.member(c, "before", where), where + ".before");
+        change.after = r.plan_value(r.member(c, "after", where), where + ".after");
+        change.reason = r.choice(r.text(c, "reason", where), reasons, where + ".reason");
+        change.detail = r.text(c, "detail", where);
+        const value& cmdlet = r.member(c, "cmdlet", where);
+        change.cmdlet.name = r.text(cmdlet, "name", where + ".cmdlet");
+        const value& parameters = r.member(cmdlet, "parameters", where + ".cmdlet");
+        if (!parameters.is_object()) r.fail(where + ".cmdlet.parameters must be an object");
+        for (const auto& [name, parameter] : parameters.as_object())
+            change.cmdlet.parameters.emplace_back(name, r.plan_value(parameter, where + ".cmdlet.parameters." + name));
+        const value& source = r.member(c, "source", where);
+        if (source.is_object() && source.has_string_field("file") && source.has_number_field("line"))
+            change.source = SourceLocation{source.at("file").as_string(), source.at("line").as_integer(), 0};
+        const value& apply = r.member(c, "apply", where);
+        if (!apply.has_number_field("phase") || apply.at("phase").as_integer() < 0 || apply.at("phase").as_integer() > 5)
+            r.fail(where + ".apply.phase must be a number from 0 to 5");
+        change.phase = static_cast<Phase>(apply.at("phase").as_integer());
+        change.requires_org_disabled =
+            apply.has_boolean_field("requires_org_disabled") && apply.at("requires_org_disabled").as_bool();
+        plan.changes.push_back(std::move(change));
+    }
+    if (json.has_array_field("exceptions")) {
+        for (const value& e : json.at("exceptions").as_array()) {
+            ExceptionStatus status;
+            status.mailbox = r.text(e, "mailbox", "an exception");
+            status.owner = r.text(e, "owner", "an exception");
+            status.expires = r.text(e, "expires", "an exception");
+            status.state = r.choice(r.text(e, "state", "an exception"), states, "an exception's state");
+            if (e.has_number_field("days_left")) status.days_left = static_cast<long>(e.at("days_left").as_number().to_int64());
+            plan.exceptions.push_back(status);
+        }
+    }
+    if (json.has_array_field("warnings"))
+        for (const value& w : json.at("warnings").as_array())
+            plan.warnings.push_back({Severity::warning, r.text(w, "code", "a warning"), r.text(w, "message", "a warning"), {}});
+    if (json.has_array_field("skipped"))
+        for (const value& s : json.at("skipped").as_array())
+            plan.skipped.push_back({r.text(s, "target", "a skipped entry"), r.text(s, "reason", "a skipped entry"),
+                                    s.has_string_field("detail") ? s.at("detail").as_string() : ""});
+
+    const value& extra = json.at("saved");
+    const value& connection = r.member(extra, "connection", "saved");
+    ConnectionSettings& settings = saved.connection;
+    settings.tenant = r.text(connection, "tenant", "saved.connection");
+    settings.app_id = r.text(connection, "app_id", "saved.connection");
+    settings.certificate = r.text(connection, "certificate", "saved.connection");
+    settings.certificate_password_env = r.text(connection, "certificate_password_env", "saved.connection");
+    settings.login_endpoint = r.text(connection, "login_endpoint", "saved.connection");
+    settings.exchange_endpoint = r.text(connection, "exchange_endpoint", "saved.connection");
+    if (connection.has_string_field("ca_bundle")) settings.ca_bundle = connection.at("ca_bundle").as_string();
+    if (extra.has_number_field("max_changes")) saved.max_changes = extra.at("max_changes").as_integer();
+    return saved;
+}
+
+}  // namespace authgate

@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "agent/apply.h"
+#include "agent/apply_run.h"
 #include "agent/commands.h"
 #include "agent/connection.h"
 #include "agent/options.h"
@@ -16,65 +17,12 @@
 namespace authgate {
 namespace {
 
-constexpr std::chrono::seconds lock_lease{600};
-
-// Holds the tenant's apply lock for the life of the run; released on every way out.
-class TenantLock {
-public:
-    TenantLock(Journal& journal, std::string tenant) : journal_(journal), tenant_(std::move(tenant)) {}
-    ~TenantLock() {
-        if (held_) journal_.release_lock(tenant_, holder_);
-    }
-    std::optional<LockHolder> acquire(Instant now) {
-        auto other = journal_.acquire_lock(tenant_, holder_, now, lock_lease);
-        held_ = !other;
-        return other;
-    }
-    void renew() { journal_.renew_lock(tenant_, holder_, now_utc(), lock_lease); }
-
-private:
-    Journal& journal_;
-    std::string tenant_;
-    std::string holder_ = lock_holder_name();
-    bool held_ = false;
-};
-
-ChangeStatus journal_status(ChangeOutcome outcome) {
-    switch (outcome) {
-        case ChangeOutcome::verified: return ChangeStatus::verified;
-        case ChangeOutcome::applied: return ChangeStatus::applied;
-        case ChangeOutcome::failed: return ChangeStatus::failed;
-        case ChangeOutcome::skipped: return ChangeStatus::skipped;
-    }
-    return ChangeStatus::failed;
-}
-
-std::string describe(const Change& change) {
-    return std::string(to_string(change.resource)) + " " + change.target + " " + change.attribute;
-}
-
 bool confirmed(CommandContext& context, const Plan& plan) {
     context.err << "Apply " << plan.change_count() << (plan.change_count() == 1 ? " change" : " changes") << " to "
                 << plan.tenant << "? Only 'yes' goes on: " << std::flush;
     std::string answer;
     std::getline(std::cin, answer);
     return answer == "yes";
-}
-
-// The exception lifecycle as the journal tells it to auditors.
-void record_exception_events(Journal& journal, long long run_id, const Plan& plan, const ApplyResult& result, Instant now) {
-    for (const AppliedChange& applied : result.changes) {
-        const Change& change = applied.change;
-        if (applied.outcome != ChangeOutcome::verified || change.resource != Resource::mailbox) continue;
-        if (change.reason != Reason::exception_active && change.reason != Reason::exception_expired) continue;
-        for (const ExceptionStatus& exception : plan.exceptions) {
-            if (!equals_ignoring_case(exception.mailbox, change.target)) continue;
-            const ExceptionEvent event =
-                change.reason == Reason::exception_active ? ExceptionEvent::granted : ExceptionEvent::reverted;
-            journal.record_exception_event({run_id, plan.tenant, exception.mailbox, event, exception.owner,
-                                            exception.expires, 0, now});
-        }
-    }
 }
 
 // Where a run's plan comes from: made now from the desired state, or a reviewed saved plan.
@@ -243,40 +191,9 @@ int run_apply(CommandContext& context) {
         }
     }
     // 5. The changes, in the plan's order, journalled as they settle, then read back.
-    context.out << "\nApplying " << plan.change_count() << " changes...\n";
-    int sequence = 0;
-    const ApplyResult result = apply_plan(plan, session->connector(), now_utc(), [&](const AppliedChange& applied) {
-        journal.record_change({run.id, ++sequence, applied.change, journal_status(applied.outcome), applied.error,
-                               applied.client_request_id, now_utc()});
-        lock.renew();
-    });
-    for (std::size_t i = 0; i < result.changes.size(); ++i) {
-        const AppliedChange& applied = result.changes[i];
-        journal.update_change(run.id, static_cast<int>(i) + 1, journal_status(applied.outcome), applied.error);
-        context.out << "  " << to_string(applied.outcome) << "  " << describe(applied.change);
-        if (!applied.error.empty()) context.out << ": " << applied.error;
-        context.out << "\n";
-    }
-    record_exception_events(journal, run.id, plan, result, now_utc());
-
-    // 6. The summary, naming every change that did not go through.
-    run.applied = result.count(ChangeOutcome::verified) + result.count(ChangeOutcome::applied);
-    run.failed = result.count(ChangeOutcome::failed) + result.count(ChangeOutcome::skipped);
-    context.out << "\nApply finished: " << result.count(ChangeOutcome::verified) << " verified, "
-                << result.count(ChangeOutcome::applied) << " applied (cannot be read back), "
-                << result.count(ChangeOutcome::failed) << " failed, " << result.count(ChangeOutcome::skipped)
-                << " not made.\n";
-    if (result.succeeded()) {
-        finish("succeeded", "");
-        return exit_ok;
-    }
-    if (result.verification_error) context.err << "error: " << *result.verification_error << "\n";
-    for (const AppliedChange& applied : result.changes)
-        if (applied.outcome == ChangeOutcome::failed || applied.outcome == ChangeOutcome::skipped)
-            context.err << "error: " << describe(applied.change) << ": " << applied.error << "\n";
-    finish(run.applied > 0 ? "partial" : "failed",
-           result.verification_error ? *result.verification_error : std::to_string(run.failed) + " changes not made");
-    return exit_error;
+    JournalledApply journalled{journal, run, lock, context.out, context.err};
+    const ApplyResult result = apply_journalled(plan, session->connector(), journalled);
+    return result.succeeded() ? exit_ok : exit_error;
 }
 
 }  // namespace authgate

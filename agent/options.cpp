@@ -2,6 +2,8 @@
 
 #include <ostream>
 
+#include "agent/log.h"
+
 namespace authgate {
 
 std::optional<po::variables_map> parse_options(CommandContext& context, po::options_description& options,
@@ -56,6 +58,25 @@ std::chrono::seconds duration_option(const po::variables_map& values, const std:
     const auto duration = parse_duration(text);
     if (!duration) throw UsageError("--" + name + " must be a duration such as 90s, 15m, 24h or 7d, not '" + text + "'");
     return *duration;
+}
+
+void add_log_options(po::options_description& options) {
+    options.add_options()
+        ("log-format", po::value<std::string>()->default_value("text"), "text or json (one object per line)")
+        ("log-level", po::value<std::string>()->default_value("info"), "error, warning, info or debug");
+}
+
+Logger make_logger(const po::variables_map& values, std::ostream& err) {
+    const std::string format = values["log-format"].as<std::string>();
+    const std::string level = values["log-level"].as<std::string>();
+    if (format != "text" && format != "json") throw UsageError("--log-format must be text or json, not '" + format + "'");
+    LogLevel chosen;
+    if (level == "error") chosen = LogLevel::error;
+    else if (level == "warning") chosen = LogLevel::warning;
+    else if (level == "info") chosen = LogLevel::info;
+    else if (level == "debug") chosen = LogLevel::debug;
+    else throw UsageError("--log-level must be error, warning, info or debug, not '" + level + "'");
+    return Logger(err, format == "json" ? LogFormat::json : LogFormat::text, chosen);
 }
 
 void print_diagnostics(std::ostream& err, const Diagnostics& diagnostics) {

@@ -39,6 +39,11 @@ Instant evaluation_time(const po::variables_map& values);
 // A duration option ("15m", "24h"); throws UsageError when malformed.
 std::chrono::seconds duration_option(const po::variables_map& values, const std::string& name);
 
+// --log-format and --log-level, shared by the commands that log.
+void add_log_options(po::options_description& options);
+class Logger;
+Logger make_logger(const po::variables_map& values, std::ostream& err);
+
 // Prints every diagnostic, one per line, and a count line when there are errors.
 void print_diagnostics(std::ostream& err, const Diagnostics& diagnostics);
 

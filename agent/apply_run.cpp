@@ -1,0 +1,108 @@
+#include "agent/apply_run.h"
+
+#include <ostream>
+
+#include "agent/state_options.h"
+
+namespace authgate {
+namespace {
+
+constexpr std::chrono::seconds lock_lease{600};
+
+ChangeStatus journal_status(ChangeOutcome outcome) {
+    switch (outcome) {
+        case ChangeOutcome::verified: return ChangeStatus::verified;
+        case ChangeOutcome::applied: return ChangeStatus::applied;
+        case ChangeOutcome::failed: return ChangeStatus::failed;
+        case ChangeOutcome::skipped: return ChangeStatus::skipped;
+    }
+    return ChangeStatus::failed;
+}
+
+// The exception lifecycle as the journal tells it to auditors.
+void record_exception_events(Journal& journal, long long run_id, const Plan& plan, const ApplyResult& result, Instant now) {
+    for (const AppliedChange& applied : result.changes) {
+        const Change& change = applied.change;
+        if (applied.outcome != ChangeOutcome::verified || change.resource != Resource::mailbox) continue;
+        if (change.reason != Reason::exception_active && change.reason != Reason::exception_expired) continue;
+        for (const ExceptionStatus& exception : plan.exceptions) {
+            if (!equals_ignoring_case(exception.mailbox, change.target)) continue;
+            const ExceptionEvent event =
+                change.reason == Reason::exception_active ? ExceptionEvent::granted : ExceptionEvent::reverted;
+            journal.record_exception_event({run_id, plan.tenant, exception.mailbox, event, exception.owner,
+                                            exception.expires, 0, now});
+        }
+    }
+}
+
+}  // namespace
+
+TenantLock::TenantLock(Journal& journal, std::string tenant)
+    : journal_(journal), tenant_(std::move(tenant)), holder_(lock_holder_name()) {}
+
+TenantLock::~TenantLock() {
+    if (held_) journal_.release_lock(tenant_, holder_);
+}
+
+std::optional<LockHolder> TenantLock::acquire(Instant now) {
+    auto other = journal_.acquire_lock(tenant_, holder_, now, lock_lease);
+    held_ = !other;
+    return other;
+}
+
+void TenantLock::renew() { journal_.renew_lock(tenant_, holder_, now_utc(), lock_lease); }
+
+std::string describe(const Change& change) {
+    return std::string(to_string(change.resource)) + " " + change.target + " " + change.attribute;
+}
+
+ApplyResult apply_journalled(const Plan& plan, TenantConnector& connector, JournalledApply& context) {
+    Journal& journal = context.journal;
+    RunRecord& run = context.run;
+    context.out << "\nApplying " << plan.change_count() << " changes...\n";
+    int sequence = 0;
+    const ApplyResult result = apply_plan(plan, connector, now_utc(), [&](const AppliedChange& applied) {
+        journal.record_change({run.id, ++sequence, applied.change, journal_status(applied.outcome), applied.error,
+                               applied.client_request_id, now_utc()});
+        context.lock.renew();
+    });
+    for (std::size_t i = 0; i < result.changes.size(); ++i) {
+        const AppliedChange& applied = result.changes[i];
+        journal.update_change(run.id, static_cast<int>(i) + 1, journal_status(applied.outcome), applied.error);
+        context.out << "  " << to_string(applied.outcome) << "  " << describe(applied.change);
+        if (!applied.error.empty()) context.out << ": " << applied.error;
+        context.out << "\n";
+        if (context.logger)
+            context.logger->log(applied.outcome == ChangeOutcome::failed ? LogLevel::error : LogLevel::info, "change",
+                                describe(applied.change),
+                                {{"status", std::string(to_string(applied.outcome))},
+                                 {"before", value_text(applied.change.before)},
+                                 {"after", value_text(applied.change.after)},
+                                 {"reason", std::string(to_string(applied.change.reason))},
+                                 {"client_request_id", applied.client_request_id},
+                                 {"error", applied.error}});
+    }
+    record_exception_events(journal, run.id, plan, result, now_utc());
+
+    run.applied = result.count(ChangeOutcome::verified) + result.count(ChangeOutcome::applied);
+    run.failed = result.count(ChangeOutcome::failed) + result.count(ChangeOutcome::skipped);
+    context.out << "\nApply finished: " << result.count(ChangeOutcome::verified) << " verified, "
+                << result.count(ChangeOutcome::applied) << " applied (cannot be read back), "
+                << result.count(ChangeOutcome::failed) << " failed, " << result.count(ChangeOutcome::skipped)
+                << " not made.\n";
+    if (!result.succeeded()) {
+        if (result.verification_error) context.err << "error: " << *result.verification_error << "\n";
+        for (const AppliedChange& applied : result.changes)
+            if (applied.outcome == ChangeOutcome::failed || applied.outcome == ChangeOutcome::skipped)
+                context.err << "error: " << describe(applied.change) << ": " << applied.error << "\n";
+    }
+    run.finished_at = now_utc();
+    run.outcome = result.succeeded() ? "succeeded" : run.applied > 0 ? "partial" : "failed";
+    run.error = result.succeeded() ? ""
+                : result.verification_error ? *result.verification_error
+                                            : std::to_string(run.failed) + " changes not made";
+    journal.finish_run(run);
+    return result;
+}
+
+}  // namespace authgate

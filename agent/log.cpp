@@ -1,0 +1,43 @@
+#include "agent/log.h"
+
+#include <ostream>
+
+#include <cpprest/json.h>
+
+#include "policies/time.h"
+
+namespace authgate {
+namespace {
+
+std::string_view level_name(LogLevel level) {
+    switch (level) {
+        case LogLevel::error: return "error";
+        case LogLevel::warning: return "warning";
+        case LogLevel::info: return "info";
+        case LogLevel::debug: return "debug";
+    }
+    return "info";
+}
+
+}  // namespace
+
+void Logger::log(LogLevel level, const std::string& event, const std::string& message, const LogFields& fields) {
+    if (level > level_) return;
+    const std::string time = format_instant(now_utc());
+    if (format_ == LogFormat::json) {
+        using web::json::value;
+        value line = value::object(true);
+        line["time"] = value::string(time);
+        line["level"] = value::string(std::string(level_name(level)));
+        line["event"] = value::string(event);
+        line["message"] = value::string(message);
+        for (const auto& [name, text] : fields) line[name] = value::string(text);
+        out_ << line.serialize() << "\n" << std::flush;
+        return;
+    }
+    out_ << time << " " << level_name(level) << " " << message;
+    for (const auto& [name, text] : fields) out_ << " " << name << "=" << text;
+    out_ << "\n" << std::flush;
+}
+
+}  // namespace authgate

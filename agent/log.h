@@ -1,0 +1,39 @@
+#pragma once
+// The one logger: lines on standard error, as text for people or JSON for machines
+// (--log-format json: one object per line). Callers pass plan data only; tokens, assertions,
+// keys and passwords never reach it.
+#include <iosfwd>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace authgate {
+
+enum class LogLevel { error = 0, warning = 1, info = 2, debug = 3 };
+enum class LogFormat { text, json };
+
+using LogFields = std::vector<std::pair<std::string, std::string>>;
+
+class Logger {
+public:
+    Logger(std::ostream& out, LogFormat format, LogLevel level) : out_(out), format_(format), level_(level) {}
+
+    // `event` names what happened ("run", "change", "notification"); fields are printed in order.
+    void log(LogLevel level, const std::string& event, const std::string& message, const LogFields& fields = {});
+    void info(const std::string& event, const std::string& message, const LogFields& fields = {}) {
+        log(LogLevel::info, event, message, fields);
+    }
+    void warn(const std::string& event, const std::string& message, const LogFields& fields = {}) {
+        log(LogLevel::warning, event, message, fields);
+    }
+    void error(const std::string& event, const std::string& message, const LogFields& fields = {}) {
+        log(LogLevel::error, event, message, fields);
+    }
+
+private:
+    std::ostream& out_;
+    LogFormat format_;
+    LogLevel level_;
+};
+
+}  // namespace authgate

@@ -135,7 +135,7 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now
     ApplyResult result;
     result.changes.resize(changes.size());
     std::string failed_grant;  // the first exception grant that failed, if any
-    bool org_switch_failed = false;
+    bool org_switched_off = false;  // a Set-TransportConfig to disabled went through in this apply
     std::vector<std::string> failed_users;
 
     for (const auto& [first, end] : groups_of(changes)) {
@@ -148,10 +148,9 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now
             if (enforces(change.phase) && !failed_grant.empty()) {
                 applied.error = "not made: the exception grant for " + failed_grant +
                                 " failed, and enforcing now would break it";
-                if (change.resource == Resource::transport_config) org_switch_failed = true;
                 continue;
             }
-            if (change.requires_org_disabled && org_switch_failed) {
+            if (change.requires_org_disabled && !org_switched_off) {
                 applied.error = "not made: the organization switch is still on, and inherit would enable SMTP AUTH";
                 continue;
             }
@@ -182,7 +181,8 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now
             if (!outcome.ok && is_grant_phase(applied.change.phase) && failed_grant.empty())
                 failed_grant = applied.change.target;
             if (!outcome.ok && applied.change.resource == Resource::user) failed_users.push_back(applied.change.target);
-            if (!outcome.ok && applied.change.resource == Resource::transport_config) org_switch_failed = true;
+            if (outcome.ok && applied.change.resource == Resource::transport_config && applied.change.after == Value{true})
+                org_switched_off = true;
         }
         for (std::size_t i = first; i < end; ++i)
             if (progress) progress(result.changes[i]);

@@ -32,7 +32,8 @@ struct ApplyResult {
 // Makes the changes of `plan` (reports are not changes) through `connector`. Consecutive
 // mailbox changes go together (they are independent); everything else one at a time, in order.
 // A failed exception grant holds back the enforcement after it (the org switch, tightened
-// policies, the default policy), which would otherwise break that exception. `now` stamps
+// policies, the default policy), which would otherwise break that exception. A change that
+// requires the org switch off is made only after this apply turned it off. `now` stamps
 // STSRefreshTokensValidFrom. `progress` is told of each change as it settles.
 ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now,
                        const std::function<void(const AppliedChange&)>& progress = {});

@@ -25,13 +25,21 @@ void record_exception_events(Journal& journal, long long run_id, const Plan& pla
         const Change& change = applied.change;
         if (applied.outcome != ChangeOutcome::verified || change.resource != Resource::mailbox) continue;
         if (change.reason != Reason::exception_active && change.reason != Reason::exception_expired) continue;
+        bool listed = false;
         for (const ExceptionStatus& exception : plan.exceptions) {
             if (!equals_ignoring_case(exception.mailbox, change.target)) continue;
+            listed = true;
             const ExceptionEvent event =
                 change.reason == Reason::exception_active ? ExceptionEvent::granted : ExceptionEvent::reverted;
             journal.record_exception_event({run_id, plan.tenant, exception.mailbox, event, exception.owner,
                                             exception.expires, 0, now});
         }
+        if (listed || change.reason != Reason::exception_expired) continue;
+        // Reverted with no exception in the desired state: one that was removed from it.
+        const PlanHistory history = journal.plan_history(plan.tenant);
+        if (const auto grant = history.granted.find(fold_case(change.target)); grant != history.granted.end())
+            journal.record_exception_event({run_id, plan.tenant, change.target, ExceptionEvent::removed,
+                                            grant->second.owner, grant->second.expires, 0, now});
     }
 }
 

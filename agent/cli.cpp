@@ -48,6 +48,7 @@ const std::vector<Command>& commands() {
         {"validate", "parse and check the desired state; no network", run_validate},
         {"plan", "compare the desired state with the tenant and show the changes", run_plan},
         {"apply", "make the planned changes, then read them back to verify", run_apply},
+        {"reconcile", "the scheduled job: record drift, revert expired exceptions, enforce", run_reconcile},
         {"version", "print the version", run_version},
     };
     return table;

@@ -147,7 +147,7 @@ int run_apply(CommandContext& context) {
             return exit_error;
         }
     } else {
-        PlanResult planned = make_plan(source.desired->state, live, started);
+        PlanResult planned = make_plan(source.desired->state, live, started, journal.plan_history(settings.tenant));
         if (planned.diagnostics.has_errors()) {
             print_diagnostics(context.err, planned.diagnostics);
             finish("failed", "no plan could be made");

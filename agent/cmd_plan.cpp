@@ -7,6 +7,8 @@
 #include "agent/options.h"
 #include "agent/render.h"
 #include "agent/saved_plan.h"
+#include "agent/state_options.h"
+#include "state/journal.h"
 #include "connectors/snapshot.h"
 #include "policies/planner.h"
 
@@ -22,6 +24,7 @@ int run_plan(CommandContext& context) {
         ("detailed-exitcode", "exit 2 when there are changes to make")
         ("out", po::value<std::string>(), "also save the plan, for authgate apply PLANFILE");
     add_connection_options(options);
+    add_state_option(options);
     const auto values = parse_options(context, options,
                                       "authgate plan -c PATH... [--snapshot FILE] [--at TIME] [--format FORMAT] "
                                       "[--detailed-exitcode] [--out PLANFILE]");
@@ -56,7 +59,11 @@ int run_plan(CommandContext& context) {
     }
 
     // 3. The plan, with the desired state's own warnings ahead of the planner's.
-    PlanResult result = make_plan(checked.state, live, now);
+    // What authgate granted before (to recognise removed exceptions), if it has a journal here.
+    PlanHistory history;
+    if (std::filesystem::exists(state_path(*values)))
+        history = Journal::open(state_path(*values)).plan_history(checked.state.tenant ? checked.state.tenant->id : "");
+    PlanResult result = make_plan(checked.state, live, now, history);
     if (result.diagnostics.has_errors()) {
         print_diagnostics(context.err, result.diagnostics);
         return exit_error;

@@ -9,6 +9,7 @@ namespace authgate {
 int run_validate(CommandContext& context);
 int run_plan(CommandContext& context);
 int run_apply(CommandContext& context);
+int run_reconcile(CommandContext& context);
 
 // The first phase of every command that reads a desired state: load, then validate at `now`.
 struct CheckedDesiredState {

@@ -97,6 +97,12 @@ struct Guardrails {
     std::vector<Located<std::string>> protected_mailboxes;
 };
 
+// Where drift, expiry reverts, warnings and failures are announced.
+struct Notifications {
+    std::optional<std::string> webhook_url;      // https only; treat as a secret (it authorises posting)
+    std::optional<std::string> webhook_url_env;  // the variable that holds it instead
+};
+
 struct DesiredState {
     std::optional<Tenant> tenant;
     Connection connection;
@@ -105,6 +111,7 @@ struct DesiredState {
     std::vector<AuthenticationPolicy> policies;  // empty: policies are not managed
     std::optional<Organization> organization;   // absent: default policy left alone
     Guardrails guardrails;
+    Notifications notifications;
 
     std::vector<std::string> files;  // the files read, in merge order
     std::string digest;              // "sha256:…" over the files' relative paths and contents

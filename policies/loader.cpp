@@ -283,7 +283,7 @@ public:
     void merge(const toml::table& root, const std::string& file) {
         TableReader top(root, "the desired state", file, diagnostics_);
         top.allow_keys({"version", "tenant", "connection", "smtp_auth", "exceptions", "authentication_policy",
-                        "organization", "guardrails"});
+                        "organization", "guardrails", "notifications"});
         const bool has_version = read_version(top);
         if (top.find("tenant")) tenant_written_ = true;
 
@@ -299,6 +299,8 @@ public:
         if (const toml::node* policies = top.find("authentication_policy")) read_policies(*policies, top, file);
         if (const toml::table* organization = table_member(top, "organization")) read_organization(*organization, file);
         if (const toml::table* guardrails = table_member(top, "guardrails")) read_guardrails(*guardrails, file);
+        if (const toml::table* notifications = table_member(top, "notifications"))
+            read_notifications(*notifications, file);
     }
 
 private:
@@ -570,6 +572,24 @@ private:
     }
 
     static constexpr const char* smtp_settings = "[smtp_auth] settings";
+
+    void read_notifications(const toml::table& table, const std::string& file) {
+        TableReader reader(table, "[notifications]", file, diagnostics_);
+        if (!claim("[notifications]", reader.location())) return;
+        reader.allow_keys({"webhook_url", "webhook_url_env"});
+        Notifications& notifications = state_.notifications;
+        if (auto url = reader.string("webhook_url", false)) {
+            if (url->value.rfind("https://", 0) != 0 || url->value.size() <= 8)
+                diagnostics_.error(url->source, "'webhook_url' must be an https:// URL");
+            notifications.webhook_url = url->value;
+        }
+        if (auto env = reader.string("webhook_url_env", false)) {
+            if (!is_env_name(env->value))
+                diagnostics_.error(env->source, "'webhook_url_env' must name an environment variable (letters, "
+                                                "digits, _), not \"" + env->value + "\"");
+            notifications.webhook_url_env = env->value;
+        }
+    }
 
     DesiredState& state_;
     Diagnostics& diagnostics_;

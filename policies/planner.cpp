@@ -34,8 +34,8 @@ std::string exception_context(const Exception& exception) {
 
 class Planner {
 public:
-    Planner(const DesiredState& desired, const LiveState& live, Instant now)
-        : desired_(desired), live_(live), now_(now) {}
+    Planner(const DesiredState& desired, const LiveState& live, Instant now, const PlanHistory& history)
+        : desired_(desired), live_(live), now_(now), history_(history) {}
 
     PlanResult run() {
         PlanResult result;
@@ -278,11 +278,21 @@ private:
 
     void plan_unlisted_mailboxes() {
         const UnlistedOverrides mode = desired_.smtp_auth->unlisted_overrides;
-        if (mode == UnlistedOverrides::ignore) return;
         std::vector<const Mailbox*> unlisted;
-        for (const auto& mailbox : *live_.mailboxes)
-            if (mailbox.smtp_auth_disabled && !listed_.count(fold_case(mailbox.primary_smtp_address)))
-                unlisted.push_back(&mailbox);
+        for (const auto& mailbox : *live_.mailboxes) {
+            const std::string address = fold_case(mailbox.primary_smtp_address);
+            if (!mailbox.smtp_auth_disabled || listed_.count(address)) continue;
+            const auto grant = history_.granted.find(address);
+            if (grant != history_.granted.end() && mailbox.smtp_auth_disabled == false) {
+                // A removed exception still in force: it goes, like an expired one.
+                plan_mailbox(mailbox, std::nullopt, Phase::enforce, Reason::exception_expired, Action::update,
+                             "exception removed from the desired state (was granted until " + grant->second.expires +
+                                 ", owner " + grant->second.owner + ")",
+                             std::nullopt);
+                continue;
+            }
+            if (mode != UnlistedOverrides::ignore) unlisted.push_back(&mailbox);
+        }
         std::sort(unlisted.begin(), unlisted.end(), [](const Mailbox* a, const Mailbox* b) {
             return fold_case(a->primary_smtp_address) < fold_case(b->primary_smtp_address);
         });
@@ -384,6 +394,7 @@ private:
     const DesiredState& desired_;
     const LiveState& live_;
     const Instant now_;
+    const PlanHistory& history_;
     Diagnostics diagnostics_;
     std::vector<Change> ordered_;
     std::vector<ExceptionStatus> exceptions_;
@@ -396,8 +407,8 @@ private:
 
 }  // namespace
 
-PlanResult make_plan(const DesiredState& desired, const LiveState& live, Instant now) {
-    return Planner(desired, live, now).run();
+PlanResult make_plan(const DesiredState& desired, const LiveState& live, Instant now, const PlanHistory& history) {
+    return Planner(desired, live, now, history).run();
 }
 
 }  // namespace authgate

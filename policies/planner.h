@@ -1,5 +1,8 @@
 #pragma once
 // The planner: desired x live x now -> Plan. Pure: no I/O, no clock.
+#include <map>
+#include <string>
+
 #include "desired_state.h"
 #include "diagnostics.h"
 #include "live_state.h"
@@ -7,11 +10,23 @@
 
 namespace authgate {
 
+// What the journal remembers that the tenant cannot say.
+struct PlanHistory {
+    struct Grant {
+        std::string owner;
+        std::string expires;
+    };
+    // Exceptions authgate granted before, by folded mailbox address. One that is no longer in
+    // the desired state while its override is still live was removed: it is reverted like an
+    // expired one, whatever unlisted_overrides says.
+    std::map<std::string, Grant> granted;
+};
+
 struct PlanResult {
     Plan plan;
     Diagnostics diagnostics;  // errors mean there is no plan (e.g. a needed live part is unknown)
 };
 
-PlanResult make_plan(const DesiredState& desired, const LiveState& live, Instant now);
+PlanResult make_plan(const DesiredState& desired, const LiveState& live, Instant now, const PlanHistory& history = {});
 
 }  // namespace authgate

@@ -303,7 +303,9 @@ bool Journal::was_recorded(const std::string& tenant, const std::string& mailbox
     return statement.step();
 }
 
-void Journal::observe_drift(const std::string& tenant, const std::vector<DriftRecord>& current, Instant now) {
+std::vector<DriftRecord> Journal::observe_drift(const std::string& tenant, const std::vector<DriftRecord>& current,
+                                                Instant now) {
+    std::vector<DriftRecord> opened;
     execute("BEGIN IMMEDIATE");
     try {
         const std::string stamp = format_instant(now);
@@ -319,6 +321,9 @@ void Journal::observe_drift(const std::string& tenant, const std::vector<DriftRe
                                       "first_seen, last_seen) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
                 insert.bind(1, tenant).bind(2, drift.resource).bind(3, drift.target).bind(4, drift.attribute)
                     .bind(5, drift.expected).bind(6, drift.actual).bind(7, stamp).bind(8, stamp).run();
+                opened.push_back(drift);
+                opened.back().tenant = tenant;
+                opened.back().first_seen = opened.back().last_seen = now;
             }
             Statement mark(db_, "INSERT INTO seen_now VALUES(?, ?, ?)");
             mark.bind(1, drift.resource).bind(2, drift.target).bind(3, drift.attribute).run();
@@ -328,6 +333,7 @@ void Journal::observe_drift(const std::string& tenant, const std::vector<DriftRe
                                "AND s.attribute = drift.attribute)");
         resolve.bind(1, stamp).bind(2, tenant).run();
         execute("COMMIT");
+        return opened;
     } catch (...) {
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         throw;
@@ -415,6 +421,15 @@ std::vector<JournalChange> Journal::changes_of(long long run_id) const {
                            statement.text(4), statement.text(5), statement.text(6), statement.text(7), statement.text(8),
                            statement.text(9), statement.text(10), statement.number(11) != 0, statement.instant(12)});
     return changes;
+}
+
+PlanHistory Journal::plan_history(const std::string& tenant) const {
+    Statement statement(db_, "SELECT mailbox, owner, expires FROM exception_events WHERE tenant = ? AND event = 'granted' "
+                             "ORDER BY id");
+    statement.bind(1, tenant);
+    PlanHistory history;
+    while (statement.step()) history.granted[fold_case(statement.text(0))] = {statement.text(1), statement.text(2)};
+    return history;
 }
 
 std::vector<ExceptionEventRecord> Journal::exception_events(const std::string& tenant) const {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "policies/plan.h"
+#include "policies/planner.h"
 #include "policies/time.h"
 
 struct sqlite3;
@@ -112,8 +113,8 @@ public:
                       ExceptionEvent event, int threshold_days) const;
 
     // Drift seen in this run: opens new rows, refreshes last_seen, and resolves rows of the
-    // tenant no longer in `current`.
-    void observe_drift(const std::string& tenant, const std::vector<DriftRecord>& current, Instant now);
+    // tenant no longer in `current`. Returns the drift seen for the first time.
+    std::vector<DriftRecord> observe_drift(const std::string& tenant, const std::vector<DriftRecord>& current, Instant now);
     std::vector<DriftRecord> open_drift(const std::string& tenant) const;
 
     // The apply lock: taken when free or when its lease has run out; otherwise the holder is
@@ -126,6 +127,9 @@ public:
     std::vector<RunRecord> runs(int limit) const;
     std::vector<JournalChange> changes_of(long long run_id) const;
     std::vector<ExceptionEventRecord> exception_events(const std::string& tenant) const;
+    // The exceptions authgate granted in this tenant (the latest grant of each mailbox), for the
+    // planner to recognise removed ones.
+    PlanHistory plan_history(const std::string& tenant) const;
 
 private:
     explicit Journal(sqlite3* db) : db_(db) {}

@@ -40,6 +40,7 @@ value state_document(const SandboxState& state) {
   document["mutations"] = state.journal.mutations();
   document["requests"] = state.journal.requests();
   document["faults"] = state.faults.report();
+  document["webhooks"] = value::array(state.webhooks);
   return document;
 }
 
@@ -49,6 +50,15 @@ HttpResponse handle_control(SandboxState& state, const HttpRequest& request) {
     return HttpResponse::json(200, state_document(state));
   }
   if (request.path == "/_sandbox/faults") return handle_faults(state, request);
+  if (request.path == "/_sandbox/webhook") {
+    if (request.method != "POST") return problem(405, "use POST on /_sandbox/webhook");
+    try {
+      state.webhooks.push_back(value::parse(request.body));
+    } catch (const web::json::json_exception& error) {
+      return problem(400, std::string("the webhook body is not JSON: ") + error.what());
+    }
+    return HttpResponse::json(200, value::object());
+  }
   return problem(404, "no such control endpoint: " + request.path);
 }
 

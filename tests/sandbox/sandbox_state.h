@@ -60,6 +60,9 @@ struct SandboxState {
   Journal journal;
   RateWindow rate;
   unsigned batches_answered = 0;
+  // Bodies POSTed to /_sandbox/webhook: a stand-in for a chat webhook, so that notifications
+  // can be seen arriving over HTTPS.
+  std::vector<web::json::value> webhooks;
 };
 
 }  // namespace sandbox

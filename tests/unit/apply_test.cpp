@@ -184,3 +184,18 @@ TEST_CASE("a revert that needs the org switch off is not made when the switch fa
     CHECK(apply_plan(plan_for(healthy.state()), healthy, applied_at).succeeded());
     CHECK(healthy.state().mailboxes->back().smtp_auth_disabled == std::nullopt);
 }
+
+TEST_CASE("a revert that needs the org switch off is not made from a plan without the switch", "[apply][safety]") {
+    // As in reconcile --mode expiry, which applies only the expiry changes of a plan.
+    LiveState state = live();
+    state.mailboxes->push_back(mailbox("disabled", true));
+    FakeTenant tenant(state);
+    Plan plan = plan_for(tenant.state());
+    std::erase_if(plan.changes, [](const Change& c) { return c.resource == Resource::transport_config; });
+    const ApplyResult result = apply_plan(plan, tenant, applied_at);
+    const auto it = std::find_if(result.changes.begin(), result.changes.end(),
+                                 [](const AppliedChange& c) { return c.change.target == "disabled@contoso.com"; });
+    REQUIRE(it != result.changes.end());
+    CHECK(it->outcome == ChangeOutcome::skipped);
+    CHECK(tenant.state().mailboxes->back().smtp_auth_disabled == true);
+}

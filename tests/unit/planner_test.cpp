@@ -438,3 +438,27 @@ TEST_CASE("a plan is the same however often it is made", "[planner]") {
     }
     CHECK(has_warning(first, "exception_missing") == false);
 }
+
+TEST_CASE("a removed exception still in force is reverted like an expired one, in every mode", "[planner]") {
+    PlanHistory history;
+    history.granted["gone@contoso.com"] = {"facilities-it@contoso.com", "2027-03-31"};
+    for (const char* mode : {"revert", "report", "ignore"}) {
+        INFO(mode);
+        const DesiredState d = desired(std::string("[smtp_auth]\norg_disabled = true\nunlisted_overrides = \"") + mode + "\"\n");
+        const PlanResult result = make_plan(d, live(true, {mailbox("gone", false), mailbox("stray", false)}), now, history);
+        REQUIRE_FALSE(result.diagnostics.has_errors());
+        const auto gone = changes_for(result.plan, "gone@contoso.com", "SmtpClientAuthenticationDisabled");
+        REQUIRE(gone.size() == 1);
+        CHECK(gone[0]->action == Action::update);
+        CHECK(gone[0]->reason == Reason::exception_expired);
+        CHECK(gone[0]->after == Value{});
+        CHECK(gone[0]->detail ==
+              "exception removed from the desired state (was granted until 2027-03-31, owner facilities-it@contoso.com)");
+        // A mailbox authgate never granted stays an ordinary unlisted override.
+        const auto stray = changes_for(result.plan, "stray@contoso.com", "SmtpClientAuthenticationDisabled");
+        CHECK(stray.size() == (std::string(mode) == "ignore" ? 0u : 1u));
+    }
+    // Once reverted (inherit), a past grant plans nothing.
+    const DesiredState d = desired("[smtp_auth]\norg_disabled = true\n");
+    CHECK(make_plan(d, live(true, {mailbox("gone", std::nullopt)}), now, history).plan.changes.empty());
+}

@@ -1,0 +1,292 @@
+// reconcile: the scheduled job. Each pass reads the tenant, records drift and the exception
+// lifecycle, and (by mode) enforces the desired state or only reverts expired exceptions.
+#include <atomic>
+#include <csignal>
+#include <ostream>
+#include <random>
+#include <thread>
+
+#include "agent/apply_run.h"
+#include "agent/commands.h"
+#include "agent/connection.h"
+#include "agent/notify.h"
+#include "agent/options.h"
+#include "agent/render.h"
+#include "agent/state_options.h"
+#include "policies/lifecycle.h"
+#include "policies/planner.h"
+#include "state/journal.h"
+
+namespace authgate {
+namespace {
+
+enum class Mode { enforce, expiry, report };
+
+std::atomic<bool> stop_requested{false};
+extern "C" void request_stop(int) { stop_requested = true; }
+
+std::string_view to_string(Mode mode) {
+    switch (mode) {
+        case Mode::enforce: return "enforce";
+        case Mode::expiry: return "expiry";
+        case Mode::report: return "report";
+    }
+    return "enforce";
+}
+
+// What this mode makes of the plan: enforce all of it, only expiry reverts, or nothing.
+bool applies(Mode mode, const Change& change) {
+    if (!change.changes_tenant()) return false;
+    switch (mode) {
+        case Mode::enforce: return true;
+        case Mode::expiry: return change.reason == Reason::exception_expired;
+        case Mode::report: return false;
+    }
+    return false;
+}
+
+// Announces, once each, the warn_days thresholds crossed and the expiries reached.
+void record_lifecycle(Journal& journal, long long run_id, const Plan& plan, const DesiredState& desired, Instant now,
+                      Notifier& notifier) {
+    if (!desired.smtp_auth) return;
+    for (const Exception& exception : desired.smtp_auth->exceptions) {
+        const ExceptionState state = state_at(exception, desired.exception_settings, now);
+        if (state == ExceptionState::expired) {
+            if (journal.record_exception_event({run_id, plan.tenant, exception.mailbox, ExceptionEvent::expired,
+                                                exception.owner, exception.expires_text, 0, now}))
+                notifier.send("expired", "the SMTP AUTH exception for " + exception.mailbox + " (owner " +
+                                             exception.owner + ") expired " + exception.expires_text,
+                              {{"mailbox", exception.mailbox}, {"owner", exception.owner},
+                               {"expires", exception.expires_text}});
+            continue;
+        }
+        if (state != ExceptionState::expiring) continue;
+        // The most urgent threshold crossed; a run that missed some warns once for where it is.
+        int threshold = 0;
+        for (int days : desired.exception_settings.warn_days)
+            if (exception.expires - now <= std::chrono::days{days} && (threshold == 0 || days < threshold)) threshold = days;
+        if (threshold == 0) continue;
+        const long left = days_left(exception, now);
+        if (journal.record_exception_event({run_id, plan.tenant, exception.mailbox, ExceptionEvent::warned,
+                                            exception.owner, exception.expires_text, threshold, now}))
+            notifier.send("warning", "the SMTP AUTH exception for " + exception.mailbox + " (owner " + exception.owner +
+                                         ") expires " + exception.expires_text + ", in " + std::to_string(left) +
+                                         (left == 1 ? " day" : " days"),
+                          {{"mailbox", exception.mailbox}, {"owner", exception.owner},
+                           {"expires", exception.expires_text}, {"days_left", std::to_string(left)},
+                           {"threshold_days", std::to_string(threshold)}});
+    }
+}
+
+void record_drift(Journal& journal, const Plan& plan, Instant now, Notifier& notifier) {
+    std::vector<DriftRecord> drift;
+    for (const Change& change : plan.changes)
+        drift.push_back({plan.tenant, std::string(to_string(change.resource)), change.target, change.attribute,
+                         value_text(change.after), value_text(change.before), now, now, std::nullopt});
+    const std::vector<DriftRecord> opened = journal.observe_drift(plan.tenant, drift, now);
+    if (opened.empty()) return;
+    std::string text = std::to_string(opened.size()) + (opened.size() == 1 ? " new drift: " : " new drifts: ");
+    for (std::size_t i = 0; i < opened.size() && i < 5; ++i)
+        text += (i ? "; " : "") + opened[i].target + " " + opened[i].attribute + " is " + opened[i].actual +
+                ", desired " + opened[i].expected;
+    if (opened.size() > 5) text += "; and " + std::to_string(opened.size() - 5) + " more";
+    notifier.send("drift", text, {{"count", std::to_string(opened.size())}});
+}
+
+struct Pass {
+    int exit_code = exit_ok;
+    bool failed = false;
+};
+
+Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mode mode, Logger& logger) {
+    const Instant now = now_utc();
+    Pass pass;
+    const auto fail = [&](const std::string& message) {
+        context.err << "error: " << message << "\n";
+        pass.failed = true;
+        pass.exit_code = exit_error;
+        return pass;
+    };
+
+    // 1. The desired state, read afresh each pass: the repository may have moved on.
+    CheckedDesiredState checked = load_and_validate(desired_state_paths(values), now);
+    if (checked.diagnostics.has_errors()) {
+        print_diagnostics(context.err, checked.diagnostics);
+        return fail("the desired state is invalid; nothing was changed");
+    }
+    const Environment environment = process_environment();
+    const ConnectionSettings settings = resolve_connection(values, checked.state, environment);
+    Notifier notifier(webhook_url(checked.state.notifications, environment), settings.ca_bundle, settings.tenant, logger);
+
+    // 2. The journal, and the lock when this mode may write.
+    Journal journal = Journal::open(state_path(values));
+    TenantLock lock(journal, settings.tenant);
+    if (mode != Mode::report) {
+        if (const auto holder = lock.acquire(now)) {
+            const std::string message = "another apply holds the lock for " + settings.tenant + ": " + holder->holder +
+                                        " until " + format_instant(holder->lease_until);
+            notifier.send("failure", message);
+            return fail(message);
+        }
+    }
+    RunRecord run;
+    run.command = "reconcile";
+    run.mode = std::string(to_string(mode));
+    run.tenant = settings.tenant;
+    run.desired_digest = checked.state.digest;
+    run.started_at = now;
+    run.id = journal.begin_run(run);
+    // One log line per run, whichever way it ends.
+    const auto log_run = [&] {
+        logger.log(run.outcome == "succeeded" ? LogLevel::info : LogLevel::error, "run", "reconcile " + run.outcome,
+                   {{"mode", run.mode}, {"tenant", run.tenant}, {"planned", std::to_string(run.planned)},
+                    {"applied", std::to_string(run.applied)}, {"failed", std::to_string(run.failed)},
+                    {"reported", std::to_string(run.reported)}, {"warnings", std::to_string(run.warnings)},
+                    {"error", run.error}});
+    };
+    const auto finish = [&](const std::string& outcome, const std::string& error) {
+        run.finished_at = now_utc();
+        run.outcome = outcome;
+        run.error = error;
+        journal.finish_run(run);
+        log_run();
+    };
+
+    // 3. The live state and the plan; a failed read is a failed run, never drift.
+    std::unique_ptr<TenantSession> session;
+    LiveState live;
+    try {
+        session = open_tenant(settings, environment, now);
+        live = session->connector().read_live_state();
+    } catch (const ConnectorError& error) {
+        finish("failed", error.what());
+        notifier.send("failure", std::string("the tenant could not be read: ") + error.what());
+        return fail(std::string(error.what()) + "\nThe live state could not be read; nothing was changed.");
+    }
+    PlanResult planned = make_plan(checked.state, live, now, journal.plan_history(settings.tenant));
+    if (planned.diagnostics.has_errors()) {
+        print_diagnostics(context.err, planned.diagnostics);
+        finish("failed", "no plan could be made");
+        return fail("no plan could be made; nothing was changed");
+    }
+    Plan& plan = planned.plan;
+    const auto own = checked.diagnostics.warnings();
+    plan.warnings.insert(plan.warnings.begin(), own.begin(), own.end());
+    run.planned = static_cast<int>(plan.change_count());
+    run.reported = static_cast<int>(plan.report_count());
+    run.warnings = static_cast<int>(plan.warnings.size());
+
+    // 4. What the journal remembers: drift, warnings once per threshold, expiries.
+    record_lifecycle(journal, run.id, plan, checked.state, now, notifier);
+    record_drift(journal, plan, now, notifier);
+    const bool drift = !plan.changes.empty();
+
+    // 5. What this mode changes.
+    Plan to_apply = plan;
+    std::erase_if(to_apply.changes, [&](const Change& change) { return !applies(mode, change); });
+    if (to_apply.changes.empty()) {
+        render_text(context.out, plan);
+        finish("succeeded", "");
+        pass.exit_code = drift && (mode == Mode::report || values.count("detailed-exitcode")) ? exit_changes : exit_ok;
+        return pass;
+    }
+    const int max_changes = checked.state.guardrails.max_changes;
+    if (static_cast<int>(to_apply.change_count()) > max_changes && !values.count("allow-large")) {
+        const std::string message = "the plan has " + std::to_string(to_apply.change_count()) +
+                                    " changes, more than [guardrails] max_changes = " + std::to_string(max_changes) +
+                                    "; review it and run with --allow-large";
+        finish("refused", message);
+        notifier.send("failure", message);
+        return fail(message + "\nNothing was changed.");
+    }
+    render_text(context.out, to_apply);
+    JournalledApply journalled{journal, run, lock, context.out, context.err, &logger};
+    const ApplyResult result = apply_journalled(to_apply, session->connector(), journalled);
+    log_run();
+    for (const AppliedChange& applied : result.changes)
+        if (applied.outcome == ChangeOutcome::verified && applied.change.reason == Reason::exception_expired &&
+            applied.change.resource == Resource::mailbox)
+            notifier.send("reverted", applied.change.target + " reverted to inherit the organisation's SMTP AUTH setting (" +
+                                          applied.change.detail + ")",
+                          {{"mailbox", applied.change.target}});
+    if (!result.succeeded()) {
+        notifier.send("failure", std::to_string(run.failed) + " of " + std::to_string(result.changes.size()) +
+                                     " changes were not made; see authgate history");
+        pass.failed = true;
+        pass.exit_code = exit_error;
+        return pass;
+    }
+    pass.exit_code = values.count("detailed-exitcode") ? exit_changes : exit_ok;
+    return pass;
+}
+
+// Sleeps until `wait` has passed or a stop is asked for.
+void sleep_unless_stopped(std::chrono::milliseconds wait) {
+    const auto until = std::chrono::steady_clock::now() + wait;
+    while (!stop_requested && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
+}  // namespace
+
+int run_reconcile(CommandContext& context) {
+    po::options_description options("Options");
+    add_desired_state_option(options);
+    options.add_options()
+        ("once", "one pass, then exit (for cron and CI; the default)")
+        ("interval", po::value<std::string>(), "run as a service: a pass every DURATION (e.g. 15m), until SIGTERM")
+        ("mode", po::value<std::string>()->default_value("enforce"),
+         "enforce (make every change), expiry (only revert expired exceptions) or report (change nothing)")
+        ("allow-large", "apply even when there are more changes than [guardrails] max_changes")
+        ("detailed-exitcode", "exit 2 when there was drift");
+    add_connection_options(options);
+    add_state_option(options);
+    add_log_options(options);
+    const auto values = parse_options(context, options,
+                                      "authgate reconcile -c PATH... [--once | --interval DURATION] "
+                                      "[--mode enforce|expiry|report]");
+    if (!values) return exit_ok;
+    const std::string mode_name = (*values)["mode"].as<std::string>();
+    Mode mode;
+    if (mode_name == "enforce") mode = Mode::enforce;
+    else if (mode_name == "expiry") mode = Mode::expiry;
+    else if (mode_name == "report") mode = Mode::report;
+    else throw UsageError("--mode must be enforce, expiry or report, not '" + mode_name + "'");
+    if (values->count("once") && values->count("interval")) throw UsageError("--once and --interval exclude each other");
+    desired_state_paths(*values);
+    Logger logger = make_logger(*values, context.err);
+
+    if (!values->count("interval")) return reconcile_pass(context, *values, mode, logger).exit_code;
+
+    // As a service: a pass, then sleep. Failures back off from 30 s up to the interval; a little
+    // jitter keeps many agents from calling Exchange in step. A signal ends it between passes.
+    const std::chrono::seconds interval = duration_option(*values, "interval");
+    std::signal(SIGTERM, request_stop);
+    std::signal(SIGINT, request_stop);
+    std::mt19937 random(std::random_device{}());
+    int failures = 0;
+    logger.info("service", "reconcile started", {{"mode", mode_name}, {"interval", (*values)["interval"].as<std::string>()}});
+    while (!stop_requested) {
+        Pass pass;
+        try {
+            pass = reconcile_pass(context, *values, mode, logger);
+        } catch (const std::exception& error) {
+            // A pass that throws (a bad journal, a usage problem) is a failed pass, not the end.
+            logger.error("run", "reconcile failed", {{"error", error.what()}});
+            pass.failed = true;
+        }
+        failures = pass.failed ? failures + 1 : 0;
+        std::chrono::milliseconds wait = interval;
+        if (failures > 0) {
+            wait = std::min<std::chrono::milliseconds>(interval, std::chrono::seconds(30) * (1 << std::min(failures - 1, 10)));
+        } else {
+            std::uniform_real_distribution<double> jitter(0.9, 1.1);
+            wait = std::chrono::milliseconds(static_cast<long long>(static_cast<double>(wait.count()) * jitter(random)));
+        }
+        sleep_unless_stopped(wait);
+    }
+    logger.info("service", "reconcile stopped");
+    return exit_ok;
+}
+
+}  // namespace authgate

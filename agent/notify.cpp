@@ -1,0 +1,45 @@
+#include "agent/notify.h"
+
+#include <cpprest/json.h>
+
+namespace authgate {
+
+std::optional<std::string> webhook_url(const Notifications& notifications, const Environment& environment) {
+    if (notifications.webhook_url) return notifications.webhook_url;
+    if (notifications.webhook_url_env) return environment(*notifications.webhook_url_env);
+    return std::nullopt;
+}
+
+Notifier::Notifier(std::optional<std::string> url, std::optional<std::string> ca_bundle, std::string tenant,
+                   Logger& logger)
+    : url_(std::move(url)), tenant_(std::move(tenant)), logger_(logger) {
+    if (url_) http_ = make_https_transport({std::move(ca_bundle), std::chrono::seconds(30)});
+}
+
+void Notifier::send(const std::string& event, const std::string& text, const LogFields& fields) {
+    if (!url_) return;
+    using web::json::value;
+    value body = value::object(true);
+    body["text"] = value::string("authgate (" + tenant_ + "): " + text);
+    body["event"] = value::string(event);
+    body["tenant"] = value::string(tenant_);
+    body["time"] = value::string(format_instant(now_utc()));
+    for (const auto& [name, field] : fields) body[name] = value::string(field);
+    const std::string host = origin_of(*url_);
+    try {
+        const HttpResponse response = http_->post({*url_, {{"Content-Type", "application/json"}}, body.serialize()});
+        if (response.status < 200 || response.status >= 300) {
+            logger_.warn("notification", "the webhook refused a notification",
+                         {{"webhook", host}, {"status", std::to_string(response.status)}, {"notification", event}});
+            return;
+        }
+        ++sent_;
+        logger_.log(LogLevel::debug, "notification", "notification sent", {{"webhook", host}, {"notification", event}});
+    } catch (const ConnectorError& error) {
+        // Never fatal: the journal has the facts, the notification is a courtesy.
+        logger_.warn("notification", "a notification could not be sent",
+                     {{"webhook", host}, {"notification", event}, {"error", error.what()}});
+    }
+}
+
+}  // namespace authgate

@@ -1,0 +1,175 @@
+// authgate reconcile against the sandbox tenant: drift, the exception lifecycle, the service.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "journal_reader.h"
+#include "policies/time.h"
+#include "sandbox_fixture.h"
+
+using namespace authgate;
+using namespace authgate::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string state_db(const Sandbox& sandbox) { return (sandbox.folder() / "state.db").string(); }
+
+// A small desired state for the contoso seed: the org switch, one exception, the webhook.
+std::string write_desired(const Sandbox& sandbox, const std::string& exception_expires, const std::string& extra = "") {
+    const fs::path file = sandbox.folder() / "desired.toml";
+    std::ofstream(file) << "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n"
+                           "[smtp_auth]\norg_disabled = true\nunlisted_overrides = \"report\"\n"
+                           "[[smtp_auth.exception]]\nmailbox = \"scanner-3f@contoso.com\"\nowner = \"facilities-it@contoso.com\"\n"
+                           "reason = \"MFP firmware\"\nexpires = " << exception_expires << "\nticket = \"CHG1\"\nreplacement = \"hve\"\n"
+                           "[notifications]\nwebhook_url = \"" << sandbox.origin() << "/_sandbox/webhook\"\n" << extra;
+    return file.string();
+}
+
+std::vector<std::string> webhook_events(const Sandbox& sandbox) {
+    std::vector<std::string> events;
+    const auto state = sandbox.state();  // kept alive while its members are walked
+    for (const auto& hook : state.at("webhooks").as_array()) events.push_back(hook.at("event").as_string());
+    return events;
+}
+
+std::optional<bool> scanner_override(const Sandbox& sandbox) {
+    const auto state = sandbox.state();
+    for (const auto& mailbox : state.at("cas_mailboxes").as_array())
+        if (mailbox.at("PrimarySmtpAddress").as_string() == "scanner-3f@contoso.com") {
+            const auto& value = mailbox.at("SmtpClientAuthenticationDisabled");
+            return value.is_null() ? std::nullopt : std::optional<bool>(value.as_bool());
+        }
+    return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("an exception that expires between two reconciles is reverted by the second", "[integration][reconcile]") {
+    Sandbox sandbox;
+    const std::string expires = format_instant(now_utc() + std::chrono::seconds(4));
+    const std::string desired = write_desired(sandbox, expires);
+    const RunResult first = sandbox.authgate({"reconcile", "-c", desired, "--once", "--state", state_db(sandbox)});
+    INFO(first.out << first.err);
+    REQUIRE(first.exit_code == 0);
+    CHECK(scanner_override(sandbox) == false);  // granted
+
+    std::this_thread::sleep_until(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    const RunResult second = sandbox.authgate({"reconcile", "-c", desired, "--once", "--mode", "expiry", "--state", state_db(sandbox)});
+    INFO(second.out << second.err);
+    CHECK(second.exit_code == 0);
+    CHECK(scanner_override(sandbox) == std::nullopt);  // reverted to inherit
+
+    const auto events = query(state_db(sandbox), "SELECT event, mailbox, owner, expires FROM exception_events ORDER BY id");
+    std::vector<std::string> names;
+    for (const auto& row : events) names.push_back(row.at("event"));
+    // Four seconds from expiry it is within warn_days too: warned once, granted, expired, reverted.
+    CHECK(names == std::vector<std::string>{"warned", "granted", "expired", "reverted"});
+    CHECK(events.at(3).at("owner") == "facilities-it@contoso.com");
+    const auto runs = query(state_db(sandbox), "SELECT command, mode, outcome FROM runs ORDER BY id");
+    REQUIRE(runs.size() == 2);
+    CHECK(runs[1].at("mode") == "expiry");
+    CHECK(runs[1].at("outcome") == "succeeded");
+    const auto hooks = webhook_events(sandbox);
+    CHECK(std::count(hooks.begin(), hooks.end(), "expired") == 1);
+    CHECK(std::count(hooks.begin(), hooks.end(), "reverted") == 1);
+    // expiry mode changed nothing else: the unlisted overrides are still there.
+    const RunResult third = sandbox.authgate({"reconcile", "-c", desired, "--once", "--mode", "expiry", "--state", state_db(sandbox)});
+    CHECK(third.exit_code == 0);
+    const auto later = webhook_events(sandbox);
+    CHECK(std::count(later.begin(), later.end(), "expired") == 1);  // once
+}
+
+TEST_CASE("report mode changes nothing, exits 2 on drift and remembers it", "[integration][reconcile]") {
+    Sandbox sandbox;
+    const std::string desired = write_desired(sandbox, "2027-03-31");
+    const auto report = [&] {
+        return sandbox.authgate({"reconcile", "-c", desired, "--once", "--mode", "report", "--state", state_db(sandbox)});
+    };
+    const RunResult first = report();
+    INFO(first.out << first.err);
+    CHECK(first.exit_code == 2);
+    CHECK(sandbox.state().at("mutations").size() == 0);
+    const auto drift = query(state_db(sandbox), "SELECT target, attribute, expected, actual, first_seen, last_seen, resolved_at FROM drift ORDER BY id");
+    REQUIRE(drift.size() == 9);  // the grant, the org switch, the seed's seven unlisted overrides (reported)
+    CHECK(drift[0].at("target") == "scanner-3f@contoso.com");
+    CHECK(drift[0].at("expected") == "false");
+    CHECK(drift[0].at("actual") == "null");
+    CHECK(drift[1].at("target") == "organization");
+    CHECK(drift[0].at("resolved_at").empty());
+    CHECK(webhook_events(sandbox) == std::vector<std::string>{"drift"});
+    CHECK_THAT(sandbox.state().at("webhooks").at(0).at("text").as_string(),
+               Catch::StartsWith("authgate (contoso.onmicrosoft.com): 9 new drifts: scanner-3f@contoso.com "
+                                 "SmtpClientAuthenticationDisabled is null, desired false; organization "
+                                 "SmtpClientAuthenticationDisabled is false, desired true; ") &&
+                   Catch::EndsWith("; and 4 more"));
+
+    CHECK(report().exit_code == 2);
+    CHECK(query(state_db(sandbox), "SELECT COUNT(*) AS n FROM drift").at(0).at("n") == "9");  // the same rows, seen again
+    CHECK(webhook_events(sandbox).size() == 1);  // nothing new to announce
+
+    REQUIRE(sandbox.authgate({"reconcile", "-c", desired, "--once", "--state", state_db(sandbox)}).exit_code == 0);
+    const RunResult after = report();
+    CHECK(after.exit_code == 2);  // the unlisted overrides stay reported
+    // The grant and the org switch are resolved; the reported overrides stay open.
+    CHECK(query(state_db(sandbox), "SELECT COUNT(*) AS n FROM drift WHERE resolved_at IS NULL").at(0).at("n") == "7");
+}
+
+TEST_CASE("a warning is sent once per warn_days threshold", "[integration][reconcile]") {
+    Sandbox sandbox;
+    const std::string expires = format_date(now_utc() + std::chrono::days(5));
+    const std::string desired = write_desired(sandbox, expires);
+    for (int i = 0; i < 2; ++i)
+        sandbox.authgate({"reconcile", "-c", desired, "--once", "--mode", "report", "--state", state_db(sandbox)});
+    const auto warned = query(state_db(sandbox), "SELECT threshold_days FROM exception_events WHERE event = 'warned'");
+    REQUIRE(warned.size() == 1);
+    CHECK(warned[0].at("threshold_days") == "7");
+    const auto hooks = webhook_events(sandbox);
+    CHECK(std::count(hooks.begin(), hooks.end(), "warning") == 1);
+}
+
+TEST_CASE("a webhook that fails is logged and never fails the run", "[integration][reconcile]") {
+    Sandbox sandbox;
+    const fs::path file = sandbox.folder() / "desired.toml";
+    std::ofstream(file) << "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n[smtp_auth]\norg_disabled = true\n"
+                           "[notifications]\nwebhook_url = \"https://127.0.0.1:1/hook\"\n";
+    const RunResult run = sandbox.authgate({"reconcile", "-c", file.string(), "--once", "--mode", "report", "--state", state_db(sandbox)});
+    CHECK(run.exit_code == 2);
+    CHECK_THAT(run.err, Catch::Contains("warning a notification could not be sent webhook=https://127.0.0.1:1"));
+    CHECK_THAT(run.err, !Catch::Contains("/hook"));
+}
+
+TEST_CASE("as a service it runs every interval, logs JSON lines, and stops cleanly on SIGTERM", "[integration][reconcile]") {
+    Sandbox sandbox;
+    const std::string desired = write_desired(sandbox, "2027-03-31");
+    std::vector<std::string> argv{AUTHGATE_BINARY, "reconcile", "-c", desired, "--interval", "1s", "--mode", "report",
+                                  "--log-format", "json", "--state", state_db(sandbox)};
+    const auto flags = sandbox.connection_flags();
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    const std::string log = (sandbox.folder() / "service.log").string();
+    BackgroundProgram service(argv, log);
+    const auto passes = [&] {
+        return fs::exists(state_db(sandbox)) ? query(state_db(sandbox), "SELECT id FROM runs WHERE outcome = 'succeeded'").size() : 0;
+    };
+    for (int i = 0; i < 100 && passes() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK(service.stop() == 0);
+    std::ifstream in(log);
+    int runs = 0, lines = 0;
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty() || line[0] != '{') continue;  // the report text goes to stdout, logged lines are JSON
+        const auto json = web::json::value::parse(line);
+        ++lines;
+        CHECK(json.has_string_field("time"));
+        if (json.at("event").as_string() == "run") {
+            ++runs;
+            CHECK(json.at("mode").as_string() == "report");
+            CHECK(json.at("tenant").as_string() == "contoso.onmicrosoft.com");
+        }
+    }
+    CHECK(runs >= 2);
+    CHECK(lines >= runs);
+    CHECK_THAT(std::string((std::istreambuf_iterator<char>(std::ifstream(log).rdbuf())), std::istreambuf_iterator<char>()),
+               Catch::Contains("\"message\":\"reconcile stopped\""));
+}

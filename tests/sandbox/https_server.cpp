@@ -86,7 +86,6 @@ int HttpsServer::open(int port) {
   config.set_ssl_context_callback([this](boost::asio::ssl::context& context) { configure_tls(context); });
   for (int attempt = 1;; ++attempt) {
     const int candidate = port != 0 ? port : free_loopback_port();
-    dropper_.set_listening_port(candidate);
     const std::string url = "https://" + std::string(kLoopback) + ":" + std::to_string(candidate) + "/";
     listener_ = std::make_unique<web::http::experimental::listener::http_listener>(url, config);
     listener_->support([this](http_request request) { serve(std::move(request)); });
@@ -120,14 +119,11 @@ void HttpsServer::configure_tls(boost::asio::ssl::context& context) {
     // cpprest drops the connection when the callback throws this.
     throw boost::system::system_error(boost::asio::error::invalid_argument, "cannot load the server certificate");
   }
-  dropper_.track(native);
 }
 
 void HttpsServer::serve(http_request request) {
-  // Learnt now, on the thread that read the request; the body arrives on another.
-  const auto connection = ConnectionDropper::current_connection();
   request.extract_vector()
-      .then([this, request, connection](pplx::task<std::vector<unsigned char>> body) {
+      .then([this, request](pplx::task<std::vector<unsigned char>> body) {
         HttpResponse response;
         try {
           response = sandbox_.handle(convert(request, body.get()));
@@ -138,11 +134,9 @@ void HttpsServer::serve(http_request request) {
         }
         const bool drop = response.delivery == Delivery::drop_connection;
         if (log_ == RequestLog::on) log_request(request, drop ? "connection dropped" : std::to_string(response.status));
-        if (drop && connection && ConnectionDropper::drop(*connection)) {
-          request.reply(web::http::status_codes::InternalError);  // never sent; lets cpprest release the request
-        } else {
-          request.reply(drop ? broken_response() : convert(response));
-        }
+        // A dropped answer is cut off after its headers: cpprest's listener cannot close the
+        // connection on purpose (see README, "drop_connection on the wire").
+        request.reply(drop ? broken_response() : convert(response));
       })
       .then([](pplx::task<void> served) {
         // An exception left unobserved in a pplx task ends the process.

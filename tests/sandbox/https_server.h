@@ -6,7 +6,6 @@
 
 #include <memory>
 
-#include "connection_dropper.h"
 #include "sandbox.h"
 #include "tls_directory.h"
 
@@ -31,7 +30,6 @@ class HttpsServer {
   Sandbox& sandbox_;
   ServerCredential credential_;
   RequestLog log_;
-  ConnectionDropper dropper_;  // outlives the listener: its connections' contexts refer to it
   std::unique_ptr<web::http::experimental::listener::http_listener> listener_;
 };
 

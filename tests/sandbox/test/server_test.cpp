@@ -192,7 +192,7 @@ TEST_CASE(
               .status_code() == 200);
   auto dropped = admin_request("Get-TransportConfig", "{}", token);
   dropped.set_request_uri("/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand");
-  CHECK_THROWS_AS(client_for(origin, ca_file).request(dropped).get(), http::http_exception);
+  CHECK_THROWS_AS(client_for(origin, ca_file).request(dropped).get().extract_vector().get(), http::http_exception);
   auto again = admin_request("Get-TransportConfig", "{}", token);
   again.set_request_uri("/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand");
   CHECK(client.request(again).get().status_code() == 200);

@@ -71,7 +71,7 @@ TEST_CASE("the state document is the snapshot plus mutations, request counters a
   std::vector<std::string> members;
   for (const auto& [name, ignored] : state.as_object()) members.push_back(name);
   CHECK(members == std::vector<std::string>{"transport_config", "cas_mailboxes", "authentication_policies",
-                                            "organization_config", "users", "mutations", "requests", "faults"});
+                                            "organization_config", "users", "mutations", "requests", "faults", "webhooks"});
   CHECK(state.at("requests").serialize() ==
         R"({"token":1,"invoke":1,"batch":0,"by_cmdlet":{"Get-TransportConfig":1}})");
   CHECK(Tenant::from_snapshot(state, kTenant).mailboxes().size() == 5);  // a state document is a valid seed

@@ -10,6 +10,9 @@ int run_validate(CommandContext& context);
 int run_plan(CommandContext& context);
 int run_apply(CommandContext& context);
 int run_reconcile(CommandContext& context);
+int run_status(CommandContext& context);
+int run_history(CommandContext& context);
+int run_explain(CommandContext& context);
 
 // The first phase of every command that reads a desired state: load, then validate at `now`.
 struct CheckedDesiredState {

@@ -12,4 +12,7 @@ ExceptionState state_at(const Exception& exception, const ExceptionSettings& set
 // Whole days until expiry, rounded down; negative once expired.
 long days_left(const Exception& exception, Instant now);
 
+// The instant an expiry as written stops holding: a date holds through that day (UTC).
+std::optional<Instant> expiry_of(std::string_view expires_text);
+
 }  // namespace authgate

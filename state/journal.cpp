@@ -432,6 +432,33 @@ PlanHistory Journal::plan_history(const std::string& tenant) const {
     return history;
 }
 
+std::vector<ExceptionEventRecord> Journal::granted_exceptions() const {
+    Statement statement(db_, "SELECT IFNULL(run_id, 0), tenant, mailbox, owner, expires, at FROM exception_events e "
+                             "WHERE event = 'granted' AND NOT EXISTS (SELECT 1 FROM exception_events later WHERE "
+                             "later.tenant = e.tenant AND later.mailbox = e.mailbox AND later.id > e.id AND "
+                             "later.event IN ('granted', 'reverted', 'removed')) ORDER BY tenant, expires, mailbox");
+    std::vector<ExceptionEventRecord> granted;
+    while (statement.step()) {
+        ExceptionEventRecord event;
+        event.run_id = statement.number(0);
+        event.tenant = statement.text(1);
+        event.mailbox = statement.text(2);
+        event.event = ExceptionEvent::granted;
+        event.owner = statement.text(3);
+        event.expires = statement.text(4);
+        event.at = statement.instant(5);
+        granted.push_back(event);
+    }
+    return granted;
+}
+
+std::vector<std::string> Journal::tenants() const {
+    Statement statement(db_, "SELECT DISTINCT tenant FROM runs ORDER BY tenant");
+    std::vector<std::string> tenants;
+    while (statement.step()) tenants.push_back(statement.text(0));
+    return tenants;
+}
+
 std::vector<ExceptionEventRecord> Journal::exception_events(const std::string& tenant) const {
     Statement statement(db_, "SELECT IFNULL(run_id, 0), tenant, mailbox, event, owner, expires, threshold_days, at "
                              "FROM exception_events WHERE tenant = ? ORDER BY id");

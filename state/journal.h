@@ -130,6 +130,9 @@ public:
     // The exceptions authgate granted in this tenant (the latest grant of each mailbox), for the
     // planner to recognise removed ones.
     PlanHistory plan_history(const std::string& tenant) const;
+    // Exceptions whose last event is a grant: granted by authgate and not yet reverted or removed.
+    std::vector<ExceptionEventRecord> granted_exceptions() const;
+    std::vector<std::string> tenants() const;
 
 private:
     explicit Journal(sqlite3* db) : db_(db) {}

@@ -1,0 +1,193 @@
+// explain MAILBOX: whether a mailbox can use SMTP AUTH, with OAuth and with Basic auth, and
+// which setting decides it (shared/reference/exchange-online.md, section 4).
+#include <ostream>
+
+#include "agent/commands.h"
+#include "agent/connection.h"
+#include "agent/json_output.h"
+#include "agent/options.h"
+#include "connectors/snapshot.h"
+#include "policies/lifecycle.h"
+
+namespace authgate {
+namespace {
+
+constexpr const char* outside_exchange =
+    "Exchange cannot tell: Microsoft Entra security defaults and Conditional Access policies that block legacy "
+    "authentication can still refuse Basic auth, and Conditional Access can refuse the OAuth sign-in; check them in "
+    "Entra.";
+
+struct Verdict {
+    const Mailbox* mailbox = nullptr;
+    bool smtp_auth = false;
+    std::string smtp_auth_why;
+    bool basic = false;
+    std::string basic_why;
+    std::optional<std::string> user_policy;
+    std::optional<std::string> default_policy;
+};
+
+const LivePolicy* find_policy(const LiveState& live, const std::string& name) {
+    for (const auto& policy : *live.policies)
+        if (equals_ignoring_case(policy.name, name)) return &policy;
+    return nullptr;
+}
+
+Verdict decide(const LiveState& live, const Mailbox& mailbox) {
+    Verdict verdict;
+    verdict.mailbox = &mailbox;
+    // 1. SMTP AUTH at all: the mailbox's override, else the organization's switch.
+    if (mailbox.smtp_auth_disabled) {
+        verdict.smtp_auth = !*mailbox.smtp_auth_disabled;
+        verdict.smtp_auth_why = std::string("the mailbox's own setting (SmtpClientAuthenticationDisabled = ") +
+                                (*mailbox.smtp_auth_disabled ? "true" : "false") + ") overrides the organization's";
+    } else {
+        verdict.smtp_auth = !*live.org_smtp_auth_disabled;
+        verdict.smtp_auth_why = std::string("the mailbox inherits the organization's setting (SmtpClientAuthenticationDisabled = ") +
+                                (*live.org_smtp_auth_disabled ? "true" : "false") + ")";
+    }
+    // 2. Basic auth, additionally: the user's policy, else the organization's default policy.
+    for (const auto& user : *live.users)
+        if ((!mailbox.external_directory_object_id.empty() &&
+             equals_ignoring_case(user.external_directory_object_id, mailbox.external_directory_object_id)) ||
+            equals_ignoring_case(user.identity, mailbox.identity))
+            verdict.user_policy = user.authentication_policy;
+    verdict.default_policy = live.organization->default_authentication_policy;
+    const std::optional<std::string> deciding = verdict.user_policy ? verdict.user_policy : verdict.default_policy;
+    const std::string whose = verdict.user_policy ? "the user's authentication policy" : "the organization's default policy";
+    if (!verdict.smtp_auth) {
+        verdict.basic = false;
+        verdict.basic_why = "SMTP AUTH itself is off for this mailbox";
+    } else if (!deciding) {
+        verdict.basic = true;
+        verdict.basic_why = "no authentication policy applies (none assigned, no default), and none means not blocked";
+    } else if (const LivePolicy* policy = find_policy(live, *deciding)) {
+        verdict.basic = policy->flags[smtp_flag];
+        verdict.basic_why = whose + " '" + policy->name + "' has AllowBasicAuthSmtp = " +
+                            (policy->flags[smtp_flag] ? "true" : "false");
+    } else {
+        verdict.basic = false;
+        verdict.basic_why = whose + " '" + *deciding + "' was not found among the tenant's policies";
+    }
+    return verdict;
+}
+
+const Exception* find_exception(const DesiredState& desired, const std::string& address) {
+    if (!desired.smtp_auth) return nullptr;
+    for (const auto& exception : desired.smtp_auth->exceptions)
+        if (equals_ignoring_case(exception.mailbox, address)) return &exception;
+    return nullptr;
+}
+
+std::string policy_text(const std::optional<std::string>& name) { return name ? "'" + *name + "'" : "none"; }
+
+}  // namespace
+
+int run_explain(CommandContext& context) {
+    po::options_description options("Options");
+    add_desired_state_option(options);
+    options.add_options()
+        ("mailbox", po::value<std::string>(), "the mailbox's primary SMTP address")
+        ("snapshot", po::value<std::string>(), "read the live state from this snapshot file instead of the tenant")
+        ("at", po::value<std::string>(), "judge the exception as at this time (RFC 3339), not now")
+        ("format", po::value<std::string>(), "text (default) or json");
+    add_connection_options(options);
+    po::positional_options_description positional;
+    positional.add("mailbox", 1);
+    const auto values = parse_options(context, options, "authgate explain MAILBOX -c PATH... [--snapshot FILE]", &positional);
+    if (!values) return exit_ok;
+    if (!values->count("mailbox")) throw UsageError("name the mailbox: authgate explain MAILBOX -c PATH");
+    const std::string address = (*values)["mailbox"].as<std::string>();
+    const ReportFormat format = report_format(*values);
+    const Instant now = evaluation_time(*values);
+
+    CheckedDesiredState checked = load_and_validate(desired_state_paths(*values), now);
+    if (checked.diagnostics.has_errors()) {
+        print_diagnostics(context.err, checked.diagnostics);
+        return exit_error;
+    }
+    LiveState live;
+    try {
+        if (values->count("snapshot")) {
+            live = SnapshotConnector((*values)["snapshot"].as<std::string>()).read_live_state();
+        } else {
+            const Environment environment = process_environment();
+            const auto session = open_tenant(resolve_connection(*values, checked.state, environment), environment, now_utc());
+            live = session->connector().read_live_state();
+        }
+    } catch (const ConnectorError& error) {
+        context.err << "error: " << error.what() << "\nThe live state could not be read.\n";
+        return exit_error;
+    }
+    if (!live.org_smtp_auth_disabled || !live.mailboxes || !live.policies || !live.organization || !live.users) {
+        context.err << "error: the live state is incomplete; explain needs the organization, mailboxes, policies and users\n";
+        return exit_error;
+    }
+    const Mailbox* mailbox = nullptr;
+    for (const auto& candidate : *live.mailboxes)
+        if (equals_ignoring_case(candidate.primary_smtp_address, address)) mailbox = &candidate;
+    if (!mailbox) {
+        context.err << "error: no mailbox has the primary address '" << address << "'\n";
+        return exit_error;
+    }
+    const Verdict verdict = decide(live, *mailbox);
+    const Exception* exception = find_exception(checked.state, address);
+
+    if (format == ReportFormat::json) {
+        using web::json::value;
+        value report = value::object(true);
+        report["mailbox"] = value::string(mailbox->primary_smtp_address);
+        report["guid"] = value::string(mailbox->guid);
+        report["smtp_auth_oauth"] = value::boolean(verdict.smtp_auth);
+        report["smtp_auth_basic"] = value::boolean(verdict.basic);
+        report["smtp_auth_because"] = value::string(verdict.smtp_auth_why);
+        report["basic_because"] = value::string(verdict.basic_why);
+        report["organization_smtp_auth_disabled"] = value::boolean(*live.org_smtp_auth_disabled);
+        report["mailbox_smtp_auth_disabled"] =
+            mailbox->smtp_auth_disabled ? value::boolean(*mailbox->smtp_auth_disabled) : value::null();
+        report["user_authentication_policy"] = verdict.user_policy ? value::string(*verdict.user_policy) : value::null();
+        report["default_authentication_policy"] =
+            verdict.default_policy ? value::string(*verdict.default_policy) : value::null();
+        if (exception) {
+            value e = value::object(true);
+            e["owner"] = value::string(exception->owner);
+            e["expires"] = value::string(exception->expires_text);
+            e["state"] = value::string(std::string(to_string(state_at(*exception, checked.state.exception_settings, now))));
+            e["days_left"] = value::number(static_cast<int64_t>(days_left(*exception, now)));
+            e["basic_auth"] = value::boolean(exception->basic_auth);
+            report["exception"] = e;
+        } else {
+            report["exception"] = value::null();
+        }
+        report["outside_exchange"] = value::string(outside_exchange);
+        write_json(context.out, report);
+        return exit_ok;
+    }
+
+    std::ostream& out = context.out;
+    out << mailbox->primary_smtp_address << "\n";
+    out << "  SMTP AUTH with OAuth (XOAUTH2): " << (verdict.smtp_auth ? "allowed" : "refused") << "\n";
+    out << "  SMTP AUTH with Basic auth:      " << (verdict.basic ? "allowed" : "refused") << "\n\n";
+    out << "Why:\n";
+    out << "  SMTP AUTH: " << verdict.smtp_auth_why << ".\n";
+    out << "  Basic auth: " << verdict.basic_why << ".\n\n";
+    out << "Settings:\n";
+    out << "  organization  SmtpClientAuthenticationDisabled = " << (*live.org_smtp_auth_disabled ? "true" : "false") << "\n";
+    out << "  mailbox       SmtpClientAuthenticationDisabled = "
+        << (mailbox->smtp_auth_disabled ? (*mailbox->smtp_auth_disabled ? "true" : "false") : "null (inherit)") << "\n";
+    out << "  user          AuthenticationPolicy = " << policy_text(verdict.user_policy) << "\n";
+    out << "  organization  DefaultAuthenticationPolicy = " << policy_text(verdict.default_policy) << "\n\n";
+    if (exception) {
+        const long left = days_left(*exception, now);
+        out << "Exception: " << to_string(state_at(*exception, checked.state.exception_settings, now)) << ", expires "
+            << exception->expires_text << " (" << left << (left == 1 ? " day" : " days") << " left), owner "
+            << exception->owner << (exception->ticket ? ", " + *exception->ticket : "") << " ("
+            << to_string(exception->source) << ")\n\n";
+    } else {
+        out << "Exception: none in the desired state.\n\n";
+    }
+    out << outside_exchange << "\n";
+    return exit_ok;
+}
+
+}  // namespace authgate

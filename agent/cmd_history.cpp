@@ -1,0 +1,92 @@
+// history: the journal of runs and the changes each made, newest first (no network).
+#include <ostream>
+
+#include "agent/commands.h"
+#include "agent/json_output.h"
+#include "agent/options.h"
+#include "agent/state_options.h"
+#include "state/journal.h"
+
+namespace authgate {
+
+int run_history(CommandContext& context) {
+    po::options_description options("Options");
+    options.add_options()
+        ("limit", po::value<int>()->default_value(20), "how many runs, newest first")
+        ("format", po::value<std::string>(), "text (default) or json");
+    add_state_option(options);
+    const auto values = parse_options(context, options, "authgate history [--limit N] [--format text|json] [--state PATH]");
+    if (!values) return exit_ok;
+    const ReportFormat format = report_format(*values);
+    const int limit = (*values)["limit"].as<int>();
+    if (limit < 1) throw UsageError("--limit must be at least 1");
+    const Journal journal = Journal::open(state_path(*values));
+    const auto runs = journal.runs(limit);
+
+    if (format == ReportFormat::json) {
+        using web::json::value;
+        value list = value::array();
+        std::size_t i = 0;
+        for (const auto& run : runs) {
+            value entry = value::object(true);
+            entry["id"] = value::number(static_cast<int64_t>(run.id));
+            entry["command"] = value::string(run.command);
+            entry["mode"] = value::string(run.mode);
+            entry["tenant"] = value::string(run.tenant);
+            entry["desired_digest"] = value::string(run.desired_digest);
+            entry["started_at"] = value::string(format_instant(run.started_at));
+            entry["finished_at"] = run.finished_at ? value::string(format_instant(*run.finished_at)) : value::null();
+            entry["outcome"] = value::string(run.outcome);
+            entry["planned"] = value::number(run.planned);
+            entry["applied"] = value::number(run.applied);
+            entry["failed"] = value::number(run.failed);
+            entry["reported"] = value::number(run.reported);
+            entry["warnings"] = value::number(run.warnings);
+            entry["error"] = value::string(run.error);
+            value changes = value::array();
+            std::size_t k = 0;
+            for (const auto& change : journal.changes_of(run.id)) {
+                value c = value::object(true);
+                c["sequence"] = value::number(change.sequence);
+                c["resource"] = value::string(change.resource);
+                c["target"] = value::string(change.target);
+                c["attribute"] = value::string(change.attribute);
+                c["action"] = value::string(change.action);
+                c["before"] = value::parse(change.before);
+                c["after"] = value::parse(change.after);
+                c["reason"] = value::string(change.reason);
+                c["status"] = value::string(change.status);
+                c["verified"] = value::boolean(change.verified);
+                c["error"] = value::string(change.error);
+                c["client_request_id"] = value::string(change.client_request_id);
+                c["at"] = value::string(format_instant(change.at));
+                changes[k++] = c;
+            }
+            entry["changes"] = changes;
+            list[i++] = entry;
+        }
+        value report = value::object(true);
+        report["runs"] = list;
+        write_json(context.out, report);
+        return exit_ok;
+    }
+
+    if (runs.empty()) context.out << "No runs in the journal yet.\n";
+    for (const auto& run : runs) {
+        context.out << "#" << run.id << "  " << format_instant(run.started_at) << "  " << run.command
+                    << (run.mode.empty() ? "" : " --mode " + run.mode) << "  " << run.tenant << "  " << run.outcome
+                    << "  (" << run.planned << " planned, " << run.applied << " applied, " << run.failed
+                    << " failed)\n";
+        if (!run.error.empty()) context.out << "    " << run.error << "\n";
+        for (const auto& change : journal.changes_of(run.id)) {
+            context.out << "    " << change.status << "  " << change.resource << " " << change.target << " "
+                        << change.attribute << ": " << change.before << " -> " << change.after << "  ("
+                        << change.reason << ")";
+            if (!change.error.empty()) context.out << "  " << change.error;
+            context.out << "\n";
+        }
+    }
+    return exit_ok;
+}
+
+}  // namespace authgate

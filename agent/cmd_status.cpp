@@ -1,0 +1,108 @@
+// status: what an auditor asks first. Exceptions in force with their days left, the last runs,
+// and open drift, from the journal alone (no network).
+#include <ostream>
+
+#include "agent/commands.h"
+#include "agent/json_output.h"
+#include "agent/options.h"
+#include "agent/state_options.h"
+#include "policies/lifecycle.h"
+#include "state/journal.h"
+
+namespace authgate {
+
+int run_status(CommandContext& context) {
+    po::options_description options("Options");
+    options.add_options()("format", po::value<std::string>(), "text (default) or json");
+    add_state_option(options);
+    const auto values = parse_options(context, options, "authgate status [--format text|json] [--state PATH]");
+    if (!values) return exit_ok;
+    const ReportFormat format = report_format(*values);
+    const Journal journal = Journal::open(state_path(*values));
+    const Instant now = now_utc();
+    const auto exceptions = journal.granted_exceptions();
+    const auto runs = journal.runs(10);
+
+    if (format == ReportFormat::json) {
+        using web::json::value;
+        value report = value::object(true);
+        value list = value::array();
+        std::size_t i = 0;
+        for (const auto& exception : exceptions) {
+            value entry = value::object(true);
+            entry["tenant"] = value::string(exception.tenant);
+            entry["mailbox"] = value::string(exception.mailbox);
+            entry["owner"] = value::string(exception.owner);
+            entry["expires"] = value::string(exception.expires);
+            const auto expiry = expiry_of(exception.expires);
+            entry["days_left"] = expiry ? value::number(static_cast<int64_t>(whole_days(now, *expiry))) : value::null();
+            entry["granted_at"] = value::string(format_instant(exception.at));
+            list[i++] = entry;
+        }
+        report["exceptions"] = list;
+        value run_list = value::array();
+        i = 0;
+        for (const auto& run : runs) {
+            value entry = value::object(true);
+            entry["id"] = value::number(static_cast<int64_t>(run.id));
+            entry["command"] = value::string(run.command);
+            entry["mode"] = value::string(run.mode);
+            entry["tenant"] = value::string(run.tenant);
+            entry["started_at"] = value::string(format_instant(run.started_at));
+            entry["outcome"] = value::string(run.outcome);
+            entry["applied"] = value::number(run.applied);
+            entry["failed"] = value::number(run.failed);
+            run_list[i++] = entry;
+        }
+        report["runs"] = run_list;
+        value drift_list = value::array();
+        i = 0;
+        for (const auto& tenant : journal.tenants()) {
+            for (const auto& drift : journal.open_drift(tenant)) {
+                value entry = value::object(true);
+                entry["tenant"] = value::string(drift.tenant);
+                entry["resource"] = value::string(drift.resource);
+                entry["target"] = value::string(drift.target);
+                entry["attribute"] = value::string(drift.attribute);
+                entry["expected"] = value::string(drift.expected);
+                entry["actual"] = value::string(drift.actual);
+                entry["first_seen"] = value::string(format_instant(drift.first_seen));
+                entry["last_seen"] = value::string(format_instant(drift.last_seen));
+                drift_list[i++] = entry;
+            }
+        }
+        report["open_drift"] = drift_list;
+        write_json(context.out, report);
+        return exit_ok;
+    }
+
+    std::ostream& out = context.out;
+    out << "Exceptions in force (" << exceptions.size() << "):\n";
+    if (exceptions.empty()) out << "  none granted by authgate\n";
+    for (const auto& exception : exceptions) {
+        const auto expiry = expiry_of(exception.expires);
+        out << "  " << exception.mailbox << "  owner " << exception.owner << "  expires " << exception.expires;
+        if (expiry) out << "  (" << whole_days(now, *expiry) << " days left)";
+        out << "  [" << exception.tenant << "]\n";
+    }
+    out << "\nLast runs:\n";
+    if (runs.empty()) out << "  none\n";
+    for (const auto& run : runs)
+        out << "  #" << run.id << "  " << format_instant(run.started_at) << "  " << run.command
+            << (run.mode.empty() ? "" : " --mode " + run.mode) << "  " << run.tenant << "  " << run.outcome << "  ("
+            << run.applied << " applied, " << run.failed << " failed)\n";
+    out << "\nOpen drift:\n";
+    bool any = false;
+    for (const auto& tenant : journal.tenants()) {
+        for (const auto& drift : journal.open_drift(tenant)) {
+            any = true;
+            out << "  " << drift.resource << " " << drift.target << " " << drift.attribute << " is " << drift.actual
+                << ", desired " << drift.expected << "  (since " << format_instant(drift.first_seen) << ")  ["
+                << drift.tenant << "]\n";
+        }
+    }
+    if (!any) out << "  none\n";
+    return exit_ok;
+}
+
+}  // namespace authgate

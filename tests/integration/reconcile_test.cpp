@@ -173,3 +173,33 @@ TEST_CASE("as a service it runs every interval, logs JSON lines, and stops clean
     CHECK_THAT(std::string((std::istreambuf_iterator<char>(std::ifstream(log).rdbuf())), std::istreambuf_iterator<char>()),
                Catch::Contains("\"message\":\"reconcile stopped\""));
 }
+
+TEST_CASE("an exception deleted from the desired state is reverted like an expired one", "[integration][reconcile]") {
+    Sandbox sandbox;
+    const std::string state = state_db(sandbox);
+    REQUIRE(sandbox.authgate({"apply", "-c", "examples/contoso", "--auto-approve", "--state", state}).exit_code == 0);
+    REQUIRE(scanner_override(sandbox) == false);  // granted
+
+    // The facilities team deletes the scanner's exception in a pull request.
+    const fs::path copy = sandbox.folder() / "desired";
+    fs::copy(source_dir() + "/examples/contoso", copy, fs::copy_options::recursive);
+    std::ifstream in(copy / "exceptions" / "facilities.toml");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    in.close();
+    const std::size_t from = text.find("[[smtp_auth.exception]]\nmailbox = \"scanner-3f@contoso.com\"");
+    const std::size_t to = text.find("[[smtp_auth.exception]]", from + 1);
+    REQUIRE((from != std::string::npos && to != std::string::npos));
+    text.erase(from, to - from);
+    std::ofstream(copy / "exceptions" / "facilities.toml") << text;
+
+    const RunResult expiry = sandbox.authgate({"reconcile", "-c", copy.string(), "--once", "--mode", "expiry", "--state", state});
+    INFO(expiry.out << expiry.err);
+    CHECK(expiry.exit_code == 0);
+    CHECK(scanner_override(sandbox) == std::nullopt);
+    CHECK_THAT(expiry.out, Catch::Contains("exception removed from the desired state (was granted until 2027-03-31, owner "
+                                           "facilities-it@contoso.com)"));
+    const auto events = query(state, "SELECT event FROM exception_events WHERE mailbox = 'scanner-3f@contoso.com' ORDER BY id");
+    REQUIRE(events.size() == 2);
+    CHECK(events[0].at("event") == "granted");
+    CHECK(events[1].at("event") == "removed");
+}

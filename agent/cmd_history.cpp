@@ -1,9 +1,11 @@
 // history: the journal of runs and the changes each made, newest first (no network).
+#include <filesystem>
 #include <ostream>
 
 #include "agent/commands.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
+#include "agent/render.h"
 #include "agent/state_options.h"
 #include "state/journal.h"
 
@@ -20,6 +22,11 @@ int run_history(CommandContext& context) {
     const ReportFormat format = report_format(*values);
     const int limit = (*values)["limit"].as<int>();
     if (limit < 1) throw UsageError("--limit must be at least 1");
+    // A read-only command creates no journal: none yet means nothing has been done here.
+    if (!std::filesystem::exists(state_path(*values))) {
+        context.out << "No journal at " << state_path(*values) << " yet: no apply or reconcile has run with it.\n";
+        return exit_ok;
+    }
     const Journal journal = Journal::open(state_path(*values));
     const auto runs = journal.runs(limit);
 
@@ -28,21 +35,7 @@ int run_history(CommandContext& context) {
         value list = value::array();
         std::size_t i = 0;
         for (const auto& run : runs) {
-            value entry = value::object(true);
-            entry["id"] = value::number(static_cast<int64_t>(run.id));
-            entry["command"] = value::string(run.command);
-            entry["mode"] = value::string(run.mode);
-            entry["tenant"] = value::string(run.tenant);
-            entry["desired_digest"] = value::string(run.desired_digest);
-            entry["started_at"] = value::string(format_instant(run.started_at));
-            entry["finished_at"] = run.finished_at ? value::string(format_instant(*run.finished_at)) : value::null();
-            entry["outcome"] = value::string(run.outcome);
-            entry["planned"] = value::number(run.planned);
-            entry["applied"] = value::number(run.applied);
-            entry["failed"] = value::number(run.failed);
-            entry["reported"] = value::number(run.reported);
-            entry["warnings"] = value::number(run.warnings);
-            entry["error"] = value::string(run.error);
+            value entry = run_to_json(run);
             value changes = value::array();
             std::size_t k = 0;
             for (const auto& change : journal.changes_of(run.id)) {

@@ -1,10 +1,12 @@
 // status: what an auditor asks first. Exceptions in force with their days left, the last runs,
 // and open drift, from the journal alone (no network).
+#include <filesystem>
 #include <ostream>
 
 #include "agent/commands.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
+#include "agent/render.h"
 #include "agent/state_options.h"
 #include "policies/lifecycle.h"
 #include "state/journal.h"
@@ -18,6 +20,11 @@ int run_status(CommandContext& context) {
     const auto values = parse_options(context, options, "authgate status [--format text|json] [--state PATH]");
     if (!values) return exit_ok;
     const ReportFormat format = report_format(*values);
+    // A read-only command creates no journal: none yet means nothing has been done here.
+    if (!std::filesystem::exists(state_path(*values))) {
+        context.out << "No journal at " << state_path(*values) << " yet: no apply or reconcile has run with it.\n";
+        return exit_ok;
+    }
     const Journal journal = Journal::open(state_path(*values));
     const Instant now = now_utc();
     const auto exceptions = journal.granted_exceptions();
@@ -43,16 +50,7 @@ int run_status(CommandContext& context) {
         value run_list = value::array();
         i = 0;
         for (const auto& run : runs) {
-            value entry = value::object(true);
-            entry["id"] = value::number(static_cast<int64_t>(run.id));
-            entry["command"] = value::string(run.command);
-            entry["mode"] = value::string(run.mode);
-            entry["tenant"] = value::string(run.tenant);
-            entry["started_at"] = value::string(format_instant(run.started_at));
-            entry["outcome"] = value::string(run.outcome);
-            entry["applied"] = value::number(run.applied);
-            entry["failed"] = value::number(run.failed);
-            run_list[i++] = entry;
+            run_list[i++] = run_to_json(run);
         }
         report["runs"] = run_list;
         value drift_list = value::array();

@@ -5,12 +5,15 @@
 #include <cpprest/json.h>
 
 #include "policies/plan.h"
+#include "state/journal.h"
 
 namespace authgate {
 
 enum class ReportFormat { text, markdown, json };
 
 web::json::value plan_to_json(const Plan& plan);
+// A journal run, for status and history.
+web::json::value run_to_json(const RunRecord& run);
 void render_text(std::ostream& out, const Plan& plan);
 void render_markdown(std::ostream& out, const Plan& plan);
 void render_plan(std::ostream& out, const Plan& plan, ReportFormat format);

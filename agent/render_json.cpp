@@ -97,6 +97,25 @@ value plan_to_json(const Plan& plan) {
     return json;
 }
 
+value run_to_json(const RunRecord& run) {
+    value entry = value::object(true);
+    entry["id"] = value::number(static_cast<int64_t>(run.id));
+    entry["command"] = value::string(run.command);
+    entry["mode"] = value::string(run.mode);
+    entry["tenant"] = value::string(run.tenant);
+    entry["desired_digest"] = value::string(run.desired_digest);
+    entry["started_at"] = value::string(format_instant(run.started_at));
+    entry["finished_at"] = run.finished_at ? value::string(format_instant(*run.finished_at)) : value::null();
+    entry["outcome"] = value::string(run.outcome);
+    entry["planned"] = value::number(run.planned);
+    entry["applied"] = value::number(run.applied);
+    entry["failed"] = value::number(run.failed);
+    entry["reported"] = value::number(run.reported);
+    entry["warnings"] = value::number(run.warnings);
+    entry["error"] = value::string(run.error);
+    return entry;
+}
+
 void render_plan(std::ostream& out, const Plan& plan, ReportFormat format) {
     switch (format) {
         case ReportFormat::json: write_json(out, plan_to_json(plan)); break;

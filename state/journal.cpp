@@ -131,6 +131,29 @@ private:
     sqlite3_stmt* statement_ = nullptr;
 };
 
+// The columns read_events expects, in its order.
+#define EVENT_COLUMNS "IFNULL(run_id, 0), tenant, mailbox, event, owner, expires, threshold_days, at"
+
+std::vector<ExceptionEventRecord> read_events(Statement& statement) {
+    std::vector<ExceptionEventRecord> events;
+    while (statement.step()) {
+        ExceptionEventRecord event;
+        event.run_id = statement.number(0);
+        event.tenant = statement.text(1);
+        event.mailbox = statement.text(2);
+        const std::string name = statement.text(3);
+        for (auto candidate : {ExceptionEvent::granted, ExceptionEvent::warned, ExceptionEvent::expired,
+                               ExceptionEvent::reverted, ExceptionEvent::removed})
+            if (to_string(candidate) == name) event.event = candidate;
+        event.owner = statement.text(4);
+        event.expires = statement.text(5);
+        event.threshold_days = static_cast<int>(statement.number(6));
+        event.at = statement.instant(7);
+        events.push_back(event);
+    }
+    return events;
+}
+
 std::string json_string(const std::string& text) {
     std::string out = "\"";
     for (unsigned char c : text) {
@@ -433,23 +456,11 @@ PlanHistory Journal::plan_history(const std::string& tenant) const {
 }
 
 std::vector<ExceptionEventRecord> Journal::granted_exceptions() const {
-    Statement statement(db_, "SELECT IFNULL(run_id, 0), tenant, mailbox, owner, expires, at FROM exception_events e "
-                             "WHERE event = 'granted' AND NOT EXISTS (SELECT 1 FROM exception_events later WHERE "
-                             "later.tenant = e.tenant AND later.mailbox = e.mailbox AND later.id > e.id AND "
-                             "later.event IN ('granted', 'reverted', 'removed')) ORDER BY tenant, expires, mailbox");
-    std::vector<ExceptionEventRecord> granted;
-    while (statement.step()) {
-        ExceptionEventRecord event;
-        event.run_id = statement.number(0);
-        event.tenant = statement.text(1);
-        event.mailbox = statement.text(2);
-        event.event = ExceptionEvent::granted;
-        event.owner = statement.text(3);
-        event.expires = statement.text(4);
-        event.at = statement.instant(5);
-        granted.push_back(event);
-    }
-    return granted;
+    Statement statement(db_, "SELECT " EVENT_COLUMNS " FROM exception_events e WHERE event = 'granted' AND NOT EXISTS "
+                             "(SELECT 1 FROM exception_events later WHERE later.tenant = e.tenant AND later.mailbox = "
+                             "e.mailbox AND later.id > e.id AND later.event IN ('granted', 'reverted', 'removed')) "
+                             "ORDER BY tenant, expires, mailbox");
+    return read_events(statement);
 }
 
 std::vector<std::string> Journal::tenants() const {
@@ -460,26 +471,9 @@ std::vector<std::string> Journal::tenants() const {
 }
 
 std::vector<ExceptionEventRecord> Journal::exception_events(const std::string& tenant) const {
-    Statement statement(db_, "SELECT IFNULL(run_id, 0), tenant, mailbox, event, owner, expires, threshold_days, at "
-                             "FROM exception_events WHERE tenant = ? ORDER BY id");
+    Statement statement(db_, "SELECT " EVENT_COLUMNS " FROM exception_events WHERE tenant = ? ORDER BY id");
     statement.bind(1, tenant);
-    std::vector<ExceptionEventRecord> events;
-    while (statement.step()) {
-        ExceptionEventRecord event;
-        event.run_id = statement.number(0);
-        event.tenant = statement.text(1);
-        event.mailbox = statement.text(2);
-        const std::string name = statement.text(3);
-        for (auto candidate : {ExceptionEvent::granted, ExceptionEvent::warned, ExceptionEvent::expired,
-                               ExceptionEvent::reverted, ExceptionEvent::removed})
-            if (to_string(candidate) == name) event.event = candidate;
-        event.owner = statement.text(4);
-        event.expires = statement.text(5);
-        event.threshold_days = static_cast<int>(statement.number(6));
-        event.at = statement.instant(7);
-        events.push_back(event);
-    }
-    return events;
+    return read_events(statement);
 }
 
 }  // namespace authgate

@@ -120,18 +120,26 @@ TEST_CASE("a cmdlet the tenant refuses leaves the others applied and journalled,
 
 TEST_CASE("two applies at once: one runs, the other is refused by the lock, never both write", "[integration][apply]") {
     Sandbox sandbox;
-    sandbox.set_faults(R"({"latency_ms": 150})");
-    RunResult first, second;
+    // Slow enough that the first apply still holds the lock for seconds after taking it.
+    sandbox.set_faults(R"({"latency_ms": 300})");
+    RunResult first;
     std::thread a([&] { first = sandbox.authgate(apply_args(sandbox)); });
-    std::thread b([&] { second = sandbox.authgate(apply_args(sandbox)); });
+    // The second starts once the first holds the lock, not merely at about the same time.
+    bool locked = false;
+    for (int i = 0; i < 300 && !locked; ++i) {
+        locked = fs::exists(state_db(sandbox)) && !query(state_db(sandbox), "SELECT holder FROM locks").empty();
+        if (!locked) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(locked);
+    const RunResult second = sandbox.authgate(apply_args(sandbox));
     a.join();
-    b.join();
     INFO(first.err << second.err);
-    CHECK(((first.exit_code == 0 && second.exit_code == 1) || (first.exit_code == 1 && second.exit_code == 0)));
-    const RunResult& refused = first.exit_code == 1 ? first : second;
-    CHECK_THAT(refused.err, Catch::StartsWith("error: another apply holds the lock for contoso.onmicrosoft.com: ") &&
-                                Catch::EndsWith("\nNothing was changed.\n"));
+    CHECK(first.exit_code == 0);
+    CHECK(second.exit_code == 1);
+    CHECK_THAT(second.err, Catch::StartsWith("error: another apply holds the lock for contoso.onmicrosoft.com: ") &&
+                               Catch::EndsWith("\nNothing was changed.\n"));
     CHECK(mutations(sandbox) == 15);
+    CHECK(query(state_db(sandbox), "SELECT * FROM locks").empty());  // released when the first finished
 }
 
 TEST_CASE("guardrails: a plan larger than max_changes needs --allow-large", "[integration][apply][safety]") {

@@ -67,7 +67,11 @@ std::string suggestion(std::string_view unknown, const std::vector<std::string_v
     std::string_view best;
     std::size_t best_distance = std::max<std::size_t>(2, unknown.size() / 3) + 1;
     for (std::string_view candidate : known) {
-        const std::size_t distance = squash(candidate) == squash(unknown) ? 0 : edit_distance(unknown, candidate);
+        // The same key in another case or spelling, a key cut short ("webhook"), or a typo.
+        const bool prefix = unknown.size() >= 4 && candidate.substr(0, unknown.size()) == unknown;
+        const std::size_t distance = squash(candidate) == squash(unknown) ? 0
+                                     : prefix                             ? 1
+                                                                          : edit_distance(unknown, candidate);
         if (distance < best_distance) {
             best = candidate;
             best_distance = distance;

@@ -640,3 +640,18 @@ TEST_CASE("paths that are missing or hold no TOML are errors", "[loader]") {
     CHECK(lines(load_desired_state({dir / "notes"}).diagnostics) ==
           std::vector<std::string>{dir / "notes: error: no *.toml files in this directory"});
 }
+
+TEST_CASE("notifications take an https webhook or the variable that holds it", "[loader]") {
+    const DesiredState direct = loaded("[notifications]\nwebhook_url = \"https://hooks.example.com/x\"\n");
+    CHECK(direct.notifications.webhook_url == std::optional<std::string>("https://hooks.example.com/x"));
+    CHECK_FALSE(direct.notifications.webhook_url_env);
+    const DesiredState from_env = loaded("[notifications]\nwebhook_url_env = \"AUTHGATE_WEBHOOK\"\n");
+    CHECK(from_env.notifications.webhook_url_env == std::optional<std::string>("AUTHGATE_WEBHOOK"));
+    CHECK_FALSE(loaded("").notifications.webhook_url);
+    const auto problems = lines(load("[notifications]\nwebhook_url = \"http://hooks.example.com/x\"\nwebhook_url_env = \"NOT A NAME\"\n"
+                                     "webhook = \"x\"\n").diagnostics);
+    REQUIRE(problems.size() == 3);
+    CHECK_THAT(problems[0], Catch::EndsWith("'webhook_url' must be an https:// URL"));
+    CHECK_THAT(problems[1], Catch::EndsWith("'webhook_url_env' must name an environment variable (letters, digits, _), not \"NOT A NAME\""));
+    CHECK_THAT(problems[2], Catch::EndsWith("unknown key 'webhook' in [notifications]; did you mean 'webhook_url'?"));
+}

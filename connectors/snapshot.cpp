@@ -152,6 +152,70 @@ std::vector<WriteOutcome> SnapshotConnector::write(const std::vector<Cmdlet>&) {
     throw ConnectorError("a snapshot is read-only: " + path_ + " cannot be changed; apply reads and changes the tenant");
 }
 
+namespace {
+
+value text_or_null(const std::optional<std::string>& text) { return text ? value::string(*text) : value::null(); }
+
+}  // namespace
+
+web::json::value snapshot_json(const LiveState& live) {
+    value snapshot = value::object(true);
+    if (live.org_smtp_auth_disabled) {
+        value transport = value::object(true);
+        transport["SmtpClientAuthenticationDisabled"] = value::boolean(*live.org_smtp_auth_disabled);
+        snapshot["transport_config"] = transport;
+    }
+    if (live.mailboxes) {
+        value list = value::array(live.mailboxes->size());
+        for (std::size_t i = 0; i < live.mailboxes->size(); ++i) {
+            const Mailbox& mailbox = (*live.mailboxes)[i];
+            value m = value::object(true);
+            m["Identity"] = value::string(mailbox.identity);
+            m["Guid"] = value::string(mailbox.guid);
+            m["ExternalDirectoryObjectId"] = value::string(mailbox.external_directory_object_id);
+            m["PrimarySmtpAddress"] = value::string(mailbox.primary_smtp_address);
+            m["SmtpClientAuthenticationDisabled"] =
+                mailbox.smtp_auth_disabled ? value::boolean(*mailbox.smtp_auth_disabled) : value::null();
+            list[i] = m;
+        }
+        snapshot["cas_mailboxes"] = list;
+    }
+    if (live.policies) {
+        value list = value::array(live.policies->size());
+        for (std::size_t i = 0; i < live.policies->size(); ++i) {
+            const LivePolicy& policy = (*live.policies)[i];
+            value p = value::object(true);
+            p["Name"] = value::string(policy.name);
+            p["Identity"] = value::string(policy.identity);
+            p["Guid"] = value::string(policy.guid);
+            p["DistinguishedName"] = value::string(policy.distinguished_name);
+            for (std::size_t f = 0; f < basic_auth_flag_count; ++f)
+                p[std::string(basic_auth_flags[f].exchange_name)] = value::boolean(policy.flags[f]);
+            list[i] = p;
+        }
+        snapshot["authentication_policies"] = list;
+    }
+    if (live.organization) {
+        value organization = value::object(true);
+        organization["DefaultAuthenticationPolicy"] = text_or_null(live.organization->default_authentication_policy);
+        snapshot["organization_config"] = organization;
+    }
+    if (live.users) {
+        value list = value::array(live.users->size());
+        for (std::size_t i = 0; i < live.users->size(); ++i) {
+            const LiveUser& user = (*live.users)[i];
+            value u = value::object(true);
+            u["Identity"] = value::string(user.identity);
+            u["ExternalDirectoryObjectId"] = value::string(user.external_directory_object_id);
+            u["UserPrincipalName"] = value::string(user.user_principal_name);
+            u["AuthenticationPolicy"] = text_or_null(user.authentication_policy);
+            list[i] = u;
+        }
+        snapshot["users"] = list;
+    }
+    return snapshot;
+}
+
 LiveState SnapshotConnector::read_live_state() {
     const auto cannot_read = [this](int error) {
         return ConnectorError("cannot read snapshot " + path_ + ": " + std::strerror(error));

@@ -3,6 +3,8 @@
 // including PowerShell ConvertTo-Json exports with extra properties and @odata annotations.
 #include <string>
 
+#include <cpprest/json.h>
+
 #include "connectors/connector.h"
 
 namespace authgate {
@@ -10,6 +12,10 @@ namespace authgate {
 // Parses snapshot text; `name` is the file name used in messages. Throws ConnectorError
 // naming the member and element at fault. A member that is absent leaves that part unknown.
 LiveState parse_snapshot(const std::string& text, const std::string& name);
+
+// The live state in the snapshot format, with Exchange's property names; parts that are unknown
+// are left out (so they stay unknown when it is read back).
+web::json::value snapshot_json(const LiveState& live);
 
 class SnapshotConnector : public TenantConnector {
 public:

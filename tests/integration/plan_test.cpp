@@ -181,3 +181,19 @@ TEST_CASE("a token that expires while in use is replaced once and the plan goes 
     CHECK(sandbox.token_requests() == 2);
     CHECK(sandbox.state().at("faults").at("fired").at("expire_tokens").as_integer() == 1);
 }
+
+TEST_CASE("a snapshot saved from the tenant plans offline exactly as the tenant does", "[integration]") {
+    Sandbox sandbox;
+    const std::string saved = (sandbox.folder() / "evidence.json").string();
+    const RunResult snapshot = sandbox.authgate({"snapshot", "--out", saved, "-c", "examples/contoso"});
+    INFO(snapshot.err);
+    REQUIRE(snapshot.exit_code == 0);
+    CHECK(snapshot.out == "Saved the live state of contoso.onmicrosoft.com to " + saved +
+                              ": 301 mailboxes, 4 authentication policies, 6 users with a policy.\n");
+    const RunResult live = sandbox.authgate(plan_args());
+    auto offline_args = plan_args();
+    offline_args.insert(offline_args.end(), {"--snapshot", saved});
+    const RunResult offline = sandbox.authgate(offline_args, {}, false);
+    CHECK(offline.exit_code == 0);
+    CHECK(offline.out == live.out);
+}

@@ -52,6 +52,9 @@ struct Connection {
     std::optional<std::string> ca_bundle;  // resolved against the naming file's folder
 };
 
+// The owner import writes for an override it found: valid, but warned about until replaced.
+inline constexpr std::string_view unknown_owner = "unknown";
+
 struct Exception {
     std::string mailbox;
     std::string owner;

@@ -439,7 +439,9 @@ private:
         bool complete = true;
         for (auto [key, target] : {std::pair{"mailbox", &exception.mailbox}, std::pair{"owner", &exception.owner}}) {
             if (auto address = reader.string(key, true)) {
-                if (!is_plausible_address(address->value)) {
+                // "unknown" is the placeholder import writes; validation warns until someone owns it.
+                const bool placeholder = std::string_view(key) == "owner" && address->value == unknown_owner;
+                if (!placeholder && !is_plausible_address(address->value)) {
                     diagnostics_.error(address->source, "'" + std::string(key) + "' is not a plausible mail address: \"" +
                                                             address->value + "\"");
                     complete = false;

@@ -90,6 +90,10 @@ void check_exception_times(const DesiredState& state, Instant now, Diagnostics& 
             }
             default: break;
         }
+        if (exception.owner == unknown_owner)
+            diagnostics.warning(exception.source, "exception_without_owner",
+                                "exception for '" + exception.mailbox +
+                                    "' has no owner yet (owner = \"unknown\"); name who answers for it");
         if (!exception.ticket)
             diagnostics.warning(exception.source, "exception_without_ticket",
                                 "exception for '" + exception.mailbox + "' has no ticket");

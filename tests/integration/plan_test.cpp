@@ -197,3 +197,17 @@ TEST_CASE("a snapshot saved from the tenant plans offline exactly as the tenant 
     CHECK(offline.exit_code == 0);
     CHECK(offline.out == live.out);
 }
+
+TEST_CASE("import then plan: no change against the tenant it was imported from", "[integration]") {
+    Sandbox sandbox;
+    const std::string imported = (sandbox.folder() / "imported.toml").string();
+    const RunResult import = sandbox.authgate({"import", "--out", imported, "--tenant", tenant});
+    INFO(import.err);
+    REQUIRE(import.exit_code == 0);
+    CHECK_THAT(import.out, Catch::StartsWith("Wrote " + imported + " from contoso.onmicrosoft.com: 7 explicit mailbox overrides to review"));
+    const RunResult plan = sandbox.authgate({"plan", "-c", imported, "--detailed-exitcode"});
+    INFO(plan.out << plan.err);
+    CHECK(plan.exit_code == 0);
+    CHECK_THAT(plan.out, Catch::Contains("Plan: 0 to change, 1 to report, 0 skipped."));
+    CHECK(sandbox.authgate({"import", "--out", imported, "--tenant", tenant}).exit_code == 1);  // never overwrites
+}

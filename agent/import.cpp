@@ -1,0 +1,121 @@
+#include "agent/import.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace authgate {
+namespace {
+
+constexpr std::string_view legacy_pseudo_policy = "LegacyExchangeTokens";
+
+// A TOML basic string: quotes, backslashes and control characters escaped.
+std::string quoted(const std::string& text) {
+    std::string out = "\"";
+    for (unsigned char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20 || c == 0x7f) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04X", c);
+            out += escaped;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
+
+// The policy to name as basic_auth_policy: the one allowing Basic SMTP with the most users.
+std::optional<std::string> basic_auth_policy(const LiveState& live) {
+    std::map<std::string, int> users_of;
+    for (const auto& user : *live.users)
+        if (user.authentication_policy) ++users_of[fold_case(*user.authentication_policy)];
+    std::optional<std::string> best;
+    int most = 0;
+    for (const auto& policy : *live.policies) {
+        if (!policy.flags[smtp_flag] || policy.name == legacy_pseudo_policy) continue;
+        const int count = users_of[fold_case(policy.name)];
+        if (count > most) {
+            best = policy.name;
+            most = count;
+        }
+    }
+    return best;
+}
+
+}  // namespace
+
+std::string import_desired_state(const LiveState& live, const ImportOptions& options) {
+    const std::string today = format_date(options.now);
+    const std::string expires = format_date(options.now + std::chrono::days{options.exception_days});
+    const std::optional<std::string> basic_policy = basic_auth_policy(live);
+
+    // Mailboxes whose user is on the basic-auth policy, by directory id and by identity.
+    std::set<std::string> on_basic_policy;
+    if (basic_policy)
+        for (const auto& user : *live.users)
+            if (user.authentication_policy && equals_ignoring_case(*user.authentication_policy, *basic_policy)) {
+                if (!user.external_directory_object_id.empty()) on_basic_policy.insert(fold_case(user.external_directory_object_id));
+                on_basic_policy.insert(fold_case(user.identity));
+            }
+
+    std::vector<const Mailbox*> enabled, disabled;
+    for (const auto& mailbox : *live.mailboxes) {
+        if (mailbox.smtp_auth_disabled == false) enabled.push_back(&mailbox);
+        if (mailbox.smtp_auth_disabled == true) disabled.push_back(&mailbox);
+    }
+    const auto by_address = [](const Mailbox* a, const Mailbox* b) {
+        return fold_case(a->primary_smtp_address) < fold_case(b->primary_smtp_address);
+    };
+    std::sort(enabled.begin(), enabled.end(), by_address);
+    std::sort(disabled.begin(), disabled.end(), by_address);
+
+    std::ostringstream out;
+    out << "# authgate desired state, imported from " << options.tenant << " on " << today << ".\n"
+        << "# It describes the tenant as it is: a plan made now shows no change. Before you enforce it,\n"
+        << "# give every exception a real owner, reason, ticket and expiry (or delete it), and decide\n"
+        << "# org_disabled. Exceptions imported here expire " << expires << ".\n"
+        << "version = 1\n\n"
+        << "[tenant]\nid = " << quoted(options.tenant) << "\ncloud = " << quoted(std::string(to_string(options.cloud)))
+        << "\n\n"
+        << "[smtp_auth]\n"
+        << "org_disabled = " << (*live.org_smtp_auth_disabled ? "true" : "false")
+        << "                 # as the tenant has it today; the goal is true\n"
+        << "unlisted_overrides = \"report\"       # report what is not declared here; \"revert\" once reviewed\n";
+    if (!disabled.empty()) {
+        out << "# Mailboxes with SMTP AUTH explicitly disabled.\ndeny = [\n";
+        for (const Mailbox* mailbox : disabled) out << "  " << quoted(mailbox->primary_smtp_address) << ",\n";
+        out << "]\n";
+    }
+    out << "\n[exceptions]\nmax_days = " << std::max(180, options.exception_days) << "\n";
+    if (basic_policy) out << "basic_auth_policy = " << quoted(*basic_policy) << "\n";
+
+    if (!enabled.empty())
+        out << "\n# Mailboxes with SMTP AUTH explicitly enabled (SmtpClientAuthenticationDisabled = false).\n";
+    for (const Mailbox* mailbox : enabled) {
+        const bool basic = on_basic_policy.count(fold_case(mailbox->external_directory_object_id)) ||
+                           on_basic_policy.count(fold_case(mailbox->identity));
+        out << "\n[[smtp_auth.exception]]\n"
+            << "mailbox = " << quoted(mailbox->primary_smtp_address) << "\n"
+            << "owner = \"unknown\"                    # who answers for it: a person or team address\n"
+            << "reason = " << quoted("imported from the tenant on " + today + "; say why it still needs SMTP AUTH")
+            << "\n"
+            << "expires = " << expires << "\n";
+        if (basic) out << "basic_auth = true                    # its user is on " << *basic_policy << "\n";
+    }
+
+    for (const auto& policy : *live.policies) {
+        if (policy.name == legacy_pseudo_policy) continue;
+        out << "\n[[authentication_policy]]\nname = " << quoted(policy.name) << "\n";
+        for (std::size_t i = 0; i < basic_auth_flag_count; ++i)
+            if (policy.flags[i]) out << basic_auth_flags[i].toml_key << " = true\n";
+    }
+    out << "\n[organization]\ndefault_authentication_policy = "
+        << quoted(live.organization->default_authentication_policy.value_or("")) << "\n";
+    return out.str();
+}
+
+}  // namespace authgate

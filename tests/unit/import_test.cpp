@@ -1,0 +1,53 @@
+#include <catch2/catch.hpp>
+
+#include "agent/import.h"
+#include "connectors/snapshot.h"
+#include "policies/loader.h"
+#include "policies/planner.h"
+#include "policies/validate.h"
+
+using namespace authgate;
+
+TEST_CASE("an imported desired state plans no change against the tenant it came from", "[import]") {
+    const Instant now = *parse_instant("2026-11-22T10:00:00Z");
+    const std::string path = std::string(AUTHGATE_SOURCE_DIR) + "/examples/contoso/live.json";
+    const LiveState live = SnapshotConnector(path).read_live_state();
+    const std::string text = import_desired_state(live, {"contoso.onmicrosoft.com", Cloud::global, now, 30});
+
+    LoadResult loaded = load_desired_state_text("imported.toml", text);
+    for (const auto& d : loaded.diagnostics.all()) INFO(format(d));
+    REQUIRE_FALSE(loaded.diagnostics.has_errors());
+    const Diagnostics checks = validate(loaded.state, now);
+    CHECK_FALSE(checks.has_errors());
+    // Every imported exception is flagged until someone owns it.
+    const auto warnings = checks.warnings();
+    CHECK(std::count_if(warnings.begin(), warnings.end(), [](const Diagnostic& d) { return d.code == "exception_without_owner"; }) == 6);
+
+    const PlanResult plan = make_plan(loaded.state, live, now);
+    REQUIRE_FALSE(plan.diagnostics.has_errors());
+    CHECK(plan.plan.change_count() == 0);
+    // What it cannot express stays reported: a user on the basic-auth policy whose mailbox has no override.
+    REQUIRE(plan.plan.report_count() == 1);
+    CHECK(plan.plan.changes[0].target == "sales-bot@contoso.com");
+
+    CHECK_THAT(text, Catch::Contains("deny = [\n  \"hr-payroll@contoso.com\",\n]\n"));
+    CHECK_THAT(text, Catch::Contains("mailbox = \"legacy-erp@contoso.com\"\nowner = \"unknown\""));
+    CHECK_THAT(text, Catch::Contains("expires = 2026-12-22\nbasic_auth = true"));
+    CHECK_THAT(text, Catch::Contains("[[authentication_policy]]\nname = \"Block Basic Auth\"\nallow_basic_auth_imap = true\n"));
+    CHECK_THAT(text, Catch::Contains("[organization]\ndefault_authentication_policy = \"\"\n"));
+}
+
+TEST_CASE("import quotes names so that no address or policy name can break out of its string", "[import]") {
+    LiveState live;
+    live.org_smtp_auth_disabled = true;
+    live.mailboxes = std::vector<Mailbox>{{"g1", "x", "o1", "o'brien@contoso.com", false}};
+    live.policies = std::vector<LivePolicy>{{"Quote \" and \\ back", "Quote", "g", "CN=q", {}}};
+    live.organization = OrganizationConfig{};
+    live.users = std::vector<LiveUser>{};
+    const std::string text = import_desired_state(live, {"contoso.onmicrosoft.com", Cloud::global, *parse_instant("2026-11-22"), 30});
+    LoadResult loaded = load_desired_state_text("imported.toml", text);
+    REQUIRE_FALSE(loaded.diagnostics.has_errors());
+    REQUIRE(loaded.state.policies.size() == 1);
+    CHECK(loaded.state.policies[0].name == "Quote \" and \\ back");
+    CHECK(loaded.state.smtp_auth->exceptions.at(0).mailbox == "o'brien@contoso.com");
+}

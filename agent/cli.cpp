@@ -9,13 +9,6 @@
 namespace authgate {
 namespace {
 
-int run_version(CommandContext& context) {
-    po::options_description options("Options");
-    if (!parse_options(context, options, "authgate version")) return exit_ok;
-    context.out << "authgate " << AUTHGATE_VERSION << "\n";
-    return exit_ok;
-}
-
 void print_help(std::ostream& out) {
     out << "authgate: SMTP AUTH posture and its exceptions in Exchange Online, as code.\n\n"
            "Usage: authgate COMMAND [OPTIONS]\n\nCommands:\n";

@@ -15,6 +15,7 @@ int run_history(CommandContext& context);
 int run_explain(CommandContext& context);
 int run_snapshot(CommandContext& context);
 int run_import(CommandContext& context);
+int run_version(CommandContext& context);
 
 // The first phase of every command that reads a desired state: load, then validate at `now`.
 struct CheckedDesiredState {

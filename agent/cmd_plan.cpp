@@ -4,6 +4,7 @@
 
 #include "agent/commands.h"
 #include "agent/connection.h"
+#include "agent/github.h"
 #include "agent/options.h"
 #include "agent/render.h"
 #include "agent/saved_plan.h"
@@ -25,6 +26,7 @@ int run_plan(CommandContext& context) {
         ("out", po::value<std::string>(), "also save the plan, for authgate apply PLANFILE");
     add_connection_options(options);
     add_state_option(options);
+    add_github_option(options);
     const auto values = parse_options(context, options,
                                       "authgate plan -c PATH... [--snapshot FILE] [--at TIME] [--format FORMAT] "
                                       "[--detailed-exitcode] [--out PLANFILE]");
@@ -35,9 +37,11 @@ int run_plan(CommandContext& context) {
         throw UsageError("--out saves a plan to apply now; a plan made --at another time cannot be saved");
 
     // 1. The desired state, checked before anything is read from the tenant.
+    const bool github = github_enabled(*values);
     CheckedDesiredState checked = load_and_validate(desired_state_paths(*values), now);
     if (checked.diagnostics.has_errors()) {
         print_diagnostics(context.err, checked.diagnostics);
+        if (github) annotate(context.err, checked.diagnostics.all());
         return exit_error;
     }
 
@@ -73,6 +77,10 @@ int run_plan(CommandContext& context) {
     plan.warnings.insert(plan.warnings.begin(), own.begin(), own.end());
 
     render_plan(context.out, plan, format);
+    if (github) {
+        annotate(context.err, plan.warnings);
+        append_step_summary(plan);
+    }
     if (values->count("out")) {
         // Written aside and renamed, so that a pipeline never picks up half a plan.
         const std::string path = (*values)["out"].as<std::string>();

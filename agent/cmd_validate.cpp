@@ -1,6 +1,7 @@
 #include <ostream>
 
 #include "agent/commands.h"
+#include "agent/github.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
 #include "policies/loader.h"
@@ -45,6 +46,7 @@ int run_validate(CommandContext& context) {
         ("strict", "treat warnings as errors (exit 1)")
         ("at", po::value<std::string>(), "judge expiry as at this time (RFC 3339), not now")
         ("format", po::value<std::string>(), "text (default) or json");
+    add_github_option(options);
     const auto values = parse_options(context, options, "authgate validate -c PATH... [--strict] [--at TIME]");
     if (!values) return exit_ok;
     const ReportFormat format = report_format(*values);
@@ -62,6 +64,7 @@ int run_validate(CommandContext& context) {
         return failed ? exit_error : exit_ok;
     }
     print_diagnostics(context.err, diagnostics);
+    if (github_enabled(*values)) annotate(context.err, diagnostics.all());
     if (diagnostics.has_errors()) return exit_error;
     const std::size_t warnings = diagnostics.warning_count();
     if (failed) {

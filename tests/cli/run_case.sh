@@ -11,7 +11,8 @@ cd "$root" || exit 1
 mapfile -t args < "$case_dir/args"
 out=$(mktemp) err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
-"$authgate" "${args[@]}" >"$out" 2>"$err"
+# Goldens must not depend on where they run (GitHub Actions adds annotations).
+env -u GITHUB_ACTIONS -u GITHUB_STEP_SUMMARY "$authgate" "${args[@]}" >"$out" 2>"$err"
 rc=$?
 status=0
 expected_rc=$(cat "$case_dir/expected_rc")

@@ -100,7 +100,7 @@ void require_complete(const ConnectionSettings& settings) {
     if (settings.certificate.empty())
         missing += "\n  certificate: --certificate, AUTHGATE_CERTIFICATE or [connection] certificate";
     if (!missing.empty())
-        throw UsageError("reading the tenant needs these settings, or --snapshot FILE to plan offline:" + missing);
+        throw UsageError("reading the tenant needs these settings (plan can read a --snapshot FILE instead):" + missing);
     for (const auto* endpoint : {&settings.login_endpoint, &settings.exchange_endpoint})
         if (origin_of(*endpoint).empty())
             throw UsageError("endpoints must be https:// URLs (TLS is always verified), not '" + *endpoint + "'");

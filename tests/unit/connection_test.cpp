@@ -81,7 +81,7 @@ TEST_CASE("connection settings: flag over environment over the desired state ove
 
 TEST_CASE("missing connection settings are named together", "[connection]") {
     CHECK_THROWS_WITH(resolve_connection(flags({}), desired(""), environment({})),
-                      "reading the tenant needs these settings, or --snapshot FILE to plan offline:\n"
+                      "reading the tenant needs these settings (plan can read a --snapshot FILE instead):\n"
                       "  application id: --app-id, AUTHGATE_APP_ID or [connection] app_id\n"
                       "  certificate: --certificate, AUTHGATE_CERTIFICATE or [connection] certificate");
 }

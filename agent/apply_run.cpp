@@ -73,7 +73,11 @@ ApplyResult apply_journalled(const Plan& plan, TenantConnector& connector, Journ
         journal.record_change({run.id, ++sequence, applied.change, journal_status(applied.outcome), applied.error,
                                applied.client_request_id, now_utc()});
         context.lock.renew();
+        if (context.progress)
+            context.progress->update("applying: " + std::to_string(sequence) + " of " + std::to_string(plan.change_count()));
     });
+    if (context.progress) context.progress->update("reading the changes back");
+    if (context.progress) context.progress->done();
     for (std::size_t i = 0; i < result.changes.size(); ++i) {
         const AppliedChange& applied = result.changes[i];
         journal.update_change(run.id, static_cast<int>(i) + 1, journal_status(applied.outcome), applied.error);

@@ -8,6 +8,7 @@
 
 #include "agent/apply.h"
 #include "agent/log.h"
+#include "agent/terminal.h"
 #include "state/journal.h"
 
 namespace authgate {
@@ -40,6 +41,7 @@ struct JournalledApply {
     std::ostream& out;  // a line per change and the summary
     std::ostream& err;  // every change not made
     Logger* logger = nullptr;
+    Progress* progress = nullptr;  // "applying: 12 of 15" on a terminal
 };
 
 // Applies `plan`, journals every change and lifecycle event, prints the outcome, and settles

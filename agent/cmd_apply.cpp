@@ -11,6 +11,7 @@
 #include "agent/render.h"
 #include "agent/saved_plan.h"
 #include "agent/state_options.h"
+#include "agent/terminal.h"
 #include "policies/planner.h"
 #include "state/journal.h"
 
@@ -62,6 +63,7 @@ int run_apply(CommandContext& context) {
         ("max-plan-age", po::value<std::string>()->default_value("24h"), "refuse a saved plan older than this");
     add_connection_options(options);
     add_state_option(options);
+    add_color_option(options);
     po::positional_options_description positional;
     positional.add("plan-file", 1);
     const auto values = parse_options(context, options,
@@ -132,6 +134,8 @@ int run_apply(CommandContext& context) {
     LiveState live;
     try {
         session = open_tenant(settings, environment, started);
+        Progress progress(*values);
+        session->on_progress([&](const std::string& text) { progress.update(text); });
         live = session->connector().read_live_state();
     } catch (const ConnectorError& error) {
         context.err << "error: " << error.what() << "\nThe live state could not be read; nothing was changed.\n";
@@ -160,7 +164,7 @@ int run_apply(CommandContext& context) {
     run.planned = static_cast<int>(plan.change_count());
     run.reported = static_cast<int>(plan.report_count());
     run.warnings = static_cast<int>(plan.warnings.size());
-    render_text(context.out, plan);
+    render_text(context.out, plan, stdout_style(*values));
     if (plan.change_count() == 0) {
         context.out << "\nNothing to apply.\n";
         finish("succeeded", "");
@@ -191,7 +195,8 @@ int run_apply(CommandContext& context) {
         }
     }
     // 5. The changes, in the plan's order, journalled as they settle, then read back.
-    JournalledApply journalled{journal, run, lock, context.out, context.err};
+    Progress progress(*values);
+    JournalledApply journalled{journal, run, lock, context.out, context.err, nullptr, &progress};
     const ApplyResult result = apply_journalled(plan, session->connector(), journalled);
     return result.succeeded() ? exit_ok : exit_error;
 }

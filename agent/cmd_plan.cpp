@@ -9,6 +9,7 @@
 #include "agent/render.h"
 #include "agent/saved_plan.h"
 #include "agent/state_options.h"
+#include "agent/terminal.h"
 #include "state/journal.h"
 #include "connectors/snapshot.h"
 #include "policies/planner.h"
@@ -27,6 +28,7 @@ int run_plan(CommandContext& context) {
     add_connection_options(options);
     add_state_option(options);
     add_github_option(options);
+    add_color_option(options);
     const auto values = parse_options(context, options,
                                       "authgate plan -c PATH... [--snapshot FILE] [--at TIME] [--format FORMAT] "
                                       "[--detailed-exitcode] [--out PLANFILE]");
@@ -55,6 +57,8 @@ int run_plan(CommandContext& context) {
         } else {
             settings = resolve_connection(*values, checked.state, environment);
             const auto session = open_tenant(settings, environment, now_utc());
+            Progress progress(*values);
+            session->on_progress([&](const std::string& text) { progress.update(text); });
             live = session->connector().read_live_state();
         }
     } catch (const ConnectorError& error) {
@@ -76,7 +80,7 @@ int run_plan(CommandContext& context) {
     const auto own = checked.diagnostics.warnings();
     plan.warnings.insert(plan.warnings.begin(), own.begin(), own.end());
 
-    render_plan(context.out, plan, format);
+    render_plan(context.out, plan, format, stdout_style(*values));
     if (github) {
         annotate(context.err, plan.warnings);
         append_step_summary(plan);

@@ -13,6 +13,7 @@
 #include "agent/options.h"
 #include "agent/render.h"
 #include "agent/state_options.h"
+#include "agent/terminal.h"
 #include "policies/lifecycle.h"
 #include "policies/planner.h"
 #include "state/journal.h"
@@ -185,7 +186,7 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mo
     Plan to_apply = plan;
     std::erase_if(to_apply.changes, [&](const Change& change) { return !applies(mode, change); });
     if (to_apply.changes.empty()) {
-        render_text(context.out, plan);
+        render_text(context.out, plan, stdout_style(values));
         finish("succeeded", "");
         pass.exit_code = drift && (mode == Mode::report || values.count("detailed-exitcode")) ? exit_changes : exit_ok;
         return pass;
@@ -199,7 +200,7 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mo
         notifier.send("failure", message);
         return fail(message + "\nNothing was changed.");
     }
-    render_text(context.out, to_apply);
+    render_text(context.out, to_apply, stdout_style(values));
     JournalledApply journalled{journal, run, lock, context.out, context.err, &logger};
     const ApplyResult result = apply_journalled(to_apply, session->connector(), journalled);
     log_run();
@@ -242,6 +243,7 @@ int run_reconcile(CommandContext& context) {
     add_connection_options(options);
     add_state_option(options);
     add_log_options(options);
+    add_color_option(options);
     const auto values = parse_options(context, options,
                                       "authgate reconcile -c PATH... [--once | --interval DURATION] "
                                       "[--mode enforce|expiry|report]");

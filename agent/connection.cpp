@@ -44,6 +44,9 @@ public:
           connector_(exchange_) {}
 
     TenantConnector& connector() override { return connector_; }
+    void on_progress(std::function<void(const std::string&)> progress) override {
+        connector_.on_progress(std::move(progress));
+    }
 
 private:
     Credential credential_;

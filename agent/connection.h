@@ -42,6 +42,8 @@ class TenantSession {
 public:
     virtual ~TenantSession() = default;
     virtual TenantConnector& connector() = 0;
+    // A progress line for long reads; optional.
+    virtual void on_progress(std::function<void(const std::string&)> progress) = 0;
 };
 
 std::unique_ptr<TenantSession> open_tenant(const ConnectionSettings& settings, const Environment& environment,

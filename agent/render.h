@@ -14,9 +14,12 @@ enum class ReportFormat { text, markdown, json };
 web::json::value plan_to_json(const Plan& plan);
 // A journal run, for status and history.
 web::json::value run_to_json(const RunRecord& run);
+struct TextStyle;
 void render_text(std::ostream& out, const Plan& plan);
+void render_text(std::ostream& out, const Plan& plan, const TextStyle& style);
 void render_markdown(std::ostream& out, const Plan& plan);
 void render_plan(std::ostream& out, const Plan& plan, ReportFormat format);
+void render_plan(std::ostream& out, const Plan& plan, ReportFormat format, const TextStyle& style);
 
 // "2 to change" style summary line shared by the text and markdown reports.
 std::string summary_line(const Plan& plan);

@@ -1,6 +1,7 @@
 #include "agent/render.h"
 
 #include "agent/json_output.h"
+#include "agent/terminal.h"
 
 namespace authgate {
 namespace {
@@ -116,11 +117,13 @@ value run_to_json(const RunRecord& run) {
     return entry;
 }
 
-void render_plan(std::ostream& out, const Plan& plan, ReportFormat format) {
+void render_plan(std::ostream& out, const Plan& plan, ReportFormat format) { render_plan(out, plan, format, TextStyle{}); }
+
+void render_plan(std::ostream& out, const Plan& plan, ReportFormat format, const TextStyle& style) {
     switch (format) {
         case ReportFormat::json: write_json(out, plan_to_json(plan)); break;
         case ReportFormat::markdown: render_markdown(out, plan); break;
-        case ReportFormat::text: render_text(out, plan); break;
+        case ReportFormat::text: render_text(out, plan, style); break;
     }
 }
 

@@ -2,6 +2,8 @@
 
 #include <ostream>
 
+#include "agent/terminal.h"
+
 namespace authgate {
 namespace {
 
@@ -9,6 +11,23 @@ std::string show(const Value& value) {
     if (std::holds_alternative<std::monostate>(value)) return "null";
     if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
     return "\"" + std::get<std::string>(value) + "\"";
+}
+
+// ANSI colours, only when the style asks for them.
+struct Paint {
+    bool on;
+    std::string operator()(const char* code, const std::string& text) const {
+        return on ? std::string("\033[") + code + "m" + text + "\033[0m" : text;
+    }
+};
+
+const char* symbol_color(Action action) {
+    switch (action) {
+        case Action::create: return "32";  // green
+        case Action::update: return "33";  // yellow
+        case Action::report: return "36";  // cyan
+    }
+    return "0";
 }
 
 char symbol(Action action) {
@@ -27,7 +46,10 @@ std::string summary_line(const Plan& plan) {
            " to report, " + std::to_string(plan.skipped.size()) + " skipped.";
 }
 
-void render_text(std::ostream& out, const Plan& plan) {
+void render_text(std::ostream& out, const Plan& plan) { render_text(out, plan, TextStyle{}); }
+
+void render_text(std::ostream& out, const Plan& plan, const TextStyle& style) {
+    const Paint paint{style.color};
     out << "Plan for " << plan.tenant << " at " << format_instant(plan.evaluated_at) << "\n";
     if (plan.changes.empty()) out << "\nNo changes: the tenant matches the desired state.\n";
 
@@ -36,10 +58,11 @@ void render_text(std::ostream& out, const Plan& plan) {
     for (const Change& change : plan.changes)
         if (std::find(order.begin(), order.end(), change.resource) == order.end()) order.push_back(change.resource);
     for (Resource resource : order) {
-        out << "\n" << to_string(resource) << ":\n";
+        out << "\n" << paint("1", std::string(to_string(resource)) + ":") << "\n";
         for (const Change& change : plan.changes) {
             if (change.resource != resource) continue;
-            out << "  " << symbol(change.action) << " " << change.target << "  " << change.attribute << ": "
+            out << "  " << paint(symbol_color(change.action), std::string(1, symbol(change.action))) << " "
+                << change.target << "  " << change.attribute << ": "
                 << show(change.before) << " -> " << show(change.after);
             if (change.action == Action::report) out << " (report only)";
             out << "\n      " << to_string(change.reason) << ": " << change.detail << "\n";
@@ -51,14 +74,14 @@ void render_text(std::ostream& out, const Plan& plan) {
             out << "  - " << skipped.target << " (" << skipped.reason << "): " << skipped.detail << "\n";
     }
     if (!plan.warnings.empty()) {
-        out << "\nWarnings:\n";
+        out << "\n" << paint("33", "Warnings:") << "\n";
         for (const Diagnostic& warning : plan.warnings) {
             out << "  - ";
             if (warning.source.known()) out << warning.source.file << ":" << warning.source.line << ": ";
             out << warning.message << "\n";
         }
     }
-    out << "\n" << summary_line(plan) << "\n";
+    out << "\n" << paint("1", summary_line(plan)) << "\n";
 }
 
 }  // namespace authgate

@@ -26,16 +26,20 @@ std::string opath_quote(const std::string& text) {
     return quoted + "'";
 }
 
+using Progress = std::function<void(const std::string&)>;
+
 template <class T, class Read>
 std::vector<T> read_all(ExchangeClient& client, const std::string& cmdlet, const value& input,
-                        const std::vector<std::string>& select, Read read) {
+                        const std::vector<std::string>& select, Read read, const Progress& progress = {}) {
     std::vector<T> objects;
     const std::string source = cmdlet;
+    if (progress) progress(cmdlet + ": reading");
     client.read(
         cmdlet, input, select, [&] { objects.clear(); },
         [&](const value& json) {
             const Place place{source, "value", objects.size()};
             objects.push_back(read(as_object(json, place), place));
+            if (progress && objects.size() % 1000 == 0) progress(cmdlet + ": " + std::to_string(objects.size()) + " read");
         });
     return objects;
 }
@@ -78,7 +82,7 @@ LiveState ExchangeOnlineConnector::read_live_state() {
     state.mailboxes = read_all<Mailbox>(
         client_, "Get-CASMailbox", parameters({{"ResultSize", value::string("Unlimited")}}),
         {"Guid", "Identity", "ExternalDirectoryObjectId", "PrimarySmtpAddress", "SmtpClientAuthenticationDisabled"},
-        read_mailbox);
+        read_mailbox, progress_);
     state.policies = read_all<LivePolicy>(client_, "Get-AuthenticationPolicy", value::object(), {}, read_policy);
 
     std::vector<LiveUser> users;

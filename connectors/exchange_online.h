@@ -1,6 +1,8 @@
 #pragma once
 // The Exchange Online connector: the live state read through InvokeCommand. Every read must
 // succeed whole; a failed page fails the read (unknown is not absent).
+#include <functional>
+
 #include "connectors/connector.h"
 #include "connectors/exchange_client.h"
 
@@ -9,12 +11,15 @@ namespace authgate {
 class ExchangeOnlineConnector : public TenantConnector {
 public:
     explicit ExchangeOnlineConnector(ExchangeClient& client) : client_(client) {}
+    // Told what is being read as reads go ("Get-CASMailbox: 12000 read"), for a progress line.
+    void on_progress(std::function<void(const std::string&)> progress) { progress_ = std::move(progress); }
     LiveState read_live_state() override;
     // Independent cmdlets go through $batch, ten to a request, a few requests at a time.
     std::vector<WriteOutcome> write(const std::vector<Cmdlet>& cmdlets) override;
 
 private:
     ExchangeClient& client_;
+    std::function<void(const std::string&)> progress_;
 };
 
 }  // namespace authgate

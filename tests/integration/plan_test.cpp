@@ -211,3 +211,23 @@ TEST_CASE("import then plan: no change against the tenant it was imported from",
     CHECK_THAT(plan.out, Catch::Contains("Plan: 0 to change, 1 to report, 0 skipped."));
     CHECK(sandbox.authgate({"import", "--out", imported, "--tenant", tenant}).exit_code == 1);  // never overwrites
 }
+
+TEST_CASE("a terminal gets colour and progress; --no-color and pipes get plain text", "[integration]") {
+    Sandbox sandbox;
+    std::string command = std::string(AUTHGATE_BINARY) + " plan -c " + source_dir() + "/examples/contoso";
+    for (const auto& flag : sandbox.connection_flags()) command += " '" + flag + "'";
+    // script(1) runs the command on a pseudo-terminal, as a person at a terminal would.
+    const RunResult tty = run_program({"/usr/bin/script", "-qec", command, "/dev/null"}, {{"TERM", "xterm"}, {"NO_COLOR", ""}});
+    INFO(tty.out);
+    CHECK(tty.exit_code == 0);
+    CHECK_THAT(tty.out, Catch::Contains("\033[33m~\033[0m scanner-3f@contoso.com"));
+    CHECK_THAT(tty.out, Catch::Contains("\033[1mPlan: 15 to change, 0 to report, 1 skipped.\033[0m"));
+    CHECK_THAT(tty.out, Catch::Contains("Get-CASMailbox: reading"));
+    const RunResult plain =
+        run_program({"/usr/bin/script", "-qec", command + " --no-color", "/dev/null"}, {{"TERM", "xterm"}, {"NO_COLOR", ""}});
+    CHECK(plain.exit_code == 0);
+    CHECK(plain.out.find("\033[") == std::string::npos);
+    const RunResult piped = sandbox.authgate({"plan", "-c", "examples/contoso"});
+    CHECK(piped.out.find("\033[") == std::string::npos);
+    CHECK(piped.err.find("\033[") == std::string::npos);
+}

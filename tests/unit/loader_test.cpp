@@ -8,8 +8,10 @@
 #include <fstream>
 
 #include "policies/loader.h"
+#include "temp_dir.h"
 
 using namespace authgate;
+using authgate::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -34,32 +36,6 @@ std::vector<std::string> lines(const Diagnostics& diagnostics) {
 
 Instant at(const char* text) { return *parse_instant(text); }
 
-// A fresh folder under /tmp, removed with everything in it when the test ends.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "authgate-loader-test-XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    void write(const std::string& relative, const std::string& text) const {
-        const fs::path file = path_ / relative;
-        fs::create_directories(file.parent_path());
-        std::ofstream(file, std::ios::binary) << text;
-    }
-    std::string path() const { return path_.string(); }
-    std::string operator/(const std::string& relative) const { return (path_ / relative).string(); }
-
-private:
-    fs::path path_;
-};
 
 const std::string scanner_exception =
     "[[smtp_auth.exception]]\n"

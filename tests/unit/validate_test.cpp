@@ -9,8 +9,10 @@
 #include "policies/lifecycle.h"
 #include "policies/loader.h"
 #include "policies/validate.h"
+#include "temp_dir.h"
 
 using namespace authgate;
+using authgate::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -44,32 +46,6 @@ std::vector<std::string> lines(const Diagnostics& diagnostics) {
 std::vector<std::string> validated(const std::string& body, Instant when = now) {
     return lines(validate(loaded(body), when));
 }
-
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "authgate-validate-test-XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    void write(const std::string& relative, const std::string& text) const {
-        const fs::path file = path_ / relative;
-        fs::create_directories(file.parent_path());
-        std::ofstream(file, std::ios::binary) << text;
-    }
-    std::string path() const { return path_.string(); }
-    std::string operator/(const std::string& relative) const { return (path_ / relative).string(); }
-
-private:
-    fs::path path_;
-};
 
 }  // namespace
 

@@ -29,16 +29,9 @@ std::string identity_of(const Change& change) {
     return identity && std::holds_alternative<std::string>(*identity) ? std::get<std::string>(*identity) : change.target;
 }
 
-const LivePolicy* find_policy(const LiveState& live, const std::string& name) {
-    if (!live.policies) return nullptr;
-    for (const auto& policy : *live.policies)
-        if (equals_ignoring_case(policy.name, name)) return &policy;
-    return nullptr;
-}
-
 // A created policy holds exactly the flags its New-AuthenticationPolicy set.
-bool created_as_planned(const Change& change, const LiveState& live) {
-    const LivePolicy* policy = find_policy(live, change.target);
+bool created_as_planned(const Change& change, const LiveIndex& live) {
+    const LivePolicy* policy = live.policy(change.target);
     if (!policy) return false;
     for (std::size_t i = 0; i < basic_auth_flag_count; ++i) {
         const Value* wanted = parameter(change.cmdlet, basic_auth_flags[i].exchange_name);
@@ -88,21 +81,19 @@ bool ApplyResult::succeeded() const {
     return !verification_error && count(ChangeOutcome::failed) == 0 && count(ChangeOutcome::skipped) == 0;
 }
 
-std::optional<Value> live_value(const Change& change, const LiveState& live) {
+std::optional<Value> live_value(const Change& change, const LiveState& live, const LiveIndex& index) {
     switch (change.resource) {
         case Resource::transport_config:
             if (!live.org_smtp_auth_disabled) return std::nullopt;
             return Value{*live.org_smtp_auth_disabled};
         case Resource::mailbox: {
-            if (!live.mailboxes) return std::nullopt;
-            for (const auto& mailbox : *live.mailboxes)
-                if (equals_ignoring_case(mailbox.primary_smtp_address, change.target))
-                    return mailbox.smtp_auth_disabled ? Value{*mailbox.smtp_auth_disabled} : Value{};
-            return std::nullopt;
+            const Mailbox* mailbox = index.mailbox(change.target);
+            if (!mailbox) return std::nullopt;
+            return mailbox->smtp_auth_disabled ? Value{*mailbox->smtp_auth_disabled} : Value{};
         }
         case Resource::authentication_policy: {
             if (!live.policies) return std::nullopt;
-            const LivePolicy* policy = find_policy(live, change.target);
+            const LivePolicy* policy = index.policy(change.target);
             if (change.action == Action::create) return policy ? Value{policy->name} : Value{};
             if (!policy) return std::nullopt;
             for (std::size_t i = 0; i < basic_auth_flag_count; ++i)
@@ -116,11 +107,10 @@ std::optional<Value> live_value(const Change& change, const LiveState& live) {
         case Resource::user: {
             if (change.attribute != "AuthenticationPolicy" || !live.users) return std::nullopt;
             const std::string identity = identity_of(change);
-            for (const auto& user : *live.users)
-                if (equals_ignoring_case(user.external_directory_object_id, identity) ||
-                    equals_ignoring_case(user.identity, identity))
-                    return user.authentication_policy ? Value{*user.authentication_policy} : Value{};
-            return Value{};  // only users with a policy are listed
+            const LiveUser* user = index.user_of_directory_id(identity);
+            if (!user) user = index.user_of_identity(identity);
+            if (!user) return Value{};  // only users with a policy are listed
+            return user->authentication_policy ? Value{*user->authentication_policy} : Value{};
         }
     }
     return std::nullopt;
@@ -196,11 +186,12 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now
         result.verification_error = std::string("the changes could not be read back: ") + error.what();
         return result;
     }
+    const LiveIndex index(live);
     for (AppliedChange& applied : result.changes) {
         if (applied.outcome == ChangeOutcome::skipped) continue;
         const Change& change = applied.change;
-        const std::optional<Value> now_value = live_value(change, live);
-        const bool shows = change.action == Action::create ? created_as_planned(change, live)
+        const std::optional<Value> now_value = live_value(change, live, index);
+        const bool shows = change.action == Action::create ? created_as_planned(change, index)
                                                            : now_value && same(*now_value, change.after);
         if (shows) {
             // An uncertain write that the tenant shows was made after all.

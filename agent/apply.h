@@ -40,6 +40,6 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now
 
 // The value the live state holds for what `change` changes; nullopt when it cannot be read
 // back (STSRefreshTokensValidFrom) or the object is gone.
-std::optional<Value> live_value(const Change& change, const LiveState& live);
+std::optional<Value> live_value(const Change& change, const LiveState& live, const LiveIndex& index);
 
 }  // namespace authgate

@@ -34,9 +34,10 @@ struct PlanSource {
 
 bool stale(CommandContext& context, const Plan& plan, const LiveState& live) {
     bool stale = false;
+    const LiveIndex index(live);
     for (const Change& change : plan.changes) {
         if (!change.changes_tenant()) continue;
-        const std::optional<Value> now = live_value(change, live);
+        const std::optional<Value> now = live_value(change, live, index);
         if (!now || *now == change.before) continue;  // not readable back (a timestamp), or as expected
         if (!stale) context.err << "error: the saved plan is stale; the tenant changed since it was made:\n";
         stale = true;

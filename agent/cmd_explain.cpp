@@ -27,13 +27,7 @@ struct Verdict {
     std::optional<std::string> default_policy;
 };
 
-const LivePolicy* find_policy(const LiveState& live, const std::string& name) {
-    for (const auto& policy : *live.policies)
-        if (equals_ignoring_case(policy.name, name)) return &policy;
-    return nullptr;
-}
-
-Verdict decide(const LiveState& live, const Mailbox& mailbox) {
+Verdict decide(const LiveState& live, const LiveIndex& index, const Mailbox& mailbox) {
     Verdict verdict;
     verdict.mailbox = &mailbox;
     // 1. SMTP AUTH at all: the mailbox's override, else the organization's switch.
@@ -47,11 +41,10 @@ Verdict decide(const LiveState& live, const Mailbox& mailbox) {
                                 (*live.org_smtp_auth_disabled ? "true" : "false") + ")";
     }
     // 2. Basic auth, additionally: the user's policy, else the organization's default policy.
-    for (const auto& user : *live.users)
-        if ((!mailbox.external_directory_object_id.empty() &&
-             equals_ignoring_case(user.external_directory_object_id, mailbox.external_directory_object_id)) ||
-            equals_ignoring_case(user.identity, mailbox.identity))
-            verdict.user_policy = user.authentication_policy;
+    // The user is matched to its mailbox as the planner does: directory id, else identity.
+    const LiveUser* user = index.user_of_directory_id(mailbox.external_directory_object_id);
+    if (!user) user = index.user_of_identity(mailbox.identity);
+    if (user) verdict.user_policy = user->authentication_policy;
     verdict.default_policy = live.organization->default_authentication_policy;
     const std::optional<std::string> deciding = verdict.user_policy ? verdict.user_policy : verdict.default_policy;
     const std::string whose = verdict.user_policy ? "the user's authentication policy" : "the organization's default policy";
@@ -61,7 +54,7 @@ Verdict decide(const LiveState& live, const Mailbox& mailbox) {
     } else if (!deciding) {
         verdict.basic = true;
         verdict.basic_why = "no authentication policy applies (none assigned, no default), and none means not blocked";
-    } else if (const LivePolicy* policy = find_policy(live, *deciding)) {
+    } else if (const LivePolicy* policy = index.policy(*deciding)) {
         verdict.basic = policy->flags[smtp_flag];
         verdict.basic_why = whose + " '" + policy->name + "' has AllowBasicAuthSmtp = " +
                             (policy->flags[smtp_flag] ? "true" : "false");
@@ -123,14 +116,13 @@ int run_explain(CommandContext& context) {
         context.err << "error: the live state is incomplete; explain needs the organization, mailboxes, policies and users\n";
         return exit_error;
     }
-    const Mailbox* mailbox = nullptr;
-    for (const auto& candidate : *live.mailboxes)
-        if (equals_ignoring_case(candidate.primary_smtp_address, address)) mailbox = &candidate;
+    const LiveIndex index(live);
+    const Mailbox* mailbox = index.mailbox(address);
     if (!mailbox) {
         context.err << "error: no mailbox has the primary address '" << address << "'\n";
         return exit_error;
     }
-    const Verdict verdict = decide(live, *mailbox);
+    const Verdict verdict = decide(live, index, *mailbox);
     const Exception* exception = find_exception(checked.state, address);
 
     if (format == ReportFormat::json) {

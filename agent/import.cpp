@@ -8,8 +8,6 @@
 namespace authgate {
 namespace {
 
-constexpr std::string_view legacy_pseudo_policy = "LegacyExchangeTokens";
-
 // A TOML basic string: quotes, backslashes and control characters escaped.
 std::string quoted(const std::string& text) {
     std::string out = "\"";

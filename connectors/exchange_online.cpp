@@ -7,9 +7,6 @@ namespace {
 
 using web::json::value;
 
-// The org-wide pseudo policy Exchange lists next to real ones; it has no users to list.
-constexpr std::string_view legacy_pseudo_policy = "LegacyExchangeTokens";
-
 value parameters(std::initializer_list<std::pair<const char*, value>> members) {
     value object = value::object(true);
     for (const auto& [name, member] : members) object[name] = member;

@@ -3,6 +3,8 @@
 // unknown, and unknown is not absent (safety rule 3).
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "desired_state.h"
@@ -36,6 +38,9 @@ struct OrganizationConfig {
     std::optional<std::string> default_authentication_policy;  // a policy name, or null
 };
 
+// The org-wide pseudo policy Get-AuthenticationPolicy lists beside real ones; never managed.
+inline constexpr std::string_view legacy_pseudo_policy = "LegacyExchangeTokens";
+
 struct LiveState {
     std::optional<bool> org_smtp_auth_disabled;     // Get-TransportConfig
     std::optional<std::vector<Mailbox>> mailboxes;  // Get-CASMailbox, all of them
@@ -43,6 +48,34 @@ struct LiveState {
     std::optional<OrganizationConfig> organization;
     // Users with an authentication policy assigned (any user not listed has none).
     std::optional<std::vector<LiveUser>> users;
+};
+
+// The live state indexed by the keys plans and changes use, case-insensitively, so that no lookup
+// scans 100,000 mailboxes. Points into the LiveState, which must outlive it. Empty keys find nothing.
+class LiveIndex {
+public:
+    explicit LiveIndex(const LiveState& live);
+
+    const Mailbox* mailbox(std::string_view primary_address) const { return find(mailboxes_, primary_address); }
+    const Mailbox* mailbox_of_directory_id(std::string_view id) const { return find(mailboxes_by_directory_id_, id); }
+    const Mailbox* mailbox_of_identity(std::string_view identity) const { return find(mailboxes_by_identity_, identity); }
+    const LivePolicy* policy(std::string_view name) const { return find(policies_, name); }
+    const LiveUser* user_of_directory_id(std::string_view id) const { return find(users_by_directory_id_, id); }
+    const LiveUser* user_of_identity(std::string_view identity) const { return find(users_by_identity_, identity); }
+
+private:
+    template <class T>
+    using Map = std::unordered_map<std::string, const T*>;
+    template <class T>
+    static const T* find(const Map<T>& map, std::string_view key) {
+        if (key.empty()) return nullptr;
+        const auto it = map.find(fold_case(key));
+        return it == map.end() ? nullptr : it->second;
+    }
+
+    Map<Mailbox> mailboxes_, mailboxes_by_directory_id_, mailboxes_by_identity_;
+    Map<LivePolicy> policies_;
+    Map<LiveUser> users_by_directory_id_, users_by_identity_;
 };
 
 }  // namespace authgate

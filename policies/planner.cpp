@@ -10,7 +10,6 @@
 namespace authgate {
 namespace {
 
-constexpr std::string_view legacy_pseudo_policy = "LegacyExchangeTokens";
 constexpr std::string_view organization_target = "organization";
 
 Value optional_value(const std::optional<bool>& value) {
@@ -35,7 +34,7 @@ std::string exception_context(const Exception& exception) {
 class Planner {
 public:
     Planner(const DesiredState& desired, const LiveState& live, Instant now, const PlanHistory& history)
-        : desired_(desired), live_(live), now_(now), history_(history) {}
+        : desired_(desired), live_(live), now_(now), history_(history), index_(live) {}
 
     PlanResult run() {
         PlanResult result;
@@ -47,7 +46,6 @@ public:
         plan_policies();
         plan_default_policy();
         if (desired_.smtp_auth) {
-            index_mailboxes();
             plan_org_switch();
             plan_exceptions();
             plan_deny();
@@ -100,11 +98,7 @@ private:
         ordered_.push_back(std::move(change));
     }
 
-    const LivePolicy* live_policy(std::string_view name) const {
-        for (const auto& policy : *live_.policies)
-            if (equals_ignoring_case(policy.name, name)) return &policy;
-        return nullptr;
-    }
+    const LivePolicy* live_policy(std::string_view name) const { return index_.policy(name); }
 
     void plan_policies() {
         if (desired_.policies.empty()) return;
@@ -162,19 +156,7 @@ private:
              {"Set-OrganizationConfig", {{"DefaultAuthenticationPolicy", optional_value(wanted)}}}, declared.source});
     }
 
-    void index_mailboxes() {
-        for (const auto& mailbox : *live_.mailboxes) {
-            mailboxes_.emplace(fold_case(mailbox.primary_smtp_address), &mailbox);
-            if (!mailbox.external_directory_object_id.empty())
-                mailboxes_by_directory_id_.emplace(fold_case(mailbox.external_directory_object_id), &mailbox);
-            mailboxes_by_identity_.emplace(fold_case(mailbox.identity), &mailbox);
-        }
-    }
-
-    const Mailbox* find_mailbox(const std::string& address) const {
-        const auto it = mailboxes_.find(fold_case(address));
-        return it == mailboxes_.end() ? nullptr : it->second;
-    }
+    const Mailbox* find_mailbox(const std::string& address) const { return index_.mailbox(address); }
 
     // Whether SMTP AUTH is enabled for the organization after this plan's org switch change.
     bool org_enabled_after_plan() const {
@@ -305,22 +287,12 @@ private:
     void plan_users() {
         const auto& setting = desired_.exception_settings.basic_auth_policy;
         const std::string policy = setting ? setting->value : std::string();
-        std::map<std::string, const LiveUser*> by_directory_id, by_identity;
-        for (const auto& user : *live_.users) {
-            if (!user.external_directory_object_id.empty())
-                by_directory_id.emplace(fold_case(user.external_directory_object_id), &user);
-            by_identity.emplace(fold_case(user.identity), &user);
-        }
         std::set<const LiveUser*> covered;
         for (const Exception& exception : desired_.smtp_auth->exceptions) {
             const Mailbox* mailbox = find_mailbox(exception.mailbox);
             if (!mailbox || !exception.basic_auth) continue;
-            const LiveUser* user = nullptr;
-            if (auto it = by_directory_id.find(fold_case(mailbox->external_directory_object_id));
-                it != by_directory_id.end() && !mailbox->external_directory_object_id.empty())
-                user = it->second;
-            else if (auto by_name = by_identity.find(fold_case(mailbox->identity)); by_name != by_identity.end())
-                user = by_name->second;
+            const LiveUser* user = index_.user_of_directory_id(mailbox->external_directory_object_id);
+            if (!user) user = index_.user_of_identity(mailbox->identity);
             if (user) covered.insert(user);
             const std::optional<std::string> current = user ? user->authentication_policy : std::nullopt;
             const bool assigned = current && equals_ignoring_case(*current, policy);
@@ -362,12 +334,9 @@ private:
 
     // The mailbox address of a user where known, so that targets read the same everywhere.
     std::string user_target(const LiveUser& user) const {
-        if (!user.external_directory_object_id.empty())
-            if (auto it = mailboxes_by_directory_id_.find(fold_case(user.external_directory_object_id));
-                it != mailboxes_by_directory_id_.end())
-                return it->second->primary_smtp_address;
-        if (auto it = mailboxes_by_identity_.find(fold_case(user.identity)); it != mailboxes_by_identity_.end())
-            return it->second->primary_smtp_address;
+        const Mailbox* mailbox = index_.mailbox_of_directory_id(user.external_directory_object_id);
+        if (!mailbox) mailbox = index_.mailbox_of_identity(user.identity);
+        if (mailbox) return mailbox->primary_smtp_address;
         return user.user_principal_name.empty() ? user.identity : user.user_principal_name;
     }
 
@@ -399,9 +368,7 @@ private:
     std::vector<Change> ordered_;
     std::vector<ExceptionStatus> exceptions_;
     std::vector<Skipped> skipped_;
-    std::map<std::string, const Mailbox*> mailboxes_;  // by primary address
-    std::map<std::string, const Mailbox*> mailboxes_by_directory_id_;
-    std::map<std::string, const Mailbox*> mailboxes_by_identity_;
+    const LiveIndex index_;
     std::set<std::string> listed_;
 };
 

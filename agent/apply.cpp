@@ -5,12 +5,6 @@
 namespace authgate {
 namespace {
 
-std::string show(const Value& value) {
-    if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
-    if (const std::string* text = std::get_if<std::string>(&value)) return "'" + *text + "'";
-    return "null";
-}
-
 bool same(const Value& a, const Value& b) {
     const auto* x = std::get_if<std::string>(&a);
     const auto* y = std::get_if<std::string>(&b);
@@ -200,7 +194,7 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now
         } else if (applied.outcome == ChangeOutcome::applied && now_value) {
             applied.outcome = ChangeOutcome::failed;
             applied.error = "Exchange accepted " + change.cmdlet.name + " but " + change.target + " shows " +
-                            change.attribute + " = " + show(*now_value) + " when read back";
+                            change.attribute + " = " + describe(*now_value) + " when read back";
         }
         // Applied and not readable back (STSRefreshTokensValidFrom) stays "applied".
     }

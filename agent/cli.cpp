@@ -5,6 +5,7 @@
 
 #include "agent/commands.h"
 #include "agent/options.h"
+#include "policies/diagnostics.h"
 
 namespace authgate {
 namespace {
@@ -17,21 +18,6 @@ void print_help(std::ostream& out) {
             << command.summary << "\n";
     }
     out << "\nRun 'authgate COMMAND --help' for a command's options.\n";
-}
-
-std::size_t distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
 }
 
 }  // namespace
@@ -56,7 +42,7 @@ std::string suggest_command(std::string_view typed) {
     std::string best;
     std::size_t best_distance = 3;
     for (const Command& command : commands()) {
-        const std::size_t d = distance(typed, command.name);
+        const std::size_t d = edit_distance(typed, command.name);
         if (d < best_distance || (command.name.rfind(typed, 0) == 0 && !typed.empty() && best.empty())) {
             best = command.name;
             best_distance = std::min(d, best_distance);

@@ -41,13 +41,8 @@ bool stale(CommandContext& context, const Plan& plan, const LiveState& live) {
         if (!now || *now == change.before) continue;  // not readable back (a timestamp), or as expected
         if (!stale) context.err << "error: the saved plan is stale; the tenant changed since it was made:\n";
         stale = true;
-        const auto show = [](const Value& v) {
-            if (const bool* b = std::get_if<bool>(&v)) return std::string(*b ? "true" : "false");
-            if (const std::string* t = std::get_if<std::string>(&v)) return "'" + *t + "'";
-            return std::string("null");
-        };
-        context.err << "  " << describe(change) << " is " << show(*now) << ", the plan expected " << show(change.before)
-                    << "\n";
+        context.err << "  " << describe(change) << " is " << describe(*now) << ", the plan expected "
+                    << describe(change.before) << "\n";
     }
     return stale;
 }

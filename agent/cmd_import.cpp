@@ -1,10 +1,10 @@
 // import: a desired state written from the live tenant, for migrating an existing tenant.
 #include <filesystem>
-#include <fstream>
 #include <ostream>
 
 #include "agent/commands.h"
 #include "agent/connection.h"
+#include "agent/files.h"
 #include "agent/import.h"
 #include "agent/options.h"
 
@@ -48,12 +48,7 @@ int run_import(CommandContext& context) {
     }
     const ImportOptions import{settings.tenant, desired.tenant ? desired.tenant->cloud : Cloud::global, now, days};
     const std::string text = import_desired_state(live, import);
-    {
-        std::ofstream out(path + ".partial", std::ios::binary | std::ios::trunc);
-        out << text;
-        if (!out) throw UsageError("cannot write " + path);
-    }
-    std::filesystem::rename(path + ".partial", path);
+    write_file_atomically(path, [&](std::ostream& out) { out << text; });
     std::size_t overrides = 0;
     for (const auto& mailbox : *live.mailboxes) overrides += mailbox.smtp_auth_disabled.has_value();
     context.out << "Wrote " << path << " from " << settings.tenant << ": " << overrides

@@ -1,9 +1,9 @@
 #include <filesystem>
-#include <fstream>
 #include <ostream>
 
 #include "agent/commands.h"
 #include "agent/connection.h"
+#include "agent/files.h"
 #include "agent/github.h"
 #include "agent/options.h"
 #include "agent/render.h"
@@ -86,18 +86,13 @@ int run_plan(CommandContext& context) {
         append_step_summary(plan);
     }
     if (values->count("out")) {
-        // Written aside and renamed, so that a pipeline never picks up half a plan.
         const std::string path = (*values)["out"].as<std::string>();
         // Recorded absolute, so that the plan can be applied from another folder.
         if (!settings.certificate.empty()) settings.certificate = std::filesystem::absolute(settings.certificate).string();
         if (settings.ca_bundle) settings.ca_bundle = std::filesystem::absolute(*settings.ca_bundle).string();
-        const std::string partial = path + ".partial";
-        {
-            std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+        write_file_atomically(path, [&](std::ostream& out) {
             write_saved_plan(out, {plan, settings, checked.state.guardrails.max_changes});
-            if (!out) throw UsageError("cannot write the plan to " + path);
-        }
-        std::filesystem::rename(partial, path);
+        });
     }
     return values->count("detailed-exitcode") && plan.change_count() > 0 ? exit_changes : exit_ok;
 }

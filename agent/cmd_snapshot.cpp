@@ -1,10 +1,9 @@
 // snapshot: the live state saved in the snapshot format, for offline plans and audit evidence.
-#include <filesystem>
-#include <fstream>
 #include <ostream>
 
 #include "agent/commands.h"
 #include "agent/connection.h"
+#include "agent/files.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
 #include "connectors/snapshot.h"
@@ -37,13 +36,7 @@ int run_snapshot(CommandContext& context) {
         context.err << "error: " << error.what() << "\nThe live state could not be read; nothing was saved.\n";
         return exit_error;
     }
-    const std::string partial = path + ".partial";
-    {
-        std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-        write_json(out, snapshot_json(live));
-        if (!out) throw UsageError("cannot write " + path);
-    }
-    std::filesystem::rename(partial, path);
+    write_file_atomically(path, [&](std::ostream& out) { write_json(out, snapshot_json(live)); });
     context.out << "Saved the live state of " << settings.tenant << " to " << path << ": " << live.mailboxes->size()
                 << " mailboxes, " << live.policies->size() << " authentication policies, " << live.users->size()
                 << " users with a policy.\n";

@@ -17,11 +17,6 @@ constexpr const char* transient_exceptions[] = {"DCOverloadedException", "Suitab
                                                 "ServerInMMException", "ADServerSettingsChangedException",
                                                 "StorageTransientException"};
 
-std::string trim_slash(std::string url) {
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    return url;
-}
-
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 std::optional<value> parse_json(const std::string& body) {

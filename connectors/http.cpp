@@ -91,6 +91,11 @@ std::string HttpResponse::header(const std::string& lower_case_name) const {
     return it == headers.end() ? std::string() : it->second;
 }
 
+std::string trim_slash(std::string url) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+}
+
 std::string origin_of(const std::string& url) {
     const std::string scheme = "https://";
     if (lower(url.substr(0, scheme.size())) != scheme) return {};

@@ -50,6 +50,9 @@ struct HttpSettings {
 
 std::unique_ptr<HttpTransport> make_https_transport(const HttpSettings& settings);
 
+// A base URL without its trailing slashes, ready for a path to be appended.
+std::string trim_slash(std::string url);
+
 // "https://host:port" of a URL, lower-cased; empty when it is not an https URL.
 std::string origin_of(const std::string& url);
 

@@ -20,11 +20,6 @@ std::string form_encode(const std::string& text) {
     return out;
 }
 
-std::string trim_slash(std::string url) {
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    return url;
-}
-
 // Entra's error_description runs on with trace and correlation ids; the first line says it.
 std::string first_line(const std::string& text) {
     const std::size_t end = text.find_first_of("\r\n");

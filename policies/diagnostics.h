@@ -1,6 +1,7 @@
 #pragma once
 // Problems are gathered, not thrown, so the user sees all of them in one run.
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "source.h"
@@ -36,6 +37,9 @@ public:
 private:
     std::vector<Diagnostic> items_;
 };
+
+// Levenshtein distance, for "did you mean" suggestions.
+std::size_t edit_distance(std::string_view a, std::string_view b);
 
 // "file:line:column: error: message"
 std::string format(const Diagnostic& diagnostic);

@@ -59,6 +59,12 @@ std::string quote(const std::string& text) {
 
 }  // namespace
 
+std::string describe(const Value& value) {
+    if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
+    if (const std::string* text = std::get_if<std::string>(&value)) return "'" + *text + "'";
+    return "null";
+}
+
 std::string powershell_line(const Cmdlet& cmdlet) {
     std::string line = cmdlet.name;
     for (const auto& [name, value] : cmdlet.parameters) {

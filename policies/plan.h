@@ -38,6 +38,9 @@ std::string_view to_string(Action action);
 std::string_view to_string(Reason reason);
 std::string_view to_string(ExceptionState state);
 
+// A value for people: null, true, false or 'text'.
+std::string describe(const Value& value);
+
 struct Cmdlet {
     std::string name;
     std::vector<std::pair<std::string, Value>> parameters;  // in the order PowerShell shows them

@@ -19,12 +19,6 @@ Value optional_value(const std::optional<std::string>& value) {
     return value ? Value{*value} : Value{};
 }
 
-std::string describe(const Value& value) {
-    if (std::holds_alternative<std::monostate>(value)) return "null";
-    if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
-    return "'" + std::get<std::string>(value) + "'";
-}
-
 std::string exception_context(const Exception& exception) {
     std::string text = "owner " + exception.owner;
     if (exception.ticket) text += ", " + *exception.ticket;

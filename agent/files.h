@@ -1,0 +1,13 @@
+#pragma once
+// Files the commands write for pipelines and auditors (saved plans, snapshots, imported desired
+// states) are written aside and renamed into place, so that no reader ever sees half of one.
+#include <functional>
+#include <iosfwd>
+#include <string>
+
+namespace authgate {
+
+// Throws UsageError naming the file when it cannot be written.
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
+
+}  // namespace authgate

@@ -121,6 +121,11 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now
     std::string failed_grant;  // the first exception grant that failed, if any
     bool org_switched_off = false;  // a Set-TransportConfig to disabled went through in this apply
     std::vector<std::string> failed_users;
+    using Clock = std::chrono::steady_clock;
+    const auto since = [](Clock::time_point start) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    };
+    const Clock::time_point writes_started = Clock::now();
 
     for (const auto& [first, end] : groups_of(changes)) {
         std::vector<Cmdlet> cmdlets;
@@ -172,7 +177,10 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now
             if (progress) progress(result.changes[i]);
     }
 
+    result.write_time = since(writes_started);
+
     // Read everything back: a change counts as made only when the tenant shows it.
+    const Clock::time_point read_back_started = Clock::now();
     LiveState live;
     try {
         live = connector.read_live_state();
@@ -180,6 +188,7 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now
         result.verification_error = std::string("the changes could not be read back: ") + error.what();
         return result;
     }
+    result.verify_time = since(read_back_started);
     const LiveIndex index(live);
     for (AppliedChange& applied : result.changes) {
         if (applied.outcome == ChangeOutcome::skipped) continue;

@@ -1,5 +1,6 @@
 #pragma once
 // Apply: make a plan's changes in its order, then read the tenant back and verify each one.
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -24,6 +25,8 @@ struct AppliedChange {
 struct ApplyResult {
     std::vector<AppliedChange> changes;  // every change of the plan that changes the tenant, in order
     std::optional<std::string> verification_error;  // the read-back failed: nothing could be verified
+    std::chrono::milliseconds write_time{0};        // sending the changes
+    std::chrono::milliseconds verify_time{0};       // reading the tenant back
 
     int count(ChangeOutcome outcome) const;
     bool succeeded() const;

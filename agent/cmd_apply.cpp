@@ -7,6 +7,7 @@
 #include "agent/apply_run.h"
 #include "agent/commands.h"
 #include "agent/connection.h"
+#include "agent/log.h"
 #include "agent/options.h"
 #include "agent/render.h"
 #include "agent/saved_plan.h"
@@ -67,6 +68,7 @@ int run_apply(CommandContext& context) {
                                       "       authgate apply PLANFILE [-c PATH...]",
                                       &positional);
     if (!values) return exit_ok;
+    Logger logger = make_logger(*values, context.err);
     const Instant started = now_utc();
     const Environment environment = process_environment();
 
@@ -126,14 +128,17 @@ int run_apply(CommandContext& context) {
 
     // 3. A fresh read of the tenant, under the lock; then the plan: made now, or the saved one
     //    if every value it would change is still what it saw.
+    // One progress line for the whole run: the session reports to it again when reading back.
+    Progress progress(*values);
     std::unique_ptr<TenantSession> session;
     LiveState live;
     try {
         session = open_tenant(settings, environment, started);
-        Progress progress(*values);
         session->on_progress([&](const std::string& text) { progress.update(text); });
-        live = session->connector().read_live_state();
+        live = read_tenant(*session, logger);
+        progress.done();
     } catch (const ConnectorError& error) {
+        progress.done();
         context.err << "error: " << error.what() << "\nThe live state could not be read; nothing was changed.\n";
         finish("failed", error.what());
         return exit_error;
@@ -191,9 +196,14 @@ int run_apply(CommandContext& context) {
         }
     }
     // 5. The changes, in the plan's order, journalled as they settle, then read back.
-    Progress progress(*values);
     JournalledApply journalled{journal, run, lock, context.out, context.err, nullptr, &progress};
+    const auto apply_started = std::chrono::steady_clock::now();
     const ApplyResult result = apply_journalled(plan, session->connector(), journalled);
+    LogFields fields = traffic_fields(session->traffic(), apply_started);
+    fields.insert(fields.begin(), {{"changes", std::to_string(result.changes.size())},
+                                   {"write_seconds", seconds_text(result.write_time)},
+                                   {"verify_seconds", seconds_text(result.verify_time)}});
+    logger.log(LogLevel::debug, "apply", "changes sent and read back", fields);
     return result.succeeded() ? exit_ok : exit_error;
 }
 

@@ -4,6 +4,7 @@
 
 #include "agent/commands.h"
 #include "agent/connection.h"
+#include "agent/log.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
 #include "connectors/snapshot.h"
@@ -89,6 +90,7 @@ int run_explain(CommandContext& context) {
     positional.add("mailbox", 1);
     const auto values = parse_options(context, options, "authgate explain MAILBOX -c PATH... [--snapshot FILE]", &positional);
     if (!values) return exit_ok;
+    Logger logger = make_logger(*values, context.err);
     if (!values->count("mailbox")) throw UsageError("name the mailbox: authgate explain MAILBOX -c PATH");
     const std::string address = (*values)["mailbox"].as<std::string>();
     const ReportFormat format = report_format(*values);
@@ -106,7 +108,7 @@ int run_explain(CommandContext& context) {
         } else {
             const Environment environment = process_environment();
             const auto session = open_tenant(resolve_connection(*values, checked.state, environment), environment, now_utc());
-            live = session->connector().read_live_state();
+            live = read_tenant(*session, logger);
         }
     } catch (const ConnectorError& error) {
         context.err << "error: " << error.what() << "\nThe live state could not be read.\n";

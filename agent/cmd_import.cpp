@@ -4,6 +4,7 @@
 
 #include "agent/commands.h"
 #include "agent/connection.h"
+#include "agent/log.h"
 #include "agent/files.h"
 #include "agent/import.h"
 #include "agent/options.h"
@@ -19,6 +20,7 @@ int run_import(CommandContext& context) {
     add_connection_options(options);
     const auto values = parse_options(context, options, "authgate import --out FILE [-c PATH] [--exception-days N]");
     if (!values) return exit_ok;
+    Logger logger = make_logger(*values, context.err);
     if (!values->count("out")) throw UsageError("say where to write the desired state: --out FILE");
     const std::string path = (*values)["out"].as<std::string>();
     const int days = (*values)["exception-days"].as<int>();
@@ -41,7 +43,7 @@ int run_import(CommandContext& context) {
     LiveState live;
     try {
         const auto session = open_tenant(settings, environment, now);
-        live = session->connector().read_live_state();
+        live = read_tenant(*session, logger);
     } catch (const ConnectorError& error) {
         context.err << "error: " << error.what() << "\nThe live state could not be read; nothing was written.\n";
         return exit_error;

@@ -3,6 +3,7 @@
 
 #include "agent/commands.h"
 #include "agent/connection.h"
+#include "agent/log.h"
 #include "agent/files.h"
 #include "agent/github.h"
 #include "agent/options.h"
@@ -33,6 +34,7 @@ int run_plan(CommandContext& context) {
                                       "authgate plan -c PATH... [--snapshot FILE] [--at TIME] [--format FORMAT] "
                                       "[--detailed-exitcode] [--out PLANFILE]");
     if (!values) return exit_ok;
+    Logger logger = make_logger(*values, context.err);
     const ReportFormat format = report_format(*values);
     const Instant now = evaluation_time(*values);
     if (values->count("out") && values->count("at"))
@@ -59,7 +61,7 @@ int run_plan(CommandContext& context) {
             const auto session = open_tenant(settings, environment, now_utc());
             Progress progress(*values);
             session->on_progress([&](const std::string& text) { progress.update(text); });
-            live = session->connector().read_live_state();
+            live = read_tenant(*session, logger);
         }
     } catch (const ConnectorError& error) {
         context.err << "error: " << error.what() << "\nThe live state could not be read; no plan is made.\n";

@@ -158,7 +158,7 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mo
     LiveState live;
     try {
         session = open_tenant(settings, environment, now);
-        live = session->connector().read_live_state();
+        live = read_tenant(*session, logger);
     } catch (const ConnectorError& error) {
         finish("failed", error.what());
         notifier.send("failure", std::string("the tenant could not be read: ") + error.what());
@@ -242,7 +242,6 @@ int run_reconcile(CommandContext& context) {
         ("detailed-exitcode", "exit 2 when there was drift");
     add_connection_options(options);
     add_state_option(options);
-    add_log_options(options);
     add_color_option(options);
     const auto values = parse_options(context, options,
                                       "authgate reconcile -c PATH... [--once | --interval DURATION] "

@@ -3,6 +3,7 @@
 
 #include "agent/commands.h"
 #include "agent/connection.h"
+#include "agent/log.h"
 #include "agent/files.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
@@ -17,6 +18,7 @@ int run_snapshot(CommandContext& context) {
     add_connection_options(options);
     const auto values = parse_options(context, options, "authgate snapshot --out FILE -c PATH...");
     if (!values) return exit_ok;
+    Logger logger = make_logger(*values, context.err);
     if (!values->count("out")) throw UsageError("say where to save it: --out FILE");
     const std::string path = (*values)["out"].as<std::string>();
 
@@ -30,7 +32,7 @@ int run_snapshot(CommandContext& context) {
     LiveState live;
     try {
         const auto session = open_tenant(settings, environment, now_utc());
-        live = session->connector().read_live_state();
+        live = read_tenant(*session, logger);
     } catch (const ConnectorError& error) {
         // A partial snapshot would be read later as a complete one: write nothing.
         context.err << "error: " << error.what() << "\nThe live state could not be read; nothing was saved.\n";

@@ -1,5 +1,6 @@
 #include "agent/connection.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "connectors/credentials.h"
@@ -47,6 +48,10 @@ public:
     void on_progress(std::function<void(const std::string&)> progress) override {
         connector_.on_progress(std::move(progress));
     }
+    TenantTraffic traffic() const override {
+        const ExchangeCounters counters = exchange_.counters();
+        return {counters.requests, counters.retries, counters.pages, counters.bytes_received, tokens_.requests_made()};
+    }
 
 private:
     Credential credential_;
@@ -74,6 +79,7 @@ void add_connection_options(po::options_description& options) {
         ("login-endpoint", po::value<std::string>(), "token endpoint base (AUTHGATE_LOGIN_ENDPOINT)")
         ("exchange-endpoint", po::value<std::string>(), "Exchange endpoint base (AUTHGATE_EXCHANGE_ENDPOINT)")
         ("ca-bundle", po::value<std::string>(), "extra trust anchors, PEM (AUTHGATE_CA_BUNDLE)");
+    add_log_options(options);
 }
 
 namespace {
@@ -141,6 +147,30 @@ ConnectionSettings resolve_saved_connection(const po::variables_map& values, con
                          "; a saved plan is applied only to its own tenant");
     require_complete(settings);
     return settings;
+}
+
+std::string seconds_text(std::chrono::duration<double> duration) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3f", duration.count());
+    return text;
+}
+
+LogFields traffic_fields(const TenantTraffic& traffic, std::chrono::steady_clock::time_point started) {
+    return {{"seconds", seconds_text(std::chrono::steady_clock::now() - started)},
+            {"requests", std::to_string(traffic.requests)},
+            {"retries", std::to_string(traffic.retries)},
+            {"pages", std::to_string(traffic.pages)},
+            {"bytes_received", std::to_string(traffic.bytes_received)},
+            {"token_requests", std::to_string(traffic.token_requests)}};
+}
+
+LiveState read_tenant(TenantSession& session, Logger& logger) {
+    const auto started = std::chrono::steady_clock::now();
+    LiveState live = session.connector().read_live_state();
+    LogFields fields = traffic_fields(session.traffic(), started);
+    fields.insert(fields.begin(), {"mailboxes", std::to_string(live.mailboxes ? live.mailboxes->size() : 0)});
+    logger.log(LogLevel::debug, "read", "read the tenant", fields);
+    return live;
 }
 
 std::unique_ptr<TenantSession> open_tenant(const ConnectionSettings& settings, const Environment& environment,

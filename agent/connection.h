@@ -2,11 +2,13 @@
 // Connection settings, in the order of precedence of spec/cli.md: CLI flag > environment >
 // [connection] in the desired state > the cloud's default. Nothing here is secret but the
 // certificate password, which is read from the environment only and never shown.
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "agent/log.h"
 #include "agent/options.h"
 #include "connectors/connector.h"
 
@@ -25,6 +27,7 @@ struct ConnectionSettings {
 using Environment = std::function<std::optional<std::string>(const std::string&)>;
 Environment process_environment();
 
+// The connection settings, and --log-format/--log-level (every command that reads the tenant logs).
 void add_connection_options(po::options_description& options);
 
 // Every setting that is given, by precedence; empty where none is (endpoints default by cloud).
@@ -37,6 +40,15 @@ ConnectionSettings resolve_connection(const po::variables_map& values, const Des
 ConnectionSettings resolve_saved_connection(const po::variables_map& values, const ConnectionSettings& recorded,
                                             const Environment& environment);
 
+// What a session has sent and received so far (no content, only counts).
+struct TenantTraffic {
+    int requests = 0;        // to the Exchange endpoint, retries included
+    int retries = 0;
+    int pages = 0;
+    long long bytes_received = 0;
+    int token_requests = 0;  // to the token endpoint
+};
+
 // A connection to the tenant: credential, HTTPS, token and cmdlet clients, and the connector.
 class TenantSession {
 public:
@@ -44,7 +56,18 @@ public:
     virtual TenantConnector& connector() = 0;
     // A progress line for long reads; optional.
     virtual void on_progress(std::function<void(const std::string&)> progress) = 0;
+    virtual TenantTraffic traffic() const = 0;
 };
+
+// Reads the live state through `session`, and logs at debug level how long that took and the
+// traffic it made.
+LiveState read_tenant(TenantSession& session, Logger& logger);
+
+// "1.234": a duration in seconds, for logs.
+std::string seconds_text(std::chrono::duration<double> duration);
+
+// The traffic as log fields, with the seconds since `started`.
+LogFields traffic_fields(const TenantTraffic& traffic, std::chrono::steady_clock::time_point started);
 
 std::unique_ptr<TenantSession> open_tenant(const ConnectionSettings& settings, const Environment& environment,
                                            Instant now);

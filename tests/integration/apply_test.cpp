@@ -125,11 +125,13 @@ TEST_CASE("two applies at once: one runs, the other is refused by the lock, neve
     RunResult first;
     std::thread a([&] { first = sandbox.authgate(apply_args(sandbox)); });
     // The second starts once the first holds the lock, not merely at about the same time.
+    // (Bounded generously: on a loaded machine the first may take long to start.)
     bool locked = false;
-    for (int i = 0; i < 300 && !locked; ++i) {
+    for (int i = 0; i < 1200 && !locked; ++i) {
         locked = fs::exists(state_db(sandbox)) && !query(state_db(sandbox), "SELECT holder FROM locks").empty();
         if (!locked) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+    if (!locked) a.join();
     REQUIRE(locked);
     const RunResult second = sandbox.authgate(apply_args(sandbox));
     a.join();

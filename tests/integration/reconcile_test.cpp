@@ -155,7 +155,7 @@ TEST_CASE("as a service it runs every interval, logs JSON lines, and stops clean
     const auto passes = [&] {
         return fs::exists(state_db(sandbox)) ? query(state_db(sandbox), "SELECT id FROM runs WHERE outcome = 'succeeded'").size() : 0;
     };
-    for (int i = 0; i < 100 && passes() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int i = 0; i < 600 && passes() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     CHECK(service.stop() == 0);
     std::ifstream in(log);
     int runs = 0, lines = 0;

@@ -61,7 +61,7 @@ const ClientCredentials& client_credentials() {
 Sandbox::Sandbox(SandboxOptions options) : folder_(fresh_folder("authgate-sandbox-")) {
     const ClientCredentials& credentials = client_credentials();
     std::vector<std::string> argv{AUTHGATE_SANDBOX_BINARY,
-                                  "--seed", source_dir() + "/" + options.seed,
+                                  "--seed", fs::path(options.seed).is_absolute() ? options.seed : source_dir() + "/" + options.seed,
                                   "--tenant", tenant,
                                   "--app-id", app_id,
                                   "--app-cert", credentials.pem,

@@ -19,7 +19,7 @@ inline const std::string fixed_time = "2026-11-22T10:00:00Z";
 std::string source_dir();  // the repository, where examples/ lives
 
 struct SandboxOptions {
-    std::string seed = "examples/contoso/live.json";  // relative to the repository
+    std::string seed = "examples/contoso/live.json";  // relative to the repository, or absolute
     std::vector<std::string> extra;                    // more sandbox flags
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <future>
 #include <thread>
 
 namespace authgate {
@@ -41,6 +42,20 @@ std::string detail_text(const std::string& detail) {
     std::string type = detail.substr(first + 1, second - first - 1);
     if (const std::size_t dot = type.rfind('.'); dot != std::string::npos) type = type.substr(dot + 1);
     return detail.substr(second + 1) + " (" + type + ")";
+}
+
+// The @odata.nextLink of a page, found without parsing it: the last `"@odata.nextLink":"` of the
+// body (in a JSON string its quotes would be escaped), up to the closing quote. Empty when there
+// is none or it holds an escape; the parsed page has the last word either way.
+std::string next_link_in(const std::string& body) {
+    static const std::string key = "\"@odata.nextLink\":\"";
+    const std::size_t at = body.rfind(key);
+    if (at == std::string::npos) return {};
+    const std::size_t start = at + key.size();
+    const std::size_t end = body.find('"', start);
+    if (end == std::string::npos) return {};
+    std::string link = body.substr(start, end - start);
+    return link.find('\\') == std::string::npos ? link : std::string();
 }
 
 bool is_transient(int status, const std::string& body) {
@@ -195,14 +210,41 @@ void ExchangeClient::read(const std::string& cmdlet, const web::json::value& par
     const std::string body = envelope.serialize();
     const std::string origin = origin_of(settings_.exchange_endpoint);
 
+    // While one page is parsed, the next is already on its way: its link is found with a plain
+    // search of the body first (a JSON text cannot hold that key and colon inside a string), and
+    // used only if the parsed page gives the very same link.
+    struct Fetched {
+        HttpResponse response;
+        std::string request_id;
+    };
+    const auto fetch = [this, &cmdlet, &body](const std::string& url) {
+        Fetched fetched;
+        fetched.response = send(url, cmdlet, body, Replay::read, fetched.request_id);
+        return fetched;
+    };
+
     for (int restarts = 0;; ++restarts) {
         begin();
         std::string url = first_url;
+        std::string ahead_url;
+        std::future<Fetched> ahead;
         try {
             while (!url.empty()) {
-                std::string request_id;
-                const HttpResponse response = send(url, cmdlet, body, Replay::read, request_id);
+                Fetched fetched;
+                if (ahead.valid() && ahead_url == url) {
+                    fetched = ahead.get();
+                } else {
+                    if (ahead.valid()) ahead.wait();  // a look-ahead that is not used: one request at a time
+                    fetched = fetch(url);
+                }
+                const HttpResponse& response = fetched.response;
+                const std::string& request_id = fetched.request_id;
                 count([](ExchangeCounters& c) { ++c.pages; });
+
+                ahead_url = next_link_in(response.body);
+                if (!ahead_url.empty() && origin_of(ahead_url) == origin)
+                    ahead = std::async(std::launch::async, fetch, ahead_url);
+
                 const auto page = parse_json(response.body);
                 if (!page || !page->is_object() || !page->has_array_field("value"))
                     throw ExchangeError(cmdlet + " failed: the answer has no \"value\" array (client-request-id " +
@@ -224,6 +266,7 @@ void ExchangeClient::read(const std::string& cmdlet, const web::json::value& par
             }
             return;
         } catch (const ExchangeError& error) {
+            if (ahead.valid()) ahead.wait();
             const bool expired_link = error.status() == 400 && contains(error.text(), "Expired or Invalid pagination request");
             if (!expired_link || restarts >= settings_.max_read_restarts) throw;
         }

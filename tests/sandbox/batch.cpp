@@ -121,7 +121,7 @@ value item_response(const std::string& id, const CallAnswer& answer) {
   response["id"] = value::string(id);
   response["status"] = value::number(answer.status);
   response["headers"] = headers;
-  response["body"] = answer.body;
+  response["body"] = answer.body_value();
   return response;
 }
 

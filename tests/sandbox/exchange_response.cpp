@@ -58,6 +58,38 @@ value select_properties(const value& rendered, const std::vector<std::string>& s
   return shrunk;
 }
 
+void append_selected(std::string& out, const value& stored, const std::vector<std::string>& select) {
+  const auto selected = [&](const std::string& name) {
+    return select.empty() || name == "Identity" ||
+           std::any_of(select.begin(), select.end(), [&](const std::string& wanted) { return iequals(wanted, name); });
+  };
+  const auto member = [&](const std::string& name, const value& property) {
+    out += out.back() == '{' ? "" : ",";
+    out += value::string(name).serialize();
+    out += ':';
+    out += property.serialize();
+  };
+  out += '{';
+  for (const auto& [name, property] : stored.as_object()) {
+    if (name == "Guid" && selected("Guid")) member("Guid@odata.type", value::string("#Guid"));
+    if (selected(is_annotation(name) ? name.substr(0, name.find('@')) : name)) member(name, property);
+  }
+  out += '}';
+}
+
+std::string success_envelope_text(const std::string& origin, const std::string& tenant_segment,
+                                  const std::string& values, const std::vector<std::string>& warnings,
+                                  const std::optional<std::string>& next_link) {
+  value head = success_envelope(origin, tenant_segment, {}, warnings, std::nullopt);
+  std::string text = head.serialize();
+  // The envelope ends with "value":[]}: put the objects between the brackets.
+  const std::string empty_values = "\"value\":[]}";
+  text.resize(text.size() - empty_values.size());
+  text += "\"value\":[" + values + "]";
+  if (next_link) text += ",\"@odata.nextLink\":" + value::string(*next_link).serialize();
+  return text + "}";
+}
+
 value success_envelope(const std::string& origin, const std::string& tenant_segment, std::vector<value> values,
                        const std::vector<std::string>& warnings, const std::optional<std::string>& next_link) {
   std::vector<value> warning_values;
@@ -105,9 +137,9 @@ HttpResponse exchange_http_response(SandboxState& state, const HttpRequest& requ
   HttpResponse response;
   response.status = answer.status;
   response.headers = std::move(answer.headers);
-  if (!answer.body.is_null()) {
+  if (answer.text || !answer.body.is_null()) {
     response.headers.set("Content-Type", answer.status < 400 ? kODataJson : "application/json; charset=utf-8");
-    response.body = answer.body.serialize();
+    response.body = answer.text ? std::move(*answer.text) : answer.body.serialize();
   }
   response.headers.set("request-id", random_guid());
   if (const auto client_request_id = request.headers.get("client-request-id")) {

@@ -27,16 +27,19 @@ CallAnswer answer_page(SandboxState& state, const CmdletCall& call, const PagePo
     return server_error_answer(failure->status);
   }
   const size_t end = std::min(page.offset + cursor.page_size, cursor.rows.size());
-  std::vector<value> values;
-  for (size_t i = page.offset; i < end; ++i)
-    values.push_back(select_properties(render_object(cursor.rows[i]), cursor.select));
+  std::string values;
+  values.reserve((end - page.offset) * 256);
+  for (size_t i = page.offset; i < end; ++i) {
+    if (i > page.offset) values += ',';
+    append_selected(values, cursor.rows[i], cursor.select);
+  }
   std::optional<std::string> link;
   if (end < cursor.rows.size()) {
     link =
         next_link(state, call, state.pages.issue(PagePointer{page.cursor, end, page.page_number + 1}, state.clock()));
   }
   CallAnswer answer;
-  answer.body = success_envelope(call.origin, call.tenant_segment, std::move(values), warnings, link);
+  answer.text = success_envelope_text(call.origin, call.tenant_segment, values, warnings, link);
   return answer;
 }
 

@@ -1,5 +1,7 @@
 #include "connectors/exchange_client.h"
 
+#include "connectors/json_pages.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -223,6 +225,7 @@ void ExchangeClient::read(const std::string& cmdlet, const web::json::value& par
         return fetched;
     };
 
+    PageParser pages;
     for (int restarts = 0;; ++restarts) {
         begin();
         std::string url = first_url;
@@ -245,15 +248,14 @@ void ExchangeClient::read(const std::string& cmdlet, const web::json::value& par
                 if (!ahead_url.empty() && origin_of(ahead_url) == origin)
                     ahead = std::async(std::launch::async, fetch, ahead_url);
 
-                const auto page = parse_json(response.body);
-                if (!page || !page->is_object() || !page->has_array_field("value"))
+                const PageParser::Page page = pages.read(response.body, each);
+                if (!page.valid)
                     throw ExchangeError(cmdlet + " failed: the answer has no \"value\" array (client-request-id " +
                                             request_id + ")",
                                         cmdlet, response.status, "no value array", request_id);
-                for (const value& object : page->at("value").as_array()) each(object);
                 url.clear();
-                if (page->has_string_field("@odata.nextLink")) {
-                    const std::string next = page->at("@odata.nextLink").as_string();
+                if (page.next_link) {
+                    const std::string& next = *page.next_link;
                     // The bearer token goes to the Exchange endpoint and nowhere else.
                     if (origin_of(next) != origin)
                         throw ExchangeError(cmdlet + " failed: refusing to follow @odata.nextLink to another origin (" +

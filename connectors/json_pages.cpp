@@ -1,0 +1,58 @@
+#include "connectors/json_pages.h"
+
+#include <simdjson.h>
+
+namespace authgate {
+namespace {
+
+using web::json::value;
+
+value to_value(simdjson::dom::element element) {
+    switch (element.type()) {
+        case simdjson::dom::element_type::OBJECT: {
+            std::vector<std::pair<std::string, value>> fields;
+            for (const auto field : element.get_object().value_unsafe())
+                fields.emplace_back(std::string(field.key), to_value(field.value));
+            return value::object(std::move(fields));
+        }
+        case simdjson::dom::element_type::ARRAY: {
+            std::vector<value> items;
+            for (const auto item : element.get_array().value_unsafe()) items.push_back(to_value(item));
+            return value::array(std::move(items));
+        }
+        case simdjson::dom::element_type::STRING:
+            return value::string(std::string(element.get_string().value_unsafe()));
+        case simdjson::dom::element_type::INT64: return value::number(element.get_int64().value_unsafe());
+        case simdjson::dom::element_type::UINT64: return value::number(element.get_uint64().value_unsafe());
+        case simdjson::dom::element_type::DOUBLE: return value::number(element.get_double().value_unsafe());
+        case simdjson::dom::element_type::BOOL: return value::boolean(element.get_bool().value_unsafe());
+        case simdjson::dom::element_type::NULL_VALUE: break;
+    }
+    return value::null();
+}
+
+}  // namespace
+
+struct PageParser::State {
+    simdjson::dom::parser parser;
+};
+
+PageParser::PageParser() : state_(std::make_unique<State>()) {}
+PageParser::~PageParser() = default;
+
+PageParser::Page PageParser::read(const std::string& body, const std::function<void(const value&)>& each) {
+    Page page;
+    simdjson::dom::element root;
+    if (state_->parser.parse(body).get(root) != simdjson::SUCCESS) return page;
+    simdjson::dom::object object;
+    simdjson::dom::array values;
+    if (root.get_object().get(object) != simdjson::SUCCESS || object["value"].get_array().get(values) != simdjson::SUCCESS)
+        return page;
+    page.valid = true;
+    std::string_view link;
+    if (object["@odata.nextLink"].get_string().get(link) == simdjson::SUCCESS) page.next_link = std::string(link);
+    for (const auto element : values) each(to_value(element));
+    return page;
+}
+
+}  // namespace authgate

@@ -229,6 +229,7 @@ void ExchangeClient::read(const std::string& cmdlet, const web::json::value& par
     for (int restarts = 0;; ++restarts) {
         begin();
         std::string url = first_url;
+        int page_count = 0;
         std::string ahead_url;
         std::future<Fetched> ahead;
         try {
@@ -244,15 +245,20 @@ void ExchangeClient::read(const std::string& cmdlet, const web::json::value& par
                 const std::string& request_id = fetched.request_id;
                 count([](ExchangeCounters& c) { ++c.pages; });
 
+                ++page_count;
                 ahead_url = next_link_in(response.body);
-                if (!ahead_url.empty() && origin_of(ahead_url) == origin)
+                if (!ahead_url.empty() && origin_of(ahead_url) == origin && page_count < settings_.max_pages)
                     ahead = std::async(std::launch::async, fetch, ahead_url);
 
                 const PageParser::Page page = pages.read(response.body, each);
-                if (!page.valid)
-                    throw ExchangeError(cmdlet + " failed: the answer has no \"value\" array (client-request-id " +
+                if (!page.problem.empty())
+                    throw ExchangeError(cmdlet + " failed: " + page.problem + " (client-request-id " + request_id + ")",
+                                        cmdlet, response.status, page.problem, request_id);
+                if (page_count >= settings_.max_pages && page.next_link)
+                    throw ExchangeError(cmdlet + " failed: more than " + std::to_string(settings_.max_pages) +
+                                            " pages; the list is not read to its end (client-request-id " +
                                             request_id + ")",
-                                        cmdlet, response.status, "no value array", request_id);
+                                        cmdlet, response.status, "too many pages", request_id);
                 url.clear();
                 if (page.next_link) {
                     const std::string& next = *page.next_link;

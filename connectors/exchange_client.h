@@ -26,6 +26,7 @@ struct ExchangeSettings {
     int page_size = 1000;           // Prefer: odata.maxpagesize (1 to 1000)
     int max_read_restarts = 3;      // after an expired nextLink
     RetryPolicy retry;
+    int max_pages = 20000;          // of one read: 20 million objects; a server that never ends is refused
 };
 
 // A cmdlet failed. The message carries the cmdlet, the HTTP status, Exchange's text and the

@@ -11,13 +11,15 @@ value to_value(simdjson::dom::element element) {
     switch (element.type()) {
         case simdjson::dom::element_type::OBJECT: {
             std::vector<std::pair<std::string, value>> fields;
-            for (const auto field : element.get_object().value_unsafe())
+            const simdjson::dom::object object = element.get_object().value_unsafe();  // held: the loop uses it
+            for (const auto field : object)
                 fields.emplace_back(std::string(field.key), to_value(field.value));
             return value::object(std::move(fields));
         }
         case simdjson::dom::element_type::ARRAY: {
             std::vector<value> items;
-            for (const auto item : element.get_array().value_unsafe()) items.push_back(to_value(item));
+            const simdjson::dom::array array = element.get_array().value_unsafe();
+            for (const auto item : array) items.push_back(to_value(item));
             return value::array(std::move(items));
         }
         case simdjson::dom::element_type::STRING:
@@ -43,14 +45,26 @@ PageParser::~PageParser() = default;
 PageParser::Page PageParser::read(const std::string& body, const std::function<void(const value&)>& each) {
     Page page;
     simdjson::dom::element root;
-    if (state_->parser.parse(body).get(root) != simdjson::SUCCESS) return page;
+    if (const auto error = state_->parser.parse(body).get(root)) {
+        page.problem = std::string("the answer is not JSON (") + simdjson::error_message(error) + ")";
+        return page;
+    }
     simdjson::dom::object object;
     simdjson::dom::array values;
-    if (root.get_object().get(object) != simdjson::SUCCESS || object["value"].get_array().get(values) != simdjson::SUCCESS)
+    if (root.get_object().get(object) != simdjson::SUCCESS || object["value"].get_array().get(values) != simdjson::SUCCESS) {
+        page.problem = "the answer has no \"value\" array";
         return page;
-    page.valid = true;
-    std::string_view link;
-    if (object["@odata.nextLink"].get_string().get(link) == simdjson::SUCCESS) page.next_link = std::string(link);
+    }
+    simdjson::dom::element link;
+    if (object["@odata.nextLink"].get(link) == simdjson::SUCCESS) {
+        // A link that cannot be followed must not make a partial list look whole.
+        std::string_view text;
+        if (link.get_string().get(text) != simdjson::SUCCESS) {
+            page.problem = "the answer's @odata.nextLink is not a string";
+            return page;
+        }
+        page.next_link = std::string(text);
+    }
     for (const auto element : values) each(to_value(element));
     return page;
 }

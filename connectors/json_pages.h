@@ -19,13 +19,13 @@ public:
     PageParser& operator=(const PageParser&) = delete;
 
     struct Page {
-        bool valid = false;                     // a JSON object with a "value" array
-        std::optional<std::string> next_link;   // "@odata.nextLink", when it is a string
+        std::string problem;                    // empty when the page could be read
+        std::optional<std::string> next_link;   // "@odata.nextLink"
     };
 
     // Calls `each` with every element of the page's "value" array, in order, as a cpprest value.
-    // Nothing is called when the body is not valid JSON (UTF-8, nesting at most 1024 deep) or has
-    // no "value" array.
+    // Nothing is called, and `problem` says why, when the body is not JSON (UTF-8, nested at most
+    // 1024 deep), has no "value" array, or has an "@odata.nextLink" that is not a string.
     Page read(const std::string& body, const std::function<void(const web::json::value&)>& each);
 
 private:

@@ -13,7 +13,8 @@ void put(Map& map, const std::string& key, const T* object) {
 
 LiveIndex::LiveIndex(const LiveState& live) {
     if (live.mailboxes) {
-        mailboxes_.reserve(live.mailboxes->size());
+        for (auto* map : {&mailboxes_, &mailboxes_by_directory_id_, &mailboxes_by_identity_})
+            map->reserve(live.mailboxes->size());
         for (const auto& mailbox : *live.mailboxes) {
             put(mailboxes_, mailbox.primary_smtp_address, &mailbox);
             put(mailboxes_by_directory_id_, mailbox.external_directory_object_id, &mailbox);

@@ -159,6 +159,13 @@ private:
     int port_ = 0;
 };
 
+ExchangeSettings exchange_settings(const SandboxProcess& sandbox) {
+    ExchangeSettings settings;
+    settings.exchange_endpoint = sandbox.origin();
+    settings.tenant = bench_tenant;
+    return settings;
+}
+
 std::vector<std::string> connection_flags(const SandboxProcess& sandbox, const fs::path& root) {
     return {"--tenant", bench_tenant, "--app-id", app_id, "--certificate", (root / "client" / "client.pem").string(),
             "--login-endpoint", sandbox.origin(), "--exchange-endpoint", sandbox.origin(), "--ca-bundle", sandbox.ca()};
@@ -219,7 +226,7 @@ Floor curl_floor(const SandboxProcess& sandbox, const fs::path& root, const fs::
     const auto https = make_https_transport({sandbox.ca()});
     RecordingTransport recording(*https);
     TokenClient tokens(recording, credential, {sandbox.origin(), sandbox.origin(), bench_tenant, app_id});
-    ExchangeClient exchange(recording, tokens, ExchangeSettings{sandbox.origin(), bench_tenant, 1000, 3, {}});
+    ExchangeClient exchange(recording, tokens, exchange_settings(sandbox));
     ExchangeOnlineConnector(exchange).read_live_state();
 
     const fs::path bodies = folder / "bodies";
@@ -377,7 +384,7 @@ ApplyFigures bench_apply(const Options& options, const fs::path& root) {
         const Credential credential = Credential::load((root / "client" / "client.pem").string(), std::nullopt, now_utc());
         const auto https = make_https_transport({sandbox.ca()});
         TokenClient tokens(*https, credential, {sandbox.origin(), sandbox.origin(), bench_tenant, app_id});
-        ExchangeClient exchange(*https, tokens, ExchangeSettings{sandbox.origin(), bench_tenant, 1000, 3, {}});
+        ExchangeClient exchange(*https, tokens, exchange_settings(sandbox));
         tokens.bearer();
         const int before = sandbox_requests(sandbox, "invoke");
         const auto started = std::chrono::steady_clock::now();

@@ -391,3 +391,33 @@ TEST_CASE("batches run concurrently up to the bound", "[exchange][batch]") {
     CHECK(endpoint.most >= 2);
     CHECK(std::all_of(outcomes.begin(), outcomes.end(), [](const WriteOutcome& o) { return o.ok; }));
 }
+
+TEST_CASE("a page that cannot be read fails the read, and says why", "[exchange][safety]") {
+    Fixture f;
+    SECTION("not JSON") {
+        f.exchange.answer({200, {}, "<html>Service Unavailable</html>"});
+        CHECK_THAT(error_of([&] { f.read_all("Get-User"); }),
+                   Catch::StartsWith("Get-User failed: the answer is not JSON ("));
+    }
+    SECTION("no value array") {
+        f.exchange.answer({200, {}, R"({"value":{"Name":"a"}})"});
+        CHECK_THAT(error_of([&] { f.read_all("Get-User"); }),
+                   Catch::StartsWith("Get-User failed: the answer has no \"value\" array"));
+    }
+    SECTION("a nextLink that is not a string: a partial list must not look whole") {
+        f.exchange.answer({200, {}, R"({"value":[{"Name":"a"}],"@odata.nextLink":42})"});
+        CHECK_THAT(error_of([&] { f.read_all("Get-User"); }),
+                   Catch::StartsWith("Get-User failed: the answer's @odata.nextLink is not a string"));
+    }
+}
+
+TEST_CASE("a read that never ends is refused after max_pages", "[exchange][safety]") {
+    Fixture f;
+    ExchangeSettings settings{"https://outlook.office365.com", "contoso.onmicrosoft.com"};
+    settings.max_pages = 3;
+    ExchangeClient client{f.exchange, f.tokens, settings, [](std::chrono::milliseconds) {}, 1};
+    for (int i = 0; i < 3; ++i) f.exchange.answer(page(R"({"Name":"a"})", base + "?$skiptoken=" + std::to_string(i)));
+    CHECK_THAT(error_of([&] { client.read("Get-User", value::object(), {}, [] {}, [](const value&) {}); }),
+               Catch::StartsWith("Get-User failed: more than 3 pages; the list is not read to its end"));
+    CHECK(f.exchange.requests.size() == 3);  // not even a look-ahead past the last page allowed
+}

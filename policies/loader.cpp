@@ -27,20 +27,22 @@ SourceLocation where(const toml::source_region& region, const std::string& file)
     return location;
 }
 
-// Text from the desired state quoted in a message: control characters escaped, so that a
-// message cannot move the cursor or fake a line of output, and cut short, so that a 10 MB
+// Text from the desired state quoted in a message: control characters (C0, DEL, C1) escaped, so
+// that a message cannot move the cursor or fake a line of output, and cut short, so that a 10 MB
 // value is not printed back whole.
 std::string shown(std::string_view text, std::size_t most = 120) {
+    static const char digits[] = "0123456789abcdef";
     std::string out;
     std::size_t i = 0;
     // Past `most`, only the rest of a UTF-8 sequence is taken, so that no character is cut in two.
     for (; i < text.size() && (out.size() < most || (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80); ++i) {
         const auto c = static_cast<unsigned char>(text[i]);
+        const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
         if (c < 0x20 || c == 0x7f) {
-            static const char digits[] = "0123456789abcdef";
-            out += "\\x";
-            out += digits[c >> 4];
-            out += digits[c & 15];
+            out.append("\\x").append(1, digits[c >> 4]).append(1, digits[c & 15]);
+        } else if (c == 0xC2 && next >= 0x80 && next <= 0x9F) {  // C1, U+0080 to U+009F
+            out.append("\\u00").append(1, digits[next >> 4]).append(1, digits[next & 15]);
+            ++i;
         } else {
             out += static_cast<char>(c);
         }

@@ -126,6 +126,8 @@ TEST_CASE("control characters are refused, and never printed raw", "[loader][bad
          "desired.toml:6:9: error: 'owner' contains a control character"},
         {"escape in a deny address", "[smtp_auth]\ndeny = [\"\\u001b]0;pwned\\u0007@contoso.com\"]\n",
          "desired.toml:5:9: error: 'deny[0]' is not a plausible mail address: \"\\x1b]0;pwned\\x07@contoso.com\""},
+        {"C1 CSI in a key", "[guardrails]\n\"max\\u009b2Jchanges\" = 1\n",
+         "desired.toml:5:1: error: unknown key 'max\\u009b2Jchanges' in [guardrails]; did you mean 'max_changes'?"},
         {"escape in a key", "[guardrails]\n\"max\\u001b[1Achanges\" = 1\n",
          "desired.toml:5:1: error: unknown key 'max\\x1b[1Achanges' in [guardrails]; did you mean 'max_changes'?"},
         {"DEL in a policy reference", "[organization]\ndefault_authentication_policy = \"a\\u007fb\"\n",

@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
+#include <vector>
 
 #include <toml++/toml.h>
 
@@ -23,6 +25,192 @@ SourceLocation where(const toml::source_region& region, const std::string& file)
                             static_cast<int>(region.begin.column)};
     if (location.line == 0) location = {file, 1, 1};
     return location;
+}
+
+// Text from the desired state quoted in a message: control characters (C0, DEL, C1) escaped, so
+// that a message cannot move the cursor or fake a line of output, and cut short, so that a 10 MB
+// value is not printed back whole.
+std::string shown(std::string_view text, std::size_t most = 120) {
+    static const char digits[] = "0123456789abcdef";
+    std::string out;
+    std::size_t i = 0;
+    // Past `most`, only the rest of a UTF-8 sequence is taken, so that no character is cut in two.
+    for (; i < text.size() && (out.size() < most || (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
+        if (c < 0x20 || c == 0x7f) {
+            out.append("\\x").append(1, digits[c >> 4]).append(1, digits[c & 15]);
+        } else if (c == 0xC2 && next >= 0x80 && next <= 0x9F) {  // C1, U+0080 to U+009F
+            out.append("\\u00").append(1, digits[next >> 4]).append(1, digits[next & 15]);
+            ++i;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    if (i < text.size()) out += "... (" + std::to_string(text.size()) + " bytes)";
+    return out;
+}
+
+// Control characters: C0, DEL, and C1 (U+0080 to U+009F, which some terminals obey, e.g. U+009B
+// as an escape).
+bool has_control_character(std::string_view text) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x20 || c == 0x7f) return true;
+        if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9F) return true;
+    }
+    return false;
+}
+
+// Where the text stops being UTF-8 (overlong forms, surrogates and code points past U+10FFFF
+// included), so that a file saved as Latin-1 or UTF-16 is named for what it is, at its byte.
+std::optional<std::size_t> invalid_utf8(std::string_view text) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    for (std::size_t i = 0; i < text.size();) {
+        const unsigned char c = byte(i);
+        std::size_t length = 1;
+        unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
+        if (c < 0x80) {
+            ++i;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            length = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            length = 3;
+            if (c == 0xE0) low = 0xA0;
+            if (c == 0xED) high = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            length = 4;
+            if (c == 0xF0) low = 0x90;
+            if (c == 0xF4) high = 0x8F;
+        } else {
+            return i;
+        }
+        if (i + length > text.size() || byte(i + 1) < low || byte(i + 1) > high) return i;
+        for (std::size_t k = 2; k < length; ++k)
+            if ((byte(i + k) & 0xC0) != 0x80) return i;
+        i += length;
+    }
+    return std::nullopt;
+}
+
+SourceLocation location_of(std::string_view text, std::size_t offset, const std::string& file) {
+    SourceLocation where{file, 1, 1};
+    for (std::size_t i = 0; i < offset; ++i) {
+        if (text[i] == '\n') where.line++, where.column = 1;
+        else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) where.column++;
+    }
+    return where;
+}
+
+// toml++ builds, walks and frees its tables recursively, so that a key of 100,000 dotted parts
+// overflows the stack; no desired state needs more than a few levels. This bounds the depth from
+// the text alone, before toml++ sees it: the parts of the last table header, plus the parts of
+// each key and the brackets open around a value. Strings and comments are skipped as TOML reads
+// them. Where the text stops being TOML the count may go astray, but toml++ stops there too.
+constexpr int max_nesting = 64;
+
+std::optional<SourceLocation> too_deep(std::string_view text, const std::string& file) {
+    enum class In { code, comment, basic, literal, multiline_basic, multiline_literal };
+    In in = In::code;
+    int line = 1, column = 0;
+    std::size_t skip = 0;    // bytes of a delimiter already dealt with
+    bool escaped = false;    // after a backslash in a basic string
+    bool line_start = true;  // nothing but blanks yet on this line
+    bool in_header = false;
+    int header = 0;          // levels of the last [table] or [[table]] header
+    int dots = 0;            // dots of the dotted key (or header) being read
+    int key = 0;             // levels of the key before the last '='
+    int open = 0;            // levels added by the brackets open around here
+    std::vector<int> brackets;
+    const auto run_of = [&](std::size_t i, char quote) {
+        std::size_t n = 0;
+        while (i + n < text.size() && text[i + n] == quote) ++n;
+        return n;
+    };
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++column;
+        if (c == '\n') ++line, column = 0;
+        if (skip > 0) {
+            --skip;
+            continue;
+        }
+        switch (in) {
+            case In::comment:
+                if (c == '\n') in = In::code, dots = 0, key = 0, line_start = true;
+                continue;
+            case In::basic:
+            case In::multiline_basic:
+                if (escaped) {
+                    escaped = false;
+                } else if (c == '\\') {
+                    escaped = true;
+                } else if (c == '\n' && in == In::basic) {
+                    in = In::code;  // not TOML: toml++ stops here
+                } else if (c == '"') {
+                    const std::size_t run = run_of(i, '"');
+                    if (in == In::basic) in = In::code;
+                    else if (run >= 3) in = In::code, skip = std::min<std::size_t>(run, 5) - 1;
+                }
+                continue;
+            case In::literal:
+            case In::multiline_literal:
+                if (c == '\n' && in == In::literal) in = In::code;
+                if (c != '\'') continue;
+                if (in == In::literal) in = In::code;
+                else if (const std::size_t run = run_of(i, '\''); run >= 3) in = In::code, skip = std::min<std::size_t>(run, 5) - 1;
+                continue;
+            case In::code: break;
+        }
+        const bool was_line_start = line_start;
+        if (c != ' ' && c != '\t' && c != '\r') line_start = false;
+        switch (c) {
+            case ' ': case '\t': case '\r': break;
+            case '\n': dots = 0, key = 0, line_start = true; break;
+            case '#': in = In::comment; break;
+            case '"':
+                in = run_of(i, '"') >= 3 ? In::multiline_basic : In::basic;
+                if (in == In::multiline_basic) skip = 2;
+                break;
+            case '\'':
+                in = run_of(i, '\'') >= 3 ? In::multiline_literal : In::literal;
+                if (in == In::multiline_literal) skip = 2;
+                break;
+            case '.':
+                if ((in_header ? 0 : header) + open + ++dots + 1 > max_nesting) return SourceLocation{file, line, column};
+                break;
+            case '=': key = dots + 1, dots = 0; break;
+            case '[':
+                if (brackets.empty() && was_line_start) {
+                    in_header = true, dots = 0;
+                    if (i + 1 < text.size() && text[i + 1] == '[') skip = 1;
+                    break;
+                }
+                [[fallthrough]];
+            case '{':
+                brackets.push_back(key + 1);
+                open += key + 1, key = 0, dots = 0;
+                if (header + open > max_nesting) return SourceLocation{file, line, column};
+                break;
+            case ']':
+                if (in_header) {
+                    header = dots + 2;  // + 1 for an array of tables
+                    in_header = false, dots = 0;
+                    if (i + 1 < text.size() && text[i + 1] == ']') skip = 1;
+                    break;
+                }
+                [[fallthrough]];
+            case '}':
+                if (!brackets.empty()) open -= brackets.back(), brackets.pop_back();
+                key = 0, dots = 0;
+                break;
+            case ',': key = 0, dots = 0; break;
+            default:
+                if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') dots = 0;
+        }
+    }
+    return std::nullopt;
 }
 
 std::string_view type_name(toml::node_type type) {
@@ -140,7 +328,7 @@ public:
             if (std::find(known.begin(), known.end(), name) != known.end()) continue;
             // [guardrail] is a key to TOML, but the user wrote a table header.
             const bool table = node.is_table() || node.is_array_of_tables();
-            std::string message = (table ? "unknown table '" : "unknown key '") + std::string(name) + "' in " + context_;
+            std::string message = (table ? "unknown table '" : "unknown key '") + shown(name) + "' in " + context_;
             if (const std::string hint = suggestion(name, known); !hint.empty()) {
                 message += "; did you mean '" + hint + "'?";
                 suggested_.push_back(hint);
@@ -170,7 +358,7 @@ public:
             diagnostics_.error(at(*node), "'" + std::string(key) + "' must not be empty");
             return std::nullopt;
         }
-        if (std::any_of(text.begin(), text.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+        if (has_control_character(text)) {
             diagnostics_.error(at(*node), "'" + std::string(key) + "' contains a control character");
             return std::nullopt;
         }
@@ -206,7 +394,7 @@ public:
         std::string names;
         for (const auto& option : choices) names += (names.empty() ? "" : ", ") + std::string(option.name);
         diagnostics_.error(text->source,
-                           "'" + std::string(key) + "' must be one of " + names + "; not \"" + text->value + "\"");
+                           "'" + std::string(key) + "' must be one of " + names + "; not \"" + shown(text->value) + "\"");
         return std::nullopt;
     }
 
@@ -225,7 +413,7 @@ public:
                 diagnostics_.error(at(element), "'" + name + "' must be a string, not " +
                                                     std::string(type_name(element.type())));
             } else if (!is_plausible_address(text->get())) {
-                diagnostics_.error(at(element), "'" + name + "' is not a plausible mail address: \"" + text->get() + "\"");
+                diagnostics_.error(at(element), "'" + name + "' is not a plausible mail address: \"" + shown(text->get()) + "\"");
             } else {
                 result.push_back({text->get(), at(element)});
             }
@@ -337,7 +525,7 @@ private:
         if (auto id = reader.string("id", true)) {
             if (!is_tenant_id(id->value))
                 diagnostics_.error(id->source, "'id' must be the tenant GUID or its initial *.onmicrosoft.com domain, not \"" +
-                                                   id->value + "\"");
+                                                   shown(id->value) + "\"");
             tenant.id = id->value;
         }
         if (auto cloud = reader.choice("cloud", cloud_choices)) tenant.cloud = cloud->value;
@@ -366,7 +554,7 @@ private:
         if (auto app_id = reader.string("app_id", false)) {
             if (!is_guid(app_id->value))
                 diagnostics_.error(app_id->source, "'app_id' must be the application (client) id, a GUID; not \"" +
-                                                       app_id->value + "\"");
+                                                       shown(app_id->value) + "\"");
             connection.app_id = app_id->value;
         }
         if (auto certificate = reader.string("certificate", false))
@@ -374,7 +562,7 @@ private:
         if (auto env = reader.string("certificate_password_env", false)) {
             if (!is_env_name(env->value))
                 diagnostics_.error(env->source, "'certificate_password_env' must name an environment variable "
-                                                "(letters, digits, _), not \"" + env->value + "\"");
+                                                "(letters, digits, _), not \"" + shown(env->value) + "\"");
             connection.certificate_password_env = env->value;
         }
         for (auto [key, target] : {std::pair{"login_endpoint", &connection.login_endpoint},
@@ -382,7 +570,7 @@ private:
             if (auto url = reader.string(key, false)) {
                 if (url->value.rfind("https://", 0) != 0 || url->value.size() <= 8)
                     diagnostics_.error(url->source, "'" + std::string(key) + "' must be an https:// URL (TLS is "
-                                                    "always verified), not \"" + url->value + "\"");
+                                                    "always verified), not \"" + shown(url->value) + "\"");
                 *target = url->value;
             }
         }
@@ -428,7 +616,7 @@ private:
                 const bool placeholder = std::string_view(key) == "owner" && address->value == unknown_owner;
                 if (!placeholder && !is_plausible_address(address->value)) {
                     diagnostics_.error(address->source, "'" + std::string(key) + "' is not a plausible mail address: \"" +
-                                                            address->value + "\"");
+                                                            shown(address->value) + "\"");
                     complete = false;
                 }
                 *target = address->value;
@@ -479,7 +667,7 @@ private:
         if (const auto* text = node->as_string()) {
             // Echo the user's own value when unquoting it is the whole fix; anything else would
             // only be cut into a misleading example ("next friday" → "next frida").
-            const std::string example = is_expiry_literal(text->get()) ? text->get() : "2027-03-31";
+            const std::string example = is_expiry_literal(text->get()) ? shown(text->get()) : "2027-03-31";
             diagnostics_.error(exception.expires_source,
                                "'expires' must be a TOML date or date-time, written without quotes, e.g. expires = " +
                                    example);
@@ -577,7 +765,7 @@ private:
         if (auto env = reader.string("webhook_url_env", false)) {
             if (!is_env_name(env->value))
                 diagnostics_.error(env->source, "'webhook_url_env' must name an environment variable (letters, "
-                                                "digits, _), not \"" + env->value + "\"");
+                                                "digits, _), not \"" + shown(env->value) + "\"");
             notifications.webhook_url_env = env->value;
         }
     }
@@ -626,7 +814,7 @@ std::string describe_parse_error(std::string_view description) {
     constexpr std::string_view redefine = "cannot redefine existing ";
     const std::size_t colon = description.find(": ");
     if (description.rfind(prefix, 0) != 0 || colon == std::string_view::npos)
-        return "invalid TOML: " + std::string(description);
+        return "invalid TOML: " + shown(description, 300);
     const std::string_view scope = description.substr(prefix.size(), colon - prefix.size());
     const std::string_view detail = description.substr(colon + 2);
     const std::size_t quote = detail.find('\'');
@@ -634,15 +822,32 @@ std::string describe_parse_error(std::string_view description) {
         quote + 1 < detail.size() - 1) {
         const std::string_view name = detail.substr(quote + 1, detail.size() - quote - 2);
         if (scope == "key-value pair")
-            return "duplicate key '" + std::string(name) + "'; a key may be set only once in a table";
+            return "duplicate key '" + shown(name) + "'; a key may be set only once in a table";
         if (scope == "table header" && detail.substr(redefine.size(), 6) == "table ")
-            return "duplicate table [" + std::string(name) + "]; a table may be declared only once in a file";
+            return "duplicate table [" + shown(name) + "]; a table may be declared only once in a file";
     }
-    return "invalid TOML in " + std::string(scope) + ": " + std::string(detail);
+    return "invalid TOML in " + std::string(scope) + ": " + shown(detail, 300);
 }
 
 // False when the text is not TOML.
 bool parse_into(const std::string& display, const std::string& text, Merger& merger, Diagnostics& diagnostics) {
+    if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF")) {
+        diagnostics.error({display, 1, 1}, "the file is UTF-16; save it as UTF-8 (in Windows PowerShell: "
+                                           "Out-File -Encoding utf8)");
+        return false;
+    }
+    if (const auto bad = invalid_utf8(text)) {
+        static const char digits[] = "0123456789ABCDEF";
+        const auto c = static_cast<unsigned char>(text[*bad]);
+        diagnostics.error(location_of(text, *bad, display),
+                          std::string("not UTF-8 (byte 0x") + digits[c >> 4] + digits[c & 15] + "); save the file as UTF-8");
+        return false;
+    }
+    if (const auto deep = too_deep(text, display)) {
+        diagnostics.error(*deep, "nested more than " + std::to_string(max_nesting) +
+                                     " levels deep (tables, dotted keys, arrays); a desired state needs a few");
+        return false;
+    }
     try {
         const toml::table root = toml::parse(text, display);
         merger.merge(root, display);

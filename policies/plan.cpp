@@ -46,13 +46,28 @@ std::string_view to_string(ExceptionState state) {
 
 namespace {
 
-// PowerShell single-quoted string: only the quote itself needs doubling, so no value can
-// break out of it (the cmdlets themselves are sent as JSON, never as script).
+// The length of the PowerShell single quote at `i`: ' or one of the typographic quotes U+2018 to
+// U+201B (E2 80 98 to E2 80 9B in UTF-8), which PowerShell takes for ' as well; else 0.
+std::size_t single_quote_at(const std::string& text, std::size_t i) {
+    if (text[i] == '\'') return 1;
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    if (i + 2 < text.size() && byte(i) == 0xE2 && byte(i + 1) == 0x80 && byte(i + 2) >= 0x98 && byte(i + 2) <= 0x9B)
+        return 3;
+    return 0;
+}
+
+// PowerShell single-quoted string: only a quote needs doubling, so no value can break out of
+// it (the cmdlets themselves are sent as JSON, never as script).
 std::string quote(const std::string& text) {
     std::string quoted = "'";
-    for (char c : text) {
-        quoted += c;
-        if (c == '\'') quoted += '\'';
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const std::size_t length = single_quote_at(text, i);
+        if (length == 0) {
+            quoted += text[i];
+            continue;
+        }
+        quoted.append(text, i, length).append(text, i, length);
+        i += length - 1;
     }
     return quoted + "'";
 }

@@ -86,7 +86,7 @@ std::optional<HttpResponse> refuse_exchange_request(SandboxState& state, const H
     return response;
   }
   if (auto unauthorized = check_bearer(state, request))
-    return exchange_http_response(state, request, CallAnswer{unauthorized->status, unauthorized->headers, value()});
+    return exchange_http_response(state, request, CallAnswer{unauthorized->status, unauthorized->headers, value(), std::nullopt});
   if (!state.serves_tenant(tenant_segment)) {
     return exchange_http_response(state, request,
                                   CallAnswer::failure(exchange::request_error(

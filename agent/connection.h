@@ -2,6 +2,7 @@
 // Connection settings, in the order of precedence of spec/cli.md: CLI flag > environment >
 // [connection] in the desired state > the cloud's default. Nothing here is secret but the
 // certificate password, which is read from the environment only and never shown.
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -20,6 +21,7 @@ struct ConnectionSettings {
     std::string login_endpoint;
     std::string exchange_endpoint;
     std::optional<std::string> ca_bundle;
+    std::chrono::seconds http_timeout{120};  // one HTTPS request, from connecting to the last byte
 };
 
 using Environment = std::function<std::optional<std::string>(const std::string&)>;

@@ -109,7 +109,7 @@ TEST_CASE("every cloud has its own default endpoints", "[connection]") {
     }
 }
 
-TEST_CASE("--http-timeout: flag over environment, 120 s by default, a positive duration or a usage error", "[connection]") {
+TEST_CASE("the HTTP timeout (--http-timeout): flag over environment, 120 s by default, a positive duration or a usage error", "[connection]") {
     const DesiredState state = desired(file_connection);
     CHECK(resolve_connection(flags({}), state, environment({})).http_timeout == std::chrono::seconds{120});
     CHECK(resolve_connection(flags({}), state, environment({{"AUTHGATE_HTTP_TIMEOUT", "2m"}})).http_timeout ==

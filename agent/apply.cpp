@@ -62,6 +62,7 @@ std::string_view to_string(ChangeOutcome outcome) {
         case ChangeOutcome::applied: return "applied";
         case ChangeOutcome::failed: return "failed";
         case ChangeOutcome::skipped: return "skipped";
+        case ChangeOutcome::uncertain: return "uncertain";
     }
     return "skipped";
 }
@@ -72,7 +73,8 @@ int ApplyResult::count(ChangeOutcome outcome) const {
 }
 
 bool ApplyResult::succeeded() const {
-    return !verification_error && count(ChangeOutcome::failed) == 0 && count(ChangeOutcome::skipped) == 0;
+    return !verification_error && count(ChangeOutcome::failed) == 0 && count(ChangeOutcome::skipped) == 0 &&
+           count(ChangeOutcome::uncertain) == 0;
 }
 
 std::optional<Value> live_value(const Change& change, const LiveState& live, const LiveIndex& index) {
@@ -110,8 +112,43 @@ std::optional<Value> live_value(const Change& change, const LiveState& live, con
     return std::nullopt;
 }
 
+namespace {
+
+// Whether the tenant shows `change` made.
+bool shows(const Change& change, const LiveState& live, const LiveIndex& index) {
+    if (change.action == Action::create) return created_as_planned(change, index);
+    const std::optional<Value> now_value = live_value(change, live, index);
+    return now_value && same(*now_value, change.after);
+}
+
+// Reads the tenant to learn what became of the uncertain writes among `sent`. When the read
+// fails too they stay uncertain.
+void settle_uncertain(ApplyResult& result, const std::vector<std::size_t>& sent, TenantConnector& connector) {
+    LiveState live;
+    try {
+        live = connector.read_live_state();
+    } catch (const ConnectorError&) {
+        return;
+    }
+    const LiveIndex index(live);
+    for (const std::size_t i : sent) {
+        AppliedChange& applied = result.changes[i];
+        if (applied.outcome != ChangeOutcome::uncertain) continue;
+        if (shows(applied.change, live, index)) {
+            applied.outcome = ChangeOutcome::applied;
+            applied.error.clear();
+        } else if (live_value(applied.change, live, index) || applied.change.action == Action::create) {
+            applied.outcome = ChangeOutcome::failed;
+            applied.error += "; the read-back shows it was not made";
+        }
+    }
+}
+
+}  // namespace
+
 ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now,
-                       const std::function<void(const AppliedChange&)>& progress) {
+                       const std::function<void(const AppliedChange&)>& progress,
+                       const std::function<void(std::size_t index, const Change&)>& sending) {
     std::vector<const Change*> changes;
     for (const Change& change : plan.changes)
         if (change.changes_tenant()) changes.push_back(&change);
@@ -156,21 +193,35 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now
                 for (auto& [name, value] : cmdlet.parameters)
                     if (name == change.attribute) value = stamp;
             }
+            if (sending) sending(i, change);
             cmdlets.push_back(std::move(cmdlet));
             sent.push_back(i);
         }
         const std::vector<WriteOutcome> outcomes = cmdlets.empty() ? std::vector<WriteOutcome>{} : connector.write(cmdlets);
+        bool must_settle = false;
         for (std::size_t k = 0; k < sent.size(); ++k) {
             AppliedChange& applied = result.changes[sent[k]];
             const WriteOutcome& outcome = outcomes[k];
-            applied.outcome = outcome.ok ? ChangeOutcome::applied : ChangeOutcome::failed;
+            applied.outcome = outcome.ok          ? ChangeOutcome::applied
+                              : outcome.uncertain ? ChangeOutcome::uncertain
+                                                  : ChangeOutcome::failed;
             applied.error = outcome.error;
             applied.client_request_id = outcome.client_request_id;
             applied.warnings = outcome.warnings;
-            if (!outcome.ok && is_grant_phase(applied.change.phase) && failed_grant.empty())
-                failed_grant = applied.change.target;
-            if (!outcome.ok && applied.change.resource == Resource::user) failed_users.push_back(applied.change.target);
-            if (outcome.ok && applied.change.resource == Resource::transport_config && applied.change.after == Value{true})
+            const Change& change = applied.change;
+            must_settle |= !outcome.ok && outcome.uncertain &&
+                           (is_grant_phase(change.phase) || change.resource == Resource::transport_config ||
+                            change.resource == Resource::user);
+        }
+        // Later changes depend on these (enforcement on grants, reverts on the org switch, the
+        // revocation on the policy removal): an answer lost in transit is settled by reading now.
+        if (must_settle) settle_uncertain(result, sent, connector);
+        for (const std::size_t i : sent) {
+            const AppliedChange& applied = result.changes[i];
+            const bool made = applied.outcome == ChangeOutcome::applied;
+            if (!made && is_grant_phase(applied.change.phase) && failed_grant.empty()) failed_grant = applied.change.target;
+            if (!made && applied.change.resource == Resource::user) failed_users.push_back(applied.change.target);
+            if (made && applied.change.resource == Resource::transport_config && applied.change.after == Value{true})
                 org_switched_off = true;
         }
         for (std::size_t i = first; i < end; ++i)
@@ -194,9 +245,7 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now
         if (applied.outcome == ChangeOutcome::skipped) continue;
         const Change& change = applied.change;
         const std::optional<Value> now_value = live_value(change, live, index);
-        const bool shows = change.action == Action::create ? created_as_planned(change, index)
-                                                           : now_value && same(*now_value, change.after);
-        if (shows) {
+        if (shows(change, live, index)) {
             // An uncertain write that the tenant shows was made after all.
             applied.outcome = ChangeOutcome::verified;
             applied.error.clear();
@@ -204,6 +253,10 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now
             applied.outcome = ChangeOutcome::failed;
             applied.error = "Exchange accepted " + change.cmdlet.name + " but " + change.target + " shows " +
                             change.attribute + " = " + describe(*now_value) + " when read back";
+        } else if (applied.outcome == ChangeOutcome::uncertain && (now_value || change.action == Action::create)) {
+            // The read-back settles it: the write was not made.
+            applied.outcome = ChangeOutcome::failed;
+            applied.error += "; the read-back shows it was not made";
         }
         // Applied and not readable back (STSRefreshTokensValidFrom) stays "applied".
     }

@@ -11,7 +11,8 @@
 
 namespace authgate {
 
-enum class ChangeOutcome { verified, applied, failed, skipped };
+// uncertain: the write was sent and its outcome is unknown (no answer, and no read-back either).
+enum class ChangeOutcome { verified, applied, failed, skipped, uncertain };
 std::string_view to_string(ChangeOutcome outcome);
 
 struct AppliedChange {
@@ -37,9 +38,11 @@ struct ApplyResult {
 // A failed exception grant holds back the enforcement after it (the org switch, tightened
 // policies, the default policy), which would otherwise break that exception. A change that
 // requires the org switch off is made only after this apply turned it off. `now` stamps
-// STSRefreshTokensValidFrom. `progress` is told of each change as it settles.
+// STSRefreshTokensValidFrom. `sending` is told of each change just before it is sent (so that
+// a journal can record the intent first), `progress` of each change as it settles.
 ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now,
-                       const std::function<void(const AppliedChange&)>& progress = {});
+                       const std::function<void(const AppliedChange&)>& progress = {},
+                       const std::function<void(std::size_t index, const Change&)>& sending = {});
 
 // The value the live state holds for what `change` changes; nullopt when it cannot be read
 // back (STSRefreshTokensValidFrom) or the object is gone.

@@ -1,5 +1,6 @@
 #include "agent/apply_run.h"
 
+#include <cstdlib>
 #include <ostream>
 
 #include "agent/state_options.h"
@@ -7,7 +8,13 @@
 namespace authgate {
 namespace {
 
-constexpr std::chrono::seconds lock_lease{600};
+// How long a lock outlives the last sign of life of its holder. AUTHGATE_LOCK_LEASE shortens it
+// for crash tests (scripts/crash-loop); it is not meant for production.
+std::chrono::seconds lock_lease() {
+    if (const char* text = std::getenv("AUTHGATE_LOCK_LEASE"); text && *text)
+        if (const auto lease = parse_duration(text); lease && lease->count() > 0) return *lease;
+    return std::chrono::seconds{600};
+}
 
 ChangeStatus journal_status(ChangeOutcome outcome) {
     switch (outcome) {
@@ -15,6 +22,7 @@ ChangeStatus journal_status(ChangeOutcome outcome) {
         case ChangeOutcome::applied: return ChangeStatus::applied;
         case ChangeOutcome::failed: return ChangeStatus::failed;
         case ChangeOutcome::skipped: return ChangeStatus::skipped;
+        case ChangeOutcome::uncertain: return ChangeStatus::uncertain;
     }
     return ChangeStatus::failed;
 }
@@ -53,12 +61,14 @@ TenantLock::~TenantLock() {
 }
 
 std::optional<LockHolder> TenantLock::acquire(Instant now) {
-    auto other = journal_.acquire_lock(tenant_, holder_, now, lock_lease);
+    auto other = journal_.acquire_lock(tenant_, holder_, now, lock_lease());
     held_ = !other;
+    // Holding the lock, no other writer of this tenant is alive: a run still "running" died.
+    if (held_) journal_.settle_interrupted_runs(tenant_, now);
     return other;
 }
 
-void TenantLock::renew() { journal_.renew_lock(tenant_, holder_, now_utc(), lock_lease); }
+void TenantLock::renew() { journal_.renew_lock(tenant_, holder_, now_utc(), lock_lease()); }
 
 std::string describe(const Change& change) {
     return std::string(to_string(change.resource)) + " " + change.target + " " + change.attribute;
@@ -69,13 +79,29 @@ ApplyResult apply_journalled(const Plan& plan, TenantConnector& connector, Journ
     RunRecord& run = context.run;
     context.out << "\nApplying " << plan.change_count() << " changes...\n";
     int sequence = 0;
-    const ApplyResult result = apply_plan(plan, connector, now_utc(), [&](const AppliedChange& applied) {
-        journal.record_change({run.id, ++sequence, applied.change, journal_status(applied.outcome), applied.error,
-                               applied.client_request_id, now_utc()});
-        context.lock.renew();
-        if (context.progress)
-            context.progress->update("applying: " + std::to_string(sequence) + " of " + std::to_string(plan.change_count()));
-    });
+    std::vector<bool> recorded(plan.changes.size(), false);
+    // The intent is journalled before the write goes out, so that a run killed in between
+    // leaves a trace ("sending", later "uncertain") rather than nothing.
+    const auto sending = [&](std::size_t index, const Change& change) {
+        journal.record_change({run.id, static_cast<int>(index) + 1, change, ChangeStatus::sending, "", "", now_utc()});
+        recorded[index] = true;
+    };
+    const ApplyResult result = apply_plan(
+        plan, connector, now_utc(),
+        [&](const AppliedChange& applied) {
+            const std::size_t index = static_cast<std::size_t>(sequence++);
+            if (recorded[index])
+                journal.update_change(run.id, sequence, journal_status(applied.outcome), applied.error,
+                                      applied.client_request_id);
+            else
+                journal.record_change({run.id, sequence, applied.change, journal_status(applied.outcome), applied.error,
+                                       applied.client_request_id, now_utc()});
+            context.lock.renew();
+            if (context.progress)
+                context.progress->update("applying: " + std::to_string(sequence) + " of " +
+                                         std::to_string(plan.change_count()));
+        },
+        sending);
     if (context.progress) context.progress->update("reading the changes back");
     if (context.progress) context.progress->done();
     for (std::size_t i = 0; i < result.changes.size(); ++i) {
@@ -85,7 +111,10 @@ ApplyResult apply_journalled(const Plan& plan, TenantConnector& connector, Journ
         if (!applied.error.empty()) context.out << ": " << applied.error;
         context.out << "\n";
         if (context.logger)
-            context.logger->log(applied.outcome == ChangeOutcome::failed ? LogLevel::error : LogLevel::info, "change",
+            context.logger->log(applied.outcome == ChangeOutcome::failed || applied.outcome == ChangeOutcome::uncertain
+                                    ? LogLevel::error
+                                    : LogLevel::info,
+                                "change",
                                 describe(applied.change),
                                 {{"status", std::string(to_string(applied.outcome))},
                                  {"before", value_text(applied.change.before)},
@@ -97,15 +126,19 @@ ApplyResult apply_journalled(const Plan& plan, TenantConnector& connector, Journ
     record_exception_events(journal, run.id, plan, result, now_utc());
 
     run.applied = result.count(ChangeOutcome::verified) + result.count(ChangeOutcome::applied);
-    run.failed = result.count(ChangeOutcome::failed) + result.count(ChangeOutcome::skipped);
+    run.failed = result.count(ChangeOutcome::failed) + result.count(ChangeOutcome::skipped) +
+                 result.count(ChangeOutcome::uncertain);
     context.out << "\nApply finished: " << result.count(ChangeOutcome::verified) << " verified, "
                 << result.count(ChangeOutcome::applied) << " applied (cannot be read back), "
-                << result.count(ChangeOutcome::failed) << " failed, " << result.count(ChangeOutcome::skipped)
-                << " not made.\n";
+                << result.count(ChangeOutcome::failed) << " failed, ";
+    if (const int uncertain = result.count(ChangeOutcome::uncertain))
+        context.out << uncertain << " uncertain (may or may not have been made), ";
+    context.out << result.count(ChangeOutcome::skipped) << " not made.\n";
     if (!result.succeeded()) {
         if (result.verification_error) context.err << "error: " << *result.verification_error << "\n";
         for (const AppliedChange& applied : result.changes)
-            if (applied.outcome == ChangeOutcome::failed || applied.outcome == ChangeOutcome::skipped)
+            if (applied.outcome == ChangeOutcome::failed || applied.outcome == ChangeOutcome::skipped ||
+                applied.outcome == ChangeOutcome::uncertain)
                 context.err << "error: " << describe(applied.change) << ": " << applied.error << "\n";
     }
     run.finished_at = now_utc();

@@ -38,7 +38,7 @@ class ExchangeOnlineSession : public TenantSession {
 public:
     ExchangeOnlineSession(const ConnectionSettings& settings, std::optional<std::string> password, Instant now)
         : credential_(Credential::load(settings.certificate, password, now)),
-          http_(make_https_transport({settings.ca_bundle})),
+          http_(make_https_transport({settings.ca_bundle, settings.http_timeout})),
           tokens_(*http_, credential_,
                   {settings.login_endpoint, settings.exchange_endpoint, settings.tenant, settings.app_id}),
           exchange_(*http_, tokens_, exchange_settings(settings)),
@@ -78,7 +78,8 @@ void add_connection_options(po::options_description& options) {
         ("certificate", po::value<std::string>(), "PEM with certificate and key, or PFX (AUTHGATE_CERTIFICATE)")
         ("login-endpoint", po::value<std::string>(), "token endpoint base (AUTHGATE_LOGIN_ENDPOINT)")
         ("exchange-endpoint", po::value<std::string>(), "Exchange endpoint base (AUTHGATE_EXCHANGE_ENDPOINT)")
-        ("ca-bundle", po::value<std::string>(), "extra trust anchors, PEM (AUTHGATE_CA_BUNDLE)");
+        ("ca-bundle", po::value<std::string>(), "extra trust anchors, PEM (AUTHGATE_CA_BUNDLE)")
+        ("http-timeout", po::value<std::string>(), "give up on one HTTPS request after this long; default 120s (AUTHGATE_HTTP_TIMEOUT)");
     add_log_options(options);
 }
 
@@ -99,6 +100,15 @@ ConnectionSettings override_connection(const po::variables_map& values, Connecti
     std::string bundle = base.ca_bundle.value_or("");
     pick("ca-bundle", "AUTHGATE_CA_BUNDLE", bundle);
     base.ca_bundle = bundle.empty() ? std::nullopt : std::optional<std::string>(bundle);
+    std::string timeout;
+    pick("http-timeout", "AUTHGATE_HTTP_TIMEOUT", timeout);
+    if (!timeout.empty()) {
+        const auto parsed = parse_duration(timeout);
+        if (!parsed || parsed->count() <= 0)
+            throw UsageError("--http-timeout (AUTHGATE_HTTP_TIMEOUT) must be a duration such as 30s or 2m, not '" +
+                             timeout + "'");
+        base.http_timeout = *parsed;
+    }
     return base;
 }
 

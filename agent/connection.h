@@ -22,6 +22,7 @@ struct ConnectionSettings {
     std::string login_endpoint;
     std::string exchange_endpoint;
     std::optional<std::string> ca_bundle;
+    std::chrono::seconds http_timeout{120};  // one HTTPS request, from connecting to the last byte
 };
 
 using Environment = std::function<std::optional<std::string>(const std::string&)>;

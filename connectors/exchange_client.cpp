@@ -61,7 +61,7 @@ std::string next_link_in(const std::string& body) {
 }
 
 bool is_transient(int status, const std::string& body) {
-    if (status == 429 || status == 503 || status == 504) return true;
+    if (status == 429 || status == 502 || status == 503 || status == 504) return true;
     if (status != 400) return false;
     return std::any_of(std::begin(transient_exceptions), std::end(transient_exceptions),
                        [&](const char* name) { return contains(body, name); });
@@ -149,6 +149,7 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
                              {"X-AnchorMailbox", anchor_mailbox + settings_.tenant},
                              {"client-request-id", client_request_id}},
                             body};
+        if (replay == Replay::write) request.connection = ConnectionUse::fresh;
         if (url.find("/$batch") == std::string::npos) {
             request.headers["X-CmdletName"] = cmdlet;
             request.headers["X-ResponseFormat"] = "json";
@@ -189,9 +190,12 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
             refreshed_token = true;
             continue;
         }
-        if (!is_transient(response.status, response.body)) throw fail(response.status, text, false);
-        if (replay == Replay::write && response.status != 429)
+        // A server error on a write may come after the write was made (a front end that lost the
+        // back end's answer): only a read settles it.
+        if (replay == Replay::write && response.status != 429 &&
+            (response.status >= 500 || is_transient(response.status, response.body)))
             throw fail(response.status, text + "; the change may or may not have been made", true);
+        if (!is_transient(response.status, response.body)) throw fail(response.status, text, false);
         if (attempt >= settings_.retry.max_retries)
             throw fail(response.status, text + "; gave up after " + std::to_string(attempt) + " retries", false);
         count([](ExchangeCounters& c) { ++c.retries; });
@@ -361,6 +365,11 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
         for (std::size_t i = 0; i < count; ++i)
             outcomes[first + i] = {false, true, writes[first + i].cmdlet + " in " + error.what(), error.client_request_id(), {}};
         return;
+    } catch (const ConnectorError& error) {
+        // No token: the batch was never sent. (Thrown on a worker thread, this would end the program.)
+        for (std::size_t i = 0; i < count; ++i)
+            outcomes[first + i] = {false, false, writes[first + i].cmdlet + " failed: " + error.what(), "", {}};
+        return;
     }
 
     std::vector<bool> answered(count, false);
@@ -389,9 +398,11 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
                 outcome = write_one(write);  // throttled before it ran: safe to send again
             } else {
                 const std::string text = exchange_error_text({status, {}, item_body.serialize()});
-                outcome = {false, status >= 500, write.cmdlet + " failed: HTTP " + std::to_string(status) + ": " + text +
-                                                     " (client-request-id " + request_id + ", $batch item " +
-                                                     std::to_string(index + 1) + ")",
+                const bool uncertain = status >= 500;
+                outcome = {false, uncertain,
+                           write.cmdlet + " failed: HTTP " + std::to_string(status) + ": " + text +
+                               (uncertain ? "; the change may or may not have been made" : "") + " (client-request-id " +
+                               request_id + ", $batch item " + std::to_string(index + 1) + ")",
                            request_id, {}};
             }
         }

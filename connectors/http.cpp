@@ -30,7 +30,10 @@ public:
     HttpResponse post(const HttpRequest& request) override {
         const std::string origin = origin_of(request.url);
         if (origin.empty()) throw TransportError("refusing a non-HTTPS URL: " + request.url, true);
-        http_client& client = client_for(origin);
+        // A client of its own has an empty pool: its one connection is new, never resent on.
+        std::unique_ptr<http_client> own;
+        if (request.connection == ConnectionUse::fresh) own = std::make_unique<http_client>(origin, client_config());
+        http_client& client = own ? *own : client_for(origin);
 
         web::http::http_request message(web::http::methods::POST);
         message.set_request_uri(request.url.substr(origin.size()));
@@ -65,6 +68,10 @@ private:
         std::lock_guard lock(mutex_);
         auto it = clients_.find(origin);
         if (it != clients_.end()) return *it->second;
+        return *clients_.emplace(origin, std::make_unique<http_client>(origin, client_config())).first->second;
+    }
+
+    http_client_config client_config() const {
         http_client_config config;
         config.set_timeout(settings_.timeout);
         config.set_validate_certificates(true);  // there is deliberately no way to turn this off
@@ -76,7 +83,7 @@ private:
                 if (error) throw TransportError("cannot load the CA bundle " + bundle + ": " + error.message(), true);
             });
         }
-        return *clients_.emplace(origin, std::make_unique<http_client>(origin, config)).first->second;
+        return config;
     }
 
     HttpSettings settings_;

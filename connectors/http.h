@@ -11,10 +11,17 @@
 
 namespace authgate {
 
+// pooled: a kept-alive connection may carry it. fresh: a connection of its own, for requests that
+// must never be sent twice: an HTTP client resends a request by itself when a reused connection
+// ends before the first byte of the answer (cpprest does), which for a write the server already
+// made would make it twice.
+enum class ConnectionUse { pooled, fresh };
+
 struct HttpRequest {
     std::string url;
     std::map<std::string, std::string> headers;
     std::string body;
+    ConnectionUse connection = ConnectionUse::pooled;
 };
 
 struct HttpResponse {

@@ -105,9 +105,17 @@ std::string TokenClient::request(AssertionAlgorithm algorithm) {
     try {
         body = web::json::value::parse(response.body);
     } catch (const web::json::json_exception&) {
-        throw ConnectorError("token request to " + url + " failed: HTTP " + std::to_string(response.status) +
-                             " with a body that is not JSON");
+        const std::string type = response.header("content-type");
+        std::string message = "token request to " + url + " failed: HTTP " + std::to_string(response.status) +
+                              " with a body that is not JSON" + (type.empty() ? "" : " (" + type + ")");
+        if (type.find("html") != std::string::npos)
+            message += "\n  what to check: a web page answered in place of the token endpoint: a proxy or "
+                       "network sign-in page between this machine and " + origin_of(url) + ", or --login-endpoint";
+        throw ConnectorError(message);
     }
+    if (response.status == 200 && !body.has_string_field("access_token"))
+        throw ConnectorError("token request to " + url +
+                             " failed: HTTP 200 without an access_token in the answer; check --login-endpoint");
     if (response.status == 200 && body.has_string_field("access_token")) {
         long lifetime = 3599;
         if (body.has_number_field("expires_in")) lifetime = static_cast<long>(body.at("expires_in").as_number().to_int64());

@@ -45,6 +45,7 @@ public:
             plan_deny();
             plan_unlisted_mailboxes();
             if (manages_user_policies()) plan_users();
+            if (live_.users) plan_owed_revocations();
         }
         if (diagnostics_.has_errors()) {
             result.diagnostics = diagnostics_;
@@ -346,12 +347,39 @@ private:
         }
         add(phase, change);
         if (wanted || action == Action::report) return;
-        // Without this the removal takes up to 24 hours to bite; with it about 30 minutes.
+        add_revocation(phase, target, identity, reason,
+                       "revokes refresh tokens so that the policy removal takes effect within about 30 minutes", source);
+    }
+
+    // Without this a policy removal takes up to 24 hours to bite; with it about 30 minutes.
+    void add_revocation(Phase phase, const std::string& target, const std::string& identity, Reason reason,
+                        std::string detail, std::optional<SourceLocation> source) {
         std::string stamp = format_instant(now_);
         stamp.insert(stamp.size() - 1, ".0000000");  // Exchange's yyyy-MM-ddTHH:mm:ss.fffffffZ
         add(phase, {Resource::user, target, "STSRefreshTokensValidFrom", Action::update, Value{}, Value{stamp}, reason,
-                    "revokes refresh tokens so that the policy removal takes effect within about 30 minutes",
-                    {"Set-User", {{"Identity", identity}, {"STSRefreshTokensValidFrom", stamp}}}, source});
+                    std::move(detail), {"Set-User", {{"Identity", identity}, {"STSRefreshTokensValidFrom", stamp}}},
+                    source});
+    }
+
+    // A removal an earlier run made without the revocation after it: the revocation cannot be
+    // read back, so only the journal knows it is owed.
+    void plan_owed_revocations() {
+        for (const auto& [target, reason] : history_.revocations_owed) {
+            const bool planned = std::any_of(ordered_.begin(), ordered_.end(), [&](const Change& change) {
+                return change.resource == Resource::user && equals_ignoring_case(change.target, target);
+            });
+            const Mailbox* mailbox = index_.mailbox(target);
+            if (planned || !mailbox || desired_.is_protected(mailbox->primary_smtp_address)) continue;
+            const LiveUser* user = index_.user_of_directory_id(mailbox->external_directory_object_id);
+            if (!user) user = index_.user_of_identity(mailbox->identity);
+            if (user && user->authentication_policy) continue;  // the removal did not happen; planned as usual
+            const std::string identity =
+                !mailbox->external_directory_object_id.empty() ? mailbox->external_directory_object_id : mailbox->guid;
+            add_revocation(Phase::enforce, mailbox->primary_smtp_address, identity, reason,
+                           "completes an earlier run: its policy removal was made, the revocation of refresh tokens "
+                           "after it was not",
+                           std::nullopt);
+        }
     }
 
     const DesiredState& desired_;

@@ -20,6 +20,10 @@ struct PlanHistory {
     // the desired state while its override is still live was removed: it is reverted like an
     // expired one, whatever unlisted_overrides says.
     std::map<std::string, Grant> granted;
+    // Users whose authentication policy authgate removed without a confirmed revocation of their
+    // refresh tokens after it (the run died in between, or the revocation failed), by folded
+    // mailbox address, with the reason of the removal. Their revocation is planned again.
+    std::map<std::string, Reason> revocations_owed;
 };
 
 struct PlanResult {

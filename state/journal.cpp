@@ -191,6 +191,8 @@ std::string_view to_string(ChangeStatus status) {
         case ChangeStatus::verified: return "verified";
         case ChangeStatus::failed: return "failed";
         case ChangeStatus::skipped: return "skipped";
+        case ChangeStatus::sending: return "sending";
+        case ChangeStatus::uncertain: return "uncertain";
     }
     return "planned";
 }
@@ -300,10 +302,36 @@ void Journal::record_change(const ChangeRecord& record) {
         .bind(13, record.status == ChangeStatus::verified ? 1 : 0).bind(14, format_instant(record.at)).run();
 }
 
-void Journal::update_change(long long run_id, int sequence, ChangeStatus status, const std::string& error) {
-    Statement statement(db_, "UPDATE changes SET status = ?, error = ?, verified = ? WHERE run_id = ? AND sequence = ?");
-    statement.bind(1, std::string(to_string(status))).bind(2, error).bind(3, status == ChangeStatus::verified ? 1 : 0)
-        .bind(4, run_id).bind(5, sequence).run();
+void Journal::update_change(long long run_id, int sequence, ChangeStatus status, const std::string& error,
+                            const std::optional<std::string>& client_request_id) {
+    Statement statement(db_, "UPDATE changes SET status = ?, error = ?, verified = ?, "
+                             "client_request_id = COALESCE(?, client_request_id) WHERE run_id = ? AND sequence = ?");
+    statement.bind(1, std::string(to_string(status))).bind(2, error).bind(3, status == ChangeStatus::verified ? 1 : 0);
+    if (client_request_id) statement.bind(4, *client_request_id);
+    statement.bind(5, run_id).bind(6, sequence).run();
+}
+
+int Journal::settle_interrupted_runs(const std::string& tenant, Instant now) {
+    execute("BEGIN IMMEDIATE");
+    try {
+        const char* dead = "SELECT id FROM runs WHERE tenant = ? AND outcome = 'running' AND mode != 'report' "
+                           "AND command IN ('apply', 'reconcile')";
+        Statement changes(db_, (std::string("UPDATE changes SET status = 'uncertain', error = 'sent by a run that "
+                                            "ended before its answer came; read back by the next plan' WHERE "
+                                            "status = 'sending' AND run_id IN (") + dead + ")").c_str());
+        changes.bind(1, tenant).run();
+        Statement runs(db_, "UPDATE runs SET outcome = 'interrupted', finished_at = ?, error = 'the run ended without "
+                            "finishing (killed or crashed); its lock was taken over after its lease ran out' "
+                            "WHERE tenant = ? AND outcome = 'running' AND mode != 'report' "
+                            "AND command IN ('apply', 'reconcile')");
+        runs.bind(1, format_instant(now)).bind(2, tenant).run();
+        const int count = sqlite3_changes(db_);
+        execute("COMMIT");
+        return count;
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
 }
 
 bool Journal::record_exception_event(const ExceptionEventRecord& event) {
@@ -452,6 +480,23 @@ PlanHistory Journal::plan_history(const std::string& tenant) const {
     statement.bind(1, tenant);
     PlanHistory history;
     while (statement.step()) history.granted[fold_case(statement.text(0))] = {statement.text(1), statement.text(2)};
+
+    // Policy removals that may have been made, with no revocation known to be made after them.
+    Statement owed(db_, "SELECT c.target, c.reason FROM changes c JOIN runs r ON r.id = c.run_id "
+                        "WHERE r.tenant = ? AND c.resource = 'user' AND c.attribute = 'AuthenticationPolicy' "
+                        "AND c.after = 'null' AND c.status IN ('verified', 'applied', 'uncertain', 'sending') "
+                        "AND NOT EXISTS (SELECT 1 FROM changes s JOIN runs sr ON sr.id = s.run_id "
+                        "WHERE sr.tenant = r.tenant AND s.resource = 'user' AND s.attribute = 'STSRefreshTokensValidFrom' "
+                        "AND s.target = c.target COLLATE NOCASE AND s.id > c.id AND s.status IN ('applied', 'verified')) "
+                        "ORDER BY c.id");
+    owed.bind(1, tenant);
+    while (owed.step()) {
+        const std::string reason = owed.text(1);
+        history.revocations_owed[fold_case(owed.text(0))] = reason == "exception_expired" ? Reason::exception_expired
+                                                          : reason == "unlisted_override" ? Reason::unlisted_override
+                                                          : reason == "exception_active"  ? Reason::exception_active
+                                                                                          : Reason::declared;
+    }
     return history;
 }
 

@@ -36,7 +36,9 @@ struct RunRecord {
     std::string error;
 };
 
-enum class ChangeStatus { planned, applied, verified, failed, skipped };
+// sending: recorded just before the write goes out; a run that dies leaves it, and the next run
+// that takes the tenant's lock turns it into uncertain (the outcome is unknown).
+enum class ChangeStatus { planned, applied, verified, failed, skipped, sending, uncertain };
 std::string_view to_string(ChangeStatus status);
 
 struct ChangeRecord {
@@ -105,7 +107,12 @@ public:
     void finish_run(const RunRecord& run);
     void record_change(const ChangeRecord& change);
     // Settles a recorded change once it has been read back.
-    void update_change(long long run_id, int sequence, ChangeStatus status, const std::string& error);
+    void update_change(long long run_id, int sequence, ChangeStatus status, const std::string& error,
+                       const std::optional<std::string>& client_request_id = std::nullopt);
+    // Runs of `tenant` that write and are still "running" although the caller now holds the
+    // tenant's lock ended without finishing (killed, crashed, power lost): they become
+    // "interrupted", their changes still "sending" become "uncertain". Returns how many runs.
+    int settle_interrupted_runs(const std::string& tenant, Instant now);
     // False when an event of that kind for that exception and threshold was already recorded
     // (warnings are sent once per threshold).
     bool record_exception_event(const ExceptionEventRecord& event);

@@ -166,7 +166,8 @@ HttpResponse handle_batch(SandboxState& state, const HttpRequest& request, const
   if (const auto failure = state.faults.take_server_error({"", false}))
     return exchange_http_response(state, request, server_error_answer(failure->status));
   const auto drop = state.faults.take_drop_connection(cmdlets);
-  if (drop && drop->when == DropMoment::before_processing) return HttpResponse::dropped_connection();
+  if (drop && drop->when == DropMoment::before_processing) return deliver(drop, std::nullopt, {});
+  const auto slow = state.faults.take_slow_answer(cmdlets);
 
   // Without odata.continue-on-error the batch stops at the first failure.
   const bool continue_on_error = prefers(request.headers, "odata.continue-on-error");
@@ -189,9 +190,7 @@ HttpResponse handle_batch(SandboxState& state, const HttpRequest& request, const
   CallAnswer answer;
   answer.body = value::object(true);
   answer.body["responses"] = value::array(responses);
-  HttpResponse response = exchange_http_response(state, request, std::move(answer));
-  if (drop) response.delivery = Delivery::drop_connection;
-  return response;
+  return deliver(drop, slow, exchange_http_response(state, request, std::move(answer)));
 }
 
 }  // namespace sandbox

@@ -109,6 +109,9 @@ CallAnswer server_error_answer(int status) {
     case 503:
       return CallAnswer::failure(exchange::request_error(503, "ServiceUnavailable",
                                                          "The service is temporarily unavailable. Try again later."));
+    case 502:
+      return CallAnswer::failure(
+          exchange::request_error(502, "BadGateway", "The front end received an invalid answer from the back end."));
     case 504:
       return CallAnswer::failure(exchange::request_error(504, "GatewayTimeout", "The server did not answer in time."));
     default:

@@ -55,7 +55,8 @@ FaultSettings FaultSettings::parse(const value& document) {
   if (!document.is_object()) throw std::invalid_argument("the fault document must be a JSON object");
   check_members(document, "document",
                 {"latency_ms", "throttle", "server_error", "transient_exception", "drop_connection", "fail_page",
-                 "expire_links", "foreign_next_link", "forbidden_cmdlets", "nul_403", "expire_tokens", "token_error"});
+                 "expire_links", "foreign_next_link", "forbidden_cmdlets", "nul_403", "expire_tokens", "token_error",
+                 "slow_answer", "token_garbage"});
   FaultSettings settings;
   settings.latency_ms = integer(document, "document", "latency_ms", 0, 0);
   if (document.has_field("throttle")) {
@@ -81,8 +82,8 @@ FaultSettings FaultSettings::parse(const value& document) {
     check_members(member, "server_error", {"count", "status", "cmdlet"});
     ServerErrorFault fault{integer(member, "server_error", "count", 1, 0),
                            integer(member, "server_error", "status", 503, 0), cmdlet_filter(member, "server_error")};
-    if (fault.status != 500 && fault.status != 503 && fault.status != 504)
-      refuse("server_error.status", "must be 500, 503 or 504");
+    if (fault.status != 500 && fault.status != 502 && fault.status != 503 && fault.status != 504)
+      refuse("server_error.status", "must be 500, 502, 503 or 504");
     settings.server_error = fault;
   }
   if (document.has_field("transient_exception")) {
@@ -100,7 +101,7 @@ FaultSettings FaultSettings::parse(const value& document) {
   }
   if (document.has_field("drop_connection")) {
     const value& member = object_member(document, "drop_connection");
-    check_members(member, "drop_connection", {"count", "when", "cmdlet"});
+    check_members(member, "drop_connection", {"count", "when", "cmdlet", "answer"});
     DropConnectionFault fault{integer(member, "drop_connection", "count", 1, 0), DropMoment::before_response,
                               cmdlet_filter(member, "drop_connection")};
     if (member.has_field("when")) {
@@ -111,7 +112,26 @@ FaultSettings FaultSettings::parse(const value& document) {
         refuse("drop_connection.when", "must be \"before_response\" or \"before_processing\"");
       }
     }
+    if (member.has_field("answer")) {
+      const value& answer = member.at("answer");
+      const std::string name = answer.is_string() ? answer.as_string() : "";
+      if (name == "partial_body") {
+        fault.answer = DropAnswer::partial_body;
+      } else if (name == "nothing") {
+        fault.answer = DropAnswer::nothing;
+      } else if (name != "headers") {
+        refuse("drop_connection.answer", "must be \"headers\", \"partial_body\" or \"nothing\"");
+      }
+    }
     settings.drop_connection = fault;
+  }
+  if (document.has_field("slow_answer")) {
+    const value& member = object_member(document, "slow_answer");
+    check_members(member, "slow_answer", {"count", "delay_ms", "cmdlet"});
+    settings.slow_answer = SlowAnswerFault{integer(member, "slow_answer", "count", 1, 0),
+                                           integer(member, "slow_answer", "delay_ms", 5000, 0),
+                                           cmdlet_filter(member, "slow_answer")};
+    if (settings.slow_answer->delay_ms > 600000) refuse("slow_answer.delay_ms", "must be at most 600000");
   }
   if (document.has_field("fail_page")) {
     const value& member = object_member(document, "fail_page");
@@ -148,6 +168,24 @@ FaultSettings FaultSettings::parse(const value& document) {
     settings.token_error = TokenErrorFault{integer(member, "token_error", "count", 1, 0),
                                            integer(member, "token_error", "code", 700027, 1)};
   }
+  if (document.has_field("token_garbage")) {
+    const value& member = object_member(document, "token_garbage");
+    check_members(member, "token_garbage", {"count", "kind", "after"});
+    TokenGarbageFault fault{integer(member, "token_garbage", "count", 1, 0), TokenGarbage::html,
+                            integer(member, "token_garbage", "after", 0, 0)};
+    if (member.has_field("kind")) {
+      const value& kind = member.at("kind");
+      const std::string name = kind.is_string() ? kind.as_string() : "";
+      if (name == "not_json") {
+        fault.kind = TokenGarbage::not_json;
+      } else if (name == "no_access_token") {
+        fault.kind = TokenGarbage::no_access_token;
+      } else if (name != "html") {
+        refuse("token_garbage.kind", "must be \"not_json\", \"html\" or \"no_access_token\"");
+      }
+    }
+    settings.token_garbage = fault;
+  }
   return settings;
 }
 
@@ -181,7 +219,17 @@ value FaultSettings::to_json() const {
     member["when"] =
         value::string(drop_connection->when == DropMoment::before_processing ? "before_processing" : "before_response");
     member["cmdlet"] = optional_text(drop_connection->cmdlet);
+    member["answer"] = value::string(drop_connection->answer == DropAnswer::partial_body ? "partial_body"
+                                     : drop_connection->answer == DropAnswer::nothing    ? "nothing"
+                                                                                          : "headers");
     document["drop_connection"] = member;
+  }
+  if (slow_answer) {
+    value member = value::object(true);
+    member["count"] = value::number(slow_answer->count);
+    member["delay_ms"] = value::number(slow_answer->delay_ms);
+    member["cmdlet"] = optional_text(slow_answer->cmdlet);
+    document["slow_answer"] = member;
   }
   if (fail_page) {
     value member = value::object(true);
@@ -211,6 +259,15 @@ value FaultSettings::to_json() const {
     member["count"] = value::number(token_error->count);
     member["code"] = value::number(token_error->code);
     document["token_error"] = member;
+  }
+  if (token_garbage) {
+    value member = value::object(true);
+    member["count"] = value::number(token_garbage->count);
+    member["kind"] = value::string(token_garbage->kind == TokenGarbage::not_json          ? "not_json"
+                                   : token_garbage->kind == TokenGarbage::no_access_token ? "no_access_token"
+                                                                                          : "html");
+    member["after"] = value::number(token_garbage->after);
+    document["token_garbage"] = member;
   }
   return document;
 }

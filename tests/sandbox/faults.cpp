@@ -64,6 +64,16 @@ std::optional<DropConnectionFault> Faults::take_drop_connection(std::span<const 
   return settings_.drop_connection;
 }
 
+std::optional<SlowAnswerFault> Faults::take_slow_answer(std::span<const std::string> cmdlets) {
+  if (!settings_.slow_answer) return std::nullopt;
+  const auto& filter = settings_.slow_answer->cmdlet;
+  const bool matches = !filter || std::any_of(cmdlets.begin(), cmdlets.end(),
+                                              [&](const std::string& cmdlet) { return iequals(*filter, cmdlet); });
+  if (!matches || !spend(settings_.slow_answer)) return std::nullopt;
+  fired("slow_answer");
+  return settings_.slow_answer;
+}
+
 std::optional<FailPageFault> Faults::take_fail_page(std::string_view cmdlet, int page_number) {
   if (!settings_.fail_page || settings_.fail_page->page != page_number ||
       !iequals(settings_.fail_page->cmdlet, cmdlet) || !spend(settings_.fail_page)) {
@@ -89,6 +99,17 @@ std::optional<TokenErrorFault> Faults::take_token_error() {
   if (!spend(settings_.token_error)) return std::nullopt;
   fired("token_error");
   return settings_.token_error;
+}
+
+std::optional<TokenGarbageFault> Faults::take_token_garbage() {
+  if (!settings_.token_garbage) return std::nullopt;
+  if (settings_.token_garbage->after > 0) {
+    --settings_.token_garbage->after;
+    return std::nullopt;
+  }
+  if (!spend(settings_.token_garbage)) return std::nullopt;
+  fired("token_garbage");
+  return settings_.token_garbage;
 }
 
 bool Faults::forbids(std::string_view cmdlet) {

@@ -36,9 +36,25 @@ struct TransientExceptionFault {
 // before_processing: the cmdlet does not run; before_response: it runs and the answer is lost.
 enum class DropMoment { before_processing, before_response };
 
+// How much of the answer goes out before the connection ends.
+enum class DropAnswer {
+  headers,       // the status line and headers announce a body that never comes
+  partial_body,  // the real headers and the first half of the real body
+  nothing,       // not a byte: the connection is closed (TCP FIN) where the answer would start
+};
+
 struct DropConnectionFault {
   int count = 0;
   DropMoment when = DropMoment::before_response;
+  std::optional<std::string> cmdlet;
+  DropAnswer answer = DropAnswer::headers;
+};
+
+// The request is handled as usual and its answer held back this long: a client whose timeout is
+// shorter gives up on it (for a write: after the write was made).
+struct SlowAnswerFault {
+  int count = 0;
+  int delay_ms = 5000;
   std::optional<std::string> cmdlet;
 };
 
@@ -64,12 +80,26 @@ struct TokenErrorFault {
   int code = 700027;
 };
 
+// What a proxy, a captive portal or a broken front end answers in place of a token.
+enum class TokenGarbage {
+  not_json,          // 200 text/plain that is not JSON
+  html,              // 200 text/html, a sign-in page
+  no_access_token,   // 200 JSON without access_token
+};
+
+struct TokenGarbageFault {
+  int count = 0;
+  TokenGarbage kind = TokenGarbage::html;
+  int after = 0;  // token requests answered normally before it fires
+};
+
 struct FaultSettings {
   int latency_ms = 0;
   std::optional<ThrottleFault> throttle;
   std::optional<ServerErrorFault> server_error;
   std::optional<TransientExceptionFault> transient_exception;
   std::optional<DropConnectionFault> drop_connection;
+  std::optional<SlowAnswerFault> slow_answer;
   std::optional<FailPageFault> fail_page;
   bool expire_links = false;
   bool foreign_next_link = false;
@@ -77,6 +107,7 @@ struct FaultSettings {
   std::optional<Nul403Fault> nul_403;
   std::optional<ExpireTokensFault> expire_tokens;
   std::optional<TokenErrorFault> token_error;
+  std::optional<TokenGarbageFault> token_garbage;
 
   // Throws std::invalid_argument naming the member that is wrong; unknown members are refused
   // so that a misspelt fault does not silently do nothing.
@@ -103,10 +134,12 @@ class Faults {
   std::optional<ServerErrorFault> take_server_error(FaultSite site);
   std::optional<TransientExceptionFault> take_transient_exception(std::string_view cmdlet);
   std::optional<DropConnectionFault> take_drop_connection(std::span<const std::string> cmdlets);
+  std::optional<SlowAnswerFault> take_slow_answer(std::span<const std::string> cmdlets);
   std::optional<FailPageFault> take_fail_page(std::string_view cmdlet, int page_number);
   bool take_nul_403();
   bool take_expire_tokens();
   std::optional<TokenErrorFault> take_token_error();
+  std::optional<TokenGarbageFault> take_token_garbage();
   bool forbids(std::string_view cmdlet);
   bool expires_links();
   bool foreign_next_link();

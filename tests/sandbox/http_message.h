@@ -34,18 +34,19 @@ struct HttpRequest {
   std::string body;
 };
 
-// What the server does with the connection: answer, or close it without a byte of answer
-// (the drop_connection fault).
-enum class Delivery { answer, drop_connection };
+// What the server does with the connection (the drop_connection fault): answer; or cut it after
+// headers announcing a body; after the headers and half of the body; or close it without a byte.
+enum class Delivery { answer, drop_connection, drop_in_body, close_without_answer };
 
 struct HttpResponse {
   int status = 200;
   Headers headers;
   std::string body;
   Delivery delivery = Delivery::answer;
+  int delay_ms = 0;  // the answer is held back this long (the slow_answer fault)
 
   static HttpResponse json(int status, const web::json::value& body);
-  static HttpResponse dropped_connection();           // nothing is sent; the connection is closed
+  static HttpResponse dropped_connection();           // headers and no body; the connection is closed
   std::optional<web::json::value> json_body() const;  // nullopt when the body is not JSON
 };
 

@@ -2,10 +2,15 @@
 
 #include <cpprest/producerconsumerstream.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include <iostream>
+#include <thread>
 
 namespace sandbox {
 
@@ -62,6 +67,60 @@ http_response broken_response() {
   return broken;
 }
 
+// The real headers and the first half of the real body (a stub when there is none), then the end
+// of the stream: cpprest closes the connection with the rest of Content-Length missing.
+http_response cut_in_body(const HttpResponse& response) {
+  const std::string body = response.body.empty() ? std::string(R"({"@odata.context":"https://)") : response.body;
+  http_response cut(static_cast<web::http::status_code>(response.status));
+  for (const auto& [name, value] : response.headers.all()) cut.headers().add(name, value);
+  concurrency::streams::producer_consumer_buffer<uint8_t> stream;
+  const size_t half = body.size() / 2;
+  stream.putn_nocopy(reinterpret_cast<const uint8_t*>(body.data()), half).wait();
+  stream.close(std::ios_base::out).wait();
+  cut.set_body(stream.create_istream(), body.size());
+  return cut;
+}
+
+// cpprest's listener cannot close a connection on purpose, nor say which socket a request came on.
+// The one that delivered the request being answered is the accepted connection of this listener
+// that received data last (TCP_INFO): the client waits on it while idle pooled connections have been
+// quiet longer. It is reset (TCP RST, as a load balancer dropping a kept-alive connection does), so
+// the client sees its connection end before a byte of the answer. The socket is swapped for an
+// unconnected one under the listener (dup2), so that the listener's own later writes and close fail
+// harmlessly.
+void reset_connection_of_request(int port) {
+  DIR* descriptors = ::opendir("/proc/self/fd");
+  if (descriptors == nullptr) return;
+  int latest = -1;
+  unsigned quiet_ms = 0;
+  while (const dirent* entry = ::readdir(descriptors)) {
+    const int fd = std::atoi(entry->d_name);
+    struct stat status {};
+    if (fd <= 2 || ::fstat(fd, &status) != 0 || !S_ISSOCK(status.st_mode)) continue;
+    sockaddr_in local{}, peer{};
+    socklen_t local_size = sizeof local, peer_size = sizeof peer;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0 || local.sin_family != AF_INET ||
+        ntohs(local.sin_port) != port || ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) {
+      continue;  // not a connection accepted by this listener (the listening socket has no peer)
+    }
+    tcp_info info{};
+    socklen_t info_size = sizeof info;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &info_size) != 0) continue;
+    if (latest < 0 || info.tcpi_last_data_recv < quiet_ms) {
+      latest = fd;
+      quiet_ms = info.tcpi_last_data_recv;
+    }
+  }
+  ::closedir(descriptors);
+  if (latest < 0) return;
+  const linger reset{1, 0};  // closing with a zero linger sends RST
+  ::setsockopt(latest, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  const int unconnected = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (unconnected < 0) return;
+  ::dup2(unconnected, latest);  // closes the connection (RST) and leaves a harmless socket in its place
+  ::close(unconnected);
+}
+
 void log_request(const http_request& request, const std::string& outcome) {
   const auto cmdlet = request.headers().find("X-CmdletName");
   std::cerr << request.method() << " " << request.request_uri().path()
@@ -92,6 +151,7 @@ int HttpsServer::open(int port) {
     try {
       listener_->open().wait();
       sandbox_.set_port(candidate);
+      port_ = candidate;
       return candidate;
     } catch (const std::exception& error) {
       listener_.reset();
@@ -132,11 +192,20 @@ void HttpsServer::serve(http_request request) {
           std::cerr << "authgate-sandbox: " << request.method() << " " << request.request_uri().path() << ": "
                     << error.what() << "\n";
         }
-        const bool drop = response.delivery == Delivery::drop_connection;
+        // Held back outside the sandbox's lock: other requests go on meanwhile.
+        if (response.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(response.delay_ms));
+        const bool drop = response.delivery != Delivery::answer;
         if (log_ == RequestLog::on) log_request(request, drop ? "connection dropped" : std::to_string(response.status));
-        // A dropped answer is cut off after its headers: cpprest's listener cannot close the
-        // connection on purpose (see README, "drop_connection on the wire").
-        request.reply(drop ? broken_response() : convert(response));
+        // See README, "drop_connection on the wire".
+        switch (response.delivery) {
+          case Delivery::answer: request.reply(convert(response)); break;
+          case Delivery::drop_connection: request.reply(broken_response()); break;
+          case Delivery::drop_in_body: request.reply(cut_in_body(response)); break;
+          case Delivery::close_without_answer:
+            reset_connection_of_request(port_);
+            request.reply(broken_response());  // goes nowhere: the connection was reset
+            break;
+        }
       })
       .then([](pplx::task<void> served) {
         // An exception left unobserved in a pplx task ends the process.

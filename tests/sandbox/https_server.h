@@ -31,6 +31,7 @@ class HttpsServer {
   ServerCredential credential_;
   RequestLog log_;
   std::unique_ptr<web::http::experimental::listener::http_listener> listener_;
+  int port_ = 0;
 };
 
 }  // namespace sandbox

@@ -123,6 +123,18 @@ HttpResponse nul_403_response(SandboxState& state, const HttpRequest& request) {
   return response;
 }
 
+HttpResponse deliver(std::optional<DropConnectionFault> drop, std::optional<SlowAnswerFault> slow,
+                     HttpResponse answered) {
+  if (drop && drop->when == DropMoment::before_processing) answered = HttpResponse::dropped_connection();
+  if (drop) {
+    answered.delivery = drop->answer == DropAnswer::partial_body ? Delivery::drop_in_body
+                        : drop->answer == DropAnswer::nothing    ? Delivery::close_without_answer
+                                                                 : Delivery::drop_connection;
+  }
+  if (slow) answered.delay_ms = slow->delay_ms;
+  return answered;
+}
+
 HttpResponse handle_invoke_command(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment) {
   state.journal.count_invoke_request();
   if (auto refusal = refuse_exchange_request(state, request, tenant_segment)) return *refusal;
@@ -139,10 +151,9 @@ HttpResponse handle_invoke_command(SandboxState& state, const HttpRequest& reque
   if (state.faults.take_nul_403()) return nul_403_response(state, request);
   const std::string cmdlets[] = {call.cmdlet};
   const auto drop = state.faults.take_drop_connection(cmdlets);
-  if (drop && drop->when == DropMoment::before_processing) return HttpResponse::dropped_connection();
-  HttpResponse response = exchange_http_response(state, request, answer_call(state, call));
-  if (drop) response.delivery = Delivery::drop_connection;
-  return response;
+  if (drop && drop->when == DropMoment::before_processing) return deliver(drop, std::nullopt, {});
+  const auto slow = state.faults.take_slow_answer(cmdlets);
+  return deliver(drop, slow, exchange_http_response(state, request, answer_call(state, call)));
 }
 
 }  // namespace sandbox

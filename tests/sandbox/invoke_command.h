@@ -6,6 +6,7 @@
 #include <string>
 
 #include "exchange_request.h"
+#include "faults.h"
 #include "exchange_response.h"
 #include "http_message.h"
 
@@ -22,6 +23,11 @@ CallAnswer answer_call(SandboxState& state, const CmdletCall& call);
 
 // 403 with a body of NUL bytes and the reason only in x-ms-diagnostics (the nul_403 fault).
 HttpResponse nul_403_response(SandboxState& state, const HttpRequest& request);
+
+// The answer as the drop_connection and slow_answer faults deliver it (`drop`/`slow` when they
+// fired for this request). Before processing, `answered` is not used: nothing ran.
+HttpResponse deliver(std::optional<DropConnectionFault> drop, std::optional<SlowAnswerFault> slow,
+                     HttpResponse answered);
 
 HttpResponse handle_invoke_command(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment);
 

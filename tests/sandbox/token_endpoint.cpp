@@ -46,6 +46,26 @@ std::optional<EntraError> check_request(SandboxState& state, const HttpRequest& 
   return state.assertions.verify(*assertion, expected);
 }
 
+// 200 answers that carry no token: what a proxy or captive portal sends, or a broken front end.
+HttpResponse garbage_answer(TokenGarbage kind) {
+  HttpResponse response;
+  switch (kind) {
+    case TokenGarbage::not_json:
+      response.headers.set("Content-Type", "text/plain");
+      response.body = "OK";
+      break;
+    case TokenGarbage::html:
+      response.headers.set("Content-Type", "text/html; charset=utf-8");
+      response.body = "<!DOCTYPE html><html><head><title>Sign in to continue</title></head>"
+                      "<body><form method=\"post\" action=\"/portal/login\">Network sign-in required</form></body></html>";
+      break;
+    case TokenGarbage::no_access_token:
+      response = HttpResponse::json(200, value::parse(R"({"token_type":"Bearer","expires_in":3599})"));
+      break;
+  }
+  return response;
+}
+
 }  // namespace
 
 std::string AccessTokens::issue(Instant now, std::chrono::seconds lifetime) {
@@ -70,6 +90,7 @@ HttpResponse handle_token_request(SandboxState& state, const HttpRequest& reques
   state.journal.count_token_request();
   const Instant now = state.clock();
   const std::string correlation_id = request.headers.get("client-request-id").value_or(random_guid());
+  if (const auto garbage = state.faults.take_token_garbage()) return garbage_answer(garbage->kind);
   std::optional<EntraError> error;
   if (const auto injected = state.faults.take_token_error()) {
     error = entra::for_code(injected->code);

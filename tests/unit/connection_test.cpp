@@ -108,3 +108,15 @@ TEST_CASE("every cloud has its own default endpoints", "[connection]") {
         CHECK(s.exchange_endpoint == exchange);
     }
 }
+
+TEST_CASE("the HTTP timeout (--http-timeout): flag over environment, 120 s by default, a positive duration or a usage error", "[connection]") {
+    const DesiredState state = desired(file_connection);
+    CHECK(resolve_connection(flags({}), state, environment({})).http_timeout == std::chrono::seconds{120});
+    CHECK(resolve_connection(flags({}), state, environment({{"AUTHGATE_HTTP_TIMEOUT", "2m"}})).http_timeout ==
+          std::chrono::minutes{2});
+    CHECK(resolve_connection(flags({"--http-timeout", "30s"}), state, environment({{"AUTHGATE_HTTP_TIMEOUT", "2m"}}))
+              .http_timeout == std::chrono::seconds{30});
+    CHECK_THROWS_WITH(resolve_connection(flags({"--http-timeout", "soon"}), state, environment({})),
+                      "--http-timeout (AUTHGATE_HTTP_TIMEOUT) must be a duration such as 30s or 2m, not 'soon'");
+    CHECK_THROWS_AS(resolve_connection(flags({}), state, environment({{"AUTHGATE_HTTP_TIMEOUT", "0s"}})), UsageError);
+}

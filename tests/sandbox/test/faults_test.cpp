@@ -35,7 +35,7 @@ TEST_CASE("a throttle with retry_after null sends no Retry-After, and a cmdlet f
 }
 
 TEST_CASE("server_error answers its status") {
-  for (const int status : {500, 503, 504}) {
+  for (const int status : {500, 502, 503, 504}) {
     SandboxFixture fixture;
     fixture.set_faults(R"({"server_error": {"count": 1, "status": )" + std::to_string(status) + "}}");
     CHECK(fixture.invoke("Get-TransportConfig", kNoParameters).status == status);
@@ -101,6 +101,50 @@ TEST_CASE("drop_connection before_processing does not run the cmdlet") {
   CHECK(fixture.state().at("mutations").size() == 0);
 }
 
+TEST_CASE("drop_connection answers: cut in the body keeps the real headers, nothing closes the connection") {
+  SandboxFixture fixture;
+  fixture.set_faults(R"({"drop_connection": {"count": 1, "answer": "partial_body", "cmdlet": "Get-TransportConfig"}})");
+  const HttpResponse cut = fixture.invoke("Get-TransportConfig", kNoParameters);
+  CHECK(cut.delivery == Delivery::drop_in_body);
+  CHECK(cut.status == 200);
+  CHECK(body_of(cut).at("value").size() == 1);  // what would have been sent; the server sends half of it
+  fixture.set_faults(
+      R"({"drop_connection": {"count": 1, "when": "before_response", "answer": "nothing", "cmdlet": "Set-CASMailbox"}})");
+  const HttpResponse closed =
+      fixture.invoke("Set-CASMailbox", params(R"({"Identity":"ceo","SmtpClientAuthenticationDisabled":false})"));
+  CHECK(closed.delivery == Delivery::close_without_answer);
+  CHECK(fixture.state().at("mutations").size() == 1);
+  CHECK(fixture.state().at("faults").at("active").at("drop_connection").at("answer").as_string() == "nothing");
+}
+
+TEST_CASE("slow_answer handles the request and holds its answer back") {
+  SandboxFixture fixture;
+  fixture.set_faults(R"({"slow_answer": {"count": 1, "delay_ms": 4000, "cmdlet": "Set-CASMailbox"}})");
+  CHECK(fixture.invoke("Get-TransportConfig", kNoParameters).delay_ms == 0);
+  const HttpResponse slow =
+      fixture.invoke("Set-CASMailbox", params(R"({"Identity":"ceo","SmtpClientAuthenticationDisabled":false})"));
+  CHECK(slow.status == 200);
+  CHECK(slow.delay_ms == 4000);
+  CHECK(fixture.state().at("mutations").at(0).at("result").as_string() == "changed");
+  CHECK(fixture.state().at("faults").at("fired").at("slow_answer").as_integer() == 1);
+}
+
+TEST_CASE("token_garbage answers 200 with no token after the requests it lets through") {
+  SandboxFixture fixture;
+  fixture.set_faults(R"({"token_garbage": {"count": 3, "kind": "html", "after": 1}})");
+  CHECK_FALSE(fixture.token().empty());  // the first request is let through
+  const HttpResponse html = fixture.post_token({});
+  CHECK(html.status == 200);
+  CHECK(html.headers.get("Content-Type") == "text/html; charset=utf-8");
+  CHECK_THAT(html.body, Catch::StartsWith("<!DOCTYPE html>"));
+  fixture.set_faults(R"({"token_garbage": {"kind": "not_json"}})");
+  CHECK(fixture.post_token({}).body == "OK");
+  fixture.set_faults(R"({"token_garbage": {"kind": "no_access_token"}})");
+  const HttpResponse empty = fixture.post_token({});
+  CHECK_FALSE(body_of(empty).has_field("access_token"));
+  CHECK(fixture.post_token({}).status == 400);  // spent: the usual checks answer again
+}
+
 TEST_CASE("latency_ms delays admin API answers") {
   SandboxFixture fixture;
   fixture.set_faults(R"({"latency_ms": 150})");
@@ -113,7 +157,10 @@ TEST_CASE("a fault document with a mistake is refused whole, naming the mistake"
   SandboxFixture fixture;
   const std::vector<std::pair<std::string, std::string>> documents = {
       {R"({"throttel": {"count": 1}})", "no member 'throttel'"},
-      {R"({"server_error": {"status": 502}})", "server_error.status"},
+      {R"({"server_error": {"status": 501}})", "server_error.status"},
+      {R"({"drop_connection": {"answer": "half"}})", "drop_connection.answer"},
+      {R"({"slow_answer": {"delay_ms": -1}})", "slow_answer.delay_ms"},
+      {R"({"token_garbage": {"kind": "xml"}})", "token_garbage.kind"},
       {R"({"throttle": {"count": "1"}})", "throttle.count"},
       {R"({"drop_connection": {"when": "after_response"}})", "drop_connection.when"},
       {"[1]", "must be a JSON object"},

@@ -1,8 +1,14 @@
 #include "connectors/http.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <system_error>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include <boost/asio/ssl.hpp>
 #include <cpprest/http_client.h>
@@ -23,6 +29,44 @@ bool refused_before_sending(const std::error_code& code) {
            code == std::errc::network_unreachable || code == std::errc::address_not_available;
 }
 
+// OpenSSL's default trust anchors, as this process was started with (SSL_CERT_FILE and
+// SSL_CERT_DIR honoured). cpprest makes a TLS context for every connection and loads these
+// defaults into it; with OpenSSL 3 parsing the system bundle costs tens of milliseconds each
+// time, more than the handshake. So they are read here once, and OpenSSL's defaults are then
+// pointed at nothing: the per-connection load finds nothing, and every context is given the
+// store loaded once (below). What is trusted does not change.
+struct DefaultTrust {
+    std::string file, dir;
+};
+
+const DefaultTrust& default_trust() {
+    static const DefaultTrust trust = [] {
+        const char* file = std::getenv(X509_get_default_cert_file_env());
+        const char* dir = std::getenv(X509_get_default_cert_dir_env());
+        DefaultTrust found{file ? file : X509_get_default_cert_file(), dir ? dir : X509_get_default_cert_dir()};
+        const char* nothing = "/nonexistent/authgate-loads-the-trust-store-once";
+        setenv(X509_get_default_cert_file_env(), nothing, 1);
+        setenv(X509_get_default_cert_dir_env(), nothing, 1);
+        return found;
+    }();
+    return trust;
+}
+
+using TrustStore = std::shared_ptr<X509_STORE>;
+
+// The default anchors and the CA bundle, in one store shared by every connection of a transport.
+TrustStore load_trust_store(const std::optional<std::string>& ca_bundle) {
+    const DefaultTrust& trust = default_trust();
+    TrustStore store(X509_STORE_new(), X509_STORE_free);
+    if (!store) throw TransportError("cannot make a TLS trust store", true);
+    X509_STORE_load_file(store.get(), trust.file.c_str());  // a missing default is no error, as in OpenSSL
+    if (X509_LOOKUP* directory = X509_STORE_add_lookup(store.get(), X509_LOOKUP_hash_dir()))
+        X509_LOOKUP_add_dir(directory, trust.dir.c_str(), X509_FILETYPE_PEM);
+    if (ca_bundle && X509_STORE_load_file(store.get(), ca_bundle->c_str()) != 1)
+        throw TransportError("cannot load the CA bundle " + *ca_bundle + ": no certificate could be read from it", true);
+    return store;
+}
+
 class HttpsTransport : public HttpTransport {
 public:
     explicit HttpsTransport(HttpSettings settings) : settings_(std::move(settings)) {}
@@ -30,6 +74,7 @@ public:
     HttpResponse post(const HttpRequest& request) override {
         const std::string origin = origin_of(request.url);
         if (origin.empty()) throw TransportError("refusing a non-HTTPS URL: " + request.url, true);
+        trust_store();  // loaded before the first connection; a bad CA bundle fails here, before sending
         // A client of its own has an empty pool: its one connection is new, never resent on.
         std::unique_ptr<http_client> own;
         if (request.connection == ConnectionUse::fresh) own = std::make_unique<http_client>(origin, client_config());
@@ -71,23 +116,26 @@ private:
         return *clients_.emplace(origin, std::make_unique<http_client>(origin, client_config())).first->second;
     }
 
-    http_client_config client_config() const {
+    TrustStore trust_store() {
+        std::lock_guard lock(trust_mutex_);
+        if (!trust_) trust_ = load_trust_store(settings_.ca_bundle);
+        return trust_;
+    }
+
+    http_client_config client_config() {
         http_client_config config;
         config.set_timeout(settings_.timeout);
         config.set_validate_certificates(true);  // there is deliberately no way to turn this off
-        if (settings_.ca_bundle) {
-            const std::string bundle = *settings_.ca_bundle;
-            config.set_ssl_context_callback([bundle](boost::asio::ssl::context& context) {
-                boost::system::error_code error;
-                context.load_verify_file(bundle, error);
-                if (error) throw TransportError("cannot load the CA bundle " + bundle + ": " + error.message(), true);
-            });
-        }
+        config.set_ssl_context_callback([store = trust_store()](boost::asio::ssl::context& context) {
+            SSL_CTX_set1_cert_store(context.native_handle(), store.get());
+        });
         return config;
     }
 
     HttpSettings settings_;
     std::mutex mutex_;
+    std::mutex trust_mutex_;  // apart from mutex_: client_for holds that while it makes a config
+    TrustStore trust_;
     std::map<std::string, std::unique_ptr<http_client>> clients_;
 };
 

@@ -14,7 +14,7 @@ value to_value(simdjson::dom::element element) {
             const simdjson::dom::object object = element.get_object().value_unsafe();  // held: the loop uses it
             for (const auto field : object)
                 fields.emplace_back(std::string(field.key), to_value(field.value));
-            return value::object(std::move(fields));
+            return value::object(std::move(fields), true);  // kept in order: no sort for a handful of fields
         }
         case simdjson::dom::element_type::ARRAY: {
             std::vector<value> items;

@@ -1,15 +1,18 @@
 #include "policies/live_state.h"
 
 namespace authgate {
-namespace {
-
 // The first object with a key wins, as Exchange would name only one.
-template <class Map, class T>
-void put(Map& map, const std::string& key, const T* object) {
-    if (!key.empty()) map.emplace(fold_case(key), object);
+template <class T>
+void LiveIndex::put(Map<T>& map, const std::string& key, const T* object) {
+    if (key.empty()) return;
+    if (!has_upper_case(key)) {
+        map.emplace(key, object);
+        return;
+    }
+    std::string folded = fold_case(key);
+    if (map.count(folded)) return;
+    map.emplace(folded_.emplace_back(std::move(folded)), object);
 }
-
-}  // namespace
 
 LiveIndex::LiveIndex(const LiveState& live) {
     if (live.mailboxes) {

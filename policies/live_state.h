@@ -1,6 +1,7 @@
 #pragma once
 // The tenant as read: each part is optional because a part that could not be read is
 // unknown, and unknown is not absent (safety rule 3).
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,8 @@ struct LiveState {
 class LiveIndex {
 public:
     explicit LiveIndex(const LiveState& live);
+    LiveIndex(const LiveIndex&) = delete;  // keys point into its own folded copies
+    LiveIndex& operator=(const LiveIndex&) = delete;
 
     const Mailbox* mailbox(std::string_view primary_address) const { return find(mailboxes_, primary_address); }
     const Mailbox* mailbox_of_directory_id(std::string_view id) const { return find(mailboxes_by_directory_id_, id); }
@@ -64,15 +67,25 @@ public:
     const LiveUser* user_of_identity(std::string_view identity) const { return find(users_by_identity_, identity); }
 
 private:
+    // Keys are lower case; most already are in the live state, and point there. Only keys with
+    // an upper-case letter are copied, folded, into folded_.
     template <class T>
-    using Map = std::unordered_map<std::string, const T*>;
+    using Map = std::unordered_map<std::string_view, const T*>;
     template <class T>
     static const T* find(const Map<T>& map, std::string_view key) {
         if (key.empty()) return nullptr;
-        const auto it = map.find(fold_case(key));
+        const auto it = has_upper_case(key) ? map.find(fold_case(key)) : map.find(key);
         return it == map.end() ? nullptr : it->second;
     }
+    static bool has_upper_case(std::string_view text) {
+        for (char c : text)
+            if (c >= 'A' && c <= 'Z') return true;
+        return false;
+    }
+    template <class T>
+    void put(Map<T>& map, const std::string& key, const T* object);
 
+    std::deque<std::string> folded_;
     Map<Mailbox> mailboxes_, mailboxes_by_directory_id_, mailboxes_by_identity_;
     Map<LivePolicy> policies_;
     Map<LiveUser> users_by_directory_id_, users_by_identity_;

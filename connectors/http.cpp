@@ -1,7 +1,9 @@
 #include "connectors/http.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <system_error>
@@ -37,13 +39,15 @@ bool refused_before_sending(const std::error_code& code) {
 // store loaded once (below). What is trusted does not change.
 struct DefaultTrust {
     std::string file, dir;
+    bool file_from_environment = false;
 };
 
 const DefaultTrust& default_trust() {
     static const DefaultTrust trust = [] {
         const char* file = std::getenv(X509_get_default_cert_file_env());
         const char* dir = std::getenv(X509_get_default_cert_dir_env());
-        DefaultTrust found{file ? file : X509_get_default_cert_file(), dir ? dir : X509_get_default_cert_dir()};
+        DefaultTrust found{file ? file : X509_get_default_cert_file(), dir ? dir : X509_get_default_cert_dir(),
+                           file != nullptr};
         const char* nothing = "/nonexistent/authgate-loads-the-trust-store-once";
         setenv(X509_get_default_cert_file_env(), nothing, 1);
         setenv(X509_get_default_cert_dir_env(), nothing, 1);
@@ -54,12 +58,35 @@ const DefaultTrust& default_trust() {
 
 using TrustStore = std::shared_ptr<X509_STORE>;
 
+// True when `directories` (colon-separated) hold certificates under subject-hash names ("1a2b3c4d.0",
+// as c_rehash and Debian's update-ca-certificates make them), which OpenSSL reads only when needed.
+bool hashed_certificates_in(const std::string& directories) {
+    std::size_t start = 0;
+    while (start <= directories.size()) {
+        const std::size_t end = std::min(directories.find(':', start), directories.size());
+        std::error_code error;
+        for (std::filesystem::directory_iterator it(directories.substr(start, end - start), error), last;
+             !error && it != last; it.increment(error)) {
+            const std::string name = it->path().filename().string();
+            if (name.size() == 10 && name.compare(8, 2, ".0") == 0 &&
+                std::all_of(name.begin(), name.begin() + 8, [](unsigned char c) { return std::isxdigit(c); }))
+                return true;
+        }
+        start = end + 1;
+    }
+    return false;
+}
+
 // The default anchors and the CA bundle, in one store shared by every connection of a transport.
+// The default bundle file (about 150 certificates: some 80 ms to parse with OpenSSL 3) is read
+// only when asked for with SSL_CERT_FILE or when the default directory is not hashed; otherwise
+// the directory, which holds the same anchors, is read lazily.
 TrustStore load_trust_store(const std::optional<std::string>& ca_bundle) {
     const DefaultTrust& trust = default_trust();
     TrustStore store(X509_STORE_new(), X509_STORE_free);
     if (!store) throw TransportError("cannot make a TLS trust store", true);
-    X509_STORE_load_file(store.get(), trust.file.c_str());  // a missing default is no error, as in OpenSSL
+    if (trust.file_from_environment || !hashed_certificates_in(trust.dir))
+        X509_STORE_load_file(store.get(), trust.file.c_str());  // a missing default is no error, as in OpenSSL
     if (X509_LOOKUP* directory = X509_STORE_add_lookup(store.get(), X509_LOOKUP_hash_dir()))
         X509_LOOKUP_add_dir(directory, trust.dir.c_str(), X509_FILETYPE_PEM);
     if (ca_bundle && X509_STORE_load_file(store.get(), ca_bundle->c_str()) != 1)

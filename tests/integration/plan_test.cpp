@@ -1,9 +1,12 @@
 // authgate plan over real HTTPS against the sandbox tenant, with the real binary.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include "sandbox_fixture.h"
 
 using namespace authgate::testing;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -230,4 +233,25 @@ TEST_CASE("a terminal gets colour and progress; --no-color and pipes get plain t
     const RunResult piped = sandbox.authgate({"plan", "-c", "examples/contoso"});
     CHECK(piped.out.find("\033[") == std::string::npos);
     CHECK(piped.err.find("\033[") == std::string::npos);
+}
+
+TEST_CASE("trust anchors come from OpenSSL's defaults too: a hashed SSL_CERT_DIR is honoured", "[integration][tls]") {
+    Sandbox sandbox;
+    const fs::path anchors = sandbox.folder() / "anchors";
+    fs::create_directories(anchors);
+    fs::copy_file(sandbox.ca_bundle(), anchors / "sandbox-ca.pem");
+    REQUIRE(run_program({"/usr/bin/openssl", "rehash", anchors.string()}).exit_code == 0);
+    std::vector<std::string> args{"plan", "-c", "examples/contoso"};
+    const auto flags = sandbox.connection_flags();
+    for (std::size_t i = 0; i < flags.size(); ++i) {
+        if (flags[i] == "--ca-bundle") ++i;  // not given: the anchors come from OpenSSL's defaults
+        else args.push_back(flags[i]);
+    }
+
+    const RunResult trusted = sandbox.authgate(args, {{"SSL_CERT_DIR", anchors.string()}}, false);
+    INFO(trusted.err);
+    CHECK(trusted.exit_code == 0);
+    const RunResult untrusted = sandbox.authgate(args, {}, false);
+    CHECK(untrusted.exit_code == 1);
+    CHECK_THAT(untrusted.err, Catch::Contains("a private CA needs --ca-bundle"));
 }

@@ -466,8 +466,19 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
         }
         std::printf("(wall: the whole authgate plan process; read: its reading of the tenant; curl: the same %s\n"
-                    " requests sent by one curl on one connection; x floor = wall / curl)\n\n",
+                    " requests sent by one curl on one connection; x floor = wall / curl)\n",
                     "admin API");
+        // What each further mailbox costs: the slope between sizes, without the fixed cost of a run.
+        for (std::size_t i = 1; i < plans.size(); ++i) {
+            const PlanFigures& a = plans[i - 1];
+            const PlanFigures& b = plans[i];
+            const double added = b.size - a.size;
+            std::printf("from %d to %d mailboxes, each further mailbox: %.1f us wall, %.1f us CPU, %.2f KB peak RSS, "
+                        "%.0f bytes received\n",
+                        a.size, b.size, (b.wall - a.wall) / added * 1e6, (b.cpu - a.cpu) / added * 1e6,
+                        (b.max_rss_kb - a.max_rss_kb) / added, (b.bytes - a.bytes) / added);
+        }
+        std::printf("\n");
 
         if (options.changes > 0) {
             const ApplyFigures a = bench_apply(options, root);

@@ -72,7 +72,7 @@ struct FaultSettings {
   std::optional<DropConnectionFault> drop_connection;
   std::optional<FailPageFault> fail_page;
   bool expire_links = false;
-  bool foreign_next_link = false;
+  std::optional<std::string> foreign_next_link;  // the origin nextLinks are put on
   std::vector<std::string> forbidden_cmdlets;
   std::optional<Nul403Fault> nul_403;
   std::optional<ExpireTokensFault> expire_tokens;
@@ -109,7 +109,7 @@ class Faults {
   std::optional<TokenErrorFault> take_token_error();
   bool forbids(std::string_view cmdlet);
   bool expires_links();
-  bool foreign_next_link();
+  std::optional<std::string> foreign_next_link();  // the origin, when the fault is on
 
   web::json::value report() const;  // {"active": …, "fired": {"throttle": 2, …}}
 

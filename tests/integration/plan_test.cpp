@@ -146,9 +146,9 @@ TEST_CASE("sign-in problems give the documented messages", "[integration]") {
         CHECK(plan.exit_code == 1);
         CHECK_THAT(plan.err, Catch::StartsWith("error: token request to " + sandbox.origin() + "/" + tenant +
                                                "/oauth2/v2.0/token failed: cannot reach " + sandbox.origin() +
-                                               ": Error in SSL handshake (the server's certificate could not be "
-                                               "verified against the system's trust anchors; a private CA needs "
-                                               "--ca-bundle)"));
+                                               ": Error in SSL handshake (the server's certificate is not signed "
+                                               "by the system's trust anchors: self-signed certificate in "
+                                               "certificate chain; a private CA needs --ca-bundle)"));
         CHECK(sandbox.token_requests() == 0);
     }
 }

@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <boost/asio/ssl.hpp>
 #include <cpprest/http_client.h>
@@ -24,6 +25,57 @@ using web::http::client::http_client_config;
 std::string lower(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
     return text;
+}
+
+// Why the server's certificate was refused, kept for the message: cpprest reports only "Error in
+// SSL handshake". Verification itself is OpenSSL's and cpprest's (chain, dates, host name).
+struct CertificateRefusal {
+    explicit CertificateRefusal(std::string host_) : host(std::move(host_)) {}
+    const std::string host;
+    std::mutex mutex;
+    std::optional<int> error;  // X509_V_ERR_HOSTNAME_MISMATCH when the chain was good but not for host
+};
+
+int verify_and_remember(X509_STORE_CTX* store, void* refusal) {
+    const int verified = X509_verify_cert(store);
+    if (verified <= 0) {
+        auto& remembered = *static_cast<CertificateRefusal*>(refusal);
+        int error = X509_STORE_CTX_get_error(store);
+        // cpprest's host name check refuses without saying why; OpenSSL then calls it unspecified.
+        X509* leaf = X509_STORE_CTX_get0_cert(store);
+        if ((error == X509_V_OK || error == X509_V_ERR_UNSPECIFIED) && leaf &&
+            X509_check_ip_asc(leaf, remembered.host.c_str(), 0) != 1 &&
+            X509_check_host(leaf, remembered.host.data(), remembered.host.size(), 0, nullptr) != 1)
+            error = X509_V_ERR_HOSTNAME_MISMATCH;
+        std::lock_guard lock(remembered.mutex);
+        remembered.error = error;
+    }
+    return verified;
+}
+
+std::string host_of(const std::string& origin) {
+    const std::string host = origin.substr(origin.find("://") + 3);
+    const auto colon = host.rfind(':');
+    return host.front() != '[' && colon != std::string::npos ? host.substr(0, colon) : host;
+}
+
+// The parenthesis after "Error in SSL handshake": what was wrong with the certificate.
+std::string refusal_reason(std::optional<int> error, const std::string& origin,
+                           const std::optional<std::string>& ca_bundle) {
+    const std::string anchors = "the system's trust anchors" + (ca_bundle ? " and " + *ca_bundle : std::string());
+    if (!error)
+        return " (the server's certificate could not be verified against " + anchors + "; a private CA needs --ca-bundle)";
+    switch (*error) {
+        case X509_V_ERR_HOSTNAME_MISMATCH: return " (the server's certificate is not for " + host_of(origin) + ")";
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        case X509_V_ERR_CERT_UNTRUSTED:
+            return " (the server's certificate is not signed by " + anchors + ": " + X509_verify_cert_error_string(*error) +
+                   "; a private CA needs --ca-bundle)";
+        default: return " (the server's certificate was refused: " + std::string(X509_verify_cert_error_string(*error)) + ")";
+    }
 }
 
 bool refused_before_sending(const std::error_code& code) {
@@ -101,11 +153,15 @@ public:
     HttpResponse post(const HttpRequest& request) override {
         const std::string origin = origin_of(request.url);
         if (origin.empty()) throw TransportError("refusing a non-HTTPS URL: " + request.url, true);
-        trust_store();  // loaded before the first connection; a bad CA bundle fails here, before sending
+        const TrustStore store = trust_store();  // loaded before the first connection: a bad bundle fails before sending
         // A client of its own has an empty pool: its one connection is new, never resent on.
-        std::unique_ptr<http_client> own;
-        if (request.connection == ConnectionUse::fresh) own = std::make_unique<http_client>(origin, client_config());
-        http_client& client = own ? *own : client_for(origin);
+        std::unique_ptr<Connection> own;
+        if (request.connection == ConnectionUse::fresh) own = std::make_unique<Connection>(origin, settings_, store);
+        auto& [refusal, client] = own ? *own : client_for(origin, store);
+        {
+            std::lock_guard lock(refusal.mutex);
+            refusal.error.reset();
+        }
 
         web::http::http_request message(web::http::methods::POST);
         message.set_request_uri(request.url.substr(origin.size()));
@@ -125,10 +181,10 @@ public:
             return response;
         } catch (const web::http::http_exception& error) {
             std::string message = "cannot reach " + origin + ": " + error.what();
-            if (message.find("SSL handshake") != std::string::npos)
-                message += " (the server's certificate could not be verified against the system's trust anchors" +
-                           std::string(settings_.ca_bundle ? " and " + *settings_.ca_bundle : "") +
-                           "; a private CA needs --ca-bundle)";
+            if (message.find("SSL handshake") != std::string::npos) {
+                std::lock_guard lock(refusal.mutex);
+                message += refusal_reason(refusal.error, origin, settings_.ca_bundle);
+            }
             // A handshake refused by us happens before any request byte is sent.
             throw TransportError(message, refused_before_sending(error.error_code()) ||
                                               message.find("SSL handshake") != std::string::npos);
@@ -136,34 +192,43 @@ public:
     }
 
 private:
-    http_client& client_for(const std::string& origin) {
-        std::lock_guard lock(mutex_);
-        auto it = clients_.find(origin);
-        if (it != clients_.end()) return *it->second;
-        return *clients_.emplace(origin, std::make_unique<http_client>(origin, client_config())).first->second;
-    }
-
-    TrustStore trust_store() {
-        std::lock_guard lock(trust_mutex_);
-        if (!trust_) trust_ = load_trust_store(settings_.ca_bundle);
-        return trust_;
-    }
-
-    http_client_config client_config() {
+    static http_client_config client_config(const HttpSettings& settings, CertificateRefusal* refusal, TrustStore store) {
         http_client_config config;
-        config.set_timeout(settings_.timeout);
+        config.set_timeout(settings.timeout);
         config.set_validate_certificates(true);  // there is deliberately no way to turn this off
-        config.set_ssl_context_callback([store = trust_store()](boost::asio::ssl::context& context) {
+        config.set_ssl_context_callback([refusal, store = std::move(store)](boost::asio::ssl::context& context) {
             SSL_CTX_set1_cert_store(context.native_handle(), store.get());
+            SSL_CTX_set_cert_verify_callback(context.native_handle(), verify_and_remember, refusal);
         });
         return config;
     }
 
+    // A client, and where its handshakes record a refused certificate.
+    struct Connection {
+        Connection(const std::string& origin, const HttpSettings& settings, TrustStore store)
+            : refusal(host_of(origin)), client(origin, client_config(settings, &refusal, std::move(store))) {}
+        CertificateRefusal refusal;  // declared first: outlives the client and its handshakes
+        http_client client;
+    };
+
+    // One pooled client per origin.
+    Connection& client_for(const std::string& origin, const TrustStore& store) {
+        std::lock_guard lock(mutex_);
+        auto it = clients_.find(origin);
+        if (it == clients_.end()) it = clients_.emplace(origin, std::make_unique<Connection>(origin, settings_, store)).first;
+        return *it->second;
+    }
+
+    TrustStore trust_store() {
+        std::lock_guard lock(mutex_);
+        if (!trust_) trust_ = load_trust_store(settings_.ca_bundle);
+        return trust_;
+    }
+
     HttpSettings settings_;
     std::mutex mutex_;
-    std::mutex trust_mutex_;  // apart from mutex_: client_for holds that while it makes a config
     TrustStore trust_;
-    std::map<std::string, std::unique_ptr<http_client>> clients_;
+    std::map<std::string, std::unique_ptr<Connection>> clients_;
 };
 
 }  // namespace

@@ -87,7 +87,7 @@ TEST_CASE("a page that fails fails the plan, and nothing is changed", "[integrat
     CHECK(mutations(sandbox) == 0);
 }
 
-TEST_CASE("an expired nextLink restarts the read; one that keeps expiring fails it", "[integration]") {
+TEST_CASE("an expired nextLink restarts the read, and one that keeps expiring fails it", "[integration]") {
     Sandbox sandbox({"examples/contoso/live.json", {"--page-size-max", "100"}});
     sandbox.set_faults(R"({"expire_links": true})");
     const RunResult plan = sandbox.authgate(plan_args());
@@ -149,9 +149,9 @@ TEST_CASE("sign-in problems give the documented messages", "[integration]") {
         CHECK(plan.exit_code == 1);
         CHECK_THAT(plan.err, Catch::StartsWith("error: token request to " + sandbox.origin() + "/" + tenant +
                                                "/oauth2/v2.0/token failed: cannot reach " + sandbox.origin() +
-                                               ": Error in SSL handshake (the server's certificate could not be "
-                                               "verified against the system's trust anchors; a private CA needs "
-                                               "--ca-bundle)"));
+                                               ": Error in SSL handshake (the server's certificate is not signed "
+                                               "by the system's trust anchors: self-signed certificate in "
+                                               "certificate chain; a private CA needs --ca-bundle)"));
         CHECK(sandbox.token_requests() == 0);
     }
 }
@@ -215,7 +215,7 @@ TEST_CASE("import then plan: no change against the tenant it was imported from",
     CHECK(sandbox.authgate({"import", "--out", imported, "--tenant", tenant}).exit_code == 1);  // never overwrites
 }
 
-TEST_CASE("a terminal gets colour and progress; --no-color and pipes get plain text", "[integration]") {
+TEST_CASE("a terminal gets colour and progress, --no-color and pipes get plain text", "[integration]") {
     Sandbox sandbox;
     std::string command = std::string(AUTHGATE_BINARY) + " plan -c " + source_dir() + "/examples/contoso";
     for (const auto& flag : sandbox.connection_flags()) command += " '" + flag + "'";

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <exception>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -81,6 +82,12 @@ Sandbox::Sandbox(SandboxOptions options) : folder_(fresh_folder("authgate-sandbo
 }
 
 Sandbox::~Sandbox() {
+    // The sandbox exits 0 on SIGTERM: a crash, or a sanitizer's report, fails the test that ran it.
+    const int status = process_->stop();
+    if (std::uncaught_exceptions() == 0) {
+        INFO("the sandbox's log:\n" << read_file(folder_ / "sandbox.log"));
+        CHECK(status == 0);
+    }
     process_.reset();
     std::error_code ignored;
     fs::remove_all(folder_, ignored);

@@ -179,6 +179,7 @@ std::optional<EntraError> ClientAssertionVerifier::verify(std::string_view asser
 
   forget_expired_jtis(expected.now);
   if (!used_jtis_.emplace(*jti, *expiry).second) return entra::replayed_assertion(*jti);
+  accepted_jtis_.push_back(*jti);
   return std::nullopt;
 }
 

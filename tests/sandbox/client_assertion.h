@@ -51,6 +51,8 @@ class ClientAssertionVerifier {
   // nullopt when the assertion is good; its jti is then remembered until it expires, and a
   // second use is refused.
   std::optional<EntraError> verify(std::string_view assertion, const AssertionExpectations& expected);
+  // The jti of every assertion accepted, in order (never forgotten, unlike the replay check's).
+  const std::vector<std::string>& accepted_jtis() const { return accepted_jtis_; }
 
  private:
   const RegisteredCertificate* find(std::string_view thumbprint) const;
@@ -59,6 +61,7 @@ class ClientAssertionVerifier {
   std::vector<RegisteredCertificate> certificates_;
   PssPolicy pss_policy_;
   std::map<std::string, Instant> used_jtis_;  // jti -> when it may be forgotten
+  std::vector<std::string> accepted_jtis_;
 };
 
 }  // namespace sandbox

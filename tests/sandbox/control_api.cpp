@@ -41,6 +41,16 @@ value state_document(const SandboxState& state) {
   document["requests"] = state.journal.requests();
   document["faults"] = state.faults.report();
   document["webhooks"] = value::array(state.webhooks);
+  // Digests and jtis only: what a test needs to prove that no token or assertion leaked.
+  const auto strings = [](const std::vector<std::string>& texts) {
+    std::vector<value> values;
+    for (const auto& text : texts) values.push_back(value::string(text));
+    return value::array(values);
+  };
+  value credentials = value::object(true);
+  credentials["issued_token_sha256"] = strings(state.tokens.issued_digests());
+  credentials["accepted_jtis"] = strings(state.assertions.accepted_jtis());
+  document["credentials"] = credentials;
   return document;
 }
 

@@ -143,7 +143,19 @@ FaultSettings FaultSettings::parse(const value& document) {
     settings.fail_page = fault;
   }
   settings.expire_links = flag(document, "expire_links");
-  settings.foreign_next_link = flag(document, "foreign_next_link");
+  if (document.has_field("foreign_next_link")) {
+    // true puts nextLinks on an origin nobody answers; a listener's origin lets a test see
+    // whether anything is sent there.
+    const value& member = document.at("foreign_next_link");
+    if (member.is_boolean()) {
+      if (member.as_bool()) settings.foreign_next_link = "https://attacker.invalid";
+    } else if (member.is_string() && member.as_string().starts_with("https://") &&
+               member.as_string().find('/', 8) == std::string::npos) {
+      settings.foreign_next_link = member.as_string();
+    } else {
+      refuse("foreign_next_link", "must be true, false or an origin such as \"https://127.0.0.1:8443\"");
+    }
+  }
   if (document.has_field("forbidden_cmdlets")) {
     const value& member = document.at("forbidden_cmdlets");
     if (!member.is_array()) refuse("forbidden_cmdlets", "must be a list of cmdlet names");
@@ -240,7 +252,7 @@ value FaultSettings::to_json() const {
     document["fail_page"] = member;
   }
   document["expire_links"] = value::boolean(expire_links);
-  document["foreign_next_link"] = value::boolean(foreign_next_link);
+  document["foreign_next_link"] = foreign_next_link ? value::string(*foreign_next_link) : value::boolean(false);
   std::vector<value> forbidden;
   for (const auto& name : forbidden_cmdlets) forbidden.push_back(value::string(name));
   document["forbidden_cmdlets"] = value::array(forbidden);

@@ -126,10 +126,10 @@ bool Faults::expires_links() {
   return true;
 }
 
-bool Faults::foreign_next_link() {
-  if (!settings_.foreign_next_link) return false;
+std::optional<std::string> Faults::foreign_next_link() {
+  if (!settings_.foreign_next_link) return std::nullopt;
   fired("foreign_next_link");
-  return true;
+  return settings_.foreign_next_link;
 }
 
 value Faults::report() const {

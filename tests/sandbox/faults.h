@@ -102,7 +102,7 @@ struct FaultSettings {
   std::optional<SlowAnswerFault> slow_answer;
   std::optional<FailPageFault> fail_page;
   bool expire_links = false;
-  bool foreign_next_link = false;
+  std::optional<std::string> foreign_next_link;  // the origin nextLinks are put on
   std::vector<std::string> forbidden_cmdlets;
   std::optional<Nul403Fault> nul_403;
   std::optional<ExpireTokensFault> expire_tokens;
@@ -142,7 +142,7 @@ class Faults {
   std::optional<TokenGarbageFault> take_token_garbage();
   bool forbids(std::string_view cmdlet);
   bool expires_links();
-  bool foreign_next_link();
+  std::optional<std::string> foreign_next_link();  // the origin, when the fault is on
 
   web::json::value report() const;  // {"active": …, "fired": {"throttle": 2, …}}
 

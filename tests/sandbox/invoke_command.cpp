@@ -13,10 +13,8 @@ namespace {
 
 using web::json::value;
 
-constexpr const char* kForeignOrigin = "https://attacker.invalid";
-
 std::string next_link(SandboxState& state, const CmdletCall& call, const std::string& token) {
-  const std::string origin = state.faults.foreign_next_link() ? kForeignOrigin : call.origin;
+  const std::string origin = state.faults.foreign_next_link().value_or(call.origin);
   return origin + "/adminapi/beta/" + call.tenant_segment + "/InvokeCommand?$skiptoken=" + token;
 }
 

@@ -72,7 +72,9 @@ std::string AccessTokens::issue(Instant now, std::chrono::seconds lifetime) {
   // Tokens a day past expiry are forgotten; until then a client is told its token expired.
   std::erase_if(expiry_by_digest_, [now](const auto& entry) { return entry.second + std::chrono::hours(24) < now; });
   std::string token = base64url_encode(random_bytes(48));
-  expiry_by_digest_[sha256(token)] = now + lifetime;
+  const std::string digest = sha256(token);
+  expiry_by_digest_[digest] = now + lifetime;
+  issued_digests_.push_back(hex_upper(digest));
   return token;
 }
 

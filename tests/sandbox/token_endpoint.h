@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "clock.h"
 #include "http_message.h"
@@ -22,9 +23,13 @@ class AccessTokens {
   std::string issue(Instant now, std::chrono::seconds lifetime);
   Check check(std::string_view token, Instant now) const;
   void expire_all(Instant now);  // the expire_tokens fault
+  // Upper-case hex SHA-256 of every token issued, in order: tests look for the tokens in what
+  // the client wrote without the sandbox keeping the tokens themselves.
+  const std::vector<std::string>& issued_digests() const { return issued_digests_; }
 
  private:
   std::map<std::string, Instant> expiry_by_digest_;
+  std::vector<std::string> issued_digests_;
 };
 
 HttpResponse handle_token_request(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment);

@@ -209,7 +209,7 @@ TEST_CASE("writes are replayed only where Exchange cannot have acted", "[exchang
     }
 }
 
-TEST_CASE("a 401 refreshes the token once; a missing role is explained", "[exchange]") {
+TEST_CASE("a 401 refreshes the token once, and a missing role is explained", "[exchange]") {
     Fixture f;
     SECTION("expired token") {
         f.exchange.answer({401, {{"www-authenticate", "Bearer"}}, ""});

@@ -22,7 +22,7 @@ std::string policy_dn(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("Set-CASMailbox changes the override; the same call again is a no-op with Exchange's warning") {
+TEST_CASE("Set-CASMailbox changes the override, and the same call again is a no-op with Exchange's warning") {
   SandboxFixture fixture;
   const value set =
       params(R"({"Identity":"9feb45ad-0000-4000-8000-000000000001","SmtpClientAuthenticationDisabled":false})");

@@ -163,6 +163,8 @@ TEST_CASE("a fault document with a mistake is refused whole, naming the mistake"
       {R"({"token_garbage": {"kind": "xml"}})", "token_garbage.kind"},
       {R"({"throttle": {"count": "1"}})", "throttle.count"},
       {R"({"drop_connection": {"when": "after_response"}})", "drop_connection.when"},
+      {R"({"foreign_next_link": "http://127.0.0.1:9"})", "foreign_next_link"},
+      {R"({"foreign_next_link": "https://127.0.0.1:9/path"})", "foreign_next_link"},
       {"[1]", "must be a JSON object"},
       {"{", "not JSON"},
   };

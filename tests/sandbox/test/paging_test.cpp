@@ -107,6 +107,9 @@ TEST_CASE("the foreign_next_link fault puts nextLink on another origin") {
   fixture.set_faults(R"({"foreign_next_link": true})");
   const HttpResponse first = fixture.invoke("Get-CASMailbox", kAllMailboxes, {{"Prefer", "odata.maxpagesize=2"}});
   CHECK_FALSE(skiptoken_of(first, "https://attacker.invalid").empty());
+  fixture.set_faults(R"({"foreign_next_link": "https://127.0.0.1:9"})");
+  const HttpResponse listener = fixture.invoke("Get-CASMailbox", kAllMailboxes, {{"Prefer", "odata.maxpagesize=2"}});
+  CHECK_FALSE(skiptoken_of(listener, "https://127.0.0.1:9").empty());
 }
 
 TEST_CASE("without ResultSize Unlimited Get-CASMailbox stops at ResultSize with Exchange's warning") {

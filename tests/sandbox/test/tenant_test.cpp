@@ -2,6 +2,7 @@
 // seed reported at once; and the state document built from the tenant.
 #include <catch2/catch.hpp>
 
+#include "crypto.h"
 #include "sandbox_fixture.h"
 #include "serve.h"
 
@@ -71,9 +72,14 @@ TEST_CASE("the state document is the snapshot plus mutations, request counters a
   std::vector<std::string> members;
   for (const auto& [name, ignored] : state.as_object()) members.push_back(name);
   CHECK(members == std::vector<std::string>{"transport_config", "cas_mailboxes", "authentication_policies",
-                                            "organization_config", "users", "mutations", "requests", "faults", "webhooks"});
+                                            "organization_config", "users", "mutations", "requests", "faults", "webhooks",
+                                            "credentials"});
   CHECK(state.at("requests").serialize() ==
         R"({"token":1,"invoke":1,"batch":0,"by_cmdlet":{"Get-TransportConfig":1}})");
+  // The token itself is never kept: only its digest, and the jti of the assertion that earned it.
+  CHECK(state.at("credentials").at("issued_token_sha256").serialize() == "[\"" + hex_upper(sha256(fixture.token())) + "\"]");
+  CHECK(state.at("credentials").at("accepted_jtis").size() == 1);
+  CHECK(state.serialize().find(fixture.token()) == std::string::npos);
   CHECK(Tenant::from_snapshot(state, kTenant).mailboxes().size() == 5);  // a state document is a valid seed
 }
 

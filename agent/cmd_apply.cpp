@@ -133,6 +133,8 @@ int run_apply(CommandContext& context) {
         Progress progress(*values);
         session->on_progress([&](const std::string& text) { progress.update(text); });
         live = session->connector().read_live_state();
+        // `progress` ends here, the session does not: the read-back after the changes reads again.
+        session->on_progress({});
     } catch (const ConnectorError& error) {
         context.err << "error: " << error.what() << "\nThe live state could not be read; nothing was changed.\n";
         finish("failed", error.what());

@@ -170,7 +170,10 @@ public:
             if (lower(name) == "content-type") content_type = value;
             else message.headers().add(name, value);
         }
-        message.set_body(request.body, content_type);
+        // As bytes: cpprest's set_body(std::string) reads the string through a char buffer cast to
+        // an unsigned char one, which UBSan rightly reports.
+        message.set_body(std::vector<unsigned char>(request.body.begin(), request.body.end()));
+        message.headers().set_content_type(content_type);
         try {
             web::http::http_response answer = client.request(message).get();
             HttpResponse response;

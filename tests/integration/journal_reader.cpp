@@ -12,6 +12,8 @@ std::vector<Row> query(const std::string& database, const std::string& sql) {
         sqlite3_close(db);
         throw std::runtime_error("cannot open " + database);
     }
+    // authgate may be writing (a reconcile service): wait for its transaction instead of failing.
+    sqlite3_busy_timeout(db, 30000);
     sqlite3_stmt* statement = nullptr;
     if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
         const std::string message = sqlite3_errmsg(db);

@@ -59,8 +59,8 @@ std::string handshake_refused(const std::string& origin) {
 
 }  // namespace
 
-TEST_CASE("a server certificate that is untrusted, for another host, expired or not yet valid is refused: "
-          "nothing is sent to it and nothing is changed", "[integration][tls][safety]") {
+// Untrusted, for another host, expired, not yet valid: each refused, nothing sent, nothing changed.
+TEST_CASE("bad server certificates are refused: nothing is sent, nothing is changed", "[integration][tls][safety]") {
     Sandbox sandbox;
     const TestCa trusted(sandbox.folder() / "pki", "trusted-ca");
     const TestCa stranger(sandbox.folder() / "pki", "stranger-ca");

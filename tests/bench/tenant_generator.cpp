@@ -46,12 +46,6 @@ std::string policy_json(const std::string& tenant, const std::string& name, unsi
     return json + "}";
 }
 
-void write_text(const std::filesystem::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-    if (!out.flush()) throw std::runtime_error("cannot write " + path.string());
-}
-
 std::string today_plus(int days) {
     const auto day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()) + std::chrono::days(days);
     const std::chrono::year_month_day date{day};
@@ -62,6 +56,12 @@ std::string today_plus(int days) {
 }
 
 }  // namespace
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+    if (!out.flush()) throw std::runtime_error("cannot write " + path.string());
+}
 
 int unlisted_count(const TenantShape& shape) {
     int count = 0;

@@ -22,6 +22,9 @@ struct TenantShape {
 void write_tenant(const std::filesystem::path& folder, const TenantShape& shape);
 
 int unlisted_count(const TenantShape& shape);
+
+// Writes `text` to `path`, replacing it; throws when it cannot.
+void write_text(const std::filesystem::path& path, const std::string& text);
 int exception_count(const TenantShape& shape);
 
 }  // namespace authgate::bench

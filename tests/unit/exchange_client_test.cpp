@@ -38,14 +38,7 @@ HttpResponse error_answer(int status, const std::string& detail, std::map<std::s
     return {status, std::move(headers), body.serialize()};
 }
 
-struct Fixture {
-    TestCertificate certificate = make_certificate();
-    Credential credential = Credential::load(write_temp_file("app.pem", certificate.certificate_pem + certificate.key_pem),
-                                             std::nullopt, now_utc());
-    TokenEndpoint login;
-    TokenClient tokens{login, credential,
-                       {"https://login.microsoftonline.com", "https://outlook.office365.com", "contoso.onmicrosoft.com",
-                        "6f1c0e2a-0000-4000-8000-000000000001"}};
+struct Fixture : FakeSignIn {
     ScriptedTransport exchange;
     std::vector<long> sleeps;
     ExchangeClient client{exchange, tokens, {"https://outlook.office365.com", "contoso.onmicrosoft.com", 1000, 3, {}},

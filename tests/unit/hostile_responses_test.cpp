@@ -21,14 +21,7 @@ std::string mailbox(int i, const std::string& disabled = "null") {
            R"(","PrimarySmtpAddress":"m)" + n + R"(@contoso.com","SmtpClientAuthenticationDisabled":)" + disabled + "}";
 }
 
-struct ScriptedTenant {
-    TestCertificate certificate = make_certificate();
-    Credential credential = Credential::load(write_temp_file("app.pem", certificate.certificate_pem + certificate.key_pem),
-                                             std::nullopt, now_utc());
-    TokenEndpoint login;
-    TokenClient tokens{login, credential,
-                       {"https://login.microsoftonline.com", "https://outlook.office365.com", "contoso.onmicrosoft.com",
-                        "6f1c0e2a-0000-4000-8000-000000000001"}};
+struct ScriptedTenant : FakeSignIn {
     ScriptedTransport exchange;
     ExchangeClient client{exchange, tokens, {"https://outlook.office365.com", "contoso.onmicrosoft.com", 1000, 3, {}},
                           [](std::chrono::milliseconds) {}, 42};

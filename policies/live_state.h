@@ -1,11 +1,11 @@
 #pragma once
 // The tenant as read: each part is optional because a part that could not be read is
 // unknown, and unknown is not absent (safety rule 3).
-#include <deque>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "desired_state.h"
@@ -51,44 +51,89 @@ struct LiveState {
     std::optional<std::vector<LiveUser>> users;
 };
 
+// A case-insensitive (ASCII) hash of a key, for KeyIndex.
+std::uint64_t hash_ignoring_case(std::string_view key);
+
+// Objects by a case-insensitive key, in one open-addressed array: no node, no folded copy of a
+// key, and no more than one other memory access per probe. Keys point into the objects, which
+// must outlive it. The first object with a key wins, as Exchange would name only one; empty keys
+// are neither indexed nor found.
+template <class T>
+class KeyIndex {
+public:
+    void reserve(std::size_t count) {
+        entries_.reserve(count);
+        if (slots_.size() < 2 * count) rehash(capacity_for(count));
+    }
+    void insert(std::string_view key, const T* object) {
+        if (key.empty()) return;
+        if (2 * (entries_.size() + 1) > slots_.size()) rehash(capacity_for(entries_.size() + 1));
+        const std::uint64_t hash = hash_ignoring_case(key);
+        std::size_t at = probe(key, hash);
+        if (slots_[at] != 0) return;
+        entries_.push_back({key, object});
+        slots_[at] = tag(hash) | entries_.size();
+    }
+    const T* find(std::string_view key) const {
+        if (key.empty() || slots_.empty()) return nullptr;
+        const std::uint64_t slot = slots_[probe(key, hash_ignoring_case(key))];
+        return slot == 0 ? nullptr : entries_[(slot & index_mask) - 1].object;
+    }
+
+private:
+    struct Entry {
+        std::string_view key;
+        const T* object;
+    };
+    // A slot holds the hash's high half and the entry's index + 1; 0 is empty.
+    static constexpr std::uint64_t index_mask = 0xffffffffu;
+    static std::uint64_t tag(std::uint64_t hash) { return hash & ~index_mask; }
+    static std::size_t capacity_for(std::size_t count) {
+        std::size_t capacity = 16;
+        while (capacity < 2 * count) capacity *= 2;
+        return capacity;
+    }
+    // The slot holding `key`, or the empty slot where it would go.
+    std::size_t probe(std::string_view key, std::uint64_t hash) const {
+        const std::size_t mask = slots_.size() - 1;
+        for (std::size_t at = hash & mask;; at = (at + 1) & mask) {
+            const std::uint64_t slot = slots_[at];
+            if (slot == 0) return at;
+            if (tag(slot) == tag(hash) && equals_ignoring_case(entries_[(slot & index_mask) - 1].key, key)) return at;
+        }
+    }
+    void rehash(std::size_t capacity) {
+        slots_.assign(capacity, 0);
+        const std::size_t mask = capacity - 1;
+        for (std::size_t i = 0; i < entries_.size(); ++i) {
+            const std::uint64_t hash = hash_ignoring_case(entries_[i].key);
+            std::size_t at = hash & mask;
+            while (slots_[at] != 0) at = (at + 1) & mask;
+            slots_[at] = tag(hash) | (i + 1);
+        }
+    }
+
+    std::vector<Entry> entries_;
+    std::vector<std::uint64_t> slots_;
+};
+
 // The live state indexed by the keys plans and changes use, case-insensitively, so that no lookup
-// scans 100,000 mailboxes. Points into the LiveState, which must outlive it. Empty keys find nothing.
+// scans 100,000 mailboxes. Points into the LiveState, which must outlive it.
 class LiveIndex {
 public:
     explicit LiveIndex(const LiveState& live);
-    LiveIndex(const LiveIndex&) = delete;  // keys point into its own folded copies
-    LiveIndex& operator=(const LiveIndex&) = delete;
 
-    const Mailbox* mailbox(std::string_view primary_address) const { return find(mailboxes_, primary_address); }
-    const Mailbox* mailbox_of_directory_id(std::string_view id) const { return find(mailboxes_by_directory_id_, id); }
-    const Mailbox* mailbox_of_identity(std::string_view identity) const { return find(mailboxes_by_identity_, identity); }
-    const LivePolicy* policy(std::string_view name) const { return find(policies_, name); }
-    const LiveUser* user_of_directory_id(std::string_view id) const { return find(users_by_directory_id_, id); }
-    const LiveUser* user_of_identity(std::string_view identity) const { return find(users_by_identity_, identity); }
+    const Mailbox* mailbox(std::string_view primary_address) const { return mailboxes_.find(primary_address); }
+    const Mailbox* mailbox_of_directory_id(std::string_view id) const { return mailboxes_by_directory_id_.find(id); }
+    const Mailbox* mailbox_of_identity(std::string_view identity) const { return mailboxes_by_identity_.find(identity); }
+    const LivePolicy* policy(std::string_view name) const { return policies_.find(name); }
+    const LiveUser* user_of_directory_id(std::string_view id) const { return users_by_directory_id_.find(id); }
+    const LiveUser* user_of_identity(std::string_view identity) const { return users_by_identity_.find(identity); }
 
 private:
-    // Keys are lower case; most already are in the live state, and point there. Only keys with
-    // an upper-case letter are copied, folded, into folded_.
-    template <class T>
-    using Map = std::unordered_map<std::string_view, const T*>;
-    template <class T>
-    static const T* find(const Map<T>& map, std::string_view key) {
-        if (key.empty()) return nullptr;
-        const auto it = has_upper_case(key) ? map.find(fold_case(key)) : map.find(key);
-        return it == map.end() ? nullptr : it->second;
-    }
-    static bool has_upper_case(std::string_view text) {
-        for (char c : text)
-            if (c >= 'A' && c <= 'Z') return true;
-        return false;
-    }
-    template <class T>
-    void put(Map<T>& map, const std::string& key, const T* object);
-
-    std::deque<std::string> folded_;
-    Map<Mailbox> mailboxes_, mailboxes_by_directory_id_, mailboxes_by_identity_;
-    Map<LivePolicy> policies_;
-    Map<LiveUser> users_by_directory_id_, users_by_identity_;
+    KeyIndex<Mailbox> mailboxes_, mailboxes_by_directory_id_, mailboxes_by_identity_;
+    KeyIndex<LivePolicy> policies_;
+    KeyIndex<LiveUser> users_by_directory_id_, users_by_identity_;
 };
 
 }  // namespace authgate

@@ -257,8 +257,9 @@ private:
         const UnlistedOverrides mode = desired_.smtp_auth->unlisted_overrides;
         std::vector<const Mailbox*> unlisted;
         for (const auto& mailbox : *live_.mailboxes) {
+            if (!mailbox.smtp_auth_disabled) continue;  // most mailboxes inherit
             const std::string address = fold_case(mailbox.primary_smtp_address);
-            if (!mailbox.smtp_auth_disabled || listed_.count(address)) continue;
+            if (listed_.count(address)) continue;
             const auto grant = history_.granted.find(address);
             if (grant != history_.granted.end() && mailbox.smtp_auth_disabled == false) {
                 // A removed exception still in force: it goes, like an expired one.

@@ -84,7 +84,7 @@ size_t single_match(const std::vector<size_t>& matches, std::string_view identit
   return matches.front();
 }
 
-CmdletResult limited(std::vector<web::json::value> objects, std::optional<size_t> limit, bool defaulted) {
+CmdletResult limited(std::vector<SharedObject> objects, std::optional<size_t> limit, bool defaulted) {
   CmdletResult result;
   if (limit && objects.size() > *limit) {
     objects.resize(*limit);

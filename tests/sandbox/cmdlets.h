@@ -17,7 +17,7 @@ namespace sandbox {
 enum class Change { none, changed, unchanged, failed };
 
 struct CmdletResult {
-  std::vector<web::json::value> objects;  // as stored; annotations are added when answering
+  std::vector<SharedObject> objects;  // as stored; annotations are added when answering
   std::vector<std::string> warnings;
   Change change = Change::none;
 };
@@ -57,7 +57,7 @@ size_t single_match(const std::vector<size_t>& matches, std::string_view identit
 
 // The first `limit` objects (all for nullopt), with the warning Exchange gives when it cut the
 // list short; `defaulted` says the limit is the cmdlet's default rather than -ResultSize.
-CmdletResult limited(std::vector<web::json::value> objects, std::optional<size_t> limit, bool defaulted);
+CmdletResult limited(std::vector<SharedObject> objects, std::optional<size_t> limit, bool defaulted);
 
 // The twelve AllowBasicAuth* switches of an authentication policy.
 const std::vector<std::string>& basic_auth_flags();

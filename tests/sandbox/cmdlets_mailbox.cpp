@@ -11,7 +11,7 @@ constexpr const char* kSmtpSwitch = "SmtpClientAuthenticationDisabled";
 
 CmdletResult get_transport_config(Tenant& tenant, const BoundParameters&) {
   CmdletResult result;
-  result.objects.push_back(tenant.transport_config);
+  result.objects.push_back(std::make_shared<const web::json::value>(tenant.transport_config));
   return result;
 }
 
@@ -28,7 +28,7 @@ CmdletResult get_cas_mailbox(Tenant& tenant, const BoundParameters& parameters) 
     result.objects.push_back(tenant.mailboxes()[single_match(tenant.find_mailboxes(*identity), *identity)]);
     return result;
   }
-  return limited(tenant.mailboxes(), result_size(parameters, kDefaultResultSize), !parameters.has("ResultSize"));
+  return limited({tenant.mailboxes().begin(), tenant.mailboxes().end()}, result_size(parameters, kDefaultResultSize), !parameters.has("ResultSize"));
 }
 
 CmdletResult set_cas_mailbox(Tenant& tenant, const BoundParameters& parameters) {

@@ -35,7 +35,8 @@ void check_new_name(const Tenant& tenant, const std::string& name) {
                     " argument is too long. Shorten the character length of the argument so it is fewer than or equal "
                     "to \"64\" characters, and then try the command again."));
   }
-  for (const value& policy : tenant.policies()) {
+  for (const auto& stored : tenant.policies()) {
+    const value& policy = *stored;
     if (iequals(text_property(policy, "Name"), name)) {
       throw CmdletFailure(
           exchange::cmdlet_error("Ex2A9B17", "Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException",
@@ -51,7 +52,7 @@ CmdletResult get_authentication_policy(Tenant& tenant, const BoundParameters& pa
   if (const auto identity = parameters.text("Identity")) {
     result.objects.push_back(tenant.policies()[single_match(tenant.find_policies(*identity), *identity)]);
   } else {
-    result.objects = tenant.policies();
+    result.objects.assign(tenant.policies().begin(), tenant.policies().end());
   }
   return result;
 }
@@ -69,7 +70,7 @@ CmdletResult new_authentication_policy(Tenant& tenant, const BoundParameters& pa
   }
   tenant.add_policy(policy);
   CmdletResult result;
-  result.objects.push_back(policy);
+  result.objects.push_back(std::make_shared<const value>(policy));
   result.change = Change::changed;
   return result;
 }
@@ -82,7 +83,7 @@ CmdletResult set_authentication_policy(Tenant& tenant, const BoundParameters& pa
 
 CmdletResult get_organization_config(Tenant& tenant, const BoundParameters&) {
   CmdletResult result;
-  result.objects.push_back(tenant.organization_config);
+  result.objects.push_back(std::make_shared<const value>(tenant.organization_config));
   return result;
 }
 
@@ -92,7 +93,7 @@ CmdletResult set_organization_config(Tenant& tenant, const BoundParameters& para
     value reference = value::null();
     if (const auto named = parameters.text(kDefaultPolicy)) {
       reference =
-          value::string(text_property(tenant.policies()[single_match(tenant.find_policies(*named), *named)], "Name"));
+          value::string(text_property(*tenant.policies()[single_match(tenant.find_policies(*named), *named)], "Name"));
     }
     changed = assign_property(tenant.organization_config, kDefaultPolicy, reference);
   }

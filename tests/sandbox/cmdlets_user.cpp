@@ -49,18 +49,18 @@ CmdletResult get_user(Tenant& tenant, const BoundParameters& parameters) {
     result.objects.push_back(tenant.users()[single_match(tenant.find_users(*identity), *identity)]);
     return result;
   }
-  std::vector<value> users;
+  std::vector<SharedObject> users;
   if (const auto filter = parameters.text("Filter")) {
     const std::string dn = policy_in_filter(*filter);
     std::string policy_name;  // stays empty for a DN no policy has: nothing matches
-    for (const value& policy : tenant.policies()) {
-      if (iequals(text_property(policy, "DistinguishedName"), dn)) policy_name = text_property(policy, "Name");
+    for (const auto& policy : tenant.policies()) {
+      if (iequals(text_property(*policy, "DistinguishedName"), dn)) policy_name = text_property(*policy, "Name");
     }
-    for (const value& user : tenant.users()) {
-      if (!policy_name.empty() && text_property(user, "AuthenticationPolicy") == policy_name) users.push_back(user);
+    for (const auto& user : tenant.users()) {
+      if (!policy_name.empty() && text_property(*user, "AuthenticationPolicy") == policy_name) users.push_back(user);
     }
   } else {
-    users = tenant.users();
+    users.assign(tenant.users().begin(), tenant.users().end());
   }
   return limited(std::move(users), result_size(parameters, kDefaultResultSize), !parameters.has("ResultSize"));
 }
@@ -73,7 +73,7 @@ CmdletResult set_user(Tenant& tenant, const BoundParameters& parameters) {
     value reference = value::null();
     if (const auto named = parameters.text("AuthenticationPolicy")) {
       reference =
-          value::string(text_property(tenant.policies()[single_match(tenant.find_policies(*named), *named)], "Name"));
+          value::string(text_property(*tenant.policies()[single_match(tenant.find_policies(*named), *named)], "Name"));
     }
     changed = assign_property(user, "AuthenticationPolicy", reference) || changed;
   }

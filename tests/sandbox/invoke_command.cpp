@@ -29,7 +29,7 @@ CallAnswer answer_page(SandboxState& state, const CmdletCall& call, const PagePo
   values.reserve((end - page.offset) * 256);
   for (size_t i = page.offset; i < end; ++i) {
     if (i > page.offset) values += ',';
-    append_selected(values, cursor.rows[i], cursor.select);
+    append_selected(values, *cursor.rows[i], cursor.select);
   }
   std::optional<std::string> link;
   if (end < cursor.rows.size()) {

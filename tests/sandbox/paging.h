@@ -18,7 +18,7 @@ namespace sandbox {
 struct ReadCursor {
   std::string cmdlet;
   std::string parameters_key;  // canonical JSON: a continuation must repeat the same call
-  std::vector<web::json::value> rows;
+  std::vector<std::shared_ptr<const web::json::value>> rows;  // shared with the tenant, never copied
   std::vector<std::string> select;
   size_t page_size = 1000;
 };

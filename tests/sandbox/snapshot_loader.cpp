@@ -59,7 +59,7 @@ class SnapshotLoader {
   void load_policies() {
     tenant_.policies_ = objects("authentication_policies", true);
     for (size_t i = 0; i < tenant_.policies_.size(); ++i) {
-      value& policy = tenant_.policies_[i];
+      value& policy = *tenant_.policies_[i];
       require_text(policy, where("authentication_policies", i), "Name");
       if (!policy.has_field("Identity")) policy["Identity"] = value::string(text_property(policy, "Name"));
       if (!policy.has_field("Guid")) policy["Guid"] = value::string(random_guid());
@@ -70,7 +70,8 @@ class SnapshotLoader {
       }
     }
     require_unique(tenant_.policies_, "authentication_policies", "Name");
-    for (value& policy : tenant_.policies_) {
+    for (auto& stored : tenant_.policies_) {
+      value& policy = *stored;
       if (!policy.has_field("DistinguishedName")) {
         policy["DistinguishedName"] = value::string(tenant_.policy_distinguished_name(text_property(policy, "Name")));
       }
@@ -81,7 +82,7 @@ class SnapshotLoader {
   void load_mailboxes() {
     tenant_.mailboxes_ = objects("cas_mailboxes", true);
     for (size_t i = 0; i < tenant_.mailboxes_.size(); ++i) {
-      value& mailbox = tenant_.mailboxes_[i];
+      value& mailbox = *tenant_.mailboxes_[i];
       for (const char* property : {"Identity", "Guid", "PrimarySmtpAddress"}) {
         require_text(mailbox, where("cas_mailboxes", i), property);
       }
@@ -100,23 +101,23 @@ class SnapshotLoader {
   void load_users() {
     tenant_.users_ = objects("users", false);
     for (size_t m = 0; m < tenant_.mailboxes_.size(); ++m) {
-      const std::string directory_id = text_property(tenant_.mailboxes_[m], "ExternalDirectoryObjectId");
+      const std::string directory_id = text_property(*tenant_.mailboxes_[m], "ExternalDirectoryObjectId");
       if (!directory_id.empty()) mailbox_by_directory_id_.emplace(to_lower(directory_id), m);
-      mailbox_by_identity_.emplace(to_lower(text_property(tenant_.mailboxes_[m], "Identity")), m);
+      mailbox_by_identity_.emplace(to_lower(text_property(*tenant_.mailboxes_[m], "Identity")), m);
     }
     std::vector<bool> has_user(tenant_.mailboxes_.size(), false);
     for (size_t i = 0; i < tenant_.users_.size(); ++i) {
-      value& user = tenant_.users_[i];
+      value& user = *tenant_.users_[i];
       require_text(user, where("users", i), "Identity");
       resolve_policy(user, "AuthenticationPolicy", where("users", i));
       const std::optional<size_t> mailbox = mailbox_of(user);
       const bool linked = mailbox && !has_user[*mailbox];
       if (linked) has_user[*mailbox] = true;
-      tenant_.index_user(i, linked ? &tenant_.mailboxes_[*mailbox] : nullptr);
+      tenant_.index_user(i, linked ? tenant_.mailboxes_[*mailbox].get() : nullptr);
     }
     for (size_t m = 0; m < tenant_.mailboxes_.size(); ++m) {
       if (has_user[m]) continue;
-      const value& mailbox = tenant_.mailboxes_[m];
+      const value& mailbox = *tenant_.mailboxes_[m];
       value user = value::object(true);
       user["Identity"] = value::string(text_property(mailbox, "Identity"));
       user["ExternalDirectoryObjectId"] =
@@ -124,7 +125,7 @@ class SnapshotLoader {
       user["UserPrincipalName"] = value::string(text_property(mailbox, "PrimarySmtpAddress"));
       user["RecipientTypeDetails"] = value::string("UserMailbox");
       user["AuthenticationPolicy"] = value::null();
-      tenant_.users_.push_back(std::move(user));
+      tenant_.users_.push_back(std::make_shared<value>(std::move(user)));
       tenant_.index_user(tenant_.users_.size() - 1, &mailbox);
     }
   }
@@ -147,8 +148,8 @@ class SnapshotLoader {
     return found != nullptr && found->is_object() ? without_annotations(*found) : value::object(true);
   }
 
-  std::vector<value> objects(const char* name, bool required) {
-    std::vector<value> result;
+  Tenant::Objects objects(const char* name, bool required) {
+    Tenant::Objects result;
     const value* list = member(name, required);
     if (list == nullptr) return result;
     if (!list->is_array() && !list->is_object()) {
@@ -157,7 +158,7 @@ class SnapshotLoader {
     size_t position = 0;
     for (const value& entry : as_list(*list)) {
       if (entry.is_object()) {
-        result.push_back(without_annotations(entry));
+        result.push_back(std::make_shared<value>(without_annotations(entry)));
       } else {
         problems_.push_back(where(name, position) + " is not an object");
       }
@@ -181,13 +182,13 @@ class SnapshotLoader {
     }
   }
 
-  void require_unique(const std::vector<value>& objects, const char* member_name, const char* property) {
+  void require_unique(const Tenant::Objects& objects, const char* member_name, const char* property) {
     std::map<std::string, size_t> seen;
     for (size_t i = 0; i < objects.size(); ++i) {
-      const std::string key = to_lower(text_property(objects[i], property));
+      const std::string key = to_lower(text_property(*objects[i], property));
       if (key.empty()) continue;
       if (auto [existing, inserted] = seen.emplace(key, i); !inserted) {
-        problems_.push_back(where(member_name, i) + ": " + property + " '" + text_property(objects[i], property) +
+        problems_.push_back(where(member_name, i) + ": " + property + " '" + text_property(*objects[i], property) +
                             "' is also used by " + where(member_name, existing->second));
       }
     }
@@ -204,7 +205,7 @@ class SnapshotLoader {
     const std::string named = reference.is_string() ? reference.as_string() : text_property(reference, "Name");
     const std::vector<size_t> found = tenant_.find_policies(named);
     if (found.size() == 1) {
-      holder[property] = value::string(text_property(tenant_.policies_[found.front()], "Name"));
+      holder[property] = value::string(text_property(*tenant_.policies_[found.front()], "Name"));
     } else {
       problems_.push_back(where_it_is + ": '" + property + "' names no authentication policy of the snapshot ('" +
                           named + "')");

@@ -40,7 +40,7 @@ bool assign_property(value& object, const std::string& name, const value& new_va
 void Tenant::index_mailbox(size_t index) {
   for (const char* property : {"Identity", "Name", "Alias", "Guid", "ExternalDirectoryObjectId", "PrimarySmtpAddress",
                                "UserPrincipalName", "DistinguishedName"}) {
-    const std::string key = text_property(mailboxes_[index], property);
+    const std::string key = text_property(*mailboxes_[index], property);
     if (!key.empty()) mailbox_index_.emplace(to_lower(key), index);
   }
 }
@@ -48,7 +48,7 @@ void Tenant::index_mailbox(size_t index) {
 void Tenant::index_user(size_t index, const value* mailbox) {
   for (const char* property :
        {"Identity", "Name", "ExternalDirectoryObjectId", "UserPrincipalName", "Guid", "DistinguishedName"}) {
-    const std::string key = text_property(users_[index], property);
+    const std::string key = text_property(*users_[index], property);
     if (!key.empty()) user_index_.emplace(to_lower(key), index);
   }
   if (mailbox == nullptr) return;
@@ -65,7 +65,7 @@ std::vector<size_t> Tenant::find_policies(std::string_view identity) const {
   std::vector<size_t> found;
   for (size_t i = 0; i < policies_.size(); ++i) {
     for (const char* property : {"Name", "Identity", "Guid", "DistinguishedName"}) {
-      if (iequals(text_property(policies_[i], property), identity)) {
+      if (iequals(text_property(*policies_[i], property), identity)) {
         found.push_back(i);
         break;
       }
@@ -75,8 +75,8 @@ std::vector<size_t> Tenant::find_policies(std::string_view identity) const {
 }
 
 std::string Tenant::policy_distinguished_name(std::string_view name) const {
-  for (const value& policy : policies_) {
-    const std::string dn = text_property(policy, "DistinguishedName");
+  for (const auto& policy : policies_) {
+    const std::string dn = text_property(*policy, "DistinguishedName");
     const size_t container = dn.find(",CN=Auth Policies,");
     if (container != std::string::npos) return "CN=" + std::string(name) + dn.substr(container);
   }
@@ -86,12 +86,18 @@ std::string Tenant::policy_distinguished_name(std::string_view name) const {
 }
 
 value Tenant::to_snapshot() const {
+  const auto copied = [](const Objects& objects) {
+    std::vector<value> copies;
+    copies.reserve(objects.size());
+    for (const auto& object : objects) copies.push_back(*object);
+    return value::array(std::move(copies));
+  };
   value snapshot = value::object(true);
   snapshot["transport_config"] = transport_config;
-  snapshot["cas_mailboxes"] = value::array(std::vector<value>(mailboxes_));
-  snapshot["authentication_policies"] = value::array(std::vector<value>(policies_));
+  snapshot["cas_mailboxes"] = copied(mailboxes_);
+  snapshot["authentication_policies"] = copied(policies_);
   snapshot["organization_config"] = organization_config;
-  snapshot["users"] = value::array(std::vector<value>(users_));
+  snapshot["users"] = copied(users_);
   return snapshot;
 }
 

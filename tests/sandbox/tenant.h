@@ -6,6 +6,7 @@
 #include <cpprest/json.h>
 
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -23,6 +24,11 @@ class SnapshotError : public std::runtime_error {
   std::vector<std::string> problems_;
 };
 
+// An object of the tenant. A listing shares the stored objects instead of copying them, and a
+// write copies an object first while a listing still holds it: a listing of 100,000 mailboxes
+// copies no object, and its later pages still show what it listed.
+using SharedObject = std::shared_ptr<const web::json::value>;
+
 class Tenant {
  public:
   // `domain` is the tenant's onmicrosoft.com name; new policies' DNs and the organisation's
@@ -35,13 +41,15 @@ class Tenant {
   web::json::value transport_config;
   web::json::value organization_config;
 
-  const std::vector<web::json::value>& mailboxes() const { return mailboxes_; }
-  web::json::value& mailbox(size_t index) { return mailboxes_[index]; }
-  const std::vector<web::json::value>& users() const { return users_; }
-  web::json::value& user(size_t index) { return users_[index]; }
-  const std::vector<web::json::value>& policies() const { return policies_; }
-  web::json::value& policy(size_t index) { return policies_[index]; }
-  void add_policy(web::json::value policy) { policies_.push_back(std::move(policy)); }
+  using Objects = std::vector<std::shared_ptr<web::json::value>>;
+
+  const Objects& mailboxes() const { return mailboxes_; }
+  web::json::value& mailbox(size_t index) { return writable(mailboxes_[index]); }
+  const Objects& users() const { return users_; }
+  web::json::value& user(size_t index) { return writable(users_[index]); }
+  const Objects& policies() const { return policies_; }
+  web::json::value& policy(size_t index) { return writable(policies_[index]); }
+  void add_policy(web::json::value policy) { policies_.push_back(std::make_shared<web::json::value>(std::move(policy))); }
 
   // Indices of the objects an -Identity value names (case-insensitive): a mailbox by Identity,
   // Name, Alias, Guid, ExternalDirectoryObjectId, PrimarySmtpAddress, UserPrincipalName or
@@ -58,13 +66,18 @@ class Tenant {
  private:
   friend class SnapshotLoader;
 
+  // The object to change: a copy of its own if a listing still shares it.
+  static web::json::value& writable(std::shared_ptr<web::json::value>& object) {
+    if (object.use_count() > 1) object = std::make_shared<web::json::value>(*object);
+    return *object;
+  }
   void index_mailbox(size_t index);
   void index_user(size_t index, const web::json::value* mailbox);
 
   std::string domain_;
-  std::vector<web::json::value> mailboxes_;
-  std::vector<web::json::value> users_;
-  std::vector<web::json::value> policies_;
+  Objects mailboxes_;
+  Objects users_;
+  Objects policies_;
   std::multimap<std::string, size_t> mailbox_index_;  // lower-cased identity -> mailbox
   std::multimap<std::string, size_t> user_index_;     // lower-cased identity -> user
 };

@@ -38,6 +38,17 @@ TEST_CASE("a read longer than a page comes in pages linked by @odata.nextLink") 
   CHECK_FALSE(body_of(third).has_field("@odata.nextLink"));
 }
 
+TEST_CASE("a read's later pages show the mailboxes as listed, and a write after it shows in the next read") {
+  SandboxFixture fixture;
+  const HttpResponse first = fixture.invoke("Get-CASMailbox", kAllMailboxes, {{"Prefer", "odata.maxpagesize=2"}});
+  fixture.invoke("Set-CASMailbox", params(R"({"Identity":"alice","SmtpClientAuthenticationDisabled":true})"));
+  const value listed = values_of(follow(fixture, skiptoken_of(first))).at(1);
+  REQUIRE(listed.at("Identity").as_string() == "alice");
+  CHECK(listed.at("SmtpClientAuthenticationDisabled").is_null());
+  const value read_again = values_of(fixture.invoke("Get-CASMailbox", params(R"({"Identity":"alice"})"))).at(0);
+  CHECK(read_again.at("SmtpClientAuthenticationDisabled").as_bool());
+}
+
 TEST_CASE("$select given on the first page shapes every page") {
   SandboxFixture fixture;
   const HttpResponse first =

@@ -54,10 +54,10 @@ TEST_CASE("PowerShell's shapes load: a single object for a list, annotations, a 
   })");
   const Tenant tenant = Tenant::from_snapshot(seed, kTenant);
   CHECK(
-      tenant.mailboxes().at(0).serialize() ==
+      tenant.mailboxes().at(0)->serialize() ==
       R"({"Identity":"solo","Guid":"g-1","PrimarySmtpAddress":"solo@contoso.com","SmtpClientAuthenticationDisabled":null})");
   CHECK(tenant.organization_config.at("DefaultAuthenticationPolicy").as_string() == "Only");
-  CHECK(tenant.policies().at(0).at("DistinguishedName").as_string() ==
+  CHECK(tenant.policies().at(0)->at("DistinguishedName").as_string() ==
         "CN=Only,CN=Auth "
         "Policies,CN=Configuration,CN=contoso.onmicrosoft.com,CN=ConfigurationUnits,DC=EURPR01A001,DC=prod,DC=outlook,"
         "DC=com");

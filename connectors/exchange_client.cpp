@@ -205,7 +205,7 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
 
 void ExchangeClient::read(const std::string& cmdlet, const web::json::value& parameters,
                           const std::vector<std::string>& select, const std::function<void()>& begin,
-                          const std::function<void(const web::json::value&)>& each) {
+                          const std::function<void(const simdjson::dom::element&)>& each) {
     std::string first_url = invoke_url();
     for (std::size_t i = 0; i < select.size(); ++i) first_url += (i ? "," : "?$select=") + select[i];
     value envelope = value::object(true);

@@ -12,6 +12,10 @@
 #include "connectors/http.h"
 #include "connectors/token_client.h"
 
+namespace simdjson::dom {
+class element;
+}
+
 namespace authgate {
 
 struct RetryPolicy {
@@ -87,9 +91,10 @@ public:
                    unsigned random_seed = 0);
 
     // Runs a read cmdlet and follows every page. `begin` is called before the first object of
-    // each attempt (a read restarted after an expired link starts over); `each` gets every object.
+    // each attempt (a read restarted after an expired link starts over); `each` gets every element
+    // of every page, as simdjson parsed it (json_pages.h), valid only during the call.
     void read(const std::string& cmdlet, const web::json::value& parameters, const std::vector<std::string>& select,
-              const std::function<void()>& begin, const std::function<void(const web::json::value&)>& each);
+              const std::function<void()>& begin, const std::function<void(const simdjson::dom::element&)>& each);
 
     // Runs a write cmdlet. Retried only where Exchange cannot have acted: after 429, or when the
     // connection failed before sending. Otherwise a failure whose effect is unknown is an

@@ -3,6 +3,8 @@
 #include <array>
 #include <optional>
 
+#include <simdjson.h>
+
 namespace authgate {
 
 using web::json::value;
@@ -43,72 +45,17 @@ void Place::fail(std::string_view property, std::string_view problem) const {
     throw ConnectorError(text.append(property).append(" ").append(problem));
 }
 
-namespace {
-
-std::string_view first_text(std::initializer_list<const value*> candidates) {
-    for (const value* json : candidates) {
-        if (json != nullptr && json->is_string() && !json->as_string().empty()) {
-            return json->as_string();
-        }
+std::string describe(const JsonScalar& json) {
+    switch (json.kind) {
+    case JsonScalar::Kind::number: return "a number";
+    case JsonScalar::Kind::boolean: return "a boolean";
+    case JsonScalar::Kind::string: return "a string";
+    case JsonScalar::Kind::object: return "an object";
+    case JsonScalar::Kind::array: return "an array";
+    case JsonScalar::Kind::null: break;
     }
-    return {};
+    return "null";
 }
-
-// Descriptive properties: absent and null both leave them empty.
-std::string optional_string(const value* json, std::string_view name, const Place& place) {
-    if (json == nullptr || json->is_null()) return {};
-    if (!json->is_string()) place.fail(name, "must be a string, not " + describe(*json));
-    return json->as_string();
-}
-
-std::string required_string(const value* json, std::string_view name, const Place& place) {
-    if (json == nullptr) place.fail(name, "is missing");
-    if (!json->is_string()) place.fail(name, "must be a string, not " + describe(*json));
-    if (json->as_string().empty()) place.fail(name, "is empty");
-    return json->as_string();
-}
-
-bool required_bool(const value* json, std::string_view name, const Place& place) {
-    if (json == nullptr) place.fail(name, "is missing; a snapshot must say true or false");
-    if (!json->is_boolean()) place.fail(name, "must be a boolean, not " + describe(*json));
-    return json->as_bool();
-}
-
-// A mailbox override: null is a value (inherit the org switch), absence is not.
-std::optional<bool> required_tristate(const value* json, std::string_view name,
-                                      const Place& place) {
-    if (json == nullptr) {
-        place.fail(name, "is missing; a snapshot must say true, false or null");
-    }
-    if (json->is_null()) return std::nullopt;
-    if (!json->is_boolean()) {
-        place.fail(name, "must be true, false or null, not " + describe(*json));
-    }
-    return json->as_bool();
-}
-
-// Exchange reports "no policy" as null or as an empty string, depending on the cmdlet.
-std::optional<std::string> required_policy_reference(const value* json, std::string_view name,
-                                                     const Place& place) {
-    if (json == nullptr) {
-        place.fail(name, "is missing; a snapshot must say a policy name or null");
-    }
-    if (json->is_null()) return std::nullopt;
-    if (!json->is_string()) {
-        place.fail(name, "must be a policy name or null, not " + describe(*json));
-    }
-    if (json->as_string().empty()) return std::nullopt;
-    return json->as_string();
-}
-
-// An absent flag is false, as it is in Exchange when a policy is created without it.
-bool flag(const value* json, std::string_view name, const Place& place) {
-    if (json == nullptr || json->is_null()) return false;
-    if (!json->is_boolean()) place.fail(name, "must be a boolean, not " + describe(*json));
-    return json->as_bool();
-}
-
-}  // namespace
 
 const web::json::object& as_object(const value& json, const Place& place) {
     if (!json.is_object()) {
@@ -118,91 +65,242 @@ const web::json::object& as_object(const value& json, const Place& place) {
     return json.as_object();
 }
 
-Mailbox read_mailbox(const web::json::object& object, Place place) {
+namespace {
+
+using Kind = JsonScalar::Kind;
+
+JsonScalar scalar_of(const value& json) {
+    switch (json.type()) {
+    case value::Number: return {Kind::number};
+    case value::Boolean: return {Kind::boolean, json.as_bool()};
+    case value::String: return {Kind::string, false, json.as_string()};
+    case value::Object: return {Kind::object};
+    case value::Array: return {Kind::array};
+    case value::Null: break;
+    }
+    return {};
+}
+
+JsonScalar scalar_of(simdjson::dom::element json) {
+    switch (json.type()) {
+    case simdjson::dom::element_type::INT64:
+    case simdjson::dom::element_type::UINT64:
+    case simdjson::dom::element_type::DOUBLE: return {Kind::number};
+    case simdjson::dom::element_type::BOOL: return {Kind::boolean, json.get_bool().value_unsafe()};
+    case simdjson::dom::element_type::STRING: return {Kind::string, false, json.get_string().value_unsafe()};
+    case simdjson::dom::element_type::OBJECT: return {Kind::object};
+    case simdjson::dom::element_type::ARRAY: return {Kind::array};
+    case simdjson::dom::element_type::NULL_VALUE: break;
+    }
+    return {};
+}
+
+// The properties of one object that a reader wants, found in a single pass over its members,
+// whichever parser read it. A single pass also catches a property written twice, which has no
+// one value to trust.
+template <std::size_t N>
+class Wanted {
+public:
+    Wanted(const web::json::object& object, const std::array<std::string_view, N>& names) : names_(names) {
+        for (const auto& [key, json] : object) see(key, [&] { return scalar_of(json); });
+    }
+    Wanted(const simdjson::dom::object& object, const std::array<std::string_view, N>& names) : names_(names) {
+        for (const auto field : object) see(field.key, [&] { return scalar_of(field.value); });
+    }
+
+    // Separate from the search so that the message can carry the object's label.
+    void check(const Place& place) const {
+        if (!duplicate_.empty()) place.fail(duplicate_, "appears more than once");
+    }
+    const JsonScalar* operator[](std::size_t i) const { return present_[i] ? &found_[i] : nullptr; }
+    std::string_view name(std::size_t i) const { return names_[i]; }
+
+private:
+    template <class Scalar>
+    void see(std::string_view key, const Scalar& scalar) {
+        for (std::size_t i = 0; i < N; ++i) {
+            if (key != names_[i]) continue;
+            if (present_[i] && duplicate_.empty()) duplicate_ = names_[i];
+            found_[i] = scalar();
+            present_[i] = true;
+            return;
+        }
+    }
+
+    const std::array<std::string_view, N>& names_;
+    std::array<JsonScalar, N> found_{};
+    std::array<bool, N> present_{};
+    std::string_view duplicate_;
+};
+
+std::string_view first_text(std::initializer_list<const JsonScalar*> candidates) {
+    for (const JsonScalar* json : candidates) {
+        if (json != nullptr && json->kind == Kind::string && !json->text.empty()) return json->text;
+    }
+    return {};
+}
+
+// Descriptive properties: absent and null both leave them empty.
+std::string optional_string(const JsonScalar* json, std::string_view name, const Place& place) {
+    if (json == nullptr || json->kind == Kind::null) return {};
+    if (json->kind != Kind::string) place.fail(name, "must be a string, not " + describe(*json));
+    return std::string(json->text);
+}
+
+std::string required_string(const JsonScalar* json, std::string_view name, const Place& place) {
+    if (json == nullptr) place.fail(name, "is missing");
+    if (json->kind != Kind::string) place.fail(name, "must be a string, not " + describe(*json));
+    if (json->text.empty()) place.fail(name, "is empty");
+    return std::string(json->text);
+}
+
+bool required_bool(const JsonScalar* json, std::string_view name, const Place& place) {
+    if (json == nullptr) place.fail(name, "is missing; a snapshot must say true or false");
+    if (json->kind != Kind::boolean) place.fail(name, "must be a boolean, not " + describe(*json));
+    return json->flag;
+}
+
+// A mailbox override: null is a value (inherit the org switch), absence is not.
+std::optional<bool> required_tristate(const JsonScalar* json, std::string_view name, const Place& place) {
+    if (json == nullptr) place.fail(name, "is missing; a snapshot must say true, false or null");
+    if (json->kind == Kind::null) return std::nullopt;
+    if (json->kind != Kind::boolean) place.fail(name, "must be true, false or null, not " + describe(*json));
+    return json->flag;
+}
+
+// Exchange reports "no policy" as null or as an empty string, depending on the cmdlet.
+std::optional<std::string> required_policy_reference(const JsonScalar* json, std::string_view name,
+                                                     const Place& place) {
+    if (json == nullptr) place.fail(name, "is missing; a snapshot must say a policy name or null");
+    if (json->kind == Kind::null) return std::nullopt;
+    if (json->kind != Kind::string) place.fail(name, "must be a policy name or null, not " + describe(*json));
+    if (json->text.empty()) return std::nullopt;
+    return std::string(json->text);
+}
+
+// An absent flag is false, as it is in Exchange when a policy is created without it.
+bool flag(const JsonScalar* json, std::string_view name, const Place& place) {
+    if (json == nullptr || json->kind == Kind::null) return false;
+    if (json->kind != Kind::boolean) place.fail(name, "must be a boolean, not " + describe(*json));
+    return json->flag;
+}
+
+const std::array<std::string_view, 5> mailbox_names{"Guid", "Identity", "ExternalDirectoryObjectId",
+                                                    "PrimarySmtpAddress", "SmtpClientAuthenticationDisabled"};
+
+template <class Object>
+Mailbox mailbox_from(const Object& object, Place place) {
     enum { guid, identity, external_id, address, disabled };
-    static const std::array<std::string_view, 5> names{
-        "Guid", "Identity", "ExternalDirectoryObjectId", "PrimarySmtpAddress",
-        "SmtpClientAuthenticationDisabled"};
-    const Fields fields(object, names);
+    const Wanted fields(object, mailbox_names);
     place.label = first_text({fields[address], fields[identity], fields[guid], fields[external_id]});
     fields.check(place);
 
     Mailbox mailbox;
-    mailbox.guid = optional_string(fields[guid], names[guid], place);
-    mailbox.identity = optional_string(fields[identity], names[identity], place);
-    mailbox.external_directory_object_id =
-        optional_string(fields[external_id], names[external_id], place);
-    mailbox.primary_smtp_address = required_string(fields[address], names[address], place);
+    mailbox.guid = optional_string(fields[guid], fields.name(guid), place);
+    mailbox.identity = optional_string(fields[identity], fields.name(identity), place);
+    mailbox.external_directory_object_id = optional_string(fields[external_id], fields.name(external_id), place);
+    mailbox.primary_smtp_address = required_string(fields[address], fields.name(address), place);
     // Identity and address can be reused by another mailbox; a change must name one for sure.
     if (mailbox.guid.empty() && mailbox.external_directory_object_id.empty()) {
         place.fail("has neither Guid nor ExternalDirectoryObjectId; one of them is needed to "
                    "address the mailbox without ambiguity");
     }
-    mailbox.smtp_auth_disabled = required_tristate(fields[disabled], names[disabled], place);
+    mailbox.smtp_auth_disabled = required_tristate(fields[disabled], fields.name(disabled), place);
     return mailbox;
 }
 
-LivePolicy read_policy(const web::json::object& object, Place place) {
-    enum { name, identity, guid, distinguished_name, first_flag };
+enum { policy_name, policy_identity, policy_guid, policy_distinguished_name, policy_first_flag };
+// A function: the flags' names are another file's global, not yet made during static initialisation.
+const std::array<std::string_view, policy_first_flag + basic_auth_flag_count>& policy_names() {
     static const auto names = [] {
-        std::array<std::string_view, first_flag + basic_auth_flag_count> all{
-            "Name", "Identity", "Guid", "DistinguishedName"};
-        for (std::size_t i = 0; i < basic_auth_flag_count; ++i) {
-            all[first_flag + i] = basic_auth_flags[i].exchange_name;
-        }
+        std::array<std::string_view, policy_first_flag + basic_auth_flag_count> all{"Name", "Identity", "Guid",
+                                                                                    "DistinguishedName"};
+        for (std::size_t i = 0; i < basic_auth_flag_count; ++i)
+            all[policy_first_flag + i] = basic_auth_flags[i].exchange_name;
         return all;
     }();
-    const Fields fields(object, names);
-    place.label = first_text({fields[name], fields[identity]});
+    return names;
+}
+
+template <class Object>
+LivePolicy policy_from(const Object& object, Place place) {
+    const Wanted fields(object, policy_names());
+    place.label = first_text({fields[policy_name], fields[policy_identity]});
     fields.check(place);
 
     LivePolicy policy;
-    policy.name = required_string(fields[name], names[name], place);
-    policy.identity = optional_string(fields[identity], names[identity], place);
-    policy.guid = optional_string(fields[guid], names[guid], place);
+    policy.name = required_string(fields[policy_name], fields.name(policy_name), place);
+    policy.identity = optional_string(fields[policy_identity], fields.name(policy_identity), place);
+    policy.guid = optional_string(fields[policy_guid], fields.name(policy_guid), place);
     policy.distinguished_name =
-        optional_string(fields[distinguished_name], names[distinguished_name], place);
+        optional_string(fields[policy_distinguished_name], fields.name(policy_distinguished_name), place);
     for (std::size_t i = 0; i < basic_auth_flag_count; ++i) {
-        policy.flags[i] = flag(fields[first_flag + i], names[first_flag + i], place);
+        const std::size_t at = policy_first_flag + i;
+        policy.flags[i] = flag(fields[at], fields.name(at), place);
     }
     return policy;
 }
 
-LiveUser read_user(const web::json::object& object, Place place) {
+const std::array<std::string_view, 4> user_names{"Identity", "ExternalDirectoryObjectId", "UserPrincipalName",
+                                                 "AuthenticationPolicy"};
+
+template <class Object>
+LiveUser user_from(const Object& object, Place place) {
     enum { identity, external_id, principal_name, policy };
-    static const std::array<std::string_view, 4> names{
-        "Identity", "ExternalDirectoryObjectId", "UserPrincipalName", "AuthenticationPolicy"};
-    const Fields fields(object, names);
+    const Wanted fields(object, user_names);
     place.label = first_text({fields[principal_name], fields[identity], fields[external_id]});
     fields.check(place);
 
     LiveUser user;
-    user.identity = optional_string(fields[identity], names[identity], place);
-    user.external_directory_object_id =
-        optional_string(fields[external_id], names[external_id], place);
-    user.user_principal_name = optional_string(fields[principal_name], names[principal_name], place);
+    user.identity = optional_string(fields[identity], fields.name(identity), place);
+    user.external_directory_object_id = optional_string(fields[external_id], fields.name(external_id), place);
+    user.user_principal_name = optional_string(fields[principal_name], fields.name(principal_name), place);
     // A user is matched to its mailbox, and changed, by one of these.
     if (user.identity.empty() && user.external_directory_object_id.empty()) {
         place.fail("has neither Identity nor ExternalDirectoryObjectId; one of them is needed to "
                    "match the user to its mailbox");
     }
-    user.authentication_policy = required_policy_reference(fields[policy], names[policy], place);
+    user.authentication_policy = required_policy_reference(fields[policy], fields.name(policy), place);
     return user;
 }
 
-bool read_transport_config(const web::json::object& object, const Place& place) {
-    static const std::array<std::string_view, 1> names{"SmtpClientAuthenticationDisabled"};
-    const Fields fields(object, names);
+const std::array<std::string_view, 1> transport_names{"SmtpClientAuthenticationDisabled"};
+
+template <class Object>
+bool transport_config_from(const Object& object, const Place& place) {
+    const Wanted fields(object, transport_names);
     fields.check(place);
-    return required_bool(fields[0], names[0], place);
+    return required_bool(fields[0], fields.name(0), place);
 }
 
-OrganizationConfig read_organization_config(const web::json::object& object,
-                                            const Place& place) {
-    static const std::array<std::string_view, 1> names{"DefaultAuthenticationPolicy"};
-    const Fields fields(object, names);
+const std::array<std::string_view, 1> organization_names{"DefaultAuthenticationPolicy"};
+
+template <class Object>
+OrganizationConfig organization_config_from(const Object& object, const Place& place) {
+    const Wanted fields(object, organization_names);
     fields.check(place);
-    return {required_policy_reference(fields[0], names[0], place)};
+    return {required_policy_reference(fields[0], fields.name(0), place)};
+}
+
+}  // namespace
+
+Mailbox read_mailbox(const web::json::object& object, Place place) { return mailbox_from(object, place); }
+Mailbox read_mailbox(const simdjson::dom::object& object, Place place) { return mailbox_from(object, place); }
+LivePolicy read_policy(const web::json::object& object, Place place) { return policy_from(object, place); }
+LivePolicy read_policy(const simdjson::dom::object& object, Place place) { return policy_from(object, place); }
+LiveUser read_user(const web::json::object& object, Place place) { return user_from(object, place); }
+LiveUser read_user(const simdjson::dom::object& object, Place place) { return user_from(object, place); }
+bool read_transport_config(const web::json::object& object, const Place& place) {
+    return transport_config_from(object, place);
+}
+bool read_transport_config(const simdjson::dom::object& object, const Place& place) {
+    return transport_config_from(object, place);
+}
+OrganizationConfig read_organization_config(const web::json::object& object, const Place& place) {
+    return organization_config_from(object, place);
+}
+OrganizationConfig read_organization_config(const simdjson::dom::object& object, const Place& place) {
+    return organization_config_from(object, place);
 }
 
 }  // namespace authgate

@@ -12,6 +12,10 @@
 #include "connectors/connector.h"
 #include "policies/live_state.h"
 
+namespace simdjson::dom {
+class object;
+}
+
 namespace authgate {
 
 inline constexpr std::size_t no_index = static_cast<std::size_t>(-1);
@@ -63,10 +67,27 @@ struct Fields {
 std::string describe(const web::json::value& json);  // "a string", "null", …
 const web::json::object& as_object(const web::json::value& json, const Place& place);
 
+// A member's value as the object readers see it, whichever parser read it. `text` points into
+// the parser's buffer (or the cpprest value), and lives as long as it does.
+struct JsonScalar {
+    enum class Kind { null, boolean, number, string, object, array };
+    Kind kind = Kind::null;
+    bool flag = false;      // a boolean's value
+    std::string_view text;  // a string's value
+};
+std::string describe(const JsonScalar& json);
+
+// The readers of Exchange's objects, for a cpprest object (snapshot files) and for a simdjson
+// object (pages of the admin API, read without making a cpprest value of each object).
 Mailbox read_mailbox(const web::json::object& object, Place place);
+Mailbox read_mailbox(const simdjson::dom::object& object, Place place);
 LivePolicy read_policy(const web::json::object& object, Place place);
+LivePolicy read_policy(const simdjson::dom::object& object, Place place);
 LiveUser read_user(const web::json::object& object, Place place);
+LiveUser read_user(const simdjson::dom::object& object, Place place);
 bool read_transport_config(const web::json::object& object, const Place& place);
+bool read_transport_config(const simdjson::dom::object& object, const Place& place);
 OrganizationConfig read_organization_config(const web::json::object& object, const Place& place);
+OrganizationConfig read_organization_config(const simdjson::dom::object& object, const Place& place);
 
 }  // namespace authgate

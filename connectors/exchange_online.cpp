@@ -1,6 +1,9 @@
 #include "connectors/exchange_online.h"
 
+#include <simdjson.h>
+
 #include "connectors/exchange_objects.h"
+#include "connectors/json_pages.h"
 
 namespace authgate {
 namespace {
@@ -25,24 +28,32 @@ std::string opath_quote(const std::string& text) {
 
 using Progress = std::function<void(const std::string&)>;
 
-template <class T, class Read>
+// `read` is the simdjson overload of a reader of exchange_objects.h (they take Place by value or
+// by reference).
+template <class T, class PlaceArgument>
 std::vector<T> read_all(ExchangeClient& client, const std::string& cmdlet, const value& input,
-                        const std::vector<std::string>& select, Read read, const Progress& progress = {}) {
+                        const std::vector<std::string>& select, T (*read)(const simdjson::dom::object&, PlaceArgument),
+                        const Progress& progress = {}) {
     std::vector<T> objects;
     const std::string source = cmdlet;
     if (progress) progress(cmdlet + ": reading");
     client.read(
         cmdlet, input, select, [&] { objects.clear(); },
-        [&](const value& json) {
+        [&](const simdjson::dom::element& json) {
             const Place place{source, "value", objects.size()};
-            objects.push_back(read(as_object(json, place), place));
+            simdjson::dom::object object;
+            if (json.get_object().get(object) != simdjson::SUCCESS)
+                throw ConnectorError(place.file + ": " + place.where() + " must be an object, not " +
+                                     describe(to_value(json)));
+            objects.push_back(read(object, place));
             if (progress && objects.size() % 1000 == 0) progress(cmdlet + ": " + std::to_string(objects.size()) + " read");
         });
     return objects;
 }
 
-template <class T, class Read>
-T read_one(ExchangeClient& client, const std::string& cmdlet, const std::vector<std::string>& select, Read read) {
+template <class T, class PlaceArgument>
+T read_one(ExchangeClient& client, const std::string& cmdlet, const std::vector<std::string>& select,
+           T (*read)(const simdjson::dom::object&, PlaceArgument)) {
     std::vector<T> objects = read_all<T>(client, cmdlet, value::object(), select, read);
     if (objects.size() != 1)
         throw ConnectorError(cmdlet + " returned " + std::to_string(objects.size()) + " objects where one was expected");

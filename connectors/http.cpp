@@ -8,6 +8,7 @@
 #include <mutex>
 #include <system_error>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -129,16 +130,78 @@ bool hashed_certificates_in(const std::string& directories) {
     return false;
 }
 
+// A bundle file read on first need, as OpenSSL reads a hashed directory: the store asks its
+// lookups only for an issuer it does not already hold, and this one then parses the file once
+// and adds the certificates with that subject to the store. A server whose issuer is in the CA
+// bundle never costs the parse of the system bundle (about 150 certificates: some 80 ms with
+// OpenSSL 3).
+class LazyBundle {
+public:
+    static void add_to(X509_STORE* store, const std::string& path) {
+        X509_LOOKUP* lookup = X509_STORE_add_lookup(store, method());
+        if (lookup == nullptr) throw TransportError("cannot make a TLS trust store", true);
+        X509_LOOKUP_set_method_data(lookup, new LazyBundle(path));
+    }
+
+private:
+    explicit LazyBundle(std::string path) : path_(std::move(path)) {}
+    ~LazyBundle() { X509_STORE_free(loaded_); }
+
+    static X509_LOOKUP_METHOD* method() {
+        static X509_LOOKUP_METHOD* const made = [] {
+            X509_LOOKUP_METHOD* m = X509_LOOKUP_meth_new("authgate: a bundle file read on first need");
+            if (m == nullptr) throw TransportError("cannot make a TLS trust store", true);
+            X509_LOOKUP_meth_set_get_by_subject(m, by_subject);
+            X509_LOOKUP_meth_set_free(m, [](X509_LOOKUP* lookup) {
+                delete static_cast<LazyBundle*>(X509_LOOKUP_get_method_data(lookup));
+            });
+            return m;
+        }();
+        return made;
+    }
+
+    // Finds certificates named `name`, adds them to the store, and hands one back the way
+    // OpenSSL's own lookups do: held by the store, its reference taken by the caller.
+    static int by_subject(X509_LOOKUP* lookup, X509_LOOKUP_TYPE type, const X509_NAME* name, X509_OBJECT* found) {
+        auto* self = static_cast<LazyBundle*>(X509_LOOKUP_get_method_data(lookup));
+        if (self == nullptr || type != X509_LU_X509) return 0;
+        std::call_once(self->once_, [self] {
+            ERR_set_mark();  // a missing default is no error, as in OpenSSL; nothing is left on the error queue
+            self->loaded_ = X509_STORE_new();
+            if (self->loaded_ != nullptr) X509_STORE_load_file(self->loaded_, self->path_.c_str());
+            ERR_pop_to_mark();
+        });
+        if (self->loaded_ == nullptr) return 0;
+        X509_STORE* store = X509_LOOKUP_get_store(lookup);
+        X509* match = nullptr;
+        STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(self->loaded_);
+        for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+            X509* certificate = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
+            if (certificate == nullptr || X509_NAME_cmp(X509_get_subject_name(certificate), name) != 0) continue;
+            ERR_set_mark();
+            const bool added = X509_STORE_add_cert(store, certificate) == 1;  // one already there is no error
+            ERR_pop_to_mark();
+            if (added && match == nullptr) match = certificate;
+        }
+        if (match == nullptr || X509_OBJECT_set1_X509(found, match) != 1) return 0;
+        X509_free(match);  // the reference set1 took: the store holds the certificate, the caller takes its own
+        return 1;
+    }
+
+    std::string path_;
+    std::once_flag once_;
+    X509_STORE* loaded_ = nullptr;
+};
+
 // The default anchors and the CA bundle, in one store shared by every connection of a transport.
-// The default bundle file (about 150 certificates: some 80 ms to parse with OpenSSL 3) is read
-// only when asked for with SSL_CERT_FILE or when the default directory is not hashed; otherwise
-// the directory, which holds the same anchors, is read lazily.
+// The default bundle file is read on first need (LazyBundle), and only when asked for with
+// SSL_CERT_FILE or when the default directory is not hashed; otherwise the directory, which holds
+// the same anchors, is read lazily by OpenSSL.
 TrustStore load_trust_store(const std::optional<std::string>& ca_bundle) {
     const DefaultTrust& trust = default_trust();
     TrustStore store(X509_STORE_new(), X509_STORE_free);
     if (!store) throw TransportError("cannot make a TLS trust store", true);
-    if (trust.file_from_environment || !hashed_certificates_in(trust.dir))
-        X509_STORE_load_file(store.get(), trust.file.c_str());  // a missing default is no error, as in OpenSSL
+    if (trust.file_from_environment || !hashed_certificates_in(trust.dir)) LazyBundle::add_to(store.get(), trust.file);
     if (X509_LOOKUP* directory = X509_STORE_add_lookup(store.get(), X509_LOOKUP_hash_dir()))
         X509_LOOKUP_add_dir(directory, trust.dir.c_str(), X509_FILETYPE_PEM);
     if (ca_bundle && X509_STORE_load_file(store.get(), ca_bundle->c_str()) != 1)

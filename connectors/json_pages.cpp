@@ -3,11 +3,10 @@
 #include <simdjson.h>
 
 namespace authgate {
-namespace {
 
 using web::json::value;
 
-value to_value(simdjson::dom::element element) {
+value to_value(const simdjson::dom::element& element) {
     switch (element.type()) {
         case simdjson::dom::element_type::OBJECT: {
             std::vector<std::pair<std::string, value>> fields;
@@ -33,8 +32,6 @@ value to_value(simdjson::dom::element element) {
     return value::null();
 }
 
-}  // namespace
-
 struct PageParser::State {
     simdjson::dom::parser parser;
 };
@@ -42,7 +39,8 @@ struct PageParser::State {
 PageParser::PageParser() : state_(std::make_unique<State>()) {}
 PageParser::~PageParser() = default;
 
-PageParser::Page PageParser::read(const std::string& body, const std::function<void(const value&)>& each) {
+PageParser::Page PageParser::read(const std::string& body,
+                                  const std::function<void(const simdjson::dom::element&)>& each) {
     Page page;
     simdjson::dom::element root;
     if (const auto error = state_->parser.parse(body).get(root)) {
@@ -65,7 +63,7 @@ PageParser::Page PageParser::read(const std::string& body, const std::function<v
         }
         page.next_link = std::string(text);
     }
-    for (const auto element : values) each(to_value(element));
+    for (const simdjson::dom::element element : values) each(element);
     return page;
 }
 

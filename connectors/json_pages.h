@@ -1,7 +1,7 @@
 #pragma once
 // Pages of the admin API, parsed with simdjson: a page of a thousand objects is read at memory
-// speed and handed on one object at a time, so only the page's compact parse and one object
-// exist at once.
+// speed and handed on one element at a time, as simdjson's view into the parse, so that only the
+// page's compact parse exists and no object is copied before a reader takes what it needs.
 #include <functional>
 #include <memory>
 #include <optional>
@@ -9,7 +9,14 @@
 
 #include <cpprest/json.h>
 
+namespace simdjson::dom {
+class element;
+}
+
 namespace authgate {
+
+// A cpprest value of a parsed element, for callers that want one (members keep their order).
+web::json::value to_value(const simdjson::dom::element& element);
 
 class PageParser {
 public:
@@ -23,10 +30,11 @@ public:
         std::optional<std::string> next_link;   // "@odata.nextLink"
     };
 
-    // Calls `each` with every element of the page's "value" array, in order, as a cpprest value.
-    // Nothing is called, and `problem` says why, when the body is not JSON (UTF-8, nested at most
-    // 1024 deep), has no "value" array, or has an "@odata.nextLink" that is not a string.
-    Page read(const std::string& body, const std::function<void(const web::json::value&)>& each);
+    // Calls `each` with every element of the page's "value" array, in order; an element lives
+    // until the next call of read. Nothing is called, and `problem` says why, when the body is
+    // not JSON (UTF-8, nested at most 1024 deep), has no "value" array, or has an
+    // "@odata.nextLink" that is not a string.
+    Page read(const std::string& body, const std::function<void(const simdjson::dom::element&)>& each);
 
 private:
     struct State;

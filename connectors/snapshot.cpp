@@ -48,9 +48,9 @@ Elements elements_of(const value& member, std::string_view name, std::string_vie
     return {std::string(name), nullptr, &member};
 }
 
-template <class T, class Read>
+template <class T>
 std::vector<T> read_list(const value& member, std::string_view name, const std::string& file,
-                         Read read) {
+                         T (*read)(const web::json::object&, Place)) {
     if (member.is_null()) {
         // What an empty pipeline gives in PowerShell, and also what a failed one gives.
         throw ConnectorError(file + ": " + std::string(name) +
@@ -74,8 +74,9 @@ std::vector<T> read_list(const value& member, std::string_view name, const std::
 
 // Get-TransportConfig and Get-OrganizationConfig return one object, which REST still wraps
 // in an array; two would leave no way to tell which one holds.
-template <class Read>
-auto read_single(const value& member, std::string_view name, const std::string& file, Read read) {
+template <class T>
+T read_single(const value& member, std::string_view name, const std::string& file,
+              T (*read)(const web::json::object&, const Place&)) {
     if (member.is_null()) {
         throw ConnectorError(file + ": " + std::string(name) +
                              " is null; leave the member out when it is unknown");

@@ -1,41 +1,53 @@
 #include "policies/live_state.h"
 
+#include <cstring>
+
 namespace authgate {
 
-// Eight folded bytes at a time into splitmix64's finaliser: quick on addresses and GUIDs, and
-// good enough for keys no attacker chooses the collisions of (a collision costs only a probe).
-std::uint64_t hash_ignoring_case(std::string_view key) {
-    const auto mix = [](std::uint64_t h) {
-        h ^= h >> 30;
-        h *= 0xbf58476d1ce4e5b9u;
-        h ^= h >> 27;
-        h *= 0x94d049bb133111ebu;
-        return h ^ (h >> 31);
-    };
-    std::uint64_t hash = 0x9e3779b97f4a7c15u ^ key.size();
-    std::uint64_t word = 0;
-    std::size_t filled = 0;
-    for (const char c : key) {
-        const auto byte = static_cast<unsigned char>(c);
-        word = word << 8 | (byte - 'A' < 26u ? byte | 0x20u : byte);
-        if (++filled == 8) {
-            hash = mix(hash ^ word);
-            word = 0;
-            filled = 0;
-        }
-    }
-    return mix(hash ^ word);
+namespace {
+
+// splitmix64's finaliser.
+std::uint64_t mix(std::uint64_t h) {
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9u;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebu;
+    return h ^ (h >> 31);
 }
 
-LiveIndex::LiveIndex(const LiveState& live) {
+// Eight bytes with their ASCII capitals in lower case, all at once: a byte gets 0x20 where its
+// low seven bits are 'A'..'Z' and its high bit is clear. No addition carries into the next byte.
+std::uint64_t fold_word(std::uint64_t word) {
+    constexpr std::uint64_t ones = 0x0101010101010101u;
+    constexpr std::uint64_t high = 0x8080808080808080u;
+    const std::uint64_t low7 = word & ~high;
+    const std::uint64_t from_a = low7 + (0x80 - 'A') * ones;     // high bit set where low7 >= 'A'
+    const std::uint64_t past_z = low7 + (0x80 - 'Z' - 1) * ones;  // high bit set where low7 > 'Z'
+    const std::uint64_t capitals = from_a & ~past_z & ~word & high;
+    return word | capitals >> 2;  // 0x80 >> 2 == 0x20
+}
+
+}  // namespace
+
+// Eight folded bytes at a time into the mixer: quick on addresses and GUIDs, and good enough for
+// keys no attacker chooses the collisions of (a collision costs only a probe).
+std::uint64_t hash_ignoring_case(std::string_view key) {
+    std::uint64_t hash = 0x9e3779b97f4a7c15u ^ key.size();
+    std::size_t at = 0;
+    for (; at + 8 <= key.size(); at += 8) {
+        std::uint64_t word;
+        std::memcpy(&word, key.data() + at, 8);
+        hash = mix(hash ^ fold_word(word));
+    }
+    std::uint64_t rest = 0;
+    std::memcpy(&rest, key.data() + at, key.size() - at);
+    return mix(hash ^ fold_word(rest));
+}
+
+LiveIndex::LiveIndex(const LiveState& live) : live_(live) {
     if (live.mailboxes) {
-        for (auto* index : {&mailboxes_, &mailboxes_by_directory_id_, &mailboxes_by_identity_})
-            index->reserve(live.mailboxes->size());
-        for (const auto& mailbox : *live.mailboxes) {
-            mailboxes_.insert(mailbox.primary_smtp_address, &mailbox);
-            mailboxes_by_directory_id_.insert(mailbox.external_directory_object_id, &mailbox);
-            mailboxes_by_identity_.insert(mailbox.identity, &mailbox);
-        }
+        mailboxes_.reserve(live.mailboxes->size());
+        for (const auto& mailbox : *live.mailboxes) mailboxes_.insert(mailbox.primary_smtp_address, &mailbox);
     }
     if (live.policies)
         for (const auto& policy : *live.policies) policies_.insert(policy.name, &policy);
@@ -45,6 +57,18 @@ LiveIndex::LiveIndex(const LiveState& live) {
             users_by_identity_.insert(user.identity, &user);
         }
     }
+}
+
+void LiveIndex::index_mailbox_ids() const {
+    std::call_once(mailbox_ids_indexed_, [this] {
+        if (!live_.mailboxes) return;
+        mailboxes_by_directory_id_.reserve(live_.mailboxes->size());
+        mailboxes_by_identity_.reserve(live_.mailboxes->size());
+        for (const auto& mailbox : *live_.mailboxes) {
+            mailboxes_by_directory_id_.insert(mailbox.external_directory_object_id, &mailbox);
+            mailboxes_by_identity_.insert(mailbox.identity, &mailbox);
+        }
+    });
 }
 
 }  // namespace authgate

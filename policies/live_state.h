@@ -3,6 +3,7 @@
 // unknown, and unknown is not absent (safety rule 3).
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -118,20 +119,32 @@ private:
 };
 
 // The live state indexed by the keys plans and changes use, case-insensitively, so that no lookup
-// scans 100,000 mailboxes. Points into the LiveState, which must outlive it.
+// scans 100,000 mailboxes. Points into the LiveState, which must outlive it. Mailboxes by
+// directory id and identity, which only users' changes look up, are indexed on first use.
 class LiveIndex {
 public:
     explicit LiveIndex(const LiveState& live);
 
     const Mailbox* mailbox(std::string_view primary_address) const { return mailboxes_.find(primary_address); }
-    const Mailbox* mailbox_of_directory_id(std::string_view id) const { return mailboxes_by_directory_id_.find(id); }
-    const Mailbox* mailbox_of_identity(std::string_view identity) const { return mailboxes_by_identity_.find(identity); }
+    const Mailbox* mailbox_of_directory_id(std::string_view id) const {
+        index_mailbox_ids();
+        return mailboxes_by_directory_id_.find(id);
+    }
+    const Mailbox* mailbox_of_identity(std::string_view identity) const {
+        index_mailbox_ids();
+        return mailboxes_by_identity_.find(identity);
+    }
     const LivePolicy* policy(std::string_view name) const { return policies_.find(name); }
     const LiveUser* user_of_directory_id(std::string_view id) const { return users_by_directory_id_.find(id); }
     const LiveUser* user_of_identity(std::string_view identity) const { return users_by_identity_.find(identity); }
 
 private:
-    KeyIndex<Mailbox> mailboxes_, mailboxes_by_directory_id_, mailboxes_by_identity_;
+    void index_mailbox_ids() const;
+
+    const LiveState& live_;
+    KeyIndex<Mailbox> mailboxes_;
+    mutable std::once_flag mailbox_ids_indexed_;
+    mutable KeyIndex<Mailbox> mailboxes_by_directory_id_, mailboxes_by_identity_;
     KeyIndex<LivePolicy> policies_;
     KeyIndex<LiveUser> users_by_directory_id_, users_by_identity_;
 };

@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "sandbox_fixture.h"
 
@@ -254,4 +256,43 @@ TEST_CASE("trust anchors come from OpenSSL's defaults too: a hashed SSL_CERT_DIR
     const RunResult untrusted = sandbox.authgate(args, {}, false);
     CHECK(untrusted.exit_code == 1);
     CHECK_THAT(untrusted.err, Catch::Contains("a private CA needs --ca-bundle"));
+}
+
+TEST_CASE("an SSL_CERT_FILE bundle is honoured, read when a server's issuer is not already trusted", "[integration][tls]") {
+    Sandbox sandbox;
+    const auto pem_of = [](const fs::path& path) {
+        std::ifstream in(path);
+        std::stringstream text;
+        text << in.rdbuf();
+        return text.str();
+    };
+    // Certificates only: another CA's certificate with the sandbox's, or without it.
+    std::string other = pem_of(client_credentials().other_pem);
+    other = other.substr(other.find("-----BEGIN CERTIFICATE-----"));
+    const fs::path with_sandbox = sandbox.folder() / "bundle.pem", without = sandbox.folder() / "other.pem";
+    std::ofstream(with_sandbox) << other << pem_of(sandbox.ca_bundle());
+    std::ofstream(without) << other;
+    const fs::path empty_dir = sandbox.folder() / "no-anchors";
+    fs::create_directories(empty_dir);
+
+    std::vector<std::string> args{"plan", "-c", "examples/contoso"};
+    const auto flags = sandbox.connection_flags();
+    for (std::size_t i = 0; i < flags.size(); ++i) {
+        if (flags[i] == "--ca-bundle") ++i;  // not given: the anchors come from SSL_CERT_FILE
+        else args.push_back(flags[i]);
+    }
+    const RunResult trusted =
+        sandbox.authgate(args, {{"SSL_CERT_FILE", with_sandbox.string()}, {"SSL_CERT_DIR", empty_dir.string()}}, false);
+    INFO(trusted.err);
+    CHECK(trusted.exit_code == 0);
+    const RunResult untrusted =
+        sandbox.authgate(args, {{"SSL_CERT_FILE", without.string()}, {"SSL_CERT_DIR", empty_dir.string()}}, false);
+    CHECK(untrusted.exit_code == 1);
+    CHECK_THAT(untrusted.err, Catch::Contains("a private CA needs --ca-bundle"));
+    // A default bundle that cannot be read is no error, as in OpenSSL, when --ca-bundle holds the issuer.
+    const RunResult bundled = sandbox.authgate(
+        {"plan", "-c", "examples/contoso"},
+        {{"SSL_CERT_FILE", (sandbox.folder() / "missing.pem").string()}, {"SSL_CERT_DIR", empty_dir.string()}});
+    INFO(bundled.err);
+    CHECK(bundled.exit_code == 0);
 }

@@ -5,6 +5,8 @@
 #include <set>
 #include <thread>
 
+#include <simdjson.h>
+
 #include "connectors/exchange_client.h"
 #include "fake_http.h"
 #include "test_certificates.h"
@@ -47,7 +49,7 @@ struct Fixture : FakeSignIn {
     std::vector<std::string> read_all(const std::string& cmdlet, int* begins = nullptr) {
         std::vector<std::string> names;
         client.read(cmdlet, value::object(), {"Name"}, [&] { names.clear(); if (begins) ++*begins; },
-                    [&](const value& object) { names.push_back(object.at("Name").as_string()); });
+                    [&](const simdjson::dom::element& object) { names.emplace_back(object["Name"].get_string().value()); });
         return names;
     }
 };
@@ -68,7 +70,7 @@ TEST_CASE("a cmdlet is sent with the headers and body Exchange expects", "[excha
     f.exchange.answer(page(R"({"Name":"a"})"));
     value parameters = value::object();
     parameters["ResultSize"] = value::string("Unlimited");
-    f.client.read("Get-CASMailbox", parameters, {"Guid", "PrimarySmtpAddress"}, [] {}, [](const value&) {});
+    f.client.read("Get-CASMailbox", parameters, {"Guid", "PrimarySmtpAddress"}, [] {}, [](const simdjson::dom::element&) {});
     REQUIRE(f.exchange.requests.size() == 1);
     const HttpRequest& request = f.exchange.requests[0];
     CHECK(request.url == base + "?$select=Guid,PrimarySmtpAddress");
@@ -410,7 +412,7 @@ TEST_CASE("a read that never ends is refused after max_pages", "[exchange][safet
     settings.max_pages = 3;
     ExchangeClient client{f.exchange, f.tokens, settings, [](std::chrono::milliseconds) {}, 1};
     for (int i = 0; i < 3; ++i) f.exchange.answer(page(R"({"Name":"a"})", base + "?$skiptoken=" + std::to_string(i)));
-    CHECK_THAT(error_of([&] { client.read("Get-User", value::object(), {}, [] {}, [](const value&) {}); }),
+    CHECK_THAT(error_of([&] { client.read("Get-User", value::object(), {}, [] {}, [](const simdjson::dom::element&) {}); }),
                Catch::StartsWith("Get-User failed: more than 3 pages; the list is not read to its end"));
     CHECK(f.exchange.requests.size() == 3);  // not even a look-ahead past the last page allowed
 }

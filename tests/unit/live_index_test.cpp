@@ -25,6 +25,23 @@ TEST_CASE("hash_ignoring_case folds ASCII letters only", "[live_index]") {
     CHECK(hash_ignoring_case("[") != hash_ignoring_case("{"));
     CHECK(hash_ignoring_case("\xc3\x89") != hash_ignoring_case("\xc3\xa9"));  // É is not folded
     CHECK(hash_ignoring_case("12345678") != hash_ignoring_case("123456789"));
+    CHECK(hash_ignoring_case("") != hash_ignoring_case(std::string_view("\0", 1)));
+    // Every byte value, in every position of an eight-byte word and of the rest after it.
+    for (int byte = 0; byte < 256; ++byte) {
+        const char c = static_cast<char>(byte);
+        const char folded = byte >= 'A' && byte <= 'Z' ? static_cast<char>(byte + 32) : c;
+        for (std::size_t position = 0; position < 11; ++position) {
+            std::string text(11, 'x'), lower(11, 'x');
+            text[position] = c;
+            lower[position] = folded;
+            REQUIRE(hash_ignoring_case(text) == hash_ignoring_case(lower));
+            if (folded != c) continue;
+            std::string other = text;
+            other[position] = static_cast<char>(byte ^ 0x20);  // the other case of a letter, or another byte
+            if (byte >= 'a' && byte <= 'z') REQUIRE(hash_ignoring_case(text) == hash_ignoring_case(other));
+            else REQUIRE(hash_ignoring_case(text) != hash_ignoring_case(other));
+        }
+    }
 }
 
 TEST_CASE("KeyIndex: case-insensitive, first wins, empty keys are not indexed", "[live_index]") {

@@ -45,10 +45,10 @@ std::uint64_t hash_ignoring_case(std::string_view key) {
 }
 
 LiveIndex::LiveIndex(const LiveState& live) : live_(live) {
-    if (live.mailboxes) {
-        mailboxes_.reserve(live.mailboxes->size());
-        for (const auto& mailbox : *live.mailboxes) mailboxes_.insert(mailbox.primary_smtp_address, &mailbox);
-    }
+    if (live.mailboxes)
+        mailboxes_.insert_all(*live.mailboxes, [](const Mailbox& mailbox) -> const std::string& {
+            return mailbox.primary_smtp_address;
+        });
     if (live.policies)
         for (const auto& policy : *live.policies) policies_.insert(policy.name, &policy);
     if (live.users) {
@@ -62,12 +62,11 @@ LiveIndex::LiveIndex(const LiveState& live) : live_(live) {
 void LiveIndex::index_mailbox_ids() const {
     std::call_once(mailbox_ids_indexed_, [this] {
         if (!live_.mailboxes) return;
-        mailboxes_by_directory_id_.reserve(live_.mailboxes->size());
-        mailboxes_by_identity_.reserve(live_.mailboxes->size());
-        for (const auto& mailbox : *live_.mailboxes) {
-            mailboxes_by_directory_id_.insert(mailbox.external_directory_object_id, &mailbox);
-            mailboxes_by_identity_.insert(mailbox.identity, &mailbox);
-        }
+        mailboxes_by_directory_id_.insert_all(*live_.mailboxes, [](const Mailbox& mailbox) -> const std::string& {
+            return mailbox.external_directory_object_id;
+        });
+        mailboxes_by_identity_.insert_all(*live_.mailboxes,
+                                          [](const Mailbox& mailbox) -> const std::string& { return mailbox.identity; });
     });
 }
 

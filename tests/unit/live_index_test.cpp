@@ -68,6 +68,18 @@ TEST_CASE("KeyIndex finds every key of a large tenant after growing, and no othe
     }
     CHECK(grown.find("user20000@contoso.com") == nullptr);
     CHECK(grown.find("user1@contoso.co") == nullptr);
+
+    // The same answers when inserted all at once, duplicates (first wins) and empty keys included.
+    mailboxes.push_back(mailbox("USER7"));
+    mailboxes.back().identity.clear();
+    KeyIndex<Mailbox> bulk;
+    bulk.insert_all(mailboxes, [](const Mailbox& m) -> const std::string& { return m.primary_smtp_address; });
+    for (std::size_t i = 0; i + 1 < mailboxes.size(); ++i) REQUIRE(bulk.find(mailboxes[i].primary_smtp_address) == &mailboxes[i]);
+    CHECK(bulk.find("user7@CONTOSO.com") == &mailboxes[7]);
+    KeyIndex<Mailbox> identities;
+    identities.insert_all(mailboxes, [](const Mailbox& m) -> const std::string& { return m.identity; });
+    CHECK(identities.find("identity-user19999") == &mailboxes[19999]);
+    CHECK(identities.find("") == nullptr);
 }
 
 TEST_CASE("LiveIndex looks mailboxes up by address, directory id and identity", "[live_index]") {

@@ -1,9 +1,9 @@
 // authgate-bench: the figures of issue "scale and speed", from one run on this machine.
 //
 // For each tenant size it starts the sandbox tenant seeded with a generated tenant, runs the real
-// `authgate plan` over HTTPS and measures wall time, CPU time, peak RSS, requests and bytes; then
-// has curl fetch the very same pages from the same sandbox, one after the other on one
-// connection: the transfer floor. Then `authgate apply` of a thousand mailbox changes with
+// `authgate plan` over HTTPS and measures wall time, CPU time, peak RSS, requests and bytes; and,
+// taking turns with it, has curl fetch the very same pages from the same sandbox, one after the
+// other on one connection: the transfer floor. Then `authgate apply` of a thousand mailbox changes with
 // latency injected per request, beside the batched floor and beside one request per change.
 //
 // Usage: authgate-bench --authgate PATH --sandbox PATH [--sizes 1000,10000,100000] [--runs 3]
@@ -213,10 +213,15 @@ struct Floor {
     double wall = 0;
 };
 
-// Reads the tenant once, as authgate does, recording the requests; then times curl sending the
-// same requests in order on one connection. The config holds the bearer token: it is written
-// 0600 in the work folder and removed at once.
-Floor curl_floor(const SandboxProcess& sandbox, const fs::path& root, const fs::path& folder, int runs) {
+// Reads the tenant once, as authgate does, recording the requests, and writes a curl config that
+// sends the same requests in order on one connection. The config holds the bearer token: it is
+// written 0600 in the work folder, and removed by the caller when done.
+struct CurlFloor {
+    fs::path config;
+    int requests = 0;
+};
+
+CurlFloor prepare_curl_floor(const SandboxProcess& sandbox, const fs::path& root, const fs::path& folder) {
     const Credential credential = Credential::load((root / "client" / "client.pem").string(), std::nullopt, now_utc());
     const auto https = make_https_transport({sandbox.ca()});
     RecordingTransport recording(*https);
@@ -238,31 +243,26 @@ Floor curl_floor(const SandboxProcess& sandbox, const fs::path& root, const fs::
         config += "data-binary = " + config_quoted("@" + body.string()) + "\noutput = \"/dev/null\"\n" +
                   "write-out = \"%{http_code} %{size_download}\\n\"\n";
     }
-    const fs::path config_file = folder / "curl.config";
+    CurlFloor floor{folder / "curl.config", static_cast<int>(recording.requests.size())};
     {
-        const int fd = open(config_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        const int fd = open(floor.config.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         close(fd);
     }
-    write_text(config_file, config);
-
-    Floor floor;
-    floor.requests = static_cast<int>(recording.requests.size());
-    std::vector<double> walls;
-    for (int run = 0; run < runs; ++run) {
-        const Measured measured = run_measured({"curl", "--config", config_file.string()}, folder / "curl.out", folder / "curl.err");
-        if (measured.exit_code != 0) throw std::runtime_error("curl failed: " + read_text(folder / "curl.err"));
-        std::istringstream lines(read_text(folder / "curl.out"));
-        long long bytes = 0;
-        for (std::string status, size; lines >> status >> size;) {
-            if (status != "200") throw std::runtime_error("curl got HTTP " + status);
-            bytes += std::stoll(size);
-        }
-        floor.bytes = bytes;
-        walls.push_back(measured.wall);
-    }
-    fs::remove(config_file);
-    floor.wall = median(walls);
+    write_text(floor.config, config);
     return floor;
+}
+
+// One run of the floor: wall seconds; `bytes` gets what curl received.
+double run_curl_floor(const CurlFloor& floor, const fs::path& folder, long long& bytes) {
+    const Measured measured = run_measured({"curl", "--config", floor.config.string()}, folder / "curl.out", folder / "curl.err");
+    if (measured.exit_code != 0) throw std::runtime_error("curl failed: " + read_text(folder / "curl.err"));
+    std::istringstream lines(read_text(folder / "curl.out"));
+    bytes = 0;
+    for (std::string status, size; lines >> status >> size;) {
+        if (status != "200") throw std::runtime_error("curl got HTTP " + status);
+        bytes += std::stoll(size);
+    }
+    return measured.wall;
 }
 
 // ---------------------------------------------------------------- plan
@@ -292,8 +292,12 @@ PlanFigures bench_plan(const Options& options, const fs::path& root, int size) {
     const auto flags = connection_flags(sandbox, root);
     argv.insert(argv.end(), flags.begin(), flags.end());
 
-    std::vector<double> walls, cpus, reads;
+    // authgate and curl take turns, so that whatever else the machine does weighs on both alike.
+    const CurlFloor curl = prepare_curl_floor(sandbox, root, folder);
+    figures.floor.requests = curl.requests;
+    std::vector<double> walls, cpus, reads, floors;
     for (int run = 0; run < options.runs; ++run) {
+        floors.push_back(run_curl_floor(curl, folder, figures.floor.bytes));
         const Measured measured = run_measured(argv, folder / "plan.json", folder / "plan.err");
         if (measured.exit_code != 0) throw std::runtime_error("authgate plan failed: " + read_text(folder / "plan.err"));
         auto read = log_line(folder / "plan.err", "read");
@@ -314,7 +318,8 @@ PlanFigures bench_plan(const Options& options, const fs::path& root, int size) {
     figures.wall = median(walls);
     figures.cpu = median(cpus);
     figures.read_seconds = median(reads);
-    figures.floor = curl_floor(sandbox, root, folder, options.runs);
+    figures.floor.wall = median(floors);
+    fs::remove(curl.config);
     return figures;
 }
 

@@ -9,18 +9,6 @@ namespace authgate {
 
 using web::json::value;
 
-std::string describe(const value& json) {
-    switch (json.type()) {
-    case value::Number: return "a number";
-    case value::Boolean: return "a boolean";
-    case value::String: return "a string";
-    case value::Object: return "an object";
-    case value::Array: return "an array";
-    case value::Null: break;
-    }
-    return "null";
-}
-
 std::string Place::where() const {
     std::string text(path);
     if (index != no_index) text += "[" + std::to_string(index) + "]";
@@ -57,25 +45,17 @@ std::string describe(const JsonScalar& json) {
     return "null";
 }
 
-const web::json::object& as_object(const value& json, const Place& place) {
-    if (!json.is_object()) {
-        throw ConnectorError(place.file + ": " + place.where() + " must be an object, not " +
-                             describe(json));
-    }
-    return json.as_object();
-}
-
 namespace {
 
 using Kind = JsonScalar::Kind;
 
 JsonScalar scalar_of(const value& json) {
     switch (json.type()) {
-    case value::Number: return {Kind::number};
-    case value::Boolean: return {Kind::boolean, json.as_bool()};
-    case value::String: return {Kind::string, false, json.as_string()};
-    case value::Object: return {Kind::object};
-    case value::Array: return {Kind::array};
+    case value::Number: return JsonScalar(Kind::number);
+    case value::Boolean: return JsonScalar(Kind::boolean, json.as_bool());
+    case value::String: return JsonScalar(Kind::string, false, json.as_string());
+    case value::Object: return JsonScalar(Kind::object);
+    case value::Array: return JsonScalar(Kind::array);
     case value::Null: break;
     }
     return {};
@@ -85,11 +65,11 @@ JsonScalar scalar_of(simdjson::dom::element json) {
     switch (json.type()) {
     case simdjson::dom::element_type::INT64:
     case simdjson::dom::element_type::UINT64:
-    case simdjson::dom::element_type::DOUBLE: return {Kind::number};
-    case simdjson::dom::element_type::BOOL: return {Kind::boolean, json.get_bool().value_unsafe()};
-    case simdjson::dom::element_type::STRING: return {Kind::string, false, json.get_string().value_unsafe()};
-    case simdjson::dom::element_type::OBJECT: return {Kind::object};
-    case simdjson::dom::element_type::ARRAY: return {Kind::array};
+    case simdjson::dom::element_type::DOUBLE: return JsonScalar(Kind::number);
+    case simdjson::dom::element_type::BOOL: return JsonScalar(Kind::boolean, json.get_bool().value_unsafe());
+    case simdjson::dom::element_type::STRING: return JsonScalar(Kind::string, false, json.get_string().value_unsafe());
+    case simdjson::dom::element_type::OBJECT: return JsonScalar(Kind::object);
+    case simdjson::dom::element_type::ARRAY: return JsonScalar(Kind::array);
     case simdjson::dom::element_type::NULL_VALUE: break;
     }
     return {};
@@ -283,6 +263,27 @@ OrganizationConfig organization_config_from(const Object& object, const Place& p
 }
 
 }  // namespace
+
+std::string describe(const value& json) { return describe(scalar_of(json)); }
+
+namespace {
+
+[[noreturn]] void not_an_object(const Place& place, const JsonScalar& json) {
+    throw ConnectorError(place.file + ": " + place.where() + " must be an object, not " + describe(json));
+}
+
+}  // namespace
+
+const web::json::object& as_object(const value& json, const Place& place) {
+    if (!json.is_object()) not_an_object(place, scalar_of(json));
+    return json.as_object();
+}
+
+simdjson::dom::object as_object(const simdjson::dom::element& json, const Place& place) {
+    simdjson::dom::object object;
+    if (json.get_object().get(object) != simdjson::SUCCESS) not_an_object(place, scalar_of(json));
+    return object;
+}
 
 Mailbox read_mailbox(const web::json::object& object, Place place) { return mailbox_from(object, place); }
 Mailbox read_mailbox(const simdjson::dom::object& object, Place place) { return mailbox_from(object, place); }

@@ -13,6 +13,7 @@
 #include "policies/live_state.h"
 
 namespace simdjson::dom {
+class element;
 class object;
 }
 
@@ -71,11 +72,15 @@ const web::json::object& as_object(const web::json::value& json, const Place& pl
 // the parser's buffer (or the cpprest value), and lives as long as it does.
 struct JsonScalar {
     enum class Kind { null, boolean, number, string, object, array };
+    JsonScalar() = default;
+    explicit JsonScalar(Kind kind, bool flag = false, std::string_view text = {}) : kind(kind), flag(flag), text(text) {}
+
     Kind kind = Kind::null;
     bool flag = false;      // a boolean's value
     std::string_view text;  // a string's value
 };
 std::string describe(const JsonScalar& json);
+simdjson::dom::object as_object(const simdjson::dom::element& json, const Place& place);
 
 // The readers of Exchange's objects, for a cpprest object (snapshot files) and for a simdjson
 // object (pages of the admin API, read without making a cpprest value of each object).

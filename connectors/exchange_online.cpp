@@ -3,7 +3,6 @@
 #include <simdjson.h>
 
 #include "connectors/exchange_objects.h"
-#include "connectors/json_pages.h"
 
 namespace authgate {
 namespace {
@@ -41,11 +40,7 @@ std::vector<T> read_all(ExchangeClient& client, const std::string& cmdlet, const
         cmdlet, input, select, [&] { objects.clear(); },
         [&](const simdjson::dom::element& json) {
             const Place place{source, "value", objects.size()};
-            simdjson::dom::object object;
-            if (json.get_object().get(object) != simdjson::SUCCESS)
-                throw ConnectorError(place.file + ": " + place.where() + " must be an object, not " +
-                                     describe(to_value(json)));
-            objects.push_back(read(object, place));
+            objects.push_back(read(as_object(json, place), place));
             if (progress && objects.size() % 1000 == 0) progress(cmdlet + ": " + std::to_string(objects.size()) + " read");
         });
     return objects;

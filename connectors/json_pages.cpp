@@ -4,34 +4,6 @@
 
 namespace authgate {
 
-using web::json::value;
-
-value to_value(const simdjson::dom::element& element) {
-    switch (element.type()) {
-        case simdjson::dom::element_type::OBJECT: {
-            std::vector<std::pair<std::string, value>> fields;
-            const simdjson::dom::object object = element.get_object().value_unsafe();  // held: the loop uses it
-            for (const auto field : object)
-                fields.emplace_back(std::string(field.key), to_value(field.value));
-            return value::object(std::move(fields), true);  // kept in order: no sort for a handful of fields
-        }
-        case simdjson::dom::element_type::ARRAY: {
-            std::vector<value> items;
-            const simdjson::dom::array array = element.get_array().value_unsafe();
-            for (const auto item : array) items.push_back(to_value(item));
-            return value::array(std::move(items));
-        }
-        case simdjson::dom::element_type::STRING:
-            return value::string(std::string(element.get_string().value_unsafe()));
-        case simdjson::dom::element_type::INT64: return value::number(element.get_int64().value_unsafe());
-        case simdjson::dom::element_type::UINT64: return value::number(element.get_uint64().value_unsafe());
-        case simdjson::dom::element_type::DOUBLE: return value::number(element.get_double().value_unsafe());
-        case simdjson::dom::element_type::BOOL: return value::boolean(element.get_bool().value_unsafe());
-        case simdjson::dom::element_type::NULL_VALUE: break;
-    }
-    return value::null();
-}
-
 struct PageParser::State {
     simdjson::dom::parser parser;
 };

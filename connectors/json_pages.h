@@ -7,16 +7,11 @@
 #include <optional>
 #include <string>
 
-#include <cpprest/json.h>
-
 namespace simdjson::dom {
 class element;
 }
 
 namespace authgate {
-
-// A cpprest value of a parsed element, for callers that want one (members keep their order).
-web::json::value to_value(const simdjson::dom::element& element);
 
 class PageParser {
 public:

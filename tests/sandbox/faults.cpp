@@ -19,97 +19,58 @@ bool filter_allows(const std::optional<std::string>& filter, std::string_view cm
   return !filter || iequals(*filter, cmdlet);
 }
 
-// Takes one firing from a counted fault: true when it had a firing left.
-template <typename Fault>
-bool spend(std::optional<Fault>& fault) {
-  if (!fault || fault->count <= 0) return false;
-  --fault->count;
-  return true;
+// A whole $batch fires a fault filtered on a cmdlet when any of its items runs that cmdlet.
+bool filter_allows_any(const std::optional<std::string>& filter, std::span<const std::string> cmdlets) {
+  return !filter ||
+         std::any_of(cmdlets.begin(), cmdlets.end(), [&](const std::string& cmdlet) { return iequals(*filter, cmdlet); });
 }
+
+const auto always = [](const auto&) { return true; };
 
 }  // namespace
 
 std::optional<ThrottleFault> Faults::take_throttle(FaultSite site) {
-  if (!settings_.throttle || !filter_matches(settings_.throttle->cmdlet, site) || !spend(settings_.throttle))
-    return std::nullopt;
-  fired("throttle");
-  return settings_.throttle;
+  return take(settings_.throttle, "throttle", [&](const auto& fault) { return filter_matches(fault.cmdlet, site); });
 }
 
 std::optional<ServerErrorFault> Faults::take_server_error(FaultSite site) {
-  if (!settings_.server_error || !filter_matches(settings_.server_error->cmdlet, site) ||
-      !spend(settings_.server_error)) {
-    return std::nullopt;
-  }
-  fired("server_error");
-  return settings_.server_error;
+  return take(settings_.server_error, "server_error",
+              [&](const auto& fault) { return filter_matches(fault.cmdlet, site); });
 }
 
 std::optional<TransientExceptionFault> Faults::take_transient_exception(std::string_view cmdlet) {
-  if (!settings_.transient_exception || !filter_allows(settings_.transient_exception->cmdlet, cmdlet) ||
-      !spend(settings_.transient_exception)) {
-    return std::nullopt;
-  }
-  fired("transient_exception");
-  return settings_.transient_exception;
+  return take(settings_.transient_exception, "transient_exception",
+              [&](const auto& fault) { return filter_allows(fault.cmdlet, cmdlet); });
 }
 
 std::optional<DropConnectionFault> Faults::take_drop_connection(std::span<const std::string> cmdlets) {
-  if (!settings_.drop_connection) return std::nullopt;
-  const auto& filter = settings_.drop_connection->cmdlet;
-  const bool matches = !filter || std::any_of(cmdlets.begin(), cmdlets.end(),
-                                              [&](const std::string& cmdlet) { return iequals(*filter, cmdlet); });
-  if (!matches || !spend(settings_.drop_connection)) return std::nullopt;
-  fired("drop_connection");
-  return settings_.drop_connection;
+  return take(settings_.drop_connection, "drop_connection",
+              [&](const auto& fault) { return filter_allows_any(fault.cmdlet, cmdlets); });
 }
 
 std::optional<SlowAnswerFault> Faults::take_slow_answer(std::span<const std::string> cmdlets) {
-  if (!settings_.slow_answer) return std::nullopt;
-  const auto& filter = settings_.slow_answer->cmdlet;
-  const bool matches = !filter || std::any_of(cmdlets.begin(), cmdlets.end(),
-                                              [&](const std::string& cmdlet) { return iequals(*filter, cmdlet); });
-  if (!matches || !spend(settings_.slow_answer)) return std::nullopt;
-  fired("slow_answer");
-  return settings_.slow_answer;
+  return take(settings_.slow_answer, "slow_answer",
+              [&](const auto& fault) { return filter_allows_any(fault.cmdlet, cmdlets); });
 }
 
 std::optional<FailPageFault> Faults::take_fail_page(std::string_view cmdlet, int page_number) {
-  if (!settings_.fail_page || settings_.fail_page->page != page_number ||
-      !iequals(settings_.fail_page->cmdlet, cmdlet) || !spend(settings_.fail_page)) {
-    return std::nullopt;
-  }
-  fired("fail_page");
-  return settings_.fail_page;
+  return take(settings_.fail_page, "fail_page",
+              [&](const auto& fault) { return fault.page == page_number && iequals(fault.cmdlet, cmdlet); });
 }
 
-bool Faults::take_nul_403() {
-  if (!spend(settings_.nul_403)) return false;
-  fired("nul_403");
-  return true;
-}
+bool Faults::take_nul_403() { return take(settings_.nul_403, "nul_403", always).has_value(); }
 
-bool Faults::take_expire_tokens() {
-  if (!spend(settings_.expire_tokens)) return false;
-  fired("expire_tokens");
-  return true;
-}
+bool Faults::take_expire_tokens() { return take(settings_.expire_tokens, "expire_tokens", always).has_value(); }
 
-std::optional<TokenErrorFault> Faults::take_token_error() {
-  if (!spend(settings_.token_error)) return std::nullopt;
-  fired("token_error");
-  return settings_.token_error;
-}
+std::optional<TokenErrorFault> Faults::take_token_error() { return take(settings_.token_error, "token_error", always); }
 
+// Fires only once `after` token requests have gone by untouched.
 std::optional<TokenGarbageFault> Faults::take_token_garbage() {
-  if (!settings_.token_garbage) return std::nullopt;
-  if (settings_.token_garbage->after > 0) {
+  if (settings_.token_garbage && settings_.token_garbage->after > 0) {
     --settings_.token_garbage->after;
     return std::nullopt;
   }
-  if (!spend(settings_.token_garbage)) return std::nullopt;
-  fired("token_garbage");
-  return settings_.token_garbage;
+  return take(settings_.token_garbage, "token_garbage", always);
 }
 
 bool Faults::forbids(std::string_view cmdlet) {

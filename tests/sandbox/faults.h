@@ -147,6 +147,15 @@ class Faults {
   web::json::value report() const;  // {"active": …, "fired": {"throttle": 2, …}}
 
  private:
+  // The fault when it is on, `applies(fault)` says it fires here and it has a firing left; its
+  // count then goes down by one and it is counted as fired.
+  template <typename Fault, typename Applies>
+  std::optional<Fault> take(std::optional<Fault>& fault, const char* name, Applies applies) {
+    if (!fault || !applies(*fault) || fault->count <= 0) return std::nullopt;
+    --fault->count;
+    fired(name);
+    return fault;
+  }
   void fired(const char* name) { ++fired_[name]; }
 
   FaultSettings settings_;

@@ -41,6 +41,24 @@ std::optional<std::string> cmdlet_filter(const value& object, const std::string&
   return object.at("cmdlet").as_string();
 }
 
+// One of a few names, as its enumerator; `fallback` when the member is absent. The expectation
+// lists the names in the order given.
+template <typename Choice>
+Choice choice(const value& object, const std::string& where, const char* name, Choice fallback,
+              std::initializer_list<std::pair<const char*, Choice>> names) {
+  if (!object.has_field(name)) return fallback;
+  const value& member = object.at(name);
+  std::string expectation = "must be ";
+  std::size_t listed = 0;
+  for (const auto& [text, chosen] : names) {
+    if (member.is_string() && member.as_string() == text) return chosen;
+    if (listed > 0) expectation += listed + 1 == names.size() ? " or " : ", ";
+    expectation += "\"" + std::string(text) + "\"";
+    ++listed;
+  }
+  refuse(where + "." + name, expectation);
+}
+
 bool flag(const value& document, const char* name) {
   if (!document.has_field(name)) return false;
   if (!document.at(name).is_boolean()) refuse(name, "must be true or false");
@@ -104,25 +122,13 @@ FaultSettings FaultSettings::parse(const value& document) {
     check_members(member, "drop_connection", {"count", "when", "cmdlet", "answer"});
     DropConnectionFault fault{integer(member, "drop_connection", "count", 1, 0), DropMoment::before_response,
                               cmdlet_filter(member, "drop_connection")};
-    if (member.has_field("when")) {
-      const value& when = member.at("when");
-      if (when.is_string() && when.as_string() == "before_processing") {
-        fault.when = DropMoment::before_processing;
-      } else if (!when.is_string() || when.as_string() != "before_response") {
-        refuse("drop_connection.when", "must be \"before_response\" or \"before_processing\"");
-      }
-    }
-    if (member.has_field("answer")) {
-      const value& answer = member.at("answer");
-      const std::string name = answer.is_string() ? answer.as_string() : "";
-      if (name == "partial_body") {
-        fault.answer = DropAnswer::partial_body;
-      } else if (name == "nothing") {
-        fault.answer = DropAnswer::nothing;
-      } else if (name != "headers") {
-        refuse("drop_connection.answer", "must be \"headers\", \"partial_body\" or \"nothing\"");
-      }
-    }
+    fault.when = choice(member, "drop_connection", "when", fault.when,
+                        {{"before_response", DropMoment::before_response},
+                         {"before_processing", DropMoment::before_processing}});
+    fault.answer = choice(member, "drop_connection", "answer", fault.answer,
+                          {{"headers", DropAnswer::headers},
+                           {"partial_body", DropAnswer::partial_body},
+                           {"nothing", DropAnswer::nothing}});
     settings.drop_connection = fault;
   }
   if (document.has_field("slow_answer")) {
@@ -185,17 +191,10 @@ FaultSettings FaultSettings::parse(const value& document) {
     check_members(member, "token_garbage", {"count", "kind", "after"});
     TokenGarbageFault fault{integer(member, "token_garbage", "count", 1, 0), TokenGarbage::html,
                             integer(member, "token_garbage", "after", 0, 0)};
-    if (member.has_field("kind")) {
-      const value& kind = member.at("kind");
-      const std::string name = kind.is_string() ? kind.as_string() : "";
-      if (name == "not_json") {
-        fault.kind = TokenGarbage::not_json;
-      } else if (name == "no_access_token") {
-        fault.kind = TokenGarbage::no_access_token;
-      } else if (name != "html") {
-        refuse("token_garbage.kind", "must be \"not_json\", \"html\" or \"no_access_token\"");
-      }
-    }
+    fault.kind = choice(member, "token_garbage", "kind", fault.kind,
+                        {{"not_json", TokenGarbage::not_json},
+                         {"html", TokenGarbage::html},
+                         {"no_access_token", TokenGarbage::no_access_token}});
     settings.token_garbage = fault;
   }
   return settings;

@@ -19,6 +19,8 @@ struct Mailbox {
     std::string external_directory_object_id;
     std::string primary_smtp_address;
     std::optional<bool> smtp_auth_disabled;  // the override: true, false, or null (inherit)
+
+    bool operator==(const Mailbox&) const = default;
 };
 
 struct LivePolicy {
@@ -27,6 +29,8 @@ struct LivePolicy {
     std::string guid;
     std::string distinguished_name;
     BasicAuthFlags flags{};
+
+    bool operator==(const LivePolicy&) const = default;
 };
 
 struct LiveUser {
@@ -34,10 +38,14 @@ struct LiveUser {
     std::string external_directory_object_id;
     std::string user_principal_name;
     std::optional<std::string> authentication_policy;  // a policy name, or null
+
+    bool operator==(const LiveUser&) const = default;
 };
 
 struct OrganizationConfig {
     std::optional<std::string> default_authentication_policy;  // a policy name, or null
+
+    bool operator==(const OrganizationConfig&) const = default;
 };
 
 // The org-wide pseudo policy Get-AuthenticationPolicy lists beside real ones; never managed.
@@ -50,6 +58,8 @@ struct LiveState {
     std::optional<OrganizationConfig> organization;
     // Users with an authentication policy assigned (any user not listed has none).
     std::optional<std::vector<LiveUser>> users;
+
+    bool operator==(const LiveState&) const = default;  // part by part, unknown equal only to unknown
 };
 
 // A case-insensitive (ASCII) hash of a key, for KeyIndex.

@@ -146,7 +146,7 @@ void settle_uncertain(ApplyResult& result, const std::vector<std::size_t>& sent,
 
 }  // namespace
 
-ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now,
+ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authgate::Clock& clock,
                        const std::function<void(const AppliedChange&)>& progress,
                        const std::function<void(std::size_t index, const Change&)>& sending) {
     std::vector<const Change*> changes;
@@ -188,7 +188,7 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now
             Cmdlet cmdlet = change.cmdlet;
             if (change.attribute == "STSRefreshTokensValidFrom") {
                 // Revocation counts from when it is applied, not from when it was planned.
-                std::string stamp = format_instant(now);
+                std::string stamp = format_instant(clock.now());
                 stamp.insert(stamp.size() - 1, ".0000000");
                 for (auto& [name, value] : cmdlet.parameters)
                     if (name == change.attribute) value = stamp;

@@ -37,10 +37,10 @@ struct ApplyResult {
 // mailbox changes go together (they are independent); everything else one at a time, in order.
 // A failed exception grant holds back the enforcement after it (the org switch, tightened
 // policies, the default policy), which would otherwise break that exception. A change that
-// requires the org switch off is made only after this apply turned it off. `now` stamps
-// STSRefreshTokensValidFrom. `sending` is told of each change just before it is sent (so that
+// requires the org switch off is made only after this apply turned it off. `clock` (the real
+// world's) stamps STSRefreshTokensValidFrom as each revocation is sent. `sending` is told of each change just before it is sent (so that
 // a journal can record the intent first), `progress` of each change as it settles.
-ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, Instant now,
+ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authgate::Clock& clock,
                        const std::function<void(const AppliedChange&)>& progress = {},
                        const std::function<void(std::size_t index, const Change&)>& sending = {});
 

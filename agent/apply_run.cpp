@@ -53,14 +53,15 @@ void record_exception_events(Journal& journal, long long run_id, const Plan& pla
 
 }  // namespace
 
-TenantLock::TenantLock(Journal& journal, std::string tenant)
-    : journal_(journal), tenant_(std::move(tenant)), holder_(lock_holder_name()) {}
+TenantLock::TenantLock(Journal& journal, std::string tenant, const Clock& system)
+    : journal_(journal), tenant_(std::move(tenant)), holder_(lock_holder_name()), system_(system) {}
 
 TenantLock::~TenantLock() {
     if (held_) journal_.release_lock(tenant_, holder_);
 }
 
-std::optional<LockHolder> TenantLock::acquire(Instant now) {
+std::optional<LockHolder> TenantLock::acquire() {
+    const Instant now = system_.now();
     auto other = journal_.acquire_lock(tenant_, holder_, now, lock_lease());
     held_ = !other;
     // Holding the lock, no other writer of this tenant is alive: a run still "running" died.
@@ -68,7 +69,7 @@ std::optional<LockHolder> TenantLock::acquire(Instant now) {
     return other;
 }
 
-void TenantLock::renew() { journal_.renew_lock(tenant_, holder_, now_utc(), lock_lease()); }
+void TenantLock::renew() { journal_.renew_lock(tenant_, holder_, system_.now(), lock_lease()); }
 
 std::string describe(const Change& change) {
     return std::string(to_string(change.resource)) + " " + change.target + " " + change.attribute;
@@ -83,11 +84,11 @@ ApplyResult apply_journalled(const Plan& plan, TenantConnector& connector, Journ
     // The intent is journalled before the write goes out, so that a run killed in between
     // leaves a trace ("sending", later "uncertain") rather than nothing.
     const auto sending = [&](std::size_t index, const Change& change) {
-        journal.record_change({run.id, static_cast<int>(index) + 1, change, ChangeStatus::sending, "", "", now_utc()});
+        journal.record_change({run.id, static_cast<int>(index) + 1, change, ChangeStatus::sending, "", "", context.clock.now()});
         recorded[index] = true;
     };
     const ApplyResult result = apply_plan(
-        plan, connector, now_utc(),
+        plan, connector, context.system,
         [&](const AppliedChange& applied) {
             const std::size_t index = static_cast<std::size_t>(sequence++);
             if (recorded[index])
@@ -95,7 +96,7 @@ ApplyResult apply_journalled(const Plan& plan, TenantConnector& connector, Journ
                                       applied.client_request_id);
             else
                 journal.record_change({run.id, sequence, applied.change, journal_status(applied.outcome), applied.error,
-                                       applied.client_request_id, now_utc()});
+                                       applied.client_request_id, context.clock.now()});
             context.lock.renew();
             if (context.progress)
                 context.progress->update("applying: " + std::to_string(sequence) + " of " +
@@ -123,7 +124,7 @@ ApplyResult apply_journalled(const Plan& plan, TenantConnector& connector, Journ
                                  {"client_request_id", applied.client_request_id},
                                  {"error", applied.error}});
     }
-    record_exception_events(journal, run.id, plan, result, now_utc());
+    record_exception_events(journal, run.id, plan, result, context.clock.now());
 
     run.applied = result.count(ChangeOutcome::verified) + result.count(ChangeOutcome::applied);
     run.failed = result.count(ChangeOutcome::failed) + result.count(ChangeOutcome::skipped) +
@@ -141,7 +142,7 @@ ApplyResult apply_journalled(const Plan& plan, TenantConnector& connector, Journ
                 applied.outcome == ChangeOutcome::uncertain)
                 context.err << "error: " << describe(applied.change) << ": " << applied.error << "\n";
     }
-    run.finished_at = now_utc();
+    run.finished_at = context.clock.now();
     run.outcome = result.succeeded() ? "succeeded" : run.applied > 0 ? "partial" : "failed";
     run.error = result.succeeded() ? ""
                 : result.verification_error ? *result.verification_error

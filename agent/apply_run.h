@@ -13,22 +13,24 @@
 
 namespace authgate {
 
-// Holds the tenant's apply lock for the life of the run; released on every way out.
+// Holds the tenant's apply lock for the life of the run; released on every way out. Its lease
+// is measured by `system`, the real world's clock (never --at): it is about processes being alive.
 class TenantLock {
 public:
-    TenantLock(Journal& journal, std::string tenant);
+    TenantLock(Journal& journal, std::string tenant, const Clock& system);
     ~TenantLock();
     TenantLock(const TenantLock&) = delete;
     TenantLock& operator=(const TenantLock&) = delete;
 
     // Nullopt when taken; otherwise who holds it.
-    std::optional<LockHolder> acquire(Instant now);
+    std::optional<LockHolder> acquire();
     void renew();
 
 private:
     Journal& journal_;
     std::string tenant_;
     std::string holder_;
+    const Clock& system_;
     bool held_ = false;
 };
 
@@ -40,6 +42,8 @@ struct JournalledApply {
     TenantLock& lock;
     std::ostream& out;  // a line per change and the summary
     std::ostream& err;  // every change not made
+    const Clock& clock;   // the command's: stamps what is journalled
+    const Clock& system;  // the real world's: stamps revocations sent to the tenant
     Logger* logger = nullptr;
     Progress* progress = nullptr;  // "applying: 12 of 15" on a terminal
 };

@@ -66,7 +66,8 @@ int run_cli(int argc, char** argv) {
         std::cerr << "\nRun 'authgate --help' for the list of commands.\n";
         return exit_error;
     }
-    CommandContext context{std::string(command->name), {args.begin() + 1, args.end()}, std::cout, std::cerr};
+    const SystemClock clock;
+    CommandContext context{std::string(command->name), {args.begin() + 1, args.end()}, std::cout, std::cerr, clock};
     try {
         return command->run(context);
     } catch (const UsageError& error) {

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "policies/time.h"
+
 namespace authgate {
 
 // Exit codes of spec/cli.md.
@@ -16,6 +18,9 @@ struct CommandContext {
     std::vector<std::string> args;   // the arguments after the command name
     std::ostream& out;
     std::ostream& err;
+    // The system's clock: what the command evaluates with unless --at sets its own, and what
+    // the real world judges by (certificates, sign-in, the tenant lock's lease).
+    const Clock& clock;
 };
 
 struct Command {

@@ -57,7 +57,8 @@ int run_apply(CommandContext& context) {
         ("plan-file", po::value<std::string>(), "a plan saved with authgate plan --out")
         ("auto-approve", "apply without asking (needed when standard input is not a terminal)")
         ("allow-large", "apply even when the plan has more changes than [guardrails] max_changes")
-        ("max-plan-age", po::value<std::string>()->default_value("24h"), "refuse a saved plan older than this");
+        ("max-plan-age", po::value<std::string>()->default_value("24h"), "refuse a saved plan older than this")
+        ("at", po::value<std::string>(), "judge exceptions as at this time (RFC 3339), not now; never earlier than now");
     add_connection_options(options);
     add_state_option(options);
     add_color_option(options);
@@ -68,14 +69,16 @@ int run_apply(CommandContext& context) {
                                       "       authgate apply PLANFILE [-c PATH...]",
                                       &positional);
     if (!values) return exit_ok;
-    Logger logger = make_logger(*values, context.err);
-    const Instant started = now_utc();
+    // The time this run judges the desired state by, read once; journal stamps follow `clock`.
+    const CommandClock clock(*values, context.clock, AtRule::not_earlier);
+    const Instant started = clock.now();
+    Logger logger = make_logger(*values, context, clock);
     const Environment environment = process_environment();
 
     // 1. Where the plan comes from, checked before anything is read or locked.
     PlanSource source;
     if (values->count("config")) {
-        source.desired = load_and_validate(desired_state_paths(*values), started);
+        source.desired = load_and_validate(desired_state_paths(*values), started, context.clock.now());
         if (source.desired->diagnostics.has_errors()) {
             print_diagnostics(context.err, source.desired->diagnostics);
             return exit_error;
@@ -85,8 +88,9 @@ int run_apply(CommandContext& context) {
     if (values->count("plan-file")) {
         source.saved = read_saved_plan((*values)["plan-file"].as<std::string>());
         const Plan& saved = source.saved->plan;
+        if (clock.set()) throw UsageError("a saved plan is applied as at the time it was made; --at is for -c PATH");
         const auto age = duration_option(*values, "max-plan-age");
-        if (started - saved.evaluated_at > age) {
+        if (context.clock.now() - saved.evaluated_at > age) {
             context.err << "error: the saved plan was made " << format_instant(saved.evaluated_at)
                         << ", more than --max-plan-age ago; make a new plan\nNothing was changed.\n";
             return exit_error;
@@ -105,8 +109,8 @@ int run_apply(CommandContext& context) {
 
     // 2. The journal, and the tenant's lock: two applies never write to one tenant at once.
     Journal journal = Journal::open(state_path(*values));
-    TenantLock lock(journal, settings.tenant);
-    if (const auto holder = lock.acquire(started)) {
+    TenantLock lock(journal, settings.tenant, context.clock);
+    if (const auto holder = lock.acquire()) {
         context.err << "error: another apply holds the lock for " << settings.tenant << ": " << holder->holder
                     << " since " << format_instant(holder->acquired_at) << " (lease until "
                     << format_instant(holder->lease_until) << ")\nNothing was changed.\n";
@@ -120,7 +124,7 @@ int run_apply(CommandContext& context) {
     run.started_at = started;
     run.id = journal.begin_run(run);
     const auto finish = [&](const std::string& outcome, const std::string& error) {
-        run.finished_at = now_utc();
+        run.finished_at = clock.now();
         run.outcome = outcome;
         run.error = error;
         journal.finish_run(run);
@@ -133,7 +137,7 @@ int run_apply(CommandContext& context) {
     std::unique_ptr<TenantSession> session;
     LiveState live;
     try {
-        session = open_tenant(settings, environment, started);
+        session = open_tenant(settings, environment, context.clock);
         session->on_progress([&](const std::string& text) { progress.update(text); });
         live = read_tenant(*session, logger);
         progress.done();
@@ -196,7 +200,7 @@ int run_apply(CommandContext& context) {
         }
     }
     // 5. The changes, in the plan's order, journalled as they settle, then read back.
-    JournalledApply journalled{journal, run, lock, context.out, context.err, nullptr, &progress};
+    JournalledApply journalled{journal, run, lock, context.out, context.err, clock, context.clock, nullptr, &progress};
     const auto apply_started = std::chrono::steady_clock::now();
     const ApplyResult result = apply_journalled(plan, session->connector(), journalled);
     LogFields fields = traffic_fields(session->traffic(), apply_started);

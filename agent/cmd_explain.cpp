@@ -90,11 +90,12 @@ int run_explain(CommandContext& context) {
     positional.add("mailbox", 1);
     const auto values = parse_options(context, options, "authgate explain MAILBOX -c PATH... [--snapshot FILE]", &positional);
     if (!values) return exit_ok;
-    Logger logger = make_logger(*values, context.err);
+    const CommandClock clock(*values, context.clock);
+    Logger logger = make_logger(*values, context, clock);
     if (!values->count("mailbox")) throw UsageError("name the mailbox: authgate explain MAILBOX -c PATH");
     const std::string address = (*values)["mailbox"].as<std::string>();
     const ReportFormat format = report_format(*values);
-    const Instant now = evaluation_time(*values);
+    const Instant now = clock.now();
 
     CheckedDesiredState checked = load_and_validate(desired_state_paths(*values), now);
     if (checked.diagnostics.has_errors()) {
@@ -107,7 +108,7 @@ int run_explain(CommandContext& context) {
             live = SnapshotConnector((*values)["snapshot"].as<std::string>()).read_live_state();
         } else {
             const Environment environment = process_environment();
-            const auto session = open_tenant(resolve_connection(*values, checked.state, environment), environment, now_utc());
+            const auto session = open_tenant(resolve_connection(*values, checked.state, environment), environment, context.clock);
             live = read_tenant(*session, logger);
         }
     } catch (const ConnectorError& error) {

@@ -20,7 +20,7 @@ int run_import(CommandContext& context) {
     add_connection_options(options);
     const auto values = parse_options(context, options, "authgate import --out FILE [-c PATH] [--exception-days N]");
     if (!values) return exit_ok;
-    Logger logger = make_logger(*values, context.err);
+    Logger logger = make_logger(*values, context, context.clock);
     if (!values->count("out")) throw UsageError("say where to write the desired state: --out FILE");
     const std::string path = (*values)["out"].as<std::string>();
     const int days = (*values)["exception-days"].as<int>();
@@ -28,7 +28,7 @@ int run_import(CommandContext& context) {
     if (std::filesystem::exists(path)) throw UsageError(path + " exists; import writes a new file and never overwrites one");
 
     // The connection comes from -c when given (its [tenant] and [connection]), else from flags and environment.
-    const Instant now = now_utc();
+    const Instant now = context.clock.now();
     DesiredState desired;
     if (values->count("config")) {
         CheckedDesiredState checked = load_and_validate(desired_state_paths(*values), now);
@@ -42,7 +42,7 @@ int run_import(CommandContext& context) {
     const ConnectionSettings settings = resolve_connection(*values, desired, environment);
     LiveState live;
     try {
-        const auto session = open_tenant(settings, environment, now);
+        const auto session = open_tenant(settings, environment, context.clock);
         live = read_tenant(*session, logger);
     } catch (const ConnectorError& error) {
         context.err << "error: " << error.what() << "\nThe live state could not be read; nothing was written.\n";

@@ -34,9 +34,10 @@ int run_plan(CommandContext& context) {
                                       "authgate plan -c PATH... [--snapshot FILE] [--at TIME] [--format FORMAT] "
                                       "[--detailed-exitcode] [--out PLANFILE]");
     if (!values) return exit_ok;
-    Logger logger = make_logger(*values, context.err);
+    const CommandClock clock(*values, context.clock);
+    const Instant now = clock.now();
+    Logger logger = make_logger(*values, context, clock);
     const ReportFormat format = report_format(*values);
-    const Instant now = evaluation_time(*values);
     if (values->count("out") && values->count("at"))
         throw UsageError("--out saves a plan to apply now; a plan made --at another time cannot be saved");
 
@@ -58,7 +59,7 @@ int run_plan(CommandContext& context) {
             live = SnapshotConnector((*values)["snapshot"].as<std::string>()).read_live_state();
         } else {
             settings = resolve_connection(*values, checked.state, environment);
-            const auto session = open_tenant(settings, environment, now_utc());
+            const auto session = open_tenant(settings, environment, context.clock);
             Progress progress(*values);
             session->on_progress([&](const std::string& text) { progress.update(text); });
             live = read_tenant(*session, logger);

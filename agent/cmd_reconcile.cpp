@@ -99,8 +99,10 @@ struct Pass {
     bool failed = false;
 };
 
-Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mode mode, Logger& logger) {
-    const Instant now = now_utc();
+// One pass, judged as at the time `clock` reads when it starts.
+Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mode mode, const Clock& clock,
+                    Logger& logger) {
+    const Instant now = clock.now();
     Pass pass;
     const auto fail = [&](const std::string& message) {
         context.err << "error: " << message << "\n";
@@ -110,20 +112,20 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mo
     };
 
     // 1. The desired state, read afresh each pass: the repository may have moved on.
-    CheckedDesiredState checked = load_and_validate(desired_state_paths(values), now);
+    CheckedDesiredState checked = load_and_validate(desired_state_paths(values), now, context.clock.now());
     if (checked.diagnostics.has_errors()) {
         print_diagnostics(context.err, checked.diagnostics);
         return fail("the desired state is invalid; nothing was changed");
     }
     const Environment environment = process_environment();
     const ConnectionSettings settings = resolve_connection(values, checked.state, environment);
-    Notifier notifier(webhook_url(checked.state.notifications, environment), settings.ca_bundle, settings.tenant, logger);
+    Notifier notifier(webhook_url(checked.state.notifications, environment), settings.ca_bundle, settings.tenant, logger, clock);
 
     // 2. The journal, and the lock when this mode may write.
     Journal journal = Journal::open(state_path(values));
-    TenantLock lock(journal, settings.tenant);
+    TenantLock lock(journal, settings.tenant, context.clock);
     if (mode != Mode::report) {
-        if (const auto holder = lock.acquire(now)) {
+        if (const auto holder = lock.acquire()) {
             const std::string message = "another apply holds the lock for " + settings.tenant + ": " + holder->holder +
                                         " until " + format_instant(holder->lease_until);
             notifier.send("failure", message);
@@ -146,7 +148,7 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mo
                     {"error", run.error}});
     };
     const auto finish = [&](const std::string& outcome, const std::string& error) {
-        run.finished_at = now_utc();
+        run.finished_at = clock.now();
         run.outcome = outcome;
         run.error = error;
         journal.finish_run(run);
@@ -157,7 +159,7 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mo
     std::unique_ptr<TenantSession> session;
     LiveState live;
     try {
-        session = open_tenant(settings, environment, now);
+        session = open_tenant(settings, environment, context.clock);
         live = read_tenant(*session, logger);
     } catch (const ConnectorError& error) {
         finish("failed", error.what());
@@ -201,7 +203,7 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mo
         return fail(message + "\nNothing was changed.");
     }
     render_text(context.out, to_apply, stdout_style(values));
-    JournalledApply journalled{journal, run, lock, context.out, context.err, &logger};
+    JournalledApply journalled{journal, run, lock, context.out, context.err, clock, context.clock, &logger};
     const ApplyResult result = apply_journalled(to_apply, session->connector(), journalled);
     log_run();
     for (const AppliedChange& applied : result.changes)
@@ -239,7 +241,9 @@ int run_reconcile(CommandContext& context) {
         ("mode", po::value<std::string>()->default_value("enforce"),
          "enforce (make every change), expiry (only revert expired exceptions) or report (change nothing)")
         ("allow-large", "apply even when there are more changes than [guardrails] max_changes")
-        ("detailed-exitcode", "exit 2 when there was drift");
+        ("detailed-exitcode", "exit 2 when there was drift")
+        ("at", po::value<std::string>(),
+         "judge exceptions as at this time (RFC 3339), not now; never earlier than now (the clock then moves on)");
     add_connection_options(options);
     add_state_option(options);
     add_color_option(options);
@@ -255,9 +259,11 @@ int run_reconcile(CommandContext& context) {
     else throw UsageError("--mode must be enforce, expiry or report, not '" + mode_name + "'");
     if (values->count("once") && values->count("interval")) throw UsageError("--once and --interval exclude each other");
     desired_state_paths(*values);
-    Logger logger = make_logger(*values, context.err);
+    // Each pass reads this clock once, as it starts.
+    const CommandClock clock(*values, context.clock, mode == Mode::report ? AtRule::any_time : AtRule::not_earlier);
+    Logger logger = make_logger(*values, context, clock);
 
-    if (!values->count("interval")) return reconcile_pass(context, *values, mode, logger).exit_code;
+    if (!values->count("interval")) return reconcile_pass(context, *values, mode, clock, logger).exit_code;
 
     // As a service: a pass, then sleep. Failures back off from 30 s up to the interval; a little
     // jitter keeps many agents from calling Exchange in step. A signal ends it between passes.
@@ -270,7 +276,7 @@ int run_reconcile(CommandContext& context) {
     while (!stop_requested) {
         Pass pass;
         try {
-            pass = reconcile_pass(context, *values, mode, logger);
+            pass = reconcile_pass(context, *values, mode, clock, logger);
         } catch (const std::exception& error) {
             // A pass that throws (a bad journal, a usage problem) is a failed pass, not the end.
             logger.error("run", "reconcile failed", {{"error", error.what()}});

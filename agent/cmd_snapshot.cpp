@@ -18,11 +18,11 @@ int run_snapshot(CommandContext& context) {
     add_connection_options(options);
     const auto values = parse_options(context, options, "authgate snapshot --out FILE -c PATH...");
     if (!values) return exit_ok;
-    Logger logger = make_logger(*values, context.err);
+    Logger logger = make_logger(*values, context, context.clock);
     if (!values->count("out")) throw UsageError("say where to save it: --out FILE");
     const std::string path = (*values)["out"].as<std::string>();
 
-    CheckedDesiredState checked = load_and_validate(desired_state_paths(*values), now_utc());
+    CheckedDesiredState checked = load_and_validate(desired_state_paths(*values), context.clock.now());
     if (checked.diagnostics.has_errors()) {
         print_diagnostics(context.err, checked.diagnostics);
         return exit_error;
@@ -31,7 +31,7 @@ int run_snapshot(CommandContext& context) {
     const ConnectionSettings settings = resolve_connection(*values, checked.state, environment);
     LiveState live;
     try {
-        const auto session = open_tenant(settings, environment, now_utc());
+        const auto session = open_tenant(settings, environment, context.clock);
         live = read_tenant(*session, logger);
     } catch (const ConnectorError& error) {
         // A partial snapshot would be read later as a complete one: write nothing.

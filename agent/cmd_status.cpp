@@ -15,9 +15,11 @@ namespace authgate {
 
 int run_status(CommandContext& context) {
     po::options_description options("Options");
-    options.add_options()("format", po::value<std::string>(), "text (default) or json");
+    options.add_options()
+        ("format", po::value<std::string>(), "text (default) or json")
+        ("at", po::value<std::string>(), "count days left as at this time (RFC 3339), not now");
     add_state_option(options);
-    const auto values = parse_options(context, options, "authgate status [--format text|json] [--state PATH]");
+    const auto values = parse_options(context, options, "authgate status [--format text|json] [--state PATH] [--at TIME]");
     if (!values) return exit_ok;
     const ReportFormat format = report_format(*values);
     // A read-only command creates no journal: none yet means nothing has been done here.
@@ -26,7 +28,7 @@ int run_status(CommandContext& context) {
         return exit_ok;
     }
     const Journal journal = Journal::open(state_path(*values));
-    const Instant now = now_utc();
+    const Instant now = CommandClock(*values, context.clock).now();
     const auto exceptions = journal.granted_exceptions();
     const auto runs = journal.runs(10);
 

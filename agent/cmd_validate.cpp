@@ -9,11 +9,12 @@
 
 namespace authgate {
 
-CheckedDesiredState load_and_validate(const std::vector<std::string>& paths, Instant now) {
+CheckedDesiredState load_and_validate(const std::vector<std::string>& paths, Instant now,
+                                      std::optional<Instant> granted_at) {
     LoadResult loaded = load_desired_state(paths);
     CheckedDesiredState checked{std::move(loaded.state), std::move(loaded.diagnostics)};
     // Cross-element rules on a state that failed to load would only repeat its errors.
-    if (!checked.diagnostics.has_errors()) checked.diagnostics.append(validate(checked.state, now));
+    if (!checked.diagnostics.has_errors()) checked.diagnostics.append(validate(checked.state, now, granted_at));
     checked.diagnostics.sort();
     return checked;
 }
@@ -50,7 +51,7 @@ int run_validate(CommandContext& context) {
     const auto values = parse_options(context, options, "authgate validate -c PATH... [--strict] [--at TIME]");
     if (!values) return exit_ok;
     const ReportFormat format = report_format(*values);
-    const CheckedDesiredState checked = load_and_validate(desired_state_paths(*values), evaluation_time(*values));
+    const CheckedDesiredState checked = load_and_validate(desired_state_paths(*values), CommandClock(*values, context.clock).now());
     const Diagnostics& diagnostics = checked.diagnostics;
     const bool failed = diagnostics.has_errors() || (values->count("strict") && diagnostics.warning_count() > 0);
 

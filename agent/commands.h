@@ -17,11 +17,13 @@ int run_snapshot(CommandContext& context);
 int run_import(CommandContext& context);
 int run_version(CommandContext& context);
 
-// The first phase of every command that reads a desired state: load, then validate at `now`.
+// The first phase of every command that reads a desired state: load, then validate at `now`
+// (max_days from `granted_at` when given; see validate()).
 struct CheckedDesiredState {
     DesiredState state;
     Diagnostics diagnostics;  // errors and warnings of both steps
 };
-CheckedDesiredState load_and_validate(const std::vector<std::string>& paths, Instant now);
+CheckedDesiredState load_and_validate(const std::vector<std::string>& paths, Instant now,
+                                      std::optional<Instant> granted_at = std::nullopt);
 
 }  // namespace authgate

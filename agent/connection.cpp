@@ -36,11 +36,12 @@ ExchangeSettings exchange_settings(const ConnectionSettings& connection) {
 
 class ExchangeOnlineSession : public TenantSession {
 public:
-    ExchangeOnlineSession(const ConnectionSettings& settings, std::optional<std::string> password, Instant now)
-        : credential_(Credential::load(settings.certificate, password, now)),
+    ExchangeOnlineSession(const ConnectionSettings& settings, std::optional<std::string> password, const Clock& clock)
+        : credential_(Credential::load(settings.certificate, password, clock.now())),
           http_(make_https_transport({settings.ca_bundle, settings.http_timeout})),
           tokens_(*http_, credential_,
-                  {settings.login_endpoint, settings.exchange_endpoint, settings.tenant, settings.app_id}),
+                  {settings.login_endpoint, settings.exchange_endpoint, settings.tenant, settings.app_id},
+                  [&clock] { return clock.now(); }),
           exchange_(*http_, tokens_, exchange_settings(settings)),
           connector_(exchange_) {}
 
@@ -184,8 +185,8 @@ LiveState read_tenant(TenantSession& session, Logger& logger) {
 }
 
 std::unique_ptr<TenantSession> open_tenant(const ConnectionSettings& settings, const Environment& environment,
-                                           Instant now) {
-    return std::make_unique<ExchangeOnlineSession>(settings, environment(settings.certificate_password_env), now);
+                                           const Clock& clock) {
+    return std::make_unique<ExchangeOnlineSession>(settings, environment(settings.certificate_password_env), clock);
 }
 
 }  // namespace authgate

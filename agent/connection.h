@@ -70,7 +70,9 @@ std::string seconds_text(std::chrono::duration<double> duration);
 // The traffic as log fields, with the seconds since `started`.
 LogFields traffic_fields(const TenantTraffic& traffic, std::chrono::steady_clock::time_point started);
 
+// `clock` is the real world's (context.clock, never --at): the certificate's validity and the
+// sign-in's timestamps are judged by Entra's clock.
 std::unique_ptr<TenantSession> open_tenant(const ConnectionSettings& settings, const Environment& environment,
-                                           Instant now);
+                                           const Clock& clock);
 
 }  // namespace authgate

@@ -23,7 +23,7 @@ std::string_view level_name(LogLevel level) {
 
 void Logger::log(LogLevel level, const std::string& event, const std::string& message, const LogFields& fields) {
     if (level > level_) return;
-    const std::string time = format_instant(now_utc());
+    const std::string time = format_instant(clock_.now());
     if (format_ == LogFormat::json) {
         using web::json::value;
         value line = value::object(true);

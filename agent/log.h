@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "policies/time.h"
+
 namespace authgate {
 
 enum class LogLevel { error = 0, warning = 1, info = 2, debug = 3 };
@@ -16,7 +18,9 @@ using LogFields = std::vector<std::pair<std::string, std::string>>;
 
 class Logger {
 public:
-    Logger(std::ostream& out, LogFormat format, LogLevel level) : out_(out), format_(format), level_(level) {}
+    // `clock` stamps the lines: the command's.
+    Logger(std::ostream& out, LogFormat format, LogLevel level, const Clock& clock)
+        : out_(out), format_(format), level_(level), clock_(clock) {}
 
     // `event` names what happened ("run", "change", "notification"); fields are printed in order.
     void log(LogLevel level, const std::string& event, const std::string& message, const LogFields& fields = {});
@@ -34,6 +38,7 @@ private:
     std::ostream& out_;
     LogFormat format_;
     LogLevel level_;
+    const Clock& clock_;
 };
 
 }  // namespace authgate

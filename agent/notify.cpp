@@ -11,8 +11,8 @@ std::optional<std::string> webhook_url(const Notifications& notifications, const
 }
 
 Notifier::Notifier(std::optional<std::string> url, std::optional<std::string> ca_bundle, std::string tenant,
-                   Logger& logger)
-    : url_(std::move(url)), tenant_(std::move(tenant)), logger_(logger) {
+                   Logger& logger, const Clock& clock)
+    : url_(std::move(url)), tenant_(std::move(tenant)), logger_(logger), clock_(clock) {
     if (url_) http_ = make_https_transport({std::move(ca_bundle), std::chrono::seconds(30)});
 }
 
@@ -23,7 +23,7 @@ void Notifier::send(const std::string& event, const std::string& text, const Log
     body["text"] = value::string("authgate (" + tenant_ + "): " + text);
     body["event"] = value::string(event);
     body["tenant"] = value::string(tenant_);
-    body["time"] = value::string(format_instant(now_utc()));
+    body["time"] = value::string(format_instant(clock_.now()));
     for (const auto& [name, field] : fields) body[name] = value::string(field);
     const std::string host = origin_of(*url_);
     try {

@@ -18,7 +18,9 @@ std::optional<std::string> webhook_url(const Notifications& notifications, const
 class Notifier {
 public:
     // Without a URL nothing is sent. `ca_bundle` adds trust anchors, as for the tenant.
-    Notifier(std::optional<std::string> url, std::optional<std::string> ca_bundle, std::string tenant, Logger& logger);
+    // `clock` stamps the notifications: the command's.
+    Notifier(std::optional<std::string> url, std::optional<std::string> ca_bundle, std::string tenant, Logger& logger,
+             const Clock& clock);
 
     // `event`: drift, expired, reverted, warning, failure. `text` reads well in a chat;
     // `fields` are for machines.
@@ -30,6 +32,7 @@ private:
     std::unique_ptr<HttpTransport> http_;
     std::string tenant_;
     Logger& logger_;
+    const Clock& clock_;
     int sent_ = 0;
 };
 

@@ -45,12 +45,15 @@ ReportFormat report_format(const po::variables_map& values) {
     throw UsageError("--format must be text, markdown or json, not '" + format + "'");
 }
 
-Instant evaluation_time(const po::variables_map& values) {
-    if (!values.count("at")) return now_utc();
+CommandClock::CommandClock(const po::variables_map& values, const Clock& system, AtRule rule) : system_(system) {
+    if (!values.count("at")) return;
     const std::string text = values["at"].as<std::string>();
     const auto instant = parse_instant(text);
     if (!instant) throw UsageError("--at must be a time with a UTC offset (2026-11-22T10:00:00Z) or a date, not '" + text + "'");
-    return *instant;
+    if (rule == AtRule::not_earlier && *instant < system.now())
+        throw UsageError("--at " + text + " is earlier than the system clock (" + format_instant(system.now()) +
+                         "); a command that changes the tenant never judges exceptions as at an earlier time");
+    set_.emplace(*instant);
 }
 
 std::chrono::seconds duration_option(const po::variables_map& values, const std::string& name) {
@@ -66,7 +69,7 @@ void add_log_options(po::options_description& options) {
         ("log-level", po::value<std::string>()->default_value("info"), "error, warning, info or debug");
 }
 
-Logger make_logger(const po::variables_map& values, std::ostream& err) {
+Logger make_logger(const po::variables_map& values, CommandContext& context, const Clock& clock) {
     const std::string format = values["log-format"].as<std::string>();
     const std::string level = values["log-level"].as<std::string>();
     if (format != "text" && format != "json") throw UsageError("--log-format must be text or json, not '" + format + "'");
@@ -76,7 +79,7 @@ Logger make_logger(const po::variables_map& values, std::ostream& err) {
     else if (level == "info") chosen = LogLevel::info;
     else if (level == "debug") chosen = LogLevel::debug;
     else throw UsageError("--log-level must be error, warning, info or debug, not '" + level + "'");
-    return Logger(err, format == "json" ? LogFormat::json : LogFormat::text, chosen);
+    return Logger(context.err, format == "json" ? LogFormat::json : LogFormat::text, chosen, clock);
 }
 
 void print_diagnostics(std::ostream& err, const Diagnostics& diagnostics) {

@@ -61,15 +61,15 @@ void check_basic_auth_policy(const DesiredState& state, Diagnostics& diagnostics
     }
 }
 
-void check_exception_times(const DesiredState& state, Instant now, Diagnostics& diagnostics) {
+void check_exception_times(const DesiredState& state, Instant now, Instant granted_at, Diagnostics& diagnostics) {
     const ExceptionSettings& settings = state.exception_settings;
-    const Instant latest = now + std::chrono::days{settings.max_days};
+    const Instant latest = granted_at + std::chrono::days{settings.max_days};
     for (const Exception& exception : state.smtp_auth->exceptions) {
         const std::string owner = "owner " + exception.owner;
         if (exception.expires > latest) {
             diagnostics.error(exception.expires_source,
                               "'expires' " + exception.expires_text + " is more than max_days = " +
-                                  std::to_string(settings.max_days) + " days from now (" + format_date(now) +
+                                  std::to_string(settings.max_days) + " days from now (" + format_date(granted_at) +
                                   "); shorten the exception or raise [exceptions] max_days");
         }
         switch (state_at(exception, settings, now)) {
@@ -121,7 +121,7 @@ bool is_plausible_address(std::string_view text) {
     return std::all_of(domain.begin(), domain.end(), [](char c) { return is_domain_char(static_cast<unsigned char>(c)); });
 }
 
-Diagnostics validate(const DesiredState& state, Instant now) {
+Diagnostics validate(const DesiredState& state, Instant now, std::optional<Instant> granted_at) {
     Diagnostics diagnostics;
 
     Registry policies(diagnostics, "authentication policy");
@@ -149,7 +149,7 @@ Diagnostics validate(const DesiredState& state, Instant now) {
                                                     ") and cannot be in deny");
         }
         check_basic_auth_policy(state, diagnostics);
-        check_exception_times(state, now, diagnostics);
+        check_exception_times(state, now, granted_at.value_or(now), diagnostics);
     }
 
     diagnostics.sort();

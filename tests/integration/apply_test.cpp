@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "journal_reader.h"
+#include "policies/time.h"
 #include "sandbox_fixture.h"
 
 using namespace authgate::testing;
@@ -16,16 +17,17 @@ namespace {
 
 std::string state_db(const Sandbox& sandbox) { return (sandbox.folder() / "state.db").string(); }
 
-std::vector<std::string> apply_args(const Sandbox& sandbox, const std::string& desired = "examples/contoso") {
-    return {"apply", "-c", desired, "--auto-approve", "--state", state_db(sandbox)};
+// Apply of `desired`, else of the bundled example as it reads today.
+std::vector<std::string> apply_args(const Sandbox& sandbox, const std::string& desired = "") {
+    return {"apply", "-c", desired.empty() ? sandbox.example() : desired, "--auto-approve", "--state", state_db(sandbox)};
 }
 
 int mutations(const Sandbox& sandbox) { return static_cast<int>(sandbox.state().at("mutations").size()); }
 
-// A copy of examples/contoso with one file's text changed, under the sandbox's folder.
+// A copy of the bundled example as it reads today with one file's text changed, under the sandbox's folder.
 std::string contoso_with(const Sandbox& sandbox, const std::string& file, const std::string& from, const std::string& to) {
     const fs::path copy = sandbox.folder() / "desired";
-    fs::copy(source_dir() + "/examples/contoso", copy, fs::copy_options::recursive);
+    fs::copy(sandbox.example(), copy, fs::copy_options::recursive);
     std::ifstream in(copy / file);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     in.close();
@@ -36,7 +38,7 @@ std::string contoso_with(const Sandbox& sandbox, const std::string& file, const 
 
 }  // namespace
 
-TEST_CASE("apply converges, every change is verified and journalled, and a second plan is empty", "[integration][apply]") {
+TEST_CASE("apply converges, every change is verified and journalled, and a second plan is empty", "[integration][apply][clock]") {
     Sandbox sandbox;
     const RunResult applied = sandbox.authgate(apply_args(sandbox));
     INFO(applied.out << applied.err);
@@ -44,7 +46,7 @@ TEST_CASE("apply converges, every change is verified and journalled, and a secon
     CHECK_THAT(applied.out, Catch::Contains("Apply finished: 13 verified, 2 applied (cannot be read back), 0 failed, 0 not made."));
     CHECK(mutations(sandbox) == 15);
 
-    const RunResult again = sandbox.authgate({"plan", "-c", "examples/contoso", "--detailed-exitcode"});
+    const RunResult again = sandbox.authgate({"plan", "-c", sandbox.example(), "--detailed-exitcode"});
     INFO(again.out << again.err);
     CHECK(again.exit_code == 0);
     CHECK_THAT(again.out, Catch::Contains("Plan: 0 to change, 0 to report, 1 skipped."));
@@ -72,7 +74,7 @@ TEST_CASE("apply converges, every change is verified and journalled, and a secon
     CHECK(events[1].at("event") == "granted");
     CHECK(events[2].at("mailbox") == "scanner-3f@contoso.com");
     CHECK(events[2].at("owner") == "facilities-it@contoso.com");
-    CHECK(events[2].at("expires") == "2027-03-31");
+    CHECK(events[2].at("expires") == example_date("2027-03-31"));
     CHECK(query(state_db(sandbox), "SELECT * FROM locks").empty());
 
     const RunResult nothing = sandbox.authgate(apply_args(sandbox));
@@ -115,7 +117,7 @@ TEST_CASE("a cmdlet the tenant refuses leaves the others applied and journalled,
     sandbox.set_faults("{}");
     const RunResult second = sandbox.authgate(apply_args(sandbox));
     CHECK(second.exit_code == 0);
-    CHECK(sandbox.authgate({"plan", "-c", "examples/contoso", "--detailed-exitcode"}).exit_code == 0);
+    CHECK(sandbox.authgate({"plan", "-c", sandbox.example(), "--detailed-exitcode"}).exit_code == 0);
 }
 
 TEST_CASE("two applies at once: one runs, the other is refused by the lock, never both write", "[integration][apply]") {
@@ -159,18 +161,45 @@ TEST_CASE("guardrails: a plan larger than max_changes needs --allow-large", "[in
     CHECK(mutations(sandbox) == 15);
 }
 
+TEST_CASE("apply and reconcile judge exceptions as at --at only when it is not earlier than now", "[integration][apply][safety][clock]") {
+    Sandbox sandbox;
+    // Earlier would keep in force the exceptions that have expired: refused before anything is read.
+    for (const std::string command : {"apply", "reconcile"}) {
+        const RunResult earlier = sandbox.authgate({command, "-c", sandbox.example(), command == "apply" ? "--auto-approve" : "--once",
+                                                    "--at", "2026-01-01", "--state", state_db(sandbox)});
+        INFO(earlier.err);
+        CHECK(earlier.exit_code == 1);
+        CHECK_THAT(earlier.err, Catch::Contains("--at 2026-01-01 is earlier than the system clock"));
+    }
+    CHECK(sandbox.token_requests() == 0);
+    CHECK(mutations(sandbox) == 0);
+    // Later: as at 200 days on, every exception of the example has expired, and each is reverted.
+    const std::string later = authgate::format_instant(authgate::now_utc() + std::chrono::days(200));
+    const RunResult applied = sandbox.authgate(
+        {"apply", "-c", sandbox.example(), "--auto-approve", "--allow-large", "--at", later, "--state", state_db(sandbox)});
+    INFO(applied.out << applied.err);
+    CHECK(applied.exit_code == 0);
+    CHECK_THAT(applied.out, Catch::StartsWith("Plan for contoso.onmicrosoft.com at " + later.substr(0, 10)));
+    CHECK_THAT(applied.out, !Catch::Contains("exception_active"));
+    const auto events = query(state_db(sandbox), "SELECT event, COUNT(*) AS n FROM exception_events GROUP BY event");
+    REQUIRE(events.size() == 1);  // the overrides the tenant had for them reverted; none granted
+    CHECK(events.at(0).at("event") == "reverted");
+    const auto run = query(state_db(sandbox), "SELECT started_at FROM runs ORDER BY id DESC LIMIT 1");
+    CHECK_THAT(run.at(0).at("started_at"), Catch::StartsWith(later.substr(0, 10)));
+}
+
 TEST_CASE("apply without a terminal needs --auto-approve", "[integration][apply][safety]") {
     Sandbox sandbox;
-    const RunResult refused = sandbox.authgate({"apply", "-c", "examples/contoso", "--state", state_db(sandbox)});
+    const RunResult refused = sandbox.authgate({"apply", "-c", sandbox.example(), "--state", state_db(sandbox)});
     CHECK(refused.exit_code == 1);
     CHECK_THAT(refused.err, Catch::Contains("standard input is not a terminal: add --auto-approve to apply without asking"));
     CHECK(mutations(sandbox) == 0);
 }
 
-TEST_CASE("a saved plan is applied as reviewed, and refused when stale, old, for another tenant or desired state", "[integration][apply]") {
+TEST_CASE("a saved plan is applied as reviewed, and refused when stale, old, for another tenant or desired state", "[integration][apply][clock]") {
     Sandbox sandbox;
     const std::string plan_file = (sandbox.folder() / "reviewed.plan.json").string();
-    const RunResult planned = sandbox.authgate({"plan", "-c", "examples/contoso", "--out", plan_file});
+    const RunResult planned = sandbox.authgate({"plan", "-c", sandbox.example(), "--out", plan_file});
     INFO(planned.err);
     REQUIRE(planned.exit_code == 0);
     const auto read_plan = [&] {
@@ -185,7 +214,7 @@ TEST_CASE("a saved plan is applied as reviewed, and refused when stale, old, for
         CHECK(applied.exit_code == 0);
         CHECK(mutations(sandbox) == 15);
         CHECK(query(state_db(sandbox), "SELECT mode FROM runs").at(0).at("mode") == "saved-plan");
-        CHECK(sandbox.authgate({"plan", "-c", "examples/contoso", "--detailed-exitcode"}).exit_code == 0);
+        CHECK(sandbox.authgate({"plan", "-c", sandbox.example(), "--detailed-exitcode"}).exit_code == 0);
     }
     SECTION("stale: the tenant changed since the plan was made") {
         REQUIRE(sandbox.authgate(apply_args(sandbox)).exit_code == 0);  // someone applied in between
@@ -207,11 +236,12 @@ TEST_CASE("a saved plan is applied as reviewed, and refused when stale, old, for
         CHECK(mutations(sandbox) == 0);
     }
     SECTION("older than --max-plan-age") {
+        const std::string day_old = authgate::format_instant(authgate::now_utc() - std::chrono::hours(25));
         std::ofstream(plan_file) << std::regex_replace(original, std::regex("\"evaluated_at\": \"[^\"]+\""),
-                                                       "\"evaluated_at\": \"2026-01-01T00:00:00Z\"");
+                                                       "\"evaluated_at\": \"" + day_old + "\"");
         const RunResult refused = sandbox.authgate({"apply", plan_file, "--state", state_db(sandbox)});
         CHECK(refused.exit_code == 1);
-        CHECK_THAT(refused.err, Catch::StartsWith("error: the saved plan was made 2026-01-01T00:00:00Z, more than "
+        CHECK_THAT(refused.err, Catch::StartsWith("error: the saved plan was made " + day_old + ", more than "
                                                   "--max-plan-age ago; make a new plan"));
         CHECK(mutations(sandbox) == 0);
     }

@@ -6,10 +6,10 @@
 
 using namespace authgate::testing;
 
-TEST_CASE("after an apply, status, history and explain tell what was done", "[integration][audit]") {
+TEST_CASE("after an apply, status, history and explain tell what was done", "[integration][audit][clock]") {
     Sandbox sandbox;
     const std::string state = (sandbox.folder() / "state.db").string();
-    REQUIRE(sandbox.authgate({"apply", "-c", "examples/contoso", "--auto-approve", "--state", state}).exit_code == 0);
+    REQUIRE(sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state}).exit_code == 0);
 
     const RunResult status = sandbox.authgate({"status", "--format", "json", "--state", state}, {}, false);
     REQUIRE(status.exit_code == 0);
@@ -23,7 +23,7 @@ TEST_CASE("after an apply, status, history and explain tell what was done", "[in
     CHECK(report.at("open_drift").size() == 0);  // apply does not record drift; reconcile does
 
     const RunResult text_status = sandbox.authgate({"status", "--state", state}, {}, false);
-    CHECK_THAT(text_status.out, Catch::StartsWith("Exceptions in force (2):\n  mfp-lobby@contoso.com  owner facilities-it@contoso.com  expires 2027-02-28"));
+    CHECK_THAT(text_status.out, Catch::StartsWith("Exceptions in force (2):\n  mfp-lobby@contoso.com  owner facilities-it@contoso.com  expires " + example_date("2027-02-28")));
 
     const RunResult history = sandbox.authgate({"history", "--format", "json", "--state", state}, {}, false);
     REQUIRE(history.exit_code == 0);
@@ -35,7 +35,7 @@ TEST_CASE("after an apply, status, history and explain tell what was done", "[in
     CHECK(first.at("status").as_string() == "verified");
     CHECK(first.at("client_request_id").as_string().size() == 36);
 
-    const RunResult explained = sandbox.authgate({"explain", "mfp-lobby@contoso.com", "-c", "examples/contoso", "--format", "json"});
+    const RunResult explained = sandbox.authgate({"explain", "mfp-lobby@contoso.com", "-c", sandbox.example(), "--format", "json"});
     INFO(explained.err);
     REQUIRE(explained.exit_code == 0);
     const auto verdict = web::json::value::parse(explained.out);
@@ -46,6 +46,6 @@ TEST_CASE("after an apply, status, history and explain tell what was done", "[in
     CHECK(verdict.at("smtp_auth_basic").as_bool() == true);
     CHECK(verdict.at("user_authentication_policy").as_string() == "Allow Basic SMTP");
     CHECK(verdict.at("default_authentication_policy").as_string() == "Block Basic Auth");
-    const RunResult ceo = sandbox.authgate({"explain", "ceo@contoso.com", "-c", "examples/contoso"});
+    const RunResult ceo = sandbox.authgate({"explain", "ceo@contoso.com", "-c", sandbox.example()});
     CHECK_THAT(ceo.out, Catch::Contains("SMTP AUTH with OAuth (XOAUTH2): refused"));
 }

@@ -33,7 +33,7 @@ std::string write_key(const std::string& cmdlet, const value& parameters) {
 }
 
 std::multiset<std::string> planned_writes(const Sandbox& sandbox) {
-    const RunResult plan = sandbox.authgate({"plan", "-c", "examples/contoso", "--format", "json"});
+    const RunResult plan = sandbox.authgate({"plan", "-c", sandbox.example(), "--format", "json"});
     REQUIRE(plan.exit_code == 0);
     std::multiset<std::string> keys;
     const value document = value::parse(plan.out);
@@ -93,9 +93,9 @@ struct FaultCase {
 
 std::vector<std::string> command_args(const Sandbox& sandbox, const FaultCase& fault) {
     std::vector<std::string> args;
-    if (fault.command == "plan") args = {"plan", "-c", "examples/contoso", "--detailed-exitcode"};
-    if (fault.command == "apply") args = {"apply", "-c", "examples/contoso", "--auto-approve", "--state", state_db(sandbox)};
-    if (fault.command == "reconcile") args = {"reconcile", "-c", "examples/contoso", "--once", "--state", state_db(sandbox)};
+    if (fault.command == "plan") args = {"plan", "-c", sandbox.example(), "--detailed-exitcode"};
+    if (fault.command == "apply") args = {"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)};
+    if (fault.command == "reconcile") args = {"reconcile", "-c", sandbox.example(), "--once", "--state", state_db(sandbox)};
     args.insert(args.end(), fault.flags.begin(), fault.flags.end());
     return args;
 }
@@ -134,12 +134,12 @@ void run_case(const FaultCase& fault) {
     int runs = 1;
     const bool converged_at_once = fault.command != "plan" && faulted.exit_code == 0;
     if (!converged_at_once) {
-        const RunResult again = sandbox.authgate({"apply", "-c", "examples/contoso", "--auto-approve", "--state", state_db(sandbox)});
+        const RunResult again = sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)});
         INFO(again.out << again.err);
         CHECK(again.exit_code == 0);
         ++runs;
     }
-    const RunResult check = sandbox.authgate({"plan", "-c", "examples/contoso", "--detailed-exitcode"});
+    const RunResult check = sandbox.authgate({"plan", "-c", sandbox.example(), "--detailed-exitcode"});
     INFO(check.out << check.err);
     CHECK(check.exit_code == 0);
 
@@ -293,12 +293,12 @@ TEST_CASE("the token endpoint fails in the middle of an apply: the writes not se
     Sandbox sandbox({"examples/contoso/live.json", {"--token-lifetime", "60"}});
     const std::multiset<std::string> planned = planned_writes(sandbox);
     const int reads = sandbox.token_requests();
-    REQUIRE(sandbox.authgate({"plan", "-c", "examples/contoso"}).exit_code == 0);
+    REQUIRE(sandbox.authgate({"plan", "-c", sandbox.example()}).exit_code == 0);
     const int per_read = sandbox.token_requests() - reads;
 
     sandbox.set_faults(R"({"token_garbage": {"count": 1000, "kind": "html", "after": )" + std::to_string(per_read) + "}}");
     const RunResult applied =
-        sandbox.authgate({"apply", "-c", "examples/contoso", "--auto-approve", "--state", state_db(sandbox)});
+        sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)});
     INFO(applied.out << applied.err);
     CHECK(applied.exit_code == 1);
     CHECK_THAT(applied.err, Catch::Contains("a web page answered in place of the token endpoint"));
@@ -309,8 +309,8 @@ TEST_CASE("the token endpoint fails in the middle of an apply: the writes not se
     CHECK(query(state_db(sandbox), "SELECT * FROM changes WHERE status NOT IN ('failed', 'skipped')").empty());
 
     sandbox.set_faults("{}");
-    CHECK(sandbox.authgate({"apply", "-c", "examples/contoso", "--auto-approve", "--state", state_db(sandbox)}).exit_code == 0);
-    CHECK(sandbox.authgate({"plan", "-c", "examples/contoso", "--detailed-exitcode"}).exit_code == 0);
+    CHECK(sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)}).exit_code == 0);
+    CHECK(sandbox.authgate({"plan", "-c", sandbox.example(), "--detailed-exitcode"}).exit_code == 0);
     const Tally counted = tally(planned, made_writes(sandbox));
     CHECK(counted.lost == 0);
     CHECK(counted.duplicated + counted.unplanned == 0);

@@ -190,7 +190,7 @@ TEST_CASE("a token that expires while in use is replaced once and the plan goes 
 TEST_CASE("a snapshot saved from the tenant plans offline exactly as the tenant does", "[integration]") {
     Sandbox sandbox;
     const std::string saved = (sandbox.folder() / "evidence.json").string();
-    const RunResult snapshot = sandbox.authgate({"snapshot", "--out", saved, "-c", "examples/contoso"});
+    const RunResult snapshot = sandbox.authgate({"snapshot", "--out", saved, "-c", sandbox.example()});
     INFO(snapshot.err);
     REQUIRE(snapshot.exit_code == 0);
     CHECK(snapshot.out == "Saved the live state of contoso.onmicrosoft.com to " + saved +
@@ -217,9 +217,9 @@ TEST_CASE("import then plan: no change against the tenant it was imported from",
     CHECK(sandbox.authgate({"import", "--out", imported, "--tenant", tenant}).exit_code == 1);  // never overwrites
 }
 
-TEST_CASE("a terminal gets colour and progress, --no-color and pipes get plain text", "[integration]") {
+TEST_CASE("a terminal gets colour and progress, --no-color and pipes get plain text", "[integration][clock]") {
     Sandbox sandbox;
-    std::string command = std::string(AUTHGATE_BINARY) + " plan -c " + source_dir() + "/examples/contoso";
+    std::string command = std::string(AUTHGATE_BINARY) + " plan -c " + sandbox.example();
     for (const auto& flag : sandbox.connection_flags()) command += " '" + flag + "'";
     // script(1) runs the command on a pseudo-terminal, as a person at a terminal would.
     const RunResult tty = run_program({"/usr/bin/script", "-qec", command, "/dev/null"}, {{"TERM", "xterm"}, {"NO_COLOR", ""}});
@@ -232,7 +232,7 @@ TEST_CASE("a terminal gets colour and progress, --no-color and pipes get plain t
         run_program({"/usr/bin/script", "-qec", command + " --no-color", "/dev/null"}, {{"TERM", "xterm"}, {"NO_COLOR", ""}});
     CHECK(plain.exit_code == 0);
     CHECK(plain.out.find("\033[") == std::string::npos);
-    const RunResult piped = sandbox.authgate({"plan", "-c", "examples/contoso"});
+    const RunResult piped = sandbox.authgate({"plan", "-c", sandbox.example()});
     CHECK(piped.out.find("\033[") == std::string::npos);
     CHECK(piped.err.find("\033[") == std::string::npos);
 }

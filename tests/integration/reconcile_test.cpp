@@ -47,19 +47,19 @@ std::optional<bool> scanner_override(const Sandbox& sandbox) {
 
 }  // namespace
 
-TEST_CASE("an exception that expires between two reconciles is reverted by the second", "[integration][reconcile]") {
+TEST_CASE("an exception that expires between two reconciles is reverted by the second", "[integration][reconcile][clock]") {
     Sandbox sandbox;
-    // Long enough for the first pass to grant it even on a loaded machine.
-    const Instant expiry = now_utc() + std::chrono::seconds(8);
-    const std::string expires = format_instant(expiry);
-    const std::string desired = write_desired(sandbox, expires);
+    // Three days from now: granted by a pass now, expired for a pass as at four days on.
+    const Instant now = now_utc();
+    const std::string desired = write_desired(sandbox, format_instant(now + std::chrono::days(3)));
+    const std::string four_days_on = format_instant(now + std::chrono::days(4));
     const RunResult first = sandbox.authgate({"reconcile", "-c", desired, "--once", "--state", state_db(sandbox)});
     INFO(first.out << first.err);
     REQUIRE(first.exit_code == 0);
     CHECK(scanner_override(sandbox) == false);  // granted
 
-    std::this_thread::sleep_until(expiry + std::chrono::seconds(1));
-    const RunResult second = sandbox.authgate({"reconcile", "-c", desired, "--once", "--mode", "expiry", "--state", state_db(sandbox)});
+    const RunResult second = sandbox.authgate(
+        {"reconcile", "-c", desired, "--once", "--mode", "expiry", "--at", four_days_on, "--state", state_db(sandbox)});
     INFO(second.out << second.err);
     CHECK(second.exit_code == 0);
     CHECK(scanner_override(sandbox) == std::nullopt);  // reverted to inherit
@@ -67,7 +67,7 @@ TEST_CASE("an exception that expires between two reconciles is reverted by the s
     const auto events = query(state_db(sandbox), "SELECT event, mailbox, owner, expires FROM exception_events ORDER BY id");
     std::vector<std::string> names;
     for (const auto& row : events) names.push_back(row.at("event"));
-    // Seconds from expiry it is within warn_days too: warned once, granted, expired, reverted.
+    // Three days from expiry it is within warn_days too: warned once, granted, expired, reverted.
     CHECK(names == std::vector<std::string>{"warned", "granted", "expired", "reverted"});
     CHECK(events.at(3).at("owner") == "facilities-it@contoso.com");
     const auto runs = query(state_db(sandbox), "SELECT command, mode, outcome FROM runs ORDER BY id");
@@ -78,15 +78,16 @@ TEST_CASE("an exception that expires between two reconciles is reverted by the s
     CHECK(std::count(hooks.begin(), hooks.end(), "expired") == 1);
     CHECK(std::count(hooks.begin(), hooks.end(), "reverted") == 1);
     // expiry mode changed nothing else: the unlisted overrides are still there.
-    const RunResult third = sandbox.authgate({"reconcile", "-c", desired, "--once", "--mode", "expiry", "--state", state_db(sandbox)});
+    const RunResult third = sandbox.authgate(
+        {"reconcile", "-c", desired, "--once", "--mode", "expiry", "--at", four_days_on, "--state", state_db(sandbox)});
     CHECK(third.exit_code == 0);
     const auto later = webhook_events(sandbox);
     CHECK(std::count(later.begin(), later.end(), "expired") == 1);  // once
 }
 
-TEST_CASE("report mode changes nothing, exits 2 on drift and remembers it", "[integration][reconcile]") {
+TEST_CASE("report mode changes nothing, exits 2 on drift and remembers it", "[integration][reconcile][clock]") {
     Sandbox sandbox;
-    const std::string desired = write_desired(sandbox, "2027-03-31");
+    const std::string desired = write_desired(sandbox, format_date(now_utc() + std::chrono::days(120)));
     const auto report = [&] {
         return sandbox.authgate({"reconcile", "-c", desired, "--once", "--mode", "report", "--state", state_db(sandbox)});
     };
@@ -119,7 +120,7 @@ TEST_CASE("report mode changes nothing, exits 2 on drift and remembers it", "[in
     CHECK(query(state_db(sandbox), "SELECT COUNT(*) AS n FROM drift WHERE resolved_at IS NULL").at(0).at("n") == "7");
 }
 
-TEST_CASE("a warning is sent once per warn_days threshold", "[integration][reconcile]") {
+TEST_CASE("a warning is sent once per warn_days threshold", "[integration][reconcile][clock]") {
     Sandbox sandbox;
     const std::string expires = format_date(now_utc() + std::chrono::days(5));
     const std::string desired = write_desired(sandbox, expires);
@@ -145,7 +146,7 @@ TEST_CASE("a webhook that fails is logged and never fails the run", "[integratio
 
 TEST_CASE("as a service it runs every interval, logs JSON lines, and stops cleanly on SIGTERM", "[integration][reconcile]") {
     Sandbox sandbox;
-    const std::string desired = write_desired(sandbox, "2027-03-31");
+    const std::string desired = write_desired(sandbox, format_date(now_utc() + std::chrono::days(120)));
     std::vector<std::string> argv{AUTHGATE_BINARY, "reconcile", "-c", desired, "--interval", "1s", "--mode", "report",
                                   "--log-format", "json", "--state", state_db(sandbox)};
     const auto flags = sandbox.connection_flags();
@@ -176,15 +177,15 @@ TEST_CASE("as a service it runs every interval, logs JSON lines, and stops clean
                Catch::Contains("\"message\":\"reconcile stopped\""));
 }
 
-TEST_CASE("an exception deleted from the desired state is reverted like an expired one", "[integration][reconcile]") {
+TEST_CASE("an exception deleted from the desired state is reverted like an expired one", "[integration][reconcile][clock]") {
     Sandbox sandbox;
     const std::string state = state_db(sandbox);
-    REQUIRE(sandbox.authgate({"apply", "-c", "examples/contoso", "--auto-approve", "--state", state}).exit_code == 0);
+    REQUIRE(sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state}).exit_code == 0);
     REQUIRE(scanner_override(sandbox) == false);  // granted
 
     // The facilities team deletes the scanner's exception in a pull request.
     const fs::path copy = sandbox.folder() / "desired";
-    fs::copy(source_dir() + "/examples/contoso", copy, fs::copy_options::recursive);
+    fs::copy(sandbox.example(), copy, fs::copy_options::recursive);
     std::ifstream in(copy / "exceptions" / "facilities.toml");
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     in.close();
@@ -198,8 +199,8 @@ TEST_CASE("an exception deleted from the desired state is reverted like an expir
     INFO(expiry.out << expiry.err);
     CHECK(expiry.exit_code == 0);
     CHECK(scanner_override(sandbox) == std::nullopt);
-    CHECK_THAT(expiry.out, Catch::Contains("exception removed from the desired state (was granted until 2027-03-31, owner "
-                                           "facilities-it@contoso.com)"));
+    CHECK_THAT(expiry.out, Catch::Contains("exception removed from the desired state (was granted until " +
+                                           example_date("2027-03-31") + ", owner facilities-it@contoso.com)"));
     const auto events = query(state, "SELECT event FROM exception_events WHERE mailbox = 'scanner-3f@contoso.com' ORDER BY id");
     REQUIRE(events.size() == 2);
     CHECK(events[0].at("event") == "granted");

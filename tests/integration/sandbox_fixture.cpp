@@ -11,6 +11,8 @@
 #include <boost/asio/ssl.hpp>
 #include <cpprest/http_client.h>
 
+#include "policies/time.h"
+
 namespace authgate::testing {
 namespace {
 
@@ -46,6 +48,30 @@ web::http::client::http_client control_client(const std::string& origin, const s
 }  // namespace
 
 std::string source_dir() { return AUTHGATE_SOURCE_DIR; }
+
+const std::string& test_day() {
+    static const std::string day = format_date(now_utc());
+    return day;
+}
+
+std::string example_date(const std::string& date) {
+    const auto as_of = parse_instant(fixed_time.substr(0, 10));
+    const auto moved = parse_instant(date);
+    const auto today = parse_instant(test_day());
+    if (!as_of || !moved || !today) throw std::invalid_argument("example_date: not a date: " + date);
+    return format_date(*moved + (*today - *as_of));
+}
+
+std::string Sandbox::example() const {
+    const fs::path copy = folder_ / "contoso";
+    if (!example_made_) {
+        const RunResult made =
+            run_program({source_dir() + "/scripts/dated-example", copy.string(), "--today", test_day()}, {});
+        if (made.exit_code != 0) throw std::runtime_error("dated-example failed: " + made.err);
+        example_made_ = true;
+    }
+    return copy.string();
+}
 
 const ClientCredentials& client_credentials() {
     static const ClientCredentials credentials = [] {

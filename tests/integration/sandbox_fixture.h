@@ -14,9 +14,19 @@ namespace authgate::testing {
 
 inline const std::string app_id = "6f1c0e2a-0000-4000-8000-000000000001";
 inline const std::string tenant = "contoso.onmicrosoft.com";
+// The time the bundled example's dates tell its story as of; plans that compare with golden
+// outputs are made --at this time.
 inline const std::string fixed_time = "2026-11-22T10:00:00Z";
 
 std::string source_dir();  // the repository, where examples/ lives
+
+// The day this test run takes as today (UTC), read once so that a run across midnight agrees
+// with itself.
+const std::string& test_day();
+
+// A date of examples/contoso ("2027-03-31") as it reads in the example's copy for test_day()
+// (Sandbox::example()).
+std::string example_date(const std::string& date);
 
 struct SandboxOptions {
     std::string seed = "examples/contoso/live.json";  // relative to the repository, or absolute
@@ -46,6 +56,11 @@ public:
                        bool with_connection_flags = true) const;
     std::vector<std::string> connection_flags(const std::string& certificate = "") const;
 
+    // examples/contoso with its dates moved to test_day() by scripts/dated-example, in the
+    // sandbox's folder (made on first use): the example as it reads on any day, for commands
+    // that judge it by the real clock. Its path is absolute.
+    std::string example() const;
+
     web::json::value state() const;                      // GET /_sandbox/state
     void set_faults(const std::string& document) const;  // POST /_sandbox/faults
     int cmdlet_calls(const std::string& cmdlet) const;
@@ -54,6 +69,7 @@ public:
 private:
     std::filesystem::path folder_;
     int port_ = 0;
+    mutable bool example_made_ = false;
     std::unique_ptr<BackgroundProgram> process_;
 };
 

@@ -67,10 +67,10 @@ std::vector<std::string> key_lines(const std::string& pem_file) {
     return lines;
 }
 
-// A copy of examples/contoso that notifies a webhook named by the environment.
+// A copy of the bundled example as it reads today that notifies a webhook named by the environment.
 std::string contoso_with_webhook(const Sandbox& sandbox) {
     const fs::path copy = sandbox.folder() / "desired";
-    fs::copy(source_dir() + "/examples/contoso", copy, fs::copy_options::recursive);
+    fs::copy(sandbox.example(), copy, fs::copy_options::recursive);
     std::ofstream(copy / "notifications.toml") << "[notifications]\nwebhook_url_env = \"AUTHGATE_WEBHOOK\"\n";
     return copy.string();
 }

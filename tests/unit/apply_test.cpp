@@ -14,7 +14,11 @@ using namespace authgate::testing;
 namespace {
 
 const Instant planned_at = *parse_instant("2026-11-22T10:00:00Z");
-const Instant applied_at = *parse_instant("2026-11-22T10:05:00Z");
+// The time the revocations are stamped with.
+struct FixedClock final : Clock {
+    Instant now() const override { return *parse_instant("2026-11-22T10:05:00Z"); }
+};
+const FixedClock applied_at;
 
 DesiredState desired() {
     const std::string exception = [] {

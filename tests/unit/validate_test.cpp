@@ -146,6 +146,17 @@ TEST_CASE("an expiry may be exactly max_days from now, not a second more", "[val
     }
 }
 
+TEST_CASE("judged as at a later time, max_days still counts from when the exception is granted", "[validate]") {
+    // A command that writes judges as at --at (here 30 days on) but grants now: an exception
+    // 200 days from now is within max_days of --at, and still refused.
+    const DesiredState state = loaded(exception_toml("a@contoso.com", "2027-06-10"));
+    const Instant later = now + std::chrono::days(30);
+    CHECK(lines(validate(state, later)).empty());
+    CHECK(lines(validate(state, later, now)) ==
+          std::vector<std::string>{"desired.toml:8:11: error: 'expires' 2027-06-10 is more than max_days = 180 days from "
+                                   "now (2026-11-22); shorten the exception or raise [exceptions] max_days"});
+}
+
 TEST_CASE("exceptions draw warnings for expiry, ticket and replacement", "[validate]") {
     const std::string no_ticket = "[[smtp_auth.exception]]\nmailbox = \"no-ticket@contoso.com\"\nowner = "
                                   "\"it@contoso.com\"\nreason = \"r\"\nexpires = 2027-03-31\nreplacement = \"hve\"\n";

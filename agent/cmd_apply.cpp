@@ -73,6 +73,7 @@ int run_apply(CommandContext& context) {
     const CommandClock clock(*values, context.clock, AtRule::not_earlier);
     const Instant started = clock.now();
     Logger logger = make_logger(*values, context, clock);
+    if (!values->count("plan-file")) clock.announce(context.err);
     const Environment environment = process_environment();
 
     // 1. Where the plan comes from, checked before anything is read or locked.

@@ -262,6 +262,7 @@ int run_reconcile(CommandContext& context) {
     // Each pass reads this clock once, as it starts.
     const CommandClock clock(*values, context.clock, mode == Mode::report ? AtRule::any_time : AtRule::not_earlier);
     Logger logger = make_logger(*values, context, clock);
+    if (mode != Mode::report) clock.announce(context.err);
 
     if (!values->count("interval")) return reconcile_pass(context, *values, mode, clock, logger).exit_code;
 

@@ -56,6 +56,12 @@ CommandClock::CommandClock(const po::variables_map& values, const Clock& system,
     set_.emplace(*instant);
 }
 
+void CommandClock::announce(std::ostream& err) const {
+    if (!set_) return;
+    err << "warning: exceptions are judged as at " << format_instant(set_->now()) << " (--at), not "
+        << format_instant(system_.now()) << "; the journal records this run as at that time\n";
+}
+
 std::chrono::seconds duration_option(const po::variables_map& values, const std::string& name) {
     const std::string text = values[name].as<std::string>();
     const auto duration = parse_duration(text);

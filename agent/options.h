@@ -45,6 +45,8 @@ public:
     CommandClock(const po::variables_map& values, const Clock& system, AtRule rule = AtRule::any_time);
     Instant now() const override { return set_ ? set_->now() : system_.now(); }
     bool set() const { return set_.has_value(); }  // by --at
+    // For a command that writes with --at: says so on `err`, so that no log hides it.
+    void announce(std::ostream& err) const;
 
 private:
     const Clock& system_;

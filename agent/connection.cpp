@@ -21,7 +21,8 @@ CloudEndpoints endpoints_of(Cloud cloud) {
     switch (cloud) {
         case Cloud::gcc_high: return {"https://login.microsoftonline.us", "https://outlook.office365.us"};
         case Cloud::dod: return {"https://login.microsoftonline.us", "https://outlook-dod.office365.us"};
-        case Cloud::china: return {"https://login.chinacloudapi.cn", "https://outlook.office365.cn"};
+        // 21Vianet: Exchange Online is at partner.outlook.cn (Connect-ExchangeOnline's O365China).
+        case Cloud::china: return {"https://login.chinacloudapi.cn", "https://partner.outlook.cn"};
         case Cloud::global: break;
     }
     return {"https://login.microsoftonline.com", "https://outlook.office365.com"};
@@ -31,6 +32,7 @@ ExchangeSettings exchange_settings(const ConnectionSettings& connection) {
     ExchangeSettings settings;
     settings.exchange_endpoint = connection.exchange_endpoint;
     settings.tenant = connection.tenant;
+    if (connection.http_timeout) settings.cmdlet_timeouts.clear();  // the user's timeout holds for every request
     return settings;
 }
 
@@ -38,7 +40,7 @@ class ExchangeOnlineSession : public TenantSession {
 public:
     ExchangeOnlineSession(const ConnectionSettings& settings, std::optional<std::string> password, const Clock& clock)
         : credential_(Credential::load(settings.certificate, password, clock.now())),
-          http_(make_https_transport({settings.ca_bundle, settings.http_timeout})),
+          http_(make_https_transport({settings.ca_bundle, settings.http_timeout.value_or(HttpSettings{}.timeout)})),
           tokens_(*http_, credential_,
                   {settings.login_endpoint, settings.exchange_endpoint, settings.tenant, settings.app_id},
                   [&clock] { return clock.now(); }),
@@ -80,7 +82,7 @@ void add_connection_options(po::options_description& options) {
         ("login-endpoint", po::value<std::string>(), "token endpoint base (AUTHGATE_LOGIN_ENDPOINT)")
         ("exchange-endpoint", po::value<std::string>(), "Exchange endpoint base (AUTHGATE_EXCHANGE_ENDPOINT)")
         ("ca-bundle", po::value<std::string>(), "extra trust anchors, PEM (AUTHGATE_CA_BUNDLE)")
-        ("http-timeout", po::value<std::string>(), "give up on one HTTPS request after this long; default 120s (AUTHGATE_HTTP_TIMEOUT)");
+        ("http-timeout", po::value<std::string>(), "give up on one HTTPS request after this long; default 960s, 1800s for Set-OrganizationConfig (AUTHGATE_HTTP_TIMEOUT)");
     add_log_options(options);
 }
 

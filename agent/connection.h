@@ -22,7 +22,9 @@ struct ConnectionSettings {
     std::string login_endpoint;
     std::string exchange_endpoint;
     std::optional<std::string> ca_bundle;
-    std::chrono::seconds http_timeout{120};  // one HTTPS request, from connecting to the last byte
+    // One HTTPS request, from connecting to the last byte, when set (--http-timeout); unset, as
+    // the Exchange Online module allows: 960 s, and 1,800 s for Set-OrganizationConfig.
+    std::optional<std::chrono::seconds> http_timeout;
 };
 
 using Environment = std::function<std::optional<std::string>(const std::string&)>;

@@ -60,11 +60,25 @@ std::string next_link_in(const std::string& body) {
     return link.find('\\') == std::string::npos ? link : std::string();
 }
 
-bool is_transient(int status, const std::string& body) {
+// Whether the same request may succeed later. A 500 counts for reads only (production clients
+// retry it); for a write it leaves the outcome unknown, which only a read settles.
+bool is_transient(int status, const std::string& body, bool read) {
     if (status == 429 || status == 502 || status == 503 || status == 504) return true;
+    if (status == 500) return read;
     if (status != 400) return false;
     return std::any_of(std::begin(transient_exceptions), std::end(transient_exceptions),
                        [&](const char* name) { return contains(body, name); });
+}
+
+// A warning of Exchange's that the answer holds fewer rows than exist ("There are more results
+// available than are currently displayed…", "By default, only the first 1000 items are returned…").
+bool says_truncated(const std::string& warning) {
+    return contains(warning, "more results available") || contains(warning, "only the first") ||
+           contains(warning, "ResultSize");
+}
+
+bool refused_continuation(const ExchangeError& error) {
+    return error.status() == 400 && contains(error.text(), "Expired or Invalid pagination request");
 }
 
 bool lacks_role(int status, const std::string& text) {
@@ -139,7 +153,7 @@ std::chrono::milliseconds ExchangeClient::backoff(int attempt, const HttpRespons
 }
 
 HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmdlet, const std::string& body,
-                                  Replay replay, std::string& client_request_id) {
+                                  Replay replay, std::string& client_request_id, bool paged) {
     bool refreshed_token = false;
     for (int attempt = 0;; ++attempt) {
         client_request_id = new_guid();
@@ -150,10 +164,12 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
                              {"client-request-id", client_request_id}},
                             body};
         if (replay == Replay::write) request.connection = ConnectionUse::fresh;
+        if (const auto slow = settings_.cmdlet_timeouts.find(cmdlet); slow != settings_.cmdlet_timeouts.end())
+            request.timeout = slow->second;
         if (url.find("/$batch") == std::string::npos) {
             request.headers["X-CmdletName"] = cmdlet;
             request.headers["X-ResponseFormat"] = "json";
-            request.headers["Prefer"] = "odata.maxpagesize=" + std::to_string(settings_.page_size);
+            if (paged) request.headers["Prefer"] = "odata.maxpagesize=" + std::to_string(settings_.page_size);
         } else {
             request.headers["Prefer"] = "odata.continue-on-error";
         }
@@ -179,11 +195,26 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
         count([&](ExchangeCounters& c) { c.bytes_received += static_cast<long long>(response.body.size()); });
         if (response.status >= 200 && response.status < 300) return response;
 
+        if (const std::string redirect = response.redirect(); !redirect.empty())
+            throw fail(response.status,
+                       redirect + ", which authgate never follows: the request and its token go only to " +
+                           origin_of(url),
+                       false, "--exchange-endpoint, or a proxy between this machine and " + origin_of(url));
         const std::string text = exchange_error_text(response);
-        if (lacks_role(response.status, text))
+        if (contains(text, "is not allowed to call"))
             throw fail(response.status, text, false,
-                       "the app's service principal needs an Entra role that allows " + cmdlet +
-                           ": Exchange Administrator to apply, Global Reader to plan");
+                       "the app's Entra directory role does not allow " + cmdlet +
+                           ": assign Exchange Administrator to the app's service principal to apply (Global Reader is "
+                           "enough to plan)");
+        if (response.status == 403 || contains(text, "isn't supported in this scenario"))
+            throw fail(response.status, text, false,
+                       "the app has the Exchange.ManageAsApp permission but no Entra directory role: in the Entra admin "
+                       "center, Roles and administrators, assign Exchange Administrator (to apply) or Global Reader (to "
+                       "plan) to the app's service principal");
+        if (response.status == 401 && refreshed_token)
+            throw fail(response.status, text, false,
+                       "Exchange refused a fresh token: give the app the application permission Exchange.ManageAsApp "
+                       "(API permissions, Office 365 Exchange Online) and grant admin consent for it");
         if (response.status == 401 && !refreshed_token) {
             // The token may have expired in flight or been revoked: ask for a new one, once.
             tokens_.invalidate();
@@ -192,10 +223,10 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
         }
         // A server error on a write may come after the write was made (a front end that lost the
         // back end's answer): only a read settles it.
-        if (replay == Replay::write && response.status != 429 &&
-            (response.status >= 500 || is_transient(response.status, response.body)))
+        const bool transient = is_transient(response.status, response.body, replay == Replay::read);
+        if (replay == Replay::write && response.status != 429 && (response.status >= 500 || transient))
             throw fail(response.status, text + "; the change may or may not have been made", true);
-        if (!is_transient(response.status, response.body)) throw fail(response.status, text, false);
+        if (!transient) throw fail(response.status, text, false);
         if (attempt >= settings_.retry.max_retries)
             throw fail(response.status, text + "; gave up after " + std::to_string(attempt) + " retries", false);
         count([](ExchangeCounters& c) { ++c.retries; });
@@ -223,15 +254,22 @@ void ExchangeClient::read(const std::string& cmdlet, const web::json::value& par
         HttpResponse response;
         std::string request_id;
     };
-    const auto fetch = [this, &cmdlet, &body](const std::string& url) {
+    bool paged = true;
+    const auto fetch = [this, &cmdlet, &body, &paged](const std::string& url) {
         Fetched fetched;
-        fetched.response = send(url, cmdlet, body, Replay::read, fetched.request_id);
+        fetched.response = send(url, cmdlet, body, Replay::read, fetched.request_id, paged);
         return fetched;
     };
 
+    // A read is complete only when its last answer has no nextLink and no warning that more rows
+    // exist. A refused continuation ("Expired or Invalid pagination request": an expired link, or
+    // a service that binds it to one back end) restarts the read; the first restart asks without
+    // Prefer: odata.maxpagesize, for the whole list in one answer, which needs no continuation.
     PageParser pages;
+    std::optional<ExchangeError> first_refusal;
     for (int restarts = 0;; ++restarts) {
         begin();
+        paged = restarts != 1;
         std::string url = first_url;
         int page_count = 0;
         std::string ahead_url;
@@ -274,13 +312,28 @@ void ExchangeClient::read(const std::string& cmdlet, const web::json::value& par
                                                 request_id + ")",
                                             cmdlet, response.status, "nextLink to another origin", request_id);
                     url = next;
+                    continue;
                 }
+                // The last answer: a truncation warning means rows are missing, and no link leads to them.
+                for (const std::string& warning : page.warnings)
+                    if (says_truncated(warning))
+                        throw ExchangeError(cmdlet + " failed: the last answer says more rows exist than it holds (\"" +
+                                                warning + "\") and gives no link to them; the list is not complete "
+                                                "(client-request-id " + request_id + ")",
+                                            cmdlet, response.status, "truncated", request_id);
             }
             return;
         } catch (const ExchangeError& error) {
             if (ahead.valid()) ahead.wait();
-            const bool expired_link = error.status() == 400 && contains(error.text(), "Expired or Invalid pagination request");
-            if (!expired_link || restarts >= settings_.max_read_restarts) throw;
+            if (!refused_continuation(error)) throw;
+            if (!first_refusal) first_refusal = error;
+            if (restarts >= settings_.max_read_restarts)
+                throw ExchangeError(std::string(first_refusal->what()) + "\n  Exchange refused to continue the list " +
+                                        std::to_string(restarts + 1) +
+                                        " times, and an answer without paging was not whole either: the read is "
+                                        "not complete, so nothing is planned from it",
+                                    cmdlet, first_refusal->status(), first_refusal->text(),
+                                    first_refusal->client_request_id());
         }
     }
 }
@@ -330,6 +383,17 @@ WriteOutcome ExchangeClient::write_one(const WriteRequest& write) {
 
 void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::size_t first, std::size_t count,
                                  std::vector<WriteOutcome>& outcomes) {
+    // Every item carries the whole header set, bearer and anchor included, as production clients
+    // send it: a service that checks items on their own then takes them.
+    std::string bearer;
+    try {
+        bearer = "Bearer " + tokens_.bearer();
+    } catch (const ConnectorError& error) {
+        // No token: the batch is never sent. (Thrown on a worker thread, this would end the program.)
+        for (std::size_t i = 0; i < count; ++i)
+            outcomes[first + i] = {false, false, writes[first + i].cmdlet + " failed: " + error.what(), "", {}};
+        return;
+    }
     value requests = value::array(count);
     for (std::size_t i = 0; i < count; ++i) {
         const WriteRequest& write = writes[first + i];
@@ -339,7 +403,10 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
         value envelope = value::object(true);
         envelope["CmdletInput"] = input;
         value headers = value::object(true);
+        headers["Authorization"] = value::string(bearer);
+        headers["X-AnchorMailbox"] = value::string(anchor_mailbox + settings_.tenant);
         headers["X-CmdletName"] = value::string(write.cmdlet);
+        headers["X-ResponseFormat"] = value::string("json");
         headers["Content-Type"] = value::string("application/json");
         value request = value::object(true);
         request["id"] = value::string(std::to_string(i + 1));
@@ -394,8 +461,10 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
                 if (item_body.has_array_field("@adminapi.warnings"))
                     for (const value& warning : item_body.at("@adminapi.warnings").as_array())
                         if (warning.is_string()) outcome.warnings.push_back(warning.as_string());
-            } else if (status == 429) {
-                outcome = write_one(write);  // throttled before it ran: safe to send again
+            } else if (status == 429 ||
+                       (status == 401 && !lacks_role(status, exchange_error_text({status, {}, item_body.serialize()})))) {
+                // Throttled, or refused its credentials, before it ran: safe to send again, on its own.
+                outcome = write_one(write);
             } else {
                 const std::string text = exchange_error_text({status, {}, item_body.serialize()});
                 const bool uncertain = status >= 500;

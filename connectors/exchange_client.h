@@ -3,7 +3,9 @@
 // backoff, and the replay rules for writes (shared/reference/exchange-online.md, section 2).
 #include <chrono>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,8 +31,10 @@ struct ExchangeSettings {
     std::string tenant;             // GUID or *.onmicrosoft.com
     int page_size = 1000;           // Prefer: odata.maxpagesize (1 to 1000)
     int max_read_restarts = 3;      // after an expired nextLink
-    RetryPolicy retry;
+    RetryPolicy retry{};
     int max_pages = 20000;          // of one read: 20 million objects; a server that never ends is refused
+    // Cmdlets given longer than the transport's timeout, as the Exchange Online module does.
+    std::map<std::string, std::chrono::seconds> cmdlet_timeouts{{"Set-OrganizationConfig", std::chrono::seconds{1800}}};
 };
 
 // A cmdlet failed. The message carries the cmdlet, the HTTP status, Exchange's text and the
@@ -111,8 +115,10 @@ public:
 
 private:
     enum class Replay { read, write };
+    // `paged`: ask for pages of settings_.page_size (Prefer: odata.maxpagesize); otherwise the
+    // server's own answer size, for a read whose continuations were refused.
     HttpResponse send(const std::string& url, const std::string& cmdlet, const std::string& body, Replay replay,
-                      std::string& client_request_id);
+                      std::string& client_request_id, bool paged = true);
     std::chrono::milliseconds backoff(int attempt, const HttpResponse* response);
     void write_batch(const std::vector<WriteRequest>& writes, std::size_t first, std::size_t count,
                      std::vector<WriteOutcome>& outcomes);

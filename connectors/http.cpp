@@ -219,7 +219,11 @@ public:
         const TrustStore store = trust_store();  // loaded before the first connection: a bad bundle fails before sending
         // A client of its own has an empty pool: its one connection is new, never resent on.
         std::unique_ptr<Connection> own;
-        if (request.connection == ConnectionUse::fresh) own = std::make_unique<Connection>(origin, settings_, store);
+        if (request.connection == ConnectionUse::fresh || request.timeout) {
+            HttpSettings settings = settings_;
+            if (request.timeout) settings.timeout = std::max(settings.timeout, *request.timeout);
+            own = std::make_unique<Connection>(origin, settings, store);
+        }
         auto& [refusal, client] = own ? *own : client_for(origin, store);
         {
             std::lock_guard lock(refusal.mutex);
@@ -262,6 +266,7 @@ private:
         http_client_config config;
         config.set_timeout(settings.timeout);
         config.set_validate_certificates(true);  // there is deliberately no way to turn this off
+        config.set_max_redirects(0);             // a redirect is an answer, never followed
         config.set_ssl_context_callback([refusal, store = std::move(store)](boost::asio::ssl::context& context) {
             SSL_CTX_set1_cert_store(context.native_handle(), store.get());
             SSL_CTX_set_cert_verify_callback(context.native_handle(), verify_and_remember, refusal);
@@ -302,6 +307,12 @@ private:
 std::string HttpResponse::header(const std::string& lower_case_name) const {
     const auto it = headers.find(lower_case_name);
     return it == headers.end() ? std::string() : it->second;
+}
+
+std::string HttpResponse::redirect() const {
+    if (status < 300 || status > 399) return {};
+    const std::string location = header("location");
+    return "a redirect (HTTP " + std::to_string(status) + ") to " + (location.empty() ? "no Location" : location);
 }
 
 std::string trim_slash(std::string url) {

@@ -22,6 +22,8 @@ struct HttpRequest {
     std::map<std::string, std::string> headers;
     std::string body;
     ConnectionUse connection = ConnectionUse::pooled;
+    // Longer than the transport's for this request alone (on a connection of its own).
+    std::optional<std::chrono::seconds> timeout{};
 };
 
 struct HttpResponse {
@@ -30,6 +32,9 @@ struct HttpResponse {
     std::string body;
 
     std::string header(const std::string& lower_case_name) const;
+    // A redirect (3xx), which is never followed: the bearer token and the request go nowhere but
+    // where they were sent. "a redirect (HTTP 302) to <Location>" for one, else "".
+    std::string redirect() const;
 };
 
 // The request could not be completed: no connection, TLS refused, timed out, cut off.
@@ -52,7 +57,7 @@ public:
 
 struct HttpSettings {
     std::optional<std::string> ca_bundle;  // PEM file of extra trust anchors
-    std::chrono::seconds timeout{120};
+    std::chrono::seconds timeout{960};     // one request, as the Exchange Online module allows a cmdlet
 };
 
 std::unique_ptr<HttpTransport> make_https_transport(const HttpSettings& settings);

@@ -20,10 +20,28 @@ PageParser::Page PageParser::read(const std::string& body,
         return page;
     }
     simdjson::dom::object object;
-    simdjson::dom::array values;
-    if (root.get_object().get(object) != simdjson::SUCCESS || object["value"].get_array().get(values) != simdjson::SUCCESS) {
-        page.problem = "the answer has no \"value\" array";
+    if (root.get_object().get(object) != simdjson::SUCCESS) {
+        page.problem = "the answer is not a JSON object";
         return page;
+    }
+    simdjson::dom::array values;
+    simdjson::dom::element value;
+    const bool no_rows = object["value"].get(value) == simdjson::NO_SUCH_FIELD || (value.is_null());
+    if (!no_rows && value.get_array().get(values) != simdjson::SUCCESS) {
+        page.problem = "the answer's \"value\" is not an array";
+        return page;
+    }
+    simdjson::dom::element warnings;
+    if (object["@adminapi.warnings"].get(warnings) == simdjson::SUCCESS && !warnings.is_null()) {
+        simdjson::dom::array list;
+        if (warnings.get_array().get(list) != simdjson::SUCCESS) {
+            page.problem = "the answer's @adminapi.warnings is not an array";
+            return page;
+        }
+        for (const simdjson::dom::element warning : list) {
+            std::string_view text;
+            if (warning.get_string().get(text) == simdjson::SUCCESS) page.warnings.emplace_back(text);
+        }
     }
     simdjson::dom::element link;
     if (object["@odata.nextLink"].get(link) == simdjson::SUCCESS) {
@@ -35,7 +53,8 @@ PageParser::Page PageParser::read(const std::string& body,
         }
         page.next_link = std::string(text);
     }
-    for (const simdjson::dom::element element : values) each(element);
+    if (!no_rows)
+        for (const simdjson::dom::element element : values) each(element);
     return page;
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace simdjson::dom {
 class element;
@@ -23,12 +24,15 @@ public:
     struct Page {
         std::string problem;                    // empty when the page could be read
         std::optional<std::string> next_link;   // "@odata.nextLink"
+        std::vector<std::string> warnings;      // "@adminapi.warnings"
     };
 
     // Calls `each` with every element of the page's "value" array, in order; an element lives
-    // until the next call of read. Nothing is called, and `problem` says why, when the body is
-    // not JSON (UTF-8, nested at most 1024 deep), has no "value" array, or has an
-    // "@odata.nextLink" that is not a string.
+    // until the next call of read. A successful answer with "value" absent or null is a page of
+    // no rows (live tenants answer an empty list all three ways). Nothing is called, and
+    // `problem` says why, when the body is not JSON (UTF-8, nested at most 1024 deep), is not an
+    // object, has a "value" that is neither an array nor null, or has an "@odata.nextLink" or
+    // "@adminapi.warnings" of the wrong type.
     Page read(const std::string& body, const std::function<void(const simdjson::dom::element&)>& each);
 
 private:

@@ -101,6 +101,9 @@ std::string TokenClient::request(AssertionAlgorithm algorithm) {
         throw ConnectorError("token request to " + url + " failed: " + error.what());
     }
 
+    if (const std::string redirect = response.redirect(); !redirect.empty())
+        throw ConnectorError("token request to " + url + " failed: the token endpoint answered with " + redirect +
+                             ", which authgate never follows; check --login-endpoint");
     web::json::value body;
     try {
         body = web::json::value::parse(response.body);

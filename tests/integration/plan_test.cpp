@@ -79,11 +79,12 @@ TEST_CASE("throttling and busy servers are survived with the expected number of 
 
 TEST_CASE("a page that fails fails the plan, and nothing is changed", "[integration][safety]") {
     Sandbox sandbox({"examples/contoso/live.json", {"--page-size-max", "100"}});
-    sandbox.set_faults(R"({"fail_page": {"count": 1, "page": 2, "status": 500, "cmdlet": "Get-CASMailbox"}})");
+    // A status no client retries (a 500 would be, and succeed).
+    sandbox.set_faults(R"({"fail_page": {"count": 1, "page": 2, "status": 501, "cmdlet": "Get-CASMailbox"}})");
     const RunResult plan = sandbox.authgate(plan_args());
     CHECK(plan.exit_code == 1);
     CHECK(plan.out.empty());
-    CHECK_THAT(plan.err, Catch::StartsWith("error: Get-CASMailbox failed: HTTP 500: ") &&
+    CHECK_THAT(plan.err, Catch::StartsWith("error: Get-CASMailbox failed: HTTP 501: ") &&
                              Catch::EndsWith("\nThe live state could not be read; no plan is made.\n"));
     CHECK_THAT(plan.err, Catch::Contains("(client-request-id "));
     CHECK(mutations(sandbox) == 0);

@@ -119,9 +119,84 @@ TEST_CASE("a read whose link expired starts over rather than return half a list"
 TEST_CASE("a page that fails fails the whole read", "[exchange][safety]") {
     Fixture f;
     f.exchange.answer(page(R"({"Name":"a"})", base + "?$skiptoken=2"));
-    f.exchange.answer(error_answer(500, "Ex1|System.InvalidOperationException|Something broke."));
+    f.exchange.answer(error_answer(400, "Ex1|System.InvalidOperationException|Something broke."));
     CHECK_THAT(error_of([&] { f.read_all("Get-CASMailbox"); }),
-               Catch::StartsWith("Get-CASMailbox failed: HTTP 500: Something broke. (InvalidOperationException) (client-request-id "));
+               Catch::StartsWith("Get-CASMailbox failed: HTTP 400: Something broke. (InvalidOperationException) (client-request-id "));
+}
+
+TEST_CASE("a 500 on a read is retried like a 503, and a read that keeps failing gives up", "[exchange]") {
+    Fixture f;
+    SECTION("once") {
+        f.exchange.answer(page(R"({"Name":"a"})", base + "?$skiptoken=2"));
+        f.exchange.answer(error_answer(500, "Ex1|System.InvalidOperationException|Something broke."));
+        f.exchange.answer(page(R"({"Name":"b"})"));
+        CHECK(f.read_all("Get-CASMailbox") == std::vector<std::string>{"a", "b"});
+        CHECK(f.sleeps.size() == 1);
+    }
+    SECTION("beyond the budget") {
+        for (int i = 0; i < 6; ++i) f.exchange.answer(error_answer(500, "Ex1|System.InvalidOperationException|Broke."));
+        CHECK_THAT(error_of([&] { f.read_all("Get-CASMailbox"); }),
+                   Catch::StartsWith("Get-CASMailbox failed: HTTP 500: Broke. (InvalidOperationException); gave up after 5 retries"));
+    }
+}
+
+TEST_CASE("an empty list is no rows whether value is absent, null or []", "[exchange]") {
+    Fixture f;
+    const auto body = GENERATE(as<std::string>{}, R"({"@odata.context":"x","@adminapi.warnings":[]})",
+                               R"({"@odata.context":"x","@adminapi.warnings":[],"value":null})",
+                               R"({"@odata.context":"x","@adminapi.warnings":[],"value":[]})",
+                               R"j({"@odata.context":"x","value@odata.type":"#Collection(Exchange.GenericHashTable)"})j");
+    INFO(body);
+    f.exchange.answer({200, {}, body});
+    CHECK(f.read_all("Get-User").empty());
+}
+
+TEST_CASE("a truncated last answer is never the whole list", "[exchange][safety]") {
+    Fixture f;
+    const std::string more = "There are more results available than are currently displayed. To view them, increase the "
+                             "value for the ResultSize parameter.";
+    SECTION("with a nextLink the warning is an ordinary page") {
+        f.exchange.answer({200, {}, R"({"@adminapi.warnings":[")" + more + R"("],"value":[{"Name":"a"}],"@odata.nextLink":")" +
+                                        base + R"(?$skiptoken=2"})"});
+        f.exchange.answer(page(R"({"Name":"b"})"));
+        CHECK(f.read_all("Get-User") == std::vector<std::string>{"a", "b"});
+    }
+    SECTION("without one it fails the read") {
+        f.exchange.answer({200, {}, R"({"@adminapi.warnings":[")" + more + R"("],"value":[{"Name":"a"}]})"});
+        CHECK_THAT(error_of([&] { f.read_all("Get-User"); }),
+                   Catch::StartsWith("Get-User failed: the last answer says more rows exist than it holds (\"There are "
+                                     "more results available") &&
+                       Catch::Contains("the list is not complete"));
+    }
+}
+
+TEST_CASE("continuations that are refused: the list is asked for whole, or the read fails naming the cause", "[exchange][safety]") {
+    Fixture f;
+    const auto refused = [] {
+        return error_answer(400, "Ex1B5C2D|Microsoft.Exchange.Admin.OData.Core.InvalidPaginationRequestException|"
+                                 "Expired or Invalid pagination request. Default Expiry time is 00:30:00");
+    };
+    f.exchange.answer(page(R"({"Name":"a"})", base + "?$skiptoken=2"));
+    f.exchange.answer(refused());
+    SECTION("the unpaged answer is whole") {
+        f.exchange.answer(page(R"({"Name":"a"},{"Name":"b"})"));
+        CHECK(f.read_all("Get-User") == std::vector<std::string>{"a", "b"});
+        REQUIRE(f.exchange.requests.size() == 3);
+        CHECK(f.exchange.requests[0].headers.count("Prefer") == 1);
+        CHECK(f.exchange.requests[2].url == base + "?$select=Name");
+        CHECK(f.exchange.requests[2].headers.count("Prefer") == 0);  // the server's own answer size
+    }
+    SECTION("the server pages anyway, and refuses every continuation") {
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            f.exchange.answer(page(R"({"Name":"a"})", base + "?$skiptoken=2"));
+            f.exchange.answer(refused());
+        }
+        const std::string error = error_of([&] { f.read_all("Get-User"); });
+        CHECK_THAT(error, Catch::StartsWith("Get-User failed: HTTP 400: Expired or Invalid pagination request.") &&
+                              Catch::EndsWith("Exchange refused to continue the list 4 times, and an answer without "
+                                              "paging was not whole either: the read is not complete, so nothing is "
+                                              "planned from it"));
+    }
 }
 
 TEST_CASE("throttling and busy servers are retried with backoff", "[exchange]") {
@@ -222,9 +297,33 @@ TEST_CASE("a 401 refreshes the token once, and a missing role is explained", "[e
         f.exchange.answer(error_answer(401, "User is not allowed to call Set-User"));
         CHECK_THAT(error_of([&] { f.client.write("Set-User", value::object()); }),
                    Catch::StartsWith("Set-User failed: HTTP 401: User is not allowed to call Set-User (client-request-id ") &&
-                       Catch::EndsWith("what to check: the app's service principal needs an Entra role that allows "
-                                       "Set-User: Exchange Administrator to apply, Global Reader to plan"));
+                       Catch::EndsWith("what to check: the app's Entra directory role does not allow Set-User: "
+                                       "assign Exchange Administrator to the app's service principal to apply (Global "
+                                       "Reader is enough to plan)"));
         CHECK(f.login.issued == 1);
+    }
+    SECTION("a fresh token refused too: the app has no Exchange.ManageAsApp") {
+        f.exchange.answer({401, {}, ""});
+        f.exchange.answer({401, {}, ""});
+        CHECK_THAT(error_of([&] { f.read_all("Get-User"); }),
+                   Catch::EndsWith("what to check: Exchange refused a fresh token: give the app the application "
+                                   "permission Exchange.ManageAsApp (API permissions, Office 365 Exchange Online) and "
+                                   "grant admin consent for it"));
+    }
+    SECTION("a 403 of NUL bytes: the app role without an Entra directory role") {
+        f.exchange.answer({403, {}, std::string(4096, '\0')});
+        const std::string error = error_of([&] { f.read_all("Get-User"); });
+        CHECK_THAT(error, Catch::StartsWith("Get-User failed: HTTP 403: no error text in the answer (client-request-id ") &&
+                              Catch::Contains("what to check: the app has the Exchange.ManageAsApp permission but no "
+                                              "Entra directory role"));
+        CHECK(error.find('\0') == std::string::npos);
+    }
+    SECTION("a redirect is never followed, and says where it pointed") {
+        f.exchange.answer({302, {{"location", "https://elsewhere.example.com/adminapi"}}, ""});
+        CHECK_THAT(error_of([&] { f.read_all("Get-User"); }),
+                   Catch::StartsWith("Get-User failed: HTTP 302: a redirect (HTTP 302) to "
+                                     "https://elsewhere.example.com/adminapi, which authgate never follows"));
+        CHECK(f.exchange.requests.size() == 1);
     }
 }
 
@@ -394,10 +493,10 @@ TEST_CASE("a page that cannot be read fails the read, and says why", "[exchange]
         CHECK_THAT(error_of([&] { f.read_all("Get-User"); }),
                    Catch::StartsWith("Get-User failed: the answer is not JSON ("));
     }
-    SECTION("no value array") {
+    SECTION("a value that is not an array") {
         f.exchange.answer({200, {}, R"({"value":{"Name":"a"}})"});
         CHECK_THAT(error_of([&] { f.read_all("Get-User"); }),
-                   Catch::StartsWith("Get-User failed: the answer has no \"value\" array"));
+                   Catch::StartsWith("Get-User failed: the answer's \"value\" is not an array"));
     }
     SECTION("a nextLink that is not a string: a partial list must not look whole") {
         f.exchange.answer({200, {}, R"({"value":[{"Name":"a"}],"@odata.nextLink":42})"});

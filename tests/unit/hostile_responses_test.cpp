@@ -49,14 +49,15 @@ struct ScriptedTenant : FakeSignIn {
 }  // namespace
 
 TEST_CASE("an answer whose value is not an array fails the read", "[exchange][hostile][safety]") {
-    const std::string no_value = "Get-CASMailbox failed: the answer has no \"value\" array (client-request-id ";
+    const std::string no_value = "Get-CASMailbox failed: the answer's \"value\" is not an array (client-request-id ";
+    const std::string not_object = "Get-CASMailbox failed: the answer is not a JSON object (client-request-id ";
     const std::string not_json = "Get-CASMailbox failed: the answer is not JSON (";
     const auto [name, body, expected] = GENERATE_REF(table<std::string, std::string, std::string>({
         {"value is an object", R"({"value":{"PrimarySmtpAddress":"a@contoso.com"}})", no_value},
-        {"value is null", R"({"value":null})", no_value},
         {"value is a string", R"({"value":"[]"})", no_value},
-        {"no value", R"({"@odata.context":"x","@adminapi.warnings":[]})", no_value},
-        {"the answer is an array", R"([{"PrimarySmtpAddress":"a@contoso.com"}])", no_value},
+        {"the answer is an array", R"([{"PrimarySmtpAddress":"a@contoso.com"}])", not_object},
+        {"warnings that are not an array", R"({"value":[],"@adminapi.warnings":"more"})",
+         "Get-CASMailbox failed: the answer's @adminapi.warnings is not an array"},
         {"the answer is not JSON", "<html>Service Unavailable</html>", not_json},
         {"the answer is empty", "", not_json},
         {"the answer is nested 100,000 deep", std::string(100000, '[') + std::string(100000, ']'), not_json},

@@ -100,9 +100,13 @@ LiveState ExchangeOnlineConnector::read_live_state() {
         auto assigned = read_all<LiveUser>(client_, "Get-User", input,
                                            {"Identity", "ExternalDirectoryObjectId", "UserPrincipalName", "AuthenticationPolicy"},
                                            read_user);
+        // Listed by this policy's filter: on this policy, whatever form the user's own reference
+        // takes (a name, a DN or a Guid).
+        for (LiveUser& user : assigned) user.authentication_policy = policy.name;
         users.insert(users.end(), std::make_move_iterator(assigned.begin()), std::make_move_iterator(assigned.end()));
     }
     state.users = std::move(users);
+    name_policy_references(state);
     return state;
 }
 

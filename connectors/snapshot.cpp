@@ -146,6 +146,7 @@ LiveState parse_snapshot(const std::string& text, const std::string& name) {
     if (const value* member = fields[users]) {
         state.users = read_list<LiveUser>(*member, names[users], name, read_user);
     }
+    name_policy_references(state);
     return state;
 }
 

@@ -70,4 +70,20 @@ void LiveIndex::index_mailbox_ids() const {
     });
 }
 
+void name_policy_references(LiveState& state) {
+    if (!state.policies) return;
+    const auto name_of = [&](std::optional<std::string>& reference) {
+        if (!reference) return;
+        for (const LivePolicy& policy : *state.policies)
+            for (const std::string* form : {&policy.name, &policy.distinguished_name, &policy.guid, &policy.identity})
+                if (!form->empty() && equals_ignoring_case(*form, *reference)) {
+                    reference = policy.name;
+                    return;
+                }
+    };
+    if (state.organization) name_of(state.organization->default_authentication_policy);
+    if (state.users)
+        for (LiveUser& user : *state.users) name_of(user.authentication_policy);
+}
+
 }  // namespace authgate

@@ -62,6 +62,12 @@ struct LiveState {
     bool operator==(const LiveState&) const = default;  // part by part, unknown equal only to unknown
 };
 
+// Exchange may name a policy in a reference (the org's DefaultAuthenticationPolicy, a user's
+// AuthenticationPolicy) by its name, its DistinguishedName or its Guid (or Identity). Turns each
+// reference that names a policy of `state` in any of those forms into that policy's name, so that
+// references compare with the desired state's names; one that names none is left as it is.
+void name_policy_references(LiveState& state);
+
 // A case-insensitive (ASCII) hash of a key, for KeyIndex.
 std::uint64_t hash_ignoring_case(std::string_view key);
 

@@ -9,6 +9,8 @@
 #include <regex>
 #include <set>
 
+#include <unistd.h>
+
 #include "journal_reader.h"
 #include "sandbox_fixture.h"
 #include "tls_listener.h"
@@ -222,4 +224,27 @@ TEST_CASE("a key file that group or others can read is refused before anything i
         }
     }
     CHECK(sandbox.token_requests() == 2);  // the two owner-only files; none of the others
+}
+
+TEST_CASE("a redirect from the Exchange endpoint is never followed: the token goes nowhere else", "[integration][tls][safety][live]") {
+    // The other origin is trusted through the bundle, so that only authgate's own rule keeps the
+    // request and its token from it.
+    const fs::path pki = fs::temp_directory_path() / ("authgate-redirect-" + std::to_string(::getpid()));
+    const TestCa ca(pki, "elsewhere-ca");
+    TlsListener elsewhere(ca.issue("elsewhere", {}));
+    Sandbox sandbox({"examples/contoso/live.json", {"--redirect-to", elsewhere.origin()}});
+    const std::string bundle = trust_both(sandbox, ca);
+    const std::string state = (sandbox.folder() / "state.db").string();
+    for (const auto& args : {plan_args(), std::vector<std::string>{"apply", "-c", sandbox.example(), "--auto-approve", "--state", state}}) {
+        const RunResult run_result = run(sandbox, args, {sandbox.origin(), sandbox.origin(), bundle});
+        INFO(run_result.err);
+        CHECK(run_result.exit_code == 1);
+        CHECK_THAT(run_result.err, Catch::Contains("Get-TransportConfig failed: HTTP 302: a redirect (HTTP 302) to " +
+                                                   elsewhere.origin() + "/adminapi/beta/") &&
+                                       Catch::Contains("which authgate never follows"));
+    }
+    CHECK(elsewhere.connections() == 0);
+    CHECK(sandbox.state().at("mutations").size() == 0);
+    std::error_code ignored;
+    fs::remove_all(pki, ignored);
 }

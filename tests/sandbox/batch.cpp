@@ -47,7 +47,7 @@ std::optional<std::string> item_url_problem(const SandboxState& state, const std
 }
 
 BatchItem read_item(const SandboxState& state, const value& request, const std::string& tenant_segment,
-                    const std::string& origin) {
+                    const std::string& origin, const HttpRequest& outer) {
   BatchItem item;
   item.id = text_property(request, "id");
   if (!iequals(text_property(request, "method"), "POST")) {
@@ -65,6 +65,16 @@ BatchItem read_item(const SandboxState& state, const value& request, const std::
     for (const auto& [name, header] : request.at("headers").as_object()) {
       if (header.is_string()) headers.set(name, header.as_string());
     }
+  }
+  // --batch-items-need-token: an item is authorised by its own headers, as the outer request is.
+  if (state.config.behaviours.batch_items_need_token &&
+      (!headers.get("Authorization") || !headers.get("X-AnchorMailbox") ||
+       headers.get("Authorization") != outer.headers.get("Authorization") ||
+       !iequals(*headers.get("X-AnchorMailbox"), outer.headers.get("X-AnchorMailbox").value_or("")))) {
+    item.refusal = exchange::request_error(401, "Unauthorized",
+                                           "Request '" + item.id + "': the Authorization and X-AnchorMailbox headers "
+                                           "of the request are missing.");
+    return item;
   }
   if (!request.has_field("body") || !request.at("body").is_object()) {
     item.refusal = exchange::request_error(400, "BadRequest", "Request '" + item.id + "': body must be a JSON object.");
@@ -108,7 +118,7 @@ std::variant<std::vector<BatchItem>, std::string> read_batch(const SandboxState&
       return std::string("Every $batch request needs a string id.");
     if (!ids.insert(text_property(entry, "id")).second)
       return "The id '" + text_property(entry, "id") + "' is used twice.";
-    items.push_back(read_item(state, entry, tenant_segment, origin));
+    items.push_back(read_item(state, entry, tenant_segment, origin, request));
   }
   return items;
 }

@@ -1,5 +1,6 @@
 #include "exchange_request.h"
 
+#include <limits>
 #include <variant>
 
 #include "sandbox_state.h"
@@ -132,6 +133,10 @@ std::variant<CmdletCall, ExchangeError> read_cmdlet_call(const SandboxState& sta
   if (const auto* error = std::get_if<ExchangeError>(&size)) return *error;
   CmdletCall call;
   call.page_size = std::get<size_t>(size);
+  // Asked for no page size: --whole-without-prefer answers every row at once.
+  if (state.config.behaviours.whole_without_prefer &&
+      std::get<size_t>(page_size(headers, std::numeric_limits<size_t>::max())) == std::numeric_limits<size_t>::max())
+    call.page_size = std::numeric_limits<size_t>::max();
   call.select = select_list(query);
   call.skiptoken = query_value(query, "$skiptoken");
 

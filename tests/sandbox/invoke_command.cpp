@@ -18,18 +18,48 @@ std::string next_link(SandboxState& state, const CmdletCall& call, const std::st
   return origin + "/adminapi/beta/" + call.tenant_segment + "/InvokeCommand?$skiptoken=" + token;
 }
 
+// A policy reference (DefaultAuthenticationPolicy, a user's AuthenticationPolicy) is stored as
+// the policy's name; --policy-references answers it as the policy's DN or Guid instead.
+const value& named_as_configured(const SandboxState& state, const value& row) {
+  thread_local value renamed;
+  const auto form = state.config.behaviours.policy_references;
+  if (form == ServiceBehaviours::PolicyReferences::name) return row;
+  for (const char* property : {"AuthenticationPolicy", "DefaultAuthenticationPolicy"}) {
+    const std::string name = text_property(row, property);
+    if (name.empty()) continue;
+    for (const size_t index : state.tenant.find_policies(name)) {
+      const value& policy = *state.tenant.policies()[index];
+      renamed = row;
+      renamed[property] = value::string(text_property(
+          policy, form == ServiceBehaviours::PolicyReferences::guid ? "Guid" : "DistinguishedName"));
+      return renamed;
+    }
+  }
+  return row;
+}
+
+// An answer with no rows: "value":[] as built, or --empty-value's absent or null.
+void empty_value_as_configured(const SandboxState& state, std::string& text) {
+  const auto form = state.config.behaviours.empty_value;
+  if (form == ServiceBehaviours::EmptyValue::array) return;
+  const std::string empty = ",\"value\":[]";
+  const size_t at = text.rfind(empty);
+  if (at == std::string::npos) return;
+  text.replace(at, empty.size(), form == ServiceBehaviours::EmptyValue::null ? ",\"value\":null" : "");
+}
+
 CallAnswer answer_page(SandboxState& state, const CmdletCall& call, const PagePointer& page,
                        const std::vector<std::string>& warnings) {
   const ReadCursor& cursor = *page.cursor;
   if (const auto failure = state.faults.take_fail_page(cursor.cmdlet, page.page_number)) {
     return server_error_answer(failure->status);
   }
-  const size_t end = std::min(page.offset + cursor.page_size, cursor.rows.size());
+  const size_t end = std::min(page.offset + std::min(cursor.page_size, cursor.rows.size()), cursor.rows.size());
   std::string values;
   values.reserve((end - page.offset) * 256);
   for (size_t i = page.offset; i < end; ++i) {
     if (i > page.offset) values += ',';
-    append_selected(values, *cursor.rows[i], cursor.select);
+    append_selected(values, named_as_configured(state, *cursor.rows[i]), cursor.select);
   }
   std::optional<std::string> link;
   if (end < cursor.rows.size()) {
@@ -38,11 +68,13 @@ CallAnswer answer_page(SandboxState& state, const CmdletCall& call, const PagePo
   }
   CallAnswer answer;
   answer.text = success_envelope_text(call.origin, call.tenant_segment, values, warnings, link);
+  if (end == page.offset) empty_value_as_configured(state, *answer.text);
   return answer;
 }
 
 CallAnswer continue_read(SandboxState& state, const CmdletCall& call, const CmdletDefinition& cmdlet) {
-  if (state.faults.expires_links()) return CallAnswer::failure(exchange::invalid_pagination());
+  if (state.faults.expires_links() || state.config.behaviours.refuse_continuations)
+    return CallAnswer::failure(exchange::invalid_pagination());
   const auto page = state.pages.find(*call.skiptoken, state.clock());
   if (!page || page->cursor->cmdlet != cmdlet.name || page->cursor->parameters_key != canonical_json(call.parameters)) {
     return CallAnswer::failure(exchange::invalid_pagination());
@@ -117,7 +149,7 @@ HttpResponse nul_403_response(SandboxState& state, const HttpRequest& request) {
                          "assigning correct Directory Roles to Azure AD Application for EXO App-Only "
                          "Authentication.\";error_category=\"invalid_grant\"");
   HttpResponse response = exchange_http_response(state, request, std::move(answer));
-  response.body = std::string(64, '\0');
+  response.body = std::string(4096, '\0');  // as in a live capture
   return response;
 }
 

@@ -57,6 +57,17 @@ Command parse_serve(const std::vector<std::string>& arguments) {
       "link-expiry", po::value<int>(&options.link_expiry), "seconds a nextLink stays valid (default 1800)")(
       "batch-seed", po::value<unsigned>(&options.batch_seed), "seed of the $batch response shuffle (default 1)")(
       "reject-pss", po::bool_switch(&options.reject_pss), "answer AADSTS700027 to PS256 assertions (RS256 only)")(
+      "empty-value", po::value<std::string>(&options.empty_value),
+      "an answer with no rows: \"value\":[] (array, default), no value (absent) or \"value\":null (null)")(
+      "refuse-continuations", po::bool_switch(&options.refuse_continuations),
+      "refuse every nextLink at once (Expired or Invalid pagination request)")(
+      "whole-without-prefer", po::bool_switch(&options.whole_without_prefer),
+      "without Prefer: odata.maxpagesize, answer every row at once")(
+      "batch-items-need-token", po::bool_switch(&options.batch_items_need_token),
+      "answer 401 to a $batch item without its own Authorization and X-AnchorMailbox")(
+      "policy-references", po::value<std::string>(&options.policy_references),
+      "name a policy in DefaultAuthenticationPolicy and AuthenticationPolicy by name (default), dn or guid")(
+      "redirect-to", po::value<std::string>(), "answer every admin API request with a 302 to this origin")(
       "quiet", po::bool_switch(&options.quiet), "do not log requests on stderr");
   const std::string synopsis =
       "usage: authgate-sandbox [serve] --seed SNAPSHOT.json --tenant DOMAIN --app-id GUID --app-cert CERT.pem "
@@ -82,6 +93,11 @@ Command parse_serve(const std::vector<std::string>& arguments) {
   if (values.count("port-file")) options.port_file = values["port-file"].as<std::filesystem::path>();
   if (values.count("state-file")) options.state_file = values["state-file"].as<std::filesystem::path>();
   if (values.count("faults")) options.faults_file = values["faults"].as<std::filesystem::path>();
+  if (values.count("redirect-to")) options.redirect_to = values["redirect-to"].as<std::string>();
+  if (options.empty_value != "array" && options.empty_value != "absent" && options.empty_value != "null")
+    throw std::invalid_argument("--empty-value must be array, absent or null (see authgate-sandbox --help)");
+  if (options.policy_references != "name" && options.policy_references != "dn" && options.policy_references != "guid")
+    throw std::invalid_argument("--policy-references must be name, dn or guid (see authgate-sandbox --help)");
   require_range("port", options.port, 0, 65535);
   require_range("token-lifetime", options.token_lifetime, 1, 86400);
   require_range("page-size-max", options.page_size_max, 1, 1000);

@@ -27,6 +27,12 @@ struct ServeOptions {
   int link_expiry = 1800;
   unsigned batch_seed = 1;
   bool reject_pss = false;
+  std::string empty_value = "array";
+  bool refuse_continuations = false;
+  bool whole_without_prefer = false;
+  bool batch_items_need_token = false;
+  std::string policy_references = "name";
+  std::optional<std::string> redirect_to;
   bool quiet = false;
 };
 

@@ -53,6 +53,14 @@ HttpResponse Sandbox::route(const HttpRequest& request) {
   if (segments.size() == 5 && segments[2] == "oauth2" && segments[3] == "v2.0" && segments[4] == "token") {
     return handle_token_request(state_, request, segments[1]);
   }
+  if (is_admin_api(segments) && state_.config.behaviours.redirect_to) {
+    // A front door that sends the client elsewhere (regional redirects are seen live): the
+    // request is not handled here.
+    HttpResponse moved;
+    moved.status = 302;
+    moved.headers.set("Location", *state_.config.behaviours.redirect_to + request.path);
+    return moved;
+  }
   if (is_admin_api(segments) && segments[4] == "InvokeCommand")
     return handle_invoke_command(state_, request, segments[3]);
   if (is_admin_api(segments) && segments[4] == "$batch") return handle_batch(state_, request, segments[3]);

@@ -18,6 +18,19 @@
 
 namespace sandbox {
 
+// Where live tenants have been seen to answer in more than one way (README "Real-service
+// behaviours"): each can be switched on, so that a client is tested under every one.
+struct ServiceBehaviours {
+  enum class EmptyValue { array, absent, null };
+  enum class PolicyReferences { name, distinguished_name, guid };
+  EmptyValue empty_value = EmptyValue::array;   // how an answer with no rows carries "value"
+  bool refuse_continuations = false;            // every $skiptoken request: "Expired or Invalid pagination request"
+  bool whole_without_prefer = false;            // no Prefer: odata.maxpagesize: every row in one answer
+  bool batch_items_need_token = false;          // a $batch item without its own bearer and anchor: 401
+  PolicyReferences policy_references = PolicyReferences::name;  // how a policy is named in a reference
+  std::optional<std::string> redirect_to;       // every admin API request: 302 to this origin, same path
+};
+
 struct SandboxConfig {
   std::string tenant;                    // the onmicrosoft.com domain, e.g. contoso.onmicrosoft.com
   std::optional<std::string> tenant_id;  // the tenant GUID, accepted wherever the domain is
@@ -26,6 +39,7 @@ struct SandboxConfig {
   size_t page_size_max = 1000;
   std::chrono::seconds link_expiry{1800};
   unsigned batch_seed = 1;  // responses of a $batch are shuffled with this seed
+  ServiceBehaviours behaviours;
 };
 
 // Exchange's Rate-Limit-* headers: a count of requests in a fixed one-minute window.

@@ -66,7 +66,7 @@ TEST_CASE("nul_403 answers 403 with a body of NUL bytes and the reason in x-ms-d
   fixture.set_faults(R"({"nul_403": {"count": 1}})");
   const HttpResponse response = fixture.invoke("Get-TransportConfig", kNoParameters);
   CHECK(response.status == 403);
-  CHECK(response.body == std::string(64, '\0'));
+  CHECK(response.body == std::string(4096, '\0'));
   CHECK_THAT(response.headers.get("x-ms-diagnostics").value_or(""),
              Catch::Contains("isn't supported in this scenario"));
 }

@@ -121,6 +121,36 @@ bool shows(const Change& change, const LiveState& live, const LiveIndex& index) 
     return now_value && same(*now_value, change.after);
 }
 
+// A revocation is read back one user at a time (the user may be on no policy, so no listing
+// shows it): made when the tenant's StsRefreshTokensValidFrom is at least what was sent. Where
+// the tenant cannot tell, or the read fails, a revocation Exchange accepted stays "applied".
+void verify_revocations(ApplyResult& result, TenantConnector& connector) {
+    for (AppliedChange& applied : result.changes) {
+        if (!applied.revoked_from || applied.change.attribute != "STSRefreshTokensValidFrom") continue;
+        if (applied.outcome != ChangeOutcome::applied && applied.outcome != ChangeOutcome::uncertain) continue;
+        std::optional<std::string> shown;
+        try {
+            shown = connector.read_tokens_valid_from(identity_of(applied.change));
+        } catch (const ConnectorError&) {
+            continue;
+        }
+        if (!shown) continue;
+        const std::optional<Instant> from = parse_instant(*shown);
+        if (from && *from >= *applied.revoked_from) {
+            applied.outcome = ChangeOutcome::verified;
+            applied.error.clear();
+        } else if (applied.outcome == ChangeOutcome::applied) {
+            applied.outcome = ChangeOutcome::failed;
+            applied.error = "Exchange accepted Set-User but " + applied.change.target +
+                            " shows STSRefreshTokensValidFrom = " + *shown + " when read back, before the " +
+                            format_instant(*applied.revoked_from) + " sent";
+        } else {
+            applied.outcome = ChangeOutcome::failed;
+            applied.error += "; the read-back shows it was not made";
+        }
+    }
+}
+
 // Reads the tenant to learn what became of the uncertain writes among `sent`. When the read
 // fails too they stay uncertain.
 void settle_uncertain(ApplyResult& result, const std::vector<std::size_t>& sent, TenantConnector& connector) {
@@ -188,7 +218,8 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
             Cmdlet cmdlet = change.cmdlet;
             if (change.attribute == "STSRefreshTokensValidFrom") {
                 // Revocation counts from when it is applied, not from when it was planned.
-                std::string stamp = format_instant(clock.now());
+                applied.revoked_from = clock.now();
+                std::string stamp = format_instant(*applied.revoked_from);
                 stamp.insert(stamp.size() - 1, ".0000000");
                 for (auto& [name, value] : cmdlet.parameters)
                     if (name == change.attribute) value = stamp;
@@ -258,8 +289,8 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
             applied.outcome = ChangeOutcome::failed;
             applied.error += "; the read-back shows it was not made";
         }
-        // Applied and not readable back (STSRefreshTokensValidFrom) stays "applied".
     }
+    verify_revocations(result, connector);
     return result;
 }
 

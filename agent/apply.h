@@ -21,6 +21,7 @@ struct AppliedChange {
     std::string error;
     std::string client_request_id;
     std::vector<std::string> warnings;  // Exchange's, e.g. "no settings … have been modified"
+    std::optional<Instant> revoked_from;  // the STSRefreshTokensValidFrom sent, for a revocation
 };
 
 struct ApplyResult {

@@ -1,6 +1,7 @@
 #pragma once
 // One interface for every way of reaching a tenant: a snapshot file, Exchange Online, or a
 // test fake. A part that cannot be read is an error, never an empty list.
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -33,6 +34,13 @@ public:
     // Runs independent cmdlets (in any order, possibly at once); outcomes in the same order.
     // Never throws for a cmdlet that fails: that is its outcome.
     virtual std::vector<WriteOutcome> write(const std::vector<Cmdlet>& cmdlets) = 0;
+    // A user's StsRefreshTokensValidFrom as the tenant shows it (the revocation of its refresh
+    // tokens), for the user Set-User took as `identity`; nullopt when this connector cannot read
+    // it. Throws ConnectorError when the read fails.
+    virtual std::optional<std::string> read_tokens_valid_from(const std::string& identity) {
+        (void)identity;
+        return std::nullopt;
+    }
 };
 
 }  // namespace authgate

@@ -123,8 +123,13 @@ ExchangeClient::ExchangeClient(HttpTransport& http, TokenClient& tokens, Exchang
     settings_.page_size = std::clamp(settings_.page_size, 1, 1000);
 }
 
-std::string ExchangeClient::invoke_url() const {
-    return trim_slash(settings_.exchange_endpoint) + "/adminapi/beta/" + settings_.tenant + "/InvokeCommand";
+std::string ExchangeClient::tenant() {
+    if (tokens_.requests_made() == 0) tokens_.bearer();  // the GUID comes with the first token
+    return tokens_.tenant_id().value_or(settings_.tenant);
+}
+
+std::string ExchangeClient::invoke_url() {
+    return trim_slash(settings_.exchange_endpoint) + "/adminapi/beta/" + tenant() + "/InvokeCommand";
 }
 
 std::chrono::milliseconds ExchangeClient::backoff(int attempt, const HttpResponse* response) {
@@ -160,7 +165,7 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
         HttpRequest request{url,
                             {{"Authorization", "Bearer " + tokens_.bearer()},
                              {"Content-Type", "application/json"},
-                             {"X-AnchorMailbox", anchor_mailbox + settings_.tenant},
+                             {"X-AnchorMailbox", anchor_mailbox + tenant()},
                              {"client-request-id", client_request_id}},
                             body};
         if (replay == Replay::write) request.connection = ConnectionUse::fresh;
@@ -360,8 +365,8 @@ ExchangeCounters ExchangeClient::counters() const {
     return counters_;
 }
 
-std::string ExchangeClient::batch_url() const {
-    return trim_slash(settings_.exchange_endpoint) + "/adminapi/beta/" + settings_.tenant + "/$batch";
+std::string ExchangeClient::batch_url() {
+    return trim_slash(settings_.exchange_endpoint) + "/adminapi/beta/" + tenant() + "/$batch";
 }
 
 WriteOutcome ExchangeClient::write_one(const WriteRequest& write) {
@@ -385,9 +390,12 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
                                  std::vector<WriteOutcome>& outcomes) {
     // Every item carries the whole header set, bearer and anchor included, as production clients
     // send it: a service that checks items on their own then takes them.
-    std::string bearer;
+    std::string bearer, item_url, endpoint, anchor;
     try {
         bearer = "Bearer " + tokens_.bearer();
+        item_url = invoke_url();
+        endpoint = batch_url();
+        anchor = anchor_mailbox + tenant();
     } catch (const ConnectorError& error) {
         // No token: the batch is never sent. (Thrown on a worker thread, this would end the program.)
         for (std::size_t i = 0; i < count; ++i)
@@ -404,14 +412,14 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
         envelope["CmdletInput"] = input;
         value headers = value::object(true);
         headers["Authorization"] = value::string(bearer);
-        headers["X-AnchorMailbox"] = value::string(anchor_mailbox + settings_.tenant);
+        headers["X-AnchorMailbox"] = value::string(anchor);
         headers["X-CmdletName"] = value::string(write.cmdlet);
         headers["X-ResponseFormat"] = value::string("json");
         headers["Content-Type"] = value::string("application/json");
         value request = value::object(true);
         request["id"] = value::string(std::to_string(i + 1));
         request["method"] = value::string("POST");
-        request["url"] = value::string(invoke_url());
+        request["url"] = value::string(item_url);
         request["headers"] = headers;
         request["body"] = envelope;
         requests[i] = request;
@@ -422,7 +430,7 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
     std::string request_id;
     HttpResponse response;
     try {
-        response = send(batch_url(), "$batch", body.serialize(), Replay::write, request_id);
+        response = send(endpoint, "$batch", body.serialize(), Replay::write, request_id);
     } catch (const ExchangeError& error) {
         if (!error.uncertain()) {
             // The batch was refused whole, so nothing in it ran: send each write on its own.

@@ -111,7 +111,10 @@ public:
     std::vector<WriteOutcome> write_many(const std::vector<WriteRequest>& writes, int in_flight = 4);
 
     ExchangeCounters counters() const;
-    std::string invoke_url() const;
+    // The tenant as the URLs and X-AnchorMailbox name it: its GUID from the token's `tid` claim
+    // (signing in first if need be), whatever form the settings give it in; else as given.
+    std::string tenant();
+    std::string invoke_url();
 
 private:
     enum class Replay { read, write };
@@ -123,7 +126,7 @@ private:
     void write_batch(const std::vector<WriteRequest>& writes, std::size_t first, std::size_t count,
                      std::vector<WriteOutcome>& outcomes);
     WriteOutcome write_one(const WriteRequest& write);
-    std::string batch_url() const;
+    std::string batch_url();
     template <class Update>
     void count(Update update) {
         std::lock_guard lock(mutex_);

@@ -74,6 +74,30 @@ std::vector<WriteOutcome> ExchangeOnlineConnector::write(const std::vector<Cmdle
     return client_.write_many(writes);
 }
 
+std::optional<std::string> ExchangeOnlineConnector::read_tokens_valid_from(const std::string& identity) {
+    std::optional<std::string> found;
+    int objects = 0;
+    client_.read(
+        "Get-User", parameters({{"Identity", value::string(identity)}}), {"Identity", "StsRefreshTokensValidFrom"},
+        [&] { objects = 0; },
+        [&](const simdjson::dom::element& json) {
+            ++objects;
+            simdjson::dom::object object;
+            if (json.get_object().get(object) != simdjson::SUCCESS) return;
+            for (const auto field : object) {
+                std::string_view text;
+                // Property names compare without regard to case (STSRefreshTokensValidFrom is the parameter's spelling).
+                if (field.key.size() == 25 && equals_ignoring_case(field.key, "StsRefreshTokensValidFrom") &&
+                    field.value.get_string().get(text) == simdjson::SUCCESS)
+                    found = std::string(text);
+            }
+        });
+    if (objects != 1)
+        throw ConnectorError("Get-User -Identity " + identity + " returned " + std::to_string(objects) +
+                             " objects where one was expected");
+    return found;
+}
+
 LiveState ExchangeOnlineConnector::read_live_state() {
     LiveState state;
     state.org_smtp_auth_disabled =

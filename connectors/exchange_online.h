@@ -16,6 +16,8 @@ public:
     LiveState read_live_state() override;
     // Independent cmdlets go through $batch, ten to a request, a few requests at a time.
     std::vector<WriteOutcome> write(const std::vector<Cmdlet>& cmdlets) override;
+    // Get-User -Identity: live tenants return StsRefreshTokensValidFrom.
+    std::optional<std::string> read_tokens_valid_from(const std::string& identity) override;
 
 private:
     ExchangeClient& client_;

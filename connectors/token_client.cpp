@@ -1,5 +1,9 @@
 #include "connectors/token_client.h"
 
+#include <algorithm>
+#include <cctype>
+
+#include <cpprest/asyncrt_utils.h>
 #include <cpprest/json.h>
 
 namespace authgate {
@@ -60,8 +64,39 @@ TokenClient::TokenClient(HttpTransport& http, const Credential& credential, Toke
                          std::function<Instant()> clock)
     : http_(http), credential_(credential), settings_(std::move(settings)), clock_(std::move(clock)) {}
 
+namespace {
+
+// The `tid` claim of a compact JWT, when it is one and the claim is a GUID.
+std::optional<std::string> tid_claim(const std::string& token) {
+    const std::size_t first = token.find('.');
+    const std::size_t second = first == std::string::npos ? first : token.find('.', first + 1);
+    if (second == std::string::npos) return std::nullopt;
+    std::string payload = token.substr(first + 1, second - first - 1);
+    for (char& c : payload) c = c == '-' ? '+' : c == '_' ? '/' : c;
+    while (payload.size() % 4) payload += '=';
+    try {
+        const auto bytes = utility::conversions::from_base64(utility::conversions::to_string_t(payload));
+        const web::json::value claims = web::json::value::parse(std::string(bytes.begin(), bytes.end()));
+        if (!claims.has_string_field("tid")) return std::nullopt;
+        const std::string tid = claims.at("tid").as_string();
+        const bool guid = tid.size() == 36 && std::all_of(tid.begin(), tid.end(), [](char c) {
+                              return std::isxdigit(static_cast<unsigned char>(c)) || c == '-';
+                          });
+        return guid ? std::optional<std::string>(tid) : std::nullopt;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+}  // namespace
+
 std::string TokenClient::token_url() const {
     return trim_slash(settings_.login_endpoint) + "/" + settings_.tenant + "/oauth2/v2.0/token";
+}
+
+std::optional<std::string> TokenClient::tenant_id() {
+    std::lock_guard lock(mutex_);
+    return tenant_id_;
 }
 
 void TokenClient::invalidate() {
@@ -80,6 +115,7 @@ std::string TokenClient::bearer() {
         algorithm_ = AssertionAlgorithm::rs256;
         token_ = request(algorithm_);
     }
+    if (auto tid = tid_claim(*token_)) tenant_id_ = std::move(tid);
     return *token_;
 }
 

@@ -40,6 +40,10 @@ public:
 
     std::string token_url() const;
     int requests_made() const { return requests_; }
+    // The tenant's GUID, from the `tid` claim of the last access token (Entra issues JWTs); nullopt
+    // before the first token, or when the token carries none. The token is not verified here:
+    // it came over verified TLS from the token endpoint, and Exchange is its audience.
+    std::optional<std::string> tenant_id();
 
 private:
     std::string request(AssertionAlgorithm algorithm);
@@ -51,6 +55,7 @@ private:
     AssertionAlgorithm algorithm_ = AssertionAlgorithm::ps256;
     std::mutex mutex_;  // one token request at a time, however many writers ask
     std::optional<std::string> token_;
+    std::optional<std::string> tenant_id_;
     Instant expires_{};
     int requests_ = 0;
 };

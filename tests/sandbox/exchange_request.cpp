@@ -100,7 +100,9 @@ std::optional<ExchangeError> check_anchor_mailbox(const SandboxState& state, con
   }
   if (istarts_with(*anchor, "APP:")) {
     const std::string_view rest = std::string_view(*anchor).substr(4);
-    if (istarts_with(rest, kSystemMailbox) && state.serves_tenant(rest.substr(kSystemMailbox.size())))
+    const std::string_view tenant = rest.substr(std::min(rest.size(), kSystemMailbox.size()));
+    if (istarts_with(rest, kSystemMailbox) && state.serves_tenant(tenant) &&
+        (!state.config.behaviours.tenant_guid_only || iequals(tenant, state.tenant_guid())))
       return std::nullopt;
   } else if (istarts_with(*anchor, "UPN:")) {
     const size_t at = anchor->find('@');

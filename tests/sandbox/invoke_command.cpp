@@ -117,7 +117,8 @@ std::optional<HttpResponse> refuse_exchange_request(SandboxState& state, const H
   }
   if (auto unauthorized = check_bearer(state, request))
     return exchange_http_response(state, request, CallAnswer{unauthorized->status, unauthorized->headers, value(), std::nullopt});
-  if (!state.serves_tenant(tenant_segment)) {
+  if (!state.serves_tenant(tenant_segment) ||
+      (state.config.behaviours.tenant_guid_only && !iequals(tenant_segment, state.tenant_guid()))) {
     return exchange_http_response(state, request,
                                   CallAnswer::failure(exchange::request_error(
                                       404, "NotFound", "The tenant '" + tenant_segment + "' is not served here.")));

@@ -33,6 +33,7 @@ struct ServeOptions {
   bool batch_items_need_token = false;
   std::string policy_references = "name";
   std::optional<std::string> redirect_to;
+  bool tenant_guid_only = false;
   bool quiet = false;
 };
 

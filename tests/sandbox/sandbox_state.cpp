@@ -1,11 +1,26 @@
 #include "sandbox_state.h"
 
+#include <cctype>
+
+#include "crypto.h"
 #include "text.h"
 
 namespace sandbox {
 
 bool SandboxState::serves_tenant(std::string_view segment) const {
-  return iequals(segment, config.tenant) || (config.tenant_id && iequals(segment, *config.tenant_id));
+  return iequals(segment, config.tenant) || iequals(segment, tenant_guid());
+}
+
+std::string SandboxState::tenant_guid() const {
+  if (config.tenant_id) return *config.tenant_id;
+  // Derived from the domain, so that every run of one tenant has the same GUID.
+  const std::string hex = hex_upper(sha256(config.tenant)).substr(0, 32);
+  std::string guid;
+  for (size_t i = 0; i < hex.size(); ++i) {
+    if (i == 8 || i == 12 || i == 16 || i == 20) guid += '-';
+    guid += static_cast<char>(std::tolower(static_cast<unsigned char>(i == 12 ? '5' : hex[i])));
+  }
+  return guid;
 }
 
 std::vector<std::string> SandboxState::origins() const {

@@ -29,6 +29,7 @@ struct ServiceBehaviours {
   bool batch_items_need_token = false;          // a $batch item without its own bearer and anchor: 401
   PolicyReferences policy_references = PolicyReferences::name;  // how a policy is named in a reference
   std::optional<std::string> redirect_to;       // every admin API request: 302 to this origin, same path
+  bool tenant_guid_only = false;                // the admin API takes the tenant's GUID only, in URL and anchor
 };
 
 struct SandboxConfig {
@@ -58,6 +59,9 @@ struct SandboxState {
         pages(config.link_expiry) {}
 
   bool serves_tenant(std::string_view segment) const;
+  // The tenant's GUID: --tenant-id, else one derived from the domain. Tokens carry it as `tid`,
+  // and it is accepted wherever the domain is.
+  std::string tenant_guid() const;
   // https://127.0.0.1:PORT and https://localhost:PORT: the origins a client may address.
   std::vector<std::string> origins() const;
   // The origin the client used (from Host), for links it is to follow.

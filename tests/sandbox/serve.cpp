@@ -97,6 +97,7 @@ int serve(const ServeOptions& options) {
                              : options.policy_references == "guid" ? ServiceBehaviours::PolicyReferences::guid
                                                                    : ServiceBehaviours::PolicyReferences::name;
   behave.redirect_to = options.redirect_to;
+  behave.tenant_guid_only = options.tenant_guid_only;
   Sandbox sandbox(std::move(config), std::move(tenant), std::move(app_certificates),
                   options.reject_pss ? PssPolicy::rs256_only : PssPolicy::accept);
   if (faults) sandbox.set_faults(std::move(*faults));

@@ -68,13 +68,14 @@ HttpResponse garbage_answer(TokenGarbage kind) {
 
 }  // namespace
 
-std::string AccessTokens::issue(Instant now, std::chrono::seconds lifetime) {
+std::string AccessTokens::issue(Instant now, std::chrono::seconds lifetime, const std::string& claims) {
   // Tokens a day past expiry are forgotten; until then a client is told its token expired.
   std::erase_if(expiry_by_digest_, [now](const auto& entry) { return entry.second + std::chrono::hours(24) < now; });
-  std::string token = base64url_encode(random_bytes(48));
-  const std::string digest = sha256(token);
-  expiry_by_digest_[digest] = now + lifetime;
-  issued_digests_.push_back(hex_upper(digest));
+  const std::string signature = base64url_encode(random_bytes(48));
+  std::string token = base64url_encode(R"({"typ":"JWT","alg":"RS256","kid":"authgate-sandbox"})") + "." +
+                      base64url_encode(claims) + "." + signature;
+  expiry_by_digest_[sha256(token)] = now + lifetime;
+  issued_digests_.push_back(hex_upper(sha256(signature)));
   return token;
 }
 
@@ -110,7 +111,20 @@ HttpResponse handle_token_request(SandboxState& state, const HttpRequest& reques
   body["token_type"] = value::string("Bearer");
   body["expires_in"] = value::number(static_cast<int64_t>(lifetime.count()));
   body["ext_expires_in"] = value::number(static_cast<int64_t>(lifetime.count()));
-  body["access_token"] = value::string(state.tokens.issue(now, lifetime));
+  // The claims Exchange reads, and the tenant's GUID (`tid`) that clients use in URLs and anchors.
+  const auto seconds = [](Instant t) { return static_cast<int64_t>(t.time_since_epoch() / std::chrono::seconds(1)); };
+  value claims = value::object(true);
+  const std::string scope = query_value(parse_form(request.body), "scope").value_or("");
+  claims["aud"] = value::string(scope.substr(0, scope.rfind("/.default")));
+  claims["iss"] = value::string("https://sts.windows.net/" + state.tenant_guid() + "/");
+  claims["iat"] = value::number(seconds(now));
+  claims["nbf"] = value::number(seconds(now));
+  claims["exp"] = value::number(seconds(now + lifetime));
+  claims["app_displayname"] = value::string("authgate");
+  claims["appid"] = value::string(state.config.app_id);
+  claims["roles"] = value::array({value::string("Exchange.ManageAsApp")});
+  claims["tid"] = value::string(state.tenant_guid());
+  body["access_token"] = value::string(state.tokens.issue(now, lifetime, claims.serialize()));
   HttpResponse response = HttpResponse::json(200, body);
   response.headers.set("Cache-Control", "no-store, no-cache");
   response.headers.set("client-request-id", correlation_id);

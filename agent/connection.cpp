@@ -8,6 +8,7 @@
 #include "connectors/exchange_online.h"
 #include "connectors/http.h"
 #include "connectors/token_client.h"
+#include "connectors/trace.h"
 
 namespace authgate {
 namespace {
@@ -36,11 +37,18 @@ ExchangeSettings exchange_settings(const ConnectionSettings& connection) {
     return settings;
 }
 
+// The HTTPS transport, traced when --trace asks for it.
+std::unique_ptr<HttpTransport> transport(const ConnectionSettings& settings) {
+    auto https = make_https_transport({settings.ca_bundle, settings.http_timeout.value_or(HttpSettings{}.timeout)});
+    if (!settings.trace_dir) return https;
+    return make_tracing_transport(std::move(https), *settings.trace_dir);
+}
+
 class ExchangeOnlineSession : public TenantSession {
 public:
     ExchangeOnlineSession(const ConnectionSettings& settings, std::optional<std::string> password, const Clock& clock)
         : credential_(Credential::load(settings.certificate, password, clock.now())),
-          http_(make_https_transport({settings.ca_bundle, settings.http_timeout.value_or(HttpSettings{}.timeout)})),
+          http_(transport(settings)),
           tokens_(*http_, credential_,
                   {settings.login_endpoint, settings.exchange_endpoint, settings.tenant, settings.app_id},
                   [&clock] { return clock.now(); }),
@@ -82,7 +90,8 @@ void add_connection_options(po::options_description& options) {
         ("login-endpoint", po::value<std::string>(), "token endpoint base (AUTHGATE_LOGIN_ENDPOINT)")
         ("exchange-endpoint", po::value<std::string>(), "Exchange endpoint base (AUTHGATE_EXCHANGE_ENDPOINT)")
         ("ca-bundle", po::value<std::string>(), "extra trust anchors, PEM (AUTHGATE_CA_BUNDLE)")
-        ("http-timeout", po::value<std::string>(), "give up on one HTTPS request after this long; default 960s, 1800s for Set-OrganizationConfig (AUTHGATE_HTTP_TIMEOUT)");
+        ("http-timeout", po::value<std::string>(), "give up on one HTTPS request after this long; default 960s, 1800s for Set-OrganizationConfig (AUTHGATE_HTTP_TIMEOUT)")
+        ("trace", po::value<std::string>(), "write every request to the tenant and its answer to files in DIR, without secrets");
     add_log_options(options);
 }
 
@@ -103,6 +112,7 @@ ConnectionSettings override_connection(const po::variables_map& values, Connecti
     std::string bundle = base.ca_bundle.value_or("");
     pick("ca-bundle", "AUTHGATE_CA_BUNDLE", bundle);
     base.ca_bundle = bundle.empty() ? std::nullopt : std::optional<std::string>(bundle);
+    if (values.count("trace")) base.trace_dir = values["trace"].as<std::string>();
     std::string timeout;
     pick("http-timeout", "AUTHGATE_HTTP_TIMEOUT", timeout);
     if (!timeout.empty()) {

@@ -25,6 +25,8 @@ struct ConnectionSettings {
     // One HTTPS request, from connecting to the last byte, when set (--http-timeout); unset, as
     // the Exchange Online module allows: 960 s, and 1,800 s for Set-OrganizationConfig.
     std::optional<std::chrono::seconds> http_timeout;
+    // --trace DIR: every request and answer written there, without secrets (never saved in a plan).
+    std::optional<std::string> trace_dir;
 };
 
 using Environment = std::function<std::optional<std::string>(const std::string&)>;

@@ -234,3 +234,50 @@ TEST_CASE("no token, assertion, key, password or webhook URL appears in any outp
         CHECK(sweep.everything.find(secret) == std::string::npos);
     }
 }
+
+TEST_CASE("--trace writes every request and answer, and no secret", "[integration][secrets][trace]") {
+    Sandbox sandbox;
+    const fs::path trace = sandbox.folder() / "trace";
+    const std::string state = (sandbox.folder() / "state.db").string();
+    // A plan, then an apply: sign-in, reads with pages, $batch writes and the read-back.
+    REQUIRE(sandbox.authgate({"plan", "-c", sandbox.example(), "--trace", trace.string()}).exit_code == 0);
+    const RunResult apply =
+        sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state, "--trace", trace.string()});
+    INFO(apply.err);
+    REQUIRE(apply.exit_code == 0);
+
+    std::string everything;
+    int files = 0;
+    for (const auto& entry : fs::directory_iterator(trace)) {
+        everything += file_text(entry.path());
+        ++files;
+        CHECK((fs::status(entry.path()).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+    }
+    const auto credentials = sandbox.state().at("credentials");
+    std::set<std::string> token_digests;
+    for (const auto& digest : credentials.at("issued_token_sha256").as_array()) token_digests.insert(digest.as_string());
+    const int requests = sandbox.state().at("requests").at("token").as_integer() +
+                         sandbox.state().at("requests").at("invoke").as_integer() +
+                         sandbox.state().at("requests").at("batch").as_integer();
+    CHECK(files == requests);  // one file for every request the tenant saw
+    CHECK_THAT(everything, Catch::Contains("/oauth2/v2.0/token") && Catch::Contains("X-CmdletName: Get-CASMailbox") &&
+                               Catch::Contains("$batch") && Catch::Contains("--- answer: HTTP 200"));
+
+    REQUIRE(token_digests.size() >= 2);
+    CHECK(tokens_in(everything, token_digests) == 0);
+    for (const auto& jti : credentials.at("accepted_jtis").as_array()) CHECK(everything.find(jti.as_string()) == std::string::npos);
+    std::vector<std::string> secrets{"PRIVATE KEY", "eyJ"};
+    for (const auto& line : key_lines(client_credentials().pem)) secrets.push_back(line);
+    for (const auto& secret : secrets) {
+        INFO(secret);
+        CHECK(everything.find(secret) == std::string::npos);
+    }
+    // What names a secret is there, with the secret taken out.
+    for (const std::string key : {"Authorization: ", "client_assertion=", "\"access_token\":\""}) {
+        INFO(key);
+        std::size_t at = everything.find(key);
+        CHECK(at != std::string::npos);
+        for (; at != std::string::npos; at = everything.find(key, at + 1))
+            CHECK(everything.compare(at + key.size(), 9, "[removed]") == 0);
+    }
+}

@@ -25,6 +25,7 @@ void print_help(std::ostream& out) {
 const std::vector<Command>& commands() {
     static const std::vector<Command> table{
         {"validate", "parse and check the desired state; no network", run_validate},
+        {"doctor", "check, read-only, what plan and apply need of a tenant, and how to fix what fails", run_doctor},
         {"plan", "compare the desired state with the tenant and show the changes", run_plan},
         {"apply", "make the planned changes, then read them back to verify", run_apply},
         {"reconcile", "the scheduled job: record drift, revert expired exceptions, enforce", run_reconcile},

@@ -16,6 +16,7 @@ int run_explain(CommandContext& context);
 int run_snapshot(CommandContext& context);
 int run_import(CommandContext& context);
 int run_version(CommandContext& context);
+int run_doctor(CommandContext& context);
 
 // The first phase of every command that reads a desired state: load, then validate at `now`
 // (max_days from `granted_at` when given; see validate()).

@@ -37,18 +37,11 @@ ExchangeSettings exchange_settings(const ConnectionSettings& connection) {
     return settings;
 }
 
-// The HTTPS transport, traced when --trace asks for it.
-std::unique_ptr<HttpTransport> transport(const ConnectionSettings& settings) {
-    auto https = make_https_transport({settings.ca_bundle, settings.http_timeout.value_or(HttpSettings{}.timeout)});
-    if (!settings.trace_dir) return https;
-    return make_tracing_transport(std::move(https), *settings.trace_dir);
-}
-
 class ExchangeOnlineSession : public TenantSession {
 public:
     ExchangeOnlineSession(const ConnectionSettings& settings, std::optional<std::string> password, const Clock& clock)
         : credential_(Credential::load(settings.certificate, password, clock.now())),
-          http_(transport(settings)),
+          http_(make_transport(settings)),
           tokens_(*http_, credential_,
                   {settings.login_endpoint, settings.exchange_endpoint, settings.tenant, settings.app_id},
                   [&clock] { return clock.now(); }),
@@ -73,6 +66,14 @@ private:
 };
 
 }  // namespace
+
+std::unique_ptr<HttpTransport> make_transport(const ConnectionSettings& settings) {
+    auto https = make_https_transport({settings.ca_bundle, settings.http_timeout.value_or(HttpSettings{}.timeout)});
+    if (!settings.trace_dir) return https;
+    return make_tracing_transport(std::move(https), *settings.trace_dir);
+}
+
+ExchangeSettings exchange_settings_of(const ConnectionSettings& connection) { return exchange_settings(connection); }
 
 Environment process_environment() {
     return [](const std::string& name) -> std::optional<std::string> {

@@ -11,6 +11,8 @@
 #include "agent/log.h"
 #include "agent/options.h"
 #include "connectors/connector.h"
+#include "connectors/exchange_client.h"
+#include "connectors/http.h"
 
 namespace authgate {
 
@@ -76,6 +78,11 @@ LogFields traffic_fields(const TenantTraffic& traffic, std::chrono::steady_clock
 
 // `clock` is the real world's (context.clock, never --at): the certificate's validity and the
 // sign-in's timestamps are judged by Entra's clock.
+// The HTTPS transport of `settings`: TLS verified, traced when --trace asks for it.
+std::unique_ptr<HttpTransport> make_transport(const ConnectionSettings& settings);
+// What the Exchange client is given of `settings`.
+ExchangeSettings exchange_settings_of(const ConnectionSettings& settings);
+
 std::unique_ptr<TenantSession> open_tenant(const ConnectionSettings& settings, const Environment& environment,
                                            const Clock& clock);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <future>
 #include <thread>
@@ -331,6 +332,7 @@ void ExchangeClient::read(const std::string& cmdlet, const web::json::value& par
         } catch (const ExchangeError& error) {
             if (ahead.valid()) ahead.wait();
             if (!refused_continuation(error)) throw;
+            count([](ExchangeCounters& c) { ++c.refused_continuations; });
             if (!first_refusal) first_refusal = error;
             if (restarts >= settings_.max_read_restarts)
                 throw ExchangeError(std::string(first_refusal->what()) + "\n  Exchange refused to continue the list " +
@@ -358,6 +360,48 @@ CmdletResult ExchangeClient::write(const std::string& cmdlet, const web::json::v
         for (const value& warning : answer->at("@adminapi.warnings").as_array())
             if (warning.is_string()) result.warnings.push_back(warning.as_string());
     return result;
+}
+
+std::vector<std::string> ExchangeClient::allowed_cmdlets() {
+    const std::string url = trim_slash(settings_.exchange_endpoint) + "/adminapi/v1.0/" + tenant() +
+                            "/EXOModuleFile?Version=3.7.1";
+    const std::string request_id = new_guid();
+    HttpRequest request{url,
+                        {{"Authorization", "Bearer " + tokens_.bearer()},
+                         {"X-AnchorMailbox", anchor_mailbox + tenant()},
+                         {"CommandName", "*"},
+                         {"client-request-id", request_id}},
+                        ""};
+    request.method = "GET";
+    count([](ExchangeCounters& c) { ++c.requests; });
+    HttpResponse response;
+    try {
+        response = http_.post(request);
+    } catch (const TransportError& error) {
+        throw ExchangeError(std::string("EXOModuleFile failed: ") + error.what(), "EXOModuleFile", 0, error.what(), request_id);
+    }
+    const auto fail = [&](const std::string& text) {
+        return ExchangeError("EXOModuleFile failed: HTTP " + std::to_string(response.status) + ": " + text +
+                                 " (client-request-id " + request_id + ")",
+                             "EXOModuleFile", response.status, text, request_id);
+    };
+    if (const std::string redirect = response.redirect(); !redirect.empty()) throw fail(redirect + ", not followed");
+    if (response.status < 200 || response.status >= 300) throw fail(exchange_error_text(response));
+    const auto answer = parse_json(response.body);
+    if (!answer || !answer->has_array_field("value") || answer->at("value").size() == 0 ||
+        !answer->at("value").at(0).has_string_field("exportedCmdlets"))
+        throw fail("the answer has no value[0].exportedCmdlets");
+    std::vector<std::string> cmdlets;
+    std::string list = answer->at("value").at(0).at("exportedCmdlets").as_string();
+    for (std::size_t start = 0; start <= list.size();) {
+        const std::size_t end = std::min(list.find(',', start), list.size());
+        std::string name = list.substr(start, end - start);
+        while (!name.empty() && std::isspace(static_cast<unsigned char>(name.front()))) name.erase(name.begin());
+        while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) name.pop_back();
+        if (!name.empty()) cmdlets.push_back(name);
+        start = end + 1;
+    }
+    return cmdlets;
 }
 
 ExchangeCounters ExchangeClient::counters() const {

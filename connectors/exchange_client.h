@@ -81,6 +81,7 @@ struct ExchangeCounters {
     int retries = 0;
     int pages = 0;
     long long bytes_received = 0;
+    int refused_continuations = 0;  // nextLinks the service would not follow
 };
 
 // The useful text of an error answer, in the reference's order: details[0].message (pipe form
@@ -111,6 +112,10 @@ public:
     std::vector<WriteOutcome> write_many(const std::vector<WriteRequest>& writes, int in_flight = 4);
 
     ExchangeCounters counters() const;
+
+    // The cmdlets the app's roles let it run, as the Exchange Online module learns them: GET
+    // {exchange}/adminapi/v1.0/{tenant}/EXOModuleFile?Version=3.7.1 with `CommandName: *`.
+    std::vector<std::string> allowed_cmdlets();
     // The tenant as the URLs and X-AnchorMailbox name it: its GUID from the token's `tid` claim
     // (signing in first if need be), whatever form the settings give it in; else as given.
     std::string tenant();

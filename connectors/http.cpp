@@ -230,7 +230,7 @@ public:
             refusal.error.reset();
         }
 
-        web::http::http_request message(web::http::methods::POST);
+        web::http::http_request message(request.method == "GET" ? web::http::methods::GET : web::http::methods::POST);
         message.set_request_uri(request.url.substr(origin.size()));
         std::string content_type = "application/json";
         for (const auto& [name, value] : request.headers) {
@@ -239,8 +239,10 @@ public:
         }
         // As bytes: cpprest's set_body(std::string) reads the string through a char buffer cast to
         // an unsigned char one, which UBSan rightly reports.
-        message.set_body(std::vector<unsigned char>(request.body.begin(), request.body.end()));
-        message.headers().set_content_type(content_type);
+        if (request.method != "GET") {
+            message.set_body(std::vector<unsigned char>(request.body.begin(), request.body.end()));
+            message.headers().set_content_type(content_type);
+        }
         try {
             web::http::http_response answer = client.request(message).get();
             HttpResponse response;

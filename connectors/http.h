@@ -24,6 +24,7 @@ struct HttpRequest {
     ConnectionUse connection = ConnectionUse::pooled;
     // Longer than the transport's for this request alone (on a connection of its own).
     std::optional<std::chrono::seconds> timeout{};
+    std::string method = "POST";  // or GET, which sends no body
 };
 
 struct HttpResponse {
@@ -52,7 +53,7 @@ private:
 class HttpTransport {
 public:
     virtual ~HttpTransport() = default;
-    virtual HttpResponse post(const HttpRequest& request) = 0;
+    virtual HttpResponse post(const HttpRequest& request) = 0;  // any method: request.method
 };
 
 struct HttpSettings {

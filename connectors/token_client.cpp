@@ -66,18 +66,27 @@ TokenClient::TokenClient(HttpTransport& http, const Credential& credential, Toke
 
 namespace {
 
-// The `tid` claim of a compact JWT, when it is one and the claim is a GUID.
-std::optional<std::string> tid_claim(const std::string& token) {
+// The claims of a compact JWT; null when it is not one.
+web::json::value claims_of(const std::string& token) {
     const std::size_t first = token.find('.');
     const std::size_t second = first == std::string::npos ? first : token.find('.', first + 1);
-    if (second == std::string::npos) return std::nullopt;
+    if (second == std::string::npos) return web::json::value::null();
     std::string payload = token.substr(first + 1, second - first - 1);
     for (char& c : payload) c = c == '-' ? '+' : c == '_' ? '/' : c;
     while (payload.size() % 4) payload += '=';
     try {
         const auto bytes = utility::conversions::from_base64(utility::conversions::to_string_t(payload));
-        const web::json::value claims = web::json::value::parse(std::string(bytes.begin(), bytes.end()));
-        if (!claims.has_string_field("tid")) return std::nullopt;
+        web::json::value claims = web::json::value::parse(std::string(bytes.begin(), bytes.end()));
+        return claims.is_object() ? claims : web::json::value::null();
+    } catch (const std::exception&) {
+        return web::json::value::null();
+    }
+}
+
+// The `tid` claim, when it is a GUID.
+std::optional<std::string> tid_claim(const web::json::value& claims) {
+    try {
+        if (!claims.is_object() || !claims.has_string_field("tid")) return std::nullopt;
         const std::string tid = claims.at("tid").as_string();
         const bool guid = tid.size() == 36 && std::all_of(tid.begin(), tid.end(), [](char c) {
                               return std::isxdigit(static_cast<unsigned char>(c)) || c == '-';
@@ -99,6 +108,16 @@ std::optional<std::string> TokenClient::tenant_id() {
     return tenant_id_;
 }
 
+std::vector<std::string> TokenClient::roles() {
+    std::lock_guard lock(mutex_);
+    return roles_;
+}
+
+std::optional<Instant> TokenClient::server_date() {
+    std::lock_guard lock(mutex_);
+    return server_date_;
+}
+
 void TokenClient::invalidate() {
     std::lock_guard lock(mutex_);
     token_.reset();
@@ -115,7 +134,12 @@ std::string TokenClient::bearer() {
         algorithm_ = AssertionAlgorithm::rs256;
         token_ = request(algorithm_);
     }
-    if (auto tid = tid_claim(*token_)) tenant_id_ = std::move(tid);
+    const web::json::value claims = claims_of(*token_);
+    if (auto tid = tid_claim(claims)) tenant_id_ = std::move(tid);
+    roles_.clear();
+    if (claims.is_object() && claims.has_array_field("roles"))
+        for (const auto& role : claims.at("roles").as_array())
+            if (role.is_string()) roles_.push_back(role.as_string());
     return *token_;
 }
 
@@ -137,6 +161,12 @@ std::string TokenClient::request(AssertionAlgorithm algorithm) {
         throw ConnectorError("token request to " + url + " failed: " + error.what());
     }
 
+    if (const std::string date = response.header("date"); !date.empty()) {
+        // "Mon, 30 Nov 2026 05:30:31 GMT" (RFC 7231)
+        std::tm parts{};
+        if (strptime(date.c_str(), "%a, %d %b %Y %H:%M:%S", &parts))
+            server_date_ = Instant{std::chrono::seconds{timegm(&parts)}};
+    }
     if (const std::string redirect = response.redirect(); !redirect.empty())
         throw ConnectorError("token request to " + url + " failed: the token endpoint answered with " + redirect +
                              ", which authgate never follows; check --login-endpoint");

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "connectors/credentials.h"
 #include "connectors/http.h"
@@ -44,6 +45,10 @@ public:
     // before the first token, or when the token carries none. The token is not verified here:
     // it came over verified TLS from the token endpoint, and Exchange is its audience.
     std::optional<std::string> tenant_id();
+    // The application roles the last token carries (its `roles` claim), e.g. Exchange.ManageAsApp.
+    std::vector<std::string> roles();
+    // The token endpoint's clock, from the Date header of its last answer, if it sent one.
+    std::optional<Instant> server_date();
 
 private:
     std::string request(AssertionAlgorithm algorithm);
@@ -56,6 +61,8 @@ private:
     std::mutex mutex_;  // one token request at a time, however many writers ask
     std::optional<std::string> token_;
     std::optional<std::string> tenant_id_;
+    std::vector<std::string> roles_;
+    std::optional<Instant> server_date_;
     Instant expires_{};
     int requests_ = 0;
 };

@@ -92,7 +92,7 @@ public:
 
     HttpResponse post(const HttpRequest& request) override {
         const int number = ++sequence_;
-        std::string text = "POST " + remove_secrets(request.url) + "\n";
+        std::string text = request.method + " " + remove_secrets(request.url) + "\n";
         for (const auto& [name, value] : request.headers)
             text += name + ": " + (secret_header(name) ? std::string(removed) : remove_secrets(value)) + "\n";
         text += "\n" + remove_secrets(request.body) + "\n";

@@ -1,6 +1,7 @@
 #include "clock.h"
 
 #include <cstdio>
+#include <ctime>
 
 namespace sandbox {
 
@@ -53,6 +54,15 @@ Clock system_clock() {
 std::string rfc3339(Instant when) { return format(floor<seconds>(when), false, 'T'); }
 std::string rfc3339_precise(Instant when) { return format(when, true, 'T'); }
 std::string entra_timestamp(Instant when) { return format(floor<seconds>(when), false, ' '); }
+
+std::string http_date(Instant when) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(when);
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  char text[64];
+  std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &parts);
+  return text;
+}
 
 std::string us_date_time(Instant when) {
   const auto moment = floor<seconds>(when);

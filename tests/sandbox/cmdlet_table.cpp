@@ -57,6 +57,12 @@ const std::vector<std::string>& basic_auth_flags() {
   return flags;
 }
 
+std::vector<std::string_view> cmdlet_names() {
+  std::vector<std::string_view> names;
+  for (const auto& cmdlet : table()) names.push_back(cmdlet.name);
+  return names;
+}
+
 const CmdletDefinition* find_cmdlet(std::string_view name) {
   for (const auto& cmdlet : table()) {
     if (iequals(cmdlet.name, name)) return &cmdlet;

@@ -32,6 +32,7 @@ struct CmdletDefinition {
 };
 
 const CmdletDefinition* find_cmdlet(std::string_view name);  // case-insensitive; nullptr if unknown
+std::vector<std::string_view> cmdlet_names();                 // every cmdlet of the table, in its order
 
 // Binds the parameters and runs the cmdlet; throws CmdletFailure.
 CmdletResult run_cmdlet(const CmdletDefinition& cmdlet, Tenant& tenant, const web::json::value& parameters);

@@ -73,6 +73,11 @@ std::optional<TokenGarbageFault> Faults::take_token_garbage() {
   return take(settings_.token_garbage, "token_garbage", always);
 }
 
+bool Faults::forbidden(std::string_view cmdlet) const {
+  const auto& names = settings_.forbidden_cmdlets;
+  return std::any_of(names.begin(), names.end(), [&](const std::string& name) { return iequals(name, cmdlet); });
+}
+
 bool Faults::forbids(std::string_view cmdlet) {
   const auto& names = settings_.forbidden_cmdlets;
   if (std::none_of(names.begin(), names.end(), [&](const std::string& name) { return iequals(name, cmdlet); }))

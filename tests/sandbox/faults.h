@@ -141,6 +141,7 @@ class Faults {
   std::optional<TokenErrorFault> take_token_error();
   std::optional<TokenGarbageFault> take_token_garbage();
   bool forbids(std::string_view cmdlet);
+  bool forbidden(std::string_view cmdlet) const;  // the same, without counting a firing
   bool expires_links();
   std::optional<std::string> foreign_next_link();  // the origin, when the fault is on
 

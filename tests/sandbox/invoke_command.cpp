@@ -166,6 +166,37 @@ HttpResponse deliver(std::optional<DropConnectionFault> drop, std::optional<Slow
   return answered;
 }
 
+HttpResponse handle_module_file(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment) {
+  state.journal.count_invoke_request();
+  if (request.method != "GET") {
+    return exchange_http_response(
+        state, request,
+        CallAnswer::failure(exchange::request_error(405, "MethodNotAllowed", "EXOModuleFile accepts only GET.")));
+  }
+  HttpRequest as_post = request;  // the same checks as the admin API's, whose method is POST
+  as_post.method = "POST";
+  if (auto refusal = refuse_exchange_request(state, as_post, tenant_segment)) return *refusal;
+  if (!request.headers.get("CommandName")) {
+    return exchange_http_response(state, request,
+                                  CallAnswer::failure(exchange::request_error(
+                                      400, "BadRequest", "The CommandName header is missing; send CommandName: *.")));
+  }
+  if (state.faults.take_nul_403()) return nul_403_response(state, request);
+  std::string exported;
+  for (const std::string_view name : cmdlet_names()) {
+    if (state.faults.forbidden(name)) continue;
+    if (!exported.empty()) exported += ',';
+    exported += name;
+  }
+  value module = value::object(true);
+  module["moduleName"] = value::string("tmpEXO_sandbox");
+  module["version"] = value::string(query_value(request.query, "Version").value_or(""));
+  module["exportedCmdlets"] = value::string(exported);
+  value body = value::object(true);
+  body["value"] = value::array({module});
+  return HttpResponse::json(200, body);
+}
+
 HttpResponse handle_invoke_command(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment) {
   state.journal.count_invoke_request();
   if (auto refusal = refuse_exchange_request(state, request, tenant_segment)) return *refusal;

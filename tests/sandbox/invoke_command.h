@@ -29,6 +29,10 @@ HttpResponse nul_403_response(SandboxState& state, const HttpRequest& request);
 HttpResponse deliver(std::optional<DropConnectionFault> drop, std::optional<SlowAnswerFault> slow,
                      HttpResponse answered);
 
+// GET /adminapi/v1.0/{tenant}/EXOModuleFile with `CommandName: *`: the module file's listing of
+// the cmdlets the app's roles allow (every cmdlet of the table but forbidden_cmdlets).
+HttpResponse handle_module_file(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment);
+
 HttpResponse handle_invoke_command(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment);
 
 }  // namespace sandbox

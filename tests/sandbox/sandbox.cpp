@@ -61,6 +61,8 @@ HttpResponse Sandbox::route(const HttpRequest& request) {
     moved.headers.set("Location", *state_.config.behaviours.redirect_to + request.path);
     return moved;
   }
+  if (segments.size() == 5 && segments[1] == "adminapi" && segments[2] == "v1.0" && segments[4] == "EXOModuleFile")
+    return handle_module_file(state_, request, segments[3]);
   if (is_admin_api(segments) && segments[4] == "InvokeCommand")
     return handle_invoke_command(state_, request, segments[3]);
   if (is_admin_api(segments) && segments[4] == "$batch") return handle_batch(state_, request, segments[3]);

@@ -103,6 +103,7 @@ HttpResponse handle_token_request(SandboxState& state, const HttpRequest& reques
   if (error) {
     HttpResponse response = render_entra_error(*error, now, correlation_id);
     response.headers.set("client-request-id", correlation_id);
+    response.headers.set("Date", http_date(now));
     return response;
   }
 
@@ -129,6 +130,7 @@ HttpResponse handle_token_request(SandboxState& state, const HttpRequest& reques
   response.headers.set("Cache-Control", "no-store, no-cache");
   response.headers.set("client-request-id", correlation_id);
   response.headers.set("x-ms-request-id", random_guid());
+  response.headers.set("Date", http_date(now));
   return response;
 }
 

@@ -56,6 +56,12 @@ TEST_CASE("continuations refused at once: the list is read whole without paging"
     converges(sandbox);
 }
 
+TEST_CASE("continuations bound to the first request's anchor, the tenant addressed by its GUID", "[integration][live]") {
+    Sandbox sandbox({"examples/contoso/live.json",
+                     {"--page-size-max", "100", "--bind-continuations-to-anchor", "--tenant-guid-only"}});
+    converges(sandbox);
+}
+
 TEST_CASE("continuations refused and no whole answer: the plan fails naming the cause, nothing is changed", "[integration][live][safety]") {
     Sandbox sandbox({"examples/contoso/live.json", {"--page-size-max", "100", "--refuse-continuations"}});
     const RunResult plan = sandbox.authgate({"plan", "-c", sandbox.example()});

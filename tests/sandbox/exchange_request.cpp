@@ -141,6 +141,7 @@ std::variant<CmdletCall, ExchangeError> read_cmdlet_call(const SandboxState& sta
     call.page_size = std::numeric_limits<size_t>::max();
   call.select = select_list(query);
   call.skiptoken = query_value(query, "$skiptoken");
+  call.anchor = headers.get("X-AnchorMailbox").value_or("");
 
   value parsed;
   try {

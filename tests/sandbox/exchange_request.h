@@ -28,6 +28,7 @@ struct CmdletCall {
   std::string tenant_segment;
   std::string origin;  // how the client addressed the sandbox, for nextLink
   std::string client_request_id;
+  std::string anchor;  // X-AnchorMailbox as sent (a batch item's own, if it has one)
   bool batch_item = false;
 };
 

@@ -76,7 +76,8 @@ CallAnswer continue_read(SandboxState& state, const CmdletCall& call, const Cmdl
   if (state.faults.expires_links() || state.config.behaviours.refuse_continuations)
     return CallAnswer::failure(exchange::invalid_pagination());
   const auto page = state.pages.find(*call.skiptoken, state.clock());
-  if (!page || page->cursor->cmdlet != cmdlet.name || page->cursor->parameters_key != canonical_json(call.parameters)) {
+  if (!page || page->cursor->cmdlet != cmdlet.name || page->cursor->parameters_key != canonical_json(call.parameters) ||
+      (state.config.behaviours.bind_continuations_to_anchor && !iequals(page->cursor->anchor, call.anchor))) {
     return CallAnswer::failure(exchange::invalid_pagination());
   }
   return answer_page(state, call, *page, {});
@@ -100,7 +101,8 @@ CallAnswer start_call(SandboxState& state, const CmdletCall& call, const CmdletD
   }
   if (cmdlet.writes) record_write(state, call, cmdlet, result.change);
   auto cursor = std::make_shared<ReadCursor>(ReadCursor{std::string(cmdlet.name), canonical_json(call.parameters),
-                                                        std::move(result.objects), call.select, call.page_size});
+                                                        std::move(result.objects), call.select, call.page_size,
+                                                        call.anchor});
   return answer_page(state, call, PagePointer{std::move(cursor), 0, 1}, result.warnings);
 }
 

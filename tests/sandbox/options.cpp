@@ -68,6 +68,8 @@ Command parse_serve(const std::vector<std::string>& arguments) {
       "policy-references", po::value<std::string>(&options.policy_references),
       "name a policy in DefaultAuthenticationPolicy and AuthenticationPolicy by name (default), dn or guid")(
       "redirect-to", po::value<std::string>(), "answer every admin API request with a 302 to this origin")(
+      "bind-continuations-to-anchor", po::bool_switch(&options.bind_continuations_to_anchor),
+      "refuse a nextLink sent with another X-AnchorMailbox than its first request's")(
       "tenant-guid-only", po::bool_switch(&options.tenant_guid_only),
       "the admin API takes the tenant's GUID only, in its URL and X-AnchorMailbox")(
       "quiet", po::bool_switch(&options.quiet), "do not log requests on stderr");

@@ -34,6 +34,7 @@ struct ServeOptions {
   std::string policy_references = "name";
   std::optional<std::string> redirect_to;
   bool tenant_guid_only = false;
+  bool bind_continuations_to_anchor = false;
   bool quiet = false;
 };
 

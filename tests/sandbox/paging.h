@@ -21,6 +21,7 @@ struct ReadCursor {
   std::vector<std::shared_ptr<const web::json::value>> rows;  // shared with the tenant, never copied
   std::vector<std::string> select;
   size_t page_size = 1000;
+  std::string anchor;  // the first request's X-AnchorMailbox
 };
 
 struct PagePointer {

@@ -30,6 +30,7 @@ struct ServiceBehaviours {
   PolicyReferences policy_references = PolicyReferences::name;  // how a policy is named in a reference
   std::optional<std::string> redirect_to;       // every admin API request: 302 to this origin, same path
   bool tenant_guid_only = false;                // the admin API takes the tenant's GUID only, in URL and anchor
+  bool bind_continuations_to_anchor = false;    // a continuation must repeat the first request's X-AnchorMailbox
 };
 
 struct SandboxConfig {

@@ -98,6 +98,7 @@ int serve(const ServeOptions& options) {
                                                                    : ServiceBehaviours::PolicyReferences::name;
   behave.redirect_to = options.redirect_to;
   behave.tenant_guid_only = options.tenant_guid_only;
+  behave.bind_continuations_to_anchor = options.bind_continuations_to_anchor;
   Sandbox sandbox(std::move(config), std::move(tenant), std::move(app_certificates),
                   options.reject_pss ? PssPolicy::rs256_only : PssPolicy::accept);
   if (faults) sandbox.set_faults(std::move(*faults));

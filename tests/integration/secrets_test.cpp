@@ -235,7 +235,7 @@ TEST_CASE("no token, assertion, key, password or webhook URL appears in any outp
     }
 }
 
-TEST_CASE("--trace writes every request and answer, and no secret", "[integration][secrets][trace]") {
+TEST_CASE("a trace (--trace DIR) holds every request and answer, and no secret", "[integration][secrets][trace]") {
     Sandbox sandbox;
     const fs::path trace = sandbox.folder() / "trace";
     const std::string state = (sandbox.folder() / "state.db").string();

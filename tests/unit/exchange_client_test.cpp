@@ -422,6 +422,22 @@ TEST_CASE("a throttled batch item is sent again on its own", "[exchange][batch]"
     CHECK((outcomes[0].ok && outcomes[1].ok && outcomes[2].ok));
 }
 
+TEST_CASE("every batch item carries the bearer and the anchor; an item refused its credentials is sent on its own", "[exchange][batch]") {
+    Fixture f;
+    f.exchange.script.push_back(batch_answer({{"2", 401}}));
+    f.exchange.answer(page(""));
+    const auto outcomes = f.client.write_many(mailbox_writes(3), 1);
+    REQUIRE(f.exchange.requests.size() == 2);
+    const value batch = value::parse(f.exchange.requests[0].body);  // kept alive while its items are walked
+    for (const auto& item : batch.at("requests").as_array()) {
+        CHECK(item.at("headers").at("Authorization").as_string() == "Bearer token-1");
+        CHECK(item.at("headers").at("X-AnchorMailbox").as_string() ==
+              "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com");
+    }
+    CHECK(f.exchange.requests[1].url == base);  // the refused item, alone
+    CHECK((outcomes[0].ok && outcomes[1].ok && outcomes[2].ok));
+}
+
 TEST_CASE("a batch the server refuses falls back to one write at a time", "[exchange][batch]") {
     Fixture f;
     f.exchange.answer({404, {}, R"({"error":{"code":"NotFound","message":"No HTTP resource was found."}})"});

@@ -37,6 +37,9 @@ Command parse_serve(const std::vector<std::string>& arguments) {
   ServeOptions options;
   std::vector<std::string> app_certificates;
   std::string listen = "127.0.0.1";
+  ServiceBehaviours behaviours;
+  std::string empty_value = "array";
+  std::string policy_references = "name";
   po::options_description description("authgate-sandbox [serve] options");
   description.add_options()("help", "show this help")(
       "seed", po::value<std::filesystem::path>(&options.seed)->required(), "snapshot file the tenant starts from")(
@@ -57,20 +60,20 @@ Command parse_serve(const std::vector<std::string>& arguments) {
       "link-expiry", po::value<int>(&options.link_expiry), "seconds a nextLink stays valid (default 1800)")(
       "batch-seed", po::value<unsigned>(&options.batch_seed), "seed of the $batch response shuffle (default 1)")(
       "reject-pss", po::bool_switch(&options.reject_pss), "answer AADSTS700027 to PS256 assertions (RS256 only)")(
-      "empty-value", po::value<std::string>(&options.empty_value),
+      "empty-value", po::value<std::string>(&empty_value),
       "an answer with no rows: \"value\":[] (array, default), no value (absent) or \"value\":null (null)")(
-      "refuse-continuations", po::bool_switch(&options.refuse_continuations),
+      "refuse-continuations", po::bool_switch(&behaviours.refuse_continuations),
       "refuse every nextLink at once (Expired or Invalid pagination request)")(
-      "whole-without-prefer", po::bool_switch(&options.whole_without_prefer),
+      "whole-without-prefer", po::bool_switch(&behaviours.whole_without_prefer),
       "without Prefer: odata.maxpagesize, answer every row at once")(
-      "batch-items-need-token", po::bool_switch(&options.batch_items_need_token),
+      "batch-items-need-token", po::bool_switch(&behaviours.batch_items_need_token),
       "answer 401 to a $batch item without its own Authorization and X-AnchorMailbox")(
-      "policy-references", po::value<std::string>(&options.policy_references),
+      "policy-references", po::value<std::string>(&policy_references),
       "name a policy in DefaultAuthenticationPolicy and AuthenticationPolicy by name (default), dn or guid")(
       "redirect-to", po::value<std::string>(), "answer every admin API request with a 302 to this origin")(
-      "bind-continuations-to-anchor", po::bool_switch(&options.bind_continuations_to_anchor),
+      "bind-continuations-to-anchor", po::bool_switch(&behaviours.bind_continuations_to_anchor),
       "refuse a nextLink sent with another X-AnchorMailbox than its first request's")(
-      "tenant-guid-only", po::bool_switch(&options.tenant_guid_only),
+      "tenant-guid-only", po::bool_switch(&behaviours.tenant_guid_only),
       "the admin API takes the tenant's GUID only, in its URL and X-AnchorMailbox")(
       "quiet", po::bool_switch(&options.quiet), "do not log requests on stderr");
   const std::string synopsis =
@@ -97,11 +100,18 @@ Command parse_serve(const std::vector<std::string>& arguments) {
   if (values.count("port-file")) options.port_file = values["port-file"].as<std::filesystem::path>();
   if (values.count("state-file")) options.state_file = values["state-file"].as<std::filesystem::path>();
   if (values.count("faults")) options.faults_file = values["faults"].as<std::filesystem::path>();
-  if (values.count("redirect-to")) options.redirect_to = values["redirect-to"].as<std::string>();
-  if (options.empty_value != "array" && options.empty_value != "absent" && options.empty_value != "null")
+  if (values.count("redirect-to")) behaviours.redirect_to = values["redirect-to"].as<std::string>();
+  using EmptyValue = ServiceBehaviours::EmptyValue;
+  using PolicyReferences = ServiceBehaviours::PolicyReferences;
+  if (empty_value == "absent") behaviours.empty_value = EmptyValue::absent;
+  else if (empty_value == "null") behaviours.empty_value = EmptyValue::null;
+  else if (empty_value != "array")
     throw std::invalid_argument("--empty-value must be array, absent or null (see authgate-sandbox --help)");
-  if (options.policy_references != "name" && options.policy_references != "dn" && options.policy_references != "guid")
+  if (policy_references == "dn") behaviours.policy_references = PolicyReferences::distinguished_name;
+  else if (policy_references == "guid") behaviours.policy_references = PolicyReferences::guid;
+  else if (policy_references != "name")
     throw std::invalid_argument("--policy-references must be name, dn or guid (see authgate-sandbox --help)");
+  options.behaviours = behaviours;
   require_range("port", options.port, 0, 65535);
   require_range("token-lifetime", options.token_lifetime, 1, 86400);
   require_range("page-size-max", options.page_size_max, 1, 1000);

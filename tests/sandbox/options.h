@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "client_certificate.h"
+#include "service_behaviours.h"
 
 namespace sandbox {
 
@@ -27,14 +28,7 @@ struct ServeOptions {
   int link_expiry = 1800;
   unsigned batch_seed = 1;
   bool reject_pss = false;
-  std::string empty_value = "array";
-  bool refuse_continuations = false;
-  bool whole_without_prefer = false;
-  bool batch_items_need_token = false;
-  std::string policy_references = "name";
-  std::optional<std::string> redirect_to;
-  bool tenant_guid_only = false;
-  bool bind_continuations_to_anchor = false;
+  ServiceBehaviours behaviours;
   bool quiet = false;
 };
 

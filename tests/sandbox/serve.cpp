@@ -86,19 +86,7 @@ int serve(const ServeOptions& options) {
   config.page_size_max = static_cast<size_t>(options.page_size_max);
   config.link_expiry = std::chrono::seconds(options.link_expiry);
   config.batch_seed = options.batch_seed;
-  ServiceBehaviours& behave = config.behaviours;
-  behave.empty_value = options.empty_value == "absent" ? ServiceBehaviours::EmptyValue::absent
-                       : options.empty_value == "null" ? ServiceBehaviours::EmptyValue::null
-                                                       : ServiceBehaviours::EmptyValue::array;
-  behave.refuse_continuations = options.refuse_continuations;
-  behave.whole_without_prefer = options.whole_without_prefer;
-  behave.batch_items_need_token = options.batch_items_need_token;
-  behave.policy_references = options.policy_references == "dn"     ? ServiceBehaviours::PolicyReferences::distinguished_name
-                             : options.policy_references == "guid" ? ServiceBehaviours::PolicyReferences::guid
-                                                                   : ServiceBehaviours::PolicyReferences::name;
-  behave.redirect_to = options.redirect_to;
-  behave.tenant_guid_only = options.tenant_guid_only;
-  behave.bind_continuations_to_anchor = options.bind_continuations_to_anchor;
+  config.behaviours = options.behaviours;
   Sandbox sandbox(std::move(config), std::move(tenant), std::move(app_certificates),
                   options.reject_pss ? PssPolicy::rs256_only : PssPolicy::accept);
   if (faults) sandbox.set_faults(std::move(*faults));

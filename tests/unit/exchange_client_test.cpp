@@ -422,7 +422,7 @@ TEST_CASE("a throttled batch item is sent again on its own", "[exchange][batch]"
     CHECK((outcomes[0].ok && outcomes[1].ok && outcomes[2].ok));
 }
 
-TEST_CASE("every batch item carries the bearer and the anchor; an item refused its credentials is sent on its own", "[exchange][batch]") {
+TEST_CASE("every batch item carries the bearer and the anchor, and an item refused its credentials is sent on its own", "[exchange][batch]") {
     Fixture f;
     f.exchange.script.push_back(batch_answer({{"2", 401}}));
     f.exchange.answer(page(""));

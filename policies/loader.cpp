@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -60,6 +61,23 @@ bool has_control_character(std::string_view text) {
         if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9F) return true;
     }
     return false;
+}
+
+// The first Unicode control that makes text read differently from what it is (the bidirectional
+// embeddings, overrides and isolates U+202A-202E and U+2066-2069, the marks U+200E, U+200F and
+// U+061C), or 0. A reviewer reading "owner = ..." must see what the file says.
+unsigned reordering_control(std::string_view text) {
+    for (std::size_t i = 0; i + 1 < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        const auto c1 = static_cast<unsigned char>(text[i + 1]);
+        if (c == 0xD8 && c1 == 0x9C) return 0x061C;
+        if (c != 0xE2 || i + 2 >= text.size()) continue;
+        const unsigned code = 0x2000u | ((c1 & 0x3Fu) << 6) | (static_cast<unsigned char>(text[i + 2]) & 0x3Fu);
+        if (c1 < 0x80 || c1 > 0x81) continue;
+        if (code == 0x200E || code == 0x200F || (code >= 0x202A && code <= 0x202E) || (code >= 0x2066 && code <= 0x2069))
+            return code;
+    }
+    return 0;
 }
 
 // Where the text stops being UTF-8 (overlong forms, surrogates and code points past U+10FFFF
@@ -360,6 +378,13 @@ public:
         }
         if (has_control_character(text)) {
             diagnostics_.error(at(*node), "'" + std::string(key) + "' contains a control character");
+            return std::nullopt;
+        }
+        if (const unsigned code = reordering_control(text)) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "%04X", code);
+            diagnostics_.error(at(*node), "'" + std::string(key) + "' contains the bidirectional control U+" + hex +
+                                              ", which makes the text read differently from what it is; remove it");
             return std::nullopt;
         }
         return Located<std::string>{text, at(*node)};

@@ -137,6 +137,28 @@ TEST_CASE("control characters are refused, and never printed raw", "[loader][bad
     CHECK(errors_of(tenant_header + body) == std::vector<std::string>{error});
 }
 
+TEST_CASE("bidirectional controls are refused where they would make text read otherwise", "[loader][bad-input]") {
+    const auto [name, body, error] = GENERATE(table<std::string, std::string, std::string>({
+        {"a right-to-left override in an owner",
+         "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"it\u202e@moc.osotnoc\"\nreason = \"x\"\nexpires = 2026-12-01\n",
+         "desired.toml:6:9: error: 'owner' contains the bidirectional control U+202E, which makes the text read "
+         "differently from what it is; remove it"},
+        {"an isolate in a reason",
+         "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"b@contoso.com\"\nreason = \"ok \u2066x\u2069\"\nexpires = 2026-12-01\n",
+         "desired.toml:7:10: error: 'reason' contains the bidirectional control U+2066, which makes the text read "
+         "differently from what it is; remove it"},
+        {"a right-to-left mark in a ticket",
+         "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"b@contoso.com\"\nreason = \"x\"\nexpires = 2026-12-01\nticket = \"CHG\u200f1\"\n",
+         "desired.toml:9:10: error: 'ticket' contains the bidirectional control U+200F, which makes the text read "
+         "differently from what it is; remove it"},
+    }));
+    INFO(name);
+    CHECK(errors_of(tenant_header + body) == std::vector<std::string>{error});
+    // Right-to-left text itself is welcome.
+    CHECK(errors_of(tenant_header + "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"b@contoso.com\"\n"
+                                    "reason = \"\u05de\u05d3\u05e4\u05e1\u05ea\"\nexpires = 2026-12-01\n").empty());
+}
+
 TEST_CASE("100,000 exceptions load and validate, and a duplicate among them is found", "[loader][bad-input]") {
     std::string text = tenant_header + "[smtp_auth]\norg_disabled = true\n";
     text.reserve(text.size() + 100000 * 160);

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <ostream>
 
+#include "policies/printable.h"
 #include "agent/state_options.h"
 
 namespace authgate {
@@ -72,7 +73,7 @@ std::optional<LockHolder> TenantLock::acquire() {
 void TenantLock::renew() { journal_.renew_lock(tenant_, holder_, system_.now(), lock_lease()); }
 
 std::string describe(const Change& change) {
-    return std::string(to_string(change.resource)) + " " + change.target + " " + change.attribute;
+    return std::string(to_string(change.resource)) + " " + printable(change.target) + " " + printable(change.attribute);
 }
 
 ApplyResult apply_journalled(const Plan& plan, TenantConnector& connector, JournalledApply& context) {
@@ -109,7 +110,7 @@ ApplyResult apply_journalled(const Plan& plan, TenantConnector& connector, Journ
         const AppliedChange& applied = result.changes[i];
         journal.update_change(run.id, static_cast<int>(i) + 1, journal_status(applied.outcome), applied.error);
         context.out << "  " << to_string(applied.outcome) << "  " << describe(applied.change);
-        if (!applied.error.empty()) context.out << ": " << applied.error;
+        if (!applied.error.empty()) context.out << ": " << printable(applied.error);
         context.out << "\n";
         if (context.logger)
             context.logger->log(applied.outcome == ChangeOutcome::failed || applied.outcome == ChangeOutcome::uncertain
@@ -136,11 +137,11 @@ ApplyResult apply_journalled(const Plan& plan, TenantConnector& connector, Journ
         context.out << uncertain << " uncertain (may or may not have been made), ";
     context.out << result.count(ChangeOutcome::skipped) << " not made.\n";
     if (!result.succeeded()) {
-        if (result.verification_error) context.err << "error: " << *result.verification_error << "\n";
+        if (result.verification_error) context.err << "error: " << printable(*result.verification_error) << "\n";
         for (const AppliedChange& applied : result.changes)
             if (applied.outcome == ChangeOutcome::failed || applied.outcome == ChangeOutcome::skipped ||
                 applied.outcome == ChangeOutcome::uncertain)
-                context.err << "error: " << describe(applied.change) << ": " << applied.error << "\n";
+                context.err << "error: " << describe(applied.change) << ": " << printable(applied.error) << "\n";
     }
     run.finished_at = context.clock.now();
     run.outcome = result.succeeded() ? "succeeded" : run.applied > 0 ? "partial" : "failed";

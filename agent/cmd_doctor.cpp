@@ -9,7 +9,7 @@
 #include "agent/connection.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
-#include "agent/printable.h"
+#include "policies/printable.h"
 #include "agent/render.h"
 #include "connectors/credentials.h"
 #include "connectors/exchange_client.h"

@@ -4,6 +4,7 @@
 
 #include <cpprest/json.h>
 
+#include "policies/printable.h"
 #include "policies/time.h"
 
 namespace authgate {
@@ -35,8 +36,9 @@ void Logger::log(LogLevel level, const std::string& event, const std::string& me
         out_ << line.serialize() << "\n" << std::flush;
         return;
     }
-    out_ << time << " " << level_name(level) << " " << message;
-    for (const auto& [name, text] : fields) out_ << " " << name << "=" << text;
+    // A line is one line: what a field holds (tenant text, Exchange's errors) is shown inert.
+    out_ << time << " " << level_name(level) << " " << printable(message);
+    for (const auto& [name, text] : fields) out_ << " " << name << "=" << printable(text);
     out_ << "\n" << std::flush;
 }
 

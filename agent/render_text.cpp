@@ -2,6 +2,7 @@
 
 #include <ostream>
 
+#include "policies/printable.h"
 #include "agent/terminal.h"
 
 namespace authgate {
@@ -10,7 +11,7 @@ namespace {
 std::string show(const Value& value) {
     if (std::holds_alternative<std::monostate>(value)) return "null";
     if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
-    return "\"" + std::get<std::string>(value) + "\"";
+    return "\"" + printable(std::get<std::string>(value)) + "\"";
 }
 
 // ANSI colours, only when the style asks for them.
@@ -50,7 +51,8 @@ void render_text(std::ostream& out, const Plan& plan) { render_text(out, plan, T
 
 void render_text(std::ostream& out, const Plan& plan, const TextStyle& style) {
     const Paint paint{style.color};
-    out << "Plan for " << plan.tenant << " at " << format_instant(plan.evaluated_at) << "\n";
+    // Text from the tenant and the desired state is shown inert (printable.h).
+    out << "Plan for " << printable(plan.tenant) << " at " << format_instant(plan.evaluated_at) << "\n";
     if (plan.changes.empty()) out << "\nNo changes: the tenant matches the desired state.\n";
 
     // Grouped by resource, the groups in the order apply first reaches them.
@@ -62,23 +64,24 @@ void render_text(std::ostream& out, const Plan& plan, const TextStyle& style) {
         for (const Change& change : plan.changes) {
             if (change.resource != resource) continue;
             out << "  " << paint(symbol_color(change.action), std::string(1, symbol(change.action))) << " "
-                << change.target << "  " << change.attribute << ": "
+                << printable(change.target) << "  " << printable(change.attribute) << ": "
                 << show(change.before) << " -> " << show(change.after);
             if (change.action == Action::report) out << " (report only)";
-            out << "\n      " << to_string(change.reason) << ": " << change.detail << "\n";
+            out << "\n      " << to_string(change.reason) << ": " << printable(change.detail) << "\n";
         }
     }
     if (!plan.skipped.empty()) {
         out << "\nSkipped:\n";
         for (const Skipped& skipped : plan.skipped)
-            out << "  - " << skipped.target << " (" << skipped.reason << "): " << skipped.detail << "\n";
+            out << "  - " << printable(skipped.target) << " (" << printable(skipped.reason) << "): "
+                << printable(skipped.detail) << "\n";
     }
     if (!plan.warnings.empty()) {
         out << "\n" << paint("33", "Warnings:") << "\n";
         for (const Diagnostic& warning : plan.warnings) {
             out << "  - ";
-            if (warning.source.known()) out << warning.source.file << ":" << warning.source.line << ": ";
-            out << warning.message << "\n";
+            if (warning.source.known()) out << printable(warning.source.file) << ":" << warning.source.line << ": ";
+            out << printable(warning.message) << "\n";
         }
     }
     out << "\n" << paint("1", summary_line(plan)) << "\n";

@@ -1,6 +1,7 @@
 #include "connectors/exchange_client.h"
 
 #include "connectors/json_pages.h"
+#include "policies/printable.h"
 
 #include <algorithm>
 #include <atomic>
@@ -89,7 +90,12 @@ bool lacks_role(int status, const std::string& text) {
 
 }  // namespace
 
-std::string exchange_error_text(const HttpResponse& response) {
+std::string error_text_of(const HttpResponse& response);
+
+// Exchange's text, shown inert: it comes from the service and reaches terminals, logs and journals.
+std::string exchange_error_text(const HttpResponse& response) { return printable(error_text_of(response)); }
+
+std::string error_text_of(const HttpResponse& response) {
     const auto diagnostics = response.header("x-ms-diagnostics");
     const auto json = parse_json(response.body);
     if (json && json->has_object_field("error")) {

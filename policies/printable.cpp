@@ -1,4 +1,4 @@
-#include "agent/printable.h"
+#include "policies/printable.h"
 
 #include <cstdio>
 

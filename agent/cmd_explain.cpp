@@ -7,6 +7,7 @@
 #include "agent/log.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
+#include "policies/printable.h"
 #include "connectors/snapshot.h"
 #include "policies/lifecycle.h"
 
@@ -73,7 +74,7 @@ const Exception* find_exception(const DesiredState& desired, const std::string& 
     return nullptr;
 }
 
-std::string policy_text(const std::optional<std::string>& name) { return name ? "'" + *name + "'" : "none"; }
+std::string policy_text(const std::optional<std::string>& name) { return name ? "'" + printable(*name) + "'" : "none"; }
 
 }  // namespace
 
@@ -160,12 +161,12 @@ int run_explain(CommandContext& context) {
     }
 
     std::ostream& out = context.out;
-    out << mailbox->primary_smtp_address << "\n";
+    out << printable(mailbox->primary_smtp_address) << "\n";
     out << "  SMTP AUTH with OAuth (XOAUTH2): " << (verdict.smtp_auth ? "allowed" : "refused") << "\n";
     out << "  SMTP AUTH with Basic auth:      " << (verdict.basic ? "allowed" : "refused") << "\n\n";
     out << "Why:\n";
-    out << "  SMTP AUTH: " << verdict.smtp_auth_why << ".\n";
-    out << "  Basic auth: " << verdict.basic_why << ".\n\n";
+    out << "  SMTP AUTH: " << printable(verdict.smtp_auth_why) << ".\n";
+    out << "  Basic auth: " << printable(verdict.basic_why) << ".\n\n";
     out << "Settings:\n";
     out << "  organization  SmtpClientAuthenticationDisabled = " << (*live.org_smtp_auth_disabled ? "true" : "false") << "\n";
     out << "  mailbox       SmtpClientAuthenticationDisabled = "
@@ -176,7 +177,7 @@ int run_explain(CommandContext& context) {
         const long left = days_left(*exception, now);
         out << "Exception: " << to_string(state_at(*exception, checked.state.exception_settings, now)) << ", expires "
             << exception->expires_text << " (" << left << (left == 1 ? " day" : " days") << " left), owner "
-            << exception->owner << (exception->ticket ? ", " + *exception->ticket : "") << " ("
+            << printable(exception->owner) << (exception->ticket ? ", " + printable(*exception->ticket) : "") << " ("
             << to_string(exception->source) << ")\n\n";
     } else {
         out << "Exception: none in the desired state.\n\n";

@@ -5,6 +5,7 @@
 #include "agent/commands.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
+#include "policies/printable.h"
 #include "agent/render.h"
 #include "agent/state_options.h"
 #include "state/journal.h"
@@ -67,15 +68,16 @@ int run_history(CommandContext& context) {
     if (runs.empty()) context.out << "No runs in the journal yet.\n";
     for (const auto& run : runs) {
         context.out << "#" << run.id << "  " << format_instant(run.started_at) << "  " << run.command
-                    << (run.mode.empty() ? "" : " --mode " + run.mode) << "  " << run.tenant << "  " << run.outcome
+                    << (run.mode.empty() ? "" : " --mode " + run.mode) << "  " << printable(run.tenant) << "  " << run.outcome
                     << "  (" << run.planned << " planned, " << run.applied << " applied, " << run.failed
                     << " failed)\n";
-        if (!run.error.empty()) context.out << "    " << run.error << "\n";
+        if (!run.error.empty()) context.out << "    " << printable(run.error) << "\n";
         for (const auto& change : journal.changes_of(run.id)) {
-            context.out << "    " << change.status << "  " << change.resource << " " << change.target << " "
-                        << change.attribute << ": " << change.before << " -> " << change.after << "  ("
-                        << change.reason << ")";
-            if (!change.error.empty()) context.out << "  " << change.error;
+            // What the journal holds came from the tenant and the desired state: shown inert.
+            context.out << "    " << change.status << "  " << change.resource << " " << printable(change.target) << " "
+                        << printable(change.attribute) << ": " << printable(change.before) << " -> "
+                        << printable(change.after) << "  (" << change.reason << ")";
+            if (!change.error.empty()) context.out << "  " << printable(change.error);
             context.out << "\n";
         }
     }

@@ -6,6 +6,7 @@
 #include "agent/commands.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
+#include "policies/printable.h"
 #include "agent/render.h"
 #include "agent/state_options.h"
 #include "policies/lifecycle.h"
@@ -81,24 +82,25 @@ int run_status(CommandContext& context) {
     if (exceptions.empty()) out << "  none granted by authgate\n";
     for (const auto& exception : exceptions) {
         const auto expiry = expiry_of(exception.expires);
-        out << "  " << exception.mailbox << "  owner " << exception.owner << "  expires " << exception.expires;
+        out << "  " << printable(exception.mailbox) << "  owner " << printable(exception.owner) << "  expires "
+            << printable(exception.expires);
         if (expiry) out << "  (" << whole_days(now, *expiry) << " days left)";
-        out << "  [" << exception.tenant << "]\n";
+        out << "  [" << printable(exception.tenant) << "]\n";
     }
     out << "\nLast runs:\n";
     if (runs.empty()) out << "  none\n";
     for (const auto& run : runs)
         out << "  #" << run.id << "  " << format_instant(run.started_at) << "  " << run.command
-            << (run.mode.empty() ? "" : " --mode " + run.mode) << "  " << run.tenant << "  " << run.outcome << "  ("
+            << (run.mode.empty() ? "" : " --mode " + run.mode) << "  " << printable(run.tenant) << "  " << run.outcome << "  ("
             << run.applied << " applied, " << run.failed << " failed)\n";
     out << "\nOpen drift:\n";
     bool any = false;
     for (const auto& tenant : journal.tenants()) {
         for (const auto& drift : journal.open_drift(tenant)) {
             any = true;
-            out << "  " << drift.resource << " " << drift.target << " " << drift.attribute << " is " << drift.actual
-                << ", desired " << drift.expected << "  (since " << format_instant(drift.first_seen) << ")  ["
-                << drift.tenant << "]\n";
+            out << "  " << drift.resource << " " << printable(drift.target) << " " << printable(drift.attribute)
+                << " is " << printable(drift.actual) << ", desired " << printable(drift.expected) << "  (since "
+                << format_instant(drift.first_seen) << ")  [" << printable(drift.tenant) << "]\n";
         }
     }
     if (!any) out << "  none\n";

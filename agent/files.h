@@ -1,13 +1,15 @@
 #pragma once
 // Files the commands write for pipelines and auditors (saved plans, snapshots, imported desired
-// states) are written aside and renamed into place, so that no reader ever sees half of one.
+// states) are written aside and renamed into place, so that no reader ever sees half of one;
+// they are readable by their owner only (0600), and a link or anything but a regular file at the
+// path is refused, never followed.
 #include <functional>
 #include <iosfwd>
 #include <string>
 
 namespace authgate {
 
-// Throws UsageError naming the file when it cannot be written.
+// Throws std::runtime_error naming the file when it cannot be written.
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
 
 }  // namespace authgate

@@ -1,5 +1,12 @@
 #include "state/journal.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <sqlite3.h>
 
 #include <cstdio>
@@ -211,10 +218,19 @@ std::string_view to_string(ExceptionEvent event) {
 Journal Journal::open(const std::string& path) {
     const std::filesystem::path file(path);
     if (file.has_parent_path()) {
-        std::error_code error;
-        std::filesystem::create_directories(file.parent_path(), error);
-        if (error) throw JournalError("cannot create the folder of the state database " + path + ": " + error.message());
+        // The folders authgate creates for its state are its own (0700), each level it makes.
+        std::vector<std::filesystem::path> missing;
+        for (std::filesystem::path folder = file.parent_path(); !folder.empty() && !std::filesystem::exists(folder);
+             folder = folder.parent_path()) {
+            missing.push_back(folder);
+            if (folder == folder.parent_path()) break;
+        }
+        for (auto it = missing.rbegin(); it != missing.rend(); ++it)
+            if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST)
+                throw JournalError("cannot create the folder of the state database " + path + ": " + std::strerror(errno));
     }
+    // A new journal is readable by its owner only; SQLite gives its -wal and -shm files the same mode.
+    if (const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
     sqlite3* db = nullptr;
     if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
         SQLITE_OK) {

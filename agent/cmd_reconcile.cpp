@@ -119,6 +119,7 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mo
     }
     const Environment environment = process_environment();
     const ConnectionSettings settings = resolve_connection(values, checked.state, environment);
+    warn_if_unset(checked.state.notifications, environment, logger);
     Notifier notifier(webhook_url(checked.state.notifications, environment), settings.ca_bundle, settings.tenant, logger, clock);
 
     // 2. The journal, and the lock when this mode may write.

@@ -136,7 +136,8 @@ void require_complete(const ConnectionSettings& settings) {
         throw UsageError("reading the tenant needs these settings (plan can read a --snapshot FILE instead):" + missing);
     for (const auto* endpoint : {&settings.login_endpoint, &settings.exchange_endpoint})
         if (origin_of(*endpoint).empty())
-            throw UsageError("endpoints must be https:// URLs (TLS is always verified), not '" + *endpoint + "'");
+            throw UsageError("endpoints must be https:// URLs without a user name or password (TLS is always "
+                             "verified), not '" + host_part(*endpoint) + "'");
 }
 
 }  // namespace

@@ -10,9 +10,23 @@ std::optional<std::string> webhook_url(const Notifications& notifications, const
     return std::nullopt;
 }
 
+void warn_if_unset(const Notifications& notifications, const Environment& environment, Logger& logger) {
+    if (notifications.webhook_url || !notifications.webhook_url_env) return;
+    if (!environment(*notifications.webhook_url_env))
+        logger.warn("notification", "no notification will be sent: the variable named by webhook_url_env is not set",
+                    {{"variable", *notifications.webhook_url_env}});
+}
+
 Notifier::Notifier(std::optional<std::string> url, std::optional<std::string> ca_bundle, std::string tenant,
                    Logger& logger, const Clock& clock)
     : url_(std::move(url)), tenant_(std::move(tenant)), logger_(logger), clock_(clock) {
+    if (url_ && origin_of(*url_).empty()) {
+        logger_.warn("notification",
+                     "the webhook URL is refused: it must be https:// and carry no user name or password; no "
+                     "notification will be sent",
+                     {{"webhook", host_part(*url_)}});
+        url_.reset();
+    }
     if (url_) http_ = make_https_transport({std::move(ca_bundle), std::chrono::seconds(30)});
 }
 

@@ -14,10 +14,14 @@ namespace authgate {
 
 // The webhook URL from [notifications]: webhook_url, else the variable named by webhook_url_env.
 std::optional<std::string> webhook_url(const Notifications& notifications, const Environment& environment);
+// A warning when [notifications] names a variable for the URL and it is not set.
+void warn_if_unset(const Notifications& notifications, const Environment& environment, Logger& logger);
 
 class Notifier {
 public:
-    // Without a URL nothing is sent. `ca_bundle` adds trust anchors, as for the tenant.
+    // Without a URL nothing is sent. `ca_bundle` adds trust anchors, as for the tenant. A URL that
+    // is not https://, or carries a user name or password, is refused with one warning that names
+    // only its host: the URL authorises posting, so it is a secret.
     // `clock` stamps the notifications: the command's.
     Notifier(std::optional<std::string> url, std::optional<std::string> ca_bundle, std::string tenant, Logger& logger,
              const Clock& clock);

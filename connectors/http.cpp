@@ -215,7 +215,10 @@ public:
 
     HttpResponse post(const HttpRequest& request) override {
         const std::string origin = origin_of(request.url);
-        if (origin.empty()) throw TransportError("refusing a non-HTTPS URL: " + request.url, true);
+        if (origin.empty())
+            throw TransportError("refusing " + host_part(request.url) +
+                                     ": only https:// URLs without a user name or password are used",
+                                 true);
         const TrustStore store = trust_store();  // loaded before the first connection: a bad bundle fails before sending
         // A client of its own has an empty pool: its one connection is new, never resent on.
         std::unique_ptr<Connection> own;
@@ -327,7 +330,18 @@ std::string origin_of(const std::string& url) {
     if (lower(url.substr(0, scheme.size())) != scheme) return {};
     const std::size_t end = url.find_first_of("/?#", scheme.size());
     const std::string origin = lower(url.substr(0, end));
+    if (origin.find('@') != std::string::npos) return {};  // userinfo: a password in a URL is never sent
     return origin.size() > scheme.size() ? origin : std::string();
+}
+
+std::string host_part(const std::string& url) {
+    const std::size_t scheme_end = url.find("://");
+    if (scheme_end == std::string::npos) return "(not a URL)";
+    const std::size_t start = scheme_end + 3;
+    const std::size_t end = url.find_first_of("/?#", start);
+    std::string authority = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (const std::size_t at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+    return lower(url.substr(0, start) + authority);
 }
 
 std::unique_ptr<HttpTransport> make_https_transport(const HttpSettings& settings) {

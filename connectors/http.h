@@ -66,7 +66,12 @@ std::unique_ptr<HttpTransport> make_https_transport(const HttpSettings& settings
 // A base URL without its trailing slashes, ready for a path to be appended.
 std::string trim_slash(std::string url);
 
-// "https://host:port" of a URL, lower-cased; empty when it is not an https URL.
+// "https://host:port" of a URL, lower-cased; empty when it is not an https URL, or when it
+// carries a user name or password (https://user:pass@host), which authgate never sends.
 std::string origin_of(const std::string& url);
+
+// What a message may say of a URL that can be a secret (a webhook's): its scheme and host,
+// without user name, password, path or query. "https://hooks.example.com".
+std::string host_part(const std::string& url);
 
 }  // namespace authgate

@@ -206,3 +206,29 @@ TEST_CASE("an exception deleted from the desired state is reverted like an expir
     CHECK(events[0].at("event") == "granted");
     CHECK(events[1].at("event") == "removed");
 }
+
+TEST_CASE("a webhook URL is a secret: refused URLs are named by host only, and an unset variable is said", "[integration][reconcile][secrets]") {
+    Sandbox sandbox;
+    const fs::path file = sandbox.folder() / "desired.toml";
+    std::ofstream(file) << "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n[smtp_auth]\norg_disabled = true\n"
+                           "[notifications]\nwebhook_url_env = \"AUTHGATE_WEBHOOK\"\n";
+    const auto reconcile = [&](const std::map<std::string, std::string>& environment) {
+        return sandbox.authgate({"reconcile", "-c", file.string(), "--once", "--mode", "report", "--state", state_db(sandbox)},
+                                environment);
+    };
+    for (const std::string url : {"http://hooks.example.com/services/T0/B0/s3cr3t-path",
+                                  "https://user:s3cr3t-password@hooks.example.com/services/T0/B0/s3cr3t-path"}) {
+        INFO(url);
+        const RunResult run = reconcile({{"AUTHGATE_WEBHOOK", url}});
+        CHECK(run.exit_code == 2);
+        CHECK_THAT(run.err, Catch::Contains("the webhook URL is refused: it must be https:// and carry no user name or "
+                                            "password; no notification will be sent webhook=") &&
+                                Catch::Contains("hooks.example.com"));
+        CHECK(run.err.find("s3cr3t") == std::string::npos);
+        CHECK(run.out.find("s3cr3t") == std::string::npos);
+    }
+    CHECK(sandbox.state().at("webhooks").size() == 0);
+    const RunResult unset = reconcile({{"AUTHGATE_WEBHOOK", ""}});
+    CHECK_THAT(unset.err, Catch::Contains("no notification will be sent: the variable named by webhook_url_env is not set "
+                                          "variable=AUTHGATE_WEBHOOK"));
+}

@@ -89,7 +89,13 @@ TEST_CASE("missing connection settings are named together", "[connection]") {
 TEST_CASE("an endpoint that is not https is refused: TLS cannot be turned off", "[connection][safety]") {
     CHECK_THROWS_WITH(resolve_connection(flags({"--exchange-endpoint", "http://127.0.0.1:8443"}), desired(file_connection),
                                          environment({})),
-                      "endpoints must be https:// URLs (TLS is always verified), not 'http://127.0.0.1:8443'");
+                      "endpoints must be https:// URLs without a user name or password (TLS is always verified), "
+                      "not 'http://127.0.0.1:8443'");
+    // A password in an endpoint URL is never sent, nor printed back.
+    CHECK_THROWS_WITH(resolve_connection(flags({"--login-endpoint", "https://admin:s3cret@login.example.com/x"}),
+                                         desired(file_connection), environment({})),
+                      "endpoints must be https:// URLs without a user name or password (TLS is always verified), "
+                      "not 'https://login.example.com'");
 }
 
 TEST_CASE("every cloud has its own default endpoints", "[connection]") {

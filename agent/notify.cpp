@@ -2,7 +2,26 @@
 
 #include <cpprest/json.h>
 
+#include "policies/printable.h"
+
 namespace authgate {
+namespace {
+
+// The text a chat shows: tenant and desired-state text inside it is inert there too. Control and
+// reordering characters are shown as escapes, and &, < and > as the entities Slack and Teams
+// read as plain characters, so that "<!channel>", "<https://x|click>" or HTML stay text.
+std::string chat_inert(const std::string& text) {
+    std::string inert;
+    for (const char c : printable(text)) {
+        if (c == '&') inert += "&amp;";
+        else if (c == '<') inert += "&lt;";
+        else if (c == '>') inert += "&gt;";
+        else inert += c;
+    }
+    return inert;
+}
+
+}  // namespace
 
 std::optional<std::string> webhook_url(const Notifications& notifications, const Environment& environment) {
     if (notifications.webhook_url) return notifications.webhook_url;
@@ -34,7 +53,7 @@ void Notifier::send(const std::string& event, const std::string& text, const Log
     if (!url_) return;
     using web::json::value;
     value body = value::object(true);
-    body["text"] = value::string("authgate (" + tenant_ + "): " + text);
+    body["text"] = value::string(chat_inert("authgate (" + tenant_ + "): " + text));
     body["event"] = value::string(event);
     body["tenant"] = value::string(tenant_);
     body["time"] = value::string(format_instant(clock_.now()));

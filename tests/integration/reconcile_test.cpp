@@ -5,6 +5,8 @@
 #include <fstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "journal_reader.h"
 #include "policies/time.h"
 #include "sandbox_fixture.h"
@@ -231,4 +233,29 @@ TEST_CASE("a webhook URL is a secret: refused URLs are named by host only, and a
     const RunResult unset = reconcile({{"AUTHGATE_WEBHOOK", ""}});
     CHECK_THAT(unset.err, Catch::Contains("no notification will be sent: the variable named by webhook_url_env is not set "
                                           "variable=AUTHGATE_WEBHOOK"));
+}
+
+TEST_CASE("tenant text in a webhook is inert in the chat: no mention, link or markup", "[integration][reconcile][safety]") {
+    const fs::path folder = fs::temp_directory_path() / ("authgate-hostile-seed-" + std::to_string(::getpid()));
+    fs::create_directories(folder);
+    const fs::path seed = folder / "live.json";
+    std::ofstream(seed) << R"({"transport_config":{"SmtpClientAuthenticationDisabled":true},
+      "cas_mailboxes":[{"Identity":"m","Guid":"1f1d2c3b-4a59-4e7f-8d21-0a9b8c7d6e51",
+        "PrimarySmtpAddress":"<!channel><https://evil.example|click here>@contoso.com","SmtpClientAuthenticationDisabled":false}],
+      "authentication_policies":[],"organization_config":{"DefaultAuthenticationPolicy":null},"users":[]})";
+    Sandbox sandbox({seed.string()});
+    const fs::path file = sandbox.folder() / "desired.toml";
+    std::ofstream(file) << "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n[smtp_auth]\norg_disabled = true\n"
+                           "unlisted_overrides = \"report\"\n[notifications]\nwebhook_url = \"" << sandbox.origin()
+                        << "/_sandbox/webhook\"\n";
+    const RunResult run = sandbox.authgate({"reconcile", "-c", file.string(), "--once", "--mode", "report", "--state", state_db(sandbox)});
+    INFO(run.out << run.err);
+    CHECK(run.exit_code == 2);
+    const auto state = sandbox.state();
+    REQUIRE(state.at("webhooks").size() == 1);
+    const std::string text = state.at("webhooks").at(0).at("text").as_string();
+    CHECK_THAT(text, Catch::Contains("&lt;!channel&gt;&lt;https://evil.example|click here&gt;@contoso.com"));
+    CHECK(text.find('<') == std::string::npos);
+    std::error_code ignored;
+    fs::remove_all(folder, ignored);
 }

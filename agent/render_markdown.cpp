@@ -1,8 +1,11 @@
 #include "agent/render.h"
 
+#include <algorithm>
 #include <map>
 #include <ostream>
 #include <sstream>
+
+#include "policies/printable.h"
 
 namespace authgate {
 namespace {
@@ -10,22 +13,46 @@ namespace {
 constexpr std::size_t report_limit = 60000;   // a pull-request comment must stay below 65,536
 constexpr std::size_t reserve_for_tail = 4000;  // warnings summary and the truncation note
 
-// Table cells: pipes would split the cell, and newlines would end the row.
-std::string cell(const std::string& text) {
-    std::string out;
-    for (char c : text) {
-        if (c == '|') out += "\\|";
-        else if (c == '\n' || c == '\r') out += ' ';
-        else if (c == '<') out += "&lt;";
-        else out += c;
+constexpr std::size_t value_limit = 300;  // one huge value must not push the rows after it out
+
+// Text from the tenant or the desired state, as inert Markdown: a code span, in which nothing is
+// a link, a mention, HTML or emphasis. Control characters are shown as escapes (so no newline ends
+// the row or the span), the span's backticks outnumber any run inside it, a pipe is escaped so
+// that it does not split a table cell, and a huge value is cut short.
+std::string code(const std::string& text) {
+    std::string shown = printable(text);
+    if (shown.size() > value_limit) {
+        std::size_t cut = value_limit;
+        while (cut > 0 && (static_cast<unsigned char>(shown[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+        shown = shown.substr(0, cut) + "… (" + std::to_string(text.size()) + " bytes)";
     }
-    return out;
+    std::size_t longest = 0;
+    for (std::size_t i = 0, run = 0; i < shown.size(); ++i) {
+        run = shown[i] == '`' ? run + 1 : 0;
+        longest = std::max(longest, run);
+    }
+    std::string escaped;
+    for (char c : shown) escaped += c == '|' ? std::string("\\|") : std::string(1, c);
+    const std::string fence(longest + 1, '`');
+    const bool pad = !escaped.empty() && (escaped.front() == '`' || escaped.back() == '`' || escaped.front() == ' ');
+    return fence + (pad ? " " : "") + escaped + (pad ? " " : "") + fence;
 }
 
 std::string show(const Value& value) {
     if (std::holds_alternative<std::monostate>(value)) return "`null`";
     if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "`true`" : "`false`";
-    return "`" + cell(std::get<std::string>(value)) + "`";
+    return code(std::get<std::string>(value));
+}
+
+// A fence longer than any run of backticks in `lines`, so that no line can close the block.
+std::string fence_for(const std::vector<std::string>& lines) {
+    std::size_t longest = 0;
+    for (const std::string& line : lines)
+        for (std::size_t i = 0, run = 0; i < line.size(); ++i) {
+            run = line[i] == '`' ? run + 1 : 0;
+            longest = std::max(longest, run);
+        }
+    return std::string(std::max<std::size_t>(3, longest + 1), '`');
 }
 
 // Appends whole lines while they fit; returns how many did not.
@@ -43,7 +70,7 @@ std::size_t append_lines(std::string& out, const std::vector<std::string>& lines
 
 void render_markdown(std::ostream& stream, const Plan& plan) {
     std::string out;
-    out += "### authgate plan for `" + plan.tenant + "`\n\n";
+    out += "### authgate plan for " + code(plan.tenant) + "\n\n";
     out += "**" + summary_line(plan) + "** Evaluated at " + format_instant(plan.evaluated_at) + ".\n\n";
 
     if (!plan.changes.empty()) {
@@ -62,13 +89,13 @@ void render_markdown(std::ostream& stream, const Plan& plan) {
     std::vector<std::string> warning_lines;
     for (const Diagnostic& warning : plan.warnings) {
         std::string line = "- ";
-        if (warning.source.known()) line += "`" + warning.source.file + ":" + std::to_string(warning.source.line) + "` ";
-        warning_lines.push_back(line + cell(warning.message) + "\n");
+        if (warning.source.known()) line += code(warning.source.file + ":" + std::to_string(warning.source.line)) + " ";
+        warning_lines.push_back(line + code(warning.message) + "\n");
     }
     std::vector<std::string> expiring_lines;
     for (const ExceptionStatus& status : plan.exceptions)
         if (status.state != ExceptionState::missing && status.days_left < 30)
-            expiring_lines.push_back("| " + cell(status.mailbox) + " | " + cell(status.owner) + " | " + status.expires +
+            expiring_lines.push_back("| " + code(status.mailbox) + " | " + code(status.owner) + " | " + code(status.expires) +
                                      " | " + std::string(to_string(status.state)) + " | " +
                                      std::to_string(status.days_left) + " |\n");
 
@@ -78,9 +105,9 @@ void render_markdown(std::ostream& stream, const Plan& plan) {
         std::vector<std::string> rows;
         for (const Change& change : plan.changes)
             rows.push_back("| " + std::string(change.action == Action::report ? "report" : to_string(change.action)) +
-                           " | " + std::string(to_string(change.resource)) + " | " + cell(change.target) + " | " +
-                           change.attribute + " | " + show(change.before) + " → " + show(change.after) + " | " +
-                           cell(change.detail) + " |\n");
+                           " | " + std::string(to_string(change.resource)) + " | " + code(change.target) + " | " +
+                           code(change.attribute) + " | " + show(change.before) + " → " + show(change.after) + " | " +
+                           code(change.detail) + " |\n");
         out += "<details open><summary>Changes (" + std::to_string(plan.changes.size()) + ")</summary>\n\n";
         out += "| action | resource | target | attribute | before → after | why |\n|---|---|---|---|---|---|\n";
         omitted += append_lines(out, rows, budget);
@@ -100,7 +127,7 @@ void render_markdown(std::ostream& stream, const Plan& plan) {
     if (!plan.skipped.empty()) {
         std::vector<std::string> lines;
         for (const Skipped& skipped : plan.skipped)
-            lines.push_back("- `" + skipped.target + "` (" + skipped.reason + "): " + cell(skipped.detail) + "\n");
+            lines.push_back("- " + code(skipped.target) + " (" + code(skipped.reason) + "): " + code(skipped.detail) + "\n");
         out += "<details><summary>Skipped (" + std::to_string(plan.skipped.size()) + ")</summary>\n\n";
         omitted += append_lines(out, lines, budget);
         out += "\n</details>\n\n";
@@ -109,9 +136,10 @@ void render_markdown(std::ostream& stream, const Plan& plan) {
     for (const Change& change : plan.changes)
         if (change.action != Action::report) commands.push_back(powershell_line(change.cmdlet) + "\n");
     if (!commands.empty()) {
-        out += "<details><summary>Equivalent PowerShell</summary>\n\n```powershell\n";
+        const std::string fence = fence_for(commands);
+        out += "<details><summary>Equivalent PowerShell</summary>\n\n" + fence + "powershell\n";
         omitted += append_lines(out, commands, budget);
-        out += "```\n\n</details>\n";
+        out += fence + "\n\n</details>\n";
     }
     if (omitted > 0)
         out += "\n> " + std::to_string(omitted) +

@@ -1,5 +1,7 @@
 #include "agent/import.h"
 
+#include "policies/printable.h"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -72,7 +74,8 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
     std::sort(disabled.begin(), disabled.end(), by_address);
 
     std::ostringstream out;
-    out << "# authgate desired state, imported from " << options.tenant << " on " << today << ".\n"
+    // Comments hold tenant text as inert escapes: a newline in a name must not write a TOML line.
+    out << "# authgate desired state, imported from " << printable(options.tenant) << " on " << today << ".\n"
         << "# It describes the tenant as it is: a plan made now shows no change. Before you enforce it,\n"
         << "# give every exception a real owner, reason, ticket and expiry (or delete it), and decide\n"
         << "# org_disabled. Exceptions imported here expire " << expires << ".\n"
@@ -102,7 +105,7 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
             << "reason = " << quoted("imported from the tenant on " + today + "; say why it still needs SMTP AUTH")
             << "\n"
             << "expires = " << expires << "\n";
-        if (basic) out << "basic_auth = true                    # its user is on " << *basic_policy << "\n";
+        if (basic) out << "basic_auth = true                    # its user is on " << printable(*basic_policy) << "\n";
     }
 
     for (const auto& policy : *live.policies) {

@@ -51,3 +51,27 @@ TEST_CASE("import quotes names so that no address or policy name can break out o
     CHECK(loaded.state.policies[0].name == "Quote \" and \\ back");
     CHECK(loaded.state.smtp_auth->exceptions.at(0).mailbox == "o'brien@contoso.com");
 }
+
+TEST_CASE("import's comments hold tenant text inert: a newline in a policy name writes no TOML line", "[import][safety]") {
+    LiveState live;
+    live.org_smtp_auth_disabled = true;
+    live.mailboxes = std::vector<Mailbox>{{"g1", "x", "o1", "printer@contoso.com", false}};
+    // The policy that allows Basic SMTP, named to end the comment and write a setting of its own.
+    const std::string name = "Allow SMTP\norg_disabled = false";
+    BasicAuthFlags flags{};
+    for (std::size_t i = 0; i < flags.size(); ++i)
+        if (basic_auth_flags[i].exchange_name == std::string_view("AllowBasicAuthSmtp")) flags[i] = true;
+    live.policies = std::vector<LivePolicy>{{name, name, "g", "CN=p", flags}};
+    live.organization = OrganizationConfig{};
+    live.users = std::vector<LiveUser>{{"x", "o1", "printer@contoso.com", name}};
+    const std::string text = import_desired_state(live, {"contoso.onmicrosoft.com", Cloud::global, *parse_instant("2026-11-22"), 30});
+    INFO(text);
+    CHECK(text.find("\norg_disabled = false") == std::string::npos);
+    CHECK_THAT(text, Catch::Contains("# its user is on Allow SMTP\\norg_disabled = false\n"));
+    // Such a name cannot be declared: the file is refused for it, never read as another setting.
+    LoadResult loaded = load_desired_state_text("imported.toml", text);
+    std::string errors;
+    for (const auto& d : loaded.diagnostics.all()) errors += format(d) + "\n";
+    CHECK_THAT(errors, Catch::Contains("contains a control character"));
+    CHECK_THAT(errors, !Catch::Contains("org_disabled"));
+}

@@ -29,14 +29,6 @@ CloudEndpoints endpoints_of(Cloud cloud) {
     return {"https://login.microsoftonline.com", "https://outlook.office365.com"};
 }
 
-ExchangeSettings exchange_settings(const ConnectionSettings& connection) {
-    ExchangeSettings settings;
-    settings.exchange_endpoint = connection.exchange_endpoint;
-    settings.tenant = connection.tenant;
-    if (connection.http_timeout) settings.cmdlet_timeouts.clear();  // the user's timeout holds for every request
-    return settings;
-}
-
 class ExchangeOnlineSession : public TenantSession {
 public:
     ExchangeOnlineSession(const ConnectionSettings& settings, std::optional<std::string> password, const Clock& clock)
@@ -45,7 +37,7 @@ public:
           tokens_(*http_, credential_,
                   {settings.login_endpoint, settings.exchange_endpoint, settings.tenant, settings.app_id},
                   [&clock] { return clock.now(); }),
-          exchange_(*http_, tokens_, exchange_settings(settings)),
+          exchange_(*http_, tokens_, exchange_settings_of(settings)),
           connector_(exchange_) {}
 
     TenantConnector& connector() override { return connector_; }
@@ -73,7 +65,13 @@ std::unique_ptr<HttpTransport> make_transport(const ConnectionSettings& settings
     return make_tracing_transport(std::move(https), *settings.trace_dir);
 }
 
-ExchangeSettings exchange_settings_of(const ConnectionSettings& connection) { return exchange_settings(connection); }
+ExchangeSettings exchange_settings_of(const ConnectionSettings& connection) {
+    ExchangeSettings settings;
+    settings.exchange_endpoint = connection.exchange_endpoint;
+    settings.tenant = connection.tenant;
+    if (connection.http_timeout) settings.cmdlet_timeouts.clear();  // the user's timeout holds for every request
+    return settings;
+}
 
 Environment process_environment() {
     return [](const std::string& name) -> std::optional<std::string> {

@@ -135,6 +135,12 @@ std::string ExchangeClient::tenant() {
     return tokens_.tenant_id().value_or(settings_.tenant);
 }
 
+std::map<std::string, std::string> ExchangeClient::signed_headers(const std::string& client_request_id) {
+    return {{"Authorization", "Bearer " + tokens_.bearer()},
+            {"X-AnchorMailbox", anchor_mailbox + tenant()},
+            {"client-request-id", client_request_id}};
+}
+
 std::string ExchangeClient::invoke_url() {
     return trim_slash(settings_.exchange_endpoint) + "/adminapi/beta/" + tenant() + "/InvokeCommand";
 }
@@ -169,12 +175,8 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
     bool refreshed_token = false;
     for (int attempt = 0;; ++attempt) {
         client_request_id = new_guid();
-        HttpRequest request{url,
-                            {{"Authorization", "Bearer " + tokens_.bearer()},
-                             {"Content-Type", "application/json"},
-                             {"X-AnchorMailbox", anchor_mailbox + tenant()},
-                             {"client-request-id", client_request_id}},
-                            body};
+        HttpRequest request{url, signed_headers(client_request_id), body};
+        request.headers["Content-Type"] = "application/json";
         if (replay == Replay::write) request.connection = ConnectionUse::fresh;
         if (const auto slow = settings_.cmdlet_timeouts.find(cmdlet); slow != settings_.cmdlet_timeouts.end())
             request.timeout = slow->second;
@@ -372,12 +374,8 @@ std::vector<std::string> ExchangeClient::allowed_cmdlets() {
     const std::string url = trim_slash(settings_.exchange_endpoint) + "/adminapi/v1.0/" + tenant() +
                             "/EXOModuleFile?Version=3.7.1";
     const std::string request_id = new_guid();
-    HttpRequest request{url,
-                        {{"Authorization", "Bearer " + tokens_.bearer()},
-                         {"X-AnchorMailbox", anchor_mailbox + tenant()},
-                         {"CommandName", "*"},
-                         {"client-request-id", request_id}},
-                        ""};
+    HttpRequest request{url, signed_headers(request_id), ""};
+    request.headers["CommandName"] = "*";
     request.method = "GET";
     count([](ExchangeCounters& c) { ++c.requests; });
     HttpResponse response;

@@ -132,6 +132,8 @@ private:
                      std::vector<WriteOutcome>& outcomes);
     WriteOutcome write_one(const WriteRequest& write);
     std::string batch_url();
+    // The bearer, the anchor and the correlation id that every admin API request carries.
+    std::map<std::string, std::string> signed_headers(const std::string& client_request_id);
     template <class Update>
     void count(Update update) {
         std::lock_guard lock(mutex_);

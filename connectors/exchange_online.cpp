@@ -87,7 +87,7 @@ std::optional<std::string> ExchangeOnlineConnector::read_tokens_valid_from(const
             for (const auto field : object) {
                 std::string_view text;
                 // Property names compare without regard to case (STSRefreshTokensValidFrom is the parameter's spelling).
-                if (field.key.size() == 25 && equals_ignoring_case(field.key, "StsRefreshTokensValidFrom") &&
+                if (equals_ignoring_case(field.key, "StsRefreshTokensValidFrom") &&
                     field.value.get_string().get(text) == simdjson::SUCCESS)
                     found = std::string(text);
             }

@@ -73,7 +73,7 @@ int ApplyResult::count(ChangeOutcome outcome) const {
 }
 
 bool ApplyResult::succeeded() const {
-    return !verification_error && count(ChangeOutcome::failed) == 0 && count(ChangeOutcome::skipped) == 0 &&
+    return !verification_error && !stopped && count(ChangeOutcome::failed) == 0 && count(ChangeOutcome::skipped) == 0 &&
            count(ChangeOutcome::uncertain) == 0;
 }
 
@@ -177,8 +177,7 @@ void settle_uncertain(ApplyResult& result, const std::vector<std::size_t>& sent,
 }  // namespace
 
 ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authgate::Clock& clock,
-                       const std::function<void(const AppliedChange&)>& progress,
-                       const std::function<void(std::size_t index, const Change&)>& sending) {
+                       const ApplyHooks& hooks) {
     std::vector<const Change*> changes;
     for (const Change& change : plan.changes)
         if (change.changes_tenant()) changes.push_back(&change);
@@ -194,10 +193,27 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
     };
     const Clock::time_point writes_started = Clock::now();
 
+    const auto stop_at = [&](std::size_t first, const std::string& reason) {
+        result.stopped = reason;
+        for (std::size_t i = first; i < changes.size(); ++i) {
+            AppliedChange& applied = result.changes[i];
+            applied.change = *changes[i];
+            applied.outcome = ChangeOutcome::skipped;
+            applied.error = "not made: " + reason;
+            applied.revoked_from.reset();
+            if (hooks.settled) hooks.settled(applied);
+        }
+    };
     for (const auto& [first, end] : groups_of(changes)) {
+        if (hooks.stop)
+            if (std::optional<std::string> reason = hooks.stop()) {
+                stop_at(first, *reason);
+                break;
+            }
         std::vector<Cmdlet> cmdlets;
         std::vector<std::size_t> sent;
-        for (std::size_t i = first; i < end; ++i) {
+        bool recorded = true;
+        for (std::size_t i = first; i < end && recorded; ++i) {
             const Change& change = *changes[i];
             AppliedChange& applied = result.changes[i];
             applied.change = change;
@@ -224,9 +240,16 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
                 for (auto& [name, value] : cmdlet.parameters)
                     if (name == change.attribute) value = stamp;
             }
-            if (sending) sending(i, change);
+            if (hooks.sending && !hooks.sending(i, change)) {
+                recorded = false;
+                break;
+            }
             cmdlets.push_back(std::move(cmdlet));
             sent.push_back(i);
+        }
+        if (!recorded) {
+            stop_at(first, "the journal could not record the change before it was sent");
+            break;
         }
         const std::vector<WriteOutcome> outcomes = cmdlets.empty() ? std::vector<WriteOutcome>{} : connector.write(cmdlets);
         bool must_settle = false;
@@ -256,10 +279,11 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
                 org_switched_off = true;
         }
         for (std::size_t i = first; i < end; ++i)
-            if (progress) progress(result.changes[i]);
+            if (hooks.settled) hooks.settled(result.changes[i]);
     }
 
     result.write_time = since(writes_started);
+    if (result.stopped) return result;
 
     // Read everything back: a change counts as made only when the tenant shows it.
     const Clock::time_point read_back_started = Clock::now();

@@ -27,6 +27,7 @@ struct AppliedChange {
 struct ApplyResult {
     std::vector<AppliedChange> changes;  // every change of the plan that changes the tenant, in order
     std::optional<std::string> verification_error;  // the read-back failed: nothing could be verified
+    std::optional<std::string> stopped;             // why the hooks stopped the writes, if they did
     std::chrono::milliseconds write_time{0};        // sending the changes
     std::chrono::milliseconds verify_time{0};       // reading the tenant back
 
@@ -34,16 +35,27 @@ struct ApplyResult {
     bool succeeded() const;
 };
 
+// What apply_plan asks and tells its caller as it goes; each is optional.
+struct ApplyHooks {
+    // Asked before each group of writes: a reason to send nothing more (the lock lost, a
+    // signal), or nullopt to go on.
+    std::function<std::optional<std::string>()> stop;
+    // Told of each change just before it is sent (so that a journal can record the intent
+    // first); false keeps this group, and everything after, from being sent.
+    std::function<bool(std::size_t index, const Change&)> sending;
+    // Told of each change as it settles.
+    std::function<void(const AppliedChange&)> settled;
+};
+
 // Makes the changes of `plan` (reports are not changes) through `connector`. Consecutive
 // mailbox changes go together (they are independent); everything else one at a time, in order.
 // A failed exception grant holds back the enforcement after it (the org switch, tightened
 // policies, the default policy), which would otherwise break that exception. A change that
 // requires the org switch off is made only after this apply turned it off. `clock` (the real
-// world's) stamps STSRefreshTokensValidFrom as each revocation is sent. `sending` is told of each change just before it is sent (so that
-// a journal can record the intent first), `progress` of each change as it settles.
+// world's) stamps STSRefreshTokensValidFrom as each revocation is sent. When the hooks stop it,
+// what was not sent is skipped, `stopped` says why, and nothing is read back.
 ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authgate::Clock& clock,
-                       const std::function<void(const AppliedChange&)>& progress = {},
-                       const std::function<void(std::size_t index, const Change&)>& sending = {});
+                       const ApplyHooks& hooks = {});
 
 // The value the live state holds for what `change` changes; nullopt when it cannot be read
 // back (STSRefreshTokensValidFrom) or the object is gone.

@@ -1,6 +1,11 @@
 #include "agent/apply_run.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <fstream>
 #include <ostream>
 
 #include "policies/printable.h"
@@ -29,7 +34,8 @@ ChangeStatus journal_status(ChangeOutcome outcome) {
 }
 
 // The exception lifecycle as the journal tells it to auditors.
-void record_exception_events(Journal& journal, long long run_id, const Plan& plan, const ApplyResult& result, Instant now) {
+void record_exception_events(Journal& journal, long long run_id, const std::string& tenant, const Plan& plan,
+                             const ApplyResult& result, Instant now) {
     for (const AppliedChange& applied : result.changes) {
         const Change& change = applied.change;
         if (applied.outcome != ChangeOutcome::verified || change.resource != Resource::mailbox) continue;
@@ -40,75 +46,156 @@ void record_exception_events(Journal& journal, long long run_id, const Plan& pla
             listed = true;
             const ExceptionEvent event =
                 change.reason == Reason::exception_active ? ExceptionEvent::granted : ExceptionEvent::reverted;
-            journal.record_exception_event({run_id, plan.tenant, exception.mailbox, event, exception.owner,
+            journal.record_exception_event({run_id, tenant, exception.mailbox, event, exception.owner,
                                             exception.expires, 0, now});
         }
         if (listed || change.reason != Reason::exception_expired) continue;
         // Reverted with no exception in the desired state: one that was removed from it.
-        const PlanHistory history = journal.plan_history(plan.tenant);
+        const PlanHistory history = journal.plan_history(tenant);
         if (const auto grant = history.granted.find(fold_case(change.target)); grant != history.granted.end())
-            journal.record_exception_event({run_id, plan.tenant, change.target, ExceptionEvent::removed,
+            journal.record_exception_event({run_id, tenant, change.target, ExceptionEvent::removed,
                                             grant->second.owner, grant->second.expires, 0, now});
     }
 }
 
 }  // namespace
 
-TenantLock::TenantLock(Journal& journal, std::string tenant, const Clock& system)
-    : journal_(journal), tenant_(std::move(tenant)), holder_(lock_holder_name()), system_(system) {}
+namespace {
 
-TenantLock::~TenantLock() {
-    if (held_) journal_.release_lock(tenant_, holder_);
+std::string host_name() {
+    char host[256] = "unknown-host";
+    gethostname(host, sizeof host - 1);
+    return host;
 }
 
-std::optional<LockHolder> TenantLock::acquire() {
+// This boot of this machine; "" where the system does not say.
+std::string boot_id() {
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string id;
+    std::getline(in, id);
+    return id;
+}
+
+}  // namespace
+
+std::string tenant_key(TenantSession& session, const std::string& name, Journal& journal) {
+    const std::string key = fold_case(session.tenant_id());
+    journal.adopt_tenant(name, key);
+    return key;
+}
+
+bool holder_is_dead(const LockHolder& holder) {
+    const std::size_t colon = holder.holder.rfind(':');
+    if (colon == std::string::npos || holder.boot_id.empty() || holder.boot_id != boot_id()) return false;
+    if (holder.holder.substr(0, colon) != host_name()) return false;
+    const std::string pid_text = holder.holder.substr(colon + 1);
+    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9)
+        return false;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    // Only "no such process" is dead: a process of another user (EPERM) is alive.
+    return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+TenantLock::TenantLock(Journal& journal, std::string tenant, const Clock& system)
+    : journal_(journal),
+      tenant_(std::move(tenant)),
+      me_{host_name() + ":" + std::to_string(getpid()), {}, {}, boot_id()},
+      system_(system) {}
+
+TenantLock::~TenantLock() {
+    if (!held_) return;
+    try {
+        journal_.release_lock(tenant_, me_.holder);
+    } catch (const JournalError&) {
+        // The journal cannot be written (disk full): the lease runs out on its own.
+    }
+}
+
+std::optional<LockHolder> TenantLock::acquire(long long own_run) {
     const Instant now = system_.now();
-    auto other = journal_.acquire_lock(tenant_, holder_, now, lock_lease());
+    auto other = journal_.acquire_lock(tenant_, me_, now, lock_lease(), holder_is_dead);
     held_ = !other;
     // Holding the lock, no other writer of this tenant is alive: a run still "running" died.
-    if (held_) journal_.settle_interrupted_runs(tenant_, now);
+    if (held_) journal_.settle_interrupted_runs(tenant_, now, own_run);
     return other;
 }
 
-void TenantLock::renew() { journal_.renew_lock(tenant_, holder_, system_.now(), lock_lease()); }
+bool TenantLock::renew() {
+    held_ = held_ && journal_.renew_lock(tenant_, me_.holder, system_.now(), lock_lease());
+    return held_;
+}
 
 std::string describe(const Change& change) {
     return std::string(to_string(change.resource)) + " " + printable(change.target) + " " + printable(change.attribute);
 }
 
-ApplyResult apply_journalled(const Plan& plan, TenantConnector& connector, JournalledApply& context) {
+int JournalledResult::exit_code() const {
+    if (signal) return 128 + signal;
+    return succeeded() ? 0 : 1;
+}
+
+JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, JournalledApply& context) {
     Journal& journal = context.journal;
     RunRecord& run = context.run;
+    JournalledResult outcome;
+    // Every journal write goes through here: once one fails, none more is tried, and the run
+    // stops writing to the tenant (what it sends must be journalled first).
+    const auto journalled = [&](const auto& write) {
+        if (outcome.journal_error) return false;
+        try {
+            write();
+            return true;
+        } catch (const JournalError& error) {
+            outcome.journal_error = error.what();
+            return false;
+        }
+    };
     context.out << "\nApplying " << plan.change_count() << " changes...\n";
     int sequence = 0;
     std::vector<bool> recorded(plan.changes.size(), false);
+    ApplyHooks hooks;
+    hooks.stop = [&]() -> std::optional<std::string> {
+        if (context.interrupts && context.interrupts->signal()) {
+            outcome.signal = context.interrupts->signal();
+            return std::string("interrupted by ") + signal_name(outcome.signal);
+        }
+        if (outcome.journal_error) return "the journal cannot be written";
+        bool held = false;
+        if (!journalled([&] { held = context.lock.renew(); })) return "the journal cannot be written";
+        if (!held) return "this run no longer holds the tenant's lock (its lease ran out; another run may have taken it)";
+        return std::nullopt;
+    };
     // The intent is journalled before the write goes out, so that a run killed in between
     // leaves a trace ("sending", later "uncertain") rather than nothing.
-    const auto sending = [&](std::size_t index, const Change& change) {
-        journal.record_change({run.id, static_cast<int>(index) + 1, change, ChangeStatus::sending, "", "", context.clock.now()});
-        recorded[index] = true;
+    hooks.sending = [&](std::size_t index, const Change& change) {
+        recorded[index] = journalled([&] {
+            journal.record_change(
+                {run.id, static_cast<int>(index) + 1, change, ChangeStatus::sending, "", "", context.clock.now()});
+        });
+        return recorded[index];
     };
-    const ApplyResult result = apply_plan(
-        plan, connector, context.system,
-        [&](const AppliedChange& applied) {
-            const std::size_t index = static_cast<std::size_t>(sequence++);
+    hooks.settled = [&](const AppliedChange& applied) {
+        const std::size_t index = static_cast<std::size_t>(sequence++);
+        journalled([&] {
             if (recorded[index])
                 journal.update_change(run.id, sequence, journal_status(applied.outcome), applied.error,
                                       applied.client_request_id);
             else
                 journal.record_change({run.id, sequence, applied.change, journal_status(applied.outcome), applied.error,
                                        applied.client_request_id, context.clock.now()});
-            context.lock.renew();
-            if (context.progress)
-                context.progress->update("applying: " + std::to_string(sequence) + " of " +
-                                         std::to_string(plan.change_count()));
-        },
-        sending);
-    if (context.progress) context.progress->update("reading the changes back");
+        });
+        if (context.progress)
+            context.progress->update("applying: " + std::to_string(sequence) + " of " +
+                                     std::to_string(plan.change_count()));
+    };
+    outcome.apply = apply_plan(plan, connector, context.system, hooks);
+    const ApplyResult& result = outcome.apply;
     if (context.progress) context.progress->done();
     for (std::size_t i = 0; i < result.changes.size(); ++i) {
         const AppliedChange& applied = result.changes[i];
-        journal.update_change(run.id, static_cast<int>(i) + 1, journal_status(applied.outcome), applied.error);
+        journalled([&] {
+            journal.update_change(run.id, static_cast<int>(i) + 1, journal_status(applied.outcome), applied.error);
+        });
         context.out << "  " << to_string(applied.outcome) << "  " << describe(applied.change);
         if (!applied.error.empty()) context.out << ": " << printable(applied.error);
         context.out << "\n";
@@ -125,31 +212,48 @@ ApplyResult apply_journalled(const Plan& plan, TenantConnector& connector, Journ
                                  {"client_request_id", applied.client_request_id},
                                  {"error", applied.error}});
     }
-    record_exception_events(journal, run.id, plan, result, context.clock.now());
+    journalled([&] { record_exception_events(journal, run.id, run.tenant, plan, result, context.clock.now()); });
 
     run.applied = result.count(ChangeOutcome::verified) + result.count(ChangeOutcome::applied);
     run.failed = result.count(ChangeOutcome::failed) + result.count(ChangeOutcome::skipped) +
                  result.count(ChangeOutcome::uncertain);
-    context.out << "\nApply finished: " << result.count(ChangeOutcome::verified) << " verified, "
-                << result.count(ChangeOutcome::applied) << " applied (cannot be read back), "
-                << result.count(ChangeOutcome::failed) << " failed, ";
+    if (result.stopped)
+        context.out << "\nApply stopped (" << *result.stopped << "): " << result.count(ChangeOutcome::applied)
+                    << " applied (accepted, not read back), " << result.count(ChangeOutcome::failed) << " failed, ";
+    else
+        context.out << "\nApply finished: " << result.count(ChangeOutcome::verified) << " verified, "
+                    << result.count(ChangeOutcome::applied) << " applied (cannot be read back), "
+                    << result.count(ChangeOutcome::failed) << " failed, ";
     if (const int uncertain = result.count(ChangeOutcome::uncertain))
         context.out << uncertain << " uncertain (may or may not have been made), ";
     context.out << result.count(ChangeOutcome::skipped) << " not made.\n";
     if (!result.succeeded()) {
         if (result.verification_error) context.err << "error: " << printable(*result.verification_error) << "\n";
+        if (result.stopped && !outcome.signal) context.err << "error: the apply stopped: " << *result.stopped << "\n";
         for (const AppliedChange& applied : result.changes)
-            if (applied.outcome == ChangeOutcome::failed || applied.outcome == ChangeOutcome::skipped ||
-                applied.outcome == ChangeOutcome::uncertain)
+            if (applied.outcome == ChangeOutcome::failed || applied.outcome == ChangeOutcome::uncertain ||
+                (applied.outcome == ChangeOutcome::skipped && !result.stopped))
                 context.err << "error: " << describe(applied.change) << ": " << printable(applied.error) << "\n";
     }
     run.finished_at = context.clock.now();
-    run.outcome = result.succeeded() ? "succeeded" : run.applied > 0 ? "partial" : "failed";
-    run.error = result.succeeded() ? ""
-                : result.verification_error ? *result.verification_error
-                                            : std::to_string(run.failed) + " changes not made";
-    journal.finish_run(run);
-    return result;
+    run.outcome = outcome.signal            ? "interrupted"
+                  : result.succeeded()      ? "succeeded"
+                  : run.applied > 0         ? "partial"
+                                            : "failed";
+    run.error = result.succeeded()            ? ""
+                : result.stopped              ? *result.stopped
+                : result.verification_error   ? *result.verification_error
+                                              : std::to_string(run.failed) + " changes not made";
+    journalled([&] { journal.finish_run(run); });
+    if (outcome.signal)
+        context.err << "Interrupted by " << signal_name(outcome.signal) << ": " << run.applied << " of "
+                    << result.changes.size() << " changes were sent and accepted; the rest were not sent. "
+                    << "The journal records the run as interrupted.\n";
+    if (outcome.journal_error)
+        context.err << "error: the journal could not be written (" << printable(*outcome.journal_error)
+                    << "); no change was sent after that. The lines above say what was made; the journal may not "
+                       "record all of it.\n";
+    return outcome;
 }
 
 }  // namespace authgate

@@ -7,14 +7,18 @@
 #include <string>
 
 #include "agent/apply.h"
+#include "agent/connection.h"
+#include "agent/interrupt.h"
 #include "agent/log.h"
 #include "agent/terminal.h"
 #include "state/journal.h"
 
 namespace authgate {
 
-// Holds the tenant's apply lock for the life of the run; released on every way out. Its lease
-// is measured by `system`, the real world's clock (never --at): it is about processes being alive.
+// Holds the tenant's apply lock for the life of the run; released on every way out. The tenant
+// is named by its journal key (its GUID once signed in), so that every spelling of one tenant
+// shares one lock. Its lease is measured by `system`, the real world's clock (never --at): it
+// is about processes being alive.
 class TenantLock {
 public:
     TenantLock(Journal& journal, std::string tenant, const Clock& system);
@@ -22,17 +26,30 @@ public:
     TenantLock(const TenantLock&) = delete;
     TenantLock& operator=(const TenantLock&) = delete;
 
-    // Nullopt when taken; otherwise who holds it.
-    std::optional<LockHolder> acquire();
-    void renew();
+    // Nullopt when taken; otherwise who holds it. A holder on this host, since its last boot,
+    // whose process is gone is taken over at once rather than after its lease. Taking it
+    // settles the runs of the tenant that died (all but `own_run`) as interrupted.
+    std::optional<LockHolder> acquire(long long own_run);
+    // Extends the lease. False when this run no longer holds the lock (its lease ran out and
+    // another run took it): it must write nothing more.
+    [[nodiscard]] bool renew();
+    const std::string& tenant() const { return tenant_; }
 
 private:
     Journal& journal_;
     std::string tenant_;
-    std::string holder_;
+    LockHolder me_;
     const Clock& system_;
     bool held_ = false;
 };
+
+// The key the journal and the lock know a tenant by: its GUID from the session's sign-in, in
+// lower case, whatever spelling `name` (as given) is; the journal's records made under any
+// spelling of `name` are moved to it. Throws ConnectorError when the sign-in fails.
+std::string tenant_key(TenantSession& session, const std::string& name, Journal& journal);
+
+// Whether `holder` ran on this host since its last boot and its process is gone.
+bool holder_is_dead(const LockHolder& holder);
 
 std::string describe(const Change& change);  // "mailbox scanner@contoso.com SmtpClientAuthenticationDisabled"
 
@@ -46,10 +63,23 @@ struct JournalledApply {
     const Clock& system;  // the real world's: stamps revocations sent to the tenant
     Logger* logger = nullptr;
     Progress* progress = nullptr;  // "applying: 12 of 15" on a terminal
+    const InterruptGuard* interrupts = nullptr;  // SIGINT and SIGTERM stop the writes
+};
+
+struct JournalledResult {
+    ApplyResult apply;
+    int signal = 0;  // the signal that stopped the writes, if one did
+    std::optional<std::string> journal_error;  // the journal could not be written
+
+    bool succeeded() const { return apply.succeeded() && !journal_error && !signal; }
+    int exit_code() const;  // 0; 128 + the signal; else 1
 };
 
 // Applies `plan`, journals every change and lifecycle event, prints the outcome, and settles
-// `run` (applied, failed, outcome) in the journal. Returns the result for the exit code.
-ApplyResult apply_journalled(const Plan& plan, TenantConnector& connector, JournalledApply& context);
+// `run` (applied, failed, outcome) in the journal. Before each write the run confirms it still
+// holds the tenant's lock, and was not interrupted; otherwise it sends nothing more. A journal
+// that cannot be written stops the writes too (nothing is sent that is not journalled first);
+// the run then reports what was made and never throws for it.
+JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, JournalledApply& context);
 
 }  // namespace authgate

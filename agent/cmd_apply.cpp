@@ -7,6 +7,7 @@
 #include "agent/apply_run.h"
 #include "agent/commands.h"
 #include "agent/connection.h"
+#include "agent/interrupt.h"
 #include "agent/log.h"
 #include "agent/options.h"
 #include "agent/render.h"
@@ -14,6 +15,7 @@
 #include "agent/state_options.h"
 #include "agent/terminal.h"
 #include "policies/planner.h"
+#include "policies/printable.h"
 #include "state/journal.h"
 
 namespace authgate {
@@ -21,17 +23,11 @@ namespace {
 
 bool confirmed(CommandContext& context, const Plan& plan) {
     context.err << "Apply " << plan.change_count() << (plan.change_count() == 1 ? " change" : " changes") << " to "
-                << plan.tenant << "? Only 'yes' goes on: " << std::flush;
+                << printable(plan.tenant) << "? Only 'yes' goes on: " << std::flush;
     std::string answer;
     std::getline(std::cin, answer);
     return answer == "yes";
 }
-
-// Where a run's plan comes from: made now from the desired state, or a reviewed saved plan.
-struct PlanSource {
-    std::optional<CheckedDesiredState> desired;  // -c PATH, when given
-    std::optional<SavedPlan> saved;              // PLANFILE, when given
-};
 
 bool stale(CommandContext& context, const Plan& plan, const LiveState& live) {
     bool stale = false;
@@ -42,8 +38,8 @@ bool stale(CommandContext& context, const Plan& plan, const LiveState& live) {
         if (!now || *now == change.before) continue;  // not readable back (a timestamp), or as expected
         if (!stale) context.err << "error: the saved plan is stale; the tenant changed since it was made:\n";
         stale = true;
-        context.err << "  " << describe(change) << " is " << describe(*now) << ", the plan expected "
-                    << describe(change.before) << "\n";
+        context.err << "  " << describe(change) << " is " << printable(describe(*now)) << ", the plan expected "
+                    << printable(describe(change.before)) << "\n";
     }
     return stale;
 }
@@ -76,52 +72,55 @@ int run_apply(CommandContext& context) {
     if (!values->count("plan-file")) clock.announce(context.err);
     const Environment environment = process_environment();
 
-    // 1. Where the plan comes from, checked before anything is read or locked.
-    PlanSource source;
-    if (values->count("config")) {
-        source.desired = load_and_validate(desired_state_paths(*values), started, context.clock.now());
-        if (source.desired->diagnostics.has_errors()) {
-            print_diagnostics(context.err, source.desired->diagnostics);
-            return exit_error;
-        }
-    }
-    ConnectionSettings settings;
+    // 1. The desired state, and the saved plan if there is one, checked before anything is read
+    //    or locked. A saved plan is only ever a check: the changes are made by the plan made now
+    //    from the desired state and the tenant, and only if it is the same list of changes.
+    std::optional<SavedPlan> saved;
+    std::vector<std::string> paths;
     if (values->count("plan-file")) {
-        source.saved = read_saved_plan((*values)["plan-file"].as<std::string>());
-        const Plan& saved = source.saved->plan;
-        if (clock.set()) throw UsageError("a saved plan is applied as at the time it was made; --at is for -c PATH");
-        const auto age = duration_option(*values, "max-plan-age");
-        if (context.clock.now() - saved.evaluated_at > age) {
-            context.err << "error: the saved plan was made " << format_instant(saved.evaluated_at)
-                        << ", more than --max-plan-age ago; make a new plan\nNothing was changed.\n";
-            return exit_error;
-        }
-        if (source.desired && source.desired->state.digest != saved.desired_digest) {
-            context.err << "error: the desired state has changed since the plan was made (" << saved.desired_digest
-                        << ", now " << source.desired->state.digest << "); make a new plan\nNothing was changed.\n";
-            return exit_error;
-        }
-        settings = resolve_saved_connection(*values, source.saved->connection, environment);
-    } else if (source.desired) {
-        settings = resolve_connection(*values, source.desired->state, environment);
+        saved = read_saved_plan((*values)["plan-file"].as<std::string>());
+        if (clock.set()) throw UsageError("a saved plan is applied as it was made; --at is for -c PATH");
+        paths = values->count("config") ? desired_state_paths(*values) : saved->desired_paths;
+        if (paths.empty())
+            throw UsageError("the saved plan does not say where its desired state is: give it with -c PATH");
+    } else if (values->count("config")) {
+        paths = desired_state_paths(*values);
     } else {
         throw UsageError("give the desired state (-c PATH) or a saved plan (PLANFILE)");
     }
-
-    // 2. The journal, and the tenant's lock: two applies never write to one tenant at once.
-    Journal journal = Journal::open(state_path(*values));
-    TenantLock lock(journal, settings.tenant, context.clock);
-    if (const auto holder = lock.acquire()) {
-        context.err << "error: another apply holds the lock for " << settings.tenant << ": " << holder->holder
-                    << " since " << format_instant(holder->acquired_at) << " (lease until "
-                    << format_instant(holder->lease_until) << ")\nNothing was changed.\n";
+    const CheckedDesiredState desired = load_and_validate(paths, started, context.clock.now());
+    if (desired.diagnostics.has_errors()) {
+        print_diagnostics(context.err, desired.diagnostics);
         return exit_error;
     }
+    ConnectionSettings settings;
+    if (saved) {
+        const auto age = duration_option(*values, "max-plan-age");
+        if (context.clock.now() - saved->plan.evaluated_at > age) {
+            context.err << "error: the saved plan was made " << format_instant(saved->plan.evaluated_at)
+                        << ", more than --max-plan-age ago; make a new plan\nNothing was changed.\n";
+            return exit_error;
+        }
+        if (desired.state.digest != saved->plan.desired_digest) {
+            context.err << "error: the desired state has changed since the plan was made ("
+                        << printable(saved->plan.desired_digest) << ", now " << desired.state.digest
+                        << "); make a new plan\nNothing was changed.\n";
+            return exit_error;
+        }
+        settings = resolve_saved_connection(*values, desired.state, saved->connection, environment);
+    } else {
+        settings = resolve_connection(*values, desired.state, environment);
+    }
+
+    // 2. The journal; the sign-in, which names the tenant by its GUID; then the tenant's lock:
+    //    two applies never write to one tenant at once, however each spells it.
+    Journal journal = Journal::open(state_path(*values));
     RunRecord run;
     run.command = "apply";
-    run.mode = source.saved ? "saved-plan" : "";
+    run.mode = saved ? "saved-plan" : "";
     run.tenant = settings.tenant;
-    run.desired_digest = source.saved ? source.saved->plan.desired_digest : source.desired->state.digest;
+    run.tenant_name = settings.tenant;
+    run.desired_digest = desired.state.digest;
     run.started_at = started;
     run.id = journal.begin_run(run);
     const auto finish = [&](const std::string& outcome, const std::string& error) {
@@ -130,42 +129,62 @@ int run_apply(CommandContext& context) {
         run.error = error;
         journal.finish_run(run);
     };
-
-    // 3. A fresh read of the tenant, under the lock; then the plan: made now, or the saved one
-    //    if every value it would change is still what it saw.
-    // One progress line for the whole run: the session reports to it again when reading back.
-    Progress progress(*values);
+    const auto refuse = [&](const std::string& message) {
+        context.err << "error: " << message << "\nNothing was changed.\n";
+        finish("refused", message);
+        return exit_error;
+    };
+    Progress progress(*values);  // one line for the whole run: reading, applying, reading back
     std::unique_ptr<TenantSession> session;
-    LiveState live;
     try {
         session = open_tenant(settings, environment, context.clock);
-        session->on_progress([&](const std::string& text) { progress.update(text); });
-        live = read_tenant(*session, logger);
-        progress.done();
+        run.tenant = tenant_key(*session, settings.tenant, journal);
     } catch (const ConnectorError& error) {
-        progress.done();
         context.err << "error: " << error.what() << "\nThe live state could not be read; nothing was changed.\n";
         finish("failed", error.what());
         return exit_error;
     }
-    Plan plan;
-    if (source.saved) {
-        plan = source.saved->plan;
-        if (stale(context, plan, live)) {
+    TenantLock lock(journal, run.tenant, context.clock);
+    if (const auto holder = lock.acquire(run.id))
+        return refuse("another apply holds the lock for " + printable(settings.tenant) + ": " + holder->holder +
+                      " since " + format_instant(holder->acquired_at) + " (lease until " +
+                      format_instant(holder->lease_until) + ")");
+
+    // 3. A fresh read of the tenant, under the lock, and the plan made from it.
+    const auto read_and_plan = [&](Instant at) -> std::optional<std::pair<LiveState, Plan>> {
+        LiveState live;
+        try {
+            session->on_progress([&](const std::string& text) { progress.update(text); });
+            live = read_tenant(*session, logger);
+            progress.done();
+        } catch (const ConnectorError& error) {
+            progress.done();
+            context.err << "error: " << error.what() << "\nThe live state could not be read; nothing was changed.\n";
+            finish("failed", error.what());
+            return std::nullopt;
+        }
+        PlanResult planned = make_plan(desired.state, live, at, journal.plan_history(run.tenant));
+        if (planned.diagnostics.has_errors()) {
+            print_diagnostics(context.err, planned.diagnostics);
+            finish("failed", "no plan could be made");
+            return std::nullopt;
+        }
+        const auto own = desired.diagnostics.warnings();
+        planned.plan.warnings.insert(planned.plan.warnings.begin(), own.begin(), own.end());
+        return std::make_pair(std::move(live), std::move(planned.plan));
+    };
+    auto made = read_and_plan(started);
+    if (!made) return exit_error;
+    Plan plan = std::move(made->second);
+    if (saved) {
+        if (stale(context, saved->plan, made->first)) {
             context.err << "Nothing was changed; make a new plan.\n";
             finish("refused", "stale plan");
             return exit_error;
         }
-    } else {
-        PlanResult planned = make_plan(source.desired->state, live, started, journal.plan_history(settings.tenant));
-        if (planned.diagnostics.has_errors()) {
-            print_diagnostics(context.err, planned.diagnostics);
-            finish("failed", "no plan could be made");
-            return exit_error;
-        }
-        plan = std::move(planned.plan);
-        const auto own = source.desired->diagnostics.warnings();
-        plan.warnings.insert(plan.warnings.begin(), own.begin(), own.end());
+        if (const auto difference = first_difference(saved->plan, plan))
+            return refuse("the saved plan is not the plan made now from the desired state and the tenant: " +
+                          *difference + "; make and review a new plan");
     }
     run.planned = static_cast<int>(plan.change_count());
     run.reported = static_cast<int>(plan.report_count());
@@ -177,39 +196,51 @@ int run_apply(CommandContext& context) {
         return exit_ok;
     }
 
-    // 4. Guardrails, then approval: a saved plan was reviewed; a fresh one is confirmed here.
-    const int max_changes = source.desired ? source.desired->state.guardrails.max_changes : source.saved->max_changes;
-    if (static_cast<int>(plan.change_count()) > max_changes && !values->count("allow-large")) {
-        const std::string message = "the plan has " + std::to_string(plan.change_count()) +
-                                    " changes, more than [guardrails] max_changes = " + std::to_string(max_changes) +
-                                    "; review it and run again with --allow-large";
-        context.err << "error: " << message << "\nNothing was changed.\n";
-        finish("refused", message);
-        return exit_error;
-    }
-    if (!source.saved && !values->count("auto-approve")) {
-        if (!isatty(STDIN_FILENO)) {
-            const std::string message = "standard input is not a terminal: add --auto-approve to apply without asking";
-            context.err << "error: " << message << "\nNothing was changed.\n";
-            finish("refused", message);
-            return exit_error;
+    // 4. Guardrails, then approval: on a terminal every apply asks; elsewhere a saved plan was
+    //    reviewed, and a fresh one needs --auto-approve.
+    const int max_changes = desired.state.guardrails.max_changes;
+    if (static_cast<int>(plan.change_count()) > max_changes && !values->count("allow-large"))
+        return refuse("the plan has " + std::to_string(plan.change_count()) +
+                      " changes, more than [guardrails] max_changes = " + std::to_string(max_changes) +
+                      "; review it and run again with --allow-large");
+    if (!values->count("auto-approve")) {
+        if (isatty(STDIN_FILENO)) {
+            if (!confirmed(context, plan)) {
+                context.err << "Apply cancelled; nothing was changed.\n";
+                finish("refused", "cancelled at the prompt");
+                return exit_error;
+            }
+            // The answer may have come long after the plan: the lock may have gone to another
+            // run, and the tenant may have changed. Both are checked again before any write.
+            bool held = lock.renew();
+            if (!held)
+                return refuse("this run lost the tenant's lock while waiting for the answer (its lease ran out; "
+                              "another run may have taken it)");
+            auto again = read_and_plan(clock.now());
+            if (!again) return exit_error;
+            if (const auto difference = first_difference(plan, again->second))
+                return refuse("the tenant changed while waiting for the answer: " + *difference +
+                              "; run apply again to see the plan as it is now");
+            held = lock.renew();
+            if (!held) return refuse("this run lost the tenant's lock while reading the tenant again");
+        } else if (!saved) {
+            return refuse("standard input is not a terminal: add --auto-approve to apply without asking");
         }
-        if (!confirmed(context, plan)) {
-            context.err << "Apply cancelled; nothing was changed.\n";
-            finish("refused", "cancelled at the prompt");
-            return exit_error;
-        }
     }
-    // 5. The changes, in the plan's order, journalled as they settle, then read back.
-    JournalledApply journalled{journal, run, lock, context.out, context.err, clock, context.clock, nullptr, &progress};
+
+    // 5. The changes, in the plan's order, journalled as they settle, then read back. Ctrl-C or
+    //    SIGTERM from here on stops before the next write.
+    const InterruptGuard interrupts;
+    JournalledApply journalled{journal, run, lock, context.out, context.err, clock, context.clock, nullptr, &progress,
+                               &interrupts};
     const auto apply_started = std::chrono::steady_clock::now();
-    const ApplyResult result = apply_journalled(plan, session->connector(), journalled);
+    const JournalledResult result = apply_journalled(plan, session->connector(), journalled);
     LogFields fields = traffic_fields(session->traffic(), apply_started);
-    fields.insert(fields.begin(), {{"changes", std::to_string(result.changes.size())},
-                                   {"write_seconds", seconds_text(result.write_time)},
-                                   {"verify_seconds", seconds_text(result.verify_time)}});
+    fields.insert(fields.begin(), {{"changes", std::to_string(result.apply.changes.size())},
+                                   {"write_seconds", seconds_text(result.apply.write_time)},
+                                   {"verify_seconds", seconds_text(result.apply.verify_time)}});
     logger.log(LogLevel::debug, "apply", "changes sent and read back", fields);
-    return result.succeeded() ? exit_ok : exit_error;
+    return result.exit_code();
 }
 
 }  // namespace authgate

@@ -68,7 +68,7 @@ int run_history(CommandContext& context) {
     if (runs.empty()) context.out << "No runs in the journal yet.\n";
     for (const auto& run : runs) {
         context.out << "#" << run.id << "  " << format_instant(run.started_at) << "  " << run.command
-                    << (run.mode.empty() ? "" : " --mode " + run.mode) << "  " << printable(run.tenant) << "  " << run.outcome
+                    << (run.mode.empty() ? "" : " --mode " + run.mode) << "  " << printable(run.display_tenant()) << "  " << run.outcome
                     << "  (" << run.planned << " planned, " << run.applied << " applied, " << run.failed
                     << " failed)\n";
         if (!run.error.empty()) context.out << "    " << printable(run.error) << "\n";

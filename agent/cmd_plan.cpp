@@ -54,6 +54,7 @@ int run_plan(CommandContext& context) {
     const Environment environment = process_environment();
     ConnectionSettings settings = gather_connection(*values, checked.state, environment);
     LiveState live;
+    std::optional<std::string> tenant_id;  // the GUID the sign-in names, when the tenant is read
     try {
         if (values->count("snapshot")) {
             live = SnapshotConnector((*values)["snapshot"].as<std::string>()).read_live_state();
@@ -63,6 +64,7 @@ int run_plan(CommandContext& context) {
             Progress progress(*values);
             session->on_progress([&](const std::string& text) { progress.update(text); });
             live = read_tenant(*session, logger);
+            tenant_id = fold_case(session->tenant_id());
         }
     } catch (const ConnectorError& error) {
         context.err << "error: " << error.what() << "\nThe live state could not be read; no plan is made.\n";
@@ -72,8 +74,20 @@ int run_plan(CommandContext& context) {
     // 3. The plan, with the desired state's own warnings ahead of the planner's.
     // What authgate granted before (to recognise removed exceptions), if it has a journal here.
     PlanHistory history;
-    if (std::filesystem::exists(state_path(*values)))
-        history = Journal::open(state_path(*values)).plan_history(checked.state.tenant ? checked.state.tenant->id : "");
+    if (std::filesystem::exists(state_path(*values))) {
+        Journal journal = Journal::open(state_path(*values));
+        const std::string name = checked.state.tenant ? checked.state.tenant->id : settings.tenant;
+        std::string key = name;
+        if (tenant_id) {
+            journal.adopt_tenant(name, *tenant_id);
+            key = *tenant_id;
+        } else {
+            // From a snapshot: the key a run that signed in learnt for this name, if any.
+            for (const auto& [known, known_name] : journal.tenant_names())
+                if (equals_ignoring_case(known_name, name)) key = known;
+        }
+        history = journal.plan_history(key);
+    }
     PlanResult result = make_plan(checked.state, live, now, history);
     if (result.diagnostics.has_errors()) {
         print_diagnostics(context.err, result.diagnostics);
@@ -94,7 +108,7 @@ int run_plan(CommandContext& context) {
         if (!settings.certificate.empty()) settings.certificate = std::filesystem::absolute(settings.certificate).string();
         if (settings.ca_bundle) settings.ca_bundle = std::filesystem::absolute(*settings.ca_bundle).string();
         write_file_atomically(path, [&](std::ostream& out) {
-            write_saved_plan(out, {plan, settings, checked.state.guardrails.max_changes});
+            write_saved_plan(out, {plan, settings, checked.state.guardrails.max_changes, desired_state_paths(*values)});
         });
     }
     return values->count("detailed-exitcode") && plan.change_count() > 0 ? exit_changes : exit_ok;

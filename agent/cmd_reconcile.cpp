@@ -9,6 +9,7 @@
 #include "agent/apply_run.h"
 #include "agent/commands.h"
 #include "agent/connection.h"
+#include "agent/interrupt.h"
 #include "agent/notify.h"
 #include "agent/options.h"
 #include "agent/render.h"
@@ -16,6 +17,7 @@
 #include "agent/terminal.h"
 #include "policies/lifecycle.h"
 #include "policies/planner.h"
+#include "policies/printable.h"
 #include "state/journal.h"
 
 namespace authgate {
@@ -47,13 +49,13 @@ bool applies(Mode mode, const Change& change) {
 }
 
 // Announces, once each, the warn_days thresholds crossed and the expiries reached.
-void record_lifecycle(Journal& journal, long long run_id, const Plan& plan, const DesiredState& desired, Instant now,
-                      Notifier& notifier) {
+void record_lifecycle(Journal& journal, long long run_id, const std::string& tenant, const DesiredState& desired,
+                      Instant now, Notifier& notifier) {
     if (!desired.smtp_auth) return;
     for (const Exception& exception : desired.smtp_auth->exceptions) {
         const ExceptionState state = state_at(exception, desired.exception_settings, now);
         if (state == ExceptionState::expired) {
-            if (journal.record_exception_event({run_id, plan.tenant, exception.mailbox, ExceptionEvent::expired,
+            if (journal.record_exception_event({run_id, tenant, exception.mailbox, ExceptionEvent::expired,
                                                 exception.owner, exception.expires_text, 0, now}))
                 notifier.send("expired", "the SMTP AUTH exception for " + exception.mailbox + " (owner " +
                                              exception.owner + ") expired " + exception.expires_text,
@@ -68,7 +70,7 @@ void record_lifecycle(Journal& journal, long long run_id, const Plan& plan, cons
             if (exception.expires - now <= std::chrono::days{days} && (threshold == 0 || days < threshold)) threshold = days;
         if (threshold == 0) continue;
         const long left = days_left(exception, now);
-        if (journal.record_exception_event({run_id, plan.tenant, exception.mailbox, ExceptionEvent::warned,
+        if (journal.record_exception_event({run_id, tenant, exception.mailbox, ExceptionEvent::warned,
                                             exception.owner, exception.expires_text, threshold, now}))
             notifier.send("warning", "the SMTP AUTH exception for " + exception.mailbox + " (owner " + exception.owner +
                                          ") expires " + exception.expires_text + ", in " + std::to_string(left) +
@@ -79,12 +81,12 @@ void record_lifecycle(Journal& journal, long long run_id, const Plan& plan, cons
     }
 }
 
-void record_drift(Journal& journal, const Plan& plan, Instant now, Notifier& notifier) {
+void record_drift(Journal& journal, const std::string& tenant, const Plan& plan, Instant now, Notifier& notifier) {
     std::vector<DriftRecord> drift;
     for (const Change& change : plan.changes)
-        drift.push_back({plan.tenant, std::string(to_string(change.resource)), change.target, change.attribute,
+        drift.push_back({tenant, std::string(to_string(change.resource)), change.target, change.attribute,
                          value_text(change.after), value_text(change.before), now, now, std::nullopt});
-    const std::vector<DriftRecord> opened = journal.observe_drift(plan.tenant, drift, now);
+    const std::vector<DriftRecord> opened = journal.observe_drift(tenant, drift, now);
     if (opened.empty()) return;
     std::string text = std::to_string(opened.size()) + (opened.size() == 1 ? " new drift: " : " new drifts: ");
     for (std::size_t i = 0; i < opened.size() && i < 5; ++i)
@@ -97,6 +99,7 @@ void record_drift(Journal& journal, const Plan& plan, Instant now, Notifier& not
 struct Pass {
     int exit_code = exit_ok;
     bool failed = false;
+    bool interrupted = false;  // by SIGINT or SIGTERM while writing: the service stops too
 };
 
 // One pass, judged as at the time `clock` reads when it starts.
@@ -122,28 +125,21 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mo
     warn_if_unset(checked.state.notifications, environment, logger);
     Notifier notifier(webhook_url(checked.state.notifications, environment), settings.ca_bundle, settings.tenant, logger, clock);
 
-    // 2. The journal, and the lock when this mode may write.
+    // 2. The journal; the sign-in, which names the tenant by its GUID; the lock when this mode
+    //    may write.
     Journal journal = Journal::open(state_path(values));
-    TenantLock lock(journal, settings.tenant, context.clock);
-    if (mode != Mode::report) {
-        if (const auto holder = lock.acquire()) {
-            const std::string message = "another apply holds the lock for " + settings.tenant + ": " + holder->holder +
-                                        " until " + format_instant(holder->lease_until);
-            notifier.send("failure", message);
-            return fail(message);
-        }
-    }
     RunRecord run;
     run.command = "reconcile";
     run.mode = std::string(to_string(mode));
     run.tenant = settings.tenant;
+    run.tenant_name = settings.tenant;
     run.desired_digest = checked.state.digest;
     run.started_at = now;
     run.id = journal.begin_run(run);
     // One log line per run, whichever way it ends.
     const auto log_run = [&] {
         logger.log(run.outcome == "succeeded" ? LogLevel::info : LogLevel::error, "run", "reconcile " + run.outcome,
-                   {{"mode", run.mode}, {"tenant", run.tenant}, {"planned", std::to_string(run.planned)},
+                   {{"mode", run.mode}, {"tenant", run.tenant_name}, {"planned", std::to_string(run.planned)},
                     {"applied", std::to_string(run.applied)}, {"failed", std::to_string(run.failed)},
                     {"reported", std::to_string(run.reported)}, {"warnings", std::to_string(run.warnings)},
                     {"error", run.error}});
@@ -158,16 +154,28 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mo
 
     // 3. The live state and the plan; a failed read is a failed run, never drift.
     std::unique_ptr<TenantSession> session;
+    std::optional<TenantLock> lock;
     LiveState live;
     try {
         session = open_tenant(settings, environment, context.clock);
+        run.tenant = tenant_key(*session, settings.tenant, journal);
+        if (mode != Mode::report) {
+            lock.emplace(journal, run.tenant, context.clock);
+            if (const auto holder = lock->acquire(run.id)) {
+                const std::string message = "another apply holds the lock for " + printable(settings.tenant) + ": " +
+                                            holder->holder + " until " + format_instant(holder->lease_until);
+                finish("refused", message);
+                notifier.send("failure", message);
+                return fail(message);
+            }
+        }
         live = read_tenant(*session, logger);
     } catch (const ConnectorError& error) {
         finish("failed", error.what());
         notifier.send("failure", std::string("the tenant could not be read: ") + error.what());
         return fail(std::string(error.what()) + "\nThe live state could not be read; nothing was changed.");
     }
-    PlanResult planned = make_plan(checked.state, live, now, journal.plan_history(settings.tenant));
+    PlanResult planned = make_plan(checked.state, live, now, journal.plan_history(run.tenant));
     if (planned.diagnostics.has_errors()) {
         print_diagnostics(context.err, planned.diagnostics);
         finish("failed", "no plan could be made");
@@ -181,8 +189,8 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mo
     run.warnings = static_cast<int>(plan.warnings.size());
 
     // 4. What the journal remembers: drift, warnings once per threshold, expiries.
-    record_lifecycle(journal, run.id, plan, checked.state, now, notifier);
-    record_drift(journal, plan, now, notifier);
+    record_lifecycle(journal, run.id, run.tenant, checked.state, now, notifier);
+    record_drift(journal, run.tenant, plan, now, notifier);
     const bool drift = !plan.changes.empty();
 
     // 5. What this mode changes.
@@ -204,16 +212,25 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mo
         return fail(message + "\nNothing was changed.");
     }
     render_text(context.out, to_apply, stdout_style(values));
-    JournalledApply journalled{journal, run, lock, context.out, context.err, clock, context.clock, &logger};
-    const ApplyResult result = apply_journalled(to_apply, session->connector(), journalled);
+    const InterruptGuard interrupts;
+    JournalledApply journalled{journal, run, *lock, context.out, context.err, clock, context.clock, &logger, nullptr,
+                               &interrupts};
+    const JournalledResult applied_run = apply_journalled(to_apply, session->connector(), journalled);
+    const ApplyResult& result = applied_run.apply;
     log_run();
+    if (applied_run.signal) {
+        pass.failed = true;
+        pass.interrupted = true;
+        pass.exit_code = applied_run.exit_code();
+        return pass;
+    }
     for (const AppliedChange& applied : result.changes)
         if (applied.outcome == ChangeOutcome::verified && applied.change.reason == Reason::exception_expired &&
             applied.change.resource == Resource::mailbox)
             notifier.send("reverted", applied.change.target + " reverted to inherit the organisation's SMTP AUTH setting (" +
                                           applied.change.detail + ")",
                           {{"mailbox", applied.change.target}});
-    if (!result.succeeded()) {
+    if (!applied_run.succeeded()) {
         notifier.send("failure", std::to_string(run.failed) + " of " + std::to_string(result.changes.size()) +
                                      " changes were not made; see authgate history");
         pass.failed = true;
@@ -284,6 +301,7 @@ int run_reconcile(CommandContext& context) {
             logger.error("run", "reconcile failed", {{"error", error.what()}});
             pass.failed = true;
         }
+        if (pass.interrupted) return pass.exit_code;
         failures = pass.failed ? failures + 1 : 0;
         std::chrono::milliseconds wait = interval;
         if (failures > 0) {

@@ -32,6 +32,12 @@ int run_status(CommandContext& context) {
     const Instant now = CommandClock(*values, context.clock).now();
     const auto exceptions = journal.granted_exceptions();
     const auto runs = journal.runs(10);
+    // The journal keys tenants by GUID; people know them by the name they gave.
+    const auto names = journal.tenant_names();
+    const auto name_of = [&](const std::string& key) -> const std::string& {
+        const auto found = names.find(key);
+        return found == names.end() ? key : found->second;
+    };
 
     if (format == ReportFormat::json) {
         using web::json::value;
@@ -40,7 +46,7 @@ int run_status(CommandContext& context) {
         std::size_t i = 0;
         for (const auto& exception : exceptions) {
             value entry = value::object(true);
-            entry["tenant"] = value::string(exception.tenant);
+            entry["tenant"] = value::string(name_of(exception.tenant));
             entry["mailbox"] = value::string(exception.mailbox);
             entry["owner"] = value::string(exception.owner);
             entry["expires"] = value::string(exception.expires);
@@ -61,7 +67,7 @@ int run_status(CommandContext& context) {
         for (const auto& tenant : journal.tenants()) {
             for (const auto& drift : journal.open_drift(tenant)) {
                 value entry = value::object(true);
-                entry["tenant"] = value::string(drift.tenant);
+                entry["tenant"] = value::string(name_of(drift.tenant));
                 entry["resource"] = value::string(drift.resource);
                 entry["target"] = value::string(drift.target);
                 entry["attribute"] = value::string(drift.attribute);
@@ -85,13 +91,13 @@ int run_status(CommandContext& context) {
         out << "  " << printable(exception.mailbox) << "  owner " << printable(exception.owner) << "  expires "
             << printable(exception.expires);
         if (expiry) out << "  (" << whole_days(now, *expiry) << " days left)";
-        out << "  [" << printable(exception.tenant) << "]\n";
+        out << "  [" << printable(name_of(exception.tenant)) << "]\n";
     }
     out << "\nLast runs:\n";
     if (runs.empty()) out << "  none\n";
     for (const auto& run : runs)
         out << "  #" << run.id << "  " << format_instant(run.started_at) << "  " << run.command
-            << (run.mode.empty() ? "" : " --mode " + run.mode) << "  " << printable(run.tenant) << "  " << run.outcome << "  ("
+            << (run.mode.empty() ? "" : " --mode " + run.mode) << "  " << printable(run.display_tenant()) << "  " << run.outcome << "  ("
             << run.applied << " applied, " << run.failed << " failed)\n";
     out << "\nOpen drift:\n";
     bool any = false;
@@ -100,7 +106,7 @@ int run_status(CommandContext& context) {
             any = true;
             out << "  " << drift.resource << " " << printable(drift.target) << " " << printable(drift.attribute)
                 << " is " << printable(drift.actual) << ", desired " << printable(drift.expected) << "  (since "
-                << format_instant(drift.first_seen) << ")  [" << printable(drift.tenant) << "]\n";
+                << format_instant(drift.first_seen) << ")  [" << printable(name_of(drift.tenant)) << "]\n";
         }
     }
     if (!any) out << "  none\n";

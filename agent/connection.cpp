@@ -9,6 +9,7 @@
 #include "connectors/http.h"
 #include "connectors/token_client.h"
 #include "connectors/trace.h"
+#include "policies/printable.h"
 
 namespace authgate {
 namespace {
@@ -48,6 +49,7 @@ public:
         const ExchangeCounters counters = exchange_.counters();
         return {counters.requests, counters.retries, counters.pages, counters.bytes_received, tokens_.requests_made()};
     }
+    std::string tenant_id() override { return exchange_.tenant(); }
 
 private:
     Credential credential_;
@@ -162,12 +164,19 @@ ConnectionSettings resolve_connection(const po::variables_map& values, const Des
     return settings;
 }
 
-ConnectionSettings resolve_saved_connection(const po::variables_map& values, const ConnectionSettings& recorded,
-                                            const Environment& environment) {
-    ConnectionSettings settings = override_connection(values, recorded, environment);
+ConnectionSettings resolve_saved_connection(const po::variables_map& values, const DesiredState& desired,
+                                            const ConnectionSettings& recorded, const Environment& environment) {
+    ConnectionSettings settings = gather_connection(values, desired, environment);
+    // Who signs in may come from the plan when nothing else says; where the token goes never does.
+    if (settings.app_id.empty()) settings.app_id = recorded.app_id;
+    if (settings.certificate.empty()) {
+        settings.certificate = recorded.certificate;
+        settings.certificate_password_env = recorded.certificate_password_env;
+    }
+    if (settings.tenant.empty()) settings.tenant = recorded.tenant;
     if (!equals_ignoring_case(settings.tenant, recorded.tenant))
-        throw UsageError("the plan was made for tenant " + recorded.tenant + ", not " + settings.tenant +
-                         "; a saved plan is applied only to its own tenant");
+        throw UsageError("the plan was made for tenant " + printable(recorded.tenant) + ", not " +
+                         printable(settings.tenant) + "; a saved plan is applied only to its own tenant");
     require_complete(settings);
     return settings;
 }

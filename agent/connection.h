@@ -43,9 +43,10 @@ ConnectionSettings gather_connection(const po::variables_map& values, const Desi
 // The same, and throws UsageError naming every setting that is missing and where it could come from.
 ConnectionSettings resolve_connection(const po::variables_map& values, const DesiredState& desired,
                                       const Environment& environment);
-// A saved plan's recorded settings, overridden by flags and environment; its tenant cannot change.
-ConnectionSettings resolve_saved_connection(const po::variables_map& values, const ConnectionSettings& recorded,
-                                            const Environment& environment);
+// For applying a saved plan: the settings as resolve_connection finds them, where nothing gives the
+// tenant, application id or certificate the recorded ones; a different tenant is refused.
+ConnectionSettings resolve_saved_connection(const po::variables_map& values, const DesiredState& desired,
+                                            const ConnectionSettings& recorded, const Environment& environment);
 
 // What a session has sent and received so far (no content, only counts).
 struct TenantTraffic {
@@ -64,6 +65,9 @@ public:
     // A progress line for long reads; optional.
     virtual void on_progress(std::function<void(const std::string&)> progress) = 0;
     virtual TenantTraffic traffic() const = 0;
+    // The tenant's GUID from the sign-in (the token's tid), signing in if need be; the tenant as
+    // given where the token names none. Throws ConnectorError when the sign-in fails.
+    virtual std::string tenant_id() = 0;
 };
 
 // Reads the live state through `session`, and logs at debug level how long that took and the

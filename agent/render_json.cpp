@@ -103,7 +103,8 @@ value run_to_json(const RunRecord& run) {
     entry["id"] = value::number(static_cast<int64_t>(run.id));
     entry["command"] = value::string(run.command);
     entry["mode"] = value::string(run.mode);
-    entry["tenant"] = value::string(run.tenant);
+    entry["tenant"] = value::string(run.display_tenant());
+    entry["tenant_id"] = value::string(run.tenant);
     entry["desired_digest"] = value::string(run.desired_digest);
     entry["started_at"] = value::string(format_instant(run.started_at));
     entry["finished_at"] = run.finished_at ? value::string(format_instant(*run.finished_at)) : value::null();

@@ -79,6 +79,9 @@ void write_saved_plan(std::ostream& out, const SavedPlan& saved) {
     value extra = value::object(true);
     extra["connection"] = connection;
     extra["max_changes"] = value::number(saved.max_changes);
+    value paths = value::array(saved.desired_paths.size());
+    for (std::size_t i = 0; i < saved.desired_paths.size(); ++i) paths[i] = value::string(saved.desired_paths[i]);
+    extra["desired_paths"] = paths;
     json["saved"] = extra;
     write_json(out, json);
 }
@@ -170,6 +173,11 @@ SavedPlan read_saved_plan(const std::string& path) {
     settings.exchange_endpoint = r.text(connection, "exchange_endpoint", "saved.connection");
     if (connection.has_string_field("ca_bundle")) settings.ca_bundle = connection.at("ca_bundle").as_string();
     if (extra.has_number_field("max_changes")) saved.max_changes = extra.at("max_changes").as_integer();
+    if (extra.has_array_field("desired_paths"))
+        for (const value& path : extra.at("desired_paths").as_array()) {
+            if (!path.is_string()) r.fail("saved.desired_paths must hold strings");
+            saved.desired_paths.push_back(path.as_string());
+        }
     return saved;
 }
 

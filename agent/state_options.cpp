@@ -1,7 +1,5 @@
 #include "agent/state_options.h"
 
-#include <unistd.h>
-
 #include <cstdlib>
 
 namespace authgate {
@@ -17,10 +15,5 @@ std::string state_path(const po::variables_map& values) {
     return ".authgate/state.db";
 }
 
-std::string lock_holder_name() {
-    char host[256] = "unknown-host";
-    gethostname(host, sizeof host - 1);
-    return std::string(host) + ":" + std::to_string(getpid());
-}
 
 }  // namespace authgate

@@ -9,7 +9,4 @@ namespace authgate {
 void add_state_option(po::options_description& options);
 std::string state_path(const po::variables_map& values);
 
-// "host:pid", naming this run in the apply lock.
-std::string lock_holder_name();
-
 }  // namespace authgate

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "policies/printable.h"
+
 namespace authgate {
 
 std::string_view to_string(Resource resource) {
@@ -96,5 +98,46 @@ std::size_t Plan::change_count() const {
 }
 
 std::size_t Plan::report_count() const { return changes.size() - change_count(); }
+
+namespace {
+
+std::vector<const Change*> tenant_changes(const Plan& plan) {
+    std::vector<const Change*> changes;
+    for (const Change& change : plan.changes)
+        if (change.changes_tenant()) changes.push_back(&change);
+    return changes;
+}
+
+bool same_change(const Change& a, const Change& b) {
+    const bool revocation = a.attribute == "STSRefreshTokensValidFrom";
+    return a.resource == b.resource && a.target == b.target && a.attribute == b.attribute && a.action == b.action &&
+           a.before == b.before && (revocation || a.after == b.after);
+}
+
+std::string change_text(const Change& change) {
+    return std::string(to_string(change.resource)) + " " + printable(change.target) + " " + printable(change.attribute) +
+           " " + printable(describe(change.before)) + " -> " + printable(describe(change.after)) +
+           (change.action == Action::create ? " (create)" : "");
+}
+
+}  // namespace
+
+std::optional<std::string> first_difference(const Plan& reviewed, const Plan& made) {
+    const auto saved = tenant_changes(reviewed);
+    const auto now = tenant_changes(made);
+    for (std::size_t i = 0; i < std::min(saved.size(), now.size()); ++i)
+        if (!same_change(*saved[i], *now[i]))
+            return "change " + std::to_string(i + 1) + " is " + change_text(*saved[i]) + " in the saved plan, but " +
+                   change_text(*now[i]) + " in the plan made now";
+    if (saved.size() > now.size())
+        return "the saved plan has " + std::to_string(saved.size()) + " changes, the plan made now " +
+               std::to_string(now.size()) + "; change " + std::to_string(now.size() + 1) + " is " +
+               change_text(*saved[now.size()]);
+    if (now.size() > saved.size())
+        return "the plan made now has " + std::to_string(now.size()) + " changes, the saved plan " +
+               std::to_string(saved.size()) + "; change " + std::to_string(saved.size() + 1) + " is " +
+               change_text(*now[saved.size()]);
+    return std::nullopt;
+}
 
 }  // namespace authgate

@@ -97,4 +97,11 @@ struct Plan {
     std::size_t report_count() const;
 };
 
+// Whether two plans make the same changes to the tenant: the same list, in order, of resource,
+// target, attribute, action, before and after (a revocation's time is taken when it is made, so
+// only its presence counts). Nullopt when they do; otherwise the first difference, for people
+// (tenant text shown inert). Reports, reasons and cmdlets are not compared: a reviewed plan is
+// made with the cmdlets of the plan made now.
+std::optional<std::string> first_difference(const Plan& reviewed, const Plan& made);
+
 }  // namespace authgate

@@ -82,6 +82,12 @@ const char* const migrations[] = {
         acquired_at TEXT NOT NULL,
         lease_until TEXT NOT NULL);
     )sql",
+    // A tenant is keyed by its GUID (the token's tid) once known; the name it was given by is
+    // kept for people. A lock records its holder's boot, to tell a dead holder on this host.
+    R"sql(
+    ALTER TABLE runs ADD COLUMN tenant_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE locks ADD COLUMN boot_id TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 constexpr int current_version = static_cast<int>(std::size(migrations));
 
@@ -289,10 +295,10 @@ void Journal::migrate() {
 
 long long Journal::begin_run(const RunRecord& run) {
     Statement statement(db_,
-                        "INSERT INTO runs(command, mode, tenant, desired_digest, started_at, outcome) "
-                        "VALUES(?, ?, ?, ?, ?, 'running')");
-    statement.bind(1, run.command).bind(2, run.mode).bind(3, run.tenant).bind(4, run.desired_digest)
-        .bind(5, format_instant(run.started_at)).run();
+                        "INSERT INTO runs(command, mode, tenant, tenant_name, desired_digest, started_at, outcome) "
+                        "VALUES(?, ?, ?, ?, ?, ?, 'running')");
+    statement.bind(1, run.command).bind(2, run.mode).bind(3, run.tenant).bind(4, run.tenant_name)
+        .bind(5, run.desired_digest).bind(6, format_instant(run.started_at)).run();
     return sqlite3_last_insert_rowid(db_);
 }
 
@@ -327,20 +333,20 @@ void Journal::update_change(long long run_id, int sequence, ChangeStatus status,
     statement.bind(5, run_id).bind(6, sequence).run();
 }
 
-int Journal::settle_interrupted_runs(const std::string& tenant, Instant now) {
+int Journal::settle_interrupted_runs(const std::string& tenant, Instant now, long long own_run) {
     execute("BEGIN IMMEDIATE");
     try {
-        const char* dead = "SELECT id FROM runs WHERE tenant = ? AND outcome = 'running' AND mode != 'report' "
-                           "AND command IN ('apply', 'reconcile')";
+        const char* dead = "SELECT id FROM runs WHERE tenant = ?1 AND outcome = 'running' AND mode != 'report' "
+                           "AND command IN ('apply', 'reconcile') AND id != ?2";
         Statement changes(db_, (std::string("UPDATE changes SET status = 'uncertain', error = 'sent by a run that "
                                             "ended before its answer came; read back by the next plan' WHERE "
                                             "status = 'sending' AND run_id IN (") + dead + ")").c_str());
-        changes.bind(1, tenant).run();
-        Statement runs(db_, "UPDATE runs SET outcome = 'interrupted', finished_at = ?, error = 'the run ended without "
-                            "finishing (killed or crashed); its lock was taken over after its lease ran out' "
-                            "WHERE tenant = ? AND outcome = 'running' AND mode != 'report' "
-                            "AND command IN ('apply', 'reconcile')");
-        runs.bind(1, format_instant(now)).bind(2, tenant).run();
+        changes.bind(1, tenant).bind(2, own_run).run();
+        Statement runs(db_, "UPDATE runs SET outcome = 'interrupted', finished_at = ?1, error = 'the run ended without "
+                            "finishing (killed or crashed); its lock was taken over' "
+                            "WHERE tenant = ?2 AND outcome = 'running' AND mode != 'report' "
+                            "AND command IN ('apply', 'reconcile') AND id != ?3");
+        runs.bind(1, format_instant(now)).bind(2, tenant).bind(3, own_run).run();
         const int count = sqlite3_changes(db_);
         execute("COMMIT");
         return count;
@@ -418,22 +424,26 @@ std::vector<DriftRecord> Journal::open_drift(const std::string& tenant) const {
     return drift;
 }
 
-std::optional<LockHolder> Journal::acquire_lock(const std::string& tenant, const std::string& holder, Instant now,
-                                                std::chrono::seconds lease) {
+std::optional<LockHolder> Journal::acquire_lock(const std::string& tenant, const LockHolder& me, Instant now,
+                                                std::chrono::seconds lease,
+                                                const std::function<bool(const LockHolder&)>& dead) {
     execute("BEGIN IMMEDIATE");
     try {
-        Statement current(db_, "SELECT holder, acquired_at, lease_until FROM locks WHERE tenant = ?");
+        Statement current(db_, "SELECT holder, acquired_at, lease_until, boot_id FROM locks WHERE tenant = ?");
         current.bind(1, tenant);
         if (current.step()) {
-            LockHolder held{current.text(0), current.instant(1), current.instant(2)};
-            // A lease that ran out belongs to a run that died: take it over.
-            if (held.holder != holder && held.lease_until > now) {
+            LockHolder held{current.text(0), current.instant(1), current.instant(2), current.text(3)};
+            // A lease that ran out belongs to a run that died, and so does one whose holder is
+            // known to be gone: take it over.
+            if (held.holder != me.holder && held.lease_until > now && !(dead && dead(held))) {
                 execute("COMMIT");
                 return held;
             }
         }
-        Statement take(db_, "INSERT OR REPLACE INTO locks(tenant, holder, acquired_at, lease_until) VALUES(?, ?, ?, ?)");
-        take.bind(1, tenant).bind(2, holder).bind(3, format_instant(now)).bind(4, format_instant(now + lease)).run();
+        Statement take(db_, "INSERT OR REPLACE INTO locks(tenant, holder, acquired_at, lease_until, boot_id) "
+                            "VALUES(?, ?, ?, ?, ?)");
+        take.bind(1, tenant).bind(2, me.holder).bind(3, format_instant(now)).bind(4, format_instant(now + lease))
+            .bind(5, me.boot_id).run();
         execute("COMMIT");
         return std::nullopt;
     } catch (...) {
@@ -442,9 +452,39 @@ std::optional<LockHolder> Journal::acquire_lock(const std::string& tenant, const
     }
 }
 
-void Journal::renew_lock(const std::string& tenant, const std::string& holder, Instant now, std::chrono::seconds lease) {
+bool Journal::renew_lock(const std::string& tenant, const std::string& holder, Instant now, std::chrono::seconds lease) {
     Statement statement(db_, "UPDATE locks SET lease_until = ? WHERE tenant = ? AND holder = ?");
     statement.bind(1, format_instant(now + lease)).bind(2, tenant).bind(3, holder).run();
+    return sqlite3_changes(db_) == 1;
+}
+
+void Journal::adopt_tenant(const std::string& name, const std::string& key) {
+    if (name == key) return;
+    execute("BEGIN IMMEDIATE");
+    try {
+        Statement runs(db_, "UPDATE runs SET tenant_name = CASE WHEN tenant_name = '' THEN tenant ELSE tenant_name END, "
+                            "tenant = ?1 WHERE tenant = ?2 COLLATE NOCASE AND tenant != ?1");
+        runs.bind(1, key).bind(2, name).run();
+        // An event recorded under both names is kept once, under the key.
+        Statement events(db_, "UPDATE OR IGNORE exception_events SET tenant = ?1 WHERE tenant = ?2 COLLATE NOCASE "
+                              "AND tenant != ?1");
+        events.bind(1, key).bind(2, name).run();
+        Statement left(db_, "DELETE FROM exception_events WHERE tenant = ?2 COLLATE NOCASE AND tenant != ?1");
+        left.bind(1, key).bind(2, name).run();
+        Statement drift(db_, "UPDATE drift SET tenant = ?1 WHERE tenant = ?2 COLLATE NOCASE AND tenant != ?1");
+        drift.bind(1, key).bind(2, name).run();
+        execute("COMMIT");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+std::map<std::string, std::string> Journal::tenant_names() const {
+    Statement statement(db_, "SELECT tenant, tenant_name FROM runs WHERE tenant_name != '' ORDER BY id");
+    std::map<std::string, std::string> names;
+    while (statement.step()) names[statement.text(0)] = statement.text(1);
+    return names;
 }
 
 void Journal::release_lock(const std::string& tenant, const std::string& holder) {
@@ -454,7 +494,7 @@ void Journal::release_lock(const std::string& tenant, const std::string& holder)
 
 std::vector<RunRecord> Journal::runs(int limit) const {
     Statement statement(db_, "SELECT id, command, mode, tenant, desired_digest, started_at, finished_at, outcome, planned, "
-                             "applied, failed, reported, warnings, error FROM runs ORDER BY id DESC LIMIT ?");
+                             "applied, failed, reported, warnings, error, tenant_name FROM runs ORDER BY id DESC LIMIT ?");
     statement.bind(1, limit);
     std::vector<RunRecord> runs;
     while (statement.step()) {
@@ -473,6 +513,7 @@ std::vector<RunRecord> Journal::runs(int limit) const {
         run.reported = static_cast<int>(statement.number(11));
         run.warnings = static_cast<int>(statement.number(12));
         run.error = statement.text(13);
+        run.tenant_name = statement.text(14);
         runs.push_back(run);
     }
     return runs;

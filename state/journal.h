@@ -1,6 +1,8 @@
 #pragma once
 // The SQLite journal: what authgate did, for auditors, and the lock that keeps two applies off
 // one tenant. It holds plan data only; no token, assertion, key or password is ever written.
+#include <functional>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -23,7 +25,8 @@ struct RunRecord {
     long long id = 0;
     std::string command;  // plan, apply, reconcile
     std::string mode;     // enforce, expiry, report, or ""
-    std::string tenant;
+    std::string tenant;       // the key: the tenant's GUID once known (Journal::adopt_tenant)
+    std::string tenant_name;  // as the run was given it, for people; "" in runs before the key
     std::string desired_digest;
     Instant started_at{};
     std::optional<Instant> finished_at;
@@ -34,6 +37,8 @@ struct RunRecord {
     int reported = 0;
     int warnings = 0;
     std::string error;
+
+    const std::string& display_tenant() const { return tenant_name.empty() ? tenant : tenant_name; }
 };
 
 // sending: recorded just before the write goes out; a run that dies leaves it, and the next run
@@ -91,6 +96,7 @@ struct LockHolder {
     std::string holder;  // "host:pid"
     Instant acquired_at{};
     Instant lease_until{};
+    std::string boot_id;  // the holder's host's boot, to tell whether its pid can still be alive
 };
 
 class Journal {
@@ -111,8 +117,9 @@ public:
                        const std::optional<std::string>& client_request_id = std::nullopt);
     // Runs of `tenant` that write and are still "running" although the caller now holds the
     // tenant's lock ended without finishing (killed, crashed, power lost): they become
-    // "interrupted", their changes still "sending" become "uncertain". Returns how many runs.
-    int settle_interrupted_runs(const std::string& tenant, Instant now);
+    // "interrupted", their changes still "sending" become "uncertain". The caller's own run,
+    // `own_run`, is not one of them. Returns how many runs.
+    int settle_interrupted_runs(const std::string& tenant, Instant now, long long own_run = 0);
     // False when an event of that kind for that exception and threshold was already recorded
     // (warnings are sent once per threshold).
     bool record_exception_event(const ExceptionEventRecord& event);
@@ -124,12 +131,23 @@ public:
     std::vector<DriftRecord> observe_drift(const std::string& tenant, const std::vector<DriftRecord>& current, Instant now);
     std::vector<DriftRecord> open_drift(const std::string& tenant) const;
 
-    // The apply lock: taken when free or when its lease has run out; otherwise the holder is
-    // returned and nothing changes.
-    std::optional<LockHolder> acquire_lock(const std::string& tenant, const std::string& holder, Instant now,
-                                           std::chrono::seconds lease);
-    void renew_lock(const std::string& tenant, const std::string& holder, Instant now, std::chrono::seconds lease);
+    // The apply lock of the tenant keyed `tenant`: taken when free, when its lease has run out,
+    // or when `dead` says its holder is gone; otherwise the holder is returned and nothing
+    // changes. `me.holder` and `me.boot_id` are recorded.
+    std::optional<LockHolder> acquire_lock(const std::string& tenant, const LockHolder& me, Instant now,
+                                           std::chrono::seconds lease,
+                                           const std::function<bool(const LockHolder&)>& dead = {});
+    // False when `holder` no longer holds the lock (its lease ran out and another run took it):
+    // the caller must write nothing more.
+    [[nodiscard]] bool renew_lock(const std::string& tenant, const std::string& holder, Instant now,
+                                  std::chrono::seconds lease);
     void release_lock(const std::string& tenant, const std::string& holder);
+
+    // The tenant was recorded as `name` (any case) and is now known by `key` (its GUID): every
+    // run, exception event and drift of `name` becomes `key`'s, the name kept for people.
+    void adopt_tenant(const std::string& name, const std::string& key);
+    // The latest name each tenant key was given by.
+    std::map<std::string, std::string> tenant_names() const;
 
     std::vector<RunRecord> runs(int limit) const;
     std::vector<JournalChange> changes_of(long long run_id) const;

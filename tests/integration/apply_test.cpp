@@ -52,10 +52,12 @@ TEST_CASE("apply converges, every change is verified and journalled, and a secon
     CHECK(again.exit_code == 0);
     CHECK_THAT(again.out, Catch::Contains("Plan: 0 to change, 0 to report, 1 skipped."));
 
-    const auto runs = query(state_db(sandbox), "SELECT command, tenant, outcome, planned, applied, failed, desired_digest FROM runs");
+    const auto runs = query(state_db(sandbox), "SELECT command, tenant, tenant_name, outcome, planned, applied, failed, "
+                                               "desired_digest FROM runs");
     REQUIRE(runs.size() == 1);
     CHECK(runs[0].at("command") == "apply");
-    CHECK(runs[0].at("tenant") == tenant);
+    CHECK(runs[0].at("tenant") == sandbox.tenant_id());  // keyed by the GUID the sign-in names
+    CHECK(runs[0].at("tenant_name") == tenant);
     CHECK(runs[0].at("outcome") == "succeeded");
     CHECK(runs[0].at("planned") == "15");
     CHECK(runs[0].at("applied") == "15");

@@ -243,7 +243,7 @@ TEST_CASE("tenant text in a webhook is inert in the chat: no mention, link or ma
       "cas_mailboxes":[{"Identity":"m","Guid":"1f1d2c3b-4a59-4e7f-8d21-0a9b8c7d6e51",
         "PrimarySmtpAddress":"<!channel><https://evil.example|click here>@contoso.com","SmtpClientAuthenticationDisabled":false}],
       "authentication_policies":[],"organization_config":{"DefaultAuthenticationPolicy":null},"users":[]})";
-    Sandbox sandbox({seed.string()});
+    Sandbox sandbox({seed.string(), {}});
     const fs::path file = sandbox.folder() / "desired.toml";
     std::ofstream(file) << "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n[smtp_auth]\norg_disabled = true\n"
                            "unlisted_overrides = \"report\"\n[notifications]\nwebhook_url = \"" << sandbox.origin()

@@ -143,6 +143,11 @@ RunResult Sandbox::authgate(std::vector<std::string> args, const std::map<std::s
     return result;
 }
 
+std::string Sandbox::tenant_id() const {
+    const web::json::value document = state();
+    return document.at("tenant_id").as_string();
+}
+
 web::json::value Sandbox::state() const {
     auto client = control_client(origin(), ca_bundle());
     return client.request(web::http::methods::GET, "/_sandbox/state").get().extract_json(true).get();

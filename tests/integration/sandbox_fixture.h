@@ -62,6 +62,7 @@ public:
     std::string example() const;
 
     web::json::value state() const;                      // GET /_sandbox/state
+    std::string tenant_id() const;                       // the GUID its tokens name (tid)
     void set_faults(const std::string& document) const;  // POST /_sandbox/faults
     int cmdlet_calls(const std::string& cmdlet) const;
     int token_requests() const;

@@ -41,6 +41,7 @@ value state_document(const SandboxState& state) {
   document["requests"] = state.journal.requests();
   document["faults"] = state.faults.report();
   document["webhooks"] = value::array(state.webhooks);
+  document["tenant_id"] = value::string(state.tenant_guid());
   // Digests and jtis only: what a test needs to prove that no token or assertion leaked.
   const auto strings = [](const std::vector<std::string>& texts) {
     std::vector<value> values;

@@ -49,12 +49,12 @@ TEST_CASE("the journal is created, migrated once and kept in WAL mode", "[journa
     TempDatabase db;
     {
         Journal journal = Journal::open(db.path);
-        CHECK(journal.schema_version() == 1);
+        CHECK(journal.schema_version() == 2);
     }
     Journal again = Journal::open(db.path);  // opening twice migrates nothing
-    CHECK(again.schema_version() == 1);
+    CHECK(again.schema_version() == 2);
     CHECK(pragma(db.path, "journal_mode") == "wal");
-    CHECK(pragma(db.path, "user_version") == "1");
+    CHECK(pragma(db.path, "user_version") == "2");
 }
 
 TEST_CASE("a journal from a newer authgate is refused, not rewritten", "[journal]") {
@@ -65,7 +65,7 @@ TEST_CASE("a journal from a newer authgate is refused, not rewritten", "[journal
     sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
     sqlite3_close(raw);
     CHECK_THROWS_WITH(Journal::open(db.path),
-                      "the state database has schema version 99, newer than this authgate knows (1)");
+                      "the state database has schema version 99, newer than this authgate knows (2)");
 }
 
 TEST_CASE("runs and their changes are recorded and read back", "[journal]") {
@@ -145,23 +145,90 @@ TEST_CASE("drift has a first and last sighting and is resolved when it is gone",
     CHECK(journal.open_drift("contoso")[0].first_seen == t0 + std::chrono::hours(3));
 }
 
+LockHolder named(const std::string& holder) {
+    LockHolder named;
+    named.holder = holder;
+    return named;
+}
+
 TEST_CASE("the apply lock is held by one holder until released or its lease runs out", "[journal]") {
     TempDatabase db;
     Journal first = Journal::open(db.path);
     Journal second = Journal::open(db.path);  // another process, in effect
     const auto lease = std::chrono::seconds(300);
-    CHECK_FALSE(first.acquire_lock("contoso", "host-a:1", t0, lease));
-    const auto held = second.acquire_lock("contoso", "host-b:2", t0 + std::chrono::seconds(10), lease);
+    CHECK_FALSE(first.acquire_lock("contoso", named("host-a:1"), t0, lease));
+    const auto held = second.acquire_lock("contoso", named("host-b:2"), t0 + std::chrono::seconds(10), lease);
     REQUIRE(held);
     CHECK(held->holder == "host-a:1");
     CHECK(held->lease_until == t0 + lease);
-    CHECK_FALSE(second.acquire_lock("other-tenant", "host-b:2", t0, lease));  // locks are per tenant
-    first.renew_lock("contoso", "host-a:1", t0 + std::chrono::seconds(200), lease);
-    CHECK(second.acquire_lock("contoso", "host-b:2", t0 + std::chrono::seconds(400), lease));
+    CHECK_FALSE(second.acquire_lock("other-tenant", named("host-b:2"), t0, lease));  // locks are per tenant
+    CHECK(first.renew_lock("contoso", "host-a:1", t0 + std::chrono::seconds(200), lease));
+    CHECK(second.acquire_lock("contoso", named("host-b:2"), t0 + std::chrono::seconds(400), lease));
     // The first holder died: after its lease the lock is taken over.
-    CHECK_FALSE(second.acquire_lock("contoso", "host-b:2", t0 + std::chrono::seconds(501), lease));
+    CHECK_FALSE(second.acquire_lock("contoso", named("host-b:2"), t0 + std::chrono::seconds(501), lease));
     first.release_lock("contoso", "host-a:1");  // a stale holder cannot release another's lock
-    CHECK(first.acquire_lock("contoso", "host-a:1", t0 + std::chrono::seconds(502), lease));
+    CHECK(first.acquire_lock("contoso", named("host-a:1"), t0 + std::chrono::seconds(502), lease));
     second.release_lock("contoso", "host-b:2");
-    CHECK_FALSE(first.acquire_lock("contoso", "host-a:1", t0 + std::chrono::seconds(503), lease));
+    CHECK_FALSE(first.acquire_lock("contoso", named("host-a:1"), t0 + std::chrono::seconds(503), lease));
+}
+
+TEST_CASE("a renewal that updates nothing says the lock is lost", "[journal][lock]") {
+    TempDatabase db;
+    Journal first = Journal::open(db.path);
+    Journal second = Journal::open(db.path);
+    const auto lease = std::chrono::seconds(300);
+    REQUIRE_FALSE(first.acquire_lock("contoso", named("host-a:1"), t0, lease));
+    CHECK(first.renew_lock("contoso", "host-a:1", t0 + std::chrono::seconds(100), lease));
+    // The first waited past its lease; the second took the lock.
+    REQUIRE_FALSE(second.acquire_lock("contoso", named("host-b:2"), t0 + std::chrono::seconds(401), lease));
+    CHECK_FALSE(first.renew_lock("contoso", "host-a:1", t0 + std::chrono::seconds(402), lease));
+    second.release_lock("contoso", "host-b:2");
+    CHECK_FALSE(first.renew_lock("contoso", "host-a:1", t0 + std::chrono::seconds(403), lease));  // nor when free
+}
+
+TEST_CASE("a holder known to be dead is taken over before its lease runs out", "[journal][lock]") {
+    TempDatabase db;
+    Journal first = Journal::open(db.path);
+    Journal second = Journal::open(db.path);
+    const auto lease = std::chrono::seconds(300);
+    REQUIRE_FALSE(first.acquire_lock("contoso", {"host-a:1", {}, {}, "boot-1"}, t0, lease));
+    std::vector<LockHolder> asked;
+    const auto alive = [&](const LockHolder& holder) { asked.push_back(holder); return false; };
+    const auto dead = [&](const LockHolder& holder) { asked.push_back(holder); return true; };
+    CHECK(second.acquire_lock("contoso", named("host-b:2"), t0 + std::chrono::seconds(1), lease, alive));
+    REQUIRE(asked.size() == 1);
+    CHECK(asked[0].holder == "host-a:1");
+    CHECK(asked[0].boot_id == "boot-1");
+    CHECK_FALSE(second.acquire_lock("contoso", named("host-b:2"), t0 + std::chrono::seconds(2), lease, dead));
+    CHECK_FALSE(first.renew_lock("contoso", "host-a:1", t0 + std::chrono::seconds(3), lease));
+}
+
+TEST_CASE("records made under any spelling of a tenant move to its GUID", "[journal]") {
+    TempDatabase db;
+    Journal journal = Journal::open(db.path);
+    RunRecord run;
+    run.command = "apply";
+    run.tenant = "contoso.onmicrosoft.com";
+    run.started_at = t0;
+    run.id = journal.begin_run(run);
+    run.tenant = "CONTOSO.onmicrosoft.com";
+    journal.begin_run(run);
+    run.tenant = "fabrikam.onmicrosoft.com";
+    journal.begin_run(run);
+    CHECK(journal.record_exception_event({0, "contoso.onmicrosoft.com", "a@contoso.com", ExceptionEvent::granted, "o",
+                                          "2027-01-01", 0, t0}));
+    CHECK(journal.record_exception_event({0, "Contoso.onmicrosoft.com", "a@contoso.com", ExceptionEvent::granted, "o",
+                                          "2027-01-01", 0, t0}));
+    const std::string guid = "0f5e0b4c-2a8c-4c3b-9c55-3f0d8e7a1b21";
+    journal.adopt_tenant("CONTOSO.ONMICROSOFT.COM", guid);
+    const auto runs = journal.runs(10);
+    REQUIRE(runs.size() == 3);
+    CHECK(runs[0].tenant == "fabrikam.onmicrosoft.com");
+    CHECK(runs[1].tenant == guid);
+    CHECK(runs[1].display_tenant() == "CONTOSO.onmicrosoft.com");
+    CHECK(runs[2].tenant == guid);
+    CHECK(journal.exception_events(guid).size() == 1);  // the same event under two spellings, kept once
+    CHECK(journal.exception_events("contoso.onmicrosoft.com").empty());
+    CHECK(journal.plan_history(guid).granted.count("a@contoso.com") == 1);
+    CHECK(journal.tenant_names().at(guid) == "CONTOSO.onmicrosoft.com");
 }

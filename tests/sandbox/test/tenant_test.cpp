@@ -73,7 +73,7 @@ TEST_CASE("the state document is the snapshot plus mutations, request counters a
   for (const auto& [name, ignored] : state.as_object()) members.push_back(name);
   CHECK(members == std::vector<std::string>{"transport_config", "cas_mailboxes", "authentication_policies",
                                             "organization_config", "users", "mutations", "requests", "faults", "webhooks",
-                                            "credentials"});
+                                            "tenant_id", "credentials"});
   CHECK(state.at("requests").serialize() ==
         R"({"token":1,"invoke":1,"batch":0,"by_cmdlet":{"Get-TransportConfig":1}})");
   // The token itself is never kept: only the digest of its signature, and the jti of the assertion

@@ -29,12 +29,19 @@ bool confirmed(CommandContext& context, const Plan& plan) {
     return answer == "yes";
 }
 
-bool stale(CommandContext& context, const Plan& plan, const LiveState& live) {
+// Whether a value the saved plan would change is no longer what it saw. The file's cmdlets are
+// not trusted even to find the object: the plan made now names it, else the change's target.
+bool stale(CommandContext& context, const Plan& plan, const Plan& made, const LiveState& live) {
     bool stale = false;
     const LiveIndex index(live);
     for (const Change& change : plan.changes) {
         if (!change.changes_tenant()) continue;
-        const std::optional<Value> now = live_value(change, live, index);
+        Change probe = change;
+        probe.cmdlet = {};
+        for (const Change& now : made.changes)
+            if (now.resource == change.resource && now.target == change.target && now.attribute == change.attribute)
+                probe.cmdlet = now.cmdlet;
+        const std::optional<Value> now = live_value(probe, live, index);
         if (!now || *now == change.before) continue;  // not readable back (a timestamp), or as expected
         if (!stale) context.err << "error: the saved plan is stale; the tenant changed since it was made:\n";
         stale = true;
@@ -177,7 +184,7 @@ int run_apply(CommandContext& context) {
     if (!made) return exit_error;
     Plan plan = std::move(made->second);
     if (saved) {
-        if (stale(context, saved->plan, made->first)) {
+        if (stale(context, saved->plan, plan, made->first)) {
             context.err << "Nothing was changed; make a new plan.\n";
             finish("refused", "stale plan");
             return exit_error;

@@ -1,6 +1,10 @@
 // authgate apply over real HTTPS against the sandbox tenant: changes, verification, journal.
 #include <catch2/catch.hpp>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -23,6 +27,24 @@ std::vector<std::string> apply_args(const Sandbox& sandbox, const std::string& d
 }
 
 int mutations(const Sandbox& sandbox) { return static_cast<int>(sandbox.state().at("mutations").size()); }
+
+// Whether a run holds the tenant's lock in the sandbox's journal (which may not be made yet).
+bool lock_held(const Sandbox& sandbox) {
+    try {
+        return fs::exists(state_db(sandbox)) && !query(state_db(sandbox), "SELECT holder FROM locks").empty();
+    } catch (const std::runtime_error&) {
+        return false;  // the journal is being created
+    }
+}
+
+// Waits (generously: the machine may be loaded) until the lock is held.
+bool wait_for_lock(const Sandbox& sandbox) {
+    for (int i = 0; i < 1200; ++i) {
+        if (lock_held(sandbox)) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
 
 // A copy of the bundled example as it reads today with one file's text changed, under the sandbox's folder.
 std::string contoso_with(const Sandbox& sandbox, const std::string& file, const std::string& from, const std::string& to) {
@@ -129,11 +151,7 @@ TEST_CASE("two applies at once: one runs, the other is refused by the lock, neve
     std::thread a([&] { first = sandbox.authgate(apply_args(sandbox)); });
     // The second starts once the first holds the lock, not merely at about the same time.
     // (Bounded generously: on a loaded machine the first may take long to start.)
-    bool locked = false;
-    for (int i = 0; i < 1200 && !locked; ++i) {
-        locked = fs::exists(state_db(sandbox)) && !query(state_db(sandbox), "SELECT holder FROM locks").empty();
-        if (!locked) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    const bool locked = wait_for_lock(sandbox);
     if (!locked) a.join();
     REQUIRE(locked);
     const RunResult second = sandbox.authgate(apply_args(sandbox));
@@ -251,6 +269,294 @@ TEST_CASE("a saved plan is applied as reviewed, and refused when stale, old, for
         const RunResult refused = sandbox.authgate({"apply", plan_file, "-c", desired, "--state", state_db(sandbox)});
         CHECK(refused.exit_code == 1);
         CHECK_THAT(refused.err, Catch::StartsWith("error: the desired state has changed since the plan was made"));
+        CHECK(mutations(sandbox) == 0);
+    }
+}
+
+namespace {
+
+web::json::value read_json(const std::string& path) {
+    std::ifstream in(path);
+    return web::json::value::parse(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+}
+
+void write_json(const std::string& path, const web::json::value& json) { std::ofstream(path) << json.serialize(); }
+
+// A reviewed saved plan of the bundled example, and its path.
+std::string reviewed_plan(const Sandbox& sandbox, const std::string& desired = "") {
+    const std::string plan_file = (sandbox.folder() / "reviewed.plan.json").string();
+    const RunResult planned =
+        sandbox.authgate({"plan", "-c", desired.empty() ? sandbox.example() : desired, "--out", plan_file});
+    INFO(planned.err);
+    REQUIRE(planned.exit_code == 0);
+    return plan_file;
+}
+
+}  // namespace
+
+TEST_CASE("a saved plan edited after review is refused whole, naming the first difference", "[integration][apply][safety]") {
+    Sandbox sandbox;
+    const std::string plan_file = reviewed_plan(sandbox);
+    web::json::value plan = read_json(plan_file);
+    web::json::value& changes = plan["changes"];
+    // The CEO's user put on the policy that allows Basic SMTP, and a mailbox removed.
+    web::json::value ceo = changes[changes.size() - 1];
+    ceo["resource"] = web::json::value::string("user");
+    ceo["target"] = web::json::value::string("ceo@contoso.com");
+    ceo["attribute"] = web::json::value::string("AuthenticationPolicy");
+    ceo["action"] = web::json::value::string("update");
+    ceo["before"] = web::json::value::null();
+    ceo["after"] = web::json::value::string("Allow Basic SMTP and POP");
+    ceo["cmdlet"]["name"] = web::json::value::string("Remove-Mailbox");
+    ceo["cmdlet"]["parameters"] = web::json::value::object();
+    ceo["cmdlet"]["parameters"]["Identity"] = web::json::value::string("ceo@contoso.com");
+    changes[0] = ceo;
+    write_json(plan_file, plan);
+
+    const RunResult refused = sandbox.authgate({"apply", plan_file, "--state", state_db(sandbox)});
+    INFO(refused.out << refused.err);
+    CHECK(refused.exit_code == 1);
+    CHECK_THAT(refused.err, Catch::StartsWith("error: the saved plan is not the plan made now from the desired state and "
+                                              "the tenant: change 1 is user ceo@contoso.com AuthenticationPolicy null -> "
+                                              "'Allow Basic SMTP and POP' in the saved plan, but authentication_policy "
+                                              "Allow Basic SMTP and POP Name null -> 'Allow Basic SMTP and POP' (create) "
+                                              "in the plan made now; make and review a new plan\nNothing was changed.\n"));
+    CHECK(mutations(sandbox) == 0);
+    CHECK(sandbox.cmdlet_calls("Remove-Mailbox") == 0);
+    CHECK(query(state_db(sandbox), "SELECT outcome FROM runs").at(0).at("outcome") == "refused");
+}
+
+TEST_CASE("the cmdlets and endpoints of a saved plan are never the file's", "[integration][apply][safety]") {
+    Sandbox sandbox;
+    // Endpoints and trust from the desired state; who signs in from the environment.
+    const std::string desired = contoso_with(sandbox, "tenant.toml", "\\[connection\\]\n",
+                                             "[connection]\nlogin_endpoint = \"" + sandbox.origin() +
+                                                 "\"\nexchange_endpoint = \"" + sandbox.origin() + "\"\nca_bundle = \"" +
+                                                 sandbox.ca_bundle() + "\"\n");
+    const std::map<std::string, std::string> environment{{"AUTHGATE_CERTIFICATE", client_credentials().pem}};
+    const std::string plan_file = (sandbox.folder() / "reviewed.plan.json").string();
+    REQUIRE(sandbox.authgate({"plan", "-c", desired, "--out", plan_file}, environment, false).exit_code == 0);
+    web::json::value plan = read_json(plan_file);
+    for (auto& change : plan["changes"].as_array()) {
+        change["cmdlet"]["name"] = web::json::value::string("Remove-Mailbox");
+        change["cmdlet"]["parameters"] = web::json::value::object();
+        change["cmdlet"]["parameters"]["Identity"] = change.at("target");
+    }
+    // Where a token would go, and whom TLS would trust, pointed elsewhere.
+    plan["saved"]["connection"]["login_endpoint"] = web::json::value::string("https://127.0.0.1:1");
+    plan["saved"]["connection"]["exchange_endpoint"] = web::json::value::string("https://127.0.0.1:1");
+    plan["saved"]["connection"]["ca_bundle"] = web::json::value::string("/dev/null");
+    write_json(plan_file, plan);
+
+    const RunResult applied = sandbox.authgate({"apply", plan_file, "--state", state_db(sandbox)}, environment, false);
+    INFO(applied.out << applied.err);
+    CHECK(applied.exit_code == 0);
+    CHECK(mutations(sandbox) == 15);
+    CHECK(sandbox.cmdlet_calls("Remove-Mailbox") == 0);
+    CHECK(sandbox.authgate({"plan", "-c", desired, "--detailed-exitcode"}, environment, false).exit_code == 0);
+}
+
+TEST_CASE("a saved plan's revocation counts from when it is made, not from when the plan was", "[integration][apply][clock]") {
+    Sandbox sandbox;
+    const std::string plan_file = reviewed_plan(sandbox);
+    // The plan says its revocations are from a day ago.
+    const std::string day_old = authgate::format_instant(authgate::now_utc() - std::chrono::hours(23));
+    web::json::value plan = read_json(plan_file);
+    for (auto& change : plan["changes"].as_array())
+        if (change.at("attribute").as_string() == "STSRefreshTokensValidFrom") {
+            change["after"] = web::json::value::string(day_old);
+            change["cmdlet"]["parameters"]["STSRefreshTokensValidFrom"] = web::json::value::string(day_old);
+        }
+    write_json(plan_file, plan);
+    const std::string before = authgate::format_instant(authgate::now_utc());
+    const RunResult applied = sandbox.authgate({"apply", plan_file, "--state", state_db(sandbox)});
+    INFO(applied.out << applied.err);
+    CHECK(applied.exit_code == 0);
+    int revocations = 0;
+    const web::json::value state = sandbox.state();
+    for (const auto& mutation : state.at("mutations").as_array()) {
+        const auto& parameters = mutation.at("parameters");
+        if (!parameters.has_field("STSRefreshTokensValidFrom")) continue;
+        ++revocations;
+        CHECK(parameters.at("STSRefreshTokensValidFrom").as_string().substr(0, 19) >= before.substr(0, 19));
+    }
+    CHECK(revocations == 2);
+}
+
+TEST_CASE("every spelling of one tenant shares one lock", "[integration][apply][safety]") {
+    Sandbox sandbox;
+    sandbox.set_faults(R"({"latency_ms": 300})");
+    auto first = sandbox.start_authgate(apply_args(sandbox));
+    REQUIRE(wait_for_lock(sandbox));
+    for (const std::string& spelling : {std::string("CONTOSO.ONMICROSOFT.COM"), sandbox.tenant_id()}) {
+        auto args = apply_args(sandbox);
+        args.insert(args.end(), {"--tenant", spelling});
+        const RunResult second = sandbox.authgate(args);
+        INFO(second.err);
+        CHECK(second.exit_code == 1);
+        CHECK_THAT(second.err, Catch::StartsWith("error: another apply holds the lock for " + spelling + ": "));
+    }
+    const RunResult done = first->finish();
+    INFO(done.err);
+    CHECK(done.exit_code == 0);
+    CHECK(mutations(sandbox) == 15);  // each change once
+}
+
+TEST_CASE("a run that lost its lock writes nothing more", "[integration][apply][safety]") {
+    Sandbox sandbox;
+    sandbox.set_faults(R"({"latency_ms": 300})");
+    auto apply = sandbox.start_authgate(apply_args(sandbox));
+    for (int i = 0; i < 1200 && mutations(sandbox) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    // Its lease ran out, and another run took the lock.
+    modify(state_db(sandbox), "UPDATE locks SET holder = 'another-host:4242', boot_id = ''");
+    const RunResult result = apply->finish();
+    INFO(result.out << result.err);
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.err, Catch::Contains("error: the apply stopped: this run no longer holds the tenant's lock"));
+    CHECK(mutations(sandbox) < 15);
+    CHECK_THAT(result.out, Catch::Contains("not made: this run no longer holds the tenant's lock"));
+    CHECK(query(state_db(sandbox), "SELECT holder FROM locks").at(0).at("holder") == "another-host:4242");  // not its to free
+}
+
+TEST_CASE("a lock whose holder died on this host is taken over at once, a live one is not", "[integration][apply][safety]") {
+    Sandbox sandbox;
+    // A journal (made by an apply the guardrail refuses), then a lock in it held, lease far
+    // ahead, by a process of this host and boot.
+    REQUIRE(sandbox.authgate(apply_args(sandbox, contoso_with(sandbox, "tenant.toml", "max_changes = 50",
+                                                              "max_changes = 1"))).exit_code == 1);
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    std::string boot;
+    std::getline(std::ifstream("/proc/sys/kernel/random/boot_id"), boot);
+    const auto hold = [&](pid_t pid) {
+        modify(state_db(sandbox), "DELETE FROM locks");
+        modify(state_db(sandbox), "INSERT INTO locks(tenant, holder, acquired_at, lease_until, boot_id) VALUES('" +
+                                     sandbox.tenant_id() + "', '" + host + ":" + std::to_string(pid) +
+                                     "', '2026-01-01T00:00:00Z', '2999-01-01T00:00:00Z', '" + boot + "')");
+    };
+    SECTION("alive: refused") {
+        hold(getpid());
+        const RunResult refused = sandbox.authgate(apply_args(sandbox));
+        CHECK(refused.exit_code == 1);
+        CHECK_THAT(refused.err, Catch::StartsWith("error: another apply holds the lock"));
+        CHECK(mutations(sandbox) == 0);
+    }
+    SECTION("dead: taken over") {
+        // A pid that was alive and is gone.
+        pid_t dead = 0;
+        {
+            RunningProgram child({"/bin/true"}, {});
+            dead = child.pid();
+            child.finish();
+        }
+        hold(dead);
+        const RunResult applied = sandbox.authgate(apply_args(sandbox));
+        INFO(applied.err);
+        CHECK(applied.exit_code == 0);
+        CHECK(mutations(sandbox) == 15);
+    }
+}
+
+TEST_CASE("Ctrl-C or SIGTERM during apply stops before the next write, journals the run interrupted and frees the lock",
+          "[integration][apply][safety]") {
+    const auto [signal, exit_code, name] = GENERATE(std::make_tuple(SIGINT, 130, std::string("SIGINT")),
+                                                    std::make_tuple(SIGTERM, 143, std::string("SIGTERM")));
+    Sandbox sandbox;
+    sandbox.set_faults(R"({"latency_ms": 300})");
+    auto apply = sandbox.start_authgate(apply_args(sandbox));
+    for (int i = 0; i < 1200 && mutations(sandbox) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    REQUIRE(mutations(sandbox) > 0);
+    apply->signal(signal);
+    const RunResult result = apply->finish();
+    INFO(result.out << result.err);
+    CHECK(result.exit_code == exit_code);
+    const int made = mutations(sandbox);
+    CHECK(made < 15);
+    CHECK_THAT(result.out, Catch::Contains("Apply stopped (interrupted by " + name + "): "));
+    CHECK_THAT(result.err, Catch::Contains("Interrupted by " + name + ": " + std::to_string(made) +
+                                           " of 15 changes were sent and accepted; the rest were not sent."));
+    const auto runs = query(state_db(sandbox), "SELECT outcome, error FROM runs");
+    REQUIRE(runs.size() == 1);
+    CHECK(runs[0].at("outcome") == "interrupted");
+    CHECK(query(state_db(sandbox), "SELECT * FROM locks").empty());
+    CHECK(query(state_db(sandbox), "SELECT * FROM changes WHERE status = 'sending'").empty());
+    CHECK(std::stoi(query(state_db(sandbox), "SELECT COUNT(*) AS n FROM changes WHERE status = 'applied'").at(0).at("n")) ==
+          made);
+    // The next apply finishes the job at once.
+    const RunResult next = sandbox.authgate(apply_args(sandbox));
+    CHECK(next.exit_code == 0);
+    CHECK(mutations(sandbox) == 15);
+}
+
+TEST_CASE("a journal that cannot be written mid-apply stops the writes, says what was made, and does not crash",
+          "[integration][apply][safety]") {
+    Sandbox sandbox;
+    sandbox.set_faults(R"({"latency_ms": 300})");
+    // The disk fills: a file-size limit of 0 makes every write to the journal fail (as ENOSPC
+    // does), with SIGXFSZ ignored so that it is an error and not the end of the process.
+    std::signal(SIGXFSZ, SIG_IGN);
+    auto apply = sandbox.start_authgate(apply_args(sandbox));
+    for (int i = 0; i < 1200 && mutations(sandbox) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    REQUIRE(mutations(sandbox) > 0);
+    const rlimit none{0, 0};
+    REQUIRE(prlimit(apply->pid(), RLIMIT_FSIZE, &none, nullptr) == 0);
+    const RunResult result = apply->finish();
+    std::signal(SIGXFSZ, SIG_DFL);
+    INFO(result.out << result.err);
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.err, Catch::Contains("error: the journal could not be written ("));
+    CHECK_THAT(result.err, Catch::Contains("no change was sent after that"));
+    CHECK(mutations(sandbox) < 15);
+    // The process ended by itself, not by a signal, and the next run recovers.
+    const RunResult next = sandbox.authgate(apply_args(sandbox));
+    INFO(next.out << next.err);
+    CHECK(next.exit_code == 0);
+    CHECK(sandbox.authgate({"plan", "-c", sandbox.example(), "--detailed-exitcode"}).exit_code == 0);
+}
+
+TEST_CASE("on a terminal, apply of a saved plan asks, and reads the tenant again after the answer", "[integration][apply][safety]") {
+    Sandbox sandbox;
+    const std::string plan_file = reviewed_plan(sandbox);
+    SECTION("only yes goes on") {
+        auto apply = sandbox.start_authgate({"apply", plan_file, "--state", state_db(sandbox)}, {}, true);
+        REQUIRE(apply->wait_for_output("Only 'yes' goes on: "));
+        apply->type("no\n");
+        const RunResult result = apply->finish();
+        CHECK(result.exit_code == 1);
+        CHECK_THAT(result.out, Catch::Contains("Apply cancelled; nothing was changed."));
+        CHECK(mutations(sandbox) == 0);
+    }
+    SECTION("yes: applied") {
+        auto apply = sandbox.start_authgate({"apply", plan_file, "--state", state_db(sandbox)}, {}, true);
+        REQUIRE(apply->wait_for_output("Only 'yes' goes on: "));
+        apply->type("yes\n");
+        const RunResult result = apply->finish();
+        INFO(result.out);
+        CHECK(result.exit_code == 0);
+        CHECK(mutations(sandbox) == 15);
+    }
+    SECTION("the tenant changed while the prompt waited: refused") {
+        auto apply = sandbox.start_authgate({"apply", plan_file, "--state", state_db(sandbox)}, {}, true);
+        REQUIRE(apply->wait_for_output("Only 'yes' goes on: "));
+        // Someone else applied meanwhile (under another journal: the lock does not see it).
+        REQUIRE(sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state",
+                                  (sandbox.folder() / "other.db").string()}).exit_code == 0);
+        apply->type("yes\n");
+        const RunResult result = apply->finish();
+        INFO(result.out);
+        CHECK(result.exit_code == 1);
+        CHECK_THAT(result.out, Catch::Contains("error: the tenant changed while waiting for the answer: "));
+        CHECK(mutations(sandbox) == 15);  // the other run's only
+    }
+    SECTION("the lock went to another run while the prompt waited: refused") {
+        auto apply = sandbox.start_authgate({"apply", plan_file, "--state", state_db(sandbox)}, {}, true);
+        REQUIRE(apply->wait_for_output("Only 'yes' goes on: "));
+        modify(state_db(sandbox), "UPDATE locks SET holder = 'another-host:4242', boot_id = ''");
+        apply->type("yes\n");
+        const RunResult result = apply->finish();
+        INFO(result.out);
+        CHECK(result.exit_code == 1);
+        CHECK_THAT(result.out, Catch::Contains("error: this run lost the tenant's lock while waiting for the answer"));
         CHECK(mutations(sandbox) == 0);
     }
 }

@@ -34,4 +34,19 @@ std::vector<Row> query(const std::string& database, const std::string& sql) {
     return rows;
 }
 
+void modify(const std::string& database, const std::string& sql) {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+        sqlite3_close(db);
+        throw std::runtime_error("cannot open " + database);
+    }
+    sqlite3_busy_timeout(db, 30000);
+    char* message = nullptr;
+    const int code = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+    const std::string error = message ? message : "";
+    sqlite3_free(message);
+    sqlite3_close(db);
+    if (code != SQLITE_OK) throw std::runtime_error(error);
+}
+
 }  // namespace authgate::testing

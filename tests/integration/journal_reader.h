@@ -8,5 +8,7 @@ namespace authgate::testing {
 
 using Row = std::map<std::string, std::string>;
 std::vector<Row> query(const std::string& database, const std::string& sql);
+// Changes the journal as another run (or an accident) would: `sql` run read-write.
+void modify(const std::string& database, const std::string& sql);
 
 }  // namespace authgate::testing

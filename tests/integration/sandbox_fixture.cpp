@@ -143,6 +143,21 @@ RunResult Sandbox::authgate(std::vector<std::string> args, const std::map<std::s
     return result;
 }
 
+std::unique_ptr<RunningProgram> Sandbox::start_authgate(std::vector<std::string> args,
+                                                        const std::map<std::string, std::string>& environment,
+                                                        bool terminal) const {
+    std::vector<std::string> argv{AUTHGATE_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto flags = connection_flags();
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    ProgramOptions options;
+    options.environment = {{"GITHUB_ACTIONS", ""}, {"GITHUB_STEP_SUMMARY", ""}};
+    for (const auto& [name, value] : environment) options.environment[name] = value;
+    options.directory = source_dir();
+    options.terminal = terminal;
+    return std::make_unique<RunningProgram>(argv, options);
+}
+
 std::string Sandbox::tenant_id() const {
     const web::json::value document = state();
     return document.at("tenant_id").as_string();

@@ -55,6 +55,10 @@ public:
     RunResult authgate(std::vector<std::string> args, const std::map<std::string, std::string>& environment = {},
                        bool with_connection_flags = true) const;
     std::vector<std::string> connection_flags(const std::string& certificate = "") const;
+    // The same, started and left running (on a terminal, when asked) while the test acts on it.
+    std::unique_ptr<RunningProgram> start_authgate(std::vector<std::string> args,
+                                                   const std::map<std::string, std::string>& environment = {},
+                                                   bool terminal = false) const;
 
     // examples/contoso with its dates moved to test_day() by scripts/dated-example, in the
     // sandbox's folder (made on first use): the example as it reads on any day, for commands

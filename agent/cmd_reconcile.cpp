@@ -175,7 +175,8 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mo
         notifier.send("failure", std::string("the tenant could not be read: ") + error.what());
         return fail(std::string(error.what()) + "\nThe live state could not be read; nothing was changed.");
     }
-    PlanResult planned = make_plan(checked.state, live, now, journal.plan_history(run.tenant));
+    // Unattended: a mailbox that a missing entry may mean is left alone and reported.
+    PlanResult planned = make_plan(checked.state, live, now, journal.plan_history(run.tenant), {SimilarMailbox::hold});
     if (planned.diagnostics.has_errors()) {
         print_diagnostics(context.err, planned.diagnostics);
         finish("failed", "no plan could be made");

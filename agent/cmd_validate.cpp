@@ -13,8 +13,8 @@ CheckedDesiredState load_and_validate(const std::vector<std::string>& paths, Ins
                                       std::optional<Instant> granted_at) {
     LoadResult loaded = load_desired_state(paths);
     CheckedDesiredState checked{std::move(loaded.state), std::move(loaded.diagnostics)};
-    // Cross-element rules on a state that failed to load would only repeat its errors.
-    if (!checked.diagnostics.has_errors()) checked.diagnostics.append(validate(checked.state, now, granted_at));
+    // Every problem in one run: the cross-element rules are judged on what did load.
+    checked.diagnostics.append(validate(checked.state, now, granted_at));
     checked.diagnostics.sort();
     return checked;
 }

@@ -95,9 +95,15 @@ struct Organization {
     std::optional<Located<std::string>> default_authentication_policy;
 };
 
+// An exception or deny entry that names no live mailbox: a warning (naming the nearest live
+// addresses), unless a live mailbox with a similar address would be changed by the same plan;
+// "error" makes it always an error.
+enum class MissingMailbox { warn, error };
+
 struct Guardrails {
     int max_changes = 100;
     std::vector<Located<std::string>> protected_mailboxes;
+    MissingMailbox missing_mailbox = MissingMailbox::warn;
 };
 
 // Where drift, expiry reverts, warnings and failures are announced.

@@ -325,6 +325,8 @@ struct Choice {
 
 constexpr Choice<Cloud> cloud_choices[] = {
     {"global", Cloud::global}, {"gcc-high", Cloud::gcc_high}, {"dod", Cloud::dod}, {"china", Cloud::china}};
+constexpr Choice<MissingMailbox> missing_mailbox_choices[] = {{"warn", MissingMailbox::warn},
+                                                              {"error", MissingMailbox::error}};
 constexpr Choice<UnlistedOverrides> unlisted_choices[] = {{"revert", UnlistedOverrides::revert},
                                                           {"report", UnlistedOverrides::report},
                                                           {"ignore", UnlistedOverrides::ignore}};
@@ -769,10 +771,12 @@ private:
     void read_guardrails(const toml::table& table, const std::string& file) {
         TableReader reader(table, "[guardrails]", file, diagnostics_);
         if (!claim("[guardrails]", reader.location())) return;
-        reader.allow_keys({"max_changes", "protected"});
+        reader.allow_keys({"max_changes", "protected", "missing_mailbox"});
         if (auto max_changes = reader.integer("max_changes", 0, 1000000)) state_.guardrails.max_changes = max_changes->value;
         if (auto protected_mailboxes = reader.addresses("protected"))
             state_.guardrails.protected_mailboxes = std::move(*protected_mailboxes);
+        if (auto missing = reader.choice("missing_mailbox", missing_mailbox_choices))
+            state_.guardrails.missing_mailbox = missing->value;
     }
 
     static constexpr const char* smtp_settings = "[smtp_auth] settings";

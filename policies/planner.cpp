@@ -25,10 +25,43 @@ std::string exception_context(const Exception& exception) {
     return text;
 }
 
+// The optimal string alignment distance of `a` and `b` (already folded), or `bound + 1` once
+// it is known to exceed `bound`.
+std::size_t edit_distance(std::string_view a, std::string_view b, std::size_t bound) {
+    if ((a.size() > b.size() ? a.size() - b.size() : b.size() - a.size()) > bound) return bound + 1;
+    std::vector<std::size_t> before(b.size() + 1), previous(b.size() + 1), current(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) previous[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        current[0] = i;
+        std::size_t row_best = current[0];
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            current[j] = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                current[j] = std::min(current[j], before[j - 2] + 1);
+            row_best = std::min(row_best, current[j]);
+        }
+        if (row_best > bound) return bound + 1;
+        before.swap(previous);
+        previous.swap(current);
+    }
+    return previous[b.size()];
+}
+
+// An exception or deny entry that names no live mailbox, judged once the plan is made.
+struct MissingEntry {
+    std::string address;
+    std::string what;  // "exception owned by x", "listed in [smtp_auth] deny"
+    std::string code;  // exception_missing, deny_missing
+    std::string advice;
+    SourceLocation source;
+};
+
 class Planner {
 public:
-    Planner(const DesiredState& desired, const LiveState& live, Instant now, const PlanHistory& history)
-        : desired_(desired), live_(live), now_(now), history_(history), index_(live) {}
+    Planner(const DesiredState& desired, const LiveState& live, Instant now, const PlanHistory& history,
+            const PlanOptions& options)
+        : desired_(desired), live_(live), now_(now), history_(history), options_(options), index_(live) {}
 
     PlanResult run() {
         PlanResult result;
@@ -46,6 +79,7 @@ public:
             plan_unlisted_mailboxes();
             if (manages_user_policies()) plan_users();
             if (live_.users) plan_owed_revocations();
+            judge_missing();
         }
         if (diagnostics_.has_errors()) {
             result.diagnostics = diagnostics_;
@@ -221,9 +255,8 @@ private:
             if (!mailbox) {
                 status.state = ExceptionState::missing;
                 exceptions_.push_back(status);
-                diagnostics_.warning(exception.source, "exception_missing",
-                                     "no mailbox has the address '" + exception.mailbox + "' (exception owned by " +
-                                         exception.owner + "); check the address or remove the exception");
+                missing_.push_back({exception.mailbox, "exception owned by " + exception.owner, "exception_missing",
+                                    "check the address or remove the exception", exception.source});
                 continue;
             }
             exceptions_.push_back(status);
@@ -244,8 +277,8 @@ private:
             listed_.insert(fold_case(entry.value));
             const Mailbox* mailbox = find_mailbox(entry.value);
             if (!mailbox) {
-                diagnostics_.warning(entry.source, "deny_missing",
-                                     "no mailbox has the address '" + entry.value + "' listed in [smtp_auth] deny");
+                missing_.push_back({entry.value, "listed in [smtp_auth] deny", "deny_missing",
+                                    "check the address or remove it from the list", entry.source});
                 continue;
             }
             plan_mailbox(*mailbox, true, Phase::enforce, Reason::declared, Action::update,
@@ -383,10 +416,70 @@ private:
         }
     }
 
+    // A missing mailbox whose address is close to one this plan changes is likely a typo of it:
+    // the plan fails, or (reconcile) that mailbox is left alone and reported. Otherwise it is a
+    // warning naming the nearest live addresses, or an error when the guardrail says so.
+    void judge_missing() {
+        const bool always_error = desired_.guardrails.missing_mailbox == MissingMailbox::error;
+        for (const MissingEntry& entry : missing_) {
+            const std::vector<std::string> similar = similar_addresses(entry.address, *live_.mailboxes);
+            const std::string head = "no mailbox has the address '" + entry.address + "' (" + entry.what + ")";
+            const Change* changed = nullptr;
+            for (const std::string& address : similar) {
+                if (listed_.count(fold_case(address))) continue;  // named in its own right
+                for (const Change& change : ordered_)
+                    if (change.changes_tenant() && change.resource == Resource::mailbox &&
+                        equals_ignoring_case(change.target, address)) {
+                        changed = &change;
+                        break;
+                    }
+                if (changed) break;
+            }
+            if (changed) {
+                const std::string target = changed->target;
+                const std::string what = changed->attribute + " " + describe(changed->before) + " -> " +
+                                         describe(changed->after) + ", " + std::string(to_string(changed->reason));
+                if (always_error || options_.similar_mailbox == SimilarMailbox::refuse) {
+                    diagnostics_.error(entry.source,
+                                       head + "; did you mean '" + target + "', which this plan would change (" + what +
+                                           ")? Correct the address; nothing is changed until then",
+                                       entry.code + "_similar");
+                    continue;
+                }
+                for (Change& change : ordered_)
+                    if (change.resource == Resource::mailbox && equals_ignoring_case(change.target, target) &&
+                        change.changes_tenant()) {
+                        change.action = Action::report;
+                        change.detail = "held: '" + entry.address + "' (" + source_text(entry.source) +
+                                        ") may mean this mailbox; " + change.detail;
+                    }
+                diagnostics_.warning(entry.source, entry.code + "_similar",
+                                     head + "; did you mean '" + target + "'? Its change (" + what +
+                                         ") is held, reported and not made, until the address is corrected");
+                continue;
+            }
+            std::string message = head + "; " + entry.advice;
+            if (!similar.empty()) {
+                message += " (nearest live addresses: ";
+                for (std::size_t i = 0; i < similar.size(); ++i) message += (i ? ", '" : "'") + similar[i] + "'";
+                message += ")";
+            }
+            if (always_error)
+                diagnostics_.error(entry.source, message + "; [guardrails] missing_mailbox = \"error\"", entry.code);
+            else diagnostics_.warning(entry.source, entry.code, message);
+        }
+    }
+
+    static std::string source_text(const SourceLocation& source) {
+        return source.file + ":" + std::to_string(source.line);
+    }
+
     const DesiredState& desired_;
     const LiveState& live_;
     const Instant now_;
     const PlanHistory& history_;
+    const PlanOptions options_;
+    std::vector<MissingEntry> missing_;
     Diagnostics diagnostics_;
     std::vector<Change> ordered_;
     std::vector<ExceptionStatus> exceptions_;
@@ -397,8 +490,27 @@ private:
 
 }  // namespace
 
-PlanResult make_plan(const DesiredState& desired, const LiveState& live, Instant now, const PlanHistory& history) {
-    return Planner(desired, live, now, history).run();
+PlanResult make_plan(const DesiredState& desired, const LiveState& live, Instant now, const PlanHistory& history,
+                     const PlanOptions& options) {
+    return Planner(desired, live, now, history, options).run();
+}
+
+std::vector<std::string> similar_addresses(const std::string& address, const std::vector<Mailbox>& mailboxes,
+                                           std::size_t limit) {
+    constexpr std::size_t bound = 2;
+    const std::string wanted = fold_case(address);
+    std::vector<std::pair<std::size_t, std::string>> found;
+    for (const Mailbox& mailbox : mailboxes) {
+        const std::string& candidate = mailbox.primary_smtp_address;
+        if ((candidate.size() > wanted.size() ? candidate.size() - wanted.size() : wanted.size() - candidate.size()) > bound)
+            continue;
+        const std::size_t distance = edit_distance(wanted, fold_case(candidate), bound);
+        if (distance <= bound && distance > 0) found.emplace_back(distance, candidate);
+    }
+    std::sort(found.begin(), found.end());
+    std::vector<std::string> nearest;
+    for (std::size_t i = 0; i < found.size() && i < limit; ++i) nearest.push_back(found[i].second);
+    return nearest;
 }
 
 }  // namespace authgate

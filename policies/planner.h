@@ -2,6 +2,7 @@
 // The planner: desired x live x now -> Plan. Pure: no I/O, no clock.
 #include <map>
 #include <string>
+#include <vector>
 
 #include "desired_state.h"
 #include "diagnostics.h"
@@ -31,6 +32,23 @@ struct PlanResult {
     Diagnostics diagnostics;  // errors mean there is no plan (e.g. a needed live part is unknown)
 };
 
-PlanResult make_plan(const DesiredState& desired, const LiveState& live, Instant now, const PlanHistory& history = {});
+// An exception or deny entry that names no live mailbox may be a typo of one that the plan
+// changes (old-prnter@ for old-printer@, which would then be reverted as an unlisted override).
+enum class SimilarMailbox {
+    refuse,  // the plan fails, naming both (plan, apply: someone is there to fix the address)
+    hold,    // that mailbox's changes become reports, with a warning (reconcile, unattended)
+};
+
+struct PlanOptions {
+    SimilarMailbox similar_mailbox = SimilarMailbox::refuse;
+};
+
+PlanResult make_plan(const DesiredState& desired, const LiveState& live, Instant now, const PlanHistory& history = {},
+                     const PlanOptions& options = {});
+
+// The live addresses within two edits (a letter added, dropped, changed, or two swapped) of
+// `address`, ignoring case: nearest first, at most `limit`.
+std::vector<std::string> similar_addresses(const std::string& address, const std::vector<Mailbox>& mailboxes,
+                                           std::size_t limit = 3);
 
 }  // namespace authgate

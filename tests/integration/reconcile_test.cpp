@@ -259,3 +259,31 @@ TEST_CASE("tenant text in a webhook is inert in the chat: no mention, link or ma
     std::error_code ignored;
     fs::remove_all(folder, ignored);
 }
+
+TEST_CASE("reconcile leaves alone, and reports, a mailbox that a missing exception's address may mean",
+          "[integration][reconcile][safety]") {
+    Sandbox sandbox;
+    const std::string desired = source_dir() + "/tests/cli/cases/plan_typo_mailbox/desired.toml";
+    const RunResult result = sandbox.authgate({"reconcile", "-c", desired, "--once", "--state", state_db(sandbox),
+                                               "--at", "2026-12-01T00:00:00Z"});
+    INFO(result.out << result.err);
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Catch::Contains("no mailbox has the address 'old-prnter@contoso.com' (exception owned by "
+                                           "facilities-it@contoso.com); did you mean 'old-printer@contoso.com'? Its change "
+                                           "(SmtpClientAuthenticationDisabled false -> null, unlisted_override) is held, "
+                                           "reported and not made, until the address is corrected"));
+    // Reported: its drift is remembered like any other.
+    CHECK(query(state_db(sandbox), "SELECT 1 FROM drift WHERE target = 'old-printer@contoso.com'").size() == 1);
+    const web::json::value state = sandbox.state();
+    bool printer_changed = false, others_changed = false;
+    for (const auto& mutation : state.at("mutations").as_array()) {
+        const std::string text = mutation.serialize();
+        (text.find("old-printer") != std::string::npos ? printer_changed : others_changed) = true;
+    }
+    CHECK_FALSE(printer_changed);
+    CHECK(others_changed);  // the rest of the plan is made
+    // plan and apply, with someone to correct the address, refuse instead.
+    const RunResult plan = sandbox.authgate({"plan", "-c", desired, "--at", "2026-12-01T00:00:00Z"});
+    CHECK(plan.exit_code == 1);
+    CHECK_THAT(plan.err, Catch::Contains("did you mean 'old-printer@contoso.com', which this plan would change"));
+}

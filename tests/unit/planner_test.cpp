@@ -462,3 +462,59 @@ TEST_CASE("a removed exception still in force is reverted like an expired one, i
     const DesiredState d = desired("[smtp_auth]\norg_disabled = true\n");
     CHECK(make_plan(d, live(true, {mailbox("gone", std::nullopt)}), now, history).plan.changes.empty());
 }
+
+TEST_CASE("similar addresses are within two edits, case ignored, nearest first", "[planner]") {
+    const std::vector<Mailbox> mailboxes{mailbox("old-printer", std::nullopt), mailbox("old-printers", std::nullopt),
+                                         mailbox("scanner", std::nullopt), mailbox("Old-Pritner", std::nullopt)};
+    CHECK(similar_addresses("old-prnter@contoso.com", mailboxes) ==
+          std::vector<std::string>{"old-printer@contoso.com", "Old-Pritner@contoso.com", "old-printers@contoso.com"});
+    CHECK(similar_addresses("OLD-PRINTRE@contoso.com", mailboxes, 1) == std::vector<std::string>{"old-printer@contoso.com"});
+    CHECK(similar_addresses("scanner@contoso.com", mailboxes).empty());  // the same address is not "similar"
+    CHECK(similar_addresses("payroll@contoso.com", mailboxes).empty());
+}
+
+TEST_CASE("a missing mailbox that looks like one the plan changes stops the plan, or holds that change",
+          "[planner][safety]") {
+    const std::string body = "[smtp_auth]\norg_disabled = true\nunlisted_overrides = \"revert\"\n" +
+                             exception_toml("old-prnter", "2027-03-31");
+    const LiveState tenant = live(true, {mailbox("old-printer", false), mailbox("legacy", false)});
+    SECTION("plan and apply: an error naming both") {
+        const PlanResult result = make_plan(desired(body), tenant, now);
+        REQUIRE(result.diagnostics.has_errors());
+        CHECK_THAT(result.diagnostics.all().at(0).message,
+                   Catch::Equals("no mailbox has the address 'old-prnter@contoso.com' (exception owned by "
+                                 "owner@contoso.com); did you mean 'old-printer@contoso.com', which this plan would change "
+                                 "(SmtpClientAuthenticationDisabled false -> null, unlisted_override)? Correct the "
+                                 "address; nothing is changed until then"));
+    }
+    SECTION("reconcile: that mailbox is reported, not changed; the rest goes on") {
+        const PlanResult result = make_plan(desired(body), tenant, now, {}, {SimilarMailbox::hold});
+        REQUIRE_FALSE(result.diagnostics.has_errors());
+        const auto printer = changes_for(result.plan, "old-printer@contoso.com", "SmtpClientAuthenticationDisabled");
+        REQUIRE(printer.size() == 1);
+        CHECK(printer[0]->action == Action::report);
+        CHECK_THAT(printer[0]->detail, Catch::StartsWith("held: 'old-prnter@contoso.com' (desired.toml:"));
+        const auto legacy = changes_for(result.plan, "legacy@contoso.com", "SmtpClientAuthenticationDisabled");
+        REQUIRE(legacy.size() == 1);
+        CHECK(legacy[0]->action == Action::update);
+        CHECK(has_warning(result.plan, "exception_missing_similar"));
+    }
+    SECTION("a similar mailbox named in its own right is not taken for a typo") {
+        const Plan plan = plan_of(desired(body + exception_toml("old-printer", "2027-03-31")), tenant);
+        CHECK(has_warning(plan, "exception_missing"));
+    }
+}
+
+TEST_CASE("a missing mailbox no plan change resembles is a warning naming the nearest, or an error by guardrail",
+          "[planner]") {
+    const std::string body = "[smtp_auth]\norg_disabled = true\ndeny = [\"scaner@contoso.com\"]\n";
+    const LiveState tenant = live(true, {mailbox("scanner", true)});  // already as denied: no change
+    const Plan plan = plan_of(desired(body), tenant);
+    REQUIRE(has_warning(plan, "deny_missing"));
+    CHECK_THAT(plan.warnings.at(0).message,
+               Catch::EndsWith("check the address or remove it from the list (nearest live addresses: "
+                               "'scanner@contoso.com')"));
+    const PlanResult strict = make_plan(desired(body + "[guardrails]\nmissing_mailbox = \"error\"\n"), tenant, now);
+    REQUIRE(strict.diagnostics.has_errors());
+    CHECK_THAT(strict.diagnostics.all().at(0).message, Catch::EndsWith("[guardrails] missing_mailbox = \"error\""));
+}

@@ -219,9 +219,10 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mo
     const JournalledResult applied_run = apply_journalled(to_apply, session->connector(), journalled);
     const ApplyResult& result = applied_run.apply;
     log_run();
+    // A signal that came after the last write still ends a service once this pass is done.
+    pass.interrupted = interrupts.signal() != 0;
     if (applied_run.signal) {
         pass.failed = true;
-        pass.interrupted = true;
         pass.exit_code = applied_run.exit_code();
         return pass;
     }
@@ -302,7 +303,7 @@ int run_reconcile(CommandContext& context) {
             logger.error("run", "reconcile failed", {{"error", error.what()}});
             pass.failed = true;
         }
-        if (pass.interrupted) return pass.exit_code;
+        if (pass.interrupted) break;  // asked to stop while writing: the pass stopped before its next write
         failures = pass.failed ? failures + 1 : 0;
         std::chrono::milliseconds wait = interval;
         if (failures > 0) {

@@ -1,6 +1,7 @@
 // authgate reconcile against the sandbox tenant: drift, the exception lifecycle, the service.
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -286,4 +287,27 @@ TEST_CASE("reconcile leaves alone, and reports, a mailbox that a missing excepti
     const RunResult plan = sandbox.authgate({"plan", "-c", desired, "--at", "2026-12-01T00:00:00Z"});
     CHECK(plan.exit_code == 1);
     CHECK_THAT(plan.err, Catch::Contains("did you mean 'old-printer@contoso.com', which this plan would change"));
+}
+
+TEST_CASE("SIGTERM during a reconcile's writes stops it before the next: 143 once, a clean stop as a service",
+          "[integration][reconcile][safety]") {
+    const bool service = GENERATE(false, true);
+    Sandbox sandbox;
+    sandbox.set_faults(R"({"latency_ms": 300})");
+    // The bundled example: fifteen changes in eight groups of writes.
+    std::vector<std::string> args{"reconcile", "-c", sandbox.example(), "--state", state_db(sandbox)};
+    if (service) args.insert(args.end(), {"--interval", "1h"});
+    auto reconcile = sandbox.start_authgate(args);
+    const auto mutations = [&] { return sandbox.state().at("mutations").size(); };
+    for (int i = 0; i < 1200 && mutations() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    REQUIRE(mutations() > 0);
+    reconcile->signal(SIGTERM);
+    const RunResult result = reconcile->finish();
+    INFO(result.out << result.err);
+    CHECK(result.exit_code == (service ? 0 : 143));
+    CHECK_THAT(result.err, Catch::Contains("Interrupted by SIGTERM: "));
+    const auto runs = query(state_db(sandbox), "SELECT outcome FROM runs");
+    REQUIRE(runs.size() == 1);
+    CHECK(runs[0].at("outcome") == "interrupted");
+    CHECK(query(state_db(sandbox), "SELECT * FROM locks").empty());
 }

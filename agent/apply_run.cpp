@@ -36,6 +36,7 @@ ChangeStatus journal_status(ChangeOutcome outcome) {
 // The exception lifecycle as the journal tells it to auditors.
 void record_exception_events(Journal& journal, long long run_id, const std::string& tenant, const Plan& plan,
                              const ApplyResult& result, Instant now) {
+    std::optional<PlanHistory> history;
     for (const AppliedChange& applied : result.changes) {
         const Change& change = applied.change;
         if (applied.outcome != ChangeOutcome::verified || change.resource != Resource::mailbox) continue;
@@ -51,8 +52,8 @@ void record_exception_events(Journal& journal, long long run_id, const std::stri
         }
         if (listed || change.reason != Reason::exception_expired) continue;
         // Reverted with no exception in the desired state: one that was removed from it.
-        const PlanHistory history = journal.plan_history(tenant);
-        if (const auto grant = history.granted.find(fold_case(change.target)); grant != history.granted.end())
+        if (!history) history = journal.plan_history(tenant);  // read once, when first needed
+        if (const auto grant = history->granted.find(fold_case(change.target)); grant != history->granted.end())
             journal.record_exception_event({run_id, tenant, change.target, ExceptionEvent::removed,
                                             grant->second.owner, grant->second.expires, 0, now});
     }

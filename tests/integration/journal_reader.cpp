@@ -2,24 +2,31 @@
 
 #include <sqlite3.h>
 
+#include <memory>
 #include <stdexcept>
 
 namespace authgate::testing {
+namespace {
 
-std::vector<Row> query(const std::string& database, const std::string& sql) {
+using Connection = std::unique_ptr<sqlite3, decltype(&sqlite3_close)>;
+
+Connection open(const std::string& database, int flags) {
     sqlite3* db = nullptr;
-    if (sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-        sqlite3_close(db);
-        throw std::runtime_error("cannot open " + database);
-    }
+    const int code = sqlite3_open_v2(database.c_str(), &db, flags, nullptr);
+    Connection connection(db, &sqlite3_close);
+    if (code != SQLITE_OK) throw std::runtime_error("cannot open " + database);
     // authgate may be writing (a reconcile service): wait for its transaction instead of failing.
     sqlite3_busy_timeout(db, 30000);
+    return connection;
+}
+
+}  // namespace
+
+std::vector<Row> query(const std::string& database, const std::string& sql) {
+    const Connection db = open(database, SQLITE_OPEN_READONLY);
     sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
-        const std::string message = sqlite3_errmsg(db);
-        sqlite3_close(db);
-        throw std::runtime_error(message);
-    }
+    if (sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &statement, nullptr) != SQLITE_OK)
+        throw std::runtime_error(sqlite3_errmsg(db.get()));
     std::vector<Row> rows;
     while (sqlite3_step(statement) == SQLITE_ROW) {
         Row row;
@@ -30,22 +37,15 @@ std::vector<Row> query(const std::string& database, const std::string& sql) {
         rows.push_back(row);
     }
     sqlite3_finalize(statement);
-    sqlite3_close(db);
     return rows;
 }
 
 void modify(const std::string& database, const std::string& sql) {
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-        sqlite3_close(db);
-        throw std::runtime_error("cannot open " + database);
-    }
-    sqlite3_busy_timeout(db, 30000);
+    const Connection db = open(database, SQLITE_OPEN_READWRITE);
     char* message = nullptr;
-    const int code = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+    const int code = sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, &message);
     const std::string error = message ? message : "";
     sqlite3_free(message);
-    sqlite3_close(db);
     if (code != SQLITE_OK) throw std::runtime_error(error);
 }
 

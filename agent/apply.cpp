@@ -213,7 +213,7 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
         std::vector<Cmdlet> cmdlets;
         std::vector<std::size_t> sent;
         bool recorded = true;
-        for (std::size_t i = first; i < end && recorded; ++i) {
+        for (std::size_t i = first; i < end; ++i) {
             const Change& change = *changes[i];
             AppliedChange& applied = result.changes[i];
             applied.change = change;

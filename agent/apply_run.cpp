@@ -59,10 +59,6 @@ void record_exception_events(Journal& journal, long long run_id, const std::stri
     }
 }
 
-}  // namespace
-
-namespace {
-
 std::string host_name() {
     char host[256] = "unknown-host";
     gethostname(host, sizeof host - 1);
@@ -85,10 +81,11 @@ std::string tenant_key(TenantSession& session, const std::string& name, Journal&
     return key;
 }
 
-bool holder_is_dead(const LockHolder& holder) {
+bool holder_is_dead(const LockHolder& holder, const LockHolder& me) {
     const std::size_t colon = holder.holder.rfind(':');
-    if (colon == std::string::npos || holder.boot_id.empty() || holder.boot_id != boot_id()) return false;
-    if (holder.holder.substr(0, colon) != host_name()) return false;
+    const std::size_t my_colon = me.holder.rfind(':');
+    if (colon == std::string::npos || holder.boot_id.empty() || holder.boot_id != me.boot_id) return false;
+    if (holder.holder.compare(0, colon, me.holder, 0, my_colon) != 0 || colon != my_colon) return false;
     const std::string pid_text = holder.holder.substr(colon + 1);
     if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9)
         return false;
@@ -114,7 +111,8 @@ TenantLock::~TenantLock() {
 
 std::optional<LockHolder> TenantLock::acquire(long long own_run) {
     const Instant now = system_.now();
-    auto other = journal_.acquire_lock(tenant_, me_, now, lock_lease(), holder_is_dead);
+    auto other = journal_.acquire_lock(tenant_, me_, now, lock_lease(),
+                                       [this](const LockHolder& held) { return holder_is_dead(held, me_); });
     held_ = !other;
     // Holding the lock, no other writer of this tenant is alive: a run still "running" died.
     if (held_) journal_.settle_interrupted_runs(tenant_, now, own_run);
@@ -124,10 +122,6 @@ std::optional<LockHolder> TenantLock::acquire(long long own_run) {
 bool TenantLock::renew() {
     held_ = held_ && journal_.renew_lock(tenant_, me_.holder, system_.now(), lock_lease());
     return held_;
-}
-
-std::string describe(const Change& change) {
-    return std::string(to_string(change.resource)) + " " + printable(change.target) + " " + printable(change.attribute);
 }
 
 int JournalledResult::exit_code() const {
@@ -160,7 +154,6 @@ JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, 
             outcome.signal = context.interrupts->signal();
             return std::string("interrupted by ") + signal_name(outcome.signal);
         }
-        if (outcome.journal_error) return "the journal cannot be written";
         bool held = false;
         if (!journalled([&] { held = context.lock.renew(); })) return "the journal cannot be written";
         if (!held) return "this run no longer holds the tenant's lock (its lease ran out; another run may have taken it)";

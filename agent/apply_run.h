@@ -48,10 +48,9 @@ private:
 // spelling of `name` are moved to it. Throws ConnectorError when the sign-in fails.
 std::string tenant_key(TenantSession& session, const std::string& name, Journal& journal);
 
-// Whether `holder` ran on this host since its last boot and its process is gone.
-bool holder_is_dead(const LockHolder& holder);
+// Whether `holder` ran on the host of `me` (this run) since its last boot and its process is gone.
+bool holder_is_dead(const LockHolder& holder, const LockHolder& me);
 
-std::string describe(const Change& change);  // "mailbox scanner@contoso.com SmtpClientAuthenticationDisabled"
 
 struct JournalledApply {
     Journal& journal;

@@ -1,7 +1,9 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <map>
 #include <ostream>
+#include <tuple>
 
 #include "agent/apply.h"
 #include "agent/apply_run.h"
@@ -34,13 +36,13 @@ bool confirmed(CommandContext& context, const Plan& plan) {
 bool stale(CommandContext& context, const Plan& plan, const Plan& made, const LiveState& live) {
     bool stale = false;
     const LiveIndex index(live);
+    std::map<std::tuple<Resource, std::string, std::string>, const Cmdlet*> cmdlets;
+    for (const Change& now : made.changes) cmdlets[{now.resource, now.target, now.attribute}] = &now.cmdlet;
     for (const Change& change : plan.changes) {
         if (!change.changes_tenant()) continue;
         Change probe = change;
-        probe.cmdlet = {};
-        for (const Change& now : made.changes)
-            if (now.resource == change.resource && now.target == change.target && now.attribute == change.attribute)
-                probe.cmdlet = now.cmdlet;
+        const auto own = cmdlets.find({change.resource, change.target, change.attribute});
+        probe.cmdlet = own == cmdlets.end() ? Cmdlet{} : *own->second;
         const std::optional<Value> now = live_value(probe, live, index);
         if (!now || *now == change.before) continue;  // not readable back (a timestamp), or as expected
         if (!stale) context.err << "error: the saved plan is stale; the tenant changed since it was made:\n";
@@ -58,7 +60,7 @@ int run_apply(CommandContext& context) {
     add_desired_state_option(options);
     options.add_options()
         ("plan-file", po::value<std::string>(), "a plan saved with authgate plan --out")
-        ("auto-approve", "apply without asking (needed when standard input is not a terminal)")
+        ("auto-approve", "apply without asking (needed with -c when standard input is not a terminal)")
         ("allow-large", "apply even when the plan has more changes than [guardrails] max_changes")
         ("max-plan-age", po::value<std::string>()->default_value("24h"), "refuse a saved plan older than this")
         ("at", po::value<std::string>(), "judge exceptions as at this time (RFC 3339), not now; never earlier than now");
@@ -141,14 +143,17 @@ int run_apply(CommandContext& context) {
         finish("refused", message);
         return exit_error;
     };
+    const auto unreadable = [&](const ConnectorError& error) {
+        context.err << "error: " << error.what() << "\nThe live state could not be read; nothing was changed.\n";
+        finish("failed", error.what());
+    };
     Progress progress(*values);  // one line for the whole run: reading, applying, reading back
     std::unique_ptr<TenantSession> session;
     try {
         session = open_tenant(settings, environment, context.clock);
         run.tenant = tenant_key(*session, settings.tenant, journal);
     } catch (const ConnectorError& error) {
-        context.err << "error: " << error.what() << "\nThe live state could not be read; nothing was changed.\n";
-        finish("failed", error.what());
+        unreadable(error);
         return exit_error;
     }
     TenantLock lock(journal, run.tenant, context.clock);
@@ -166,8 +171,7 @@ int run_apply(CommandContext& context) {
             progress.done();
         } catch (const ConnectorError& error) {
             progress.done();
-            context.err << "error: " << error.what() << "\nThe live state could not be read; nothing was changed.\n";
-            finish("failed", error.what());
+            unreadable(error);
             return std::nullopt;
         }
         PlanResult planned = make_plan(desired.state, live, at, journal.plan_history(run.tenant));
@@ -219,8 +223,7 @@ int run_apply(CommandContext& context) {
             }
             // The answer may have come long after the plan: the lock may have gone to another
             // run, and the tenant may have changed. Both are checked again before any write.
-            bool held = lock.renew();
-            if (!held)
+            if (!lock.renew())
                 return refuse("this run lost the tenant's lock while waiting for the answer (its lease ran out; "
                               "another run may have taken it)");
             auto again = read_and_plan(clock.now());
@@ -228,8 +231,6 @@ int run_apply(CommandContext& context) {
             if (const auto difference = first_difference(plan, again->second))
                 return refuse("the tenant changed while waiting for the answer: " + *difference +
                               "; run apply again to see the plan as it is now");
-            held = lock.renew();
-            if (!held) return refuse("this run lost the tenant's lock while reading the tenant again");
         } else if (!saved) {
             return refuse("standard input is not a terminal: add --auto-approve to apply without asking");
         }

@@ -93,6 +93,10 @@ std::string powershell_line(const Cmdlet& cmdlet) {
     return line;
 }
 
+std::string describe(const Change& change) {
+    return std::string(to_string(change.resource)) + " " + printable(change.target) + " " + printable(change.attribute);
+}
+
 std::size_t Plan::change_count() const {
     return std::count_if(changes.begin(), changes.end(), [](const Change& c) { return c.changes_tenant(); });
 }
@@ -115,8 +119,7 @@ bool same_change(const Change& a, const Change& b) {
 }
 
 std::string change_text(const Change& change) {
-    return std::string(to_string(change.resource)) + " " + printable(change.target) + " " + printable(change.attribute) +
-           " " + printable(describe(change.before)) + " -> " + printable(describe(change.after)) +
+    return describe(change) + " " + printable(describe(change.before)) + " -> " + printable(describe(change.after)) +
            (change.action == Action::create ? " (create)" : "");
 }
 

@@ -68,6 +68,9 @@ struct Change {
     bool changes_tenant() const { return action != Action::report; }
 };
 
+// A change for people, its tenant text inert: "mailbox scanner@contoso.com SmtpClientAuthenticationDisabled".
+std::string describe(const Change& change);
+
 struct ExceptionStatus {
     std::string mailbox;
     std::string owner;

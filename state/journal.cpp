@@ -144,6 +144,36 @@ private:
     sqlite3_stmt* statement_ = nullptr;
 };
 
+void execute_sql(sqlite3* db, const std::string& sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+        const std::string text = message ? message : "unknown error";
+        sqlite3_free(message);
+        throw JournalError("journal: " + text);
+    }
+}
+
+// A write transaction: BEGIN IMMEDIATE takes the write lock at once (so two processes never
+// interleave), commit() ends it, and leaving the scope without commit() rolls it back.
+class Transaction {
+public:
+    explicit Transaction(sqlite3* db) : db_(db) { execute_sql(db_, "BEGIN IMMEDIATE"); }
+    ~Transaction() {
+        if (!committed_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+
+    void commit() {
+        execute_sql(db_, "COMMIT");
+        committed_ = true;
+    }
+
+private:
+    sqlite3* db_;
+    bool committed_ = false;
+};
+
 // The columns read_events expects, in its order.
 #define EVENT_COLUMNS "IFNULL(run_id, 0), tenant, mailbox, event, owner, expires, threshold_days, at"
 
@@ -258,14 +288,7 @@ Journal::Journal(Journal&& other) noexcept : db_(other.db_) { other.db_ = nullpt
 
 Journal::~Journal() { sqlite3_close_v2(db_); }
 
-void Journal::execute(const std::string& sql) const {
-    char* message = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
-        const std::string text = message ? message : "unknown error";
-        sqlite3_free(message);
-        throw JournalError("journal: " + text);
-    }
-}
+void Journal::execute(const std::string& sql) const { execute_sql(db_, sql); }
 
 int Journal::schema_version() const {
     Statement statement(db_, "PRAGMA user_version");
@@ -275,22 +298,17 @@ int Journal::schema_version() const {
 
 void Journal::migrate() {
     // IMMEDIATE takes the write lock first, so two processes never migrate at once.
-    execute("BEGIN IMMEDIATE");
-    try {
-        const int version = schema_version();
-        if (version > current_version) {
-            throw JournalError("the state database has schema version " + std::to_string(version) +
-                               ", newer than this authgate knows (" + std::to_string(current_version) + ")");
-        }
-        for (int next = version; next < current_version; ++next) {
-            execute(migrations[next]);
-            execute("PRAGMA user_version = " + std::to_string(next + 1));
-        }
-        execute("COMMIT");
-    } catch (...) {
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
+    Transaction transaction(db_);
+    const int version = schema_version();
+    if (version > current_version) {
+        throw JournalError("the state database has schema version " + std::to_string(version) +
+                           ", newer than this authgate knows (" + std::to_string(current_version) + ")");
     }
+    for (int next = version; next < current_version; ++next) {
+        execute(migrations[next]);
+        execute("PRAGMA user_version = " + std::to_string(next + 1));
+    }
+    transaction.commit();
 }
 
 long long Journal::begin_run(const RunRecord& run) {
@@ -334,26 +352,21 @@ void Journal::update_change(long long run_id, int sequence, ChangeStatus status,
 }
 
 int Journal::settle_interrupted_runs(const std::string& tenant, Instant now, long long own_run) {
-    execute("BEGIN IMMEDIATE");
-    try {
-        const char* dead = "SELECT id FROM runs WHERE tenant = ?1 AND outcome = 'running' AND mode != 'report' "
-                           "AND command IN ('apply', 'reconcile') AND id != ?2";
-        Statement changes(db_, (std::string("UPDATE changes SET status = 'uncertain', error = 'sent by a run that "
-                                            "ended before its answer came; read back by the next plan' WHERE "
-                                            "status = 'sending' AND run_id IN (") + dead + ")").c_str());
-        changes.bind(1, tenant).bind(2, own_run).run();
-        Statement runs(db_, "UPDATE runs SET outcome = 'interrupted', finished_at = ?1, error = 'the run ended without "
-                            "finishing (killed or crashed); its lock was taken over' "
-                            "WHERE tenant = ?2 AND outcome = 'running' AND mode != 'report' "
-                            "AND command IN ('apply', 'reconcile') AND id != ?3");
-        runs.bind(1, format_instant(now)).bind(2, tenant).bind(3, own_run).run();
-        const int count = sqlite3_changes(db_);
-        execute("COMMIT");
-        return count;
-    } catch (...) {
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-    }
+    Transaction transaction(db_);
+    const char* dead = "SELECT id FROM runs WHERE tenant = ?1 AND outcome = 'running' AND mode != 'report' "
+                       "AND command IN ('apply', 'reconcile') AND id != ?2";
+    Statement changes(db_, (std::string("UPDATE changes SET status = 'uncertain', error = 'sent by a run that "
+                                        "ended before its answer came; read back by the next plan' WHERE "
+                                        "status = 'sending' AND run_id IN (") + dead + ")").c_str());
+    changes.bind(1, tenant).bind(2, own_run).run();
+    Statement runs(db_, "UPDATE runs SET outcome = 'interrupted', finished_at = ?1, error = 'the run ended without "
+                        "finishing (killed or crashed); its lock was taken over' "
+                        "WHERE tenant = ?2 AND outcome = 'running' AND mode != 'report' "
+                        "AND command IN ('apply', 'reconcile') AND id != ?3");
+    runs.bind(1, format_instant(now)).bind(2, tenant).bind(3, own_run).run();
+    const int count = sqlite3_changes(db_);
+    transaction.commit();
+    return count;
 }
 
 bool Journal::record_exception_event(const ExceptionEventRecord& event) {
@@ -379,38 +392,33 @@ bool Journal::was_recorded(const std::string& tenant, const std::string& mailbox
 std::vector<DriftRecord> Journal::observe_drift(const std::string& tenant, const std::vector<DriftRecord>& current,
                                                 Instant now) {
     std::vector<DriftRecord> opened;
-    execute("BEGIN IMMEDIATE");
-    try {
-        const std::string stamp = format_instant(now);
-        execute("CREATE TEMP TABLE IF NOT EXISTS seen_now(resource TEXT, target TEXT, attribute TEXT)");
-        execute("DELETE FROM seen_now");
-        for (const DriftRecord& drift : current) {
-            Statement update(db_, "UPDATE drift SET last_seen = ?, expected = ?, actual = ? WHERE tenant = ? AND "
-                                  "resource = ? AND target = ? AND attribute = ? AND resolved_at IS NULL");
-            update.bind(1, stamp).bind(2, drift.expected).bind(3, drift.actual).bind(4, tenant).bind(5, drift.resource)
-                .bind(6, drift.target).bind(7, drift.attribute).run();
-            if (sqlite3_changes(db_) == 0) {
-                Statement insert(db_, "INSERT INTO drift(tenant, resource, target, attribute, expected, actual, "
-                                      "first_seen, last_seen) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
-                insert.bind(1, tenant).bind(2, drift.resource).bind(3, drift.target).bind(4, drift.attribute)
-                    .bind(5, drift.expected).bind(6, drift.actual).bind(7, stamp).bind(8, stamp).run();
-                opened.push_back(drift);
-                opened.back().tenant = tenant;
-                opened.back().first_seen = opened.back().last_seen = now;
-            }
-            Statement mark(db_, "INSERT INTO seen_now VALUES(?, ?, ?)");
-            mark.bind(1, drift.resource).bind(2, drift.target).bind(3, drift.attribute).run();
+    Transaction transaction(db_);
+    const std::string stamp = format_instant(now);
+    execute("CREATE TEMP TABLE IF NOT EXISTS seen_now(resource TEXT, target TEXT, attribute TEXT)");
+    execute("DELETE FROM seen_now");
+    for (const DriftRecord& drift : current) {
+        Statement update(db_, "UPDATE drift SET last_seen = ?, expected = ?, actual = ? WHERE tenant = ? AND "
+                              "resource = ? AND target = ? AND attribute = ? AND resolved_at IS NULL");
+        update.bind(1, stamp).bind(2, drift.expected).bind(3, drift.actual).bind(4, tenant).bind(5, drift.resource)
+            .bind(6, drift.target).bind(7, drift.attribute).run();
+        if (sqlite3_changes(db_) == 0) {
+            Statement insert(db_, "INSERT INTO drift(tenant, resource, target, attribute, expected, actual, "
+                                  "first_seen, last_seen) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+            insert.bind(1, tenant).bind(2, drift.resource).bind(3, drift.target).bind(4, drift.attribute)
+                .bind(5, drift.expected).bind(6, drift.actual).bind(7, stamp).bind(8, stamp).run();
+            opened.push_back(drift);
+            opened.back().tenant = tenant;
+            opened.back().first_seen = opened.back().last_seen = now;
         }
-        Statement resolve(db_, "UPDATE drift SET resolved_at = ? WHERE tenant = ? AND resolved_at IS NULL AND NOT EXISTS "
-                               "(SELECT 1 FROM seen_now s WHERE s.resource = drift.resource AND s.target = drift.target "
-                               "AND s.attribute = drift.attribute)");
-        resolve.bind(1, stamp).bind(2, tenant).run();
-        execute("COMMIT");
-        return opened;
-    } catch (...) {
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
+        Statement mark(db_, "INSERT INTO seen_now VALUES(?, ?, ?)");
+        mark.bind(1, drift.resource).bind(2, drift.target).bind(3, drift.attribute).run();
     }
+    Statement resolve(db_, "UPDATE drift SET resolved_at = ? WHERE tenant = ? AND resolved_at IS NULL AND NOT EXISTS "
+                           "(SELECT 1 FROM seen_now s WHERE s.resource = drift.resource AND s.target = drift.target "
+                           "AND s.attribute = drift.attribute)");
+    resolve.bind(1, stamp).bind(2, tenant).run();
+    transaction.commit();
+    return opened;
 }
 
 std::vector<DriftRecord> Journal::open_drift(const std::string& tenant) const {
@@ -427,29 +435,24 @@ std::vector<DriftRecord> Journal::open_drift(const std::string& tenant) const {
 std::optional<LockHolder> Journal::acquire_lock(const std::string& tenant, const LockHolder& me, Instant now,
                                                 std::chrono::seconds lease,
                                                 const std::function<bool(const LockHolder&)>& dead) {
-    execute("BEGIN IMMEDIATE");
-    try {
-        Statement current(db_, "SELECT holder, acquired_at, lease_until, boot_id FROM locks WHERE tenant = ?");
-        current.bind(1, tenant);
-        if (current.step()) {
-            LockHolder held{current.text(0), current.instant(1), current.instant(2), current.text(3)};
-            // A lease that ran out belongs to a run that died, and so does one whose holder is
-            // known to be gone: take it over.
-            if (held.holder != me.holder && held.lease_until > now && !(dead && dead(held))) {
-                execute("COMMIT");
-                return held;
-            }
+    Transaction transaction(db_);
+    Statement current(db_, "SELECT holder, acquired_at, lease_until, boot_id FROM locks WHERE tenant = ?");
+    current.bind(1, tenant);
+    if (current.step()) {
+        LockHolder held{current.text(0), current.instant(1), current.instant(2), current.text(3)};
+        // A lease that ran out belongs to a run that died, and so does one whose holder is
+        // known to be gone: take it over.
+        if (held.holder != me.holder && held.lease_until > now && !(dead && dead(held))) {
+            transaction.commit();
+            return held;
         }
-        Statement take(db_, "INSERT OR REPLACE INTO locks(tenant, holder, acquired_at, lease_until, boot_id) "
-                            "VALUES(?, ?, ?, ?, ?)");
-        take.bind(1, tenant).bind(2, me.holder).bind(3, format_instant(now)).bind(4, format_instant(now + lease))
-            .bind(5, me.boot_id).run();
-        execute("COMMIT");
-        return std::nullopt;
-    } catch (...) {
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
     }
+    Statement take(db_, "INSERT OR REPLACE INTO locks(tenant, holder, acquired_at, lease_until, boot_id) "
+                        "VALUES(?, ?, ?, ?, ?)");
+    take.bind(1, tenant).bind(2, me.holder).bind(3, format_instant(now)).bind(4, format_instant(now + lease))
+        .bind(5, me.boot_id).run();
+    transaction.commit();
+    return std::nullopt;
 }
 
 bool Journal::renew_lock(const std::string& tenant, const std::string& holder, Instant now, std::chrono::seconds lease) {
@@ -460,24 +463,19 @@ bool Journal::renew_lock(const std::string& tenant, const std::string& holder, I
 
 void Journal::adopt_tenant(const std::string& name, const std::string& key) {
     if (name == key) return;
-    execute("BEGIN IMMEDIATE");
-    try {
-        Statement runs(db_, "UPDATE runs SET tenant_name = CASE WHEN tenant_name = '' THEN tenant ELSE tenant_name END, "
-                            "tenant = ?1 WHERE tenant = ?2 COLLATE NOCASE AND tenant != ?1");
-        runs.bind(1, key).bind(2, name).run();
-        // An event recorded under both names is kept once, under the key.
-        Statement events(db_, "UPDATE OR IGNORE exception_events SET tenant = ?1 WHERE tenant = ?2 COLLATE NOCASE "
-                              "AND tenant != ?1");
-        events.bind(1, key).bind(2, name).run();
-        Statement left(db_, "DELETE FROM exception_events WHERE tenant = ?2 COLLATE NOCASE AND tenant != ?1");
-        left.bind(1, key).bind(2, name).run();
-        Statement drift(db_, "UPDATE drift SET tenant = ?1 WHERE tenant = ?2 COLLATE NOCASE AND tenant != ?1");
-        drift.bind(1, key).bind(2, name).run();
-        execute("COMMIT");
-    } catch (...) {
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-    }
+    Transaction transaction(db_);
+    Statement runs(db_, "UPDATE runs SET tenant_name = CASE WHEN tenant_name = '' THEN tenant ELSE tenant_name END, "
+                        "tenant = ?1 WHERE tenant = ?2 COLLATE NOCASE AND tenant != ?1");
+    runs.bind(1, key).bind(2, name).run();
+    // An event recorded under both names is kept once, under the key.
+    Statement events(db_, "UPDATE OR IGNORE exception_events SET tenant = ?1 WHERE tenant = ?2 COLLATE NOCASE "
+                          "AND tenant != ?1");
+    events.bind(1, key).bind(2, name).run();
+    Statement left(db_, "DELETE FROM exception_events WHERE tenant = ?2 COLLATE NOCASE AND tenant != ?1");
+    left.bind(1, key).bind(2, name).run();
+    Statement drift(db_, "UPDATE drift SET tenant = ?1 WHERE tenant = ?2 COLLATE NOCASE AND tenant != ?1");
+    drift.bind(1, key).bind(2, name).run();
+    transaction.commit();
 }
 
 std::map<std::string, std::string> Journal::tenant_names() const {

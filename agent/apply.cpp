@@ -2,42 +2,10 @@
 
 #include <algorithm>
 
+#include "policies/readback.h"
+
 namespace authgate {
 namespace {
-
-bool same(const Value& a, const Value& b) {
-    const auto* x = std::get_if<std::string>(&a);
-    const auto* y = std::get_if<std::string>(&b);
-    if (x && y) return equals_ignoring_case(*x, *y);  // policy names compare as Exchange does
-    return a == b;
-}
-
-const Value* parameter(const Cmdlet& cmdlet, std::string_view name) {
-    for (const auto& [key, value] : cmdlet.parameters)
-        if (key == name) return &value;
-    return nullptr;
-}
-
-std::string identity_of(const Change& change) {
-    const Value* identity = parameter(change.cmdlet, "Identity");
-    return identity && std::holds_alternative<std::string>(*identity) ? std::get<std::string>(*identity) : change.target;
-}
-
-// A created policy holds exactly the flags its New-AuthenticationPolicy set.
-bool created_as_planned(const Change& change, const LiveIndex& live) {
-    const LivePolicy* policy = live.policy(change.target);
-    if (!policy) return false;
-    for (std::size_t i = 0; i < basic_auth_flag_count; ++i) {
-        const Value* wanted = parameter(change.cmdlet, basic_auth_flags[i].exchange_name);
-        if (policy->flags[i] != (wanted && *wanted == Value{true})) return false;
-    }
-    return true;
-}
-
-bool is_grant_phase(Phase phase) { return phase == Phase::policy_loosen || phase == Phase::grant; }
-bool enforces(Phase phase) {
-    return phase == Phase::org_switch || phase == Phase::policy_tighten || phase == Phase::org_default;
-}
 
 // Groups of changes sent together: a run of Set-CASMailbox in one phase, or a single change.
 std::vector<std::pair<std::size_t, std::size_t>> groups_of(const std::vector<const Change*>& changes) {
@@ -56,70 +24,17 @@ std::vector<std::pair<std::size_t, std::size_t>> groups_of(const std::vector<con
 
 }  // namespace
 
-std::string_view to_string(ChangeOutcome outcome) {
-    switch (outcome) {
-        case ChangeOutcome::verified: return "verified";
-        case ChangeOutcome::applied: return "applied";
-        case ChangeOutcome::failed: return "failed";
-        case ChangeOutcome::skipped: return "skipped";
-        case ChangeOutcome::uncertain: return "uncertain";
-    }
-    return "skipped";
-}
-
-int ApplyResult::count(ChangeOutcome outcome) const {
+int ApplyResult::count(ChangeStatus outcome) const {
     return static_cast<int>(std::count_if(changes.begin(), changes.end(),
                                           [&](const AppliedChange& c) { return c.outcome == outcome; }));
 }
 
 bool ApplyResult::succeeded() const {
-    return !verification_error && !stopped && count(ChangeOutcome::failed) == 0 && count(ChangeOutcome::skipped) == 0 &&
-           count(ChangeOutcome::uncertain) == 0;
-}
-
-std::optional<Value> live_value(const Change& change, const LiveState& live, const LiveIndex& index) {
-    switch (change.resource) {
-        case Resource::transport_config:
-            if (!live.org_smtp_auth_disabled) return std::nullopt;
-            return Value{*live.org_smtp_auth_disabled};
-        case Resource::mailbox: {
-            const Mailbox* mailbox = index.mailbox(change.target);
-            if (!mailbox) return std::nullopt;
-            return mailbox->smtp_auth_disabled ? Value{*mailbox->smtp_auth_disabled} : Value{};
-        }
-        case Resource::authentication_policy: {
-            if (!live.policies) return std::nullopt;
-            const LivePolicy* policy = index.policy(change.target);
-            if (change.action == Action::create) return policy ? Value{policy->name} : Value{};
-            if (!policy) return std::nullopt;
-            for (std::size_t i = 0; i < basic_auth_flag_count; ++i)
-                if (basic_auth_flags[i].exchange_name == change.attribute) return Value{policy->flags[i]};
-            return std::nullopt;
-        }
-        case Resource::organization_config:
-            if (!live.organization) return std::nullopt;
-            return live.organization->default_authentication_policy ? Value{*live.organization->default_authentication_policy}
-                                                                    : Value{};
-        case Resource::user: {
-            if (change.attribute != "AuthenticationPolicy" || !live.users) return std::nullopt;
-            const std::string identity = identity_of(change);
-            const LiveUser* user = index.user_of_directory_id(identity);
-            if (!user) user = index.user_of_identity(identity);
-            if (!user) return Value{};  // only users with a policy are listed
-            return user->authentication_policy ? Value{*user->authentication_policy} : Value{};
-        }
-    }
-    return std::nullopt;
+    return !verification_error && !stopped && count(ChangeStatus::failed) == 0 && count(ChangeStatus::skipped) == 0 &&
+           count(ChangeStatus::uncertain) == 0;
 }
 
 namespace {
-
-// Whether the tenant shows `change` made.
-bool shows(const Change& change, const LiveState& live, const LiveIndex& index) {
-    if (change.action == Action::create) return created_as_planned(change, index);
-    const std::optional<Value> now_value = live_value(change, live, index);
-    return now_value && same(*now_value, change.after);
-}
 
 // A revocation is read back one user at a time (the user may be on no policy, so no listing
 // shows it): made when the tenant's StsRefreshTokensValidFrom is at least what was sent. Where
@@ -127,7 +42,7 @@ bool shows(const Change& change, const LiveState& live, const LiveIndex& index) 
 void verify_revocations(ApplyResult& result, TenantConnector& connector) {
     for (AppliedChange& applied : result.changes) {
         if (!applied.revoked_from || applied.change.attribute != "STSRefreshTokensValidFrom") continue;
-        if (applied.outcome != ChangeOutcome::applied && applied.outcome != ChangeOutcome::uncertain) continue;
+        if (applied.outcome != ChangeStatus::applied && applied.outcome != ChangeStatus::uncertain) continue;
         std::optional<std::string> shown;
         try {
             shown = connector.read_tokens_valid_from(identity_of(applied.change));
@@ -137,15 +52,15 @@ void verify_revocations(ApplyResult& result, TenantConnector& connector) {
         if (!shown) continue;
         const std::optional<Instant> from = parse_instant(*shown);
         if (from && *from >= *applied.revoked_from) {
-            applied.outcome = ChangeOutcome::verified;
+            applied.outcome = ChangeStatus::verified;
             applied.error.clear();
-        } else if (applied.outcome == ChangeOutcome::applied) {
-            applied.outcome = ChangeOutcome::failed;
+        } else if (applied.outcome == ChangeStatus::applied) {
+            applied.outcome = ChangeStatus::failed;
             applied.error = "Exchange accepted Set-User but " + applied.change.target +
                             " shows STSRefreshTokensValidFrom = " + *shown + " when read back, before the " +
                             format_instant(*applied.revoked_from) + " sent";
         } else {
-            applied.outcome = ChangeOutcome::failed;
+            applied.outcome = ChangeStatus::failed;
             applied.error += "; the read-back shows it was not made";
         }
     }
@@ -163,12 +78,12 @@ void settle_uncertain(ApplyResult& result, const std::vector<std::size_t>& sent,
     const LiveIndex index(live);
     for (const std::size_t i : sent) {
         AppliedChange& applied = result.changes[i];
-        if (applied.outcome != ChangeOutcome::uncertain) continue;
+        if (applied.outcome != ChangeStatus::uncertain) continue;
         if (shows(applied.change, live, index)) {
-            applied.outcome = ChangeOutcome::applied;
+            applied.outcome = ChangeStatus::applied;
             applied.error.clear();
         } else if (live_value(applied.change, live, index) || applied.change.action == Action::create) {
-            applied.outcome = ChangeOutcome::failed;
+            applied.outcome = ChangeStatus::failed;
             applied.error += "; the read-back shows it was not made";
         }
     }
@@ -184,9 +99,7 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
 
     ApplyResult result;
     result.changes.resize(changes.size());
-    std::string failed_grant;  // the first exception grant that failed, if any
-    bool org_switched_off = false;  // a Set-TransportConfig to disabled went through in this apply
-    std::vector<std::string> failed_users;
+    ChangeDependencies dependencies;
     using Clock = std::chrono::steady_clock;
     const auto since = [](Clock::time_point start) {
         return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
@@ -198,7 +111,7 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
         for (std::size_t i = first; i < changes.size(); ++i) {
             AppliedChange& applied = result.changes[i];
             applied.change = *changes[i];
-            applied.outcome = ChangeOutcome::skipped;
+            applied.outcome = ChangeStatus::skipped;
             applied.error = "not made: " + reason;
             applied.revoked_from.reset();
             if (hooks.settled) hooks.settled(applied);
@@ -217,18 +130,8 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
             const Change& change = *changes[i];
             AppliedChange& applied = result.changes[i];
             applied.change = change;
-            if (enforces(change.phase) && !failed_grant.empty()) {
-                applied.error = "not made: the exception grant for " + failed_grant +
-                                " failed, and enforcing now would break it";
-                continue;
-            }
-            if (change.requires_org_disabled && !org_switched_off) {
-                applied.error = "not made: the organization switch is still on, and inherit would enable SMTP AUTH";
-                continue;
-            }
-            if (change.attribute == "STSRefreshTokensValidFrom" &&
-                std::find(failed_users.begin(), failed_users.end(), change.target) != failed_users.end()) {
-                applied.error = "not made: the policy change before it failed";
+            if (const std::optional<std::string> reason = dependencies.held_back(change)) {
+                applied.error = "not made: " + *reason;
                 continue;
             }
             Cmdlet cmdlet = change.cmdlet;
@@ -256,15 +159,15 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
         for (std::size_t k = 0; k < sent.size(); ++k) {
             AppliedChange& applied = result.changes[sent[k]];
             const WriteOutcome& outcome = outcomes[k];
-            applied.outcome = outcome.ok          ? ChangeOutcome::applied
-                              : outcome.uncertain ? ChangeOutcome::uncertain
-                                                  : ChangeOutcome::failed;
+            applied.outcome = outcome.ok          ? ChangeStatus::applied
+                              : outcome.uncertain ? ChangeStatus::uncertain
+                                                  : ChangeStatus::failed;
             applied.error = outcome.error;
             applied.client_request_id = outcome.client_request_id;
             applied.warnings = outcome.warnings;
             const Change& change = applied.change;
             must_settle |= !outcome.ok && outcome.uncertain &&
-                           (is_grant_phase(change.phase) || change.resource == Resource::transport_config ||
+                           (is_grant(change.phase) || change.resource == Resource::transport_config ||
                             change.resource == Resource::user);
         }
         // Later changes depend on these (enforcement on grants, reverts on the org switch, the
@@ -272,11 +175,7 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
         if (must_settle) settle_uncertain(result, sent, connector);
         for (const std::size_t i : sent) {
             const AppliedChange& applied = result.changes[i];
-            const bool made = applied.outcome == ChangeOutcome::applied;
-            if (!made && is_grant_phase(applied.change.phase) && failed_grant.empty()) failed_grant = applied.change.target;
-            if (!made && applied.change.resource == Resource::user) failed_users.push_back(applied.change.target);
-            if (made && applied.change.resource == Resource::transport_config && applied.change.after == Value{true})
-                org_switched_off = true;
+            dependencies.settled(applied.change, applied.outcome == ChangeStatus::applied);
         }
         for (std::size_t i = first; i < end; ++i)
             if (hooks.settled) hooks.settled(result.changes[i]);
@@ -297,20 +196,20 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
     result.verify_time = since(read_back_started);
     const LiveIndex index(live);
     for (AppliedChange& applied : result.changes) {
-        if (applied.outcome == ChangeOutcome::skipped) continue;
+        if (applied.outcome == ChangeStatus::skipped) continue;
         const Change& change = applied.change;
         const std::optional<Value> now_value = live_value(change, live, index);
         if (shows(change, live, index)) {
             // An uncertain write that the tenant shows was made after all.
-            applied.outcome = ChangeOutcome::verified;
+            applied.outcome = ChangeStatus::verified;
             applied.error.clear();
-        } else if (applied.outcome == ChangeOutcome::applied && now_value) {
-            applied.outcome = ChangeOutcome::failed;
+        } else if (applied.outcome == ChangeStatus::applied && now_value) {
+            applied.outcome = ChangeStatus::failed;
             applied.error = "Exchange accepted " + change.cmdlet.name + " but " + change.target + " shows " +
                             change.attribute + " = " + describe(*now_value) + " when read back";
-        } else if (applied.outcome == ChangeOutcome::uncertain && (now_value || change.action == Action::create)) {
+        } else if (applied.outcome == ChangeStatus::uncertain && (now_value || change.action == Action::create)) {
             // The read-back settles it: the write was not made.
-            applied.outcome = ChangeOutcome::failed;
+            applied.outcome = ChangeStatus::failed;
             applied.error += "; the read-back shows it was not made";
         }
     }

@@ -11,13 +11,9 @@
 
 namespace authgate {
 
-// uncertain: the write was sent and its outcome is unknown (no answer, and no read-back either).
-enum class ChangeOutcome { verified, applied, failed, skipped, uncertain };
-std::string_view to_string(ChangeOutcome outcome);
-
 struct AppliedChange {
     Change change;
-    ChangeOutcome outcome = ChangeOutcome::skipped;
+    ChangeStatus outcome = ChangeStatus::skipped;
     std::string error;
     std::string client_request_id;
     std::vector<std::string> warnings;  // Exchange's, e.g. "no settings … have been modified"
@@ -31,7 +27,7 @@ struct ApplyResult {
     std::chrono::milliseconds write_time{0};        // sending the changes
     std::chrono::milliseconds verify_time{0};       // reading the tenant back
 
-    int count(ChangeOutcome outcome) const;
+    int count(ChangeStatus outcome) const;
     bool succeeded() const;
 };
 
@@ -56,9 +52,5 @@ struct ApplyHooks {
 // what was not sent is skipped, `stopped` says why, and nothing is read back.
 ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authgate::Clock& clock,
                        const ApplyHooks& hooks = {});
-
-// The value the live state holds for what `change` changes; nullopt when it cannot be read
-// back (STSRefreshTokensValidFrom) or the object is gone.
-std::optional<Value> live_value(const Change& change, const LiveState& live, const LiveIndex& index);
 
 }  // namespace authgate

@@ -22,24 +22,13 @@ std::chrono::seconds lock_lease() {
     return std::chrono::seconds{600};
 }
 
-ChangeStatus journal_status(ChangeOutcome outcome) {
-    switch (outcome) {
-        case ChangeOutcome::verified: return ChangeStatus::verified;
-        case ChangeOutcome::applied: return ChangeStatus::applied;
-        case ChangeOutcome::failed: return ChangeStatus::failed;
-        case ChangeOutcome::skipped: return ChangeStatus::skipped;
-        case ChangeOutcome::uncertain: return ChangeStatus::uncertain;
-    }
-    return ChangeStatus::failed;
-}
-
 // The exception lifecycle as the journal tells it to auditors.
 void record_exception_events(Journal& journal, long long run_id, const std::string& tenant, const Plan& plan,
                              const ApplyResult& result, Instant now) {
     std::optional<PlanHistory> history;
     for (const AppliedChange& applied : result.changes) {
         const Change& change = applied.change;
-        if (applied.outcome != ChangeOutcome::verified || change.resource != Resource::mailbox) continue;
+        if (applied.outcome != ChangeStatus::verified || change.resource != Resource::mailbox) continue;
         if (change.reason != Reason::exception_active && change.reason != Reason::exception_expired) continue;
         bool listed = false;
         for (const ExceptionStatus& exception : plan.exceptions) {
@@ -94,17 +83,16 @@ bool holder_is_dead(const LockHolder& holder, const LockHolder& me) {
     return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
 }
 
+LockHolder this_process() { return {host_name() + ":" + std::to_string(getpid()), {}, {}, boot_id()}; }
+
 TenantLock::TenantLock(Journal& journal, std::string tenant, const Clock& system)
-    : journal_(journal),
-      tenant_(std::move(tenant)),
-      me_{host_name() + ":" + std::to_string(getpid()), {}, {}, boot_id()},
-      system_(system) {}
+    : journal_(journal), tenant_(std::move(tenant)), me_(this_process()), system_(system) {}
 
 TenantLock::~TenantLock() {
     if (!held_) return;
     try {
         journal_.release_lock(tenant_, me_.holder);
-    } catch (const JournalError&) {
+    } catch (...) {
         // The journal cannot be written (disk full): the lease runs out on its own.
     }
 }
@@ -124,14 +112,69 @@ bool TenantLock::renew() {
     return held_;
 }
 
+JournalRun::JournalRun(Journal& journal, RunRecord record, const Clock& clock, const Clock& system, Logger* logger)
+    : journal_(journal), record_(std::move(record)), clock_(clock), system_(system), logger_(logger) {
+    record_.process = this_process();
+    record_.outcome = RunOutcome::running;
+    record_.id = journal_.begin_run(record_);
+}
+
+JournalRun::~JournalRun() {
+    if (finished_) return;
+    try {
+        finish(RunOutcome::failed, record_.error.empty() ? "the run ended before it was settled (an error)" : record_.error);
+    } catch (...) {
+        // The journal cannot be written: the next run that takes the lock settles this one.
+    }
+}
+
+void JournalRun::key(TenantSession& session) {
+    record_.tenant = tenant_key(session, record_.tenant_name, journal_);
+    const LockHolder me = record_.process;
+    journal_.settle_dead_report_runs(record_.tenant, system_.now(),
+                                     [&](const LockHolder& holder) { return holder_is_dead(holder, me); });
+}
+
+std::optional<LockHolder> JournalRun::lock() {
+    lock_.emplace(journal_, record_.tenant, system_);
+    return lock_->acquire(record_.id);
+}
+
+bool JournalRun::renew_lock() { return lock_ && lock_->renew(); }
+
+void JournalRun::count(const Plan& plan) {
+    record_.planned = static_cast<int>(plan.change_count());
+    record_.reported = static_cast<int>(plan.report_count());
+    record_.warnings = static_cast<int>(plan.warnings.size());
+}
+
+void JournalRun::finish_unrecorded(RunOutcome outcome, const std::string& error) {
+    finished_ = true;
+    record_.finished_at = clock_.now();
+    record_.outcome = outcome;
+    record_.error = error;
+    if (logger_)
+        logger_->log(outcome == RunOutcome::succeeded ? LogLevel::info : LogLevel::error, "run",
+                     std::string(to_string(record_.command)) + " " + std::string(to_string(outcome)),
+                     {{"mode", std::string(to_string(record_.mode))}, {"tenant", record_.tenant_name},
+                      {"planned", std::to_string(record_.planned)}, {"applied", std::to_string(record_.applied)},
+                      {"failed", std::to_string(record_.failed)}, {"reported", std::to_string(record_.reported)},
+                      {"warnings", std::to_string(record_.warnings)}, {"error", record_.error}});
+}
+
+void JournalRun::finish(RunOutcome outcome, const std::string& error) {
+    finish_unrecorded(outcome, error);  // once, even when the journal refuses it
+    journal_.finish_run(record_);
+}
+
 int JournalledResult::exit_code() const {
     if (signal) return 128 + signal;
     return succeeded() ? 0 : 1;
 }
 
 JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, JournalledApply& context) {
-    Journal& journal = context.journal;
-    RunRecord& run = context.run;
+    Journal& journal = context.run.journal();
+    RunRecord& run = context.run.record();
     JournalledResult outcome;
     // Every journal write goes through here: once one fails, none more is tried, and the run
     // stops writing to the tenant (what it sends must be journalled first).
@@ -155,7 +198,7 @@ JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, 
             return std::string("interrupted by ") + signal_name(outcome.signal);
         }
         bool held = false;
-        if (!journalled([&] { held = context.lock.renew(); })) return "the journal cannot be written";
+        if (!journalled([&] { held = context.run.renew_lock(); })) return "the journal cannot be written";
         if (!held) return "this run no longer holds the tenant's lock (its lease ran out; another run may have taken it)";
         return std::nullopt;
     };
@@ -164,7 +207,7 @@ JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, 
     hooks.sending = [&](std::size_t index, const Change& change) {
         recorded[index] = journalled([&] {
             journal.record_change(
-                {run.id, static_cast<int>(index) + 1, change, ChangeStatus::sending, "", "", context.clock.now()});
+                {run.id, static_cast<int>(index) + 1, change, ChangeStatus::sending, "", "", context.run.clock().now()});
         });
         return recorded[index];
     };
@@ -172,29 +215,29 @@ JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, 
         const std::size_t index = static_cast<std::size_t>(sequence++);
         journalled([&] {
             if (recorded[index])
-                journal.update_change(run.id, sequence, journal_status(applied.outcome), applied.error,
+                journal.update_change(run.id, sequence, applied.outcome, applied.error,
                                       applied.client_request_id);
             else
-                journal.record_change({run.id, sequence, applied.change, journal_status(applied.outcome), applied.error,
-                                       applied.client_request_id, context.clock.now()});
+                journal.record_change({run.id, sequence, applied.change, applied.outcome, applied.error,
+                                       applied.client_request_id, context.run.clock().now()});
         });
         if (context.progress)
             context.progress->update("applying: " + std::to_string(sequence) + " of " +
                                      std::to_string(plan.change_count()));
     };
-    outcome.apply = apply_plan(plan, connector, context.system, hooks);
+    outcome.apply = apply_plan(plan, connector, context.run.system(), hooks);
     const ApplyResult& result = outcome.apply;
     if (context.progress) context.progress->done();
     for (std::size_t i = 0; i < result.changes.size(); ++i) {
         const AppliedChange& applied = result.changes[i];
         journalled([&] {
-            journal.update_change(run.id, static_cast<int>(i) + 1, journal_status(applied.outcome), applied.error);
+            journal.update_change(run.id, static_cast<int>(i) + 1, applied.outcome, applied.error);
         });
         context.out << "  " << to_string(applied.outcome) << "  " << describe(applied.change);
         if (!applied.error.empty()) context.out << ": " << printable(applied.error);
         context.out << "\n";
         if (context.logger)
-            context.logger->log(applied.outcome == ChangeOutcome::failed || applied.outcome == ChangeOutcome::uncertain
+            context.logger->log(applied.outcome == ChangeStatus::failed || applied.outcome == ChangeStatus::uncertain
                                     ? LogLevel::error
                                     : LogLevel::info,
                                 "change",
@@ -206,39 +249,38 @@ JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, 
                                  {"client_request_id", applied.client_request_id},
                                  {"error", applied.error}});
     }
-    journalled([&] { record_exception_events(journal, run.id, run.tenant, plan, result, context.clock.now()); });
+    journalled([&] { record_exception_events(journal, run.id, run.tenant, plan, result, context.run.clock().now()); });
 
-    run.applied = result.count(ChangeOutcome::verified) + result.count(ChangeOutcome::applied);
-    run.failed = result.count(ChangeOutcome::failed) + result.count(ChangeOutcome::skipped) +
-                 result.count(ChangeOutcome::uncertain);
+    run.applied = result.count(ChangeStatus::verified) + result.count(ChangeStatus::applied);
+    run.failed = result.count(ChangeStatus::failed) + result.count(ChangeStatus::skipped) +
+                 result.count(ChangeStatus::uncertain);
     if (result.stopped)
-        context.out << "\nApply stopped (" << *result.stopped << "): " << result.count(ChangeOutcome::applied)
-                    << " applied (accepted, not read back), " << result.count(ChangeOutcome::failed) << " failed, ";
+        context.out << "\nApply stopped (" << *result.stopped << "): " << result.count(ChangeStatus::applied)
+                    << " applied (accepted, not read back), " << result.count(ChangeStatus::failed) << " failed, ";
     else
-        context.out << "\nApply finished: " << result.count(ChangeOutcome::verified) << " verified, "
-                    << result.count(ChangeOutcome::applied) << " applied (cannot be read back), "
-                    << result.count(ChangeOutcome::failed) << " failed, ";
-    if (const int uncertain = result.count(ChangeOutcome::uncertain))
+        context.out << "\nApply finished: " << result.count(ChangeStatus::verified) << " verified, "
+                    << result.count(ChangeStatus::applied) << " applied (cannot be read back), "
+                    << result.count(ChangeStatus::failed) << " failed, ";
+    if (const int uncertain = result.count(ChangeStatus::uncertain))
         context.out << uncertain << " uncertain (may or may not have been made), ";
-    context.out << result.count(ChangeOutcome::skipped) << " not made.\n";
+    context.out << result.count(ChangeStatus::skipped) << " not made.\n";
     if (!result.succeeded()) {
         if (result.verification_error) context.err << "error: " << printable(*result.verification_error) << "\n";
         if (result.stopped && !outcome.signal) context.err << "error: the apply stopped: " << *result.stopped << "\n";
         for (const AppliedChange& applied : result.changes)
-            if (applied.outcome == ChangeOutcome::failed || applied.outcome == ChangeOutcome::uncertain ||
-                (applied.outcome == ChangeOutcome::skipped && !result.stopped))
+            if (applied.outcome == ChangeStatus::failed || applied.outcome == ChangeStatus::uncertain ||
+                (applied.outcome == ChangeStatus::skipped && !result.stopped))
                 context.err << "error: " << describe(applied.change) << ": " << printable(applied.error) << "\n";
     }
-    run.finished_at = context.clock.now();
-    run.outcome = outcome.signal            ? "interrupted"
-                  : result.succeeded()      ? "succeeded"
-                  : run.applied > 0         ? "partial"
-                                            : "failed";
-    run.error = result.succeeded()            ? ""
-                : result.stopped              ? *result.stopped
-                : result.verification_error   ? *result.verification_error
-                                              : std::to_string(run.failed) + " changes not made";
-    journalled([&] { journal.finish_run(run); });
+    const RunOutcome settled = outcome.signal       ? RunOutcome::interrupted
+                               : result.succeeded() ? RunOutcome::succeeded
+                               : run.applied > 0    ? RunOutcome::partial
+                                                    : RunOutcome::failed;
+    const std::string error = result.succeeded()          ? ""
+                              : result.stopped            ? *result.stopped
+                              : result.verification_error ? *result.verification_error
+                                                          : std::to_string(run.failed) + " changes not made";
+    if (!journalled([&] { context.run.finish(settled, error); })) context.run.finish_unrecorded(settled, error);
     if (outcome.signal)
         context.err << "Interrupted by " << signal_name(outcome.signal) << ": " << run.applied << " of "
                     << result.changes.size() << " changes were sent and accepted; the rest were not sent. "

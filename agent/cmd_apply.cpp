@@ -1,9 +1,7 @@
 #include <unistd.h>
 
 #include <iostream>
-#include <map>
 #include <ostream>
-#include <tuple>
 
 #include "agent/apply.h"
 #include "agent/apply_run.h"
@@ -18,6 +16,7 @@
 #include "agent/terminal.h"
 #include "policies/planner.h"
 #include "policies/printable.h"
+#include "policies/readback.h"
 #include "state/journal.h"
 
 namespace authgate {
@@ -31,26 +30,15 @@ bool confirmed(CommandContext& context, const Plan& plan) {
     return answer == "yes";
 }
 
-// Whether a value the saved plan would change is no longer what it saw. The file's cmdlets are
-// not trusted even to find the object: the plan made now names it, else the change's target.
-bool stale(CommandContext& context, const Plan& plan, const Plan& made, const LiveState& live) {
-    bool stale = false;
-    const LiveIndex index(live);
-    std::map<std::tuple<Resource, std::string, std::string>, const Cmdlet*> cmdlets;
-    for (const Change& now : made.changes) cmdlets[{now.resource, now.target, now.attribute}] = &now.cmdlet;
-    for (const Change& change : plan.changes) {
-        if (!change.changes_tenant()) continue;
-        Change probe = change;
-        const auto own = cmdlets.find({change.resource, change.target, change.attribute});
-        probe.cmdlet = own == cmdlets.end() ? Cmdlet{} : *own->second;
-        const std::optional<Value> now = live_value(probe, live, index);
-        if (!now || *now == change.before) continue;  // not readable back (a timestamp), or as expected
-        if (!stale) context.err << "error: the saved plan is stale; the tenant changed since it was made:\n";
-        stale = true;
-        context.err << "  " << describe(change) << " is " << printable(describe(*now)) << ", the plan expected "
-                    << printable(describe(change.before)) << "\n";
-    }
-    return stale;
+// Names each value the saved plan would change that is no longer what it saw.
+bool stale(CommandContext& context, const Plan& saved, const Plan& made, const LiveState& live) {
+    const std::vector<StaleValue> values = stale_values(saved, made, live);
+    if (values.empty()) return false;
+    context.err << "error: the saved plan is stale; the tenant changed since it was made:\n";
+    for (const StaleValue& value : values)
+        context.err << "  " << describe(*value.change) << " is " << printable(describe(value.now)) << ", the plan expected "
+                    << printable(describe(value.change->before)) << "\n";
+    return true;
 }
 
 }  // namespace
@@ -121,43 +109,35 @@ int run_apply(CommandContext& context) {
         settings = resolve_connection(*values, desired.state, environment);
     }
 
-    // 2. The journal; the sign-in, which names the tenant by its GUID; then the tenant's lock:
-    //    two applies never write to one tenant at once, however each spells it.
+    // 2. The journal's run; the sign-in, which names the tenant by its GUID; then the tenant's
+    //    lock: two applies never write to one tenant at once, however each spells it.
     Journal journal = Journal::open(state_path(*values));
-    RunRecord run;
-    run.command = "apply";
-    run.mode = saved ? "saved-plan" : "";
-    run.tenant = settings.tenant;
-    run.tenant_name = settings.tenant;
-    run.desired_digest = desired.state.digest;
-    run.started_at = started;
-    run.id = journal.begin_run(run);
-    const auto finish = [&](const std::string& outcome, const std::string& error) {
-        run.finished_at = clock.now();
-        run.outcome = outcome;
-        run.error = error;
-        journal.finish_run(run);
-    };
+    RunRecord record;
+    record.command = RunCommand::apply;
+    record.mode = saved ? RunMode::saved_plan : RunMode::none;
+    record.tenant = record.tenant_name = settings.tenant;
+    record.desired_digest = desired.state.digest;
+    record.started_at = started;
+    JournalRun run(journal, record, clock, context.clock);
     const auto refuse = [&](const std::string& message) {
         context.err << "error: " << message << "\nNothing was changed.\n";
-        finish("refused", message);
+        run.finish(RunOutcome::refused, message);
         return exit_error;
     };
     const auto unreadable = [&](const ConnectorError& error) {
-        context.err << "error: " << error.what() << "\nThe live state could not be read; nothing was changed.\n";
-        finish("failed", error.what());
+        report_unreadable(context.err, error, "nothing was changed");
+        run.finish(RunOutcome::failed, error.what());
+        return exit_error;
     };
     Progress progress(*values);  // one line for the whole run: reading, applying, reading back
     std::unique_ptr<TenantSession> session;
     try {
         session = open_tenant(settings, environment, context.clock);
-        run.tenant = tenant_key(*session, settings.tenant, journal);
+        run.key(*session);
     } catch (const ConnectorError& error) {
-        unreadable(error);
-        return exit_error;
+        return unreadable(error);
     }
-    TenantLock lock(journal, run.tenant, context.clock);
-    if (const auto holder = lock.acquire(run.id))
+    if (const auto holder = run.lock())
         return refuse("another apply holds the lock for " + printable(settings.tenant) + ": " + holder->holder +
                       " since " + format_instant(holder->acquired_at) + " (lease until " +
                       format_instant(holder->lease_until) + ")");
@@ -174,14 +154,13 @@ int run_apply(CommandContext& context) {
             unreadable(error);
             return std::nullopt;
         }
-        PlanResult planned = make_plan(desired.state, live, at, journal.plan_history(run.tenant));
+        PlanResult planned = make_plan(desired.state, live, at, journal.plan_history(run.record().tenant));
         if (planned.diagnostics.has_errors()) {
             print_diagnostics(context.err, planned.diagnostics);
-            finish("failed", "no plan could be made");
+            run.finish(RunOutcome::failed, "no plan could be made");
             return std::nullopt;
         }
-        const auto own = desired.diagnostics.warnings();
-        planned.plan.warnings.insert(planned.plan.warnings.begin(), own.begin(), own.end());
+        prepend_warnings(planned.plan, desired.diagnostics);
         return std::make_pair(std::move(live), std::move(planned.plan));
     };
     auto made = read_and_plan(started);
@@ -190,40 +169,35 @@ int run_apply(CommandContext& context) {
     if (saved) {
         if (stale(context, saved->plan, plan, made->first)) {
             context.err << "Nothing was changed; make a new plan.\n";
-            finish("refused", "stale plan");
+            run.finish(RunOutcome::refused, "stale plan");
             return exit_error;
         }
         if (const auto difference = first_difference(saved->plan, plan))
             return refuse("the saved plan is not the plan made now from the desired state and the tenant: " +
                           *difference + "; make and review a new plan");
     }
-    run.planned = static_cast<int>(plan.change_count());
-    run.reported = static_cast<int>(plan.report_count());
-    run.warnings = static_cast<int>(plan.warnings.size());
+    run.count(plan);
     render_text(context.out, plan, stdout_style(*values));
     if (plan.change_count() == 0) {
         context.out << "\nNothing to apply.\n";
-        finish("succeeded", "");
+        run.finish(RunOutcome::succeeded);
         return exit_ok;
     }
 
     // 4. Guardrails, then approval: on a terminal every apply asks; elsewhere a saved plan was
     //    reviewed, and a fresh one needs --auto-approve.
-    const int max_changes = desired.state.guardrails.max_changes;
-    if (static_cast<int>(plan.change_count()) > max_changes && !values->count("allow-large"))
-        return refuse("the plan has " + std::to_string(plan.change_count()) +
-                      " changes, more than [guardrails] max_changes = " + std::to_string(max_changes) +
-                      "; review it and run again with --allow-large");
+    if (const auto too_many = exceeds_max_changes(plan.change_count(), desired.state.guardrails))
+        if (!values->count("allow-large")) return refuse(*too_many + "; review it and run again with --allow-large");
     if (!values->count("auto-approve")) {
         if (isatty(STDIN_FILENO)) {
             if (!confirmed(context, plan)) {
                 context.err << "Apply cancelled; nothing was changed.\n";
-                finish("refused", "cancelled at the prompt");
+                run.finish(RunOutcome::refused, "cancelled at the prompt");
                 return exit_error;
             }
             // The answer may have come long after the plan: the lock may have gone to another
             // run, and the tenant may have changed. Both are checked again before any write.
-            if (!lock.renew())
+            if (!run.renew_lock())
                 return refuse("this run lost the tenant's lock while waiting for the answer (its lease ran out; "
                               "another run may have taken it)");
             auto again = read_and_plan(clock.now());
@@ -239,8 +213,7 @@ int run_apply(CommandContext& context) {
     // 5. The changes, in the plan's order, journalled as they settle, then read back. Ctrl-C or
     //    SIGTERM from here on stops before the next write.
     const InterruptGuard interrupts;
-    JournalledApply journalled{journal, run, lock, context.out, context.err, clock, context.clock, nullptr, &progress,
-                               &interrupts};
+    JournalledApply journalled{run, context.out, context.err, nullptr, &progress, &interrupts};
     const auto apply_started = std::chrono::steady_clock::now();
     const JournalledResult result = apply_journalled(plan, session->connector(), journalled);
     LogFields fields = traffic_fields(session->traffic(), apply_started);

@@ -1,5 +1,5 @@
 // explain MAILBOX: whether a mailbox can use SMTP AUTH, with OAuth and with Basic auth, and
-// which setting decides it (shared/reference/exchange-online.md, section 4).
+// which setting decides it (the rule is policies/access.h).
 #include <ostream>
 
 #include "agent/commands.h"
@@ -9,6 +9,7 @@
 #include "agent/options.h"
 #include "policies/printable.h"
 #include "connectors/snapshot.h"
+#include "policies/access.h"
 #include "policies/lifecycle.h"
 
 namespace authgate {
@@ -18,61 +19,6 @@ constexpr const char* outside_exchange =
     "Exchange cannot tell: Microsoft Entra security defaults and Conditional Access policies that block legacy "
     "authentication can still refuse Basic auth, and Conditional Access can refuse the OAuth sign-in; check them in "
     "Entra.";
-
-struct Verdict {
-    const Mailbox* mailbox = nullptr;
-    bool smtp_auth = false;
-    std::string smtp_auth_why;
-    bool basic = false;
-    std::string basic_why;
-    std::optional<std::string> user_policy;
-    std::optional<std::string> default_policy;
-};
-
-Verdict decide(const LiveState& live, const LiveIndex& index, const Mailbox& mailbox) {
-    Verdict verdict;
-    verdict.mailbox = &mailbox;
-    // 1. SMTP AUTH at all: the mailbox's override, else the organization's switch.
-    if (mailbox.smtp_auth_disabled) {
-        verdict.smtp_auth = !*mailbox.smtp_auth_disabled;
-        verdict.smtp_auth_why = std::string("the mailbox's own setting (SmtpClientAuthenticationDisabled = ") +
-                                (*mailbox.smtp_auth_disabled ? "true" : "false") + ") overrides the organization's";
-    } else {
-        verdict.smtp_auth = !*live.org_smtp_auth_disabled;
-        verdict.smtp_auth_why = std::string("the mailbox inherits the organization's setting (SmtpClientAuthenticationDisabled = ") +
-                                (*live.org_smtp_auth_disabled ? "true" : "false") + ")";
-    }
-    // 2. Basic auth, additionally: the user's policy, else the organization's default policy.
-    // The user is matched to its mailbox as the planner does: directory id, else identity.
-    const LiveUser* user = index.user_of_directory_id(mailbox.external_directory_object_id);
-    if (!user) user = index.user_of_identity(mailbox.identity);
-    if (user) verdict.user_policy = user->authentication_policy;
-    verdict.default_policy = live.organization->default_authentication_policy;
-    const std::optional<std::string> deciding = verdict.user_policy ? verdict.user_policy : verdict.default_policy;
-    const std::string whose = verdict.user_policy ? "the user's authentication policy" : "the organization's default policy";
-    if (!verdict.smtp_auth) {
-        verdict.basic = false;
-        verdict.basic_why = "SMTP AUTH itself is off for this mailbox";
-    } else if (!deciding) {
-        verdict.basic = true;
-        verdict.basic_why = "no authentication policy applies (none assigned, no default), and none means not blocked";
-    } else if (const LivePolicy* policy = index.policy(*deciding)) {
-        verdict.basic = policy->flags[smtp_flag];
-        verdict.basic_why = whose + " '" + policy->name + "' has AllowBasicAuthSmtp = " +
-                            (policy->flags[smtp_flag] ? "true" : "false");
-    } else {
-        verdict.basic = false;
-        verdict.basic_why = whose + " '" + *deciding + "' was not found among the tenant's policies";
-    }
-    return verdict;
-}
-
-const Exception* find_exception(const DesiredState& desired, const std::string& address) {
-    if (!desired.smtp_auth) return nullptr;
-    for (const auto& exception : desired.smtp_auth->exceptions)
-        if (equals_ignoring_case(exception.mailbox, address)) return &exception;
-    return nullptr;
-}
 
 std::string policy_text(const std::optional<std::string>& name) { return name ? "'" + printable(*name) + "'" : "none"; }
 
@@ -113,7 +59,7 @@ int run_explain(CommandContext& context) {
             live = read_tenant(*session, logger);
         }
     } catch (const ConnectorError& error) {
-        context.err << "error: " << error.what() << "\nThe live state could not be read.\n";
+        report_unreadable(context.err, error, "nothing is explained");
         return exit_error;
     }
     if (!live.org_smtp_auth_disabled || !live.mailboxes || !live.policies || !live.organization || !live.users) {
@@ -126,8 +72,8 @@ int run_explain(CommandContext& context) {
         context.err << "error: no mailbox has the primary address '" << address << "'\n";
         return exit_error;
     }
-    const Verdict verdict = decide(live, index, *mailbox);
-    const Exception* exception = find_exception(checked.state, address);
+    const SmtpAuthAccess verdict = smtp_auth_access(live, index, *mailbox);
+    const Exception* exception = checked.state.find_exception(address);
 
     if (format == ReportFormat::json) {
         using web::json::value;

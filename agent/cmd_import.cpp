@@ -45,7 +45,7 @@ int run_import(CommandContext& context) {
         const auto session = open_tenant(settings, environment, context.clock);
         live = read_tenant(*session, logger);
     } catch (const ConnectorError& error) {
-        context.err << "error: " << error.what() << "\nThe live state could not be read; nothing was written.\n";
+        report_unreadable(context.err, error, "nothing was written");
         return exit_error;
     }
     const ImportOptions import{settings.tenant, desired.tenant ? desired.tenant->cloud : Cloud::global, now, days};

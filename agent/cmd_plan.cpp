@@ -67,7 +67,7 @@ int run_plan(CommandContext& context) {
             tenant_id = fold_case(session->tenant_id());
         }
     } catch (const ConnectorError& error) {
-        context.err << "error: " << error.what() << "\nThe live state could not be read; no plan is made.\n";
+        report_unreadable(context.err, error, "no plan is made");
         return exit_error;
     }
 
@@ -94,8 +94,7 @@ int run_plan(CommandContext& context) {
         return exit_error;
     }
     Plan& plan = result.plan;
-    const auto own = checked.diagnostics.warnings();
-    plan.warnings.insert(plan.warnings.begin(), own.begin(), own.end());
+    prepend_warnings(plan, checked.diagnostics);
 
     render_plan(context.out, plan, format, stdout_style(*values));
     if (github) {

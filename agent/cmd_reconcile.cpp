@@ -23,30 +23,8 @@
 namespace authgate {
 namespace {
 
-enum class Mode { enforce, expiry, report };
-
 std::atomic<bool> stop_requested{false};
 extern "C" void request_stop(int) { stop_requested = true; }
-
-std::string_view to_string(Mode mode) {
-    switch (mode) {
-        case Mode::enforce: return "enforce";
-        case Mode::expiry: return "expiry";
-        case Mode::report: return "report";
-    }
-    return "enforce";
-}
-
-// What this mode makes of the plan: enforce all of it, only expiry reverts, or nothing.
-bool applies(Mode mode, const Change& change) {
-    if (!change.changes_tenant()) return false;
-    switch (mode) {
-        case Mode::enforce: return true;
-        case Mode::expiry: return change.reason == Reason::exception_expired;
-        case Mode::report: return false;
-    }
-    return false;
-}
 
 // Announces, once each, the warn_days thresholds crossed and the expiries reached.
 void record_lifecycle(Journal& journal, long long run_id, const std::string& tenant, const DesiredState& desired,
@@ -63,12 +41,9 @@ void record_lifecycle(Journal& journal, long long run_id, const std::string& ten
                                {"expires", exception.expires_text}});
             continue;
         }
-        if (state != ExceptionState::expiring) continue;
-        // The most urgent threshold crossed; a run that missed some warns once for where it is.
-        int threshold = 0;
-        for (int days : desired.exception_settings.warn_days)
-            if (exception.expires - now <= std::chrono::days{days} && (threshold == 0 || days < threshold)) threshold = days;
-        if (threshold == 0) continue;
+        const std::optional<int> crossed = crossed_threshold(exception, desired.exception_settings, now);
+        if (!crossed) continue;
+        const int threshold = *crossed;
         const long left = days_left(exception, now);
         if (journal.record_exception_event({run_id, tenant, exception.mailbox, ExceptionEvent::warned,
                                             exception.owner, exception.expires_text, threshold, now}))
@@ -103,7 +78,7 @@ struct Pass {
 };
 
 // One pass, judged as at the time `clock` reads when it starts.
-Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mode mode, const Clock& clock,
+Pass reconcile_pass(CommandContext& context, const po::variables_map& values, ReconcileMode mode, const Clock& clock,
                     Logger& logger) {
     const Instant now = clock.now();
     Pass pass;
@@ -125,100 +100,78 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mo
     warn_if_unset(checked.state.notifications, environment, logger);
     Notifier notifier(webhook_url(checked.state.notifications, environment), settings.ca_bundle, settings.tenant, logger, clock);
 
-    // 2. The journal; the sign-in, which names the tenant by its GUID; the lock when this mode
-    //    may write.
+    // 2. The journal's run (logged in a line however it ends); the sign-in, which names the tenant
+    //    by its GUID; the lock when this mode may write.
     Journal journal = Journal::open(state_path(values));
-    RunRecord run;
-    run.command = "reconcile";
-    run.mode = std::string(to_string(mode));
-    run.tenant = settings.tenant;
-    run.tenant_name = settings.tenant;
-    run.desired_digest = checked.state.digest;
-    run.started_at = now;
-    run.id = journal.begin_run(run);
-    // One log line per run, whichever way it ends.
-    const auto log_run = [&] {
-        logger.log(run.outcome == "succeeded" ? LogLevel::info : LogLevel::error, "run", "reconcile " + run.outcome,
-                   {{"mode", run.mode}, {"tenant", run.tenant_name}, {"planned", std::to_string(run.planned)},
-                    {"applied", std::to_string(run.applied)}, {"failed", std::to_string(run.failed)},
-                    {"reported", std::to_string(run.reported)}, {"warnings", std::to_string(run.warnings)},
-                    {"error", run.error}});
-    };
-    const auto finish = [&](const std::string& outcome, const std::string& error) {
-        run.finished_at = clock.now();
-        run.outcome = outcome;
-        run.error = error;
-        journal.finish_run(run);
-        log_run();
+    RunRecord record;
+    record.command = RunCommand::reconcile;
+    record.mode = run_mode(mode);
+    record.tenant = record.tenant_name = settings.tenant;
+    record.desired_digest = checked.state.digest;
+    record.started_at = now;
+    JournalRun run(journal, record, clock, context.clock, &logger);
+    const auto refuse = [&](const std::string& message) {
+        run.finish(RunOutcome::refused, message);
+        notifier.send("failure", message);
+        return fail(message + "\nNothing was changed.");
     };
 
     // 3. The live state and the plan; a failed read is a failed run, never drift.
     std::unique_ptr<TenantSession> session;
-    std::optional<TenantLock> lock;
     LiveState live;
     try {
         session = open_tenant(settings, environment, context.clock);
-        run.tenant = tenant_key(*session, settings.tenant, journal);
-        if (mode != Mode::report) {
-            lock.emplace(journal, run.tenant, context.clock);
-            if (const auto holder = lock->acquire(run.id)) {
+        run.key(*session);
+        if (mode != ReconcileMode::report)
+            if (const auto holder = run.lock()) {
                 const std::string message = "another apply holds the lock for " + printable(settings.tenant) + ": " +
                                             holder->holder + " until " + format_instant(holder->lease_until);
-                finish("refused", message);
+                run.finish(RunOutcome::refused, message);
                 notifier.send("failure", message);
                 return fail(message);
             }
-        }
         live = read_tenant(*session, logger);
     } catch (const ConnectorError& error) {
-        finish("failed", error.what());
+        run.finish(RunOutcome::failed, error.what());
         notifier.send("failure", std::string("the tenant could not be read: ") + error.what());
-        return fail(std::string(error.what()) + "\nThe live state could not be read; nothing was changed.");
+        report_unreadable(context.err, error, "nothing was changed");
+        pass.failed = true;
+        pass.exit_code = exit_error;
+        return pass;
     }
     // Unattended: a mailbox that a missing entry may mean is left alone and reported.
-    PlanResult planned = make_plan(checked.state, live, now, journal.plan_history(run.tenant), {SimilarMailbox::hold});
+    PlanResult planned =
+        make_plan(checked.state, live, now, journal.plan_history(run.record().tenant), {SimilarMailbox::hold});
     if (planned.diagnostics.has_errors()) {
         print_diagnostics(context.err, planned.diagnostics);
-        finish("failed", "no plan could be made");
+        run.finish(RunOutcome::failed, "no plan could be made");
         return fail("no plan could be made; nothing was changed");
     }
     Plan& plan = planned.plan;
-    const auto own = checked.diagnostics.warnings();
-    plan.warnings.insert(plan.warnings.begin(), own.begin(), own.end());
-    run.planned = static_cast<int>(plan.change_count());
-    run.reported = static_cast<int>(plan.report_count());
-    run.warnings = static_cast<int>(plan.warnings.size());
+    prepend_warnings(plan, checked.diagnostics);
+    run.count(plan);
 
     // 4. What the journal remembers: drift, warnings once per threshold, expiries.
-    record_lifecycle(journal, run.id, run.tenant, checked.state, now, notifier);
-    record_drift(journal, run.tenant, plan, now, notifier);
+    record_lifecycle(journal, run.record().id, run.record().tenant, checked.state, now, notifier);
+    record_drift(journal, run.record().tenant, plan, now, notifier);
     const bool drift = !plan.changes.empty();
 
     // 5. What this mode changes.
     Plan to_apply = plan;
-    std::erase_if(to_apply.changes, [&](const Change& change) { return !applies(mode, change); });
+    std::erase_if(to_apply.changes, [&](const Change& change) { return !makes(mode, change); });
     if (to_apply.changes.empty()) {
         render_text(context.out, plan, stdout_style(values));
-        finish("succeeded", "");
-        pass.exit_code = drift && (mode == Mode::report || values.count("detailed-exitcode")) ? exit_changes : exit_ok;
+        run.finish(RunOutcome::succeeded);
+        pass.exit_code = drift && (mode == ReconcileMode::report || values.count("detailed-exitcode")) ? exit_changes : exit_ok;
         return pass;
     }
-    const int max_changes = checked.state.guardrails.max_changes;
-    if (static_cast<int>(to_apply.change_count()) > max_changes && !values.count("allow-large")) {
-        const std::string message = "the plan has " + std::to_string(to_apply.change_count()) +
-                                    " changes, more than [guardrails] max_changes = " + std::to_string(max_changes) +
-                                    "; review it and run with --allow-large";
-        finish("refused", message);
-        notifier.send("failure", message);
-        return fail(message + "\nNothing was changed.");
-    }
+    if (const auto too_many = exceeds_max_changes(to_apply.change_count(), checked.state.guardrails))
+        if (!values.count("allow-large")) return refuse(*too_many + "; review it and run with --allow-large");
     render_text(context.out, to_apply, stdout_style(values));
     const InterruptGuard interrupts;
-    JournalledApply journalled{journal, run, *lock, context.out, context.err, clock, context.clock, &logger, nullptr,
-                               &interrupts};
+    JournalledApply journalled{run, context.out, context.err, &logger, nullptr, &interrupts};
     const JournalledResult applied_run = apply_journalled(to_apply, session->connector(), journalled);
     const ApplyResult& result = applied_run.apply;
-    log_run();
     // A signal that came after the last write still ends a service once this pass is done.
     pass.interrupted = interrupts.signal() != 0;
     if (applied_run.signal) {
@@ -227,13 +180,13 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Mo
         return pass;
     }
     for (const AppliedChange& applied : result.changes)
-        if (applied.outcome == ChangeOutcome::verified && applied.change.reason == Reason::exception_expired &&
+        if (applied.outcome == ChangeStatus::verified && applied.change.reason == Reason::exception_expired &&
             applied.change.resource == Resource::mailbox)
             notifier.send("reverted", applied.change.target + " reverted to inherit the organisation's SMTP AUTH setting (" +
                                           applied.change.detail + ")",
                           {{"mailbox", applied.change.target}});
     if (!applied_run.succeeded()) {
-        notifier.send("failure", std::to_string(run.failed) + " of " + std::to_string(result.changes.size()) +
+        notifier.send("failure", std::to_string(run.record().failed) + " of " + std::to_string(result.changes.size()) +
                                      " changes were not made; see authgate history");
         pass.failed = true;
         pass.exit_code = exit_error;
@@ -272,17 +225,15 @@ int run_reconcile(CommandContext& context) {
                                       "[--mode enforce|expiry|report]");
     if (!values) return exit_ok;
     const std::string mode_name = (*values)["mode"].as<std::string>();
-    Mode mode;
-    if (mode_name == "enforce") mode = Mode::enforce;
-    else if (mode_name == "expiry") mode = Mode::expiry;
-    else if (mode_name == "report") mode = Mode::report;
-    else throw UsageError("--mode must be enforce, expiry or report, not '" + mode_name + "'");
+    const std::optional<ReconcileMode> parsed = parse_name<ReconcileMode>(mode_name);
+    if (!parsed) throw UsageError("--mode must be " + name_list<ReconcileMode>() + ", not '" + mode_name + "'");
+    const ReconcileMode mode = *parsed;
     if (values->count("once") && values->count("interval")) throw UsageError("--once and --interval exclude each other");
     desired_state_paths(*values);
     // Each pass reads this clock once, as it starts.
-    const CommandClock clock(*values, context.clock, mode == Mode::report ? AtRule::any_time : AtRule::not_earlier);
+    const CommandClock clock(*values, context.clock, mode == ReconcileMode::report ? AtRule::any_time : AtRule::not_earlier);
     Logger logger = make_logger(*values, context, clock);
-    if (mode != Mode::report) clock.announce(context.err);
+    if (mode != ReconcileMode::report) clock.announce(context.err);
 
     if (!values->count("interval")) return reconcile_pass(context, *values, mode, clock, logger).exit_code;
 

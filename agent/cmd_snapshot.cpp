@@ -35,7 +35,7 @@ int run_snapshot(CommandContext& context) {
         live = read_tenant(*session, logger);
     } catch (const ConnectorError& error) {
         // A partial snapshot would be read later as a complete one: write nothing.
-        context.err << "error: " << error.what() << "\nThe live state could not be read; nothing was saved.\n";
+        report_unreadable(context.err, error, "nothing was saved");
         return exit_error;
     }
     write_file_atomically(path, [&](std::ostream& out) { write_json(out, snapshot_json(live)); });

@@ -96,8 +96,8 @@ int run_status(CommandContext& context) {
     out << "\nLast runs:\n";
     if (runs.empty()) out << "  none\n";
     for (const auto& run : runs)
-        out << "  #" << run.id << "  " << format_instant(run.started_at) << "  " << run.command
-            << (run.mode.empty() ? "" : " --mode " + run.mode) << "  " << printable(run.display_tenant()) << "  " << run.outcome << "  ("
+        out << "  #" << run.id << "  " << format_instant(run.started_at) << "  " << to_string(run.command)
+            << (run.mode == RunMode::none ? "" : " --mode " + std::string(to_string(run.mode))) << "  " << printable(run.display_tenant()) << "  " << to_string(run.outcome) << "  ("
             << run.applied << " applied, " << run.failed << " failed)\n";
     out << "\nOpen drift:\n";
     bool any = false;

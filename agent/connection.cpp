@@ -196,6 +196,10 @@ LogFields traffic_fields(const TenantTraffic& traffic, std::chrono::steady_clock
             {"token_requests", std::to_string(traffic.token_requests)}};
 }
 
+void report_unreadable(std::ostream& err, const std::exception& error, std::string_view consequence) {
+    err << "error: " << error.what() << "\nThe live state could not be read; " << consequence << ".\n";
+}
+
 LiveState read_tenant(TenantSession& session, Logger& logger) {
     const auto started = std::chrono::steady_clock::now();
     LiveState live = session.connector().read_live_state();

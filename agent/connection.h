@@ -3,10 +3,13 @@
 // [connection] in the desired state > the cloud's default. Nothing here is secret but the
 // certificate password, which is read from the environment only and never shown.
 #include <chrono>
+#include <exception>
+#include <iosfwd>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "agent/log.h"
 #include "agent/options.h"
@@ -73,6 +76,9 @@ public:
 // Reads the live state through `session`, and logs at debug level how long that took and the
 // traffic it made.
 LiveState read_tenant(TenantSession& session, Logger& logger);
+// What a command says when the tenant cannot be read: the error, then what that means for this
+// command (`consequence`, e.g. "nothing was changed").
+void report_unreadable(std::ostream& err, const std::exception& error, std::string_view consequence);
 
 // "1.234": a duration in seconds, for logs.
 std::string seconds_text(std::chrono::duration<double> duration);

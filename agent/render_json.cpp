@@ -101,14 +101,14 @@ value plan_to_json(const Plan& plan) {
 value run_to_json(const RunRecord& run) {
     value entry = value::object(true);
     entry["id"] = value::number(static_cast<int64_t>(run.id));
-    entry["command"] = value::string(run.command);
-    entry["mode"] = value::string(run.mode);
+    entry["command"] = value::string(std::string(to_string(run.command)));
+    entry["mode"] = value::string(std::string(to_string(run.mode)));
     entry["tenant"] = value::string(run.display_tenant());
     entry["tenant_id"] = value::string(run.tenant);
     entry["desired_digest"] = value::string(run.desired_digest);
     entry["started_at"] = value::string(format_instant(run.started_at));
     entry["finished_at"] = run.finished_at ? value::string(format_instant(*run.finished_at)) : value::null();
-    entry["outcome"] = value::string(run.outcome);
+    entry["outcome"] = value::string(std::string(to_string(run.outcome)));
     entry["planned"] = value::number(run.planned);
     entry["applied"] = value::number(run.applied);
     entry["failed"] = value::number(run.failed);

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "name.h"
+#include "names.h"
 #include "source.h"
 #include "time.h"
 
@@ -16,9 +18,27 @@ enum class Cloud { global, gcc_high, dod, china };
 enum class UnlistedOverrides { revert, report, ignore };
 enum class Replacement { oauth, hve, acs, relay, direct_send, retire };
 
-std::string_view to_string(Cloud cloud);
-std::string_view to_string(UnlistedOverrides mode);
-std::string_view to_string(Replacement replacement);
+template <>
+struct EnumNames<Cloud> {
+    static constexpr std::array<std::pair<Cloud, std::string_view>, 4> table{{
+        {Cloud::global, "global"}, {Cloud::gcc_high, "gcc-high"}, {Cloud::dod, "dod"}, {Cloud::china, "china"}}};
+};
+template <>
+struct EnumNames<UnlistedOverrides> {
+    static constexpr std::array<std::pair<UnlistedOverrides, std::string_view>, 3> table{{
+        {UnlistedOverrides::revert, "revert"}, {UnlistedOverrides::report, "report"}, {UnlistedOverrides::ignore, "ignore"}}};
+};
+template <>
+struct EnumNames<Replacement> {
+    static constexpr std::array<std::pair<Replacement, std::string_view>, 6> table{{
+        {Replacement::oauth, "oauth"},
+        {Replacement::hve, "hve"},
+        {Replacement::acs, "acs"},
+        {Replacement::relay, "relay"},
+        {Replacement::direct_send, "direct-send"},
+        {Replacement::retire, "retire"},
+    }};
+};
 
 // The twelve AllowBasicAuth* flags of an authentication policy.
 inline constexpr std::size_t basic_auth_flag_count = 12;
@@ -85,7 +105,7 @@ struct ExceptionSettings {
 };
 
 struct AuthenticationPolicy {
-    std::string name;
+    Name name;
     BasicAuthFlags flags{};  // unlisted flags are false
     SourceLocation source;
 };
@@ -99,6 +119,11 @@ struct Organization {
 // addresses), unless a live mailbox with a similar address would be changed by the same plan;
 // "error" makes it always an error.
 enum class MissingMailbox { warn, error };
+template <>
+struct EnumNames<MissingMailbox> {
+    static constexpr std::array<std::pair<MissingMailbox, std::string_view>, 2> table{{
+        {MissingMailbox::warn, "warn"}, {MissingMailbox::error, "error"}}};
+};
 
 struct Guardrails {
     int max_changes = 100;
@@ -126,11 +151,9 @@ struct DesiredState {
     std::string digest;              // "sha256:…" over the files' relative paths and contents
 
     const AuthenticationPolicy* find_policy(std::string_view name) const;
+    const Exception* find_exception(std::string_view mailbox) const;
     bool is_protected(std::string_view address) const;
 };
 
-// Case-insensitive (ASCII) comparison and folding for addresses and policy names.
-std::string fold_case(std::string_view text);
-bool equals_ignoring_case(std::string_view a, std::string_view b);
 
 }  // namespace authgate

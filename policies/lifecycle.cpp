@@ -16,4 +16,12 @@ ExceptionState state_at(const Exception& exception, const ExceptionSettings& set
     return ExceptionState::active;
 }
 
+std::optional<int> crossed_threshold(const Exception& exception, const ExceptionSettings& settings, Instant now) {
+    if (state_at(exception, settings, now) != ExceptionState::expiring) return std::nullopt;
+    std::optional<int> threshold;
+    for (int days : settings.warn_days)
+        if (exception.expires - now <= std::chrono::days{days} && (!threshold || days < *threshold)) threshold = days;
+    return threshold;
+}
+
 }  // namespace authgate

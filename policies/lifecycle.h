@@ -9,6 +9,10 @@ namespace authgate {
 // depends on the live tenant.
 ExceptionState state_at(const Exception& exception, const ExceptionSettings& settings, Instant now);
 
+// The most urgent warn_days threshold an exception has crossed (a run that missed some warns once
+// for where it is), or nullopt when it is not expiring.
+std::optional<int> crossed_threshold(const Exception& exception, const ExceptionSettings& settings, Instant now);
+
 // Whole days until expiry, rounded down; negative once expired.
 long days_left(const Exception& exception, Instant now);
 

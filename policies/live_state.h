@@ -24,7 +24,7 @@ struct Mailbox {
 };
 
 struct LivePolicy {
-    std::string name;
+    Name name;
     std::string identity;
     std::string guid;
     std::string distinguished_name;
@@ -68,8 +68,6 @@ struct LiveState {
 // references compare with the desired state's names; one that names none is left as it is.
 void name_policy_references(LiveState& state);
 
-// A case-insensitive (ASCII) hash of a key, for KeyIndex.
-std::uint64_t hash_ignoring_case(std::string_view key);
 
 // Objects by a case-insensitive key, in one open-addressed array: no node, no folded copy of a
 // key, and no more than one other memory access per probe. Keys point into the objects, which
@@ -173,6 +171,21 @@ public:
     const LivePolicy* policy(std::string_view name) const { return policies_.find(name); }
     const LiveUser* user_of_directory_id(std::string_view id) const { return users_by_directory_id_.find(id); }
     const LiveUser* user_of_identity(std::string_view identity) const { return users_by_identity_.find(identity); }
+    // A user named by its directory id, else by its identity.
+    const LiveUser* user(std::string_view id_or_identity) const {
+        const LiveUser* found = user_of_directory_id(id_or_identity);
+        return found ? found : user_of_identity(id_or_identity);
+    }
+    // A mailbox's user (only users with a policy are listed): by directory id, else by identity.
+    const LiveUser* user_of(const Mailbox& mailbox) const {
+        const LiveUser* found = user_of_directory_id(mailbox.external_directory_object_id);
+        return found ? found : user_of_identity(mailbox.identity);
+    }
+    // A user's mailbox, matched the same way.
+    const Mailbox* mailbox_of(const LiveUser& user) const {
+        const Mailbox* found = mailbox_of_directory_id(user.external_directory_object_id);
+        return found ? found : mailbox_of_identity(user.identity);
+    }
 
 private:
     void index_mailbox_ids() const;

@@ -317,23 +317,6 @@ bool is_expiry_literal(const std::string& text) {
     }
 }
 
-template <class Enum>
-struct Choice {
-    std::string_view name;
-    Enum value;
-};
-
-constexpr Choice<Cloud> cloud_choices[] = {
-    {"global", Cloud::global}, {"gcc-high", Cloud::gcc_high}, {"dod", Cloud::dod}, {"china", Cloud::china}};
-constexpr Choice<MissingMailbox> missing_mailbox_choices[] = {{"warn", MissingMailbox::warn},
-                                                              {"error", MissingMailbox::error}};
-constexpr Choice<UnlistedOverrides> unlisted_choices[] = {{"revert", UnlistedOverrides::revert},
-                                                          {"report", UnlistedOverrides::report},
-                                                          {"ignore", UnlistedOverrides::ignore}};
-constexpr Choice<Replacement> replacement_choices[] = {
-    {"oauth", Replacement::oauth}, {"hve", Replacement::hve},           {"acs", Replacement::acs},
-    {"relay", Replacement::relay}, {"direct-send", Replacement::direct_send}, {"retire", Replacement::retire}};
-
 // Reads one TOML table against its schema, reporting every problem with its position.
 class TableReader {
 public:
@@ -412,14 +395,13 @@ public:
         return Located<int>{static_cast<int>(value->get()), at(*node)};
     }
 
-    template <class Enum, std::size_t N>
-    std::optional<Located<Enum>> choice(std::string_view key, const Choice<Enum> (&choices)[N]) {
+    template <NamedEnum Enum>
+    std::optional<Located<Enum>> choice(std::string_view key) {
         auto text = string(key, false);
         if (!text) return std::nullopt;
-        for (const auto& option : choices)
-            if (option.name == text->value) return Located<Enum>{option.value, text->source};
+        if (const auto value = parse_name<Enum>(text->value)) return Located<Enum>{*value, text->source};
         std::string names;
-        for (const auto& option : choices) names += (names.empty() ? "" : ", ") + std::string(option.name);
+        for (const auto& [value, name] : EnumNames<Enum>::table) names += (names.empty() ? "" : ", ") + std::string(name);
         diagnostics_.error(text->source,
                            "'" + std::string(key) + "' must be one of " + names + "; not \"" + shown(text->value) + "\"");
         return std::nullopt;
@@ -555,7 +537,7 @@ private:
                                                    shown(id->value) + "\"");
             tenant.id = id->value;
         }
-        if (auto cloud = reader.choice("cloud", cloud_choices)) tenant.cloud = cloud->value;
+        if (auto cloud = reader.choice<Cloud>("cloud")) tenant.cloud = cloud->value;
         state_.tenant = tenant;
     }
 
@@ -615,7 +597,7 @@ private:
             if (const toml::node* node = reader.find(key); node && !first_setting) first_setting = node;
         if (first_setting && claim(smtp_settings, reader.location())) {
             if (auto org = reader.boolean("org_disabled")) smtp.org_disabled = org;
-            if (auto mode = reader.choice("unlisted_overrides", unlisted_choices)) smtp.unlisted_overrides = mode->value;
+            if (auto mode = reader.choice<UnlistedOverrides>("unlisted_overrides")) smtp.unlisted_overrides = mode->value;
             if (auto deny = reader.addresses("deny")) smtp.deny = std::move(*deny);
         }
 
@@ -655,7 +637,7 @@ private:
         else complete = false;
         complete = read_expiry(reader, exception) && complete;
         if (auto ticket = reader.string("ticket", false)) exception.ticket = ticket->value;
-        if (auto replacement = reader.choice("replacement", replacement_choices)) exception.replacement = replacement->value;
+        if (auto replacement = reader.choice<Replacement>("replacement")) exception.replacement = replacement->value;
         if (auto basic = reader.boolean("basic_auth")) exception.basic_auth = basic->value;
         // An incomplete exception is reported above; keeping it would only cause follow-on noise.
         if (complete) smtp.exceptions.push_back(std::move(exception));
@@ -775,7 +757,7 @@ private:
         if (auto max_changes = reader.integer("max_changes", 0, 1000000)) state_.guardrails.max_changes = max_changes->value;
         if (auto protected_mailboxes = reader.addresses("protected"))
             state_.guardrails.protected_mailboxes = std::move(*protected_mailboxes);
-        if (auto missing = reader.choice("missing_mailbox", missing_mailbox_choices))
+        if (auto missing = reader.choice<MissingMailbox>("missing_mailbox"))
             state_.guardrails.missing_mailbox = missing->value;
     }
 

@@ -2,48 +2,43 @@
 
 #include <algorithm>
 
+#include "policies/desired_state.h"
 #include "policies/printable.h"
 
 namespace authgate {
 
-std::string_view to_string(Resource resource) {
-    switch (resource) {
-        case Resource::transport_config: return "transport_config";
-        case Resource::mailbox: return "mailbox";
-        case Resource::authentication_policy: return "authentication_policy";
-        case Resource::user: return "user";
-        case Resource::organization_config: return "organization_config";
-    }
-    return "mailbox";
+bool is_grant(Phase phase) { return phase == Phase::policy_loosen || phase == Phase::grant; }
+
+bool is_enforcement(Phase phase) {
+    return phase == Phase::org_switch || phase == Phase::policy_tighten || phase == Phase::org_default;
 }
 
-std::string_view to_string(Action action) {
-    switch (action) {
-        case Action::update: return "update";
-        case Action::create: return "create";
-        case Action::report: return "report";
-    }
-    return "update";
+std::optional<std::string> ChangeDependencies::held_back(const Change& change) const {
+    if (is_enforcement(change.phase) && failed_grant_)
+        return "the exception grant for " + *failed_grant_ + " failed, and enforcing now would break it";
+    if (change.requires_org_disabled && !org_switched_off_)
+        return std::string("the organization switch is still on, and inherit would enable SMTP AUTH");
+    if (change.attribute == "STSRefreshTokensValidFrom" &&
+        std::any_of(failed_users_.begin(), failed_users_.end(),
+                    [&](const std::string& user) { return equals_ignoring_case(user, change.target); }))
+        return std::string("the policy change before it failed");
+    return std::nullopt;
 }
 
-std::string_view to_string(Reason reason) {
-    switch (reason) {
-        case Reason::declared: return "declared";
-        case Reason::exception_active: return "exception_active";
-        case Reason::exception_expired: return "exception_expired";
-        case Reason::unlisted_override: return "unlisted_override";
-    }
-    return "declared";
+void ChangeDependencies::settled(const Change& change, bool made) {
+    if (!made && is_grant(change.phase) && !failed_grant_) failed_grant_ = change.target;
+    if (!made && change.resource == Resource::user) failed_users_.push_back(change.target);
+    if (made && change.resource == Resource::transport_config && change.after == Value{true}) org_switched_off_ = true;
 }
 
-std::string_view to_string(ExceptionState state) {
-    switch (state) {
-        case ExceptionState::active: return "active";
-        case ExceptionState::expiring: return "expiring";
-        case ExceptionState::expired: return "expired";
-        case ExceptionState::missing: return "missing";
+bool makes(ReconcileMode mode, const Change& change) {
+    if (!change.changes_tenant()) return false;
+    switch (mode) {
+        case ReconcileMode::enforce: return true;
+        case ReconcileMode::expiry: return change.reason == Reason::exception_expired;
+        case ReconcileMode::report: return false;
     }
-    return "active";
+    return false;
 }
 
 namespace {

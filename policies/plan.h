@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "diagnostics.h"
+#include "names.h"
 #include "source.h"
 #include "time.h"
 
@@ -21,6 +22,11 @@ enum class Resource { transport_config, mailbox, authentication_policy, user, or
 enum class Action { update, create, report };
 enum class Reason { declared, exception_active, exception_expired, unlisted_override };
 enum class ExceptionState { active, expiring, expired, missing };
+// A change from plan to tenant. sending: the intent is journalled and the write is going out (a run
+// that dies leaves it, and the next run that takes the tenant's lock makes it uncertain);
+// applied: Exchange accepted it; verified: the tenant shows it when read back; uncertain: sent,
+// and its outcome unknown (no answer, and no read-back either); skipped: not sent.
+enum class ChangeStatus { planned, sending, applied, verified, failed, skipped, uncertain };
 
 // Apply order. Grants come before enforcement so that declared exceptions never break in
 // between (safety rule 2); reverts come last, after the org switch is off.
@@ -33,10 +39,51 @@ enum class Phase {
     enforce = 5,         // deny, expired and unlisted reverts
 };
 
-std::string_view to_string(Resource resource);
-std::string_view to_string(Action action);
-std::string_view to_string(Reason reason);
-std::string_view to_string(ExceptionState state);
+template <>
+struct EnumNames<Resource> {
+    static constexpr std::array<std::pair<Resource, std::string_view>, 5> table{{
+        {Resource::transport_config, "transport_config"},
+        {Resource::mailbox, "mailbox"},
+        {Resource::authentication_policy, "authentication_policy"},
+        {Resource::user, "user"},
+        {Resource::organization_config, "organization_config"},
+    }};
+};
+template <>
+struct EnumNames<Action> {
+    static constexpr std::array<std::pair<Action, std::string_view>, 3> table{{
+        {Action::update, "update"}, {Action::create, "create"}, {Action::report, "report"}}};
+};
+template <>
+struct EnumNames<Reason> {
+    static constexpr std::array<std::pair<Reason, std::string_view>, 4> table{{
+        {Reason::declared, "declared"},
+        {Reason::exception_active, "exception_active"},
+        {Reason::exception_expired, "exception_expired"},
+        {Reason::unlisted_override, "unlisted_override"},
+    }};
+};
+template <>
+struct EnumNames<ChangeStatus> {
+    static constexpr std::array<std::pair<ChangeStatus, std::string_view>, 7> table{{
+        {ChangeStatus::planned, "planned"},
+        {ChangeStatus::sending, "sending"},
+        {ChangeStatus::applied, "applied"},
+        {ChangeStatus::verified, "verified"},
+        {ChangeStatus::failed, "failed"},
+        {ChangeStatus::skipped, "skipped"},
+        {ChangeStatus::uncertain, "uncertain"},
+    }};
+};
+template <>
+struct EnumNames<ExceptionState> {
+    static constexpr std::array<std::pair<ExceptionState, std::string_view>, 4> table{{
+        {ExceptionState::active, "active"},
+        {ExceptionState::expiring, "expiring"},
+        {ExceptionState::expired, "expired"},
+        {ExceptionState::missing, "missing"},
+    }};
+};
 
 // A value for people: null, true, false or 'text'.
 std::string describe(const Value& value);
@@ -99,6 +146,38 @@ struct Plan {
     std::size_t change_count() const;  // update + create
     std::size_t report_count() const;
 };
+
+// Grants: policies created or loosened, and exceptions granted.
+bool is_grant(Phase phase);
+// Enforcement that a grant must precede: the org switch, tightened policies, the default policy.
+bool is_enforcement(Phase phase);
+
+// The dependencies between a plan's changes, as apply makes them in order: a failed exception
+// grant holds back the enforcement after it (which would break that exception); a change that
+// requires the org switch off waits until this apply turned it off; a revocation of a user's
+// sessions waits for the policy change before it.
+class ChangeDependencies {
+public:
+    // Why `change` must not be made now, or nullopt.
+    std::optional<std::string> held_back(const Change& change) const;
+    // The outcome of a change that was sent: `made` when the tenant took it.
+    void settled(const Change& change, bool made);
+
+private:
+    std::optional<std::string> failed_grant_;  // the first exception grant that failed
+    bool org_switched_off_ = false;           // a Set-TransportConfig to disabled went through
+    std::vector<std::string> failed_users_;   // users whose policy change failed
+};
+
+// What a scheduled reconcile makes of its plan: all of it, only the reverts of expired
+// exceptions, or nothing (it records and reports).
+enum class ReconcileMode { enforce, expiry, report };
+template <>
+struct EnumNames<ReconcileMode> {
+    static constexpr std::array<std::pair<ReconcileMode, std::string_view>, 3> table{{
+        {ReconcileMode::enforce, "enforce"}, {ReconcileMode::expiry, "expiry"}, {ReconcileMode::report, "report"}}};
+};
+bool makes(ReconcileMode mode, const Change& change);
 
 // Whether two plans make the same changes to the tenant: the same list, in order, of resource,
 // target, attribute, action, before and after (a revocation's time is taken when it is made, so

@@ -134,9 +134,13 @@ private:
         for (const auto& policy : desired_.policies) {
             const LivePolicy* live = live_policy(policy.name);
             if (!live) {
-                Change change{Resource::authentication_policy, policy.name, "Name", Action::create, Value{},
-                              Value{policy.name}, Reason::declared, "", {"New-AuthenticationPolicy", {{"Name", policy.name}}},
-                              policy.source};
+                Change change{.resource = Resource::authentication_policy,
+                              .target = policy.name,
+                              .attribute = "Name",
+                              .action = Action::create,
+                              .after = Value{policy.name},
+                              .cmdlet = {"New-AuthenticationPolicy", {{"Name", policy.name}}},
+                              .source = policy.source};
                 std::string allowed;
                 for (std::size_t i = 0; i < basic_auth_flag_count; ++i) {
                     if (!policy.flags[i]) continue;
@@ -152,9 +156,14 @@ private:
                 if (live->flags[i] == policy.flags[i]) continue;
                 const std::string attribute(basic_auth_flags[i].exchange_name);
                 add(policy.flags[i] ? Phase::policy_loosen : Phase::policy_tighten,
-                    {Resource::authentication_policy, policy.name, attribute, Action::update, Value{live->flags[i]},
-                     Value{policy.flags[i]}, Reason::declared, "declared in [[authentication_policy]] '" + policy.name + "'",
-                     {"Set-AuthenticationPolicy", {{"Identity", live->name}, {attribute, policy.flags[i]}}}, policy.source});
+                    {.resource = Resource::authentication_policy,
+                     .target = policy.name,
+                     .attribute = attribute,
+                     .before = Value{live->flags[i]},
+                     .after = Value{policy.flags[i]},
+                     .detail = "declared in [[authentication_policy]] '" + policy.name + "'",
+                     .cmdlet = {"Set-AuthenticationPolicy", {{"Identity", live->name}, {attribute, policy.flags[i]}}},
+                     .source = policy.source});
             }
         }
         for (const auto& live : *live_.policies) {
@@ -178,11 +187,15 @@ private:
             return;
         }
         add(Phase::org_default,
-            {Resource::organization_config, std::string(organization_target), "DefaultAuthenticationPolicy",
-             Action::update, optional_value(current), optional_value(wanted), Reason::declared,
-             wanted ? "[organization] default_authentication_policy = '" + *wanted + "'"
-                    : "[organization] default_authentication_policy = \"\" clears it",
-             {"Set-OrganizationConfig", {{"DefaultAuthenticationPolicy", optional_value(wanted)}}}, declared.source});
+            {.resource = Resource::organization_config,
+             .target = std::string(organization_target),
+             .attribute = "DefaultAuthenticationPolicy",
+             .before = optional_value(current),
+             .after = optional_value(wanted),
+             .detail = wanted ? "[organization] default_authentication_policy = '" + *wanted + "'"
+                              : "[organization] default_authentication_policy = \"\" clears it",
+             .cmdlet = {"Set-OrganizationConfig", {{"DefaultAuthenticationPolicy", optional_value(wanted)}}},
+             .source = declared.source});
     }
 
     const Mailbox* find_mailbox(const std::string& address) const { return index_.mailbox(address); }
@@ -199,10 +212,14 @@ private:
         const auto& declared = desired_.smtp_auth->org_disabled;
         if (!declared || *live_.org_smtp_auth_disabled == declared->value) return;
         add(Phase::org_switch,
-            {Resource::transport_config, std::string(organization_target), "SmtpClientAuthenticationDisabled",
-             Action::update, Value{*live_.org_smtp_auth_disabled}, Value{declared->value}, Reason::declared,
-             std::string("[smtp_auth] org_disabled = ") + (declared->value ? "true" : "false"),
-             {"Set-TransportConfig", {{"SmtpClientAuthenticationDisabled", declared->value}}}, declared->source});
+            {.resource = Resource::transport_config,
+             .target = std::string(organization_target),
+             .attribute = "SmtpClientAuthenticationDisabled",
+             .before = Value{*live_.org_smtp_auth_disabled},
+             .after = Value{declared->value},
+             .detail = std::string("[smtp_auth] org_disabled = ") + (declared->value ? "true" : "false"),
+             .cmdlet = {"Set-TransportConfig", {{"SmtpClientAuthenticationDisabled", declared->value}}},
+             .source = declared->source});
     }
 
     static std::string mailbox_identity(const Mailbox& mailbox) {
@@ -225,12 +242,19 @@ private:
                 detail += "; made only once the organization switch is off";
             }
         }
-        Change change{Resource::mailbox, mailbox.primary_smtp_address, "SmtpClientAuthenticationDisabled", action,
-                      optional_value(mailbox.smtp_auth_disabled), optional_value(wanted), reason, std::move(detail),
-                      {"Set-CASMailbox",
-                       {{"Identity", mailbox_identity(mailbox)}, {"SmtpClientAuthenticationDisabled", optional_value(wanted)}}},
-                      std::move(source)};
-        change.requires_org_disabled = requires_org_disabled;
+        Change change{.resource = Resource::mailbox,
+                      .target = mailbox.primary_smtp_address,
+                      .attribute = "SmtpClientAuthenticationDisabled",
+                      .action = action,
+                      .before = optional_value(mailbox.smtp_auth_disabled),
+                      .after = optional_value(wanted),
+                      .reason = reason,
+                      .detail = std::move(detail),
+                      .cmdlet = {"Set-CASMailbox",
+                                 {{"Identity", mailbox_identity(mailbox)},
+                                  {"SmtpClientAuthenticationDisabled", optional_value(wanted)}}},
+                      .source = std::move(source),
+                      .requires_org_disabled = requires_org_disabled};
         if (desired_.is_protected(mailbox.primary_smtp_address)) {
             skip(change);
             return;
@@ -320,8 +344,7 @@ private:
         for (const Exception& exception : desired_.smtp_auth->exceptions) {
             const Mailbox* mailbox = find_mailbox(exception.mailbox);
             if (!mailbox || !exception.basic_auth) continue;
-            const LiveUser* user = index_.user_of_directory_id(mailbox->external_directory_object_id);
-            if (!user) user = index_.user_of_identity(mailbox->identity);
+            const LiveUser* user = index_.user_of(*mailbox);
             if (user) covered.insert(user);
             const std::optional<std::string> current = user ? user->authentication_policy : std::nullopt;
             const bool assigned = current && equals_ignoring_case(*current, policy);
@@ -363,8 +386,7 @@ private:
 
     // The mailbox address of a user where known, so that targets read the same everywhere.
     std::string user_target(const LiveUser& user) const {
-        const Mailbox* mailbox = index_.mailbox_of_directory_id(user.external_directory_object_id);
-        if (!mailbox) mailbox = index_.mailbox_of_identity(user.identity);
+        const Mailbox* mailbox = index_.mailbox_of(user);
         if (mailbox) return mailbox->primary_smtp_address;
         return user.user_principal_name.empty() ? user.identity : user.user_principal_name;
     }
@@ -372,9 +394,16 @@ private:
     void plan_user(const std::string& target, const std::string& identity, const std::optional<std::string>& current,
                    const std::optional<std::string>& wanted, Phase phase, Reason reason, Action action,
                    std::string detail, std::optional<SourceLocation> source) {
-        Change change{Resource::user, target, "AuthenticationPolicy", action, optional_value(current),
-                      optional_value(wanted), reason, std::move(detail),
-                      {"Set-User", {{"Identity", identity}, {"AuthenticationPolicy", optional_value(wanted)}}}, source};
+        Change change{.resource = Resource::user,
+                      .target = target,
+                      .attribute = "AuthenticationPolicy",
+                      .action = action,
+                      .before = optional_value(current),
+                      .after = optional_value(wanted),
+                      .reason = reason,
+                      .detail = std::move(detail),
+                      .cmdlet = {"Set-User", {{"Identity", identity}, {"AuthenticationPolicy", optional_value(wanted)}}},
+                      .source = source};
         if (desired_.is_protected(target)) {
             skip(change);
             return;
@@ -390,9 +419,14 @@ private:
                         std::string detail, std::optional<SourceLocation> source) {
         std::string stamp = format_instant(now_);
         stamp.insert(stamp.size() - 1, ".0000000");  // Exchange's yyyy-MM-ddTHH:mm:ss.fffffffZ
-        add(phase, {Resource::user, target, "STSRefreshTokensValidFrom", Action::update, Value{}, Value{stamp}, reason,
-                    std::move(detail), {"Set-User", {{"Identity", identity}, {"STSRefreshTokensValidFrom", stamp}}},
-                    source});
+        add(phase, {.resource = Resource::user,
+                    .target = target,
+                    .attribute = "STSRefreshTokensValidFrom",
+                    .after = Value{stamp},
+                    .reason = reason,
+                    .detail = std::move(detail),
+                    .cmdlet = {"Set-User", {{"Identity", identity}, {"STSRefreshTokensValidFrom", stamp}}},
+                    .source = source});
     }
 
     // A removal an earlier run made without the revocation after it: the revocation cannot be
@@ -404,8 +438,7 @@ private:
             });
             const Mailbox* mailbox = index_.mailbox(target);
             if (planned || !mailbox || desired_.is_protected(mailbox->primary_smtp_address)) continue;
-            const LiveUser* user = index_.user_of_directory_id(mailbox->external_directory_object_id);
-            if (!user) user = index_.user_of_identity(mailbox->identity);
+            const LiveUser* user = index_.user_of(*mailbox);
             if (user && user->authentication_policy) continue;  // the removal did not happen; planned as usual
             const std::string identity =
                 !mailbox->external_directory_object_id.empty() ? mailbox->external_directory_object_id : mailbox->guid;
@@ -511,6 +544,17 @@ std::vector<std::string> similar_addresses(const std::string& address, const std
     std::vector<std::string> nearest;
     for (std::size_t i = 0; i < found.size() && i < limit; ++i) nearest.push_back(found[i].second);
     return nearest;
+}
+
+void prepend_warnings(Plan& plan, const Diagnostics& desired) {
+    const auto own = desired.warnings();
+    plan.warnings.insert(plan.warnings.begin(), own.begin(), own.end());
+}
+
+std::optional<std::string> exceeds_max_changes(std::size_t changes, const Guardrails& guardrails) {
+    if (static_cast<long long>(changes) <= guardrails.max_changes) return std::nullopt;
+    return "the plan has " + std::to_string(changes) + " changes, more than [guardrails] max_changes = " +
+           std::to_string(guardrails.max_changes);
 }
 
 }  // namespace authgate

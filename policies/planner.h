@@ -43,6 +43,12 @@ struct PlanOptions {
     SimilarMailbox similar_mailbox = SimilarMailbox::refuse;
 };
 
+// The desired state's own warnings (from loading and validation) go ahead of the planner's.
+void prepend_warnings(Plan& plan, const Diagnostics& desired);
+
+// Why `changes` changes are more than [guardrails] max_changes allows, or nullopt.
+std::optional<std::string> exceeds_max_changes(std::size_t changes, const Guardrails& guardrails);
+
 PlanResult make_plan(const DesiredState& desired, const LiveState& live, Instant now, const PlanHistory& history = {},
                      const PlanOptions& options = {});
 

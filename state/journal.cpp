@@ -88,6 +88,12 @@ const char* const migrations[] = {
     ALTER TABLE runs ADD COLUMN tenant_name TEXT NOT NULL DEFAULT '';
     ALTER TABLE locks ADD COLUMN boot_id TEXT NOT NULL DEFAULT '';
     )sql",
+    // A run records its process, so that a run that takes no lock (a report) and dies can be
+    // told from one still going.
+    R"sql(
+    ALTER TABLE runs ADD COLUMN holder TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN boot_id TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 constexpr int current_version = static_cast<int>(std::size(migrations));
 
@@ -111,6 +117,10 @@ public:
         return *this;
     }
     Statement& bind(int index, int number) { return bind(index, static_cast<long long>(number)); }
+    template <NamedEnum E>
+    Statement& bind(int index, E value) {
+        return bind(index, std::string(to_string(value)));
+    }
     Statement& bind(int index, const std::optional<Instant>& instant) {
         if (instant) return bind(index, format_instant(*instant));
         sqlite3_bind_null(statement_, index);
@@ -174,6 +184,14 @@ private:
     bool committed_ = false;
 };
 
+// A name the journal stored; one this authgate does not know is an error, never a default.
+template <NamedEnum E>
+E stored_name(const std::string& name, std::string_view what) {
+    if (const auto value = parse_name<E>(name)) return *value;
+    throw JournalError("the journal holds an unknown " + std::string(what) + " '" + name +
+                       "' (written by a newer authgate?)");
+}
+
 // The columns read_events expects, in its order.
 #define EVENT_COLUMNS "IFNULL(run_id, 0), tenant, mailbox, event, owner, expires, threshold_days, at"
 
@@ -184,10 +202,7 @@ std::vector<ExceptionEventRecord> read_events(Statement& statement) {
         event.run_id = statement.number(0);
         event.tenant = statement.text(1);
         event.mailbox = statement.text(2);
-        const std::string name = statement.text(3);
-        for (auto candidate : {ExceptionEvent::granted, ExceptionEvent::warned, ExceptionEvent::expired,
-                               ExceptionEvent::reverted, ExceptionEvent::removed})
-            if (to_string(candidate) == name) event.event = candidate;
+        event.event = stored_name<ExceptionEvent>(statement.text(3), "exception event");
         event.owner = statement.text(4);
         event.expires = statement.text(5);
         event.threshold_days = static_cast<int>(statement.number(6));
@@ -221,34 +236,19 @@ std::string json_string(const std::string& text) {
 
 }  // namespace
 
+RunMode run_mode(ReconcileMode mode) {
+    switch (mode) {
+        case ReconcileMode::enforce: return RunMode::enforce;
+        case ReconcileMode::expiry: return RunMode::expiry;
+        case ReconcileMode::report: return RunMode::report;
+    }
+    return RunMode::enforce;
+}
+
 std::string value_text(const Value& value) {
     if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
     if (const std::string* text = std::get_if<std::string>(&value)) return json_string(*text);
     return "null";
-}
-
-std::string_view to_string(ChangeStatus status) {
-    switch (status) {
-        case ChangeStatus::planned: return "planned";
-        case ChangeStatus::applied: return "applied";
-        case ChangeStatus::verified: return "verified";
-        case ChangeStatus::failed: return "failed";
-        case ChangeStatus::skipped: return "skipped";
-        case ChangeStatus::sending: return "sending";
-        case ChangeStatus::uncertain: return "uncertain";
-    }
-    return "planned";
-}
-
-std::string_view to_string(ExceptionEvent event) {
-    switch (event) {
-        case ExceptionEvent::granted: return "granted";
-        case ExceptionEvent::warned: return "warned";
-        case ExceptionEvent::expired: return "expired";
-        case ExceptionEvent::reverted: return "reverted";
-        case ExceptionEvent::removed: return "removed";
-    }
-    return "granted";
 }
 
 Journal Journal::open(const std::string& path) {
@@ -313,10 +313,11 @@ void Journal::migrate() {
 
 long long Journal::begin_run(const RunRecord& run) {
     Statement statement(db_,
-                        "INSERT INTO runs(command, mode, tenant, tenant_name, desired_digest, started_at, outcome) "
-                        "VALUES(?, ?, ?, ?, ?, ?, 'running')");
+                        "INSERT INTO runs(command, mode, tenant, tenant_name, desired_digest, started_at, outcome, "
+                        "holder, boot_id) VALUES(?, ?, ?, ?, ?, ?, 'running', ?, ?)");
     statement.bind(1, run.command).bind(2, run.mode).bind(3, run.tenant).bind(4, run.tenant_name)
-        .bind(5, run.desired_digest).bind(6, format_instant(run.started_at)).run();
+        .bind(5, run.desired_digest).bind(6, format_instant(run.started_at)).bind(7, run.process.holder)
+        .bind(8, run.process.boot_id).run();
     return sqlite3_last_insert_rowid(db_);
 }
 
@@ -367,6 +368,24 @@ int Journal::settle_interrupted_runs(const std::string& tenant, Instant now, lon
     const int count = sqlite3_changes(db_);
     transaction.commit();
     return count;
+}
+
+int Journal::settle_dead_report_runs(const std::string& tenant, Instant now,
+                                     const std::function<bool(const LockHolder&)>& dead) {
+    std::vector<long long> gone;
+    {
+        Statement running(db_, "SELECT id, holder, boot_id FROM runs WHERE tenant = ? AND outcome = 'running' "
+                               "AND mode = 'report'");
+        running.bind(1, tenant);
+        while (running.step())
+            if (dead({running.text(1), {}, {}, running.text(2)})) gone.push_back(running.number(0));
+    }
+    for (const long long id : gone) {
+        Statement settle(db_, "UPDATE runs SET outcome = 'interrupted', finished_at = ?, error = 'the run ended "
+                              "without finishing (killed or crashed)' WHERE id = ? AND outcome = 'running'");
+        settle.bind(1, format_instant(now)).bind(2, id).run();
+    }
+    return static_cast<int>(gone.size());
 }
 
 bool Journal::record_exception_event(const ExceptionEventRecord& event) {
@@ -492,19 +511,20 @@ void Journal::release_lock(const std::string& tenant, const std::string& holder)
 
 std::vector<RunRecord> Journal::runs(int limit) const {
     Statement statement(db_, "SELECT id, command, mode, tenant, desired_digest, started_at, finished_at, outcome, planned, "
-                             "applied, failed, reported, warnings, error, tenant_name FROM runs ORDER BY id DESC LIMIT ?");
+                             "applied, failed, reported, warnings, error, tenant_name, holder, boot_id FROM runs "
+                             "ORDER BY id DESC LIMIT ?");
     statement.bind(1, limit);
     std::vector<RunRecord> runs;
     while (statement.step()) {
         RunRecord run;
         run.id = statement.number(0);
-        run.command = statement.text(1);
-        run.mode = statement.text(2);
+        run.command = stored_name<RunCommand>(statement.text(1), "run command");
+        run.mode = stored_name<RunMode>(statement.text(2), "run mode");
         run.tenant = statement.text(3);
         run.desired_digest = statement.text(4);
         run.started_at = statement.instant(5);
         run.finished_at = statement.optional_instant(6);
-        run.outcome = statement.text(7);
+        run.outcome = stored_name<RunOutcome>(statement.text(7), "run outcome");
         run.planned = static_cast<int>(statement.number(8));
         run.applied = static_cast<int>(statement.number(9));
         run.failed = static_cast<int>(statement.number(10));
@@ -512,6 +532,8 @@ std::vector<RunRecord> Journal::runs(int limit) const {
         run.warnings = static_cast<int>(statement.number(12));
         run.error = statement.text(13);
         run.tenant_name = statement.text(14);
+        run.process.holder = statement.text(15);
+        run.process.boot_id = statement.text(16);
         runs.push_back(run);
     }
     return runs;
@@ -546,11 +568,7 @@ PlanHistory Journal::plan_history(const std::string& tenant) const {
                         "ORDER BY c.id");
     owed.bind(1, tenant);
     while (owed.step()) {
-        const std::string reason = owed.text(1);
-        history.revocations_owed[fold_case(owed.text(0))] = reason == "exception_expired" ? Reason::exception_expired
-                                                          : reason == "unlisted_override" ? Reason::unlisted_override
-                                                          : reason == "exception_active"  ? Reason::exception_active
-                                                                                          : Reason::declared;
+        history.revocations_owed[fold_case(owed.text(0))] = stored_name<Reason>(owed.text(1), "change reason");
     }
     return history;
 }

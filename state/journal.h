@@ -21,30 +21,65 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+struct LockHolder {
+    std::string holder;  // "host:pid"
+    Instant acquired_at{};
+    Instant lease_until{};
+    std::string boot_id;  // the holder's host's boot, to tell whether its pid can still be alive
+};
+
+enum class RunCommand { apply, reconcile };
+template <>
+struct EnumNames<RunCommand> {
+    static constexpr std::array<std::pair<RunCommand, std::string_view>, 2> table{{
+        {RunCommand::apply, "apply"}, {RunCommand::reconcile, "reconcile"}}};
+};
+// An apply of a fresh plan (none) or of a saved one; a reconcile's mode.
+enum class RunMode { none, saved_plan, enforce, expiry, report };
+template <>
+struct EnumNames<RunMode> {
+    static constexpr std::array<std::pair<RunMode, std::string_view>, 5> table{{{RunMode::none, ""},
+                                                                                {RunMode::saved_plan, "saved-plan"},
+                                                                                {RunMode::enforce, "enforce"},
+                                                                                {RunMode::expiry, "expiry"},
+                                                                                {RunMode::report, "report"}}};
+};
+RunMode run_mode(ReconcileMode mode);
+// interrupted: stopped by a signal, or found dead (killed, crashed) by a later run.
+enum class RunOutcome { running, succeeded, failed, partial, refused, interrupted };
+template <>
+struct EnumNames<RunOutcome> {
+    static constexpr std::array<std::pair<RunOutcome, std::string_view>, 6> table{{
+        {RunOutcome::running, "running"},
+        {RunOutcome::succeeded, "succeeded"},
+        {RunOutcome::failed, "failed"},
+        {RunOutcome::partial, "partial"},
+        {RunOutcome::refused, "refused"},
+        {RunOutcome::interrupted, "interrupted"},
+    }};
+};
+
 struct RunRecord {
     long long id = 0;
-    std::string command;  // plan, apply, reconcile
-    std::string mode;     // enforce, expiry, report, or ""
+    RunCommand command = RunCommand::apply;
+    RunMode mode = RunMode::none;
     std::string tenant;       // the key: the tenant's GUID once known (Journal::adopt_tenant)
     std::string tenant_name;  // as the run was given it, for people; "" in runs before the key
     std::string desired_digest;
     Instant started_at{};
     std::optional<Instant> finished_at;
-    std::string outcome;  // running, succeeded, failed, partial, refused
+    RunOutcome outcome = RunOutcome::running;
     int planned = 0;
     int applied = 0;
     int failed = 0;
     int reported = 0;
     int warnings = 0;
     std::string error;
+    LockHolder process;  // the process that ran it: holder ("host:pid") and boot_id
 
     const std::string& display_tenant() const { return tenant_name.empty() ? tenant : tenant_name; }
 };
 
-// sending: recorded just before the write goes out; a run that dies leaves it, and the next run
-// that takes the tenant's lock turns it into uncertain (the outcome is unknown).
-enum class ChangeStatus { planned, applied, verified, failed, skipped, sending, uncertain };
-std::string_view to_string(ChangeStatus status);
 
 struct ChangeRecord {
     long long run_id = 0;
@@ -67,7 +102,16 @@ struct JournalChange {
 };
 
 enum class ExceptionEvent { granted, warned, expired, reverted, removed };
-std::string_view to_string(ExceptionEvent event);
+template <>
+struct EnumNames<ExceptionEvent> {
+    static constexpr std::array<std::pair<ExceptionEvent, std::string_view>, 5> table{{
+        {ExceptionEvent::granted, "granted"},
+        {ExceptionEvent::warned, "warned"},
+        {ExceptionEvent::expired, "expired"},
+        {ExceptionEvent::reverted, "reverted"},
+        {ExceptionEvent::removed, "removed"},
+    }};
+};
 
 struct ExceptionEventRecord {
     long long run_id = 0;
@@ -92,13 +136,6 @@ struct DriftRecord {
     std::optional<Instant> resolved_at;
 };
 
-struct LockHolder {
-    std::string holder;  // "host:pid"
-    Instant acquired_at{};
-    Instant lease_until{};
-    std::string boot_id;  // the holder's host's boot, to tell whether its pid can still be alive
-};
-
 class Journal {
 public:
     // Opens (creating folders and file as needed) and migrates to the current schema.
@@ -120,6 +157,10 @@ public:
     // "interrupted", their changes still "sending" become "uncertain". The caller's own run,
     // `own_run`, is not one of them. Returns how many runs.
     int settle_interrupted_runs(const std::string& tenant, Instant now, long long own_run = 0);
+    // Report runs take no lock: one of `tenant` still "running" whose process `dead` says is gone
+    // becomes "interrupted". Returns how many.
+    int settle_dead_report_runs(const std::string& tenant, Instant now,
+                                const std::function<bool(const LockHolder&)>& dead);
     // False when an event of that kind for that exception and threshold was already recorded
     // (warnings are sent once per threshold).
     bool record_exception_event(const ExceptionEventRecord& event);

@@ -77,8 +77,8 @@ TEST_CASE("apply makes the plan's changes in order, mailboxes together, and veri
     const ApplyResult result = apply_plan(plan, tenant, applied_at);
     REQUIRE_FALSE(result.verification_error);
     CHECK(result.succeeded());
-    CHECK(result.count(ChangeOutcome::verified) == static_cast<int>(plan.change_count()) - 1);  // all but the STS stamp
-    CHECK(result.count(ChangeOutcome::applied) == 1);
+    CHECK(result.count(ChangeStatus::verified) == static_cast<int>(plan.change_count()) - 1);  // all but the STS stamp
+    CHECK(result.count(ChangeStatus::applied) == 1);
 
     std::vector<std::vector<std::string>> calls;
     for (const auto& call : tenant.calls) calls.push_back(names(call));
@@ -116,20 +116,20 @@ TEST_CASE("a failed exception grant holds back enforcement, other changes go on"
     tenant.refuse.insert("Set-CASMailbox:guid-grant-b");
     const ApplyResult result = apply_plan(plan_for(tenant.state()), tenant, applied_at);
     CHECK_FALSE(result.succeeded());
-    std::map<std::string, std::pair<ChangeOutcome, std::string>> by_change;
+    std::map<std::string, std::pair<ChangeStatus, std::string>> by_change;
     for (const AppliedChange& c : result.changes)
         by_change[std::string(to_string(c.change.resource)) + " " + c.change.target + " " + c.change.attribute] = {c.outcome, c.error};
-    CHECK(by_change["mailbox grant-b@contoso.com SmtpClientAuthenticationDisabled"].first == ChangeOutcome::failed);
-    CHECK(by_change["mailbox grant-a@contoso.com SmtpClientAuthenticationDisabled"].first == ChangeOutcome::verified);
+    CHECK(by_change["mailbox grant-b@contoso.com SmtpClientAuthenticationDisabled"].first == ChangeStatus::failed);
+    CHECK(by_change["mailbox grant-a@contoso.com SmtpClientAuthenticationDisabled"].first == ChangeStatus::verified);
     for (const char* held : {"transport_config organization SmtpClientAuthenticationDisabled",
                              "authentication_policy Block Basic Auth AllowBasicAuthImap",
                              "organization_config organization DefaultAuthenticationPolicy"}) {
         INFO(held);
-        CHECK(by_change[held].first == ChangeOutcome::skipped);
+        CHECK(by_change[held].first == ChangeStatus::skipped);
         CHECK(by_change[held].second == "not made: the exception grant for grant-b@contoso.com failed, and enforcing "
                                         "now would break it");
     }
-    CHECK(by_change["mailbox stray-1@contoso.com SmtpClientAuthenticationDisabled"].first == ChangeOutcome::verified);
+    CHECK(by_change["mailbox stray-1@contoso.com SmtpClientAuthenticationDisabled"].first == ChangeStatus::verified);
     CHECK(tenant.state().org_smtp_auth_disabled == false);  // the org switch was not touched
 }
 
@@ -139,7 +139,7 @@ TEST_CASE("a failed policy removal is not followed by its token revocation", "[a
     const ApplyResult result = apply_plan(plan_for(tenant.state()), tenant, applied_at);
     const AppliedChange& stamp = result.changes.back();
     REQUIRE(stamp.change.attribute == "STSRefreshTokensValidFrom");
-    CHECK(stamp.outcome == ChangeOutcome::skipped);
+    CHECK(stamp.outcome == ChangeStatus::skipped);
     CHECK(stamp.error == "not made: the policy change before it failed");
 }
 
@@ -150,7 +150,7 @@ TEST_CASE("verification reads the tenant back", "[apply]") {
         const ApplyResult result = apply_plan(plan_for(tenant.state()), tenant, applied_at);
         const auto it = std::find_if(result.changes.begin(), result.changes.end(),
                                      [](const AppliedChange& c) { return c.change.target == "stray-1@contoso.com"; });
-        CHECK(it->outcome == ChangeOutcome::failed);
+        CHECK(it->outcome == ChangeStatus::failed);
         CHECK(it->error == "Exchange accepted Set-CASMailbox but stray-1@contoso.com shows "
                            "SmtpClientAuthenticationDisabled = false when read back");
     }
@@ -165,7 +165,7 @@ TEST_CASE("verification reads the tenant back", "[apply]") {
         REQUIRE(result.verification_error);
         CHECK(*result.verification_error ==
               "the changes could not be read back: Get-CASMailbox failed: HTTP 500: the fake is down");
-        CHECK(result.count(ChangeOutcome::verified) == 0);
+        CHECK(result.count(ChangeStatus::verified) == 0);
         CHECK_FALSE(result.succeeded());
     }
 }
@@ -180,7 +180,7 @@ TEST_CASE("a revert that needs the org switch off is not made when the switch fa
                                  [](const AppliedChange& c) { return c.change.target == "disabled@contoso.com"; });
     REQUIRE(it != result.changes.end());
     CHECK(it->change.requires_org_disabled);
-    CHECK(it->outcome == ChangeOutcome::skipped);
+    CHECK(it->outcome == ChangeStatus::skipped);
     CHECK(it->error == "not made: the organization switch is still on, and inherit would enable SMTP AUTH");
     CHECK(tenant.state().mailboxes->back().smtp_auth_disabled == true);
     // Without the fault the same plan reverts it, after the switch.
@@ -200,6 +200,6 @@ TEST_CASE("a revert that needs the org switch off is not made from a plan withou
     const auto it = std::find_if(result.changes.begin(), result.changes.end(),
                                  [](const AppliedChange& c) { return c.change.target == "disabled@contoso.com"; });
     REQUIRE(it != result.changes.end());
-    CHECK(it->outcome == ChangeOutcome::skipped);
+    CHECK(it->outcome == ChangeStatus::skipped);
     CHECK(tenant.state().mailboxes->back().smtp_auth_disabled == true);
 }

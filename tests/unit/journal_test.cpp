@@ -49,12 +49,12 @@ TEST_CASE("the journal is created, migrated once and kept in WAL mode", "[journa
     TempDatabase db;
     {
         Journal journal = Journal::open(db.path);
-        CHECK(journal.schema_version() == 2);
+        CHECK(journal.schema_version() == 3);
     }
     Journal again = Journal::open(db.path);  // opening twice migrates nothing
-    CHECK(again.schema_version() == 2);
+    CHECK(again.schema_version() == 3);
     CHECK(pragma(db.path, "journal_mode") == "wal");
-    CHECK(pragma(db.path, "user_version") == "2");
+    CHECK(pragma(db.path, "user_version") == "3");
 }
 
 TEST_CASE("a journal from a newer authgate is refused, not rewritten", "[journal]") {
@@ -65,14 +65,14 @@ TEST_CASE("a journal from a newer authgate is refused, not rewritten", "[journal
     sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
     sqlite3_close(raw);
     CHECK_THROWS_WITH(Journal::open(db.path),
-                      "the state database has schema version 99, newer than this authgate knows (2)");
+                      "the state database has schema version 99, newer than this authgate knows (3)");
 }
 
 TEST_CASE("runs and their changes are recorded and read back", "[journal]") {
     TempDatabase db;
     Journal journal = Journal::open(db.path);
     RunRecord run;
-    run.command = "apply";
+    run.command = RunCommand::apply;
     run.tenant = "contoso.onmicrosoft.com";
     run.desired_digest = "sha256:abc";
     run.started_at = t0;
@@ -86,7 +86,7 @@ TEST_CASE("runs and their changes are recorded and read back", "[journal]") {
     record.error = "Set-CASMailbox failed: HTTP 400";
     journal.record_change(record);
     run.finished_at = t0 + std::chrono::seconds(3);
-    run.outcome = "partial";
+    run.outcome = RunOutcome::partial;
     run.planned = 2;
     run.applied = 1;
     run.failed = 1;
@@ -94,7 +94,7 @@ TEST_CASE("runs and their changes are recorded and read back", "[journal]") {
 
     const auto runs = journal.runs(10);
     REQUIRE(runs.size() == 1);
-    CHECK(runs[0].outcome == "partial");
+    CHECK(runs[0].outcome == RunOutcome::partial);
     CHECK(runs[0].applied == 1);
     CHECK(runs[0].finished_at == run.finished_at);
     const auto changes = journal.changes_of(run.id);
@@ -207,7 +207,7 @@ TEST_CASE("records made under any spelling of a tenant move to its GUID", "[jour
     TempDatabase db;
     Journal journal = Journal::open(db.path);
     RunRecord run;
-    run.command = "apply";
+    run.command = RunCommand::apply;
     run.tenant = "contoso.onmicrosoft.com";
     run.started_at = t0;
     run.id = journal.begin_run(run);
@@ -231,4 +231,44 @@ TEST_CASE("records made under any spelling of a tenant move to its GUID", "[jour
     CHECK(journal.exception_events("contoso.onmicrosoft.com").empty());
     CHECK(journal.plan_history(guid).granted.count("a@contoso.com") == 1);
     CHECK(journal.tenant_names().at(guid) == "CONTOSO.onmicrosoft.com");
+}
+
+TEST_CASE("a name the journal does not know is an error, never a default", "[journal]") {
+    TempDatabase db;
+    {
+        Journal journal = Journal::open(db.path);
+        RunRecord run;
+        run.tenant = "contoso";
+        run.started_at = t0;
+        run.id = journal.begin_run(run);
+        Change revoked = mailbox_change("kiosk@contoso.com");
+        revoked.resource = Resource::user;
+        revoked.attribute = "STSRefreshTokensValidFrom";
+        journal.record_change({run.id, 1, revoked, ChangeStatus::failed, "", "", t0});
+    }
+    sqlite3* raw = nullptr;
+    sqlite3_open(db.path.c_str(), &raw);
+    sqlite3_exec(raw, "UPDATE changes SET reason = 'a_reason_from_tomorrow'; UPDATE runs SET outcome = 'paused'",
+                 nullptr, nullptr, nullptr);
+    sqlite3_close(raw);
+    Journal journal = Journal::open(db.path);
+    CHECK_THROWS_WITH(journal.runs(10), "the journal holds an unknown run outcome 'paused' (written by a newer authgate?)");
+}
+
+TEST_CASE("a report run whose process is gone is settled as interrupted", "[journal]") {
+    TempDatabase db;
+    Journal journal = Journal::open(db.path);
+    RunRecord report;
+    report.command = RunCommand::reconcile;
+    report.mode = RunMode::report;
+    report.tenant = "tenant-guid";
+    report.started_at = t0;
+    report.process = {"host:1", {}, {}, "boot"};
+    report.id = journal.begin_run(report);
+    report.process = {"host:2", {}, {}, "boot"};
+    const long long alive = journal.begin_run(report);
+    const auto dead = [](const LockHolder& holder) { return holder.holder == "host:1" && holder.boot_id == "boot"; };
+    CHECK(journal.settle_dead_report_runs("tenant-guid", t0 + std::chrono::minutes(1), dead) == 1);
+    for (const RunRecord& run : journal.runs(10))
+        CHECK(run.outcome == (run.id == alive ? RunOutcome::running : RunOutcome::interrupted));
 }

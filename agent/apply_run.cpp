@@ -32,7 +32,7 @@ void record_exception_events(Journal& journal, long long run_id, const std::stri
         if (change.reason != Reason::exception_active && change.reason != Reason::exception_expired) continue;
         bool listed = false;
         for (const ExceptionStatus& exception : plan.exceptions) {
-            if (!equals_ignoring_case(exception.mailbox, change.target)) continue;
+            if (exception.mailbox != change.target) continue;
             listed = true;
             const ExceptionEvent event =
                 change.reason == Reason::exception_active ? ExceptionEvent::granted : ExceptionEvent::reverted;
@@ -42,7 +42,7 @@ void record_exception_events(Journal& journal, long long run_id, const std::stri
         if (listed || change.reason != Reason::exception_expired) continue;
         // Reverted with no exception in the desired state: one that was removed from it.
         if (!history) history = journal.plan_history(tenant);  // read once, when first needed
-        if (const auto grant = history->granted.find(fold_case(change.target)); grant != history->granted.end())
+        if (const auto grant = history->granted.find(change.target); grant != history->granted.end())
             journal.record_exception_event({run_id, tenant, change.target, ExceptionEvent::removed,
                                             grant->second.owner, grant->second.expires, 0, now});
     }

@@ -21,15 +21,15 @@ namespace {
 
 enum class Status { ok, warning, failed, skipped };
 
-std::string_view to_string(Status status) {
-    switch (status) {
-        case Status::ok: return "ok";
-        case Status::warning: return "warning";
-        case Status::failed: return "failed";
-        case Status::skipped: return "skipped";
-    }
-    return "skipped";
-}
+}  // namespace
+
+template <>
+struct EnumNames<Status> {
+    static constexpr std::array<std::pair<Status, std::string_view>, 4> table{{
+        {Status::ok, "ok"}, {Status::warning, "warning"}, {Status::failed, "failed"}, {Status::skipped, "skipped"}}};
+};
+
+namespace {
 
 struct Check {
     std::string name;

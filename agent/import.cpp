@@ -30,14 +30,14 @@ std::string quoted(const std::string& text) {
 
 // The policy to name as basic_auth_policy: the one allowing Basic SMTP with the most users.
 std::optional<std::string> basic_auth_policy(const LiveState& live) {
-    std::map<std::string, int> users_of;
+    std::map<Name, int> users_of;
     for (const auto& user : *live.users)
-        if (user.authentication_policy) ++users_of[fold_case(*user.authentication_policy)];
+        if (user.authentication_policy) ++users_of[*user.authentication_policy];
     std::optional<std::string> best;
     int most = 0;
     for (const auto& policy : *live.policies) {
         if (!policy.flags[smtp_flag] || policy.name == legacy_pseudo_policy) continue;
-        const int count = users_of[fold_case(policy.name)];
+        const int count = users_of[policy.name];
         if (count > most) {
             best = policy.name;
             most = count;
@@ -57,7 +57,7 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
     std::set<std::string> on_basic_policy;
     if (basic_policy)
         for (const auto& user : *live.users)
-            if (user.authentication_policy && equals_ignoring_case(*user.authentication_policy, *basic_policy)) {
+            if (user.authentication_policy && *user.authentication_policy == *basic_policy) {
                 if (!user.external_directory_object_id.empty()) on_basic_policy.insert(fold_case(user.external_directory_object_id));
                 on_basic_policy.insert(fold_case(user.identity));
             }
@@ -68,7 +68,7 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
         if (mailbox.smtp_auth_disabled == true) disabled.push_back(&mailbox);
     }
     const auto by_address = [](const Mailbox* a, const Mailbox* b) {
-        return fold_case(a->primary_smtp_address) < fold_case(b->primary_smtp_address);
+        return a->primary_smtp_address < b->primary_smtp_address;
     };
     std::sort(enabled.begin(), enabled.end(), by_address);
     std::sort(disabled.begin(), disabled.end(), by_address);

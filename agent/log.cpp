@@ -8,19 +8,6 @@
 #include "policies/time.h"
 
 namespace authgate {
-namespace {
-
-std::string_view level_name(LogLevel level) {
-    switch (level) {
-        case LogLevel::error: return "error";
-        case LogLevel::warning: return "warning";
-        case LogLevel::info: return "info";
-        case LogLevel::debug: return "debug";
-    }
-    return "info";
-}
-
-}  // namespace
 
 void Logger::log(LogLevel level, const std::string& event, const std::string& message, const LogFields& fields) {
     if (level > level_) return;
@@ -29,7 +16,7 @@ void Logger::log(LogLevel level, const std::string& event, const std::string& me
         using web::json::value;
         value line = value::object(true);
         line["time"] = value::string(time);
-        line["level"] = value::string(std::string(level_name(level)));
+        line["level"] = value::string(std::string(to_string(level)));
         line["event"] = value::string(event);
         line["message"] = value::string(message);
         for (const auto& [name, text] : fields) line[name] = value::string(text);
@@ -37,7 +24,7 @@ void Logger::log(LogLevel level, const std::string& event, const std::string& me
         return;
     }
     // A line is one line: what a field holds (tenant text, Exchange's errors) is shown inert.
-    out_ << time << " " << level_name(level) << " " << printable(message);
+    out_ << time << " " << to_string(level) << " " << printable(message);
     for (const auto& [name, text] : fields) out_ << " " << name << "=" << printable(text);
     out_ << "\n" << std::flush;
 }

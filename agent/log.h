@@ -7,12 +7,23 @@
 #include <utility>
 #include <vector>
 
+#include "policies/names.h"
 #include "policies/time.h"
 
 namespace authgate {
 
 enum class LogLevel { error = 0, warning = 1, info = 2, debug = 3 };
+template <>
+struct EnumNames<LogLevel> {
+    static constexpr std::array<std::pair<LogLevel, std::string_view>, 4> table{{
+        {LogLevel::error, "error"}, {LogLevel::warning, "warning"}, {LogLevel::info, "info"}, {LogLevel::debug, "debug"}}};
+};
 enum class LogFormat { text, json };
+template <>
+struct EnumNames<LogFormat> {
+    static constexpr std::array<std::pair<LogFormat, std::string_view>, 2> table{{
+        {LogFormat::text, "text"}, {LogFormat::json, "json"}}};
+};
 
 using LogFields = std::vector<std::pair<std::string, std::string>>;
 

@@ -78,14 +78,11 @@ void add_log_options(po::options_description& options) {
 Logger make_logger(const po::variables_map& values, CommandContext& context, const Clock& clock) {
     const std::string format = values["log-format"].as<std::string>();
     const std::string level = values["log-level"].as<std::string>();
-    if (format != "text" && format != "json") throw UsageError("--log-format must be text or json, not '" + format + "'");
-    LogLevel chosen;
-    if (level == "error") chosen = LogLevel::error;
-    else if (level == "warning") chosen = LogLevel::warning;
-    else if (level == "info") chosen = LogLevel::info;
-    else if (level == "debug") chosen = LogLevel::debug;
-    else throw UsageError("--log-level must be error, warning, info or debug, not '" + level + "'");
-    return Logger(context.err, format == "json" ? LogFormat::json : LogFormat::text, chosen, clock);
+    const auto chosen_format = parse_name<LogFormat>(format);
+    if (!chosen_format) throw UsageError("--log-format must be " + name_list<LogFormat>() + ", not '" + format + "'");
+    const auto chosen = parse_name<LogLevel>(level);
+    if (!chosen) throw UsageError("--log-level must be " + name_list<LogLevel>() + ", not '" + level + "'");
+    return Logger(context.err, *chosen_format, *chosen, clock);
 }
 
 void print_diagnostics(std::ostream& err, const Diagnostics& diagnostics) {

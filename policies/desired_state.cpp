@@ -25,14 +25,14 @@ int ExceptionSettings::max_warn_days() const {
 
 const AuthenticationPolicy* DesiredState::find_policy(std::string_view name) const {
     for (const auto& policy : policies)
-        if (equals_ignoring_case(policy.name, name)) return &policy;
+        if (policy.name == name) return &policy;
     return nullptr;
 }
 
 const Exception* DesiredState::find_exception(std::string_view mailbox) const {
     if (!smtp_auth) return nullptr;
     for (const auto& exception : smtp_auth->exceptions)
-        if (equals_ignoring_case(exception.mailbox, mailbox)) return &exception;
+        if (exception.mailbox == mailbox) return &exception;
     return nullptr;
 }
 

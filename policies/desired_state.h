@@ -76,7 +76,7 @@ struct Connection {
 inline constexpr std::string_view unknown_owner = "unknown";
 
 struct Exception {
-    std::string mailbox;
+    Name mailbox;
     std::string owner;
     std::string reason;
     Instant expires{};          // the first instant at which it no longer holds

@@ -32,7 +32,7 @@ void LiveIndex::index_mailbox_ids() const {
 
 void name_policy_references(LiveState& state) {
     if (!state.policies) return;
-    const auto name_of = [&](std::optional<std::string>& reference) {
+    const auto name_of = [&](std::optional<Name>& reference) {
         if (!reference) return;
         for (const LivePolicy& policy : *state.policies)
             for (const std::string* form : {&policy.name.text(), &policy.distinguished_name, &policy.guid, &policy.identity})

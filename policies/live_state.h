@@ -17,7 +17,7 @@ struct Mailbox {
     std::string guid;
     std::string identity;
     std::string external_directory_object_id;
-    std::string primary_smtp_address;
+    Name primary_smtp_address;
     std::optional<bool> smtp_auth_disabled;  // the override: true, false, or null (inherit)
 
     bool operator==(const Mailbox&) const = default;
@@ -37,13 +37,13 @@ struct LiveUser {
     std::string identity;
     std::string external_directory_object_id;
     std::string user_principal_name;
-    std::optional<std::string> authentication_policy;  // a policy name, or null
+    std::optional<Name> authentication_policy;  // a policy name, or null
 
     bool operator==(const LiveUser&) const = default;
 };
 
 struct OrganizationConfig {
-    std::optional<std::string> default_authentication_policy;  // a policy name, or null
+    std::optional<Name> default_authentication_policy;  // a policy name, or null
 
     bool operator==(const OrganizationConfig&) const = default;
 };

@@ -619,7 +619,8 @@ private:
         Exception exception;
         exception.source = reader.location();
         bool complete = true;
-        for (auto [key, target] : {std::pair{"mailbox", &exception.mailbox}, std::pair{"owner", &exception.owner}}) {
+        std::string mailbox;
+        for (auto [key, target] : {std::pair{"mailbox", &mailbox}, std::pair{"owner", &exception.owner}}) {
             if (auto address = reader.string(key, true)) {
                 // "unknown" is the placeholder import writes; validation warns until someone owns it.
                 const bool placeholder = std::string_view(key) == "owner" && address->value == unknown_owner;
@@ -633,6 +634,7 @@ private:
                 complete = false;
             }
         }
+        exception.mailbox = std::move(mailbox);
         if (auto reason = reader.string("reason", true)) exception.reason = reason->value;
         else complete = false;
         complete = read_expiry(reader, exception) && complete;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "diagnostics.h"
+#include "name.h"
 #include "names.h"
 #include "source.h"
 #include "time.h"
@@ -98,7 +99,7 @@ std::string powershell_line(const Cmdlet& cmdlet);
 
 struct Change {
     Resource resource = Resource::mailbox;
-    std::string target;     // address, policy name, user principal name, or "organization"
+    Name target;     // address, policy name, user principal name, or "organization"
     std::string attribute;  // the Exchange property
     Action action = Action::update;
     Value before;
@@ -119,7 +120,7 @@ struct Change {
 std::string describe(const Change& change);
 
 struct ExceptionStatus {
-    std::string mailbox;
+    Name mailbox;
     std::string owner;
     std::string expires;  // as written
     ExceptionState state = ExceptionState::active;

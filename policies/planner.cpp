@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_set>
 #include <tuple>
 
 #include "policies/lifecycle.h"
@@ -180,7 +181,7 @@ private:
         const std::optional<std::string> wanted =
             declared.value.empty() ? std::nullopt : std::optional<std::string>(declared.value);
         const auto& current = live_.organization->default_authentication_policy;
-        if (wanted.has_value() == current.has_value() && (!wanted || equals_ignoring_case(*wanted, *current))) return;
+        if (wanted.has_value() == current.has_value() && (!wanted || *current == *wanted)) return;
         if (wanted && !desired_.find_policy(*wanted) && !live_policy(*wanted)) {
             diagnostics_.error(declared.source, "default_authentication_policy '" + *wanted +
                                                     "' is neither declared nor present in the tenant");
@@ -275,7 +276,7 @@ private:
             ExceptionStatus status{exception.mailbox, exception.owner, exception.expires_text,
                                    state_at(exception, settings, now_), days_left(exception, now_), exception.source};
             const Mailbox* mailbox = find_mailbox(exception.mailbox);
-            listed_.insert(fold_case(exception.mailbox));
+            listed_.insert(exception.mailbox);
             if (!mailbox) {
                 status.state = ExceptionState::missing;
                 exceptions_.push_back(status);
@@ -298,7 +299,7 @@ private:
 
     void plan_deny() {
         for (const auto& entry : desired_.smtp_auth->deny) {
-            listed_.insert(fold_case(entry.value));
+            listed_.insert(entry.value);
             const Mailbox* mailbox = find_mailbox(entry.value);
             if (!mailbox) {
                 missing_.push_back({entry.value, "listed in [smtp_auth] deny", "deny_missing",
@@ -315,9 +316,8 @@ private:
         std::vector<const Mailbox*> unlisted;
         for (const auto& mailbox : *live_.mailboxes) {
             if (!mailbox.smtp_auth_disabled) continue;  // most mailboxes inherit
-            const std::string address = fold_case(mailbox.primary_smtp_address);
-            if (listed_.count(address)) continue;
-            const auto grant = history_.granted.find(address);
+            if (listed_.count(mailbox.primary_smtp_address)) continue;
+            const auto grant = history_.granted.find(mailbox.primary_smtp_address);
             if (grant != history_.granted.end() && mailbox.smtp_auth_disabled == false) {
                 // A removed exception still in force: it goes, like an expired one.
                 plan_mailbox(mailbox, std::nullopt, Phase::enforce, Reason::exception_expired, Action::update,
@@ -329,7 +329,7 @@ private:
             if (mode != UnlistedOverrides::ignore) unlisted.push_back(&mailbox);
         }
         std::sort(unlisted.begin(), unlisted.end(), [](const Mailbox* a, const Mailbox* b) {
-            return fold_case(a->primary_smtp_address) < fold_case(b->primary_smtp_address);
+            return a->primary_smtp_address < b->primary_smtp_address;
         });
         for (const Mailbox* mailbox : unlisted)
             plan_mailbox(*mailbox, std::nullopt, Phase::enforce, Reason::unlisted_override,
@@ -347,7 +347,7 @@ private:
             const LiveUser* user = index_.user_of(*mailbox);
             if (user) covered.insert(user);
             const std::optional<std::string> current = user ? user->authentication_policy : std::nullopt;
-            const bool assigned = current && equals_ignoring_case(*current, policy);
+            const bool assigned = current && *current == policy;
             const std::string identity = user && !user->external_directory_object_id.empty()
                                              ? user->external_directory_object_id
                                              : (!mailbox->external_directory_object_id.empty()
@@ -373,7 +373,7 @@ private:
         std::vector<const LiveUser*> unlisted;
         for (const auto& user : *live_.users)
             if (!covered.count(&user) && user.authentication_policy &&
-                equals_ignoring_case(*user.authentication_policy, policy))
+                *user.authentication_policy == policy)
                 unlisted.push_back(&user);
         for (const LiveUser* user : unlisted) {
             const std::string target = user_target(*user);
@@ -459,7 +459,7 @@ private:
             const std::string head = "no mailbox has the address '" + entry.address + "' (" + entry.what + ")";
             const Change* changed = nullptr;
             for (const std::string& address : similar) {
-                if (listed_.count(fold_case(address))) continue;  // named in its own right
+                if (listed_.count(address)) continue;  // named in its own right
                 for (const Change& change : ordered_)
                     if (change.changes_tenant() && change.resource == Resource::mailbox &&
                         equals_ignoring_case(change.target, address)) {
@@ -518,7 +518,7 @@ private:
     std::vector<ExceptionStatus> exceptions_;
     std::vector<Skipped> skipped_;
     const LiveIndex index_;
-    std::set<std::string> listed_;
+    std::unordered_set<Name> listed_;
 };
 
 }  // namespace

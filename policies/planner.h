@@ -17,14 +17,14 @@ struct PlanHistory {
         std::string owner;
         std::string expires;
     };
-    // Exceptions authgate granted before, by folded mailbox address. One that is no longer in
+    // Exceptions authgate granted before, by mailbox address. One that is no longer in
     // the desired state while its override is still live was removed: it is reverted like an
     // expired one, whatever unlisted_overrides says.
-    std::map<std::string, Grant> granted;
+    std::map<Name, Grant> granted;
     // Users whose authentication policy authgate removed without a confirmed revocation of their
-    // refresh tokens after it (the run died in between, or the revocation failed), by folded
-    // mailbox address, with the reason of the removal. Their revocation is planned again.
-    std::map<std::string, Reason> revocations_owed;
+    // refresh tokens after it (the run died in between, or the revocation failed), by mailbox
+    // address, with the reason of the removal. Their revocation is planned again.
+    std::map<Name, Reason> revocations_owed;
 };
 
 struct PlanResult {

@@ -34,7 +34,7 @@ bool created_as_planned(const Change& change, const LiveIndex& live) {
 
 std::string identity_of(const Change& change) {
     const Value* identity = parameter(change.cmdlet, "Identity");
-    return identity && std::holds_alternative<std::string>(*identity) ? std::get<std::string>(*identity) : change.target;
+    return identity && std::holds_alternative<std::string>(*identity) ? std::get<std::string>(*identity) : change.target.text();
 }
 
 std::optional<Value> live_value(const Change& change, const LiveState& live, const LiveIndex& index) {

@@ -556,7 +556,7 @@ PlanHistory Journal::plan_history(const std::string& tenant) const {
                              "ORDER BY id");
     statement.bind(1, tenant);
     PlanHistory history;
-    while (statement.step()) history.granted[fold_case(statement.text(0))] = {statement.text(1), statement.text(2)};
+    while (statement.step()) history.granted[statement.text(0)] = {statement.text(1), statement.text(2)};
 
     // Policy removals that may have been made, with no revocation known to be made after them.
     Statement owed(db_, "SELECT c.target, c.reason FROM changes c JOIN runs r ON r.id = c.run_id "
@@ -568,7 +568,7 @@ PlanHistory Journal::plan_history(const std::string& tenant) const {
                         "ORDER BY c.id");
     owed.bind(1, tenant);
     while (owed.step()) {
-        history.revocations_owed[fold_case(owed.text(0))] = stored_name<Reason>(owed.text(1), "change reason");
+        history.revocations_owed[owed.text(0)] = stored_name<Reason>(owed.text(1), "change reason");
     }
     return history;
 }

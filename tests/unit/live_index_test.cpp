@@ -97,3 +97,16 @@ TEST_CASE("LiveIndex looks mailboxes up by address, directory id and identity", 
     CHECK(index.policy("exceptions") == &(*live.policies)[0]);
     CHECK(index.policy("LegacyExchangeTokens") == nullptr);
 }
+
+TEST_CASE("a Name compares, orders and hashes without regard to case, and keeps its own", "[live_index]") {
+    const Name name("Printer@Contoso.com");
+    CHECK(name == Name("printer@contoso.COM"));
+    CHECK(name == "PRINTER@contoso.com");
+    CHECK(name == std::string("printer@contoso.com"));
+    CHECK(name != "printer@contoso.org");
+    CHECK(name.text() == "Printer@Contoso.com");
+    CHECK_FALSE(Name("a@x") < Name("A@X"));
+    CHECK(Name("a@x") < Name("B@x"));
+    CHECK(Name("Zed") > Name("alice"));  // folded: not ASCII order, where 'Z' < 'a'
+    CHECK(std::hash<Name>{}(name) == std::hash<Name>{}(Name("PRINTER@CONTOSO.COM")));
+}

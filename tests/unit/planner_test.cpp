@@ -309,6 +309,16 @@ TEST_CASE("authentication policies are created and corrected as declared", "[pla
         CHECK(plan.warnings[0].message ==
               "authentication policy 'Old Policy' exists in the tenant but is not declared; authgate leaves it alone");
     }
+    SECTION("the legacy pseudo policy is skipped in any case Exchange spells it") {
+        // It was compared case-sensitively: "legacyexchangetokens" was warned about as undeclared.
+        state.policies = std::vector<LivePolicy>{live_policy("Block Basic Auth"), live_policy("Allow Basic SMTP"),
+                                                 live_policy("legacyexchangetokens")};
+        state.policies->at(1).flags[smtp_flag] = true;
+        state.policies->at(1).flags[6] = true;
+        const Plan plan = plan_of(desired(body), state);
+        CHECK(plan.changes.empty());
+        CHECK(plan.warnings.empty());
+    }
     SECTION("with no policy declared, policies are not managed at all") {
         state.policies = std::vector<LivePolicy>{live_policy("Old Policy", true)};
         CHECK(plan_of(desired(""), state).warnings.empty());

@@ -4,12 +4,9 @@
 #include "connectors/snapshot.h"
 
 #include "connectors/exchange_objects.h"
+#include "policies/files.h"
 
 #include <array>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <memory>
 #include <string_view>
 #include <utility>
 
@@ -219,20 +216,12 @@ web::json::value snapshot_json(const LiveState& live) {
 }
 
 LiveState SnapshotConnector::read_live_state() {
-    const auto cannot_read = [this](int error) {
-        return ConnectorError("cannot read snapshot " + path_ + ": " + std::strerror(error));
-    };
-    const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path_.c_str(), "rb"),
-                                                               &std::fclose);
-    if (!file) throw cannot_read(errno);
-
     std::string text;
-    std::array<char, 1 << 16> buffer;
-    std::size_t count = 0;
-    while ((count = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0) {
-        text.append(buffer.data(), count);
+    try {
+        text = read_file(path_);
+    } catch (const FileError& error) {
+        throw ConnectorError("cannot read snapshot " + path_ + ": " + error.reason());
     }
-    if (std::ferror(file.get())) throw cannot_read(errno);
     return parse_snapshot(text, path_);
 }
 

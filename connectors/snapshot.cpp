@@ -108,11 +108,7 @@ value parse_json(const std::string& text, const std::string& name) {
 }  // namespace
 
 LiveState parse_snapshot(const std::string& text, const std::string& name) {
-    // Out-File and ">" in Windows PowerShell 5.1 write UTF-16, the usual way to get here.
-    if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF")) {
-        throw ConnectorError(name + ": the file is UTF-16; save it as UTF-8 (in Windows "
-                                    "PowerShell: Out-File -Encoding utf8)");
-    }
+    if (const auto problem = utf16_problem(text)) throw ConnectorError(name + ": " + *problem);
     const value root = parse_json(text, name);
     if (!root.is_object()) {
         throw ConnectorError(name + ": the top level must be an object, not " + describe(root));

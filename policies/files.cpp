@@ -21,4 +21,9 @@ std::string read_file(const std::string& path) {
     return text;
 }
 
+std::optional<std::string> utf16_problem(std::string_view text) {
+    if (!text.starts_with("\xFF\xFE") && !text.starts_with("\xFE\xFF")) return std::nullopt;
+    return "the file is UTF-16; save it as UTF-8 (in Windows PowerShell: Out-File -Encoding utf8)";
+}
+
 }  // namespace authgate

@@ -2,8 +2,10 @@
 // Reading a file whole, the one way: the desired state, snapshots, certificates and saved plans.
 // A file that cannot be read or written is a FileError, which names the file and the system's
 // reason; it is not a usage error, because the command line was right.
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace authgate {
@@ -24,5 +26,9 @@ private:
 // The file's bytes, as they are. Throws FileError ("cannot read PATH: REASON") when it cannot be
 // opened or read to its end (a folder included).
 std::string read_file(const std::string& path);
+
+// Text files are UTF-8. Out-File and ">" in Windows PowerShell 5.1 write UTF-16, the usual way to
+// get another encoding: the message that says so and how to fix it, or nullopt.
+std::optional<std::string> utf16_problem(std::string_view text);
 
 }  // namespace authgate

@@ -860,9 +860,8 @@ std::string describe_parse_error(std::string_view description) {
 
 // False when the text is not TOML.
 bool parse_into(const std::string& display, const std::string& text, Merger& merger, Diagnostics& diagnostics) {
-    if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF")) {
-        diagnostics.error({display, 1, 1}, "the file is UTF-16; save it as UTF-8 (in Windows PowerShell: "
-                                           "Out-File -Encoding utf8)");
+    if (auto problem = utf16_problem(text)) {
+        diagnostics.error({display, 1, 1}, std::move(*problem));
         return false;
     }
     if (const auto bad = invalid_utf8(text)) {

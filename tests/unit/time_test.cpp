@@ -23,6 +23,11 @@ TEST_CASE("instants parse from RFC 3339 and print in UTC", "[time]") {
     }
 }
 
+TEST_CASE("instants print as Exchange writes a DateTime, with seven digits of fraction", "[time]") {
+    CHECK(format_exchange_instant(*parse_instant("2026-11-22T10:00:00Z")) == "2026-11-22T10:00:00.0000000Z");
+    CHECK(format_exchange_instant(*parse_instant("1999-12-31T23:59:59.9Z")) == "1999-12-31T23:59:59.0000000Z");
+}
+
 TEST_CASE("malformed instants are refused", "[time]") {
     for (const char* text : {"", "2026-11-22T10:00:00", "2026-13-01", "2025-02-29", "2026-11-22T24:00:00Z",
                              "2026-11-22T10:00Z", "2026-11-22T10:00:00+0200", "tomorrow", "2026-11-22T10:00:00Zjunk",

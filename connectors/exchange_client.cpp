@@ -126,7 +126,7 @@ ExchangeClient::ExchangeClient(HttpTransport& http, TokenClient& tokens, Exchang
       tokens_(tokens),
       settings_(std::move(settings)),
       sleep_(sleep ? std::move(sleep) : Sleep([](std::chrono::milliseconds delay) { std::this_thread::sleep_for(delay); })),
-      random_state_(random_seed ? random_seed : static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count())) {
+      jitter_(random_seed) {
     settings_.page_size = std::clamp(settings_.page_size, 1, 1000);
 }
 
@@ -159,15 +159,9 @@ std::chrono::milliseconds ExchangeClient::backoff(int attempt, const HttpRespons
     }
     const double grown = static_cast<double>(settings_.retry.first_delay.count()) * std::pow(2.0, attempt);
     const long capped = static_cast<long>(std::min(grown, static_cast<double>(settings_.retry.max_delay.count())));
-    // Jitter in [capped/2, capped] keeps many clients from retrying in step.
-    unsigned draw;
-    {
-        std::lock_guard lock(mutex_);
-        random_state_ = random_state_ * 1103515245u + 12345u;
-        draw = random_state_ >> 8;
-    }
-    const long half = capped / 2;
-    return std::chrono::milliseconds{half + (half > 0 ? static_cast<long>(draw % static_cast<unsigned>(half + 1)) : 0)};
+    // Jitter in [capped/2, capped) keeps many clients from retrying in step.
+    std::lock_guard lock(mutex_);
+    return jitter_.spread(std::chrono::milliseconds{capped}, 0.5, 1.0);
 }
 
 HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmdlet, const std::string& body,

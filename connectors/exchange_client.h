@@ -13,6 +13,7 @@
 
 #include "connectors/http.h"
 #include "connectors/token_client.h"
+#include "policies/jitter.h"
 
 namespace simdjson::dom {
 class element;
@@ -144,8 +145,8 @@ private:
     TokenClient& tokens_;
     ExchangeSettings settings_;
     Sleep sleep_;
-    mutable std::mutex mutex_;  // guards random_state_ and counters_ for concurrent batches
-    unsigned random_state_;
+    mutable std::mutex mutex_;  // guards jitter_ and counters_ for concurrent batches
+    Jitter jitter_;
     ExchangeCounters counters_;
 };
 

@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <set>
+
+#include "policies/jitter.h"
 #include "policies/plan.h"
 #include "policies/time.h"
 
@@ -63,4 +66,17 @@ TEST_CASE("durations are read as a person writes them", "[time]") {
         INFO(bad);
         CHECK_FALSE(parse_duration(bad));
     }
+}
+
+TEST_CASE("jitter spreads a delay over its range, the same way for the same seed", "[time]") {
+    Jitter jitter(7), again(7);
+    std::set<long long> seen;
+    for (int i = 0; i < 1000; ++i) {
+        const auto delay = jitter.spread(std::chrono::milliseconds{2000}, 0.5, 1.0);
+        CHECK((delay.count() >= 1000 && delay.count() < 2000));
+        CHECK(again.spread(std::chrono::milliseconds{2000}, 0.5, 1.0) == delay);
+        seen.insert(delay.count());
+    }
+    CHECK(seen.size() > 100);
+    CHECK(jitter.spread(std::chrono::milliseconds{0}, 0.9, 1.1).count() == 0);
 }

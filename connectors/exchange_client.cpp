@@ -493,7 +493,10 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
     const auto answer = parse_json(response.body);
     if (answer && answer->has_array_field("responses")) {
         for (const value& item : answer->at("responses").as_array()) {
-            if (!item.has_string_field("id") || !item.has_number_field("status")) continue;
+            // A status that is not a whole number is no answer (casting it would be undefined).
+            if (!item.has_string_field("id") || !item.has_number_field("status") ||
+                !item.at("status").as_number().is_int32())
+                continue;
             std::size_t index = 0;
             try {
                 index = std::stoul(item.at("id").as_string()) - 1;

@@ -469,6 +469,20 @@ TEST_CASE("a batch whose outcome is unknown marks every item uncertain, never re
     }
 }
 
+TEST_CASE("a batch item whose status is not a whole number is no answer, so uncertain", "[exchange][batch][safety]") {
+    for (const std::string status : {"1e300", "200.5", "99999999999"}) {
+        INFO(status);
+        Fixture f;
+        f.exchange.answer({200, {}, R"({"responses":[{"id":"1","status":200,"body":{"value":[]}},)"
+                                    R"({"id":"2","status":)" + status + R"(,"body":{"value":[]}}]})"});
+        const auto outcomes = f.client.write_many(mailbox_writes(2), 1);
+        CHECK(outcomes[0].ok);
+        CHECK_FALSE(outcomes[1].ok);
+        CHECK(outcomes[1].uncertain);
+        CHECK_THAT(outcomes[1].error, Catch::StartsWith("Set-CASMailbox failed: the $batch answer has no response for item 2"));
+    }
+}
+
 TEST_CASE("batches run concurrently up to the bound", "[exchange][batch]") {
     // A thread-safe endpoint that records how many batches were in flight at once.
     class ConcurrentEndpoint : public HttpTransport {

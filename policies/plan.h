@@ -38,8 +38,10 @@ std::string_view to_string(Action action);
 std::string_view to_string(Reason reason);
 std::string_view to_string(ExceptionState state);
 
-// A value for people: null, true, false or 'text'.
-std::string describe(const Value& value);
+// A value for people, the one way: null, true, false or the text between quotes ('text' in
+// messages, "text" in text plans, bare in Markdown, whose code span sets it apart). Tenant text
+// is as it is: show it through printable().
+std::string describe(const Value& value, std::string_view quote = "'");
 
 struct Cmdlet {
     std::string name;

@@ -8,12 +8,6 @@ namespace {
 
 using web::json::value;
 
-value to_json(const Value& v) {
-    if (const bool* flag = std::get_if<bool>(&v)) return value::boolean(*flag);
-    if (const std::string* text = std::get_if<std::string>(&v)) return value::string(*text);
-    return value::null();
-}
-
 value to_json(const std::optional<SourceLocation>& source) {
     if (!source || !source->known()) return value::null();
     value json = value::object(true);
@@ -28,12 +22,13 @@ value to_json(const Change& change) {
     json["target"] = value::string(change.target);
     json["attribute"] = value::string(change.attribute);
     json["action"] = value::string(std::string(to_string(change.action)));
-    json["before"] = to_json(change.before);
-    json["after"] = to_json(change.after);
+    json["before"] = authgate::to_json<value>(change.before);
+    json["after"] = authgate::to_json<value>(change.after);
     json["reason"] = value::string(std::string(to_string(change.reason)));
     json["detail"] = value::string(change.detail);
     value parameters = value::object(true);
-    for (const auto& [name, parameter] : change.cmdlet.parameters) parameters[name] = to_json(parameter);
+    for (const auto& [name, parameter] : change.cmdlet.parameters)
+        parameters[name] = authgate::to_json<value>(parameter);
     value cmdlet = value::object(true);
     cmdlet["name"] = value::string(change.cmdlet.name);
     cmdlet["parameters"] = parameters;

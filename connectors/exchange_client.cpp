@@ -10,6 +10,8 @@
 #include <future>
 #include <thread>
 
+#include <cpprest/json.h>
+
 namespace authgate {
 namespace {
 
@@ -23,6 +25,18 @@ constexpr const char* transient_exceptions[] = {"DCOverloadedException", "Suitab
                                                 "StorageTransientException"};
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// A cmdlet as InvokeCommand takes it: {"CmdletInput": {"CmdletName": …, "Parameters": {…}}}.
+value invocation(const Cmdlet& cmdlet) {
+    value parameters = value::object(true);
+    for (const auto& [name, parameter] : cmdlet.parameters) parameters[name] = to_json<value>(parameter);
+    value input = value::object(true);
+    input["CmdletName"] = value::string(cmdlet.name);
+    input["Parameters"] = parameters;
+    value envelope = value::object(true);
+    envelope["CmdletInput"] = input;
+    return envelope;
+}
 
 std::optional<value> parse_json(const std::string& body) {
     try {
@@ -242,17 +256,13 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
     }
 }
 
-void ExchangeClient::read(const std::string& cmdlet, const web::json::value& parameters,
-                          const std::vector<std::string>& select, const std::function<void()>& begin,
+void ExchangeClient::read(const Cmdlet& invoked, const std::vector<std::string>& select,
+                          const std::function<void()>& begin,
                           const std::function<void(const simdjson::dom::element&)>& each) {
+    const std::string& cmdlet = invoked.name;
     std::string first_url = invoke_url();
     for (std::size_t i = 0; i < select.size(); ++i) first_url += (i ? "," : "?$select=") + select[i];
-    value envelope = value::object(true);
-    value input = value::object(true);
-    input["CmdletName"] = value::string(cmdlet);
-    input["Parameters"] = parameters.is_null() ? value::object() : parameters;
-    envelope["CmdletInput"] = input;
-    const std::string body = envelope.serialize();
+    const std::string body = invocation(invoked).serialize();
     const std::string origin = origin_of(settings_.exchange_endpoint);
 
     // While one page is parsed, the next is already on its way: its link is found with a plain
@@ -347,17 +357,13 @@ void ExchangeClient::read(const std::string& cmdlet, const web::json::value& par
     }
 }
 
-CmdletResult ExchangeClient::write(const std::string& cmdlet, const web::json::value& parameters) {
-    value envelope = value::object(true);
-    value input = value::object(true);
-    input["CmdletName"] = value::string(cmdlet);
-    input["Parameters"] = parameters;
-    envelope["CmdletInput"] = input;
+CmdletResult ExchangeClient::write(const Cmdlet& cmdlet) {
     CmdletResult result;
-    const HttpResponse response = send(invoke_url(), cmdlet, envelope.serialize(), Replay::write, result.client_request_id);
+    const HttpResponse response =
+        send(invoke_url(), cmdlet.name, invocation(cmdlet).serialize(), Replay::write, result.client_request_id);
     const auto answer = parse_json(response.body);
     if (answer && answer->has_array_field("value"))
-        for (const value& object : answer->at("value").as_array()) result.objects.push_back(object);
+        for (const value& object : answer->at("value").as_array()) result.objects.push_back(object.serialize());
     if (answer && answer->has_array_field("@adminapi.warnings"))
         for (const value& warning : answer->at("@adminapi.warnings").as_array())
             if (warning.is_string()) result.warnings.push_back(warning.as_string());
@@ -411,10 +417,10 @@ std::string ExchangeClient::batch_url() {
     return trim_slash(settings_.exchange_endpoint) + "/adminapi/beta/" + tenant() + "/$batch";
 }
 
-WriteOutcome ExchangeClient::write_one(const WriteRequest& write) {
+WriteOutcome ExchangeClient::write_one(const Cmdlet& write) {
     WriteOutcome outcome;
     try {
-        CmdletResult result = this->write(write.cmdlet, write.parameters);
+        CmdletResult result = this->write(write);
         outcome.ok = true;
         outcome.client_request_id = result.client_request_id;
         outcome.warnings = std::move(result.warnings);
@@ -423,12 +429,12 @@ WriteOutcome ExchangeClient::write_one(const WriteRequest& write) {
         outcome.error = error.what();
         outcome.client_request_id = error.client_request_id();
     } catch (const ConnectorError& error) {
-        outcome.error = std::string(write.cmdlet) + " failed: " + error.what();
+        outcome.error = write.name + " failed: " + error.what();
     }
     return outcome;
 }
 
-void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::size_t first, std::size_t count,
+void ExchangeClient::write_batch(const std::vector<Cmdlet>& writes, std::size_t first, std::size_t count,
                                  std::vector<WriteOutcome>& outcomes) {
     // Every item carries the whole header set, bearer and anchor included, as production clients
     // send it: a service that checks items on their own then takes them.
@@ -441,21 +447,17 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
     } catch (const ConnectorError& error) {
         // No token: the batch is never sent. (Thrown on a worker thread, this would end the program.)
         for (std::size_t i = 0; i < count; ++i)
-            outcomes[first + i] = {false, false, writes[first + i].cmdlet + " failed: " + error.what(), "", {}};
+            outcomes[first + i] = {false, false, writes[first + i].name + " failed: " + error.what(), "", {}};
         return;
     }
     value requests = value::array(count);
     for (std::size_t i = 0; i < count; ++i) {
-        const WriteRequest& write = writes[first + i];
-        value input = value::object(true);
-        input["CmdletName"] = value::string(write.cmdlet);
-        input["Parameters"] = write.parameters;
-        value envelope = value::object(true);
-        envelope["CmdletInput"] = input;
+        const Cmdlet& write = writes[first + i];
+        const value envelope = invocation(write);
         value headers = value::object(true);
         headers["Authorization"] = value::string(bearer);
         headers["X-AnchorMailbox"] = value::string(anchor);
-        headers["X-CmdletName"] = value::string(write.cmdlet);
+        headers["X-CmdletName"] = value::string(write.name);
         headers["X-ResponseFormat"] = value::string("json");
         headers["Content-Type"] = value::string("application/json");
         value request = value::object(true);
@@ -480,12 +482,12 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
             return;
         }
         for (std::size_t i = 0; i < count; ++i)
-            outcomes[first + i] = {false, true, writes[first + i].cmdlet + " in " + error.what(), error.client_request_id(), {}};
+            outcomes[first + i] = {false, true, writes[first + i].name + " in " + error.what(), error.client_request_id(), {}};
         return;
     } catch (const ConnectorError& error) {
         // No token: the batch was never sent. (Thrown on a worker thread, this would end the program.)
         for (std::size_t i = 0; i < count; ++i)
-            outcomes[first + i] = {false, false, writes[first + i].cmdlet + " failed: " + error.what(), "", {}};
+            outcomes[first + i] = {false, false, writes[first + i].name + " failed: " + error.what(), "", {}};
         return;
     }
 
@@ -505,7 +507,7 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
             }
             if (index >= count || answered[index]) continue;
             answered[index] = true;
-            const WriteRequest& write = writes[first + index];
+            const Cmdlet& write = writes[first + index];
             WriteOutcome& outcome = outcomes[first + index];
             const int status = item.at("status").as_integer();
             const value item_body = item.has_field("body") ? item.at("body") : value::object();
@@ -522,7 +524,7 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
                 const std::string text = exchange_error_text({status, {}, item_body.serialize()});
                 const bool uncertain = status >= 500;
                 outcome = {false, uncertain,
-                           write.cmdlet + " failed: HTTP " + std::to_string(status) + ": " + text +
+                           write.name + " failed: HTTP " + std::to_string(status) + ": " + text +
                                (uncertain ? "; the change may or may not have been made" : "") + " (client-request-id " +
                                request_id + ", $batch item " + std::to_string(index + 1) + ")",
                            request_id, {}};
@@ -532,12 +534,12 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
     for (std::size_t i = 0; i < count; ++i)
         if (!answered[i])
             outcomes[first + i] = {false, true,
-                                   writes[first + i].cmdlet + " failed: the $batch answer has no response for item " +
+                                   writes[first + i].name + " failed: the $batch answer has no response for item " +
                                        std::to_string(i + 1) + " (client-request-id " + request_id + ")",
                                    request_id, {}};
 }
 
-std::vector<WriteOutcome> ExchangeClient::write_many(const std::vector<WriteRequest>& writes, int in_flight) {
+std::vector<WriteOutcome> ExchangeClient::write_many(const std::vector<Cmdlet>& writes, int in_flight) {
     constexpr std::size_t batch_size = 10;  // the most $batch takes
     std::vector<WriteOutcome> outcomes(writes.size());
     if (writes.size() == 1) {  // a batch of one only adds an envelope

@@ -43,6 +43,15 @@ std::string_view to_string(ExceptionState state);
 // is as it is: show it through printable().
 std::string describe(const Value& value, std::string_view quote = "'");
 
+// A value as a JSON library's value, the one way (for plan reports, Exchange's requests and the
+// journal): `Json` is that library's type, cpprest's web::json::value; policies itself uses none.
+template <class Json>
+Json to_json(const Value& value) {
+    if (const bool* flag = std::get_if<bool>(&value)) return Json::boolean(*flag);
+    if (const std::string* text = std::get_if<std::string>(&value)) return Json::string(*text);
+    return Json::null();
+}
+
 struct Cmdlet {
     std::string name;
     std::vector<std::pair<std::string, Value>> parameters;  // in the order PowerShell shows them

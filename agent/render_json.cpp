@@ -8,6 +8,8 @@ namespace {
 
 using web::json::value;
 
+value text_or_null(const std::optional<std::string>& text) { return text ? value::string(*text) : value::null(); }
+
 value to_json(const std::optional<SourceLocation>& source) {
     if (!source || !source->known()) return value::null();
     value json = value::object(true);
@@ -111,6 +113,64 @@ value run_to_json(const RunRecord& run) {
     entry["warnings"] = value::number(run.warnings);
     entry["error"] = value::string(run.error);
     return entry;
+}
+
+value snapshot_json(const LiveState& live) {
+    value snapshot = value::object(true);
+    if (live.org_smtp_auth_disabled) {
+        value transport = value::object(true);
+        transport["SmtpClientAuthenticationDisabled"] = value::boolean(*live.org_smtp_auth_disabled);
+        snapshot["transport_config"] = transport;
+    }
+    if (live.mailboxes) {
+        value list = value::array(live.mailboxes->size());
+        for (std::size_t i = 0; i < live.mailboxes->size(); ++i) {
+            const Mailbox& mailbox = (*live.mailboxes)[i];
+            value m = value::object(true);
+            m["Identity"] = value::string(mailbox.identity);
+            m["Guid"] = value::string(mailbox.guid);
+            m["ExternalDirectoryObjectId"] = value::string(mailbox.external_directory_object_id);
+            m["PrimarySmtpAddress"] = value::string(mailbox.primary_smtp_address);
+            m["SmtpClientAuthenticationDisabled"] =
+                mailbox.smtp_auth_disabled ? value::boolean(*mailbox.smtp_auth_disabled) : value::null();
+            list[i] = m;
+        }
+        snapshot["cas_mailboxes"] = list;
+    }
+    if (live.policies) {
+        value list = value::array(live.policies->size());
+        for (std::size_t i = 0; i < live.policies->size(); ++i) {
+            const LivePolicy& policy = (*live.policies)[i];
+            value p = value::object(true);
+            p["Name"] = value::string(policy.name);
+            p["Identity"] = value::string(policy.identity);
+            p["Guid"] = value::string(policy.guid);
+            p["DistinguishedName"] = value::string(policy.distinguished_name);
+            for (std::size_t f = 0; f < basic_auth_flag_count; ++f)
+                p[std::string(basic_auth_flags[f].exchange_name)] = value::boolean(policy.flags[f]);
+            list[i] = p;
+        }
+        snapshot["authentication_policies"] = list;
+    }
+    if (live.organization) {
+        value organization = value::object(true);
+        organization["DefaultAuthenticationPolicy"] = text_or_null(live.organization->default_authentication_policy);
+        snapshot["organization_config"] = organization;
+    }
+    if (live.users) {
+        value list = value::array(live.users->size());
+        for (std::size_t i = 0; i < live.users->size(); ++i) {
+            const LiveUser& user = (*live.users)[i];
+            value u = value::object(true);
+            u["Identity"] = value::string(user.identity);
+            u["ExternalDirectoryObjectId"] = value::string(user.external_directory_object_id);
+            u["UserPrincipalName"] = value::string(user.user_principal_name);
+            u["AuthenticationPolicy"] = text_or_null(user.authentication_policy);
+            list[i] = u;
+        }
+        snapshot["users"] = list;
+    }
+    return snapshot;
 }
 
 void render_plan(std::ostream& out, const Plan& plan, ReportFormat format) { render_plan(out, plan, format, TextStyle{}); }

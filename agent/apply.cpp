@@ -138,8 +138,7 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
             if (change.attribute == "STSRefreshTokensValidFrom") {
                 // Revocation counts from when it is applied, not from when it was planned.
                 applied.revoked_from = clock.now();
-                std::string stamp = format_instant(*applied.revoked_from);
-                stamp.insert(stamp.size() - 1, ".0000000");
+                const std::string stamp = format_exchange_instant(*applied.revoked_from);
                 for (auto& [name, value] : cmdlet.parameters)
                     if (name == change.attribute) value = stamp;
             }

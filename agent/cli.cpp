@@ -76,6 +76,7 @@ int run_cli(int argc, char** argv) {
                   << " --help' for its options.\n";
         return exit_error;
     } catch (const std::exception& error) {
+        // Not the command line's fault (a file that cannot be read or written is a FileError): no usage hint.
         std::cerr << "authgate " << command->name << ": error: " << error.what() << "\n";
         return exit_error;
     }

@@ -219,7 +219,7 @@ private:
         ExchangeClient exchange(*http_, *tokens_, one_per_page);
         int objects = 0;
         try {
-            exchange.read("Get-AuthenticationPolicy", web::json::value::object(), {"Name"}, [&] { objects = 0; },
+            exchange.read({"Get-AuthenticationPolicy", {}}, {"Name"}, [&] { objects = 0; },
                           [&](const simdjson::dom::element&) { ++objects; });
         } catch (const ConnectorError& error) {
             add("paging", Status::failed, split_advice(error.what()).first,

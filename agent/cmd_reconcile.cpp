@@ -3,7 +3,6 @@
 #include <atomic>
 #include <csignal>
 #include <ostream>
-#include <random>
 #include <thread>
 
 #include "agent/apply_run.h"
@@ -15,6 +14,7 @@
 #include "agent/render.h"
 #include "agent/state_options.h"
 #include "agent/terminal.h"
+#include "policies/jitter.h"
 #include "policies/lifecycle.h"
 #include "policies/planner.h"
 #include "policies/printable.h"
@@ -242,7 +242,7 @@ int run_reconcile(CommandContext& context) {
     const std::chrono::seconds interval = duration_option(*values, "interval");
     std::signal(SIGTERM, request_stop);
     std::signal(SIGINT, request_stop);
-    std::mt19937 random(std::random_device{}());
+    Jitter jitter;
     int failures = 0;
     logger.info("service", "reconcile started", {{"mode", mode_name}, {"interval", (*values)["interval"].as<std::string>()}});
     while (!stop_requested) {
@@ -260,8 +260,7 @@ int run_reconcile(CommandContext& context) {
         if (failures > 0) {
             wait = std::min<std::chrono::milliseconds>(interval, std::chrono::seconds(30) * (1 << std::min(failures - 1, 10)));
         } else {
-            std::uniform_real_distribution<double> jitter(0.9, 1.1);
-            wait = std::chrono::milliseconds(static_cast<long long>(static_cast<double>(wait.count()) * jitter(random)));
+            wait = jitter.spread(wait, 0.9, 1.1);
         }
         sleep_unless_stopped(wait);
     }

@@ -7,7 +7,7 @@
 #include "agent/files.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
-#include "connectors/snapshot.h"
+#include "agent/render.h"
 
 namespace authgate {
 

@@ -8,12 +8,13 @@
 #include <cstring>
 #include <filesystem>
 #include <sstream>
-#include <stdexcept>
+
+#include "policies/files.h"
 
 namespace authgate {
 
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
-    const auto fail = [&](const std::string& why) { return std::runtime_error("cannot write " + path + ": " + why); };
+    const auto fail = [&](const std::string& why) { return FileError("cannot write", path, why); };
     // Only a regular file is replaced: never a link (whatever it points at), a folder or a device.
     struct stat existing {};
     if (::lstat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode))

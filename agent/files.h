@@ -9,7 +9,7 @@
 
 namespace authgate {
 
-// Throws std::runtime_error naming the file when it cannot be written.
+// Throws FileError (policies/files.h) naming the file and why when it cannot be written.
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
 
 }  // namespace authgate

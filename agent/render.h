@@ -4,6 +4,7 @@
 
 #include <cpprest/json.h>
 
+#include "policies/live_state.h"
 #include "policies/plan.h"
 #include "state/journal.h"
 
@@ -14,6 +15,9 @@ enum class ReportFormat { text, markdown, json };
 web::json::value plan_to_json(const Plan& plan);
 // A journal run, for status and history.
 web::json::value run_to_json(const RunRecord& run);
+// The live state in the snapshot format that connectors/snapshot.h reads, with Exchange's
+// property names; parts that are unknown are left out (so they stay unknown when read back).
+web::json::value snapshot_json(const LiveState& live);
 struct TextStyle;
 void render_text(std::ostream& out, const Plan& plan);
 void render_text(std::ostream& out, const Plan& plan, const TextStyle& style);

@@ -8,11 +8,7 @@ namespace {
 
 using web::json::value;
 
-value to_json(const Value& v) {
-    if (const bool* flag = std::get_if<bool>(&v)) return value::boolean(*flag);
-    if (const std::string* text = std::get_if<std::string>(&v)) return value::string(*text);
-    return value::null();
-}
+value text_or_null(const std::optional<std::string>& text) { return text ? value::string(*text) : value::null(); }
 
 value to_json(const std::optional<SourceLocation>& source) {
     if (!source || !source->known()) return value::null();
@@ -28,12 +24,13 @@ value to_json(const Change& change) {
     json["target"] = value::string(change.target);
     json["attribute"] = value::string(change.attribute);
     json["action"] = value::string(std::string(to_string(change.action)));
-    json["before"] = to_json(change.before);
-    json["after"] = to_json(change.after);
+    json["before"] = authgate::to_json<value>(change.before);
+    json["after"] = authgate::to_json<value>(change.after);
     json["reason"] = value::string(std::string(to_string(change.reason)));
     json["detail"] = value::string(change.detail);
     value parameters = value::object(true);
-    for (const auto& [name, parameter] : change.cmdlet.parameters) parameters[name] = to_json(parameter);
+    for (const auto& [name, parameter] : change.cmdlet.parameters)
+        parameters[name] = authgate::to_json<value>(parameter);
     value cmdlet = value::object(true);
     cmdlet["name"] = value::string(change.cmdlet.name);
     cmdlet["parameters"] = parameters;
@@ -116,6 +113,64 @@ value run_to_json(const RunRecord& run) {
     entry["warnings"] = value::number(run.warnings);
     entry["error"] = value::string(run.error);
     return entry;
+}
+
+value snapshot_json(const LiveState& live) {
+    value snapshot = value::object(true);
+    if (live.org_smtp_auth_disabled) {
+        value transport = value::object(true);
+        transport["SmtpClientAuthenticationDisabled"] = value::boolean(*live.org_smtp_auth_disabled);
+        snapshot["transport_config"] = transport;
+    }
+    if (live.mailboxes) {
+        value list = value::array(live.mailboxes->size());
+        for (std::size_t i = 0; i < live.mailboxes->size(); ++i) {
+            const Mailbox& mailbox = (*live.mailboxes)[i];
+            value m = value::object(true);
+            m["Identity"] = value::string(mailbox.identity);
+            m["Guid"] = value::string(mailbox.guid);
+            m["ExternalDirectoryObjectId"] = value::string(mailbox.external_directory_object_id);
+            m["PrimarySmtpAddress"] = value::string(mailbox.primary_smtp_address);
+            m["SmtpClientAuthenticationDisabled"] =
+                mailbox.smtp_auth_disabled ? value::boolean(*mailbox.smtp_auth_disabled) : value::null();
+            list[i] = m;
+        }
+        snapshot["cas_mailboxes"] = list;
+    }
+    if (live.policies) {
+        value list = value::array(live.policies->size());
+        for (std::size_t i = 0; i < live.policies->size(); ++i) {
+            const LivePolicy& policy = (*live.policies)[i];
+            value p = value::object(true);
+            p["Name"] = value::string(policy.name);
+            p["Identity"] = value::string(policy.identity);
+            p["Guid"] = value::string(policy.guid);
+            p["DistinguishedName"] = value::string(policy.distinguished_name);
+            for (std::size_t f = 0; f < basic_auth_flag_count; ++f)
+                p[std::string(basic_auth_flags[f].exchange_name)] = value::boolean(policy.flags[f]);
+            list[i] = p;
+        }
+        snapshot["authentication_policies"] = list;
+    }
+    if (live.organization) {
+        value organization = value::object(true);
+        organization["DefaultAuthenticationPolicy"] = text_or_null(live.organization->default_authentication_policy);
+        snapshot["organization_config"] = organization;
+    }
+    if (live.users) {
+        value list = value::array(live.users->size());
+        for (std::size_t i = 0; i < live.users->size(); ++i) {
+            const LiveUser& user = (*live.users)[i];
+            value u = value::object(true);
+            u["Identity"] = value::string(user.identity);
+            u["ExternalDirectoryObjectId"] = value::string(user.external_directory_object_id);
+            u["UserPrincipalName"] = value::string(user.user_principal_name);
+            u["AuthenticationPolicy"] = text_or_null(user.authentication_policy);
+            list[i] = u;
+        }
+        snapshot["users"] = list;
+    }
+    return snapshot;
 }
 
 void render_plan(std::ostream& out, const Plan& plan, ReportFormat format) { render_plan(out, plan, format, TextStyle{}); }

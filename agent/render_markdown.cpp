@@ -38,12 +38,6 @@ std::string code(const std::string& text) {
     return fence + (pad ? " " : "") + escaped + (pad ? " " : "") + fence;
 }
 
-std::string show(const Value& value) {
-    if (std::holds_alternative<std::monostate>(value)) return "`null`";
-    if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "`true`" : "`false`";
-    return code(std::get<std::string>(value));
-}
-
 // A fence longer than any run of backticks in `lines`, so that no line can close the block.
 std::string fence_for(const std::vector<std::string>& lines) {
     std::size_t longest = 0;
@@ -106,7 +100,8 @@ void render_markdown(std::ostream& stream, const Plan& plan) {
         for (const Change& change : plan.changes)
             rows.push_back("| " + std::string(change.action == Action::report ? "report" : to_string(change.action)) +
                            " | " + std::string(to_string(change.resource)) + " | " + code(change.target) + " | " +
-                           code(change.attribute) + " | " + show(change.before) + " → " + show(change.after) + " | " +
+                           code(change.attribute) + " | " + code(describe(change.before, "")) + " → " +
+                           code(describe(change.after, "")) + " | " +
                            code(change.detail) + " |\n");
         out += "<details open><summary>Changes (" + std::to_string(plan.changes.size()) + ")</summary>\n\n";
         out += "| action | resource | target | attribute | before → after | why |\n|---|---|---|---|---|---|\n";

@@ -8,12 +8,6 @@
 namespace authgate {
 namespace {
 
-std::string show(const Value& value) {
-    if (std::holds_alternative<std::monostate>(value)) return "null";
-    if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
-    return "\"" + printable(std::get<std::string>(value)) + "\"";
-}
-
 // ANSI colours, only when the style asks for them.
 struct Paint {
     bool on;
@@ -65,7 +59,7 @@ void render_text(std::ostream& out, const Plan& plan, const TextStyle& style) {
             if (change.resource != resource) continue;
             out << "  " << paint(symbol_color(change.action), std::string(1, symbol(change.action))) << " "
                 << printable(change.target) << "  " << printable(change.attribute) << ": "
-                << show(change.before) << " -> " << show(change.after);
+                << printable(describe(change.before, "\"")) << " -> " << printable(describe(change.after, "\""));
             if (change.action == Action::report) out << " (report only)";
             out << "\n      " << to_string(change.reason) << ": " << printable(change.detail) << "\n";
         }

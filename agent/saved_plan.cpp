@@ -1,11 +1,9 @@
 #include "agent/saved_plan.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "agent/json_output.h"
 #include "agent/options.h"
 #include "agent/render.h"
+#include "policies/files.h"
 
 namespace authgate {
 namespace {
@@ -87,15 +85,17 @@ void write_saved_plan(std::ostream& out, const SavedPlan& saved) {
 }
 
 SavedPlan read_saved_plan(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw UsageError("cannot read the saved plan " + path);
-    std::ostringstream content;
-    content << in.rdbuf();
+    std::string content;
+    try {
+        content = read_file(path);
+    } catch (const FileError& error) {
+        throw FileError("cannot read the saved plan", path, error.reason());
+    }
     const Reader r(path);
     value json;
     try {
         web::json::keep_object_element_order(true);  // cmdlet parameters keep their order
-        json = value::parse(content.str());
+        json = value::parse(content);
     } catch (const web::json::json_exception& error) {
         r.fail(std::string("not valid JSON: ") + error.what());
     }

@@ -25,7 +25,8 @@ struct SavedPlan {
 
 void write_saved_plan(std::ostream& out, const SavedPlan& saved);
 
-// Throws UsageError naming the file and what is wrong with it.
+// Throws FileError when the file cannot be read, and UsageError naming the file and what is wrong
+// with it when it is not a saved plan.
 SavedPlan read_saved_plan(const std::string& path);
 
 }  // namespace authgate

@@ -13,10 +13,10 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <fstream>
-#include <sstream>
 
 #include <cpprest/json.h>
+
+#include "policies/files.h"
 
 namespace authgate {
 namespace {
@@ -38,12 +38,12 @@ std::string openssl_reason() {
     return reason ? reason : "unknown reason";
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw CredentialError("cannot read certificate file " + path + ": " + std::strerror(errno));
-    std::ostringstream content;
-    content << in.rdbuf();
-    return content.str();
+std::string read_certificate_file(const std::string& path) {
+    try {
+        return read_file(path);
+    } catch (const FileError& error) {
+        throw CredentialError("cannot read certificate file " + path + ": " + error.reason());
+    }
 }
 
 // A private key that others can read is a key others may have copied.
@@ -132,7 +132,7 @@ std::string new_guid() {
 
 Credential Credential::load(const std::string& path, const std::optional<std::string>& password, Instant now) {
     check_permissions(path);
-    const std::string content = read_file(path);
+    const std::string content = read_certificate_file(path);
     Bio bio(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
     Credential credential;
 

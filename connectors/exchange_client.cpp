@@ -10,6 +10,8 @@
 #include <future>
 #include <thread>
 
+#include <cpprest/json.h>
+
 namespace authgate {
 namespace {
 
@@ -23,6 +25,18 @@ constexpr const char* transient_exceptions[] = {"DCOverloadedException", "Suitab
                                                 "StorageTransientException"};
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// A cmdlet as InvokeCommand takes it: {"CmdletInput": {"CmdletName": …, "Parameters": {…}}}.
+value invocation(const Cmdlet& cmdlet) {
+    value parameters = value::object(true);
+    for (const auto& [name, parameter] : cmdlet.parameters) parameters[name] = to_json<value>(parameter);
+    value input = value::object(true);
+    input["CmdletName"] = value::string(cmdlet.name);
+    input["Parameters"] = parameters;
+    value envelope = value::object(true);
+    envelope["CmdletInput"] = input;
+    return envelope;
+}
 
 std::optional<value> parse_json(const std::string& body) {
     try {
@@ -126,7 +140,7 @@ ExchangeClient::ExchangeClient(HttpTransport& http, TokenClient& tokens, Exchang
       tokens_(tokens),
       settings_(std::move(settings)),
       sleep_(sleep ? std::move(sleep) : Sleep([](std::chrono::milliseconds delay) { std::this_thread::sleep_for(delay); })),
-      random_state_(random_seed ? random_seed : static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count())) {
+      jitter_(random_seed) {
     settings_.page_size = std::clamp(settings_.page_size, 1, 1000);
 }
 
@@ -159,15 +173,9 @@ std::chrono::milliseconds ExchangeClient::backoff(int attempt, const HttpRespons
     }
     const double grown = static_cast<double>(settings_.retry.first_delay.count()) * std::pow(2.0, attempt);
     const long capped = static_cast<long>(std::min(grown, static_cast<double>(settings_.retry.max_delay.count())));
-    // Jitter in [capped/2, capped] keeps many clients from retrying in step.
-    unsigned draw;
-    {
-        std::lock_guard lock(mutex_);
-        random_state_ = random_state_ * 1103515245u + 12345u;
-        draw = random_state_ >> 8;
-    }
-    const long half = capped / 2;
-    return std::chrono::milliseconds{half + (half > 0 ? static_cast<long>(draw % static_cast<unsigned>(half + 1)) : 0)};
+    // Jitter in [capped/2, capped) keeps many clients from retrying in step.
+    std::lock_guard lock(mutex_);
+    return jitter_.spread(std::chrono::milliseconds{capped}, 0.5, 1.0);
 }
 
 HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmdlet, const std::string& body,
@@ -248,17 +256,13 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
     }
 }
 
-void ExchangeClient::read(const std::string& cmdlet, const web::json::value& parameters,
-                          const std::vector<std::string>& select, const std::function<void()>& begin,
+void ExchangeClient::read(const Cmdlet& invoked, const std::vector<std::string>& select,
+                          const std::function<void()>& begin,
                           const std::function<void(const simdjson::dom::element&)>& each) {
+    const std::string& cmdlet = invoked.name;
     std::string first_url = invoke_url();
     for (std::size_t i = 0; i < select.size(); ++i) first_url += (i ? "," : "?$select=") + select[i];
-    value envelope = value::object(true);
-    value input = value::object(true);
-    input["CmdletName"] = value::string(cmdlet);
-    input["Parameters"] = parameters.is_null() ? value::object() : parameters;
-    envelope["CmdletInput"] = input;
-    const std::string body = envelope.serialize();
+    const std::string body = invocation(invoked).serialize();
     const std::string origin = origin_of(settings_.exchange_endpoint);
 
     // While one page is parsed, the next is already on its way: its link is found with a plain
@@ -353,17 +357,13 @@ void ExchangeClient::read(const std::string& cmdlet, const web::json::value& par
     }
 }
 
-CmdletResult ExchangeClient::write(const std::string& cmdlet, const web::json::value& parameters) {
-    value envelope = value::object(true);
-    value input = value::object(true);
-    input["CmdletName"] = value::string(cmdlet);
-    input["Parameters"] = parameters;
-    envelope["CmdletInput"] = input;
+CmdletResult ExchangeClient::write(const Cmdlet& cmdlet) {
     CmdletResult result;
-    const HttpResponse response = send(invoke_url(), cmdlet, envelope.serialize(), Replay::write, result.client_request_id);
+    const HttpResponse response =
+        send(invoke_url(), cmdlet.name, invocation(cmdlet).serialize(), Replay::write, result.client_request_id);
     const auto answer = parse_json(response.body);
     if (answer && answer->has_array_field("value"))
-        for (const value& object : answer->at("value").as_array()) result.objects.push_back(object);
+        for (const value& object : answer->at("value").as_array()) result.objects.push_back(object.serialize());
     if (answer && answer->has_array_field("@adminapi.warnings"))
         for (const value& warning : answer->at("@adminapi.warnings").as_array())
             if (warning.is_string()) result.warnings.push_back(warning.as_string());
@@ -417,10 +417,10 @@ std::string ExchangeClient::batch_url() {
     return trim_slash(settings_.exchange_endpoint) + "/adminapi/beta/" + tenant() + "/$batch";
 }
 
-WriteOutcome ExchangeClient::write_one(const WriteRequest& write) {
+WriteOutcome ExchangeClient::write_one(const Cmdlet& write) {
     WriteOutcome outcome;
     try {
-        CmdletResult result = this->write(write.cmdlet, write.parameters);
+        CmdletResult result = this->write(write);
         outcome.ok = true;
         outcome.client_request_id = result.client_request_id;
         outcome.warnings = std::move(result.warnings);
@@ -429,12 +429,12 @@ WriteOutcome ExchangeClient::write_one(const WriteRequest& write) {
         outcome.error = error.what();
         outcome.client_request_id = error.client_request_id();
     } catch (const ConnectorError& error) {
-        outcome.error = std::string(write.cmdlet) + " failed: " + error.what();
+        outcome.error = write.name + " failed: " + error.what();
     }
     return outcome;
 }
 
-void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::size_t first, std::size_t count,
+void ExchangeClient::write_batch(const std::vector<Cmdlet>& writes, std::size_t first, std::size_t count,
                                  std::vector<WriteOutcome>& outcomes) {
     // Every item carries the whole header set, bearer and anchor included, as production clients
     // send it: a service that checks items on their own then takes them.
@@ -447,21 +447,17 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
     } catch (const ConnectorError& error) {
         // No token: the batch is never sent. (Thrown on a worker thread, this would end the program.)
         for (std::size_t i = 0; i < count; ++i)
-            outcomes[first + i] = {false, false, writes[first + i].cmdlet + " failed: " + error.what(), "", {}};
+            outcomes[first + i] = {false, false, writes[first + i].name + " failed: " + error.what(), "", {}};
         return;
     }
     value requests = value::array(count);
     for (std::size_t i = 0; i < count; ++i) {
-        const WriteRequest& write = writes[first + i];
-        value input = value::object(true);
-        input["CmdletName"] = value::string(write.cmdlet);
-        input["Parameters"] = write.parameters;
-        value envelope = value::object(true);
-        envelope["CmdletInput"] = input;
+        const Cmdlet& write = writes[first + i];
+        const value envelope = invocation(write);
         value headers = value::object(true);
         headers["Authorization"] = value::string(bearer);
         headers["X-AnchorMailbox"] = value::string(anchor);
-        headers["X-CmdletName"] = value::string(write.cmdlet);
+        headers["X-CmdletName"] = value::string(write.name);
         headers["X-ResponseFormat"] = value::string("json");
         headers["Content-Type"] = value::string("application/json");
         value request = value::object(true);
@@ -486,12 +482,12 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
             return;
         }
         for (std::size_t i = 0; i < count; ++i)
-            outcomes[first + i] = {false, true, writes[first + i].cmdlet + " in " + error.what(), error.client_request_id(), {}};
+            outcomes[first + i] = {false, true, writes[first + i].name + " in " + error.what(), error.client_request_id(), {}};
         return;
     } catch (const ConnectorError& error) {
         // No token: the batch was never sent. (Thrown on a worker thread, this would end the program.)
         for (std::size_t i = 0; i < count; ++i)
-            outcomes[first + i] = {false, false, writes[first + i].cmdlet + " failed: " + error.what(), "", {}};
+            outcomes[first + i] = {false, false, writes[first + i].name + " failed: " + error.what(), "", {}};
         return;
     }
 
@@ -499,7 +495,10 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
     const auto answer = parse_json(response.body);
     if (answer && answer->has_array_field("responses")) {
         for (const value& item : answer->at("responses").as_array()) {
-            if (!item.has_string_field("id") || !item.has_number_field("status")) continue;
+            // A status that is not a whole number is no answer (casting it would be undefined).
+            if (!item.has_string_field("id") || !item.has_number_field("status") ||
+                !item.at("status").as_number().is_int32())
+                continue;
             std::size_t index = 0;
             try {
                 index = std::stoul(item.at("id").as_string()) - 1;
@@ -508,7 +507,7 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
             }
             if (index >= count || answered[index]) continue;
             answered[index] = true;
-            const WriteRequest& write = writes[first + index];
+            const Cmdlet& write = writes[first + index];
             WriteOutcome& outcome = outcomes[first + index];
             const int status = item.at("status").as_integer();
             const value item_body = item.has_field("body") ? item.at("body") : value::object();
@@ -525,7 +524,7 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
                 const std::string text = exchange_error_text({status, {}, item_body.serialize()});
                 const bool uncertain = status >= 500;
                 outcome = {false, uncertain,
-                           write.cmdlet + " failed: HTTP " + std::to_string(status) + ": " + text +
+                           write.name + " failed: HTTP " + std::to_string(status) + ": " + text +
                                (uncertain ? "; the change may or may not have been made" : "") + " (client-request-id " +
                                request_id + ", $batch item " + std::to_string(index + 1) + ")",
                            request_id, {}};
@@ -535,12 +534,12 @@ void ExchangeClient::write_batch(const std::vector<WriteRequest>& writes, std::s
     for (std::size_t i = 0; i < count; ++i)
         if (!answered[i])
             outcomes[first + i] = {false, true,
-                                   writes[first + i].cmdlet + " failed: the $batch answer has no response for item " +
+                                   writes[first + i].name + " failed: the $batch answer has no response for item " +
                                        std::to_string(i + 1) + " (client-request-id " + request_id + ")",
                                    request_id, {}};
 }
 
-std::vector<WriteOutcome> ExchangeClient::write_many(const std::vector<WriteRequest>& writes, int in_flight) {
+std::vector<WriteOutcome> ExchangeClient::write_many(const std::vector<Cmdlet>& writes, int in_flight) {
     constexpr std::size_t batch_size = 10;  // the most $batch takes
     std::vector<WriteOutcome> outcomes(writes.size());
     if (writes.size() == 1) {  // a batch of one only adds an envelope

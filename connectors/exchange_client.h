@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include <cpprest/json.h>
-
 #include "connectors/http.h"
 #include "connectors/token_client.h"
+#include "policies/jitter.h"
+#include "policies/plan.h"
 
 namespace simdjson::dom {
 class element;
@@ -65,15 +65,9 @@ private:
 };
 
 struct CmdletResult {
-    std::vector<web::json::value> objects;
+    std::vector<std::string> objects;   // the answer's "value", each object as JSON text
     std::vector<std::string> warnings;  // @adminapi.warnings, e.g. "no settings … have been modified"
     std::string client_request_id;
-};
-
-// One write of a group of independent writes.
-struct WriteRequest {
-    std::string cmdlet;
-    web::json::value parameters;
 };
 
 struct ExchangeCounters {
@@ -98,18 +92,18 @@ public:
     // Runs a read cmdlet and follows every page. `begin` is called before the first object of
     // each attempt (a read restarted after an expired link starts over); `each` gets every element
     // of every page, as simdjson parsed it (json_pages.h), valid only during the call.
-    void read(const std::string& cmdlet, const web::json::value& parameters, const std::vector<std::string>& select,
-              const std::function<void()>& begin, const std::function<void(const simdjson::dom::element&)>& each);
+    void read(const Cmdlet& cmdlet, const std::vector<std::string>& select, const std::function<void()>& begin,
+              const std::function<void(const simdjson::dom::element&)>& each);
 
     // Runs a write cmdlet. Retried only where Exchange cannot have acted: after 429, or when the
     // connection failed before sending. Otherwise a failure whose effect is unknown is an
     // ExchangeError with uncertain() set.
-    CmdletResult write(const std::string& cmdlet, const web::json::value& parameters);
+    CmdletResult write(const Cmdlet& cmdlet);
 
     // Sends independent writes through $batch, 10 to a request and at most `in_flight` requests
     // at a time; items are matched to answers by id. An item throttled inside a batch, or a
     // batch the server does not take, is sent on its own. Outcomes are in the order of `writes`.
-    std::vector<WriteOutcome> write_many(const std::vector<WriteRequest>& writes, int in_flight = 4);
+    std::vector<WriteOutcome> write_many(const std::vector<Cmdlet>& writes, int in_flight = 4);
 
     ExchangeCounters counters() const;
 
@@ -128,9 +122,9 @@ private:
     HttpResponse send(const std::string& url, const std::string& cmdlet, const std::string& body, Replay replay,
                       std::string& client_request_id, bool paged = true);
     std::chrono::milliseconds backoff(int attempt, const HttpResponse* response);
-    void write_batch(const std::vector<WriteRequest>& writes, std::size_t first, std::size_t count,
+    void write_batch(const std::vector<Cmdlet>& writes, std::size_t first, std::size_t count,
                      std::vector<WriteOutcome>& outcomes);
-    WriteOutcome write_one(const WriteRequest& write);
+    WriteOutcome write_one(const Cmdlet& write);
     std::string batch_url();
     // The bearer, the anchor and the correlation id that every admin API request carries.
     std::map<std::string, std::string> signed_headers(const std::string& client_request_id);
@@ -144,8 +138,8 @@ private:
     TokenClient& tokens_;
     ExchangeSettings settings_;
     Sleep sleep_;
-    mutable std::mutex mutex_;  // guards random_state_ and counters_ for concurrent batches
-    unsigned random_state_;
+    mutable std::mutex mutex_;  // guards jitter_ and counters_ for concurrent batches
+    Jitter jitter_;
     ExchangeCounters counters_;
 };
 

@@ -3,11 +3,7 @@
 #include <array>
 #include <optional>
 
-#include <simdjson.h>
-
 namespace authgate {
-
-using web::json::value;
 
 std::string Place::where() const {
     std::string text(path);
@@ -33,145 +29,128 @@ void Place::fail(std::string_view property, std::string_view problem) const {
     throw ConnectorError(text.append(property).append(" ").append(problem));
 }
 
-std::string describe(const JsonScalar& json) {
-    switch (json.kind) {
-    case JsonScalar::Kind::number: return "a number";
-    case JsonScalar::Kind::boolean: return "a boolean";
-    case JsonScalar::Kind::string: return "a string";
-    case JsonScalar::Kind::object: return "an object";
-    case JsonScalar::Kind::array: return "an array";
-    case JsonScalar::Kind::null: break;
+std::string describe(const simdjson::dom::element& json) {
+    switch (json.type()) {
+    case simdjson::dom::element_type::INT64:
+    case simdjson::dom::element_type::UINT64:
+    case simdjson::dom::element_type::DOUBLE: return "a number";
+    case simdjson::dom::element_type::BOOL: return "a boolean";
+    case simdjson::dom::element_type::STRING: return "a string";
+    case simdjson::dom::element_type::OBJECT: return "an object";
+    case simdjson::dom::element_type::ARRAY: return "an array";
+    case simdjson::dom::element_type::NULL_VALUE: break;
     }
     return "null";
 }
 
 namespace {
 
-using Kind = JsonScalar::Kind;
+using simdjson::dom::element;
 
-JsonScalar scalar_of(const value& json) {
-    switch (json.type()) {
-    case value::Number: return JsonScalar(Kind::number);
-    case value::Boolean: return JsonScalar(Kind::boolean, json.as_bool());
-    case value::String: return JsonScalar(Kind::string, false, json.as_string());
-    case value::Object: return JsonScalar(Kind::object);
-    case value::Array: return JsonScalar(Kind::array);
-    case value::Null: break;
-    }
-    return {};
+// A string's text, a view into the parse; nullopt for anything else.
+std::optional<std::string_view> text_of(const element& json) {
+    std::string_view text;
+    if (json.get_string().get(text) != simdjson::SUCCESS) return std::nullopt;
+    return text;
 }
 
-JsonScalar scalar_of(simdjson::dom::element json) {
-    switch (json.type()) {
-    case simdjson::dom::element_type::INT64:
-    case simdjson::dom::element_type::UINT64:
-    case simdjson::dom::element_type::DOUBLE: return JsonScalar(Kind::number);
-    case simdjson::dom::element_type::BOOL: return JsonScalar(Kind::boolean, json.get_bool().value_unsafe());
-    case simdjson::dom::element_type::STRING: return JsonScalar(Kind::string, false, json.get_string().value_unsafe());
-    case simdjson::dom::element_type::OBJECT: return JsonScalar(Kind::object);
-    case simdjson::dom::element_type::ARRAY: return JsonScalar(Kind::array);
-    case simdjson::dom::element_type::NULL_VALUE: break;
-    }
-    return {};
+std::optional<bool> flag_of(const element& json) {
+    bool flag = false;
+    if (json.get_bool().get(flag) != simdjson::SUCCESS) return std::nullopt;
+    return flag;
 }
 
-// The properties of one object that a reader wants, found in a single pass over its members,
-// whichever parser read it. A single pass also catches a property written twice, which has no
-// one value to trust.
-template <std::size_t N>
-class Wanted {
-public:
-    Wanted(const web::json::object& object, const std::array<std::string_view, N>& names) : names_(names) {
-        for (const auto& [key, json] : object) see(key, [&] { return scalar_of(json); });
-    }
-    Wanted(const simdjson::dom::object& object, const std::array<std::string_view, N>& names) : names_(names) {
-        for (const auto field : object) see(field.key, [&] { return scalar_of(field.value); });
-    }
-
-    // Separate from the search so that the message can carry the object's label.
-    void check(const Place& place) const {
-        if (!duplicate_.empty()) place.fail(duplicate_, "appears more than once");
-    }
-    const JsonScalar* operator[](std::size_t i) const { return present_[i] ? &found_[i] : nullptr; }
-    std::string_view name(std::size_t i) const { return names_[i]; }
-
-private:
-    template <class Scalar>
-    void see(std::string_view key, const Scalar& scalar) {
-        for (std::size_t i = 0; i < N; ++i) {
-            if (key != names_[i]) continue;
-            if (present_[i] && duplicate_.empty()) duplicate_ = names_[i];
-            found_[i] = scalar();
-            present_[i] = true;
-            return;
-        }
-    }
-
-    const std::array<std::string_view, N>& names_;
-    std::array<JsonScalar, N> found_{};
-    std::array<bool, N> present_{};
-    std::string_view duplicate_;
-};
-
-std::string_view first_text(std::initializer_list<const JsonScalar*> candidates) {
-    for (const JsonScalar* json : candidates) {
-        if (json != nullptr && json->kind == Kind::string && !json->text.empty()) return json->text;
+std::string_view first_text(std::initializer_list<const element*> candidates) {
+    for (const element* json : candidates) {
+        if (json == nullptr) continue;
+        if (const auto text = text_of(*json); text && !text->empty()) return *text;
     }
     return {};
 }
 
 // Descriptive properties: absent and null both leave them empty.
-std::string optional_string(const JsonScalar* json, std::string_view name, const Place& place) {
-    if (json == nullptr || json->kind == Kind::null) return {};
-    if (json->kind != Kind::string) place.fail(name, "must be a string, not " + describe(*json));
-    return std::string(json->text);
+std::string optional_string(const element* json, std::string_view name, const Place& place) {
+    if (json == nullptr || json->is_null()) return {};
+    const auto text = text_of(*json);
+    if (!text) place.fail(name, "must be a string, not " + describe(*json));
+    return std::string(*text);
 }
 
-std::string required_string(const JsonScalar* json, std::string_view name, const Place& place) {
+std::string required_string(const element* json, std::string_view name, const Place& place) {
     if (json == nullptr) place.fail(name, "is missing");
-    if (json->kind != Kind::string) place.fail(name, "must be a string, not " + describe(*json));
-    if (json->text.empty()) place.fail(name, "is empty");
-    return std::string(json->text);
+    const auto text = text_of(*json);
+    if (!text) place.fail(name, "must be a string, not " + describe(*json));
+    if (text->empty()) place.fail(name, "is empty");
+    return std::string(*text);
 }
 
-bool required_bool(const JsonScalar* json, std::string_view name, const Place& place) {
+bool required_bool(const element* json, std::string_view name, const Place& place) {
     if (json == nullptr) place.fail(name, "is missing; a snapshot must say true or false");
-    if (json->kind != Kind::boolean) place.fail(name, "must be a boolean, not " + describe(*json));
-    return json->flag;
+    const auto flag = flag_of(*json);
+    if (!flag) place.fail(name, "must be a boolean, not " + describe(*json));
+    return *flag;
 }
 
 // A mailbox override: null is a value (inherit the org switch), absence is not.
-std::optional<bool> required_tristate(const JsonScalar* json, std::string_view name, const Place& place) {
+std::optional<bool> required_tristate(const element* json, std::string_view name, const Place& place) {
     if (json == nullptr) place.fail(name, "is missing; a snapshot must say true, false or null");
-    if (json->kind == Kind::null) return std::nullopt;
-    if (json->kind != Kind::boolean) place.fail(name, "must be true, false or null, not " + describe(*json));
-    return json->flag;
+    if (json->is_null()) return std::nullopt;
+    const auto flag = flag_of(*json);
+    if (!flag) place.fail(name, "must be true, false or null, not " + describe(*json));
+    return *flag;
 }
 
 // Exchange reports "no policy" as null or as an empty string, depending on the cmdlet.
-std::optional<std::string> required_policy_reference(const JsonScalar* json, std::string_view name,
+std::optional<std::string> required_policy_reference(const element* json, std::string_view name,
                                                      const Place& place) {
     if (json == nullptr) place.fail(name, "is missing; a snapshot must say a policy name or null");
-    if (json->kind == Kind::null) return std::nullopt;
-    if (json->kind != Kind::string) place.fail(name, "must be a policy name or null, not " + describe(*json));
-    if (json->text.empty()) return std::nullopt;
-    return std::string(json->text);
+    if (json->is_null()) return std::nullopt;
+    const auto text = text_of(*json);
+    if (!text) place.fail(name, "must be a policy name or null, not " + describe(*json));
+    if (text->empty()) return std::nullopt;
+    return std::string(*text);
 }
 
 // An absent flag is false, as it is in Exchange when a policy is created without it.
-bool flag(const JsonScalar* json, std::string_view name, const Place& place) {
-    if (json == nullptr || json->kind == Kind::null) return false;
-    if (json->kind != Kind::boolean) place.fail(name, "must be a boolean, not " + describe(*json));
-    return json->flag;
+bool flag(const element* json, std::string_view name, const Place& place) {
+    if (json == nullptr || json->is_null()) return false;
+    const auto flag = flag_of(*json);
+    if (!flag) place.fail(name, "must be a boolean, not " + describe(*json));
+    return *flag;
 }
 
 const std::array<std::string_view, 5> mailbox_names{"Guid", "Identity", "ExternalDirectoryObjectId",
                                                     "PrimarySmtpAddress", "SmtpClientAuthenticationDisabled"};
+enum { policy_name, policy_identity, policy_guid, policy_distinguished_name, policy_first_flag };
+// A function: the flags' names are another file's global, not yet made during static initialisation.
+const std::array<std::string_view, policy_first_flag + basic_auth_flag_count>& policy_names() {
+    static const auto names = [] {
+        std::array<std::string_view, policy_first_flag + basic_auth_flag_count> all{"Name", "Identity", "Guid",
+                                                                                    "DistinguishedName"};
+        for (std::size_t i = 0; i < basic_auth_flag_count; ++i)
+            all[policy_first_flag + i] = basic_auth_flags[i].exchange_name;
+        return all;
+    }();
+    return names;
+}
 
-template <class Object>
-Mailbox mailbox_from(const Object& object, Place place) {
+const std::array<std::string_view, 4> user_names{"Identity", "ExternalDirectoryObjectId", "UserPrincipalName",
+                                                 "AuthenticationPolicy"};
+const std::array<std::string_view, 1> transport_names{"SmtpClientAuthenticationDisabled"};
+const std::array<std::string_view, 1> organization_names{"DefaultAuthenticationPolicy"};
+
+}  // namespace
+
+simdjson::dom::object as_object(const simdjson::dom::element& json, const Place& place) {
+    simdjson::dom::object object;
+    if (json.get_object().get(object) != simdjson::SUCCESS)
+        throw ConnectorError(place.file + ": " + place.where() + " must be an object, not " + describe(json));
+    return object;
+}
+
+Mailbox read_mailbox(const simdjson::dom::object& object, Place place) {
     enum { guid, identity, external_id, address, disabled };
-    const Wanted fields(object, mailbox_names);
+    const Fields fields(object, mailbox_names);
     place.label = first_text({fields[address], fields[identity], fields[guid], fields[external_id]});
     fields.check(place);
 
@@ -189,22 +168,8 @@ Mailbox mailbox_from(const Object& object, Place place) {
     return mailbox;
 }
 
-enum { policy_name, policy_identity, policy_guid, policy_distinguished_name, policy_first_flag };
-// A function: the flags' names are another file's global, not yet made during static initialisation.
-const std::array<std::string_view, policy_first_flag + basic_auth_flag_count>& policy_names() {
-    static const auto names = [] {
-        std::array<std::string_view, policy_first_flag + basic_auth_flag_count> all{"Name", "Identity", "Guid",
-                                                                                    "DistinguishedName"};
-        for (std::size_t i = 0; i < basic_auth_flag_count; ++i)
-            all[policy_first_flag + i] = basic_auth_flags[i].exchange_name;
-        return all;
-    }();
-    return names;
-}
-
-template <class Object>
-LivePolicy policy_from(const Object& object, Place place) {
-    const Wanted fields(object, policy_names());
+LivePolicy read_policy(const simdjson::dom::object& object, Place place) {
+    const Fields fields(object, policy_names());
     place.label = first_text({fields[policy_name], fields[policy_identity]});
     fields.check(place);
 
@@ -221,13 +186,9 @@ LivePolicy policy_from(const Object& object, Place place) {
     return policy;
 }
 
-const std::array<std::string_view, 4> user_names{"Identity", "ExternalDirectoryObjectId", "UserPrincipalName",
-                                                 "AuthenticationPolicy"};
-
-template <class Object>
-LiveUser user_from(const Object& object, Place place) {
+LiveUser read_user(const simdjson::dom::object& object, Place place) {
     enum { identity, external_id, principal_name, policy };
-    const Wanted fields(object, user_names);
+    const Fields fields(object, user_names);
     place.label = first_text({fields[principal_name], fields[identity], fields[external_id]});
     fields.check(place);
 
@@ -244,64 +205,16 @@ LiveUser user_from(const Object& object, Place place) {
     return user;
 }
 
-const std::array<std::string_view, 1> transport_names{"SmtpClientAuthenticationDisabled"};
-
-template <class Object>
-bool transport_config_from(const Object& object, const Place& place) {
-    const Wanted fields(object, transport_names);
+bool read_transport_config(const simdjson::dom::object& object, const Place& place) {
+    const Fields fields(object, transport_names);
     fields.check(place);
     return required_bool(fields[0], fields.name(0), place);
 }
 
-const std::array<std::string_view, 1> organization_names{"DefaultAuthenticationPolicy"};
-
-template <class Object>
-OrganizationConfig organization_config_from(const Object& object, const Place& place) {
-    const Wanted fields(object, organization_names);
+OrganizationConfig read_organization_config(const simdjson::dom::object& object, const Place& place) {
+    const Fields fields(object, organization_names);
     fields.check(place);
     return {required_policy_reference(fields[0], fields.name(0), place)};
-}
-
-}  // namespace
-
-std::string describe(const value& json) { return describe(scalar_of(json)); }
-
-namespace {
-
-[[noreturn]] void not_an_object(const Place& place, const JsonScalar& json) {
-    throw ConnectorError(place.file + ": " + place.where() + " must be an object, not " + describe(json));
-}
-
-}  // namespace
-
-const web::json::object& as_object(const value& json, const Place& place) {
-    if (!json.is_object()) not_an_object(place, scalar_of(json));
-    return json.as_object();
-}
-
-simdjson::dom::object as_object(const simdjson::dom::element& json, const Place& place) {
-    simdjson::dom::object object;
-    if (json.get_object().get(object) != simdjson::SUCCESS) not_an_object(place, scalar_of(json));
-    return object;
-}
-
-Mailbox read_mailbox(const web::json::object& object, Place place) { return mailbox_from(object, place); }
-Mailbox read_mailbox(const simdjson::dom::object& object, Place place) { return mailbox_from(object, place); }
-LivePolicy read_policy(const web::json::object& object, Place place) { return policy_from(object, place); }
-LivePolicy read_policy(const simdjson::dom::object& object, Place place) { return policy_from(object, place); }
-LiveUser read_user(const web::json::object& object, Place place) { return user_from(object, place); }
-LiveUser read_user(const simdjson::dom::object& object, Place place) { return user_from(object, place); }
-bool read_transport_config(const web::json::object& object, const Place& place) {
-    return transport_config_from(object, place);
-}
-bool read_transport_config(const simdjson::dom::object& object, const Place& place) {
-    return transport_config_from(object, place);
-}
-OrganizationConfig read_organization_config(const web::json::object& object, const Place& place) {
-    return organization_config_from(object, place);
-}
-OrganizationConfig read_organization_config(const simdjson::dom::object& object, const Place& place) {
-    return organization_config_from(object, place);
 }
 
 }  // namespace authgate

@@ -7,14 +7,6 @@
 namespace authgate {
 namespace {
 
-using web::json::value;
-
-value parameters(std::initializer_list<std::pair<const char*, value>> members) {
-    value object = value::object(true);
-    for (const auto& [name, member] : members) object[name] = member;
-    return object;
-}
-
 // OPATH string literals are single-quoted; a quote inside is doubled.
 std::string opath_quote(const std::string& text) {
     std::string quoted = "'";
@@ -30,18 +22,17 @@ using Progress = std::function<void(const std::string&)>;
 // `read` is the simdjson overload of a reader of exchange_objects.h (they take Place by value or
 // by reference).
 template <class T, class PlaceArgument>
-std::vector<T> read_all(ExchangeClient& client, const std::string& cmdlet, const value& input,
-                        const std::vector<std::string>& select, T (*read)(const simdjson::dom::object&, PlaceArgument),
-                        const Progress& progress = {}) {
+std::vector<T> read_all(ExchangeClient& client, const Cmdlet& cmdlet, const std::vector<std::string>& select,
+                        T (*read)(const simdjson::dom::object&, PlaceArgument), const Progress& progress = {}) {
     std::vector<T> objects;
-    const std::string source = cmdlet;
-    if (progress) progress(cmdlet + ": reading");
+    const std::string& source = cmdlet.name;
+    if (progress) progress(source + ": reading");
     client.read(
-        cmdlet, input, select, [&] { objects.clear(); },
+        cmdlet, select, [&] { objects.clear(); },
         [&](const simdjson::dom::element& json) {
             const Place place{source, "value", objects.size()};
             objects.push_back(read(as_object(json, place), place));
-            if (progress && objects.size() % 1000 == 0) progress(cmdlet + ": " + std::to_string(objects.size()) + " read");
+            if (progress && objects.size() % 1000 == 0) progress(source + ": " + std::to_string(objects.size()) + " read");
         });
     return objects;
 }
@@ -49,36 +40,23 @@ std::vector<T> read_all(ExchangeClient& client, const std::string& cmdlet, const
 template <class T, class PlaceArgument>
 T read_one(ExchangeClient& client, const std::string& cmdlet, const std::vector<std::string>& select,
            T (*read)(const simdjson::dom::object&, PlaceArgument)) {
-    std::vector<T> objects = read_all<T>(client, cmdlet, value::object(), select, read);
+    std::vector<T> objects = read_all<T>(client, {cmdlet, {}}, select, read);
     if (objects.size() != 1)
         throw ConnectorError(cmdlet + " returned " + std::to_string(objects.size()) + " objects where one was expected");
     return objects.front();
 }
 
-value to_json(const Value& v) {
-    if (const bool* flag = std::get_if<bool>(&v)) return value::boolean(*flag);
-    if (const std::string* text = std::get_if<std::string>(&v)) return value::string(*text);
-    return value::null();
-}
-
 }  // namespace
 
 std::vector<WriteOutcome> ExchangeOnlineConnector::write(const std::vector<Cmdlet>& cmdlets) {
-    std::vector<WriteRequest> writes;
-    writes.reserve(cmdlets.size());
-    for (const Cmdlet& cmdlet : cmdlets) {
-        value parameters = value::object(true);
-        for (const auto& [name, parameter] : cmdlet.parameters) parameters[name] = to_json(parameter);
-        writes.push_back({cmdlet.name, parameters});
-    }
-    return client_.write_many(writes);
+    return client_.write_many(cmdlets);
 }
 
 std::optional<std::string> ExchangeOnlineConnector::read_tokens_valid_from(const std::string& identity) {
     std::optional<std::string> found;
     int objects = 0;
     client_.read(
-        "Get-User", parameters({{"Identity", value::string(identity)}}), {"Identity", "StsRefreshTokensValidFrom"},
+        {"Get-User", {{"Identity", identity}}}, {"Identity", "StsRefreshTokensValidFrom"},
         [&] { objects = 0; },
         [&](const simdjson::dom::element& json) {
             ++objects;
@@ -107,10 +85,10 @@ LiveState ExchangeOnlineConnector::read_live_state() {
     // SmtpClientAuthenticationDisabled cannot be filtered on: read every mailbox, only the
     // properties the plan needs.
     state.mailboxes = read_all<Mailbox>(
-        client_, "Get-CASMailbox", parameters({{"ResultSize", value::string("Unlimited")}}),
+        client_, {"Get-CASMailbox", {{"ResultSize", std::string("Unlimited")}}},
         {"Guid", "Identity", "ExternalDirectoryObjectId", "PrimarySmtpAddress", "SmtpClientAuthenticationDisabled"},
         read_mailbox, progress_);
-    state.policies = read_all<LivePolicy>(client_, "Get-AuthenticationPolicy", value::object(), {}, read_policy);
+    state.policies = read_all<LivePolicy>(client_, {"Get-AuthenticationPolicy", {}}, {}, read_policy);
 
     std::vector<LiveUser> users;
     for (const LivePolicy& policy : *state.policies) {
@@ -118,10 +96,10 @@ LiveState ExchangeOnlineConnector::read_live_state() {
         if (policy.distinguished_name.empty())
             throw ConnectorError("Get-AuthenticationPolicy: policy '" + policy.name +
                                  "' has no DistinguishedName, so its users cannot be listed");
-        const value input = parameters({{"Filter", value::string("AuthenticationPolicy -eq " +
-                                                                 opath_quote(policy.distinguished_name))},
-                                        {"ResultSize", value::string("Unlimited")}});
-        auto assigned = read_all<LiveUser>(client_, "Get-User", input,
+        const Cmdlet input{"Get-User",
+                           {{"Filter", "AuthenticationPolicy -eq " + opath_quote(policy.distinguished_name)},
+                            {"ResultSize", std::string("Unlimited")}}};
+        auto assigned = read_all<LiveUser>(client_, input,
                                            {"Identity", "ExternalDirectoryObjectId", "UserPrincipalName", "AuthenticationPolicy"},
                                            read_user);
         // Listed by this policy's filter: on this policy, whatever form the user's own reference

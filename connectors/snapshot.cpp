@@ -4,21 +4,20 @@
 #include "connectors/snapshot.h"
 
 #include "connectors/exchange_objects.h"
+#include "policies/files.h"
 
 #include <array>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <memory>
+#include <optional>
 #include <string_view>
 #include <utility>
 
-#include <cpprest/json.h>
+#include <cpprest/json.h>  // only to say where a text that is not JSON breaks
+#include <simdjson.h>
 
 namespace authgate {
 namespace {
 
-using web::json::value;
+using simdjson::dom::element;
 
 constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
 
@@ -27,30 +26,32 @@ constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
 // a {"value": […]} wrapper (the REST envelope, and Windows PowerShell's {"value", "Count"}).
 struct Elements {
     std::string path;
-    const web::json::array* array = nullptr;
-    const value* single = nullptr;
+    std::optional<simdjson::dom::array> array;
+    std::optional<element> single;
 };
 
-Elements elements_of(const value& member, std::string_view name, std::string_view expected,
+Elements elements_of(const element& member, std::string_view name, std::string_view expected,
                      const std::string& file) {
-    if (member.is_array()) return {std::string(name), &member.as_array(), nullptr};
-    if (!member.is_object()) {
+    simdjson::dom::array array;
+    if (member.get_array().get(array) == simdjson::SUCCESS) return {std::string(name), array, std::nullopt};
+    simdjson::dom::object object;
+    if (member.get_object().get(object) != simdjson::SUCCESS) {
         throw ConnectorError(file + ": " + std::string(name) + " must be " +
                              std::string(expected) + ", not " + describe(member));
     }
     static const std::array<std::string_view, 1> names{"value"};
-    const Fields envelope(member.as_object(), names);
-    if (envelope[0] != nullptr && envelope[0]->is_array()) {
+    const Fields envelope(object, names);
+    if (envelope[0] != nullptr && envelope[0]->get_array().get(array) == simdjson::SUCCESS) {
         const Place place{file, name};
         envelope.check(place);
-        return {std::string(name) + ".value", &envelope[0]->as_array(), nullptr};
+        return {std::string(name) + ".value", array, std::nullopt};
     }
-    return {std::string(name), nullptr, &member};
+    return {std::string(name), std::nullopt, member};
 }
 
 template <class T>
-std::vector<T> read_list(const value& member, std::string_view name, const std::string& file,
-                         T (*read)(const web::json::object&, Place)) {
+std::vector<T> read_list(const element& member, std::string_view name, const std::string& file,
+                         T (*read)(const simdjson::dom::object&, Place)) {
     if (member.is_null()) {
         // What an empty pipeline gives in PowerShell, and also what a failed one gives.
         throw ConnectorError(file + ": " + std::string(name) +
@@ -59,15 +60,15 @@ std::vector<T> read_list(const value& member, std::string_view name, const std::
     }
     const Elements elements = elements_of(member, name, "an array", file);
     std::vector<T> list;
-    if (elements.single != nullptr) {
+    if (elements.single) {
         const Place place{file, elements.path};
         list.push_back(read(as_object(*elements.single, place), place));
         return list;
     }
-    list.reserve(elements.array->size());
-    for (std::size_t i = 0; i < elements.array->size(); ++i) {
-        const Place place{file, elements.path, i};
-        list.push_back(read(as_object(elements.array->at(i), place), place));
+    list.reserve(elements.array->size());  // simdjson's count, which stops at 2^24 - 1
+    for (const element item : *elements.array) {
+        const Place place{file, elements.path, list.size()};
+        list.push_back(read(as_object(item, place), place));
     }
     return list;
 }
@@ -75,49 +76,58 @@ std::vector<T> read_list(const value& member, std::string_view name, const std::
 // Get-TransportConfig and Get-OrganizationConfig return one object, which REST still wraps
 // in an array; two would leave no way to tell which one holds.
 template <class T>
-T read_single(const value& member, std::string_view name, const std::string& file,
-              T (*read)(const web::json::object&, const Place&)) {
+T read_single(const element& member, std::string_view name, const std::string& file,
+              T (*read)(const simdjson::dom::object&, const Place&)) {
     if (member.is_null()) {
         throw ConnectorError(file + ": " + std::string(name) +
                              " is null; leave the member out when it is unknown");
     }
     const Elements elements = elements_of(member, name, "an object", file);
-    if (elements.single != nullptr) {
+    if (elements.single) {
         const Place place{file, elements.path};
         return read(as_object(*elements.single, place), place);
     }
-    if (elements.array->size() != 1) {
+    std::size_t count = 0;
+    for ([[maybe_unused]] const element item : *elements.array) ++count;
+    if (count != 1) {
         throw ConnectorError(file + ": " + elements.path + " must hold exactly one object, not " +
-                             std::to_string(elements.array->size()));
+                             std::to_string(count));
     }
     const Place place{file, elements.path, 0};
-    return read(as_object(elements.array->at(0), place), place);
+    return read(as_object(*elements.array->begin(), place), place);
 }
 
-value parse_json(const std::string& text, const std::string& name) {
-    try {
-        // Windows PowerShell 5.1 starts its UTF-8 files with a byte order mark.
-        if (std::string_view(text).starts_with(utf8_bom)) {
-            return value::parse(text.substr(utf8_bom.size()));
+// The document's root, a view into `parser`. simdjson says why a text is not JSON but not where;
+// cpprest's parser, which says where (line and column), is asked then, unless the text is only
+// too deep (cpprest stops at 128 levels, simdjson at 1024) or is JSON to cpprest (which takes
+// what is not UTF-8, or a number past 64 bits).
+element parse_json(simdjson::dom::parser& parser, std::string_view text, const std::string& name) {
+    // Windows PowerShell 5.1 starts its UTF-8 files with a byte order mark.
+    if (text.starts_with(utf8_bom)) text.remove_prefix(utf8_bom.size());
+    element root;
+    const simdjson::error_code error = parser.parse(text.data(), text.size()).get(root);
+    if (error == simdjson::SUCCESS) return root;
+    std::string why = simdjson::error_message(error);
+    if (error != simdjson::DEPTH_ERROR) {
+        try {
+            web::json::value::parse(std::string(text));
+        } catch (const web::json::json_exception& located) {
+            std::string_view message = located.what();
+            if (message.starts_with("* ")) message.remove_prefix(2);
+            why = message;
         }
-        return value::parse(text);
-    } catch (const web::json::json_exception& error) {
-        std::string_view message = error.what();
-        if (message.starts_with("* ")) message.remove_prefix(2);
-        throw ConnectorError(name + ": not valid JSON: " + std::string(message));
     }
+    throw ConnectorError(name + ": not valid JSON: " + why);
 }
 
 }  // namespace
 
 LiveState parse_snapshot(const std::string& text, const std::string& name) {
-    // Out-File and ">" in Windows PowerShell 5.1 write UTF-16, the usual way to get here.
-    if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF")) {
-        throw ConnectorError(name + ": the file is UTF-16; save it as UTF-8 (in Windows "
-                                    "PowerShell: Out-File -Encoding utf8)");
-    }
-    const value root = parse_json(text, name);
-    if (!root.is_object()) {
+    if (const auto problem = utf16_problem(text)) throw ConnectorError(name + ": " + *problem);
+    simdjson::dom::parser parser;
+    const element root = parse_json(parser, text, name);
+    simdjson::dom::object top;
+    if (root.get_object().get(top) != simdjson::SUCCESS) {
         throw ConnectorError(name + ": the top level must be an object, not " + describe(root));
     }
 
@@ -125,25 +135,25 @@ LiveState parse_snapshot(const std::string& text, const std::string& name) {
     static const std::array<std::string_view, 5> names{
         "transport_config", "cas_mailboxes", "authentication_policies", "organization_config",
         "users"};
-    const Fields fields(root.as_object(), names);
+    const Fields fields(top, names);
     fields.check(Place{name, ""});
 
     LiveState state;
-    if (const value* member = fields[transport]) {
+    if (const element* member = fields[transport]) {
         state.org_smtp_auth_disabled =
             read_single(*member, names[transport], name, read_transport_config);
     }
-    if (const value* member = fields[mailboxes]) {
+    if (const element* member = fields[mailboxes]) {
         state.mailboxes = read_list<Mailbox>(*member, names[mailboxes], name, read_mailbox);
     }
-    if (const value* member = fields[policies]) {
+    if (const element* member = fields[policies]) {
         state.policies = read_list<LivePolicy>(*member, names[policies], name, read_policy);
     }
-    if (const value* member = fields[organization]) {
+    if (const element* member = fields[organization]) {
         state.organization =
             read_single(*member, names[organization], name, read_organization_config);
     }
-    if (const value* member = fields[users]) {
+    if (const element* member = fields[users]) {
         state.users = read_list<LiveUser>(*member, names[users], name, read_user);
     }
     name_policy_references(state);
@@ -154,85 +164,13 @@ std::vector<WriteOutcome> SnapshotConnector::write(const std::vector<Cmdlet>&) {
     throw ConnectorError("a snapshot is read-only: " + path_ + " cannot be changed; apply reads and changes the tenant");
 }
 
-namespace {
-
-value text_or_null(const std::optional<std::string>& text) { return text ? value::string(*text) : value::null(); }
-
-}  // namespace
-
-web::json::value snapshot_json(const LiveState& live) {
-    value snapshot = value::object(true);
-    if (live.org_smtp_auth_disabled) {
-        value transport = value::object(true);
-        transport["SmtpClientAuthenticationDisabled"] = value::boolean(*live.org_smtp_auth_disabled);
-        snapshot["transport_config"] = transport;
-    }
-    if (live.mailboxes) {
-        value list = value::array(live.mailboxes->size());
-        for (std::size_t i = 0; i < live.mailboxes->size(); ++i) {
-            const Mailbox& mailbox = (*live.mailboxes)[i];
-            value m = value::object(true);
-            m["Identity"] = value::string(mailbox.identity);
-            m["Guid"] = value::string(mailbox.guid);
-            m["ExternalDirectoryObjectId"] = value::string(mailbox.external_directory_object_id);
-            m["PrimarySmtpAddress"] = value::string(mailbox.primary_smtp_address);
-            m["SmtpClientAuthenticationDisabled"] =
-                mailbox.smtp_auth_disabled ? value::boolean(*mailbox.smtp_auth_disabled) : value::null();
-            list[i] = m;
-        }
-        snapshot["cas_mailboxes"] = list;
-    }
-    if (live.policies) {
-        value list = value::array(live.policies->size());
-        for (std::size_t i = 0; i < live.policies->size(); ++i) {
-            const LivePolicy& policy = (*live.policies)[i];
-            value p = value::object(true);
-            p["Name"] = value::string(policy.name);
-            p["Identity"] = value::string(policy.identity);
-            p["Guid"] = value::string(policy.guid);
-            p["DistinguishedName"] = value::string(policy.distinguished_name);
-            for (std::size_t f = 0; f < basic_auth_flag_count; ++f)
-                p[std::string(basic_auth_flags[f].exchange_name)] = value::boolean(policy.flags[f]);
-            list[i] = p;
-        }
-        snapshot["authentication_policies"] = list;
-    }
-    if (live.organization) {
-        value organization = value::object(true);
-        organization["DefaultAuthenticationPolicy"] = text_or_null(live.organization->default_authentication_policy);
-        snapshot["organization_config"] = organization;
-    }
-    if (live.users) {
-        value list = value::array(live.users->size());
-        for (std::size_t i = 0; i < live.users->size(); ++i) {
-            const LiveUser& user = (*live.users)[i];
-            value u = value::object(true);
-            u["Identity"] = value::string(user.identity);
-            u["ExternalDirectoryObjectId"] = value::string(user.external_directory_object_id);
-            u["UserPrincipalName"] = value::string(user.user_principal_name);
-            u["AuthenticationPolicy"] = text_or_null(user.authentication_policy);
-            list[i] = u;
-        }
-        snapshot["users"] = list;
-    }
-    return snapshot;
-}
-
 LiveState SnapshotConnector::read_live_state() {
-    const auto cannot_read = [this](int error) {
-        return ConnectorError("cannot read snapshot " + path_ + ": " + std::strerror(error));
-    };
-    const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path_.c_str(), "rb"),
-                                                               &std::fclose);
-    if (!file) throw cannot_read(errno);
-
     std::string text;
-    std::array<char, 1 << 16> buffer;
-    std::size_t count = 0;
-    while ((count = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0) {
-        text.append(buffer.data(), count);
+    try {
+        text = read_file(path_);
+    } catch (const FileError& error) {
+        throw ConnectorError("cannot read snapshot " + path_ + ": " + error.reason());
     }
-    if (std::ferror(file.get())) throw cannot_read(errno);
     return parse_snapshot(text, path_);
 }
 

@@ -3,19 +3,14 @@
 // including PowerShell ConvertTo-Json exports with extra properties and @odata annotations.
 #include <string>
 
-#include <cpprest/json.h>
-
 #include "connectors/connector.h"
 
 namespace authgate {
 
-// Parses snapshot text; `name` is the file name used in messages. Throws ConnectorError
+// Parses snapshot text (with simdjson, as pages of the live API are); `name` is the file name used
+// in messages. The agent writes the format (snapshot_json in agent/render.h). Throws ConnectorError
 // naming the member and element at fault. A member that is absent leaves that part unknown.
 LiveState parse_snapshot(const std::string& text, const std::string& name);
-
-// The live state in the snapshot format, with Exchange's property names; parts that are unknown
-// are left out (so they stay unknown when it is read back).
-web::json::value snapshot_json(const LiveState& live);
 
 class SnapshotConnector : public TenantConnector {
 public:

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include <cpprest/asyncrt_utils.h>
 #include <cpprest/json.h>
+
+#include "policies/printable.h"
 
 namespace authgate {
 namespace {
@@ -31,6 +34,31 @@ std::string first_line(const std::string& text) {
 }
 
 bool wants_rs256(long code) { return code == 700027 || code == 50012; }
+
+// A token's lifetime as Entra sends it in expires_in: a number, or (older endpoints) a string of
+// digits. Nullopt for anything but a whole number of seconds from 0 to a year, which no token
+// endpoint sends and no cache should trust.
+std::optional<long> lifetime_seconds(const web::json::value& json) {
+    constexpr long long year = 365LL * 24 * 3600;
+    long long seconds = -1;
+    if (json.is_number() && json.as_number().is_int64()) {
+        seconds = json.as_number().to_int64();
+    } else if (json.is_string()) {
+        const std::string& text = json.as_string();
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+        if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    } else {
+        return std::nullopt;
+    }
+    if (seconds < 0 || seconds > year) return std::nullopt;
+    return static_cast<long>(seconds);
+}
+
+// A member of the answer quoted in a message: inert, and short.
+std::string quoted(const web::json::value& json) {
+    const std::string text = printable(json.serialize());
+    return text.size() > 60 ? text.substr(0, 60) + "…" : text;
+}
 
 }  // namespace
 
@@ -187,14 +215,20 @@ std::string TokenClient::request(AssertionAlgorithm algorithm) {
                              " failed: HTTP 200 without an access_token in the answer; check --login-endpoint");
     if (response.status == 200 && body.has_string_field("access_token")) {
         long lifetime = 3599;
-        if (body.has_number_field("expires_in")) lifetime = static_cast<long>(body.at("expires_in").as_number().to_int64());
-        else if (body.has_string_field("expires_in")) lifetime = std::stol(body.at("expires_in").as_string());
+        if (body.has_field("expires_in") && !body.at("expires_in").is_null()) {
+            const auto stated = lifetime_seconds(body.at("expires_in"));
+            if (!stated)
+                throw ConnectorError("token request to " + url + " failed: the answer's expires_in is " +
+                                     quoted(body.at("expires_in")) +
+                                     ", not a whole number of seconds from 0 to a year; check --login-endpoint");
+            lifetime = *stated;
+        }
         expires_ = now + std::chrono::seconds{lifetime};
         return body.at("access_token").as_string();
     }
     long code = 0;
     if (body.has_array_field("error_codes") && body.at("error_codes").size() > 0 &&
-        body.at("error_codes").at(0).is_number())
+        body.at("error_codes").at(0).is_number() && body.at("error_codes").at(0).as_number().is_int64())
         code = static_cast<long>(body.at("error_codes").at(0).as_number().to_int64());
     const std::string description = body.has_string_field("error_description")
                                         ? first_line(body.at("error_description").as_string())

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -14,6 +13,7 @@
 
 #include <toml++/toml.h>
 
+#include "policies/files.h"
 #include "policies/validate.h"
 
 namespace authgate {
@@ -844,9 +844,8 @@ std::string describe_parse_error(std::string_view description) {
 
 // False when the text is not TOML.
 bool parse_into(const std::string& display, const std::string& text, Merger& merger, Diagnostics& diagnostics) {
-    if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF")) {
-        diagnostics.error({display, 1, 1}, "the file is UTF-16; save it as UTF-8 (in Windows PowerShell: "
-                                           "Out-File -Encoding utf8)");
+    if (auto problem = utf16_problem(text)) {
+        diagnostics.error({display, 1, 1}, std::move(*problem));
         return false;
     }
     if (const auto bad = invalid_utf8(text)) {
@@ -929,15 +928,14 @@ LoadResult load_desired_state(const std::vector<std::string>& paths) {
     const std::vector<SourceFile> files = list_files(paths, result.diagnostics);
     bool every_file_read = !result.diagnostics.has_errors();
     for (const SourceFile& file : files) {
-        std::ifstream in(file.display, std::ios::binary);
-        std::ostringstream content;
-        content << in.rdbuf();
-        if (!in) {
+        std::string text;
+        try {
+            text = read_file(file.display);
+        } catch (const FileError&) {
             result.diagnostics.error({file.display, 0, 0}, "cannot read file");
             every_file_read = false;
             continue;
         }
-        const std::string text = content.str();
         digest.add(file.relative);
         digest.add(text);
         result.state.files.push_back(file.display);

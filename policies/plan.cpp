@@ -71,9 +71,10 @@ std::string quote(const std::string& text) {
 
 }  // namespace
 
-std::string describe(const Value& value) {
+std::string describe(const Value& value, std::string_view quote) {
     if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
-    if (const std::string* text = std::get_if<std::string>(&value)) return "'" + *text + "'";
+    if (const std::string* text = std::get_if<std::string>(&value))
+        return std::string(quote).append(*text).append(quote);
     return "null";
 }
 

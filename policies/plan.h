@@ -86,8 +86,19 @@ struct EnumNames<ExceptionState> {
     }};
 };
 
-// A value for people: null, true, false or 'text'.
-std::string describe(const Value& value);
+// A value for people, the one way: null, true, false or the text between quotes ('text' in
+// messages, "text" in text plans, bare in Markdown, whose code span sets it apart). Tenant text
+// is as it is: show it through printable().
+std::string describe(const Value& value, std::string_view quote = "'");
+
+// A value as a JSON library's value, the one way (for plan reports, Exchange's requests and the
+// journal): `Json` is that library's type, cpprest's web::json::value; policies itself uses none.
+template <class Json>
+Json to_json(const Value& value) {
+    if (const bool* flag = std::get_if<bool>(&value)) return Json::boolean(*flag);
+    if (const std::string* text = std::get_if<std::string>(&value)) return Json::string(*text);
+    return Json::null();
+}
 
 struct Cmdlet {
     std::string name;

@@ -417,8 +417,7 @@ private:
     // Without this a policy removal takes up to 24 hours to bite; with it about 30 minutes.
     void add_revocation(Phase phase, const std::string& target, const std::string& identity, Reason reason,
                         std::string detail, std::optional<SourceLocation> source) {
-        std::string stamp = format_instant(now_);
-        stamp.insert(stamp.size() - 1, ".0000000");  // Exchange's yyyy-MM-ddTHH:mm:ss.fffffffZ
+        const std::string stamp = format_exchange_instant(now_);
         add(phase, {.resource = Resource::user,
                     .target = target,
                     .attribute = "STSRefreshTokensValidFrom",

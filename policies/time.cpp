@@ -74,6 +74,11 @@ std::string format_instant(Instant instant) {
 
 std::string format_date(Instant instant) { return format_instant(instant).substr(0, 10); }
 
+std::string format_exchange_instant(Instant instant) {
+    std::string text = format_instant(instant);
+    return text.insert(text.size() - 1, ".0000000");
+}
+
 long whole_days(Instant from, Instant to) {
     return static_cast<long>(floor<days>(to - from).count());
 }

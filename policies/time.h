@@ -15,6 +15,8 @@ std::optional<Instant> parse_instant(std::string_view text);
 
 std::string format_instant(Instant instant);  // 2026-11-22T10:00:00Z
 std::string format_date(Instant instant);     // 2026-11-22
+// As Exchange writes a DateTime (yyyy-MM-ddTHH:mm:ss.fffffffZ), e.g. STSRefreshTokensValidFrom.
+std::string format_exchange_instant(Instant instant);  // 2026-11-22T10:00:00.0000000Z
 
 // Whole days from `from` to `to`, rounded down (negative when `to` is earlier).
 long whole_days(Instant from, Instant to);

@@ -7,9 +7,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include <cpprest/json.h>
 #include <sqlite3.h>
 
-#include <cstdio>
 #include <filesystem>
 
 #include "policies/desired_state.h"
@@ -212,28 +212,6 @@ std::vector<ExceptionEventRecord> read_events(Statement& statement) {
     return events;
 }
 
-std::string json_string(const std::string& text) {
-    std::string out = "\"";
-    for (unsigned char c : text) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    char escaped[8];
-                    std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-                    out += escaped;
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
-    }
-    return out + "\"";
-}
-
 }  // namespace
 
 RunMode run_mode(ReconcileMode mode) {
@@ -245,11 +223,7 @@ RunMode run_mode(ReconcileMode mode) {
     return RunMode::enforce;
 }
 
-std::string value_text(const Value& value) {
-    if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
-    if (const std::string* text = std::get_if<std::string>(&value)) return json_string(*text);
-    return "null";
-}
+std::string value_text(const Value& value) { return to_json<web::json::value>(value).serialize(); }
 
 Journal Journal::open(const std::string& path) {
     const std::filesystem::path file(path);

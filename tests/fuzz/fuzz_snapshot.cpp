@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "agent/render.h"
 #include "connectors/snapshot.h"
 #include "fuzz_check.h"
 

@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include <cpprest/json.h>
 #include <simdjson.h>
 
 #include "connectors/exchange_client.h"
@@ -48,7 +49,7 @@ struct Fixture : FakeSignIn {
 
     std::vector<std::string> read_all(const std::string& cmdlet, int* begins = nullptr) {
         std::vector<std::string> names;
-        client.read(cmdlet, value::object(), {"Name"}, [&] { names.clear(); if (begins) ++*begins; },
+        client.read({cmdlet, {}}, {"Name"}, [&] { names.clear(); if (begins) ++*begins; },
                     [&](const simdjson::dom::element& object) { names.emplace_back(object["Name"].get_string().value()); });
         return names;
     }
@@ -68,9 +69,8 @@ std::string error_of(const std::function<void()>& action) {
 TEST_CASE("a cmdlet is sent with the headers and body Exchange expects", "[exchange]") {
     Fixture f;
     f.exchange.answer(page(R"({"Name":"a"})"));
-    value parameters = value::object();
-    parameters["ResultSize"] = value::string("Unlimited");
-    f.client.read("Get-CASMailbox", parameters, {"Guid", "PrimarySmtpAddress"}, [] {}, [](const simdjson::dom::element&) {});
+    const Cmdlet cmdlet{"Get-CASMailbox", {{"ResultSize", std::string("Unlimited")}}};
+    f.client.read(cmdlet, {"Guid", "PrimarySmtpAddress"}, [] {}, [](const simdjson::dom::element&) {});
     REQUIRE(f.exchange.requests.size() == 1);
     const HttpRequest& request = f.exchange.requests[0];
     CHECK(request.url == base + "?$select=Guid,PrimarySmtpAddress");
@@ -234,12 +234,11 @@ TEST_CASE("throttling and busy servers are retried with backoff", "[exchange]") 
 
 TEST_CASE("writes are replayed only where Exchange cannot have acted", "[exchange][safety]") {
     Fixture f;
-    value parameters = value::object();
-    parameters["SmtpClientAuthenticationDisabled"] = value::null();
+    const Cmdlet set{"Set-CASMailbox", {{"SmtpClientAuthenticationDisabled", Value{}}}};
     SECTION("after 429") {
         f.exchange.answer({429, {{"retry-after", "1"}}, ""});
         f.exchange.answer(page(""));
-        CHECK(f.client.write("Set-CASMailbox", parameters).objects.empty());
+        CHECK(f.client.write(set).objects.empty());
         CHECK(f.exchange.requests.size() == 2);
         CHECK(f.exchange.requests[0].body ==
               R"({"CmdletInput":{"CmdletName":"Set-CASMailbox","Parameters":{"SmtpClientAuthenticationDisabled":null}}})");
@@ -247,12 +246,12 @@ TEST_CASE("writes are replayed only where Exchange cannot have acted", "[exchang
     SECTION("after a connection refused before sending") {
         f.exchange.fail("Connection refused", true);
         f.exchange.answer(page(""));
-        CHECK_NOTHROW(f.client.write("Set-CASMailbox", parameters));
+        CHECK_NOTHROW(f.client.write(set));
     }
     SECTION("not after a 503: the outcome is unknown") {
         f.exchange.answer({503, {}, ""});
         try {
-            f.client.write("Set-CASMailbox", parameters);
+            f.client.write(set);
             FAIL("no error");
         } catch (const ExchangeError& error) {
             CHECK(error.uncertain());
@@ -263,7 +262,7 @@ TEST_CASE("writes are replayed only where Exchange cannot have acted", "[exchang
     SECTION("not after a connection cut once the request was sent") {
         f.exchange.fail("connection reset by peer", false);
         try {
-            f.client.write("Set-CASMailbox", parameters);
+            f.client.write(set);
             FAIL("no error");
         } catch (const ExchangeError& error) {
             CHECK(error.uncertain());
@@ -273,7 +272,7 @@ TEST_CASE("writes are replayed only where Exchange cannot have acted", "[exchang
     }
     SECTION("the no-op warning is passed on") {
         f.exchange.answer({200, {}, R"({"@adminapi.warnings":["The command completed successfully but no settings of 'x' have been modified."],"value":[]})"});
-        const CmdletResult result = f.client.write("Set-CASMailbox", parameters);
+        const CmdletResult result = f.client.write(set);
         REQUIRE(result.warnings.size() == 1);
         CHECK_THAT(result.warnings[0], Catch::Contains("no settings of 'x' have been modified"));
     }
@@ -295,7 +294,7 @@ TEST_CASE("a 401 refreshes the token once, and a missing role is explained", "[e
     }
     SECTION("the role is missing for a cmdlet") {
         f.exchange.answer(error_answer(401, "User is not allowed to call Set-User"));
-        CHECK_THAT(error_of([&] { f.client.write("Set-User", value::object()); }),
+        CHECK_THAT(error_of([&] { f.client.write({"Set-User", {}}); }),
                    Catch::StartsWith("Set-User failed: HTTP 401: User is not allowed to call Set-User (client-request-id ") &&
                        Catch::EndsWith("what to check: the app's Entra directory role does not allow Set-User: "
                                        "assign Exchange Administrator to the app's service principal to apply (Global "
@@ -342,14 +341,10 @@ TEST_CASE("error text is taken in the reference's order", "[exchange]") {
 
 namespace {
 
-std::vector<WriteRequest> mailbox_writes(int count) {
-    std::vector<WriteRequest> writes;
-    for (int i = 0; i < count; ++i) {
-        value parameters = value::object(true);
-        parameters["Identity"] = value::string("guid-" + std::to_string(i));
-        parameters["SmtpClientAuthenticationDisabled"] = value::null();
-        writes.push_back({"Set-CASMailbox", parameters});
-    }
+std::vector<Cmdlet> mailbox_writes(int count) {
+    std::vector<Cmdlet> writes;
+    for (int i = 0; i < count; ++i)
+        writes.push_back({"Set-CASMailbox", {{"Identity", "guid-" + std::to_string(i)}, {"SmtpClientAuthenticationDisabled", Value{}}}});
     return writes;
 }
 
@@ -469,6 +464,20 @@ TEST_CASE("a batch whose outcome is unknown marks every item uncertain, never re
     }
 }
 
+TEST_CASE("a batch item whose status is not a whole number is no answer, so uncertain", "[exchange][batch][safety]") {
+    for (const std::string status : {"1e300", "200.5", "99999999999"}) {
+        INFO(status);
+        Fixture f;
+        f.exchange.answer({200, {}, R"({"responses":[{"id":"1","status":200,"body":{"value":[]}},)"
+                                    R"({"id":"2","status":)" + status + R"(,"body":{"value":[]}}]})"});
+        const auto outcomes = f.client.write_many(mailbox_writes(2), 1);
+        CHECK(outcomes[0].ok);
+        CHECK_FALSE(outcomes[1].ok);
+        CHECK(outcomes[1].uncertain);
+        CHECK_THAT(outcomes[1].error, Catch::StartsWith("Set-CASMailbox failed: the $batch answer has no response for item 2"));
+    }
+}
+
 TEST_CASE("batches run concurrently up to the bound", "[exchange][batch]") {
     // A thread-safe endpoint that records how many batches were in flight at once.
     class ConcurrentEndpoint : public HttpTransport {
@@ -527,7 +536,7 @@ TEST_CASE("a read that never ends is refused after max_pages", "[exchange][safet
     settings.max_pages = 3;
     ExchangeClient client{f.exchange, f.tokens, settings, [](std::chrono::milliseconds) {}, 1};
     for (int i = 0; i < 3; ++i) f.exchange.answer(page(R"({"Name":"a"})", base + "?$skiptoken=" + std::to_string(i)));
-    CHECK_THAT(error_of([&] { client.read("Get-User", value::object(), {}, [] {}, [](const simdjson::dom::element&) {}); }),
+    CHECK_THAT(error_of([&] { client.read({"Get-User", {}}, {}, [] {}, [](const simdjson::dom::element&) {}); }),
                Catch::StartsWith("Get-User failed: more than 3 pages; the list is not read to its end"));
     CHECK(f.exchange.requests.size() == 3);  // not even a look-ahead past the last page allowed
 }

@@ -9,6 +9,9 @@
 #include <sstream>
 
 #include "agent/files.h"
+#include "agent/options.h"
+#include "agent/saved_plan.h"
+#include "policies/files.h"
 #include "state/journal.h"
 #include "temp_dir.h"
 
@@ -74,4 +77,71 @@ TEST_CASE("the journal and the folders made for it are its owner's alone", "[fil
     CHECK(mode_of(database) == 0600);
     CHECK(mode_of(database.parent_path()) == 0700);
     CHECK(mode_of(database.parent_path().parent_path()) == 0700);
+}
+
+TEST_CASE("a file is read whole, byte for byte", "[files]") {
+    TempDir dir;
+    const std::string bytes("\xEF\xBB\xBF{\"a\":\0\r\n}", 11);
+    dir.write("live.json", bytes);
+    CHECK(read_file(dir / "live.json") == bytes);
+    dir.write("empty.toml", "");
+    CHECK(read_file(dir / "empty.toml").empty());
+}
+
+TEST_CASE("a file that cannot be read is a FileError that names it and the system's reason", "[files][errors]") {
+    TempDir dir;
+    SECTION("missing") {
+        const std::string path = dir / "missing.json";
+        try {
+            read_file(path);
+            FAIL("read_file did not throw");
+        } catch (const FileError& error) {
+            CHECK(std::string(error.what()) == "cannot read " + path + ": No such file or directory");
+            CHECK(error.path() == path);
+            CHECK(error.reason() == "No such file or directory");
+        }
+    }
+    SECTION("a folder, which opens but cannot be read") {
+        CHECK_THROWS_MATCHES(read_file(dir.path()), FileError,
+                             Catch::Message("cannot read " + dir.path() + ": Is a directory"));
+    }
+}
+
+TEST_CASE("a file that cannot be written is a FileError, not a usage error", "[files][errors]") {
+    TempDir dir;
+    const std::string path = dir / "no-such-folder/plan.json";
+    CHECK_THROWS_MATCHES(write_file_atomically(path, [](std::ostream& out) { out << "x"; }), FileError,
+                         Catch::Message("cannot write " + path + ": No such file or directory"));
+    bool usage = false;
+    try {
+        write_file_atomically(path, [](std::ostream& out) { out << "x"; });
+    } catch (const UsageError&) {
+        usage = true;
+    } catch (const FileError&) {
+    }
+    CHECK_FALSE(usage);
+}
+
+TEST_CASE("a saved plan that cannot be read is a FileError, and one that is not a plan a usage error", "[files][errors]") {
+    TempDir dir;
+    SECTION("missing: the file and the system's reason, and no usage hint follows (not a UsageError)") {
+        const std::string path = dir / "plan.json";
+        bool usage = false;
+        try {
+            read_saved_plan(path);
+            FAIL("read_saved_plan did not throw");
+        } catch (const UsageError&) {
+            usage = true;
+        } catch (const FileError& error) {
+            CHECK(std::string(error.what()) == "cannot read the saved plan " + path + ": No such file or directory");
+            CHECK(error.path() == path);
+        }
+        CHECK_FALSE(usage);
+    }
+    SECTION("not a saved plan") {
+        dir.write("plan.json", "{}");
+        CHECK_THROWS_MATCHES(read_saved_plan(dir / "plan.json"), UsageError,
+                             Catch::Message(dir / "plan.json" + " is not a usable saved plan: it has no \"saved\" "
+                                                                "section; make saved plans with authgate plan --out"));
+    }
 }

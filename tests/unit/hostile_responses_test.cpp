@@ -3,6 +3,8 @@
 // ConnectorError naming the cmdlet and the object, and only Get-* cmdlets were ever sent.
 #include <catch2/catch.hpp>
 
+#include <cpprest/json.h>
+
 #include "connectors/exchange_online.h"
 #include "fake_http.h"
 #include "test_certificates.h"

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <cpprest/json.h>
 #include <sqlite3.h>
 
 #include <filesystem>
@@ -109,6 +110,17 @@ TEST_CASE("runs and their changes are recorded and read back", "[journal]") {
     CHECK(changes[1].after == R"("Allow \"Basic\" SMTP")");
     CHECK(changes[1].error == "Set-CASMailbox failed: HTTP 400");
     CHECK_FALSE(changes[1].verified);
+}
+
+TEST_CASE("a value is journalled as JSON that reads back as the same value", "[journal]") {
+    CHECK(value_text(Value{}) == "null");
+    CHECK(value_text(Value{true}) == "true");
+    CHECK(value_text(Value{false}) == "false");
+    const std::string hostile = "O'Brien \"Basic\" \\ \x1b[31m\n\x7f é \xe2\x80\xae";
+    const std::string text = value_text(Value{hostile});
+    CHECK(text.find('\x1b') == std::string::npos);
+    CHECK(text.find('\n') == std::string::npos);
+    CHECK(web::json::value::parse(text).as_string() == hostile);
 }
 
 TEST_CASE("an exception warning is recorded once per threshold", "[journal]") {

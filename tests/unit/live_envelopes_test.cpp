@@ -57,7 +57,7 @@ TEST_CASE("a live tenant's answers read whole: annotations, warnings, and empty 
 TEST_CASE("a Set-* that changed nothing answers an empty list and a warning: it succeeded", "[exchange][live]") {
     LiveTenant tenant;
     tenant.exchange.answer(ok(R"j({"adminapi.warnings@odata.type":"#Collection(String)","@adminapi.warnings":["The command completed successfully but no settings of 'Transport Settings' have been modified."]})j"));
-    const CmdletResult result = tenant.client.write("Set-TransportConfig", web::json::value::object());
+    const CmdletResult result = tenant.client.write({"Set-TransportConfig", {}});
     CHECK(result.objects.empty());
     CHECK(result.warnings == std::vector<std::string>{
                                  "The command completed successfully but no settings of 'Transport Settings' have been modified."});

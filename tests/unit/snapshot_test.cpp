@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/render.h"
 #include "connectors/snapshot.h"
 
 using authgate::ConnectorError;
@@ -399,6 +400,36 @@ TEST_CASE("text that is not a JSON object is refused with the file name", "[snap
     CHECK(error_of(R"([{"SmtpClientAuthenticationDisabled": true}])") ==
           "live.json: the top level must be an object, not an array");
     CHECK(error_of("null") == "live.json: the top level must be an object, not null");
+}
+
+TEST_CASE("a snapshot is parsed as pages of the live API are, by simdjson", "[snapshot]") {
+    SECTION("text that is not UTF-8 is not JSON (a Latin-1 file)") {
+        CHECK(error_of("{\"cas_mailboxes\": [{\"Guid\": \"g\", \"PrimarySmtpAddress\": \"caf\xe9@contoso.com\", "
+                       "\"SmtpClientAuthenticationDisabled\": null}]}") ==
+              "live.json: not valid JSON: The input is not valid UTF-8");
+    }
+    SECTION("a number past 64 bits, even in a member authgate does not read") {
+        CHECK(error_of(R"({"extra": 99999999999999999999, "users": []})") ==
+              "live.json: not valid JSON: Problem while parsing a number");
+    }
+    SECTION("nesting up to simdjson's 1024 levels, in a member authgate does not read") {
+        const LiveState state = load("{\"extra\": " + std::string(500, '[') + std::string(500, ']') + ", \"users\": []}");
+        CHECK(state.users->empty());
+    }
+    SECTION("deeper is refused") {
+        CHECK(error_of(std::string(2000, '[') + std::string(2000, ']')) ==
+              "live.json: not valid JSON: The JSON document was too deep (too many nested objects and arrays)");
+    }
+}
+
+TEST_CASE("a snapshot authgate writes reads back as the live state it was written from", "[snapshot]") {
+    const LiveState live =
+        authgate::SnapshotConnector(AUTHGATE_TEST_DATA "/snapshots/contoso-powershell.json").read_live_state();
+    CHECK(load(authgate::snapshot_json(live).serialize()) == live);
+    const LiveState partial = load(R"({"users": [{"Identity": "a", "AuthenticationPolicy": "P"}]})");
+    const LiveState again = load(authgate::snapshot_json(partial).serialize());
+    CHECK(again == partial);
+    CHECK_FALSE(again.mailboxes.has_value());  // unknown stays unknown
 }
 
 TEST_CASE("the connector reads a PowerShell export from disk", "[snapshot]") {

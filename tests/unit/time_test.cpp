@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <set>
+
+#include "policies/jitter.h"
 #include "policies/plan.h"
 #include "policies/time.h"
 
@@ -21,6 +24,11 @@ TEST_CASE("instants parse from RFC 3339 and print in UTC", "[time]") {
         REQUIRE(instant);
         CHECK(format_instant(*instant) == expected);
     }
+}
+
+TEST_CASE("instants print as Exchange writes a DateTime, with seven digits of fraction", "[time]") {
+    CHECK(format_exchange_instant(*parse_instant("2026-11-22T10:00:00Z")) == "2026-11-22T10:00:00.0000000Z");
+    CHECK(format_exchange_instant(*parse_instant("1999-12-31T23:59:59.9Z")) == "1999-12-31T23:59:59.0000000Z");
 }
 
 TEST_CASE("malformed instants are refused", "[time]") {
@@ -58,4 +66,17 @@ TEST_CASE("durations are read as a person writes them", "[time]") {
         INFO(bad);
         CHECK_FALSE(parse_duration(bad));
     }
+}
+
+TEST_CASE("jitter spreads a delay over its range, the same way for the same seed", "[time]") {
+    Jitter jitter(7), again(7);
+    std::set<long long> seen;
+    for (int i = 0; i < 1000; ++i) {
+        const auto delay = jitter.spread(std::chrono::milliseconds{2000}, 0.5, 1.0);
+        CHECK((delay.count() >= 1000 && delay.count() < 2000));
+        CHECK(again.spread(std::chrono::milliseconds{2000}, 0.5, 1.0) == delay);
+        seen.insert(delay.count());
+    }
+    CHECK(seen.size() > 100);
+    CHECK(jitter.spread(std::chrono::milliseconds{0}, 0.9, 1.1).count() == 0);
 }

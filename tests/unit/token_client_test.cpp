@@ -141,3 +141,62 @@ TEST_CASE("Entra's refusals say what to check", "[token]") {
         CHECK_THROWS_WITH(f.client.bearer(), Catch::EndsWith("failed: HTTP 502 with a body that is not JSON"));
     }
 }
+
+TEST_CASE("a token lifetime that is not a number of seconds is a ConnectorError that says so", "[token][errors]") {
+    const std::string url = "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token";
+    const auto answer = [](const std::string& expires_in) {
+        return HttpResponse{200, {}, R"({"token_type":"Bearer","expires_in":)" + expires_in + R"(,"access_token":"t1"})"};
+    };
+    const std::vector<std::pair<std::string, std::string>> rows{
+        {R"("abc")", R"("abc")"},
+        {R"("99999999999999999999")", R"("99999999999999999999")"},  // past a long: std::stol threw out_of_range
+        {"99999999999999999999", "1e+20"},                         // past an int64: a double
+        {R"("3599 ")", R"("3599 ")"},
+        {R"("")", R"("")"},
+        {"-1", "-1"},
+        {"3599.5", "3599.5"},
+        {"true", "true"},
+        {R"("\u001b[31m")", R"("\u001B[31m")"},  // escaped, never written to a terminal as it is
+    };
+    for (const auto& [expires_in, shown] : rows) {
+        INFO(expires_in);
+        Fixture f;
+        f.http.answers = {answer(expires_in)};
+        CHECK_THROWS_MATCHES(f.client.bearer(), ConnectorError,
+                             Catch::Message("token request to " + url + " failed: the answer's expires_in is " + shown +
+                                            ", not a whole number of seconds from 0 to a year; check --login-endpoint"));
+    }
+}
+
+TEST_CASE("a token lifetime is a number, or digits in a string, and 3599 when not given", "[token]") {
+    for (const std::string expires_in : {R"(,"expires_in":"600")", R"(,"expires_in":600)"}) {
+        Fixture f;
+        f.http.answers = {{200, {}, R"({"access_token":"t1")" + expires_in + "}"}, token("t2")};
+        CHECK(f.client.bearer() == "t1");
+        f.now += std::chrono::seconds{299};
+        CHECK(f.client.bearer() == "t1");
+        f.now += std::chrono::seconds{2};  // less than five minutes left
+        CHECK(f.client.bearer() == "t2");
+    }
+    for (const std::string expires_in : {"", R"(,"expires_in":null)"}) {
+        Fixture f;
+        f.http.answers = {{200, {}, R"({"access_token":"t1")" + expires_in + "}"}, token("t2")};
+        CHECK(f.client.bearer() == "t1");
+        f.now += std::chrono::seconds{3599 - 301};
+        CHECK(f.client.bearer() == "t1");
+        f.now += std::chrono::seconds{2};
+        CHECK(f.client.bearer() == "t2");
+    }
+}
+
+TEST_CASE("an AADSTS code that is not a whole number gives no advice, and no crash", "[token][errors]") {
+    Fixture f;
+    f.http.answers = {{400, {}, R"({"error":"invalid_request","error_codes":[1e300]})"}};
+    try {
+        f.client.bearer();
+        FAIL("no error");
+    } catch (const AuthenticationError& error) {
+        CHECK(error.code() == 0);
+        CHECK_THAT(error.what(), Catch::EndsWith("failed: HTTP 400: invalid_request"));
+    }
+}

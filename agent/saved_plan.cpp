@@ -32,24 +32,15 @@ public:
         if (v.is_string()) return Value{v.as_string()};
         fail(where + " must be null, a boolean or a string");
     }
-    template <class Enum, std::size_t N>
-    Enum choice(const std::string& name, const std::array<Enum, N>& options, const std::string& where) const {
-        for (Enum option : options)
-            if (to_string(option) == name) return option;
+    template <NamedEnum Enum>
+    Enum choice(const std::string& name, const std::string& where) const {
+        if (const auto value = parse_name<Enum>(name)) return *value;
         fail(where + " has an unknown value \"" + name + "\"");
     }
 
 private:
     std::string path_;
 };
-
-const std::array<Resource, 5> resources{Resource::transport_config, Resource::mailbox, Resource::authentication_policy,
-                                        Resource::user, Resource::organization_config};
-const std::array<Action, 3> actions{Action::update, Action::create, Action::report};
-const std::array<Reason, 4> reasons{Reason::declared, Reason::exception_active, Reason::exception_expired,
-                                    Reason::unlisted_override};
-const std::array<ExceptionState, 4> states{ExceptionState::active, ExceptionState::expiring, ExceptionState::expired,
-                                           ExceptionState::missing};
 
 value optional_text(const std::optional<std::string>& text) {
     return text ? value::string(*text) : value::null();
@@ -118,13 +109,13 @@ SavedPlan read_saved_plan(const std::string& path) {
         const value& c = changes.at(i);
         const std::string where = "changes[" + std::to_string(i) + "]";
         Change change;
-        change.resource = r.choice(r.text(c, "resource", where), resources, where + ".resource");
+        change.resource = r.choice<Resource>(r.text(c, "resource", where), where + ".resource");
         change.target = r.text(c, "target", where);
         change.attribute = r.text(c, "attribute", where);
-        change.action = r.choice(r.text(c, "action", where), actions, where + ".action");
+        change.action = r.choice<Action>(r.text(c, "action", where), where + ".action");
         change.before = r.plan_value(r.member(c, "before", where), where + ".before");
         change.after = r.plan_value(r.member(c, "after", where), where + ".after");
-        change.reason = r.choice(r.text(c, "reason", where), reasons, where + ".reason");
+        change.reason = r.choice<Reason>(r.text(c, "reason", where), where + ".reason");
         change.detail = r.text(c, "detail", where);
         const value& cmdlet = r.member(c, "cmdlet", where);
         change.cmdlet.name = r.text(cmdlet, "name", where + ".cmdlet");
@@ -149,7 +140,7 @@ SavedPlan read_saved_plan(const std::string& path) {
             status.mailbox = r.text(e, "mailbox", "an exception");
             status.owner = r.text(e, "owner", "an exception");
             status.expires = r.text(e, "expires", "an exception");
-            status.state = r.choice(r.text(e, "state", "an exception"), states, "an exception's state");
+            status.state = r.choice<ExceptionState>(r.text(e, "state", "an exception"), "an exception's state");
             if (e.has_number_field("days_left")) status.days_left = static_cast<long>(e.at("days_left").as_number().to_int64());
             plan.exceptions.push_back(status);
         }

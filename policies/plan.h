@@ -110,15 +110,15 @@ std::string powershell_line(const Cmdlet& cmdlet);
 
 struct Change {
     Resource resource = Resource::mailbox;
-    Name target;     // address, policy name, user principal name, or "organization"
-    std::string attribute;  // the Exchange property
+    Name target{};     // address, policy name, user principal name, or "organization"
+    std::string attribute{};  // the Exchange property
     Action action = Action::update;
-    Value before;
-    Value after;
+    Value before{};
+    Value after{};
     Reason reason = Reason::declared;
-    std::string detail;
-    Cmdlet cmdlet;
-    std::optional<SourceLocation> source;
+    std::string detail{};
+    Cmdlet cmdlet{};
+    std::optional<SourceLocation> source{};
     Phase phase = Phase::enforce;
     // Safe only once SMTP AUTH is off for the organization (a revert to inherit of a disabled
     // mailbox): apply makes it only after this plan's org switch change succeeded.

@@ -158,14 +158,14 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
         for (std::size_t k = 0; k < sent.size(); ++k) {
             AppliedChange& applied = result.changes[sent[k]];
             const WriteOutcome& outcome = outcomes[k];
-            applied.outcome = outcome.ok          ? ChangeStatus::applied
-                              : outcome.uncertain ? ChangeStatus::uncertain
+            applied.outcome = outcome.made()          ? ChangeStatus::applied
+                              : outcome.uncertain() ? ChangeStatus::uncertain
                                                   : ChangeStatus::failed;
             applied.error = outcome.error;
             applied.client_request_id = outcome.client_request_id;
             applied.warnings = outcome.warnings;
             const Change& change = applied.change;
-            must_settle |= !outcome.ok && outcome.uncertain &&
+            must_settle |= !outcome.made() && outcome.uncertain() &&
                            (is_grant(change.phase) || change.resource == Resource::transport_config ||
                             change.resource == Resource::user);
         }

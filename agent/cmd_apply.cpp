@@ -41,6 +41,56 @@ bool stale(CommandContext& context, const Plan& saved, const Plan& made, const L
     return true;
 }
 
+// What an apply starts from: the desired state, checked; the saved plan, if one is applied;
+// and where to sign in.
+struct ApplyInputs {
+    std::optional<SavedPlan> saved;
+    CheckedDesiredState desired;
+    ConnectionSettings settings;
+};
+
+// A saved plan is only ever a check: the changes are made by the plan made now from the desired
+// state and the tenant, and only if it is the same list of changes. It must be young enough and
+// made from this desired state. Nullopt (said on standard error) when the apply cannot go on.
+std::optional<ApplyInputs> read_inputs(CommandContext& context, const po::variables_map& values,
+                                       const CommandClock& clock, Instant started, const Environment& environment) {
+    ApplyInputs inputs;
+    std::vector<std::string> paths;
+    if (values.count("plan-file")) {
+        inputs.saved = read_saved_plan(values["plan-file"].as<std::string>());
+        if (clock.set()) throw UsageError("a saved plan is applied as it was made; --at is for -c PATH");
+        paths = values.count("config") ? desired_state_paths(values) : inputs.saved->desired_paths;
+        if (paths.empty())
+            throw UsageError("the saved plan does not say where its desired state is: give it with -c PATH");
+    } else if (values.count("config")) {
+        paths = desired_state_paths(values);
+    } else {
+        throw UsageError("give the desired state (-c PATH) or a saved plan (PLANFILE)");
+    }
+    inputs.desired = load_and_validate(paths, started, context.clock.now());
+    if (inputs.desired.diagnostics.has_errors()) {
+        print_diagnostics(context.err, inputs.desired.diagnostics);
+        return std::nullopt;
+    }
+    if (!inputs.saved) {
+        inputs.settings = resolve_connection(values, inputs.desired.state, environment);
+        return inputs;
+    }
+    const Plan& plan = inputs.saved->plan;
+    if (context.clock.now() - plan.evaluated_at > duration_option(values, "max-plan-age")) {
+        context.err << "error: the saved plan was made " << format_instant(plan.evaluated_at)
+                    << ", more than --max-plan-age ago; make a new plan\nNothing was changed.\n";
+        return std::nullopt;
+    }
+    if (inputs.desired.state.digest != plan.desired_digest) {
+        context.err << "error: the desired state has changed since the plan was made (" << printable(plan.desired_digest)
+                    << ", now " << inputs.desired.state.digest << "); make a new plan\nNothing was changed.\n";
+        return std::nullopt;
+    }
+    inputs.settings = resolve_saved_connection(values, inputs.desired.state, inputs.saved->connection, environment);
+    return inputs;
+}
+
 }  // namespace
 
 int run_apply(CommandContext& context) {
@@ -70,44 +120,12 @@ int run_apply(CommandContext& context) {
     const Environment environment = process_environment();
 
     // 1. The desired state, and the saved plan if there is one, checked before anything is read
-    //    or locked. A saved plan is only ever a check: the changes are made by the plan made now
-    //    from the desired state and the tenant, and only if it is the same list of changes.
-    std::optional<SavedPlan> saved;
-    std::vector<std::string> paths;
-    if (values->count("plan-file")) {
-        saved = read_saved_plan((*values)["plan-file"].as<std::string>());
-        if (clock.set()) throw UsageError("a saved plan is applied as it was made; --at is for -c PATH");
-        paths = values->count("config") ? desired_state_paths(*values) : saved->desired_paths;
-        if (paths.empty())
-            throw UsageError("the saved plan does not say where its desired state is: give it with -c PATH");
-    } else if (values->count("config")) {
-        paths = desired_state_paths(*values);
-    } else {
-        throw UsageError("give the desired state (-c PATH) or a saved plan (PLANFILE)");
-    }
-    const CheckedDesiredState desired = load_and_validate(paths, started, context.clock.now());
-    if (desired.diagnostics.has_errors()) {
-        print_diagnostics(context.err, desired.diagnostics);
-        return exit_error;
-    }
-    ConnectionSettings settings;
-    if (saved) {
-        const auto age = duration_option(*values, "max-plan-age");
-        if (context.clock.now() - saved->plan.evaluated_at > age) {
-            context.err << "error: the saved plan was made " << format_instant(saved->plan.evaluated_at)
-                        << ", more than --max-plan-age ago; make a new plan\nNothing was changed.\n";
-            return exit_error;
-        }
-        if (desired.state.digest != saved->plan.desired_digest) {
-            context.err << "error: the desired state has changed since the plan was made ("
-                        << printable(saved->plan.desired_digest) << ", now " << desired.state.digest
-                        << "); make a new plan\nNothing was changed.\n";
-            return exit_error;
-        }
-        settings = resolve_saved_connection(*values, desired.state, saved->connection, environment);
-    } else {
-        settings = resolve_connection(*values, desired.state, environment);
-    }
+    //    or locked.
+    const std::optional<ApplyInputs> inputs = read_inputs(context, *values, clock, started, environment);
+    if (!inputs) return exit_error;
+    const std::optional<SavedPlan>& saved = inputs->saved;
+    const CheckedDesiredState& desired = inputs->desired;
+    const ConnectionSettings& settings = inputs->settings;
 
     // 2. The journal's run; the sign-in, which names the tenant by its GUID; then the tenant's
     //    lock: two applies never write to one tenant at once, however each spells it.

@@ -18,12 +18,18 @@ public:
 };
 
 // What became of one write.
+// What became of a write: made (Exchange accepted it), refused, or uncertain (it may or may not
+// have been made: read before retrying).
+enum class WriteResult { made, refused, uncertain };
+
 struct WriteOutcome {
-    bool ok = false;
-    bool uncertain = false;  // it may or may not have been made: read before retrying
-    std::string error;       // with cmdlet, status, text and client-request-id
+    WriteResult result = WriteResult::refused;
+    std::string error;  // with cmdlet, status, text and client-request-id
     std::string client_request_id;
     std::vector<std::string> warnings;
+
+    bool made() const { return result == WriteResult::made; }
+    bool uncertain() const { return result == WriteResult::uncertain; }
 };
 
 class TenantConnector {

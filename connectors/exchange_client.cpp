@@ -421,11 +421,11 @@ WriteOutcome ExchangeClient::write_one(const Cmdlet& write) {
     WriteOutcome outcome;
     try {
         CmdletResult result = this->write(write);
-        outcome.ok = true;
+        outcome.result = WriteResult::made;
         outcome.client_request_id = result.client_request_id;
         outcome.warnings = std::move(result.warnings);
     } catch (const ExchangeError& error) {
-        outcome.uncertain = error.uncertain();
+        outcome.result = error.uncertain() ? WriteResult::uncertain : WriteResult::refused;
         outcome.error = error.what();
         outcome.client_request_id = error.client_request_id();
     } catch (const ConnectorError& error) {
@@ -447,7 +447,7 @@ void ExchangeClient::write_batch(const std::vector<Cmdlet>& writes, std::size_t 
     } catch (const ConnectorError& error) {
         // No token: the batch is never sent. (Thrown on a worker thread, this would end the program.)
         for (std::size_t i = 0; i < count; ++i)
-            outcomes[first + i] = {false, false, writes[first + i].name + " failed: " + error.what(), "", {}};
+            outcomes[first + i] = {WriteResult::refused, writes[first + i].name + " failed: " + error.what(), "", {}};
         return;
     }
     value requests = value::array(count);
@@ -482,12 +482,12 @@ void ExchangeClient::write_batch(const std::vector<Cmdlet>& writes, std::size_t 
             return;
         }
         for (std::size_t i = 0; i < count; ++i)
-            outcomes[first + i] = {false, true, writes[first + i].name + " in " + error.what(), error.client_request_id(), {}};
+            outcomes[first + i] = {WriteResult::uncertain, writes[first + i].name + " in " + error.what(), error.client_request_id(), {}};
         return;
     } catch (const ConnectorError& error) {
         // No token: the batch was never sent. (Thrown on a worker thread, this would end the program.)
         for (std::size_t i = 0; i < count; ++i)
-            outcomes[first + i] = {false, false, writes[first + i].name + " failed: " + error.what(), "", {}};
+            outcomes[first + i] = {WriteResult::refused, writes[first + i].name + " failed: " + error.what(), "", {}};
         return;
     }
 
@@ -512,7 +512,7 @@ void ExchangeClient::write_batch(const std::vector<Cmdlet>& writes, std::size_t 
             const int status = item.at("status").as_integer();
             const value item_body = item.has_field("body") ? item.at("body") : value::object();
             if (status >= 200 && status < 300) {
-                outcome = {true, false, "", request_id, {}};
+                outcome = {WriteResult::made, "", request_id, {}};
                 if (item_body.has_array_field("@adminapi.warnings"))
                     for (const value& warning : item_body.at("@adminapi.warnings").as_array())
                         if (warning.is_string()) outcome.warnings.push_back(warning.as_string());
@@ -523,7 +523,7 @@ void ExchangeClient::write_batch(const std::vector<Cmdlet>& writes, std::size_t 
             } else {
                 const std::string text = exchange_error_text({status, {}, item_body.serialize()});
                 const bool uncertain = status >= 500;
-                outcome = {false, uncertain,
+                outcome = {uncertain ? WriteResult::uncertain : WriteResult::refused,
                            write.name + " failed: HTTP " + std::to_string(status) + ": " + text +
                                (uncertain ? "; the change may or may not have been made" : "") + " (client-request-id " +
                                request_id + ", $batch item " + std::to_string(index + 1) + ")",
@@ -533,7 +533,7 @@ void ExchangeClient::write_batch(const std::vector<Cmdlet>& writes, std::size_t 
     }
     for (std::size_t i = 0; i < count; ++i)
         if (!answered[i])
-            outcomes[first + i] = {false, true,
+            outcomes[first + i] = {WriteResult::uncertain,
                                    writes[first + i].name + " failed: the $batch answer has no response for item " +
                                        std::to_string(i + 1) + " (client-request-id " + request_id + ")",
                                    request_id, {}};

@@ -108,6 +108,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::vector<WriteOutcome> outcomes = connector.write(writes);
     fuzz::require(outcomes.size() == writes.size(), "every write has an outcome");
     for (const WriteOutcome& outcome : outcomes)
-        fuzz::require(outcome.ok || !outcome.error.empty(), "a write that failed says why");
+        fuzz::require(outcome.made() || !outcome.error.empty(), "a write that failed says why");
     return 0;
 }

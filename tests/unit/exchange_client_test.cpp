@@ -398,12 +398,12 @@ TEST_CASE("independent writes go ten to a $batch request, matched by id", "[exch
     for (std::size_t i = 0; i < outcomes.size(); ++i) {
         INFO(i);
         const bool third_of_a_batch = i % 10 == 2;
-        CHECK(outcomes[i].ok == !third_of_a_batch);
+        CHECK(outcomes[i].made() == !third_of_a_batch);
     }
     CHECK_THAT(outcomes[2].error, Catch::StartsWith("Set-CASMailbox failed: HTTP 400: object not found. "
                                                     "(ManagementObjectNotFoundException) (client-request-id ") &&
                                       Catch::EndsWith(", $batch item 3)"));
-    CHECK_FALSE(outcomes[2].uncertain);
+    CHECK_FALSE(outcomes[2].uncertain());
 }
 
 TEST_CASE("a throttled batch item is sent again on its own", "[exchange][batch]") {
@@ -414,7 +414,7 @@ TEST_CASE("a throttled batch item is sent again on its own", "[exchange][batch]"
     REQUIRE(f.exchange.requests.size() == 2);
     CHECK(f.exchange.requests[1].url == base);
     CHECK(value::parse(f.exchange.requests[1].body).at("CmdletInput").at("Parameters").at("Identity").as_string() == "guid-1");
-    CHECK((outcomes[0].ok && outcomes[1].ok && outcomes[2].ok));
+    CHECK((outcomes[0].made() && outcomes[1].made() && outcomes[2].made()));
 }
 
 TEST_CASE("every batch item carries the bearer and the anchor, and an item refused its credentials is sent on its own", "[exchange][batch]") {
@@ -430,7 +430,7 @@ TEST_CASE("every batch item carries the bearer and the anchor, and an item refus
               "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com");
     }
     CHECK(f.exchange.requests[1].url == base);  // the refused item, alone
-    CHECK((outcomes[0].ok && outcomes[1].ok && outcomes[2].ok));
+    CHECK((outcomes[0].made() && outcomes[1].made() && outcomes[2].made()));
 }
 
 TEST_CASE("a batch the server refuses falls back to one write at a time", "[exchange][batch]") {
@@ -439,7 +439,7 @@ TEST_CASE("a batch the server refuses falls back to one write at a time", "[exch
     for (int i = 0; i < 3; ++i) f.exchange.answer(page(""));
     const auto outcomes = f.client.write_many(mailbox_writes(3), 1);
     CHECK(f.exchange.requests.size() == 4);
-    CHECK((outcomes[0].ok && outcomes[1].ok && outcomes[2].ok));
+    CHECK((outcomes[0].made() && outcomes[1].made() && outcomes[2].made()));
 }
 
 TEST_CASE("a batch whose outcome is unknown marks every item uncertain, never resends", "[exchange][batch][safety]") {
@@ -449,18 +449,18 @@ TEST_CASE("a batch whose outcome is unknown marks every item uncertain, never re
         const auto outcomes = f.client.write_many(mailbox_writes(3), 1);
         CHECK(f.exchange.requests.size() == 1);
         for (const auto& outcome : outcomes) {
-            CHECK_FALSE(outcome.ok);
-            CHECK(outcome.uncertain);
+            CHECK_FALSE(outcome.made());
+            CHECK(outcome.uncertain());
         }
     }
     SECTION("an item the answer does not mention") {
         f.exchange.script.push_back(batch_answer({}, {"2"}));
         const auto outcomes = f.client.write_many(mailbox_writes(3), 1);
-        CHECK(outcomes[0].ok);
-        CHECK_FALSE(outcomes[1].ok);
-        CHECK(outcomes[1].uncertain);
+        CHECK(outcomes[0].made());
+        CHECK_FALSE(outcomes[1].made());
+        CHECK(outcomes[1].uncertain());
         CHECK_THAT(outcomes[1].error, Catch::StartsWith("Set-CASMailbox failed: the $batch answer has no response for item 2"));
-        CHECK(outcomes[2].ok);
+        CHECK(outcomes[2].made());
     }
 }
 
@@ -471,9 +471,9 @@ TEST_CASE("a batch item whose status is not a whole number is no answer, so unce
         f.exchange.answer({200, {}, R"({"responses":[{"id":"1","status":200,"body":{"value":[]}},)"
                                     R"({"id":"2","status":)" + status + R"(,"body":{"value":[]}}]})"});
         const auto outcomes = f.client.write_many(mailbox_writes(2), 1);
-        CHECK(outcomes[0].ok);
-        CHECK_FALSE(outcomes[1].ok);
-        CHECK(outcomes[1].uncertain);
+        CHECK(outcomes[0].made());
+        CHECK_FALSE(outcomes[1].made());
+        CHECK(outcomes[1].uncertain());
         CHECK_THAT(outcomes[1].error, Catch::StartsWith("Set-CASMailbox failed: the $batch answer has no response for item 2"));
     }
 }
@@ -508,7 +508,7 @@ TEST_CASE("batches run concurrently up to the bound", "[exchange][batch]") {
     CHECK(endpoint.requests == 10);
     CHECK(endpoint.most <= 4);
     CHECK(endpoint.most >= 2);
-    CHECK(std::all_of(outcomes.begin(), outcomes.end(), [](const WriteOutcome& o) { return o.ok; }));
+    CHECK(std::all_of(outcomes.begin(), outcomes.end(), [](const WriteOutcome& o) { return o.made(); }));
 }
 
 TEST_CASE("a page that cannot be read fails the read, and says why", "[exchange][safety]") {

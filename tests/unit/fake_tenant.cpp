@@ -39,12 +39,12 @@ std::vector<WriteOutcome> FakeTenant::write(const std::vector<Cmdlet>& cmdlets) 
     for (const Cmdlet& cmdlet : cmdlets) {
         const std::string key = key_of(cmdlet);
         if (refuse.count(cmdlet.name) || refuse.count(key)) {
-            outcomes.push_back({false, false, cmdlet.name + " failed: HTTP 401: User is not allowed to call " + cmdlet.name, "req", {}});
+            outcomes.push_back({WriteResult::refused, cmdlet.name + " failed: HTTP 401: User is not allowed to call " + cmdlet.name, "req", {}});
             continue;
         }
         if (!ignore.count(key)) run(cmdlet);
-        if (uncertain.count(key)) outcomes.push_back({false, true, cmdlet.name + " failed: connection reset", "req", {}});
-        else outcomes.push_back({true, false, "", "req", {}});
+        if (uncertain.count(key)) outcomes.push_back({WriteResult::uncertain, cmdlet.name + " failed: connection reset", "req", {}});
+        else outcomes.push_back({WriteResult::made, "", "req", {}});
     }
     return outcomes;
 }

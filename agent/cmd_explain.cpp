@@ -1,5 +1,5 @@
 // explain MAILBOX: whether a mailbox can use SMTP AUTH, with OAuth and with Basic auth, and
-// which setting decides it (shared/reference/exchange-online.md, section 4).
+// which setting decides it (decide() below takes them in the order Exchange does).
 #include <ostream>
 
 #include "agent/commands.h"

@@ -10,7 +10,7 @@
 
 namespace authgate {
 
-// Exit codes of spec/cli.md.
+// Exit codes, as README.md's "Exit codes" lists them (a signal's: 128 + the signal, interrupt.h).
 enum ExitCode : int { exit_ok = 0, exit_error = 1, exit_changes = 2 };
 
 struct CommandContext {

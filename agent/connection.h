@@ -1,7 +1,7 @@
 #pragma once
-// Connection settings, in the order of precedence of spec/cli.md: CLI flag > environment >
-// [connection] in the desired state > the cloud's default. Nothing here is secret but the
-// certificate password, which is read from the environment only and never shown.
+// Connection settings (README.md, "Pointing authgate at it"), in this order of precedence: CLI
+// flag > environment > [connection] in the desired state > the cloud's default. Nothing here is
+// secret but the certificate password, which is read from the environment only and never shown.
 #include <chrono>
 #include <exception>
 #include <iosfwd>

@@ -1,6 +1,8 @@
 #pragma once
 // Exchange Online's admin REST API: InvokeCommand with paging, error envelopes, retries with
-// backoff, and the replay rules for writes (shared/reference/exchange-online.md, section 2).
+// backoff, and the replay rules for writes: a write is sent again only after a 429, a refused token
+// or a connection that failed before sending; a server error or another transient answer leaves it
+// uncertain until a read settles it.
 #include <chrono>
 #include <functional>
 #include <map>
@@ -78,7 +80,7 @@ struct ExchangeCounters {
     int refused_continuations = 0;  // nextLinks the service would not follow
 };
 
-// The useful text of an error answer, in the reference's order: details[0].message (pipe form
+// The useful text of an error answer, the first there of: details[0].message (pipe form
 // or JSON string), innererror.internalexception.message, error.message, x-ms-diagnostics.
 std::string exchange_error_text(const HttpResponse& response);
 

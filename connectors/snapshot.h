@@ -1,5 +1,5 @@
 #pragma once
-// The snapshot connector: a live state saved as JSON (spec/cli.md, "Snapshot format"),
+// The snapshot connector: a live state saved as JSON (README.md, "Snapshot format"),
 // including PowerShell ConvertTo-Json exports with extra properties and @odata annotations.
 #include <string>
 

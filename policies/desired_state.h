@@ -1,5 +1,5 @@
 #pragma once
-// The desired state as the user declared it (see spec/desired-state.md), with the source of
+// The desired state as the user declared it (README.md, "The desired state"), with the source of
 // every element so that validation and plans can point back at the TOML.
 #include <array>
 #include <optional>

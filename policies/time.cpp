@@ -64,7 +64,7 @@ std::string format_instant(Instant instant) {
     const auto day_start = floor<days>(instant);
     const year_month_day date{day_start};
     const hh_mm_ss time{instant - day_start};
-    char buffer[32];
+    char buffer[40];
     std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02ld:%02ld:%02lldZ", static_cast<int>(date.year()),
                   static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
                   static_cast<long>(time.hours().count()), static_cast<long>(time.minutes().count()),

@@ -1,6 +1,6 @@
 // Exchange Online's error envelope. Cmdlet failures carry "ErrorId|ExceptionType|text" in
-// details[0].message, as the reference shows; request-level problems (headers, JSON) carry only
-// code and message.
+// details[0].message (this folder's README.md, "Errors of cmdlets"); request-level problems
+// (headers, JSON) carry only code and message.
 #pragma once
 
 #include <cpprest/json.h>

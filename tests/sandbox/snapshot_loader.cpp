@@ -1,6 +1,6 @@
-// Tenant::from_snapshot: a seed in the snapshot format (spec/cli.md), as authgate writes it or as
-// PowerShell's ConvertTo-Json writes the cmdlets' output. Every problem is collected, each naming
-// its member, and reported together.
+// Tenant::from_snapshot: a seed in authgate's snapshot format (README.md, "Snapshot format"), as
+// authgate writes it or as PowerShell's ConvertTo-Json writes the cmdlets' output. Every problem
+// is collected, each naming its member, and reported together.
 #include <map>
 #include <optional>
 

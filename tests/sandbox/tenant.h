@@ -1,4 +1,4 @@
-// The sandbox tenant's directory: the five parts of a snapshot (spec/cli.md "Snapshot format"),
+// The sandbox tenant's directory: the five parts of a snapshot (README.md, "Snapshot format"),
 // each object kept with every property it was seeded with, and the identity lookups Exchange's
 // cmdlets resolve -Identity with.
 #pragma once

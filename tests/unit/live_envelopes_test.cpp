@@ -1,7 +1,7 @@
-// Exchange's answers as live tenants send them (the reference's "What live tenants do"): the
-// success envelope with its warnings array and type annotations on every typed value, an empty
-// list in each of its three forms, a Set-* that changed nothing, a truncated answer, and the
-// error envelopes whose useful text hides in details or innererror.
+// Exchange's answers as live tenants send them (tests/sandbox/README.md, "Real-service
+// behaviours"): the success envelope with its warnings array and type annotations on every typed
+// value, an empty list in each of its three forms, a Set-* that changed nothing, a truncated
+// answer, and the error envelopes whose useful text hides in details or innererror.
 #include <catch2/catch.hpp>
 
 #include "connectors/exchange_online.h"

@@ -197,7 +197,7 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
     for (AppliedChange& applied : result.changes) {
         if (applied.outcome == ChangeStatus::skipped) continue;
         const Change& change = applied.change;
-        const std::optional<Value> now_value = live_value(change, live, index);
+        const std::optional<SettingValue> now_value = live_value(change, live, index);
         if (shows(change, live, index)) {
             // An uncertain write that the tenant shows was made after all.
             applied.outcome = ChangeStatus::verified;

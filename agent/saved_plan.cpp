@@ -26,10 +26,10 @@ public:
         if (!v.is_string()) fail(where + "." + name + " must be a string");
         return v.as_string();
     }
-    Value plan_value(const value& v, const std::string& where) const {
-        if (v.is_null()) return Value{};
-        if (v.is_boolean()) return Value{v.as_bool()};
-        if (v.is_string()) return Value{v.as_string()};
+    SettingValue plan_value(const value& v, const std::string& where) const {
+        if (v.is_null()) return SettingValue{};
+        if (v.is_boolean()) return SettingValue{v.as_bool()};
+        if (v.is_string()) return SettingValue{v.as_string()};
         fail(where + " must be null, a boolean or a string");
     }
     template <NamedEnum Enum>

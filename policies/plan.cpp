@@ -28,7 +28,7 @@ std::optional<std::string> ChangeDependencies::held_back(const Change& change) c
 void ChangeDependencies::settled(const Change& change, bool made) {
     if (!made && is_grant(change.phase) && !failed_grant_) failed_grant_ = change.target;
     if (!made && change.resource == Resource::user) failed_users_.push_back(change.target);
-    if (made && change.resource == Resource::transport_config && change.after == Value{true}) org_switched_off_ = true;
+    if (made && change.resource == Resource::transport_config && change.after == SettingValue{true}) org_switched_off_ = true;
 }
 
 bool makes(ReconcileMode mode, const Change& change) {
@@ -71,7 +71,7 @@ std::string quote(const std::string& text) {
 
 }  // namespace
 
-std::string describe(const Value& value, std::string_view quote) {
+std::string describe(const SettingValue& value, std::string_view quote) {
     if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
     if (const std::string* text = std::get_if<std::string>(&value))
         return std::string(quote).append(*text).append(quote);

@@ -16,8 +16,8 @@
 
 namespace authgate {
 
-// A cmdlet parameter or setting value: $null, a boolean or a string.
-using Value = std::variant<std::monostate, bool, std::string>;
+// A cmdlet parameter or setting value: $null, a boolean or a string (named apart from web::json::value).
+using SettingValue = std::variant<std::monostate, bool, std::string>;
 
 enum class Resource { transport_config, mailbox, authentication_policy, user, organization_config };
 enum class Action { update, create, report };
@@ -89,12 +89,12 @@ struct EnumNames<ExceptionState> {
 // A value for people, the one way: null, true, false or the text between quotes ('text' in
 // messages, "text" in text plans, bare in Markdown, whose code span sets it apart). Tenant text
 // is as it is: show it through printable().
-std::string describe(const Value& value, std::string_view quote = "'");
+std::string describe(const SettingValue& value, std::string_view quote = "'");
 
 // A value as a JSON library's value, the one way (for plan reports, Exchange's requests and the
 // journal): `Json` is that library's type, cpprest's web::json::value; policies itself uses none.
 template <class Json>
-Json to_json(const Value& value) {
+Json to_json(const SettingValue& value) {
     if (const bool* flag = std::get_if<bool>(&value)) return Json::boolean(*flag);
     if (const std::string* text = std::get_if<std::string>(&value)) return Json::string(*text);
     return Json::null();
@@ -102,7 +102,7 @@ Json to_json(const Value& value) {
 
 struct Cmdlet {
     std::string name;
-    std::vector<std::pair<std::string, Value>> parameters;  // in the order PowerShell shows them
+    std::vector<std::pair<std::string, SettingValue>> parameters;  // in the order PowerShell shows them
 };
 
 // The equivalent PowerShell line, e.g. "Set-CASMailbox -Identity 'x' -SmtpClientAuthenticationDisabled $null".
@@ -113,8 +113,8 @@ struct Change {
     Name target{};     // address, policy name, user principal name, or "organization"
     std::string attribute{};  // the Exchange property
     Action action = Action::update;
-    Value before{};
-    Value after{};
+    SettingValue before{};
+    SettingValue after{};
     Reason reason = Reason::declared;
     std::string detail{};
     Cmdlet cmdlet{};

@@ -13,11 +13,11 @@ namespace {
 
 constexpr std::string_view organization_target = "organization";
 
-Value optional_value(const std::optional<bool>& value) {
-    return value ? Value{*value} : Value{};
+SettingValue optional_value(const std::optional<bool>& value) {
+    return value ? SettingValue{*value} : SettingValue{};
 }
-Value optional_value(const std::optional<std::string>& value) {
-    return value ? Value{*value} : Value{};
+SettingValue optional_value(const std::optional<std::string>& value) {
+    return value ? SettingValue{*value} : SettingValue{};
 }
 
 std::string exception_context(const Exception& exception) {
@@ -139,7 +139,7 @@ private:
                               .target = policy.name,
                               .attribute = "Name",
                               .action = Action::create,
-                              .after = Value{policy.name},
+                              .after = SettingValue{policy.name},
                               .cmdlet = {"New-AuthenticationPolicy", {{"Name", policy.name}}},
                               .source = policy.source};
                 std::string allowed;
@@ -160,8 +160,8 @@ private:
                     {.resource = Resource::authentication_policy,
                      .target = policy.name,
                      .attribute = attribute,
-                     .before = Value{live->flags[i]},
-                     .after = Value{policy.flags[i]},
+                     .before = SettingValue{live->flags[i]},
+                     .after = SettingValue{policy.flags[i]},
                      .detail = "declared in [[authentication_policy]] '" + policy.name + "'",
                      .cmdlet = {"Set-AuthenticationPolicy", {{"Identity", live->name}, {attribute, policy.flags[i]}}},
                      .source = policy.source});
@@ -216,8 +216,8 @@ private:
             {.resource = Resource::transport_config,
              .target = std::string(organization_target),
              .attribute = "SmtpClientAuthenticationDisabled",
-             .before = Value{*live_.org_smtp_auth_disabled},
-             .after = Value{declared->value},
+             .before = SettingValue{*live_.org_smtp_auth_disabled},
+             .after = SettingValue{declared->value},
              .detail = std::string("[smtp_auth] org_disabled = ") + (declared->value ? "true" : "false"),
              .cmdlet = {"Set-TransportConfig", {{"SmtpClientAuthenticationDisabled", declared->value}}},
              .source = declared->source});
@@ -421,7 +421,7 @@ private:
         add(phase, {.resource = Resource::user,
                     .target = target,
                     .attribute = "STSRefreshTokensValidFrom",
-                    .after = Value{stamp},
+                    .after = SettingValue{stamp},
                     .reason = reason,
                     .detail = std::move(detail),
                     .cmdlet = {"Set-User", {{"Identity", identity}, {"STSRefreshTokensValidFrom", stamp}}},

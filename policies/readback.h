@@ -13,7 +13,7 @@ namespace authgate {
 
 // The value the live state holds for what `change` changes; nullopt when it cannot be read
 // back (STSRefreshTokensValidFrom) or the object is gone.
-std::optional<Value> live_value(const Change& change, const LiveState& live, const LiveIndex& index);
+std::optional<SettingValue> live_value(const Change& change, const LiveState& live, const LiveIndex& index);
 
 // Whether the tenant shows `change` made (policy names compare as Exchange does, ignoring case;
 // a created policy holds exactly the flags its New-AuthenticationPolicy set).
@@ -25,7 +25,7 @@ std::string identity_of(const Change& change);
 // A value a saved plan would change that the tenant no longer holds as the plan saw it.
 struct StaleValue {
     const Change* change;  // of the saved plan
-    Value now;
+    SettingValue now;
 };
 
 // The values `saved` would change that are no longer its `before`. The saved plan's cmdlets are

@@ -223,7 +223,7 @@ RunMode run_mode(ReconcileMode mode) {
     return RunMode::enforce;
 }
 
-std::string value_text(const Value& value) { return to_json<web::json::value>(value).serialize(); }
+std::string value_text(const SettingValue& value) { return to_json<web::json::value>(value).serialize(); }
 
 Journal Journal::open(const std::string& path) {
     const std::filesystem::path file(path);

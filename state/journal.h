@@ -209,6 +209,6 @@ private:
 };
 
 // JSON text of a plan value, as stored: null, true, false or a JSON string.
-std::string value_text(const Value& value);
+std::string value_text(const SettingValue& value);
 
 }  // namespace authgate

@@ -392,7 +392,7 @@ ApplyFigures bench_apply(const Options& options, const fs::path& root) {
             if (i % shape.unlisted_every != shape.unlisted_offset) continue;
             char name[32];
             std::snprintf(name, sizeof name, "user%06d@fabrikam.com", i);
-            exchange.write({"Set-CASMailbox", {{"Identity", std::string(name)}, {"SmtpClientAuthenticationDisabled", Value{}}}});
+            exchange.write({"Set-CASMailbox", {{"Identity", std::string(name)}, {"SmtpClientAuthenticationDisabled", SettingValue{}}}});
         }
         figures.one_at_a_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         figures.one_at_a_time_requests = sandbox_requests(sandbox, "invoke") - before;

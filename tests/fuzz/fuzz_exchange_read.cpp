@@ -103,7 +103,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
 
     answers.reading = false;
-    const std::vector<Cmdlet> writes{{"Set-CASMailbox", {{"Identity", "a"}, {"SmtpClientAuthenticationDisabled", Value{}}}},
+    const std::vector<Cmdlet> writes{{"Set-CASMailbox", {{"Identity", "a"}, {"SmtpClientAuthenticationDisabled", SettingValue{}}}},
                                      {"Set-CASMailbox", {{"Identity", "b"}, {"SmtpClientAuthenticationDisabled", true}}}};
     const std::vector<WriteOutcome> outcomes = connector.write(writes);
     fuzz::require(outcomes.size() == writes.size(), "every write has an outcome");

@@ -33,7 +33,7 @@ inline std::optional<Cmdlet> read_powershell_line(std::string_view line) {
         if (name_end == std::string_view::npos) return std::nullopt;
         std::string name(line.substr(at + 2, name_end - at - 2));
         std::string_view rest = line.substr(name_end + 1);
-        Value value;
+        SettingValue value;
         std::size_t used = 0;
         if (rest.starts_with("$null")) {
             used = 5;

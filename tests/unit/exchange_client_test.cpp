@@ -234,7 +234,7 @@ TEST_CASE("throttling and busy servers are retried with backoff", "[exchange]") 
 
 TEST_CASE("writes are replayed only where Exchange cannot have acted", "[exchange][safety]") {
     Fixture f;
-    const Cmdlet set{"Set-CASMailbox", {{"SmtpClientAuthenticationDisabled", Value{}}}};
+    const Cmdlet set{"Set-CASMailbox", {{"SmtpClientAuthenticationDisabled", SettingValue{}}}};
     SECTION("after 429") {
         f.exchange.answer({429, {{"retry-after", "1"}}, ""});
         f.exchange.answer(page(""));
@@ -344,7 +344,7 @@ namespace {
 std::vector<Cmdlet> mailbox_writes(int count) {
     std::vector<Cmdlet> writes;
     for (int i = 0; i < count; ++i)
-        writes.push_back({"Set-CASMailbox", {{"Identity", "guid-" + std::to_string(i)}, {"SmtpClientAuthenticationDisabled", Value{}}}});
+        writes.push_back({"Set-CASMailbox", {{"Identity", "guid-" + std::to_string(i)}, {"SmtpClientAuthenticationDisabled", SettingValue{}}}});
     return writes;
 }
 

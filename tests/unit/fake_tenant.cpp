@@ -6,15 +6,15 @@
 namespace authgate::testing {
 namespace {
 
-std::optional<bool> tri(const Value& v) {
+std::optional<bool> tri(const SettingValue& v) {
     if (const bool* b = std::get_if<bool>(&v)) return *b;
     return std::nullopt;
 }
-std::optional<std::string> text(const Value& v) {
+std::optional<std::string> text(const SettingValue& v) {
     if (const std::string* s = std::get_if<std::string>(&v)) return *s;
     return std::nullopt;
 }
-const Value& param(const Cmdlet& cmdlet, const std::string& name) {
+const SettingValue& param(const Cmdlet& cmdlet, const std::string& name) {
     for (const auto& [key, value] : cmdlet.parameters)
         if (key == name) return value;
     throw std::runtime_error("no parameter " + name);
@@ -60,14 +60,14 @@ void FakeTenant::run(const Cmdlet& cmdlet) {
         LivePolicy policy{*text(param(cmdlet, "Name")), *text(param(cmdlet, "Name")), "g", "CN=x", {}};
         for (std::size_t i = 0; i < basic_auth_flag_count; ++i)
             for (const auto& [key, value] : cmdlet.parameters)
-                if (key == basic_auth_flags[i].exchange_name) policy.flags[i] = value == Value{true};
+                if (key == basic_auth_flags[i].exchange_name) policy.flags[i] = value == SettingValue{true};
         state_.policies->push_back(policy);
     } else if (cmdlet.name == "Set-AuthenticationPolicy") {
         for (auto& policy : *state_.policies) {
             if (policy.name != *text(param(cmdlet, "Identity"))) continue;
             for (std::size_t i = 0; i < basic_auth_flag_count; ++i)
                 for (const auto& [key, value] : cmdlet.parameters)
-                    if (key == basic_auth_flags[i].exchange_name) policy.flags[i] = value == Value{true};
+                    if (key == basic_auth_flags[i].exchange_name) policy.flags[i] = value == SettingValue{true};
         }
     } else if (cmdlet.name == "Set-OrganizationConfig") {
         state_.organization->default_authentication_policy = text(param(cmdlet, "DefaultAuthenticationPolicy"));

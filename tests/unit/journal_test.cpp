@@ -38,8 +38,8 @@ Change mailbox_change(const std::string& target) {
     change.resource = Resource::mailbox;
     change.target = target;
     change.attribute = "SmtpClientAuthenticationDisabled";
-    change.before = Value{false};
-    change.after = Value{};
+    change.before = SettingValue{false};
+    change.after = SettingValue{};
     change.reason = Reason::exception_expired;
     return change;
 }
@@ -82,7 +82,7 @@ TEST_CASE("runs and their changes are recorded and read back", "[journal]") {
     journal.record_change(record);
     record.sequence = 2;
     record.change.target = "o'brien@contoso.com";
-    record.change.after = Value{std::string("Allow \"Basic\" SMTP")};
+    record.change.after = SettingValue{std::string("Allow \"Basic\" SMTP")};
     record.status = ChangeStatus::failed;
     record.error = "Set-CASMailbox failed: HTTP 400";
     journal.record_change(record);
@@ -113,11 +113,11 @@ TEST_CASE("runs and their changes are recorded and read back", "[journal]") {
 }
 
 TEST_CASE("a value is journalled as JSON that reads back as the same value", "[journal]") {
-    CHECK(value_text(Value{}) == "null");
-    CHECK(value_text(Value{true}) == "true");
-    CHECK(value_text(Value{false}) == "false");
+    CHECK(value_text(SettingValue{}) == "null");
+    CHECK(value_text(SettingValue{true}) == "true");
+    CHECK(value_text(SettingValue{false}) == "false");
     const std::string hostile = "O'Brien \"Basic\" \\ \x1b[31m\n\x7f é \xe2\x80\xae";
-    const std::string text = value_text(Value{hostile});
+    const std::string text = value_text(SettingValue{hostile});
     CHECK(text.find('\x1b') == std::string::npos);
     CHECK(text.find('\n') == std::string::npos);
     CHECK(web::json::value::parse(text).as_string() == hostile);

@@ -125,14 +125,14 @@ TEST_CASE("mailbox overrides follow the rules of the desired state", "[planner]"
             CHECK(change.action == *row.action);
             CHECK(change.reason == row.reason);
             CHECK(change.resource == Resource::mailbox);
-            CHECK(change.before == (row.live_value ? Value{*row.live_value} : Value{}));
-            CHECK(change.after == (row.after ? Value{*row.after} : Value{}));
+            CHECK(change.before == (row.live_value ? SettingValue{*row.live_value} : SettingValue{}));
+            CHECK(change.after == (row.after ? SettingValue{*row.after} : SettingValue{}));
             CHECK(change.cmdlet.name == "Set-CASMailbox");
             // A revert to inherit of a disabled mailbox waits for this plan's org switch.
             const bool waits = row.live_value == T && !row.after && !row.live_org_disabled && change.action == Action::update;
             CHECK(change.requires_org_disabled == waits);
             REQUIRE(change.cmdlet.parameters.size() == 2);
-            CHECK(change.cmdlet.parameters[0] == std::pair<std::string, Value>{"Identity", std::string("guid-dev")});
+            CHECK(change.cmdlet.parameters[0] == std::pair<std::string, SettingValue>{"Identity", std::string("guid-dev")});
             CHECK(changes_for(plan, "other@contoso.com", "SmtpClientAuthenticationDisabled").empty());
         }
     }
@@ -148,7 +148,7 @@ TEST_CASE("no implicit enablement: no mode ever turns SMTP AUTH on for an unlist
                 const bool org_enabled_after = std::string(declared).find("false") != std::string::npos ||
                                                (std::string(declared).empty() && !live_org_disabled);
                 const bool plan_turns_org_off = std::any_of(plan.changes.begin(), plan.changes.end(), [](const Change& c) {
-                    return c.resource == Resource::transport_config && c.after == Value{true} && c.phase == Phase::org_switch;
+                    return c.resource == Resource::transport_config && c.after == SettingValue{true} && c.phase == Phase::org_switch;
                 });
                 for (const Change& change : plan.changes) {
                     if (change.resource != Resource::mailbox || !change.changes_tenant()) continue;
@@ -177,7 +177,7 @@ TEST_CASE("the org switch is set only when declared", "[planner]") {
     const Plan enable = plan_of(desired("[smtp_auth]\norg_disabled = false\n"), live(true, {}));
     REQUIRE(enable.changes.size() == 1);
     CHECK(enable.changes[0].resource == Resource::transport_config);
-    CHECK(enable.changes[0].after == Value{false});
+    CHECK(enable.changes[0].after == SettingValue{false});
     CHECK(powershell_line(enable.changes[0].cmdlet) == "Set-TransportConfig -SmtpClientAuthenticationDisabled $false");
 }
 
@@ -341,7 +341,7 @@ TEST_CASE("the org default policy is set as declared", "[planner]") {
         state.organization->default_authentication_policy = "Block Basic Auth";
         const Plan plan = plan_of(desired("[organization]\ndefault_authentication_policy = \"\"\n"), state);
         REQUIRE(plan.changes.size() == 1);
-        CHECK(plan.changes[0].after == Value{});
+        CHECK(plan.changes[0].after == SettingValue{});
         CHECK(powershell_line(plan.changes[0].cmdlet) == "Set-OrganizationConfig -DefaultAuthenticationPolicy $null");
     }
     SECTION("a policy that exists nowhere is an error") {
@@ -461,7 +461,7 @@ TEST_CASE("a removed exception still in force is reverted like an expired one, i
         REQUIRE(gone.size() == 1);
         CHECK(gone[0]->action == Action::update);
         CHECK(gone[0]->reason == Reason::exception_expired);
-        CHECK(gone[0]->after == Value{});
+        CHECK(gone[0]->after == SettingValue{});
         CHECK(gone[0]->detail ==
               "exception removed from the desired state (was granted until 2027-03-31, owner facilities-it@contoso.com)");
         // A mailbox authgate never granted stays an ordinary unlisted override.

@@ -56,7 +56,7 @@ TEST_CASE("a small report is not truncated", "[render]") {
     Plan plan;
     plan.tenant = "contoso.onmicrosoft.com";
     plan.changes.push_back({Resource::transport_config, "organization", "SmtpClientAuthenticationDisabled", Action::update,
-                            Value{false}, Value{true}, Reason::declared, "[smtp_auth] org_disabled = true",
+                            SettingValue{false}, SettingValue{true}, Reason::declared, "[smtp_auth] org_disabled = true",
                             {"Set-TransportConfig", {{"SmtpClientAuthenticationDisabled", true}}}, std::nullopt});
     const std::string report = markdown_of(plan);
     CHECK(report.find("left out") == std::string::npos);
@@ -67,7 +67,7 @@ TEST_CASE("table cells cannot break the markdown table", "[render]") {
     Plan plan;
     plan.tenant = "contoso.onmicrosoft.com";
     plan.changes.push_back({Resource::mailbox, "a|b@contoso.com", "SmtpClientAuthenticationDisabled", Action::update,
-                            Value{}, Value{false}, Reason::exception_active, "line one\nline two <script>",
+                            SettingValue{}, SettingValue{false}, Reason::exception_active, "line one\nline two <script>",
                             {"Set-CASMailbox", {{"Identity", std::string("g")}}}, std::nullopt});
     const std::string report = markdown_of(plan);
     // Code spans: a pipe escaped for the table, a newline shown as \n, markup left as text.

@@ -29,7 +29,7 @@ LiveState tenant(bool org_disabled, std::optional<bool> mailbox_disabled, std::o
     return live;
 }
 
-Change change(Resource resource, std::string target, std::string attribute, Phase phase, Value after = Value{true}) {
+Change change(Resource resource, std::string target, std::string attribute, Phase phase, SettingValue after = SettingValue{true}) {
     Change made;
     made.resource = resource;
     made.target = std::move(target);
@@ -124,15 +124,15 @@ TEST_CASE("a reconcile mode makes all changes, only expiry reverts, or none", "[
 
 TEST_CASE("apply holds back what depends on a change that failed", "[rules]") {
     const Change grant = change(Resource::mailbox, "printer@contoso.com", "SmtpClientAuthenticationDisabled", Phase::grant,
-                                Value{false});
+                                SettingValue{false});
     const Change org_off = change(Resource::transport_config, "organization", "SmtpClientAuthenticationDisabled",
                                   Phase::org_switch);
     Change revert = change(Resource::mailbox, "old@contoso.com", "SmtpClientAuthenticationDisabled", Phase::enforce,
-                           Value{});
+                           SettingValue{});
     revert.requires_org_disabled = true;
-    const Change policy = change(Resource::user, "Kiosk@contoso.com", "AuthenticationPolicy", Phase::enforce, Value{});
+    const Change policy = change(Resource::user, "Kiosk@contoso.com", "AuthenticationPolicy", Phase::enforce, SettingValue{});
     const Change revoke = change(Resource::user, "kiosk@contoso.com", "STSRefreshTokensValidFrom", Phase::enforce,
-                                 Value{std::string("now")});
+                                 SettingValue{std::string("now")});
 
     SECTION("nothing failed: the revert still waits for the org switch") {
         ChangeDependencies dependencies;
@@ -160,15 +160,15 @@ TEST_CASE("a saved plan is stale where the tenant no longer holds what it saw", 
     const LiveState live = tenant(false, true, std::nullopt, std::nullopt);
     Plan saved;
     Change mailbox = change(Resource::mailbox, "PRINTER@contoso.com", "SmtpClientAuthenticationDisabled", Phase::grant,
-                            Value{false});
-    mailbox.before = Value{};  // the plan saw inherit; the tenant now holds true
+                            SettingValue{false});
+    mailbox.before = SettingValue{};  // the plan saw inherit; the tenant now holds true
     Change org = change(Resource::transport_config, "organization", "SmtpClientAuthenticationDisabled", Phase::org_switch);
-    org.before = Value{false};  // as the tenant holds it
+    org.before = SettingValue{false};  // as the tenant holds it
     saved.changes = {mailbox, org};
     const std::vector<StaleValue> stale = stale_values(saved, saved, live);
     REQUIRE(stale.size() == 1);
     CHECK(stale[0].change == &saved.changes[0]);
-    CHECK(stale[0].now == Value{true});
+    CHECK(stale[0].now == SettingValue{true});
 }
 
 TEST_CASE("max_changes refuses more changes than it allows, and names both", "[rules]") {

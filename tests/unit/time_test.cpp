@@ -50,7 +50,7 @@ TEST_CASE("whole days round down, also before the start", "[time]") {
 
 TEST_CASE("PowerShell lines quote strings safely", "[plan]") {
     const Cmdlet cmdlet{"Set-User", {{"Identity", std::string("o'brien'; Remove-Mailbox x")},
-                                     {"AuthenticationPolicy", Value{}},
+                                     {"AuthenticationPolicy", SettingValue{}},
                                      {"Enabled", true}}};
     CHECK(powershell_line(cmdlet) ==
           "Set-User -Identity 'o''brien''; Remove-Mailbox x' -AuthenticationPolicy $null -Enabled $true");

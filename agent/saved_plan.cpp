@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "agent/json_output.h"
-#include "agent/options.h"
+#include "agent/usage_error.h"
 #include "agent/render.h"
 
 namespace authgate {

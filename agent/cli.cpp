@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "agent/commands.h"
-#include "agent/options.h"
+#include "agent/usage_error.h"
 #include "policies/diagnostics.h"
 
 namespace authgate {

@@ -39,10 +39,8 @@ std::vector<std::string> desired_state_paths(const po::variables_map& values) {
 
 ReportFormat report_format(const po::variables_map& values) {
     const std::string format = values.count("format") ? values["format"].as<std::string>() : "text";
-    if (format == "text") return ReportFormat::text;
-    if (format == "markdown") return ReportFormat::markdown;
-    if (format == "json") return ReportFormat::json;
-    throw UsageError("--format must be text, markdown or json, not '" + format + "'");
+    if (const auto chosen = parse_name<ReportFormat>(format)) return *chosen;
+    throw UsageError("--format must be " + name_list<ReportFormat>() + ", not '" + format + "'");
 }
 
 CommandClock::CommandClock(const po::variables_map& values, const Clock& system, AtRule rule) : system_(system) {

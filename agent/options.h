@@ -8,7 +8,8 @@
 #include <boost/program_options.hpp>
 
 #include "agent/cli.h"
-#include "agent/render.h"
+#include "agent/report_format.h"
+#include "agent/usage_error.h"
 #include "policies/desired_state.h"
 #include "policies/diagnostics.h"
 #include "policies/time.h"
@@ -16,11 +17,6 @@
 namespace authgate {
 
 namespace po = boost::program_options;
-
-class UsageError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 
 // Parses the command's arguments. Prints the help and returns nullopt for --help; throws
 // UsageError for anything it cannot accept.

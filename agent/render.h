@@ -4,13 +4,12 @@
 
 #include <cpprest/json.h>
 
+#include "agent/report_format.h"
 #include "policies/live_state.h"
 #include "policies/plan.h"
 #include "state/journal.h"
 
 namespace authgate {
-
-enum class ReportFormat { text, markdown, json };
 
 web::json::value plan_to_json(const Plan& plan);
 // A journal run, for status and history.

@@ -1,7 +1,7 @@
 #include "agent/saved_plan.h"
 
 #include "agent/json_output.h"
-#include "agent/options.h"
+#include "agent/usage_error.h"
 #include "agent/render.h"
 #include "policies/files.h"
 

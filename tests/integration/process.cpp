@@ -215,7 +215,8 @@ bool BackgroundProgram::running() {
 int BackgroundProgram::stop() {
     if (pid_ > 0) {
         kill(pid_, SIGTERM);
-        for (int i = 0; i < 50 && running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        // Up to 5 s, looked at every 5 ms: a sandbox usually stops within a few.
+        for (int i = 0; i < 1000 && running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
         if (pid_ > 0) {
             kill(pid_, SIGKILL);
             waitpid(pid_, &status_, 0);

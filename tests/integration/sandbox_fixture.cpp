@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <random>
@@ -75,10 +76,16 @@ std::string Sandbox::example() const {
 
 const ClientCredentials& client_credentials() {
     static const ClientCredentials credentials = [] {
-        const fs::path folder = fresh_folder("authgate-clients-");
-        make_certificate(folder / "app");
-        make_certificate(folder / "other");
-        make_certificate(folder / "expired", {"--days", "-1"});
+        // Made once per test run by CTest (tests/integration/make-client-credentials), else here.
+        fs::path folder;
+        if (const char* made = std::getenv("AUTHGATE_TEST_CLIENTS"); made && fs::exists(fs::path(made) / "expired" / "client.pem")) {
+            folder = made;
+        } else {
+            folder = fresh_folder("authgate-clients-");
+            make_certificate(folder / "app");
+            make_certificate(folder / "other");
+            make_certificate(folder / "expired", {"--days", "-1"});
+        }
         return ClientCredentials{(folder / "app" / "client.pem").string(), (folder / "app" / "client.pfx").string(),
                                  (folder / "other" / "client.pem").string(), (folder / "expired" / "client.pem").string()};
     }();
@@ -98,9 +105,10 @@ Sandbox::Sandbox(SandboxOptions options) : folder_(fresh_folder("authgate-sandbo
                                   "--state-file", (folder_ / "state.json").string()};
     argv.insert(argv.end(), options.extra.begin(), options.extra.end());
     process_ = std::make_unique<BackgroundProgram>(argv, (folder_ / "sandbox.log").string());
-    for (int i = 0; i < 300 && !fs::exists(folder_ / "port"); ++i) {
+    // Up to 15 s, looked at every 5 ms: it usually listens within 50.
+    for (int i = 0; i < 3000 && !fs::exists(folder_ / "port"); ++i) {
         if (!process_->running()) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     if (!fs::exists(folder_ / "port"))
         throw std::runtime_error("the sandbox did not start: " + read_file(folder_ / "sandbox.log"));

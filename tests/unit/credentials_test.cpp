@@ -137,7 +137,7 @@ TEST_CASE("unsafe or unusable credentials are refused with a clear message", "[c
         CHECK_THAT(load_error(path), Catch::StartsWith("the certificate in " + path + " is not valid before "));
     }
     SECTION("a key that does not match the certificate") {
-        const TestCertificate other = make_certificate();
+        const TestCertificate other = make_certificate(-1, 30, TestKey::other);
         const std::string path = write_temp_file("app.pem", good.certificate_pem + other.key_pem);
         CHECK(load_error(path) == "the private key in " + path + " does not match its certificate");
     }

@@ -22,10 +22,19 @@ std::string bio_text(BIO* bio) {
     return text;
 }
 
+// Made on first use and kept (still reachable) until the program ends.
+EVP_PKEY* test_key(TestKey which) {
+    static EVP_PKEY* const shared = EVP_RSA_gen(2048);
+    if (which == TestKey::shared) return shared;
+    static EVP_PKEY* const other = EVP_RSA_gen(2048);
+    return other;
+}
+
 }  // namespace
 
-TestCertificate make_certificate(int not_before_days, int not_after_days) {
-    EVP_PKEY* key = EVP_RSA_gen(2048);
+TestCertificate make_certificate(int not_before_days, int not_after_days, TestKey which) {
+    EVP_PKEY* key = test_key(which);
+    if (key == nullptr) throw std::runtime_error("cannot make a test RSA key");
     X509* certificate = X509_new();
     X509_set_version(certificate, 2);
     ASN1_INTEGER_set(X509_get_serialNumber(certificate), 1);
@@ -53,7 +62,6 @@ TestCertificate make_certificate(int not_before_days, int not_after_days) {
     result.pfx = bio_text(bio);
     PKCS12_free(pfx);
     X509_free(certificate);
-    EVP_PKEY_free(key);
     return result;
 }
 

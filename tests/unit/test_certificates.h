@@ -12,8 +12,12 @@ struct TestCertificate {
     std::string pfx;                // password "secret"
 };
 
+// Which RSA key a certificate is for. Making one takes up to a second, so each test program makes
+// each key once: `shared` for every certificate, `other` for a test that needs a second key.
+enum class TestKey { shared, other };
+
 // Valid from now + not_before_days to now + not_after_days.
-TestCertificate make_certificate(int not_before_days = -1, int not_after_days = 30);
+TestCertificate make_certificate(int not_before_days = -1, int not_after_days = 30, TestKey key = TestKey::shared);
 
 // Writes `content` to a fresh file under a temporary folder with the given mode; returns its path.
 std::string write_temp_file(const std::string& name, const std::string& content, unsigned mode = 0600);

@@ -25,8 +25,8 @@ std::vector<std::pair<std::size_t, std::size_t>> groups_of(const std::vector<con
 }  // namespace
 
 int ApplyResult::count(ChangeStatus outcome) const {
-    return static_cast<int>(std::count_if(changes.begin(), changes.end(),
-                                          [&](const AppliedChange& c) { return c.outcome == outcome; }));
+    return static_cast<int>(
+        std::count_if(changes.begin(), changes.end(), [&](const AppliedChange& c) { return c.outcome == outcome; }));
 }
 
 bool ApplyResult::succeeded() const {
@@ -153,14 +153,15 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
             stop_at(first, "the journal could not record the change before it was sent");
             break;
         }
-        const std::vector<WriteOutcome> outcomes = cmdlets.empty() ? std::vector<WriteOutcome>{} : connector.write(cmdlets);
+        const std::vector<WriteOutcome> outcomes = cmdlets.empty() ? std::vector<WriteOutcome>{}
+                                                                   : connector.write(cmdlets);
         bool must_settle = false;
         for (std::size_t k = 0; k < sent.size(); ++k) {
             AppliedChange& applied = result.changes[sent[k]];
             const WriteOutcome& outcome = outcomes[k];
-            applied.outcome = outcome.made()          ? ChangeStatus::applied
+            applied.outcome = outcome.made()        ? ChangeStatus::applied
                               : outcome.uncertain() ? ChangeStatus::uncertain
-                                                  : ChangeStatus::failed;
+                                                    : ChangeStatus::failed;
             applied.error = outcome.error;
             applied.client_request_id = outcome.client_request_id;
             applied.warnings = outcome.warnings;

@@ -16,12 +16,12 @@ struct AppliedChange {
     ChangeStatus outcome = ChangeStatus::skipped;
     std::string error;
     std::string client_request_id;
-    std::vector<std::string> warnings;  // Exchange's, e.g. "no settings … have been modified"
+    std::vector<std::string> warnings;    // Exchange's, e.g. "no settings … have been modified"
     std::optional<Instant> revoked_from;  // the STSRefreshTokensValidFrom sent, for a revocation
 };
 
 struct ApplyResult {
-    std::vector<AppliedChange> changes;  // every change of the plan that changes the tenant, in order
+    std::vector<AppliedChange> changes;             // every change of the plan that changes the tenant, in order
     std::optional<std::string> verification_error;  // the read-back failed: nothing could be verified
     std::optional<std::string> stopped;             // why the hooks stopped the writes, if they did
     std::chrono::milliseconds write_time{0};        // sending the changes

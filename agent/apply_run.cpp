@@ -8,8 +8,8 @@
 #include <fstream>
 #include <ostream>
 
-#include "policies/printable.h"
 #include "agent/state_options.h"
+#include "policies/printable.h"
 
 namespace authgate {
 namespace {
@@ -34,17 +34,17 @@ void record_exception_events(Journal& journal, long long run_id, const std::stri
         for (const ExceptionStatus& exception : plan.exceptions) {
             if (exception.mailbox != change.target) continue;
             listed = true;
-            const ExceptionEvent event =
-                change.reason == Reason::exception_active ? ExceptionEvent::granted : ExceptionEvent::reverted;
-            journal.record_exception_event({run_id, tenant, exception.mailbox, event, exception.owner,
-                                            exception.expires, 0, now});
+            const ExceptionEvent event = change.reason == Reason::exception_active ? ExceptionEvent::granted
+                                                                                   : ExceptionEvent::reverted;
+            journal.record_exception_event(
+                {run_id, tenant, exception.mailbox, event, exception.owner, exception.expires, 0, now});
         }
         if (listed || change.reason != Reason::exception_expired) continue;
         // Reverted with no exception in the desired state: one that was removed from it.
         if (!history) history = journal.plan_history(tenant);  // read once, when first needed
         if (const auto grant = history->granted.find(change.target); grant != history->granted.end())
-            journal.record_exception_event({run_id, tenant, change.target, ExceptionEvent::removed,
-                                            grant->second.owner, grant->second.expires, 0, now});
+            journal.record_exception_event({run_id, tenant, change.target, ExceptionEvent::removed, grant->second.owner,
+                                            grant->second.expires, 0, now});
     }
 }
 
@@ -122,7 +122,8 @@ JournalRun::JournalRun(Journal& journal, RunRecord record, const Clock& clock, c
 JournalRun::~JournalRun() {
     if (finished_) return;
     try {
-        finish(RunOutcome::failed, record_.error.empty() ? "the run ended before it was settled (an error)" : record_.error);
+        finish(RunOutcome::failed,
+               record_.error.empty() ? "the run ended before it was settled (an error)" : record_.error);
     } catch (...) {
         // The journal cannot be written: the next run that takes the lock settles this one.
     }
@@ -156,10 +157,14 @@ void JournalRun::finish_unrecorded(RunOutcome outcome, const std::string& error)
     if (logger_)
         logger_->log(outcome == RunOutcome::succeeded ? LogLevel::info : LogLevel::error, "run",
                      std::string(to_string(record_.command)) + " " + std::string(to_string(outcome)),
-                     {{"mode", std::string(to_string(record_.mode))}, {"tenant", record_.tenant_name},
-                      {"planned", std::to_string(record_.planned)}, {"applied", std::to_string(record_.applied)},
-                      {"failed", std::to_string(record_.failed)}, {"reported", std::to_string(record_.reported)},
-                      {"warnings", std::to_string(record_.warnings)}, {"error", record_.error}});
+                     {{"mode", std::string(to_string(record_.mode))},
+                      {"tenant", record_.tenant_name},
+                      {"planned", std::to_string(record_.planned)},
+                      {"applied", std::to_string(record_.applied)},
+                      {"failed", std::to_string(record_.failed)},
+                      {"reported", std::to_string(record_.reported)},
+                      {"warnings", std::to_string(record_.warnings)},
+                      {"error", record_.error}});
 }
 
 void JournalRun::finish(RunOutcome outcome, const std::string& error) {
@@ -199,15 +204,16 @@ JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, 
         }
         bool held = false;
         if (!journalled([&] { held = context.run.renew_lock(); })) return "the journal cannot be written";
-        if (!held) return "this run no longer holds the tenant's lock (its lease ran out; another run may have taken it)";
+        if (!held)
+            return "this run no longer holds the tenant's lock (its lease ran out; another run may have taken it)";
         return std::nullopt;
     };
     // The intent is journalled before the write goes out, so that a run killed in between
     // leaves a trace ("sending", later "uncertain") rather than nothing.
     hooks.sending = [&](std::size_t index, const Change& change) {
         recorded[index] = journalled([&] {
-            journal.record_change(
-                {run.id, static_cast<int>(index) + 1, change, ChangeStatus::sending, "", "", context.run.clock().now()});
+            journal.record_change({run.id, static_cast<int>(index) + 1, change, ChangeStatus::sending, "", "",
+                                   context.run.clock().now()});
         });
         return recorded[index];
     };
@@ -215,8 +221,7 @@ JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, 
         const std::size_t index = static_cast<std::size_t>(sequence++);
         journalled([&] {
             if (recorded[index])
-                journal.update_change(run.id, sequence, applied.outcome, applied.error,
-                                      applied.client_request_id);
+                journal.update_change(run.id, sequence, applied.outcome, applied.error, applied.client_request_id);
             else
                 journal.record_change({run.id, sequence, applied.change, applied.outcome, applied.error,
                                        applied.client_request_id, context.run.clock().now()});
@@ -230,9 +235,7 @@ JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, 
     if (context.progress) context.progress->done();
     for (std::size_t i = 0; i < result.changes.size(); ++i) {
         const AppliedChange& applied = result.changes[i];
-        journalled([&] {
-            journal.update_change(run.id, static_cast<int>(i) + 1, applied.outcome, applied.error);
-        });
+        journalled([&] { journal.update_change(run.id, static_cast<int>(i) + 1, applied.outcome, applied.error); });
         context.out << "  " << to_string(applied.outcome) << "  " << describe(applied.change);
         if (!applied.error.empty()) context.out << ": " << printable(applied.error);
         context.out << "\n";
@@ -240,8 +243,7 @@ JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, 
             context.logger->log(applied.outcome == ChangeStatus::failed || applied.outcome == ChangeStatus::uncertain
                                     ? LogLevel::error
                                     : LogLevel::info,
-                                "change",
-                                describe(applied.change),
+                                "change", describe(applied.change),
                                 {{"status", std::string(to_string(applied.outcome))},
                                  {"before", value_text(applied.change.before)},
                                  {"after", value_text(applied.change.after)},

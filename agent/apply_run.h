@@ -55,7 +55,6 @@ bool holder_is_dead(const LockHolder& holder, const LockHolder& me);
 // This process: "host:pid" and this boot of this machine.
 LockHolder this_process();
 
-
 // One run of apply or reconcile in the journal, from its start to its outcome. Made, it begins the
 // run (so that a refused or failed run is recorded too); keyed, it knows the tenant by the GUID
 // the sign-in names; locked, it holds the tenant's lock until it ends. It is settled once, by
@@ -106,13 +105,13 @@ struct JournalledApply {
     std::ostream& out;  // a line per change and the summary
     std::ostream& err;  // every change not made
     Logger* logger = nullptr;
-    Progress* progress = nullptr;  // "applying: 12 of 15" on a terminal
+    Progress* progress = nullptr;                // "applying: 12 of 15" on a terminal
     const InterruptGuard* interrupts = nullptr;  // SIGINT and SIGTERM stop the writes
 };
 
 struct JournalledResult {
     ApplyResult apply;
-    int signal = 0;  // the signal that stopped the writes, if one did
+    int signal = 0;                            // the signal that stopped the writes, if one did
     std::optional<std::string> journal_error;  // the journal could not be written
 
     bool succeeded() const { return apply.succeeded() && !journal_error && !signal; }

@@ -63,7 +63,8 @@ int run_cli(int argc, char** argv) {
                                       [&](const Command& c) { return c.name == args[0]; });
     if (command == commands().end()) {
         std::cerr << "authgate: unknown command '" << args[0] << "'";
-        if (const std::string hint = suggest_command(args[0]); !hint.empty()) std::cerr << "; did you mean '" << hint << "'?";
+        if (const std::string hint = suggest_command(args[0]); !hint.empty())
+            std::cerr << "; did you mean '" << hint << "'?";
         std::cerr << "\nRun 'authgate --help' for the list of commands.\n";
         return exit_error;
     }

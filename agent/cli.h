@@ -14,8 +14,8 @@ namespace authgate {
 enum ExitCode : int { exit_ok = 0, exit_error = 1, exit_changes = 2 };
 
 struct CommandContext {
-    std::string name;                // "plan"
-    std::vector<std::string> args;   // the arguments after the command name
+    std::string name;               // "plan"
+    std::vector<std::string> args;  // the arguments after the command name
     std::ostream& out;
     std::ostream& err;
     // The system's clock: what the command evaluates with unless --at sets its own, and what

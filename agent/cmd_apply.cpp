@@ -36,8 +36,8 @@ bool stale(CommandContext& context, const Plan& saved, const Plan& made, const L
     if (values.empty()) return false;
     context.err << "error: the saved plan is stale; the tenant changed since it was made:\n";
     for (const StaleValue& value : values)
-        context.err << "  " << describe(*value.change) << " is " << printable(describe(value.now)) << ", the plan expected "
-                    << printable(describe(value.change->before)) << "\n";
+        context.err << "  " << describe(*value.change) << " is " << printable(describe(value.now))
+                    << ", the plan expected " << printable(describe(value.change->before)) << "\n";
     return true;
 }
 
@@ -83,8 +83,9 @@ std::optional<ApplyInputs> read_inputs(CommandContext& context, const po::variab
         return std::nullopt;
     }
     if (inputs.desired.state.digest != plan.desired_digest) {
-        context.err << "error: the desired state has changed since the plan was made (" << printable(plan.desired_digest)
-                    << ", now " << inputs.desired.state.digest << "); make a new plan\nNothing was changed.\n";
+        context.err << "error: the desired state has changed since the plan was made ("
+                    << printable(plan.desired_digest) << ", now " << inputs.desired.state.digest
+                    << "); make a new plan\nNothing was changed.\n";
         return std::nullopt;
     }
     inputs.settings = resolve_saved_connection(values, inputs.desired.state, inputs.saved->connection, environment);
@@ -96,12 +97,11 @@ std::optional<ApplyInputs> read_inputs(CommandContext& context, const po::variab
 int run_apply(CommandContext& context) {
     po::options_description options("Options");
     add_desired_state_option(options);
-    options.add_options()
-        ("plan-file", po::value<std::string>(), "a plan saved with authgate plan --out")
-        ("auto-approve", "apply without asking (needed with -c when standard input is not a terminal)")
-        ("allow-large", "apply even when the plan has more changes than [guardrails] max_changes")
-        ("max-plan-age", po::value<std::string>()->default_value("24h"), "refuse a saved plan older than this")
-        ("at", po::value<std::string>(), "judge exceptions as at this time (RFC 3339), not now; never earlier than now");
+    options.add_options()("plan-file", po::value<std::string>(), "a plan saved with authgate plan --out")(
+        "auto-approve", "apply without asking (needed with -c when standard input is not a terminal)")(
+        "allow-large", "apply even when the plan has more changes than [guardrails] max_changes")(
+        "max-plan-age", po::value<std::string>()->default_value("24h"), "refuse a saved plan older than this")(
+        "at", po::value<std::string>(), "judge exceptions as at this time (RFC 3339), not now; never earlier than now");
     add_connection_options(options);
     add_state_option(options);
     add_color_option(options);

@@ -9,12 +9,12 @@
 #include "agent/connection.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
-#include "policies/printable.h"
 #include "agent/render.h"
 #include "connectors/credentials.h"
 #include "connectors/exchange_client.h"
 #include "connectors/exchange_online.h"
 #include "connectors/token_client.h"
+#include "policies/printable.h"
 
 namespace authgate {
 namespace {
@@ -25,8 +25,8 @@ enum class Status { ok, warning, failed, skipped };
 
 template <>
 struct EnumNames<Status> {
-    static constexpr std::array<std::pair<Status, std::string_view>, 4> table{{
-        {Status::ok, "ok"}, {Status::warning, "warning"}, {Status::failed, "failed"}, {Status::skipped, "skipped"}}};
+    static constexpr std::array<std::pair<Status, std::string_view>, 4> table{
+        {{Status::ok, "ok"}, {Status::warning, "warning"}, {Status::failed, "failed"}, {Status::skipped, "skipped"}}};
 };
 
 namespace {
@@ -42,7 +42,7 @@ struct Check {
 // The cmdlets authgate runs: reads for plan, writes for apply.
 const std::vector<std::string> plan_cmdlets{"Get-TransportConfig", "Get-OrganizationConfig", "Get-CASMailbox",
                                             "Get-AuthenticationPolicy", "Get-User"};
-const std::vector<std::string> apply_cmdlets{"Set-TransportConfig", "Set-OrganizationConfig", "Set-CASMailbox",
+const std::vector<std::string> apply_cmdlets{"Set-TransportConfig",      "Set-OrganizationConfig",   "Set-CASMailbox",
                                              "New-AuthenticationPolicy", "Set-AuthenticationPolicy", "Set-User"};
 
 // The first line of a message; what follows ("what to check: …") goes to the fix.
@@ -84,8 +84,8 @@ private:
 
     std::vector<Check> finish() {
         // What could not be checked after a failure is listed, so that none looks passed.
-        for (const char* name : {"certificate", "sign-in", "clock", "token", "cmdlets to plan", "cmdlets to apply",
-                                 "reads", "paging"}) {
+        for (const char* name :
+             {"certificate", "sign-in", "clock", "token", "cmdlets to plan", "cmdlets to apply", "reads", "paging"}) {
             bool present = false;
             for (const Check& check : checks_) present |= check.name == name;
             if (!present) add(name, Status::skipped, "not checked: an earlier check failed");
@@ -96,7 +96,8 @@ private:
     bool certificate() {
         const Instant now = context_.clock.now();
         try {
-            credential_.emplace(Credential::load(settings_.certificate, environment_(settings_.certificate_password_env), now));
+            credential_.emplace(
+                Credential::load(settings_.certificate, environment_(settings_.certificate_password_env), now));
         } catch (const ConnectorError& error) {
             add("certificate", Status::failed, error.what(),
                 "a PEM with the certificate and its key (mode 0600), or a PFX with its password in $" +
@@ -111,8 +112,7 @@ private:
         if (days < 30)
             add("certificate", Status::warning, detail,
                 "renew it before it expires: upload the new certificate to the app, then point authgate at it");
-        else
-            add("certificate", Status::ok, detail);
+        else add("certificate", Status::ok, detail);
         return true;
     }
 
@@ -122,11 +122,12 @@ private:
         } catch (const ConnectorError& error) {
             const auto [what, fix] = split_advice(error.what());
             add("sign-in", Status::failed, what,
-                fix.empty() ? "check --login-endpoint, the tenant, the app id and that the certificate is uploaded" : fix);
+                fix.empty() ? "check --login-endpoint, the tenant, the app id and that the certificate is uploaded"
+                            : fix);
             return false;
         }
-        add("sign-in", Status::ok, "a token for " + trim_slash(settings_.exchange_endpoint) + " was issued to app " +
-                                       settings_.app_id);
+        add("sign-in", Status::ok,
+            "a token for " + trim_slash(settings_.exchange_endpoint) + " was issued to app " + settings_.app_id);
         return true;
     }
 
@@ -141,10 +142,8 @@ private:
         if (skew > 300)
             add("clock", Status::failed, detail,
                 "Entra refuses assertions outside its 5-minute window: synchronise this machine's clock (NTP)");
-        else if (skew > 60)
-            add("clock", Status::warning, detail, "synchronise this machine's clock (NTP)");
-        else
-            add("clock", Status::ok, detail);
+        else if (skew > 60) add("clock", Status::warning, detail, "synchronise this machine's clock (NTP)");
+        else add("clock", Status::ok, detail);
     }
 
     void token() {
@@ -158,8 +157,7 @@ private:
             add("token", Status::failed, detail,
                 "give the app the application permission Exchange.ManageAsApp (API permissions, Office 365 Exchange "
                 "Online) and grant admin consent for it");
-        else
-            add("token", Status::ok, detail);
+        else add("token", Status::ok, detail);
     }
 
     void cmdlets(ExchangeClient& exchange) {
@@ -168,7 +166,8 @@ private:
             allowed = exchange.allowed_cmdlets();
         } catch (const ConnectorError& error) {
             const auto [what, fix] = split_advice(error.what());
-            add("cmdlets to plan", Status::warning, "the list of cmdlets the app may run could not be read: " + what, fix);
+            add("cmdlets to plan", Status::warning, "the list of cmdlets the app may run could not be read: " + what,
+                fix);
             add("cmdlets to apply", Status::warning, "not listed; the reads below show what plan can do", fix, false);
             return;
         }
@@ -181,8 +180,9 @@ private:
             }
             return names;
         };
-        const std::string role = "assign Exchange Administrator to the app's service principal (Global Reader is enough "
-                                 "to plan)";
+        const std::string role =
+            "assign Exchange Administrator to the app's service principal (Global Reader is enough "
+            "to plan)";
         if (const std::string names = missing(plan_cmdlets); !names.empty())
             add("cmdlets to plan", Status::failed, "the app's roles do not let it run " + names, role);
         else
@@ -190,8 +190,8 @@ private:
         if (const std::string names = missing(apply_cmdlets); !names.empty())
             add("cmdlets to apply", Status::failed, "the app's roles do not let it run " + names, role, false);
         else
-            add("cmdlets to apply", Status::ok, "the app may run all " + std::to_string(apply_cmdlets.size()) + " writes",
-                "", false);
+            add("cmdlets to apply", Status::ok,
+                "the app may run all " + std::to_string(apply_cmdlets.size()) + " writes", "", false);
     }
 
     bool reads(ExchangeClient& exchange) {
@@ -219,8 +219,9 @@ private:
         ExchangeClient exchange(*http_, *tokens_, one_per_page);
         int objects = 0;
         try {
-            exchange.read({"Get-AuthenticationPolicy", {}}, {"Name"}, [&] { objects = 0; },
-                          [&](const simdjson::dom::element&) { ++objects; });
+            exchange.read(
+                {"Get-AuthenticationPolicy", {}}, {"Name"}, [&] { objects = 0; },
+                [&](const simdjson::dom::element&) { ++objects; });
         } catch (const ConnectorError& error) {
             add("paging", Status::failed, split_advice(error.what()).first,
                 "plan reads every list to its end or not at all; send a --trace of this run with the report");
@@ -252,9 +253,8 @@ private:
 int run_doctor(CommandContext& context) {
     po::options_description options("Options");
     add_desired_state_option(options);
-    options.add_options()
-        ("format", po::value<std::string>(), "text (default) or json")
-        ("apply", "exit 1 unless everything apply needs holds too (by default: what plan needs)");
+    options.add_options()("format", po::value<std::string>(), "text (default) or json")(
+        "apply", "exit 1 unless everything apply needs holds too (by default: what plan needs)");
     add_connection_options(options);
     const auto values = parse_options(context, options, "authgate doctor [-c PATH...] [--apply] [--format text|json]");
     if (!values) return exit_ok;
@@ -279,8 +279,8 @@ int run_doctor(CommandContext& context) {
 
     bool plan_ready = true, apply_ready = true;
     for (const Check& check : checks) {
-        const bool blocks = check.status == Status::failed || (check.status == Status::skipped &&
-                                                               check.detail.rfind("not checked", 0) == 0);
+        const bool blocks = check.status == Status::failed ||
+                            (check.status == Status::skipped && check.detail.rfind("not checked", 0) == 0);
         if (blocks && check.for_plan) plan_ready = false;
         if (blocks) apply_ready = false;
     }
@@ -319,8 +319,8 @@ int run_doctor(CommandContext& context) {
         if (!check.fix.empty() && check.status != Status::ok)
             context.out << std::string(29, ' ') << "fix: " << printable(check.fix) << "\n";
     }
-    context.out << "\nPlan: " << (plan_ready ? "ready" : "not ready") << ".  Apply: " << (apply_ready ? "ready" : "not ready")
-                << ".\n";
+    context.out << "\nPlan: " << (plan_ready ? "ready" : "not ready")
+                << ".  Apply: " << (apply_ready ? "ready" : "not ready") << ".\n";
     return ready ? exit_ok : exit_error;
 }
 

@@ -4,13 +4,13 @@
 
 #include "agent/commands.h"
 #include "agent/connection.h"
-#include "agent/log.h"
 #include "agent/json_output.h"
+#include "agent/log.h"
 #include "agent/options.h"
-#include "policies/printable.h"
 #include "connectors/snapshot.h"
 #include "policies/access.h"
 #include "policies/lifecycle.h"
+#include "policies/printable.h"
 
 namespace authgate {
 namespace {
@@ -27,15 +27,15 @@ std::string policy_text(const std::optional<std::string>& name) { return name ? 
 int run_explain(CommandContext& context) {
     po::options_description options("Options");
     add_desired_state_option(options);
-    options.add_options()
-        ("mailbox", po::value<std::string>(), "the mailbox's primary SMTP address")
-        ("snapshot", po::value<std::string>(), "read the live state from this snapshot file instead of the tenant")
-        ("at", po::value<std::string>(), "judge the exception as at this time (RFC 3339), not now")
-        ("format", po::value<std::string>(), "text (default) or json");
+    options.add_options()("mailbox", po::value<std::string>(), "the mailbox's primary SMTP address")(
+        "snapshot", po::value<std::string>(), "read the live state from this snapshot file instead of the tenant")(
+        "at", po::value<std::string>(), "judge the exception as at this time (RFC 3339), not now")(
+        "format", po::value<std::string>(), "text (default) or json");
     add_connection_options(options);
     po::positional_options_description positional;
     positional.add("mailbox", 1);
-    const auto values = parse_options(context, options, "authgate explain MAILBOX -c PATH... [--snapshot FILE]", &positional);
+    const auto values = parse_options(context, options, "authgate explain MAILBOX -c PATH... [--snapshot FILE]",
+                                      &positional);
     if (!values) return exit_ok;
     const CommandClock clock(*values, context.clock);
     Logger logger = make_logger(*values, context, clock);
@@ -55,7 +55,8 @@ int run_explain(CommandContext& context) {
             live = SnapshotConnector((*values)["snapshot"].as<std::string>()).read_live_state();
         } else {
             const Environment environment = process_environment();
-            const auto session = open_tenant(resolve_connection(*values, checked.state, environment), environment, context.clock);
+            const auto session = open_tenant(resolve_connection(*values, checked.state, environment), environment,
+                                             context.clock);
             live = read_tenant(*session, logger);
         }
     } catch (const ConnectorError& error) {
@@ -63,7 +64,8 @@ int run_explain(CommandContext& context) {
         return exit_error;
     }
     if (!live.org_smtp_auth_disabled || !live.mailboxes || !live.policies || !live.organization || !live.users) {
-        context.err << "error: the live state is incomplete; explain needs the organization, mailboxes, policies and users\n";
+        context.err
+            << "error: the live state is incomplete; explain needs the organization, mailboxes, policies and users\n";
         return exit_error;
     }
     const LiveIndex index(live);
@@ -87,14 +89,16 @@ int run_explain(CommandContext& context) {
         report["organization_smtp_auth_disabled"] = value::boolean(*live.org_smtp_auth_disabled);
         report["mailbox_smtp_auth_disabled"] =
             mailbox->smtp_auth_disabled ? value::boolean(*mailbox->smtp_auth_disabled) : value::null();
-        report["user_authentication_policy"] = verdict.user_policy ? value::string(*verdict.user_policy) : value::null();
-        report["default_authentication_policy"] =
-            verdict.default_policy ? value::string(*verdict.default_policy) : value::null();
+        report["user_authentication_policy"] = verdict.user_policy ? value::string(*verdict.user_policy)
+                                                                   : value::null();
+        report["default_authentication_policy"] = verdict.default_policy ? value::string(*verdict.default_policy)
+                                                                         : value::null();
         if (exception) {
             value e = value::object(true);
             e["owner"] = value::string(exception->owner);
             e["expires"] = value::string(exception->expires_text);
-            e["state"] = value::string(std::string(to_string(state_at(*exception, checked.state.exception_settings, now))));
+            e["state"] =
+                value::string(std::string(to_string(state_at(*exception, checked.state.exception_settings, now))));
             e["days_left"] = value::number(static_cast<int64_t>(days_left(*exception, now)));
             e["basic_auth"] = value::boolean(exception->basic_auth);
             report["exception"] = e;
@@ -114,7 +118,8 @@ int run_explain(CommandContext& context) {
     out << "  SMTP AUTH: " << printable(verdict.smtp_auth_why) << ".\n";
     out << "  Basic auth: " << printable(verdict.basic_why) << ".\n\n";
     out << "Settings:\n";
-    out << "  organization  SmtpClientAuthenticationDisabled = " << (*live.org_smtp_auth_disabled ? "true" : "false") << "\n";
+    out << "  organization  SmtpClientAuthenticationDisabled = " << (*live.org_smtp_auth_disabled ? "true" : "false")
+        << "\n";
     out << "  mailbox       SmtpClientAuthenticationDisabled = "
         << (mailbox->smtp_auth_disabled ? (*mailbox->smtp_auth_disabled ? "true" : "false") : "null (inherit)") << "\n";
     out << "  user          AuthenticationPolicy = " << policy_text(verdict.user_policy) << "\n";

@@ -5,20 +5,20 @@
 #include "agent/commands.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
-#include "policies/printable.h"
 #include "agent/render.h"
 #include "agent/state_options.h"
+#include "policies/printable.h"
 #include "state/journal.h"
 
 namespace authgate {
 
 int run_history(CommandContext& context) {
     po::options_description options("Options");
-    options.add_options()
-        ("limit", po::value<int>()->default_value(20), "how many runs, newest first")
-        ("format", po::value<std::string>(), "text (default) or json");
+    options.add_options()("limit", po::value<int>()->default_value(20),
+                          "how many runs, newest first")("format", po::value<std::string>(), "text (default) or json");
     add_state_option(options);
-    const auto values = parse_options(context, options, "authgate history [--limit N] [--format text|json] [--state PATH]");
+    const auto values = parse_options(context, options,
+                                      "authgate history [--limit N] [--format text|json] [--state PATH]");
     if (!values) return exit_ok;
     const ReportFormat format = report_format(*values);
     const int limit = (*values)["limit"].as<int>();
@@ -68,9 +68,9 @@ int run_history(CommandContext& context) {
     if (runs.empty()) context.out << "No runs in the journal yet.\n";
     for (const auto& run : runs) {
         context.out << "#" << run.id << "  " << format_instant(run.started_at) << "  " << to_string(run.command)
-                    << (run.mode == RunMode::none ? "" : " --mode " + std::string(to_string(run.mode))) << "  " << printable(run.display_tenant()) << "  " << to_string(run.outcome)
-                    << "  (" << run.planned << " planned, " << run.applied << " applied, " << run.failed
-                    << " failed)\n";
+                    << (run.mode == RunMode::none ? "" : " --mode " + std::string(to_string(run.mode))) << "  "
+                    << printable(run.display_tenant()) << "  " << to_string(run.outcome) << "  (" << run.planned
+                    << " planned, " << run.applied << " applied, " << run.failed << " failed)\n";
         if (!run.error.empty()) context.out << "    " << printable(run.error) << "\n";
         for (const auto& change : journal.changes_of(run.id)) {
             // What the journal holds came from the tenant and the desired state: shown inert.

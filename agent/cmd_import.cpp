@@ -4,9 +4,9 @@
 
 #include "agent/commands.h"
 #include "agent/connection.h"
-#include "agent/log.h"
 #include "agent/files.h"
 #include "agent/import.h"
+#include "agent/log.h"
 #include "agent/options.h"
 
 namespace authgate {
@@ -14,9 +14,8 @@ namespace authgate {
 int run_import(CommandContext& context) {
     po::options_description options("Options");
     add_desired_state_option(options);
-    options.add_options()
-        ("out", po::value<std::string>(), "the TOML file to write (never overwritten)")
-        ("exception-days", po::value<int>()->default_value(30), "imported exceptions expire this many days from now");
+    options.add_options()("out", po::value<std::string>(), "the TOML file to write (never overwritten)")(
+        "exception-days", po::value<int>()->default_value(30), "imported exceptions expire this many days from now");
     add_connection_options(options);
     const auto values = parse_options(context, options, "authgate import --out FILE [-c PATH] [--exception-days N]");
     if (!values) return exit_ok;
@@ -25,7 +24,8 @@ int run_import(CommandContext& context) {
     const std::string path = (*values)["out"].as<std::string>();
     const int days = (*values)["exception-days"].as<int>();
     if (days < 1 || days > 3650) throw UsageError("--exception-days must be from 1 to 3650");
-    if (std::filesystem::exists(path)) throw UsageError(path + " exists; import writes a new file and never overwrites one");
+    if (std::filesystem::exists(path))
+        throw UsageError(path + " exists; import writes a new file and never overwrites one");
 
     // The connection comes from -c when given (its [tenant] and [connection]), else from flags and environment.
     const Instant now = context.clock.now();

@@ -3,29 +3,29 @@
 
 #include "agent/commands.h"
 #include "agent/connection.h"
-#include "agent/log.h"
 #include "agent/files.h"
 #include "agent/github.h"
+#include "agent/log.h"
 #include "agent/options.h"
 #include "agent/render.h"
 #include "agent/saved_plan.h"
 #include "agent/state_options.h"
 #include "agent/terminal.h"
-#include "state/journal.h"
 #include "connectors/snapshot.h"
 #include "policies/planner.h"
+#include "state/journal.h"
 
 namespace authgate {
 
 int run_plan(CommandContext& context) {
     po::options_description options("Options");
     add_desired_state_option(options);
-    options.add_options()
-        ("snapshot", po::value<std::string>(), "read the live state from this snapshot file instead of the tenant")
-        ("at", po::value<std::string>(), "plan as at this time (RFC 3339), not now")
-        ("format", po::value<std::string>(), "text (default), markdown or json")
-        ("detailed-exitcode", "exit 2 when there are changes to make")
-        ("out", po::value<std::string>(), "also save the plan, for authgate apply PLANFILE");
+    options.add_options()("snapshot", po::value<std::string>(),
+                          "read the live state from this snapshot file instead of the tenant")(
+        "at", po::value<std::string>(), "plan as at this time (RFC 3339), not now")("format", po::value<std::string>(),
+                                                                                    "text (default), markdown or json")(
+        "detailed-exitcode", "exit 2 when there are changes to make")(
+        "out", po::value<std::string>(), "also save the plan, for authgate apply PLANFILE");
     add_connection_options(options);
     add_state_option(options);
     add_github_option(options);
@@ -104,7 +104,8 @@ int run_plan(CommandContext& context) {
     if (values->count("out")) {
         const std::string path = (*values)["out"].as<std::string>();
         // Recorded absolute, so that the plan can be applied from another folder.
-        if (!settings.certificate.empty()) settings.certificate = std::filesystem::absolute(settings.certificate).string();
+        if (!settings.certificate.empty())
+            settings.certificate = std::filesystem::absolute(settings.certificate).string();
         if (settings.ca_bundle) settings.ca_bundle = std::filesystem::absolute(*settings.ca_bundle).string();
         write_file_atomically(path, [&](std::ostream& out) {
             write_saved_plan(out, {plan, settings, checked.state.guardrails.max_changes, desired_state_paths(*values)});

@@ -35,23 +35,27 @@ void record_lifecycle(Journal& journal, long long run_id, const std::string& ten
         if (state == ExceptionState::expired) {
             if (journal.record_exception_event({run_id, tenant, exception.mailbox, ExceptionEvent::expired,
                                                 exception.owner, exception.expires_text, 0, now}))
-                notifier.send("expired", "the SMTP AUTH exception for " + exception.mailbox + " (owner " +
-                                             exception.owner + ") expired " + exception.expires_text,
-                              {{"mailbox", exception.mailbox}, {"owner", exception.owner},
-                               {"expires", exception.expires_text}});
+                notifier.send(
+                    "expired",
+                    "the SMTP AUTH exception for " + exception.mailbox + " (owner " + exception.owner + ") expired " +
+                        exception.expires_text,
+                    {{"mailbox", exception.mailbox}, {"owner", exception.owner}, {"expires", exception.expires_text}});
             continue;
         }
         const std::optional<int> crossed = crossed_threshold(exception, desired.exception_settings, now);
         if (!crossed) continue;
         const int threshold = *crossed;
         const long left = days_left(exception, now);
-        if (journal.record_exception_event({run_id, tenant, exception.mailbox, ExceptionEvent::warned,
-                                            exception.owner, exception.expires_text, threshold, now}))
-            notifier.send("warning", "the SMTP AUTH exception for " + exception.mailbox + " (owner " + exception.owner +
-                                         ") expires " + exception.expires_text + ", in " + std::to_string(left) +
-                                         (left == 1 ? " day" : " days"),
-                          {{"mailbox", exception.mailbox}, {"owner", exception.owner},
-                           {"expires", exception.expires_text}, {"days_left", std::to_string(left)},
+        if (journal.record_exception_event({run_id, tenant, exception.mailbox, ExceptionEvent::warned, exception.owner,
+                                            exception.expires_text, threshold, now}))
+            notifier.send("warning",
+                          "the SMTP AUTH exception for " + exception.mailbox + " (owner " + exception.owner +
+                              ") expires " + exception.expires_text + ", in " + std::to_string(left) +
+                              (left == 1 ? " day" : " days"),
+                          {{"mailbox", exception.mailbox},
+                           {"owner", exception.owner},
+                           {"expires", exception.expires_text},
+                           {"days_left", std::to_string(left)},
                            {"threshold_days", std::to_string(threshold)}});
     }
 }
@@ -98,7 +102,8 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     const Environment environment = process_environment();
     const ConnectionSettings settings = resolve_connection(values, checked.state, environment);
     warn_if_unset(checked.state.notifications, environment, logger);
-    Notifier notifier(webhook_url(checked.state.notifications, environment), settings.ca_bundle, settings.tenant, logger, clock);
+    Notifier notifier(webhook_url(checked.state.notifications, environment), settings.ca_bundle, settings.tenant,
+                      logger, clock);
 
     // 2. The journal's run (logged in a line however it ends); the sign-in, which names the tenant
     //    by its GUID; the lock when this mode may write.
@@ -140,8 +145,8 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
         return pass;
     }
     // Unattended: a mailbox that a missing entry may mean is left alone and reported.
-    PlanResult planned =
-        make_plan(checked.state, live, now, journal.plan_history(run.record().tenant), {SimilarMailbox::hold});
+    PlanResult planned = make_plan(checked.state, live, now, journal.plan_history(run.record().tenant),
+                                   {SimilarMailbox::hold});
     if (planned.diagnostics.has_errors()) {
         print_diagnostics(context.err, planned.diagnostics);
         run.finish(RunOutcome::failed, "no plan could be made");
@@ -162,7 +167,8 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     if (to_apply.changes.empty()) {
         render_text(context.out, plan, stdout_style(values));
         run.finish(RunOutcome::succeeded);
-        pass.exit_code = drift && (mode == ReconcileMode::report || values.count("detailed-exitcode")) ? exit_changes : exit_ok;
+        pass.exit_code = drift && (mode == ReconcileMode::report || values.count("detailed-exitcode")) ? exit_changes
+                                                                                                       : exit_ok;
         return pass;
     }
     if (const auto too_many = exceeds_max_changes(to_apply.change_count(), checked.state.guardrails))
@@ -182,8 +188,9 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     for (const AppliedChange& applied : result.changes)
         if (applied.outcome == ChangeStatus::verified && applied.change.reason == Reason::exception_expired &&
             applied.change.resource == Resource::mailbox)
-            notifier.send("reverted", applied.change.target + " reverted to inherit the organisation's SMTP AUTH setting (" +
-                                          applied.change.detail + ")",
+            notifier.send("reverted",
+                          applied.change.target + " reverted to inherit the organisation's SMTP AUTH setting (" +
+                              applied.change.detail + ")",
                           {{"mailbox", applied.change.target}});
     if (!applied_run.succeeded()) {
         notifier.send("failure", std::to_string(run.record().failed) + " of " + std::to_string(result.changes.size()) +
@@ -208,15 +215,14 @@ void sleep_unless_stopped(std::chrono::milliseconds wait) {
 int run_reconcile(CommandContext& context) {
     po::options_description options("Options");
     add_desired_state_option(options);
-    options.add_options()
-        ("once", "one pass, then exit (for cron and CI; the default)")
-        ("interval", po::value<std::string>(), "run as a service: a pass every DURATION (e.g. 15m), until SIGTERM")
-        ("mode", po::value<std::string>()->default_value("enforce"),
-         "enforce (make every change), expiry (only revert expired exceptions) or report (change nothing)")
-        ("allow-large", "apply even when there are more changes than [guardrails] max_changes")
-        ("detailed-exitcode", "exit 2 when there was drift")
-        ("at", po::value<std::string>(),
-         "judge exceptions as at this time (RFC 3339), not now; never earlier than now (the clock then moves on)");
+    options.add_options()("once", "one pass, then exit (for cron and CI; the default)")(
+        "interval", po::value<std::string>(), "run as a service: a pass every DURATION (e.g. 15m), until SIGTERM")(
+        "mode", po::value<std::string>()->default_value("enforce"),
+        "enforce (make every change), expiry (only revert expired exceptions) or report (change nothing)")(
+        "allow-large", "apply even when there are more changes than [guardrails] max_changes")(
+        "detailed-exitcode", "exit 2 when there was drift")(
+        "at", po::value<std::string>(),
+        "judge exceptions as at this time (RFC 3339), not now; never earlier than now (the clock then moves on)");
     add_connection_options(options);
     add_state_option(options);
     add_color_option(options);
@@ -228,10 +234,12 @@ int run_reconcile(CommandContext& context) {
     const std::optional<ReconcileMode> parsed = parse_name<ReconcileMode>(mode_name);
     if (!parsed) throw UsageError("--mode must be " + name_list<ReconcileMode>() + ", not '" + mode_name + "'");
     const ReconcileMode mode = *parsed;
-    if (values->count("once") && values->count("interval")) throw UsageError("--once and --interval exclude each other");
+    if (values->count("once") && values->count("interval"))
+        throw UsageError("--once and --interval exclude each other");
     desired_state_paths(*values);
     // Each pass reads this clock once, as it starts.
-    const CommandClock clock(*values, context.clock, mode == ReconcileMode::report ? AtRule::any_time : AtRule::not_earlier);
+    const CommandClock clock(*values, context.clock,
+                             mode == ReconcileMode::report ? AtRule::any_time : AtRule::not_earlier);
     Logger logger = make_logger(*values, context, clock);
     if (mode != ReconcileMode::report) clock.announce(context.err);
 
@@ -244,7 +252,8 @@ int run_reconcile(CommandContext& context) {
     std::signal(SIGINT, request_stop);
     Jitter jitter;
     int failures = 0;
-    logger.info("service", "reconcile started", {{"mode", mode_name}, {"interval", (*values)["interval"].as<std::string>()}});
+    logger.info("service", "reconcile started",
+                {{"mode", mode_name}, {"interval", (*values)["interval"].as<std::string>()}});
     while (!stop_requested) {
         Pass pass;
         try {
@@ -258,7 +267,8 @@ int run_reconcile(CommandContext& context) {
         failures = pass.failed ? failures + 1 : 0;
         std::chrono::milliseconds wait = interval;
         if (failures > 0) {
-            wait = std::min<std::chrono::milliseconds>(interval, std::chrono::seconds(30) * (1 << std::min(failures - 1, 10)));
+            wait = std::min<std::chrono::milliseconds>(interval,
+                                                       std::chrono::seconds(30) * (1 << std::min(failures - 1, 10)));
         } else {
             wait = jitter.spread(wait, 0.9, 1.1);
         }

@@ -3,9 +3,9 @@
 
 #include "agent/commands.h"
 #include "agent/connection.h"
-#include "agent/log.h"
 #include "agent/files.h"
 #include "agent/json_output.h"
+#include "agent/log.h"
 #include "agent/options.h"
 #include "agent/render.h"
 

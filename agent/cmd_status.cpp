@@ -6,21 +6,21 @@
 #include "agent/commands.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
-#include "policies/printable.h"
 #include "agent/render.h"
 #include "agent/state_options.h"
 #include "policies/lifecycle.h"
+#include "policies/printable.h"
 #include "state/journal.h"
 
 namespace authgate {
 
 int run_status(CommandContext& context) {
     po::options_description options("Options");
-    options.add_options()
-        ("format", po::value<std::string>(), "text (default) or json")
-        ("at", po::value<std::string>(), "count days left as at this time (RFC 3339), not now");
+    options.add_options()("format", po::value<std::string>(), "text (default) or json")(
+        "at", po::value<std::string>(), "count days left as at this time (RFC 3339), not now");
     add_state_option(options);
-    const auto values = parse_options(context, options, "authgate status [--format text|json] [--state PATH] [--at TIME]");
+    const auto values = parse_options(context, options,
+                                      "authgate status [--format text|json] [--state PATH] [--at TIME]");
     if (!values) return exit_ok;
     const ReportFormat format = report_format(*values);
     // A read-only command creates no journal: none yet means nothing has been done here.
@@ -97,8 +97,9 @@ int run_status(CommandContext& context) {
     if (runs.empty()) out << "  none\n";
     for (const auto& run : runs)
         out << "  #" << run.id << "  " << format_instant(run.started_at) << "  " << to_string(run.command)
-            << (run.mode == RunMode::none ? "" : " --mode " + std::string(to_string(run.mode))) << "  " << printable(run.display_tenant()) << "  " << to_string(run.outcome) << "  ("
-            << run.applied << " applied, " << run.failed << " failed)\n";
+            << (run.mode == RunMode::none ? "" : " --mode " + std::string(to_string(run.mode))) << "  "
+            << printable(run.display_tenant()) << "  " << to_string(run.outcome) << "  (" << run.applied << " applied, "
+            << run.failed << " failed)\n";
     out << "\nOpen drift:\n";
     bool any = false;
     for (const auto& tenant : journal.tenants()) {

@@ -43,15 +43,15 @@ web::json::value diagnostics_json(const Diagnostics& diagnostics, Severity sever
 int run_validate(CommandContext& context) {
     po::options_description options("Options");
     add_desired_state_option(options);
-    options.add_options()
-        ("strict", "treat warnings as errors (exit 1)")
-        ("at", po::value<std::string>(), "judge expiry as at this time (RFC 3339), not now")
-        ("format", po::value<std::string>(), "text (default) or json");
+    options.add_options()("strict", "treat warnings as errors (exit 1)")(
+        "at", po::value<std::string>(), "judge expiry as at this time (RFC 3339), not now")(
+        "format", po::value<std::string>(), "text (default) or json");
     add_github_option(options);
     const auto values = parse_options(context, options, "authgate validate -c PATH... [--strict] [--at TIME]");
     if (!values) return exit_ok;
     const ReportFormat format = report_format(*values);
-    const CheckedDesiredState checked = load_and_validate(desired_state_paths(*values), CommandClock(*values, context.clock).now());
+    const CheckedDesiredState checked = load_and_validate(desired_state_paths(*values),
+                                                          CommandClock(*values, context.clock).now());
     const Diagnostics& diagnostics = checked.diagnostics;
     const bool failed = diagnostics.has_errors() || (values->count("strict") && diagnostics.warning_count() > 0);
 
@@ -69,7 +69,8 @@ int run_validate(CommandContext& context) {
     if (diagnostics.has_errors()) return exit_error;
     const std::size_t warnings = diagnostics.warning_count();
     if (failed) {
-        context.err << warnings << (warnings == 1 ? " warning" : " warnings") << ", and warnings are errors with --strict.\n";
+        context.err << warnings << (warnings == 1 ? " warning" : " warnings")
+                    << ", and warnings are errors with --strict.\n";
         return exit_error;
     }
     const DesiredState& state = checked.state;

@@ -4,9 +4,9 @@
 
 #include <ostream>
 
-#include <boost/version.hpp>
 #include <cpprest/version.h>
 #include <toml++/impl/version.h>
+#include <boost/version.hpp>
 
 #include "agent/commands.h"
 #include "agent/options.h"

@@ -84,15 +84,17 @@ Environment process_environment() {
 }
 
 void add_connection_options(po::options_description& options) {
-    options.add_options()
-        ("tenant", po::value<std::string>(), "tenant GUID or *.onmicrosoft.com domain (AUTHGATE_TENANT)")
-        ("app-id", po::value<std::string>(), "application (client) id (AUTHGATE_APP_ID)")
-        ("certificate", po::value<std::string>(), "PEM with certificate and key, or PFX (AUTHGATE_CERTIFICATE)")
-        ("login-endpoint", po::value<std::string>(), "token endpoint base (AUTHGATE_LOGIN_ENDPOINT)")
-        ("exchange-endpoint", po::value<std::string>(), "Exchange endpoint base (AUTHGATE_EXCHANGE_ENDPOINT)")
-        ("ca-bundle", po::value<std::string>(), "extra trust anchors, PEM (AUTHGATE_CA_BUNDLE)")
-        ("http-timeout", po::value<std::string>(), "give up on one HTTPS request after this long; default 960s, 1800s for Set-OrganizationConfig (AUTHGATE_HTTP_TIMEOUT)")
-        ("trace", po::value<std::string>(), "write every request to the tenant and its answer to files in DIR, without secrets");
+    options.add_options()("tenant", po::value<std::string>(),
+                          "tenant GUID or *.onmicrosoft.com domain (AUTHGATE_TENANT)")(
+        "app-id", po::value<std::string>(), "application (client) id (AUTHGATE_APP_ID)")(
+        "certificate", po::value<std::string>(), "PEM with certificate and key, or PFX (AUTHGATE_CERTIFICATE)")(
+        "login-endpoint", po::value<std::string>(), "token endpoint base (AUTHGATE_LOGIN_ENDPOINT)")(
+        "exchange-endpoint", po::value<std::string>(), "Exchange endpoint base (AUTHGATE_EXCHANGE_ENDPOINT)")(
+        "ca-bundle", po::value<std::string>(), "extra trust anchors, PEM (AUTHGATE_CA_BUNDLE)")(
+        "http-timeout", po::value<std::string>(),
+        "give up on one HTTPS request after this long; default 960s, 1800s for Set-OrganizationConfig "
+        "(AUTHGATE_HTTP_TIMEOUT)")("trace", po::value<std::string>(),
+                                   "write every request to the tenant and its answer to files in DIR, without secrets");
     add_log_options(options);
 }
 
@@ -133,11 +135,13 @@ void require_complete(const ConnectionSettings& settings) {
     if (settings.certificate.empty())
         missing += "\n  certificate: --certificate, AUTHGATE_CERTIFICATE or [connection] certificate";
     if (!missing.empty())
-        throw UsageError("reading the tenant needs these settings (plan can read a --snapshot FILE instead):" + missing);
+        throw UsageError("reading the tenant needs these settings (plan can read a --snapshot FILE instead):" +
+                         missing);
     for (const auto* endpoint : {&settings.login_endpoint, &settings.exchange_endpoint})
         if (origin_of(*endpoint).empty())
             throw UsageError("endpoints must be https:// URLs without a user name or password (TLS is always "
-                             "verified), not '" + host_part(*endpoint) + "'");
+                             "verified), not '" +
+                             host_part(*endpoint) + "'");
 }
 
 }  // namespace

@@ -4,8 +4,8 @@
 // secret but the certificate password, which is read from the environment only and never shown.
 #include <chrono>
 #include <exception>
-#include <iosfwd>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,7 +53,7 @@ ConnectionSettings resolve_saved_connection(const po::variables_map& values, con
 
 // What a session has sent and received so far (no content, only counts).
 struct TenantTraffic {
-    int requests = 0;        // to the Exchange endpoint, retries included
+    int requests = 0;  // to the Exchange endpoint, retries included
     int retries = 0;
     int pages = 0;
     long long bytes_received = 0;

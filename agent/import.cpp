@@ -58,7 +58,8 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
     if (basic_policy)
         for (const auto& user : *live.users)
             if (user.authentication_policy && *user.authentication_policy == *basic_policy) {
-                if (!user.external_directory_object_id.empty()) on_basic_policy.insert(fold_case(user.external_directory_object_id));
+                if (!user.external_directory_object_id.empty())
+                    on_basic_policy.insert(fold_case(user.external_directory_object_id));
                 on_basic_policy.insert(fold_case(user.identity));
             }
 

@@ -19,7 +19,10 @@ void write(std::string& out, const web::json::value& value, int depth) {
         out += "{\n";
         bool first = true;
         for (const auto& [key, member] : object) {
-            out.append(first ? "" : ",\n").append(indent).append(web::json::value::string(key).serialize()).append(": ");
+            out.append(first ? "" : ",\n")
+                .append(indent)
+                .append(web::json::value::string(key).serialize())
+                .append(": ");
             write(out, member, depth + 1);
             first = false;
         }

@@ -15,14 +15,16 @@ namespace authgate {
 enum class LogLevel { error = 0, warning = 1, info = 2, debug = 3 };
 template <>
 struct EnumNames<LogLevel> {
-    static constexpr std::array<std::pair<LogLevel, std::string_view>, 4> table{{
-        {LogLevel::error, "error"}, {LogLevel::warning, "warning"}, {LogLevel::info, "info"}, {LogLevel::debug, "debug"}}};
+    static constexpr std::array<std::pair<LogLevel, std::string_view>, 4> table{{{LogLevel::error, "error"},
+                                                                                 {LogLevel::warning, "warning"},
+                                                                                 {LogLevel::info, "info"},
+                                                                                 {LogLevel::debug, "debug"}}};
 };
 enum class LogFormat { text, json };
 template <>
 struct EnumNames<LogFormat> {
-    static constexpr std::array<std::pair<LogFormat, std::string_view>, 2> table{{
-        {LogFormat::text, "text"}, {LogFormat::json, "json"}}};
+    static constexpr std::array<std::pair<LogFormat, std::string_view>, 2> table{
+        {{LogFormat::text, "text"}, {LogFormat::json, "json"}}};
 };
 
 using LogFields = std::vector<std::pair<std::string, std::string>>;

@@ -47,7 +47,8 @@ CommandClock::CommandClock(const po::variables_map& values, const Clock& system,
     if (!values.count("at")) return;
     const std::string text = values["at"].as<std::string>();
     const auto instant = parse_instant(text);
-    if (!instant) throw UsageError("--at must be a time with a UTC offset (2026-11-22T10:00:00Z) or a date, not '" + text + "'");
+    if (!instant)
+        throw UsageError("--at must be a time with a UTC offset (2026-11-22T10:00:00Z) or a date, not '" + text + "'");
     if (rule == AtRule::not_earlier && *instant < system.now())
         throw UsageError("--at " + text + " is earlier than the system clock (" + format_instant(system.now()) +
                          "); a command that changes the tenant never judges exceptions as at an earlier time");
@@ -63,14 +64,15 @@ void CommandClock::announce(std::ostream& err) const {
 std::chrono::seconds duration_option(const po::variables_map& values, const std::string& name) {
     const std::string text = values[name].as<std::string>();
     const auto duration = parse_duration(text);
-    if (!duration) throw UsageError("--" + name + " must be a duration such as 90s, 15m, 24h or 7d, not '" + text + "'");
+    if (!duration)
+        throw UsageError("--" + name + " must be a duration such as 90s, 15m, 24h or 7d, not '" + text + "'");
     return *duration;
 }
 
 void add_log_options(po::options_description& options) {
-    options.add_options()
-        ("log-format", po::value<std::string>()->default_value("text"), "text or json (one object per line)")
-        ("log-level", po::value<std::string>()->default_value("info"), "error, warning, info or debug");
+    options.add_options()("log-format", po::value<std::string>()->default_value("text"),
+                          "text or json (one object per line)")(
+        "log-level", po::value<std::string>()->default_value("info"), "error, warning, info or debug");
 }
 
 Logger make_logger(const po::variables_map& values, CommandContext& context, const Clock& clock) {

@@ -173,7 +173,9 @@ value snapshot_json(const LiveState& live) {
     return snapshot;
 }
 
-void render_plan(std::ostream& out, const Plan& plan, ReportFormat format) { render_plan(out, plan, format, TextStyle{}); }
+void render_plan(std::ostream& out, const Plan& plan, ReportFormat format) {
+    render_plan(out, plan, format, TextStyle{});
+}
 
 void render_plan(std::ostream& out, const Plan& plan, ReportFormat format, const TextStyle& style) {
     switch (format) {

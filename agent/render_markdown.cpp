@@ -10,7 +10,7 @@
 namespace authgate {
 namespace {
 
-constexpr std::size_t report_limit = 60000;   // a pull-request comment must stay below 65,536
+constexpr std::size_t report_limit = 60000;     // a pull-request comment must stay below 65,536
 constexpr std::size_t reserve_for_tail = 4000;  // warnings summary and the truncation note
 
 constexpr std::size_t value_limit = 300;  // one huge value must not push the rows after it out
@@ -70,7 +70,8 @@ void render_markdown(std::ostream& stream, const Plan& plan) {
     if (!plan.changes.empty()) {
         std::map<std::pair<std::string, std::string>, std::pair<std::size_t, std::size_t>> counts;
         for (const Change& change : plan.changes) {
-            auto& [changed, reported] = counts[{std::string(to_string(change.resource)), std::string(to_string(change.reason))}];
+            auto& [changed,
+                   reported] = counts[{std::string(to_string(change.resource)), std::string(to_string(change.reason))}];
             (change.action == Action::report ? reported : changed)++;
         }
         out += "| resource | reason | to change | to report |\n|---|---|---:|---:|\n";
@@ -89,8 +90,8 @@ void render_markdown(std::ostream& stream, const Plan& plan) {
     std::vector<std::string> expiring_lines;
     for (const ExceptionStatus& status : plan.exceptions)
         if (status.state != ExceptionState::missing && status.days_left < 30)
-            expiring_lines.push_back("| " + code(status.mailbox) + " | " + code(status.owner) + " | " + code(status.expires) +
-                                     " | " + std::string(to_string(status.state)) + " | " +
+            expiring_lines.push_back("| " + code(status.mailbox) + " | " + code(status.owner) + " | " +
+                                     code(status.expires) + " | " + std::string(to_string(status.state)) + " | " +
                                      std::to_string(status.days_left) + " |\n");
 
     std::size_t omitted = 0;
@@ -101,8 +102,7 @@ void render_markdown(std::ostream& stream, const Plan& plan) {
             rows.push_back("| " + std::string(change.action == Action::report ? "report" : to_string(change.action)) +
                            " | " + std::string(to_string(change.resource)) + " | " + code(change.target) + " | " +
                            code(change.attribute) + " | " + code(describe(change.before, "")) + " → " +
-                           code(describe(change.after, "")) + " | " +
-                           code(change.detail) + " |\n");
+                           code(describe(change.after, "")) + " | " + code(change.detail) + " |\n");
         out += "<details open><summary>Changes (" + std::to_string(plan.changes.size()) + ")</summary>\n\n";
         out += "| action | resource | target | attribute | before → after | why |\n|---|---|---|---|---|---|\n";
         omitted += append_lines(out, rows, budget);
@@ -122,7 +122,8 @@ void render_markdown(std::ostream& stream, const Plan& plan) {
     if (!plan.skipped.empty()) {
         std::vector<std::string> lines;
         for (const Skipped& skipped : plan.skipped)
-            lines.push_back("- " + code(skipped.target) + " (" + code(skipped.reason) + "): " + code(skipped.detail) + "\n");
+            lines.push_back("- " + code(skipped.target) + " (" + code(skipped.reason) + "): " + code(skipped.detail) +
+                            "\n");
         out += "<details><summary>Skipped (" + std::to_string(plan.skipped.size()) + ")</summary>\n\n";
         omitted += append_lines(out, lines, budget);
         out += "\n</details>\n\n";

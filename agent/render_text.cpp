@@ -2,8 +2,8 @@
 
 #include <ostream>
 
-#include "policies/printable.h"
 #include "agent/terminal.h"
+#include "policies/printable.h"
 
 namespace authgate {
 namespace {
@@ -67,8 +67,8 @@ void render_text(std::ostream& out, const Plan& plan, const TextStyle& style) {
     if (!plan.skipped.empty()) {
         out << "\nSkipped:\n";
         for (const Skipped& skipped : plan.skipped)
-            out << "  - " << printable(skipped.target) << " (" << printable(skipped.reason) << "): "
-                << printable(skipped.detail) << "\n";
+            out << "  - " << printable(skipped.target) << " (" << printable(skipped.reason)
+                << "): " << printable(skipped.detail) << "\n";
     }
     if (!plan.warnings.empty()) {
         out << "\n" << paint("33", "Warnings:") << "\n";

@@ -1,8 +1,8 @@
 #include "agent/saved_plan.h"
 
 #include "agent/json_output.h"
-#include "agent/usage_error.h"
 #include "agent/render.h"
+#include "agent/usage_error.h"
 #include "policies/files.h"
 
 namespace authgate {
@@ -42,9 +42,7 @@ private:
     std::string path_;
 };
 
-value optional_text(const std::optional<std::string>& text) {
-    return text ? value::string(*text) : value::null();
-}
+value optional_text(const std::optional<std::string>& text) { return text ? value::string(*text) : value::null(); }
 
 }  // namespace
 
@@ -127,11 +125,12 @@ SavedPlan read_saved_plan(const std::string& path) {
         if (source.is_object() && source.has_string_field("file") && source.has_number_field("line"))
             change.source = SourceLocation{source.at("file").as_string(), source.at("line").as_integer(), 0};
         const value& apply = r.member(c, "apply", where);
-        if (!apply.has_number_field("phase") || apply.at("phase").as_integer() < 0 || apply.at("phase").as_integer() > 5)
+        if (!apply.has_number_field("phase") || apply.at("phase").as_integer() < 0 ||
+            apply.at("phase").as_integer() > 5)
             r.fail(where + ".apply.phase must be a number from 0 to 5");
         change.phase = static_cast<Phase>(apply.at("phase").as_integer());
-        change.requires_org_disabled =
-            apply.has_boolean_field("requires_org_disabled") && apply.at("requires_org_disabled").as_bool();
+        change.requires_org_disabled = apply.has_boolean_field("requires_org_disabled") &&
+                                       apply.at("requires_org_disabled").as_bool();
         plan.changes.push_back(std::move(change));
     }
     if (json.has_array_field("exceptions")) {
@@ -141,13 +140,15 @@ SavedPlan read_saved_plan(const std::string& path) {
             status.owner = r.text(e, "owner", "an exception");
             status.expires = r.text(e, "expires", "an exception");
             status.state = r.choice<ExceptionState>(r.text(e, "state", "an exception"), "an exception's state");
-            if (e.has_number_field("days_left")) status.days_left = static_cast<long>(e.at("days_left").as_number().to_int64());
+            if (e.has_number_field("days_left"))
+                status.days_left = static_cast<long>(e.at("days_left").as_number().to_int64());
             plan.exceptions.push_back(status);
         }
     }
     if (json.has_array_field("warnings"))
         for (const value& w : json.at("warnings").as_array())
-            plan.warnings.push_back({Severity::warning, r.text(w, "code", "a warning"), r.text(w, "message", "a warning"), {}});
+            plan.warnings.push_back(
+                {Severity::warning, r.text(w, "code", "a warning"), r.text(w, "message", "a warning"), {}});
     if (json.has_array_field("skipped"))
         for (const value& s : json.at("skipped").as_array())
             plan.skipped.push_back({r.text(s, "target", "a skipped entry"), r.text(s, "reason", "a skipped entry"),

@@ -15,5 +15,4 @@ std::string state_path(const po::variables_map& values) {
     return ".authgate/state.db";
 }
 
-
 }  // namespace authgate

@@ -21,9 +21,7 @@ void add_color_option(po::options_description& options) {
     options.add_options()("no-color", "plain text: no colour, no progress (also NO_COLOR=1, or when not a terminal)");
 }
 
-TextStyle stdout_style(const po::variables_map& values) {
-    return {isatty(STDOUT_FILENO) && !plain_requested(values)};
-}
+TextStyle stdout_style(const po::variables_map& values) { return {isatty(STDOUT_FILENO) && !plain_requested(values)}; }
 
 Progress::Progress(const po::variables_map& values) : enabled_(isatty(STDERR_FILENO) && !plain_requested(values)) {}
 

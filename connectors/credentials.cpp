@@ -105,7 +105,8 @@ std::string serialize(const web::json::value& value) { return value.serialize();
 std::string base64url(const std::string& bytes) {
     std::string encoded(4 * ((bytes.size() + 2) / 3) + 1, '\0');
     const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                       reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+                                       reinterpret_cast<const unsigned char*>(bytes.data()),
+                                       static_cast<int>(bytes.size()));
     encoded.resize(static_cast<std::size_t>(length));
     while (!encoded.empty() && encoded.back() == '=') encoded.pop_back();
     for (char& c : encoded) {
@@ -145,15 +146,15 @@ Credential Credential::load(const std::string& path, const std::optional<std::st
                                   " (is the password in the variable named by certificate_password_env right?)");
     } else {
         credential.certificate_ = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-        if (!credential.certificate_)
-            throw CredentialError(path + " holds no PEM certificate: " + openssl_reason());
+        if (!credential.certificate_) throw CredentialError(path + " holds no PEM certificate: " + openssl_reason());
         Bio key_bio(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
         auto* user = const_cast<std::optional<std::string>*>(&password);
         credential.key_ = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, password_callback, user);
         if (!credential.key_)
             throw CredentialError(path + " holds no usable private key: " + openssl_reason() +
-                                  (password ? "" : " (an encrypted key needs its password in the variable named by "
-                                                   "certificate_password_env)"));
+                                  (password ? ""
+                                            : " (an encrypted key needs its password in the variable named by "
+                                              "certificate_password_env)"));
     }
     if (!credential.key_ || !credential.certificate_)
         throw CredentialError(path + " must hold both the certificate and its private key");

@@ -139,7 +139,8 @@ ExchangeClient::ExchangeClient(HttpTransport& http, TokenClient& tokens, Exchang
     : http_(http),
       tokens_(tokens),
       settings_(std::move(settings)),
-      sleep_(sleep ? std::move(sleep) : Sleep([](std::chrono::milliseconds delay) { std::this_thread::sleep_for(delay); })),
+      sleep_(sleep ? std::move(sleep)
+                   : Sleep([](std::chrono::milliseconds delay) { std::this_thread::sleep_for(delay); })),
       jitter_(random_seed) {
     settings_.page_size = std::clamp(settings_.page_size, 1, 1000);
 }
@@ -165,7 +166,8 @@ std::chrono::milliseconds ExchangeClient::backoff(int attempt, const HttpRespons
         try {
             if (!retry_after.empty()) {
                 const double seconds = std::stod(retry_after);
-                if (seconds >= 0 && seconds < 3600) return std::chrono::milliseconds{static_cast<long>(std::ceil(seconds * 1000))};
+                if (seconds >= 0 && seconds < 3600)
+                    return std::chrono::milliseconds{static_cast<long>(std::ceil(seconds * 1000))};
             }
         } catch (const std::exception&) {
             // An unreadable Retry-After falls back to our own backoff.
@@ -196,8 +198,8 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
             request.headers["Prefer"] = "odata.continue-on-error";
         }
         const auto fail = [&](int status, const std::string& text, bool uncertain, const std::string& advice = "") {
-            std::string message = cmdlet + " failed: " + (status ? "HTTP " + std::to_string(status) + ": " : "") + text +
-                                  " (client-request-id " + client_request_id + ")";
+            std::string message = cmdlet + " failed: " + (status ? "HTTP " + std::to_string(status) + ": " : "") +
+                                  text + " (client-request-id " + client_request_id + ")";
             if (!advice.empty()) message += "\n  what to check: " + advice;
             return ExchangeError(message, cmdlet, status, text, client_request_id, uncertain);
         };
@@ -229,10 +231,11 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
                            ": assign Exchange Administrator to the app's service principal to apply (Global Reader is "
                            "enough to plan)");
         if (response.status == 403 || contains(text, "isn't supported in this scenario"))
-            throw fail(response.status, text, false,
-                       "the app has the Exchange.ManageAsApp permission but no Entra directory role: in the Entra admin "
-                       "center, Roles and administrators, assign Exchange Administrator (to apply) or Global Reader (to "
-                       "plan) to the app's service principal");
+            throw fail(
+                response.status, text, false,
+                "the app has the Exchange.ManageAsApp permission but no Entra directory role: in the Entra admin "
+                "center, Roles and administrators, assign Exchange Administrator (to apply) or Global Reader (to "
+                "plan) to the app's service principal");
         if (response.status == 401 && refreshed_token)
             throw fail(response.status, text, false,
                        "Exchange refused a fresh token: give the app the application permission Exchange.ManageAsApp "
@@ -316,8 +319,8 @@ void ExchangeClient::read(const Cmdlet& invoked, const std::vector<std::string>&
                                         cmdlet, response.status, page.problem, request_id);
                 if (page_count >= settings_.max_pages && page.next_link)
                     throw ExchangeError(cmdlet + " failed: more than " + std::to_string(settings_.max_pages) +
-                                            " pages; the list is not read to its end (client-request-id " +
-                                            request_id + ")",
+                                            " pages; the list is not read to its end (client-request-id " + request_id +
+                                            ")",
                                         cmdlet, response.status, "too many pages", request_id);
                 url.clear();
                 if (page.next_link) {
@@ -336,8 +339,10 @@ void ExchangeClient::read(const Cmdlet& invoked, const std::vector<std::string>&
                 for (const std::string& warning : page.warnings)
                     if (says_truncated(warning))
                         throw ExchangeError(cmdlet + " failed: the last answer says more rows exist than it holds (\"" +
-                                                warning + "\") and gives no link to them; the list is not complete "
-                                                "(client-request-id " + request_id + ")",
+                                                warning +
+                                                "\") and gives no link to them; the list is not complete "
+                                                "(client-request-id " +
+                                                request_id + ")",
                                             cmdlet, response.status, "truncated", request_id);
             }
             return;
@@ -359,8 +364,8 @@ void ExchangeClient::read(const Cmdlet& invoked, const std::vector<std::string>&
 
 CmdletResult ExchangeClient::write(const Cmdlet& cmdlet) {
     CmdletResult result;
-    const HttpResponse response =
-        send(invoke_url(), cmdlet.name, invocation(cmdlet).serialize(), Replay::write, result.client_request_id);
+    const HttpResponse response = send(invoke_url(), cmdlet.name, invocation(cmdlet).serialize(), Replay::write,
+                                       result.client_request_id);
     const auto answer = parse_json(response.body);
     if (answer && answer->has_array_field("value"))
         for (const value& object : answer->at("value").as_array()) result.objects.push_back(object.serialize());
@@ -382,7 +387,8 @@ std::vector<std::string> ExchangeClient::allowed_cmdlets() {
     try {
         response = http_.post(request);
     } catch (const TransportError& error) {
-        throw ExchangeError(std::string("EXOModuleFile failed: ") + error.what(), "EXOModuleFile", 0, error.what(), request_id);
+        throw ExchangeError(std::string("EXOModuleFile failed: ") + error.what(), "EXOModuleFile", 0, error.what(),
+                            request_id);
     }
     const auto fail = [&](const std::string& text) {
         return ExchangeError("EXOModuleFile failed: HTTP " + std::to_string(response.status) + ": " + text +
@@ -482,7 +488,8 @@ void ExchangeClient::write_batch(const std::vector<Cmdlet>& writes, std::size_t 
             return;
         }
         for (std::size_t i = 0; i < count; ++i)
-            outcomes[first + i] = {WriteResult::uncertain, writes[first + i].name + " in " + error.what(), error.client_request_id(), {}};
+            outcomes[first + i] = {
+                WriteResult::uncertain, writes[first + i].name + " in " + error.what(), error.client_request_id(), {}};
         return;
     } catch (const ConnectorError& error) {
         // No token: the batch was never sent. (Thrown on a worker thread, this would end the program.)
@@ -517,7 +524,8 @@ void ExchangeClient::write_batch(const std::vector<Cmdlet>& writes, std::size_t 
                     for (const value& warning : item_body.at("@adminapi.warnings").as_array())
                         if (warning.is_string()) outcome.warnings.push_back(warning.as_string());
             } else if (status == 429 ||
-                       (status == 401 && !lacks_role(status, exchange_error_text({status, {}, item_body.serialize()})))) {
+                       (status == 401 &&
+                        !lacks_role(status, exchange_error_text({status, {}, item_body.serialize()})))) {
                 // Throttled, or refused its credentials, before it ran: safe to send again, on its own.
                 outcome = write_one(write);
             } else {
@@ -525,9 +533,10 @@ void ExchangeClient::write_batch(const std::vector<Cmdlet>& writes, std::size_t 
                 const bool uncertain = status >= 500;
                 outcome = {uncertain ? WriteResult::uncertain : WriteResult::refused,
                            write.name + " failed: HTTP " + std::to_string(status) + ": " + text +
-                               (uncertain ? "; the change may or may not have been made" : "") + " (client-request-id " +
-                               request_id + ", $batch item " + std::to_string(index + 1) + ")",
-                           request_id, {}};
+                               (uncertain ? "; the change may or may not have been made" : "") +
+                               " (client-request-id " + request_id + ", $batch item " + std::to_string(index + 1) + ")",
+                           request_id,
+                           {}};
             }
         }
     }
@@ -536,7 +545,8 @@ void ExchangeClient::write_batch(const std::vector<Cmdlet>& writes, std::size_t 
             outcomes[first + i] = {WriteResult::uncertain,
                                    writes[first + i].name + " failed: the $batch answer has no response for item " +
                                        std::to_string(i + 1) + " (client-request-id " + request_id + ")",
-                                   request_id, {}};
+                                   request_id,
+                                   {}};
 }
 
 std::vector<WriteOutcome> ExchangeClient::write_many(const std::vector<Cmdlet>& writes, int in_flight) {

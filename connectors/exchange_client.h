@@ -23,7 +23,7 @@ class element;
 namespace authgate {
 
 struct RetryPolicy {
-    int max_retries = 5;                       // as the PowerShell module does
+    int max_retries = 5;  // as the PowerShell module does
     std::chrono::milliseconds first_delay{2000};
     std::chrono::milliseconds max_delay{60000};
 };
@@ -34,7 +34,7 @@ struct ExchangeSettings {
     int page_size = 1000;           // Prefer: odata.maxpagesize (1 to 1000)
     int max_read_restarts = 3;      // after an expired nextLink
     RetryPolicy retry{};
-    int max_pages = 20000;          // of one read: 20 million objects; a server that never ends is refused
+    int max_pages = 20000;  // of one read: 20 million objects; a server that never ends is refused
     // Cmdlets given longer than the transport's timeout, as the Exchange Online module does.
     std::map<std::string, std::chrono::seconds> cmdlet_timeouts{{"Set-OrganizationConfig", std::chrono::seconds{1800}}};
 };

@@ -31,14 +31,14 @@ void Place::fail(std::string_view property, std::string_view problem) const {
 
 std::string describe(const simdjson::dom::element& json) {
     switch (json.type()) {
-    case simdjson::dom::element_type::INT64:
-    case simdjson::dom::element_type::UINT64:
-    case simdjson::dom::element_type::DOUBLE: return "a number";
-    case simdjson::dom::element_type::BOOL: return "a boolean";
-    case simdjson::dom::element_type::STRING: return "a string";
-    case simdjson::dom::element_type::OBJECT: return "an object";
-    case simdjson::dom::element_type::ARRAY: return "an array";
-    case simdjson::dom::element_type::NULL_VALUE: break;
+        case simdjson::dom::element_type::INT64:
+        case simdjson::dom::element_type::UINT64:
+        case simdjson::dom::element_type::DOUBLE: return "a number";
+        case simdjson::dom::element_type::BOOL: return "a boolean";
+        case simdjson::dom::element_type::STRING: return "a string";
+        case simdjson::dom::element_type::OBJECT: return "an object";
+        case simdjson::dom::element_type::ARRAY: return "an array";
+        case simdjson::dom::element_type::NULL_VALUE: break;
     }
     return "null";
 }
@@ -101,8 +101,7 @@ std::optional<bool> required_tristate(const element* json, std::string_view name
 }
 
 // Exchange reports "no policy" as null or as an empty string, depending on the cmdlet.
-std::optional<std::string> required_policy_reference(const element* json, std::string_view name,
-                                                     const Place& place) {
+std::optional<std::string> required_policy_reference(const element* json, std::string_view name, const Place& place) {
     if (json == nullptr) place.fail(name, "is missing; a snapshot must say a policy name or null");
     if (json->is_null()) return std::nullopt;
     const auto text = text_of(*json);
@@ -177,8 +176,8 @@ LivePolicy read_policy(const simdjson::dom::object& object, Place place) {
     policy.name = required_string(fields[policy_name], fields.name(policy_name), place);
     policy.identity = optional_string(fields[policy_identity], fields.name(policy_identity), place);
     policy.guid = optional_string(fields[policy_guid], fields.name(policy_guid), place);
-    policy.distinguished_name =
-        optional_string(fields[policy_distinguished_name], fields.name(policy_distinguished_name), place);
+    policy.distinguished_name = optional_string(fields[policy_distinguished_name],
+                                                fields.name(policy_distinguished_name), place);
     for (std::size_t i = 0; i < basic_auth_flag_count; ++i) {
         const std::size_t at = policy_first_flag + i;
         policy.flags[i] = flag(fields[at], fields.name(at), place);

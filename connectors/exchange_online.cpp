@@ -32,7 +32,8 @@ std::vector<T> read_all(ExchangeClient& client, const Cmdlet& cmdlet, const std:
         [&](const simdjson::dom::element& json) {
             const Place place{source, "value", objects.size()};
             objects.push_back(read(as_object(json, place), place));
-            if (progress && objects.size() % 1000 == 0) progress(source + ": " + std::to_string(objects.size()) + " read");
+            if (progress && objects.size() % 1000 == 0)
+                progress(source + ": " + std::to_string(objects.size()) + " read");
         });
     return objects;
 }
@@ -42,7 +43,8 @@ T read_one(ExchangeClient& client, const std::string& cmdlet, const std::vector<
            T (*read)(const simdjson::dom::object&, PlaceArgument)) {
     std::vector<T> objects = read_all<T>(client, {cmdlet, {}}, select, read);
     if (objects.size() != 1)
-        throw ConnectorError(cmdlet + " returned " + std::to_string(objects.size()) + " objects where one was expected");
+        throw ConnectorError(cmdlet + " returned " + std::to_string(objects.size()) +
+                             " objects where one was expected");
     return objects.front();
 }
 
@@ -56,15 +58,15 @@ std::optional<std::string> ExchangeOnlineConnector::read_tokens_valid_from(const
     std::optional<std::string> found;
     int objects = 0;
     client_.read(
-        {"Get-User", {{"Identity", identity}}}, {"Identity", "StsRefreshTokensValidFrom"},
-        [&] { objects = 0; },
+        {"Get-User", {{"Identity", identity}}}, {"Identity", "StsRefreshTokensValidFrom"}, [&] { objects = 0; },
         [&](const simdjson::dom::element& json) {
             ++objects;
             simdjson::dom::object object;
             if (json.get_object().get(object) != simdjson::SUCCESS) return;
             for (const auto field : object) {
                 std::string_view text;
-                // Property names compare without regard to case (STSRefreshTokensValidFrom is the parameter's spelling).
+                // Property names compare without regard to case (STSRefreshTokensValidFrom is the parameter's
+                // spelling).
                 if (equals_ignoring_case(field.key, "StsRefreshTokensValidFrom") &&
                     field.value.get_string().get(text) == simdjson::SUCCESS)
                     found = std::string(text);
@@ -78,16 +80,16 @@ std::optional<std::string> ExchangeOnlineConnector::read_tokens_valid_from(const
 
 LiveState ExchangeOnlineConnector::read_live_state() {
     LiveState state;
-    state.org_smtp_auth_disabled =
-        read_one<bool>(client_, "Get-TransportConfig", {"SmtpClientAuthenticationDisabled"}, read_transport_config);
-    state.organization = read_one<OrganizationConfig>(client_, "Get-OrganizationConfig", {"DefaultAuthenticationPolicy"},
-                                                      read_organization_config);
+    state.org_smtp_auth_disabled = read_one<bool>(client_, "Get-TransportConfig", {"SmtpClientAuthenticationDisabled"},
+                                                  read_transport_config);
+    state.organization = read_one<OrganizationConfig>(client_, "Get-OrganizationConfig",
+                                                      {"DefaultAuthenticationPolicy"}, read_organization_config);
     // SmtpClientAuthenticationDisabled cannot be filtered on: read every mailbox, only the
     // properties the plan needs.
-    state.mailboxes = read_all<Mailbox>(
-        client_, {"Get-CASMailbox", {{"ResultSize", std::string("Unlimited")}}},
-        {"Guid", "Identity", "ExternalDirectoryObjectId", "PrimarySmtpAddress", "SmtpClientAuthenticationDisabled"},
-        read_mailbox, progress_);
+    state.mailboxes = read_all<Mailbox>(client_, {"Get-CASMailbox", {{"ResultSize", std::string("Unlimited")}}},
+                                        {"Guid", "Identity", "ExternalDirectoryObjectId", "PrimarySmtpAddress",
+                                         "SmtpClientAuthenticationDisabled"},
+                                        read_mailbox, progress_);
     state.policies = read_all<LivePolicy>(client_, {"Get-AuthenticationPolicy", {}}, {}, read_policy);
 
     std::vector<LiveUser> users;
@@ -99,9 +101,9 @@ LiveState ExchangeOnlineConnector::read_live_state() {
         const Cmdlet input{"Get-User",
                            {{"Filter", "AuthenticationPolicy -eq " + opath_quote(policy.distinguished_name)},
                             {"ResultSize", std::string("Unlimited")}}};
-        auto assigned = read_all<LiveUser>(client_, input,
-                                           {"Identity", "ExternalDirectoryObjectId", "UserPrincipalName", "AuthenticationPolicy"},
-                                           read_user);
+        auto assigned = read_all<LiveUser>(
+            client_, input, {"Identity", "ExternalDirectoryObjectId", "UserPrincipalName", "AuthenticationPolicy"},
+            read_user);
         // Listed by this policy's filter: on this policy, whatever form the user's own reference
         // takes (a name, a DN or a Guid).
         for (LiveUser& user : assigned) user.authentication_policy = policy.name;

@@ -14,8 +14,8 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#include <boost/asio/ssl.hpp>
 #include <cpprest/http_client.h>
+#include <boost/asio/ssl.hpp>
 
 namespace authgate {
 namespace {
@@ -65,7 +65,8 @@ std::string refusal_reason(std::optional<int> error, const std::string& origin,
                            const std::optional<std::string>& ca_bundle) {
     const std::string anchors = "the system's trust anchors" + (ca_bundle ? " and " + *ca_bundle : std::string());
     if (!error)
-        return " (the server's certificate could not be verified against " + anchors + "; a private CA needs --ca-bundle)";
+        return " (the server's certificate could not be verified against " + anchors +
+               "; a private CA needs --ca-bundle)";
     switch (*error) {
         case X509_V_ERR_HOSTNAME_MISMATCH: return " (the server's certificate is not for " + host_of(origin) + ")";
         case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
@@ -73,9 +74,11 @@ std::string refusal_reason(std::optional<int> error, const std::string& origin,
         case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
         case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
         case X509_V_ERR_CERT_UNTRUSTED:
-            return " (the server's certificate is not signed by " + anchors + ": " + X509_verify_cert_error_string(*error) +
-                   "; a private CA needs --ca-bundle)";
-        default: return " (the server's certificate was refused: " + std::string(X509_verify_cert_error_string(*error)) + ")";
+            return " (the server's certificate is not signed by " + anchors + ": " +
+                   X509_verify_cert_error_string(*error) + "; a private CA needs --ca-bundle)";
+        default:
+            return " (the server's certificate was refused: " + std::string(X509_verify_cert_error_string(*error)) +
+                   ")";
     }
 }
 
@@ -205,7 +208,8 @@ TrustStore load_trust_store(const std::optional<std::string>& ca_bundle) {
     if (X509_LOOKUP* directory = X509_STORE_add_lookup(store.get(), X509_LOOKUP_hash_dir()))
         X509_LOOKUP_add_dir(directory, trust.dir.c_str(), X509_FILETYPE_PEM);
     if (ca_bundle && X509_STORE_load_file(store.get(), ca_bundle->c_str()) != 1)
-        throw TransportError("cannot load the CA bundle " + *ca_bundle + ": no certificate could be read from it", true);
+        throw TransportError("cannot load the CA bundle " + *ca_bundle + ": no certificate could be read from it",
+                             true);
     return store;
 }
 
@@ -219,7 +223,8 @@ public:
             throw TransportError("refusing " + host_part(request.url) +
                                      ": only https:// URLs without a user name or password are used",
                                  true);
-        const TrustStore store = trust_store();  // loaded before the first connection: a bad bundle fails before sending
+        const TrustStore store =
+            trust_store();  // loaded before the first connection: a bad bundle fails before sending
         // A client of its own has an empty pool: its one connection is new, never resent on.
         std::unique_ptr<Connection> own;
         if (request.connection == ConnectionUse::fresh || request.timeout) {
@@ -267,7 +272,8 @@ public:
     }
 
 private:
-    static http_client_config client_config(const HttpSettings& settings, CertificateRefusal* refusal, TrustStore store) {
+    static http_client_config client_config(const HttpSettings& settings, CertificateRefusal* refusal,
+                                            TrustStore store) {
         http_client_config config;
         config.set_timeout(settings.timeout);
         config.set_validate_certificates(true);  // there is deliberately no way to turn this off
@@ -291,7 +297,8 @@ private:
     Connection& client_for(const std::string& origin, const TrustStore& store) {
         std::lock_guard lock(mutex_);
         auto it = clients_.find(origin);
-        if (it == clients_.end()) it = clients_.emplace(origin, std::make_unique<Connection>(origin, settings_, store)).first;
+        if (it == clients_.end())
+            it = clients_.emplace(origin, std::make_unique<Connection>(origin, settings_, store)).first;
         return *it->second;
     }
 

@@ -22,9 +22,9 @@ public:
     PageParser& operator=(const PageParser&) = delete;
 
     struct Page {
-        std::string problem;                    // empty when the page could be read
-        std::optional<std::string> next_link;   // "@odata.nextLink"
-        std::vector<std::string> warnings;      // "@adminapi.warnings"
+        std::string problem;                   // empty when the page could be read
+        std::optional<std::string> next_link;  // "@odata.nextLink"
+        std::vector<std::string> warnings;     // "@adminapi.warnings"
     };
 
     // Calls `each` with every element of the page's "value" array, in order; an element lives

@@ -30,14 +30,13 @@ struct Elements {
     std::optional<element> single;
 };
 
-Elements elements_of(const element& member, std::string_view name, std::string_view expected,
-                     const std::string& file) {
+Elements elements_of(const element& member, std::string_view name, std::string_view expected, const std::string& file) {
     simdjson::dom::array array;
     if (member.get_array().get(array) == simdjson::SUCCESS) return {std::string(name), array, std::nullopt};
     simdjson::dom::object object;
     if (member.get_object().get(object) != simdjson::SUCCESS) {
-        throw ConnectorError(file + ": " + std::string(name) + " must be " +
-                             std::string(expected) + ", not " + describe(member));
+        throw ConnectorError(file + ": " + std::string(name) + " must be " + std::string(expected) + ", not " +
+                             describe(member));
     }
     static const std::array<std::string_view, 1> names{"value"};
     const Fields envelope(object, names);
@@ -79,8 +78,7 @@ template <class T>
 T read_single(const element& member, std::string_view name, const std::string& file,
               T (*read)(const simdjson::dom::object&, const Place&)) {
     if (member.is_null()) {
-        throw ConnectorError(file + ": " + std::string(name) +
-                             " is null; leave the member out when it is unknown");
+        throw ConnectorError(file + ": " + std::string(name) + " is null; leave the member out when it is unknown");
     }
     const Elements elements = elements_of(member, name, "an object", file);
     if (elements.single) {
@@ -132,16 +130,14 @@ LiveState parse_snapshot(const std::string& text, const std::string& name) {
     }
 
     enum { transport, mailboxes, policies, organization, users };
-    static const std::array<std::string_view, 5> names{
-        "transport_config", "cas_mailboxes", "authentication_policies", "organization_config",
-        "users"};
+    static const std::array<std::string_view, 5> names{"transport_config", "cas_mailboxes", "authentication_policies",
+                                                       "organization_config", "users"};
     const Fields fields(top, names);
     fields.check(Place{name, ""});
 
     LiveState state;
     if (const element* member = fields[transport]) {
-        state.org_smtp_auth_disabled =
-            read_single(*member, names[transport], name, read_transport_config);
+        state.org_smtp_auth_disabled = read_single(*member, names[transport], name, read_transport_config);
     }
     if (const element* member = fields[mailboxes]) {
         state.mailboxes = read_list<Mailbox>(*member, names[mailboxes], name, read_mailbox);
@@ -150,8 +146,7 @@ LiveState parse_snapshot(const std::string& text, const std::string& name) {
         state.policies = read_list<LivePolicy>(*member, names[policies], name, read_policy);
     }
     if (const element* member = fields[organization]) {
-        state.organization =
-            read_single(*member, names[organization], name, read_organization_config);
+        state.organization = read_single(*member, names[organization], name, read_organization_config);
     }
     if (const element* member = fields[users]) {
         state.users = read_list<LiveUser>(*member, names[users], name, read_user);
@@ -161,7 +156,8 @@ LiveState parse_snapshot(const std::string& text, const std::string& name) {
 }
 
 std::vector<WriteOutcome> SnapshotConnector::write(const std::vector<Cmdlet>&) {
-    throw ConnectorError("a snapshot is read-only: " + path_ + " cannot be changed; apply reads and changes the tenant");
+    throw ConnectorError("a snapshot is read-only: " + path_ +
+                         " cannot be changed; apply reads and changes the tenant");
 }
 
 LiveState SnapshotConnector::read_live_state() {

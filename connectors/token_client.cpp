@@ -69,22 +69,18 @@ std::string aadsts_advice(long code, const TokenSettings& settings, const Creden
             return "upload this certificate" + thumbprint + " under Certificates & secrets of app registration " +
                    settings.app_id + ", or point authgate at the certificate that is uploaded there";
         case 50012:
-            return "the signature does not match the certificate uploaded for app " + settings.app_id +
-                   thumbprint + "; check that the key file belongs to that certificate";
-        case 700024:
-            return "the assertion's time window was refused: check this machine's clock (NTP)";
+            return "the signature does not match the certificate uploaded for app " + settings.app_id + thumbprint +
+                   "; check that the key file belongs to that certificate";
+        case 700024: return "the assertion's time window was refused: check this machine's clock (NTP)";
         case 70011:
             return "the scope " + trim_slash(settings.exchange_endpoint) +
                    "/.default was refused: check the Exchange endpoint and [tenant] cloud";
         case 700016:
             return "application " + settings.app_id + " is not in tenant " + settings.tenant +
                    ": check the app id, and that an admin consented Exchange.ManageAsApp in this tenant";
-        case 90002:
-            return "tenant " + settings.tenant + " was not found: check [tenant] id and cloud";
-        case 7000215:
-            return "a client secret was sent where a certificate was expected";
-        default:
-            return "";
+        case 90002: return "tenant " + settings.tenant + " was not found: check [tenant] id and cloud";
+        case 7000215: return "a client secret was sent where a certificate was expected";
+        default: return "";
     }
 }
 
@@ -175,12 +171,11 @@ std::string TokenClient::request(AssertionAlgorithm algorithm) {
     const Instant now = clock_();
     const std::string url = token_url();
     HttpRequest http_request{url, {{"Content-Type", "application/x-www-form-urlencoded"}}, ""};
-    http_request.body = "grant_type=client_credentials&client_id=" + form_encode(settings_.app_id) +
-                        "&scope=" + form_encode(trim_slash(settings_.exchange_endpoint) + "/.default") +
-                        "&client_assertion_type=" +
-                        form_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
-                        "&client_assertion=" +
-                        form_encode(credential_.client_assertion(url, settings_.app_id, now, algorithm));
+    http_request.body =
+        "grant_type=client_credentials&client_id=" + form_encode(settings_.app_id) +
+        "&scope=" + form_encode(trim_slash(settings_.exchange_endpoint) + "/.default") +
+        "&client_assertion_type=" + form_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
+        "&client_assertion=" + form_encode(credential_.client_assertion(url, settings_.app_id, now, algorithm));
     ++requests_;
     HttpResponse response;
     try {
@@ -207,7 +202,8 @@ std::string TokenClient::request(AssertionAlgorithm algorithm) {
                               " with a body that is not JSON" + (type.empty() ? "" : " (" + type + ")");
         if (type.find("html") != std::string::npos)
             message += "\n  what to check: a web page answered in place of the token endpoint: a proxy or "
-                       "network sign-in page between this machine and " + origin_of(url) + ", or --login-endpoint";
+                       "network sign-in page between this machine and " +
+                       origin_of(url) + ", or --login-endpoint";
         throw ConnectorError(message);
     }
     if (response.status == 200 && !body.has_string_field("access_token"))
@@ -232,8 +228,10 @@ std::string TokenClient::request(AssertionAlgorithm algorithm) {
         code = static_cast<long>(body.at("error_codes").at(0).as_number().to_int64());
     const std::string description = body.has_string_field("error_description")
                                         ? first_line(body.at("error_description").as_string())
-                                        : (body.has_string_field("error") ? body.at("error").as_string() : "no description");
-    std::string message = "token request to " + url + " failed: HTTP " + std::to_string(response.status) + ": " + description;
+                                        : (body.has_string_field("error") ? body.at("error").as_string()
+                                                                          : "no description");
+    std::string message = "token request to " + url + " failed: HTTP " + std::to_string(response.status) + ": " +
+                          description;
     if (const std::string advice = aadsts_advice(code, settings_, &credential_); !advice.empty())
         message += "\n  what to check: " + advice;
     throw AuthenticationError(message, code);

@@ -76,7 +76,8 @@ std::string last_segment(const std::string& url) {
     return path.substr(path.rfind('/') + 1);
 }
 
-const char* secret_headers[] = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-ms-client-assertion"};
+const char* secret_headers[] = {"authorization", "proxy-authorization", "cookie", "set-cookie",
+                                "x-ms-client-assertion"};
 
 bool secret_header(const std::string& name) {
     const std::string folded = lower(name);
@@ -98,9 +99,9 @@ public:
         text += "\n" + remove_secrets(request.body) + "\n";
         const auto started = std::chrono::steady_clock::now();
         const auto elapsed = [&] {
-            return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                                          started)
-                                      .count()) +
+            return std::to_string(
+                       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+                           .count()) +
                    " ms";
         };
         try {

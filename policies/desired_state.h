@@ -20,13 +20,15 @@ enum class Replacement { oauth, hve, acs, relay, direct_send, retire };
 
 template <>
 struct EnumNames<Cloud> {
-    static constexpr std::array<std::pair<Cloud, std::string_view>, 4> table{{
-        {Cloud::global, "global"}, {Cloud::gcc_high, "gcc-high"}, {Cloud::dod, "dod"}, {Cloud::china, "china"}}};
+    static constexpr std::array<std::pair<Cloud, std::string_view>, 4> table{
+        {{Cloud::global, "global"}, {Cloud::gcc_high, "gcc-high"}, {Cloud::dod, "dod"}, {Cloud::china, "china"}}};
 };
 template <>
 struct EnumNames<UnlistedOverrides> {
-    static constexpr std::array<std::pair<UnlistedOverrides, std::string_view>, 3> table{{
-        {UnlistedOverrides::revert, "revert"}, {UnlistedOverrides::report, "report"}, {UnlistedOverrides::ignore, "ignore"}}};
+    static constexpr std::array<std::pair<UnlistedOverrides, std::string_view>, 3> table{
+        {{UnlistedOverrides::revert, "revert"},
+         {UnlistedOverrides::report, "report"},
+         {UnlistedOverrides::ignore, "ignore"}}};
 };
 template <>
 struct EnumNames<Replacement> {
@@ -79,12 +81,12 @@ struct Exception {
     Name mailbox;
     std::string owner;
     std::string reason;
-    Instant expires{};          // the first instant at which it no longer holds
-    std::string expires_text;   // as written: "2027-03-31" or "2027-03-31T18:00:00+02:00"
+    Instant expires{};         // the first instant at which it no longer holds
+    std::string expires_text;  // as written: "2027-03-31" or "2027-03-31T18:00:00+02:00"
     std::optional<std::string> ticket;
     std::optional<Replacement> replacement;
     bool basic_auth = false;
-    SourceLocation source;      // the [[smtp_auth.exception]] header
+    SourceLocation source;  // the [[smtp_auth.exception]] header
     SourceLocation expires_source;
 };
 
@@ -121,8 +123,8 @@ struct Organization {
 enum class MissingMailbox { warn, error };
 template <>
 struct EnumNames<MissingMailbox> {
-    static constexpr std::array<std::pair<MissingMailbox, std::string_view>, 2> table{{
-        {MissingMailbox::warn, "warn"}, {MissingMailbox::error, "error"}}};
+    static constexpr std::array<std::pair<MissingMailbox, std::string_view>, 2> table{
+        {{MissingMailbox::warn, "warn"}, {MissingMailbox::error, "error"}}};
 };
 
 struct Guardrails {
@@ -140,10 +142,10 @@ struct Notifications {
 struct DesiredState {
     std::optional<Tenant> tenant;
     Connection connection;
-    std::optional<SmtpAuth> smtp_auth;           // absent: org switch and overrides left alone
+    std::optional<SmtpAuth> smtp_auth;  // absent: org switch and overrides left alone
     ExceptionSettings exception_settings;
     std::vector<AuthenticationPolicy> policies;  // empty: policies are not managed
-    std::optional<Organization> organization;   // absent: default policy left alone
+    std::optional<Organization> organization;    // absent: default policy left alone
     Guardrails guardrails;
     Notifications notifications;
 
@@ -154,6 +156,5 @@ struct DesiredState {
     const Exception* find_exception(std::string_view mailbox) const;
     bool is_protected(std::string_view address) const;
 };
-
 
 }  // namespace authgate

@@ -25,8 +25,9 @@ void LiveIndex::index_mailbox_ids() const {
         mailboxes_by_directory_id_.insert_all(*live_.mailboxes, [](const Mailbox& mailbox) -> const std::string& {
             return mailbox.external_directory_object_id;
         });
-        mailboxes_by_identity_.insert_all(*live_.mailboxes,
-                                          [](const Mailbox& mailbox) -> const std::string& { return mailbox.identity; });
+        mailboxes_by_identity_.insert_all(*live_.mailboxes, [](const Mailbox& mailbox) -> const std::string& {
+            return mailbox.identity;
+        });
     });
 }
 
@@ -35,7 +36,8 @@ void name_policy_references(LiveState& state) {
     const auto name_of = [&](std::optional<Name>& reference) {
         if (!reference) return;
         for (const LivePolicy& policy : *state.policies)
-            for (const std::string* form : {&policy.name.text(), &policy.distinguished_name, &policy.guid, &policy.identity})
+            for (const std::string* form :
+                 {&policy.name.text(), &policy.distinguished_name, &policy.guid, &policy.identity})
                 if (!form->empty() && equals_ignoring_case(*form, *reference)) {
                     reference = policy.name.text();
                     return;

@@ -68,7 +68,6 @@ struct LiveState {
 // references compare with the desired state's names; one that names none is left as it is.
 void name_policy_references(LiveState& state);
 
-
 // Objects by a case-insensitive key, in one open-addressed array: no node, no folded copy of a
 // key, and no more than one other memory access per probe. Keys point into the objects, which
 // must outlive it. The first object with a key wins, as Exchange would name only one; empty keys

@@ -29,7 +29,8 @@ namespace fs = std::filesystem;
 // Whether `text`, written without quotes, is a TOML date or a date-time with an offset.
 bool is_expiry_literal(const std::string& text) {
     if (text.empty() || !std::all_of(text.begin(), text.end(), [](char c) {
-            return std::isdigit(static_cast<unsigned char>(c)) || std::string_view("-:+.TtZz ").find(c) != std::string_view::npos;
+            return std::isdigit(static_cast<unsigned char>(c)) ||
+                   std::string_view("-:+.TtZz ").find(c) != std::string_view::npos;
         }))
         return false;
     try {
@@ -88,7 +89,8 @@ private:
         if (!node) return false;
         const auto* value = node->as_integer();
         if (!value) {
-            diagnostics_.error(top.at(*node), "'version' must be an integer, not " + std::string(type_name(node->type())));
+            diagnostics_.error(top.at(*node),
+                               "'version' must be an integer, not " + std::string(type_name(node->type())));
         } else if (value->get() != 1) {
             diagnostics_.error(top.at(*node), "unsupported version " + std::to_string(value->get()) +
                                                   "; this authgate reads version 1");
@@ -102,10 +104,12 @@ private:
         if (inserted) return true;
         const std::string first = to_string(it->second);
         // [smtp_auth] itself may be in many files; only its settings may not, so say which part.
-        diagnostics_.error(here, section == smtp_settings
-                                     ? "[smtp_auth] settings (org_disabled, unlisted_overrides, deny) are already "
-                                       "declared in " + first + "; only [[smtp_auth.exception]] may be split across files"
-                                     : section + " is already declared in " + first + "; it may appear in one file only");
+        diagnostics_.error(here,
+                           section == smtp_settings
+                               ? "[smtp_auth] settings (org_disabled, unlisted_overrides, deny) are already "
+                                 "declared in " +
+                                     first + "; only [[smtp_auth.exception]] may be split across files"
+                               : section + " is already declared in " + first + "; it may appear in one file only");
         return false;
     }
 
@@ -117,8 +121,9 @@ private:
         tenant.source = reader.location();
         if (auto id = reader.string("id", true)) {
             if (!is_tenant_id(id->value))
-                diagnostics_.error(id->source, "'id' must be the tenant GUID or its initial *.onmicrosoft.com domain, not \"" +
-                                                   shown(id->value) + "\"");
+                diagnostics_.error(id->source,
+                                   "'id' must be the tenant GUID or its initial *.onmicrosoft.com domain, not \"" +
+                                       shown(id->value) + "\"");
             tenant.id = id->value;
         }
         if (auto cloud = reader.choice<Cloud>("cloud")) tenant.cloud = cloud->value;
@@ -155,15 +160,18 @@ private:
         if (auto env = reader.string("certificate_password_env", false)) {
             if (!is_env_name(env->value))
                 diagnostics_.error(env->source, "'certificate_password_env' must name an environment variable "
-                                                "(letters, digits, _), not \"" + shown(env->value) + "\"");
+                                                "(letters, digits, _), not \"" +
+                                                    shown(env->value) + "\"");
             connection.certificate_password_env = env->value;
         }
         for (auto [key, target] : {std::pair{"login_endpoint", &connection.login_endpoint},
                                    std::pair{"exchange_endpoint", &connection.exchange_endpoint}}) {
             if (auto url = reader.string(key, false)) {
                 if (url->value.rfind("https://", 0) != 0 || url->value.size() <= 8)
-                    diagnostics_.error(url->source, "'" + std::string(key) + "' must be an https:// URL (TLS is "
-                                                    "always verified), not \"" + shown(url->value) + "\"");
+                    diagnostics_.error(url->source, "'" + std::string(key) +
+                                                        "' must be an https:// URL (TLS is "
+                                                        "always verified), not \"" +
+                                                        shown(url->value) + "\"");
                 *target = url->value;
             }
         }
@@ -181,7 +189,8 @@ private:
             if (const toml::node* node = reader.find(key); node && !first_setting) first_setting = node;
         if (first_setting && claim(smtp_settings, reader.location())) {
             if (auto org = reader.boolean("org_disabled")) smtp.org_disabled = org;
-            if (auto mode = reader.choice<UnlistedOverrides>("unlisted_overrides")) smtp.unlisted_overrides = mode->value;
+            if (auto mode = reader.choice<UnlistedOverrides>("unlisted_overrides"))
+                smtp.unlisted_overrides = mode->value;
             if (auto deny = reader.addresses("deny")) smtp.deny = std::move(*deny);
         }
 
@@ -209,7 +218,8 @@ private:
                 // "unknown" is the placeholder import writes; validation warns until someone owns it.
                 const bool placeholder = std::string_view(key) == "owner" && address->value == unknown_owner;
                 if (!placeholder && !is_plausible_address(address->value)) {
-                    diagnostics_.error(address->source, "'" + std::string(key) + "' is not a plausible mail address: \"" +
+                    diagnostics_.error(address->source, "'" + std::string(key) +
+                                                            "' is not a plausible mail address: \"" +
                                                             shown(address->value) + "\"");
                     complete = false;
                 }
@@ -268,9 +278,8 @@ private:
                                    example);
             return false;
         }
-        diagnostics_.error(exception.expires_source,
-                           "'expires' must be a date or a date-time with a UTC offset, not " +
-                               std::string(type_name(node->type())));
+        diagnostics_.error(exception.expires_source, "'expires' must be a date or a date-time with a UTC offset, not " +
+                                                         std::string(type_name(node->type())));
         return false;
     }
 
@@ -305,7 +314,8 @@ private:
         const toml::array* array = node.as_array();
         if (!array || !array->is_array_of_tables()) {
             diagnostics_.error(top.at(node), "'authentication_policy' must be an array of tables "
-                                             "([[authentication_policy]]), not " + std::string(type_name(node.type())));
+                                             "([[authentication_policy]]), not " +
+                                                 std::string(type_name(node.type())));
             return;
         }
         std::vector<std::string_view> keys{"name"};
@@ -340,7 +350,8 @@ private:
         TableReader reader(table, "[guardrails]", file, diagnostics_);
         if (!claim("[guardrails]", reader.location())) return;
         reader.allow_keys({"max_changes", "protected", "missing_mailbox"});
-        if (auto max_changes = reader.integer("max_changes", 0, 1000000)) state_.guardrails.max_changes = max_changes->value;
+        if (auto max_changes = reader.integer("max_changes", 0, 1000000))
+            state_.guardrails.max_changes = max_changes->value;
         if (auto protected_mailboxes = reader.addresses("protected"))
             state_.guardrails.protected_mailboxes = std::move(*protected_mailboxes);
         if (auto missing = reader.choice<MissingMailbox>("missing_mailbox"))
@@ -362,7 +373,8 @@ private:
         if (auto env = reader.string("webhook_url_env", false)) {
             if (!is_env_name(env->value))
                 diagnostics_.error(env->source, "'webhook_url_env' must name an environment variable (letters, "
-                                                "digits, _), not \"" + shown(env->value) + "\"");
+                                                "digits, _), not \"" +
+                                                    shown(env->value) + "\"");
             notifications.webhook_url_env = env->value;
         }
     }
@@ -405,8 +417,8 @@ bool parse_into(const std::string& display, const std::string& text, Merger& mer
     if (const auto bad = invalid_utf8(text)) {
         static const char digits[] = "0123456789ABCDEF";
         const auto c = static_cast<unsigned char>(text[*bad]);
-        diagnostics.error(location_of(text, *bad, display),
-                          std::string("not UTF-8 (byte 0x") + digits[c >> 4] + digits[c & 15] + "); save the file as UTF-8");
+        diagnostics.error(location_of(text, *bad, display), std::string("not UTF-8 (byte 0x") + digits[c >> 4] +
+                                                                digits[c & 15] + "); save the file as UTF-8");
         return false;
     }
     if (const auto deep = too_deep(text, display)) {
@@ -428,7 +440,8 @@ bool parse_into(const std::string& display, const std::string& text, Merger& mer
 // merely in a file we could not see.
 void finish(LoadResult& result, const Merger& merger, bool every_file_read) {
     if (every_file_read && !merger.tenant_written()) {
-        const std::string first = result.state.files.empty() ? std::string("desired state") : result.state.files.front();
+        const std::string first = result.state.files.empty() ? std::string("desired state")
+                                                             : result.state.files.front();
         result.diagnostics.error({first, 1, 1}, "no [tenant] table: the desired state must name its tenant "
                                                 "([tenant] id = \"contoso.onmicrosoft.com\")");
     }

@@ -22,7 +22,7 @@ std::uint64_t fold_word(std::uint64_t word) {
     constexpr std::uint64_t ones = 0x0101010101010101u;
     constexpr std::uint64_t high = 0x8080808080808080u;
     const std::uint64_t low7 = word & ~high;
-    const std::uint64_t from_a = low7 + (0x80 - 'A') * ones;     // high bit set where low7 >= 'A'
+    const std::uint64_t from_a = low7 + (0x80 - 'A') * ones;      // high bit set where low7 >= 'A'
     const std::uint64_t past_z = low7 + (0x80 - 'Z' - 1) * ones;  // high bit set where low7 > 'Z'
     const std::uint64_t capitals = from_a & ~past_z & ~word & high;
     return word | capitals >> 2;  // 0x80 >> 2 == 0x20
@@ -65,7 +65,8 @@ std::weak_ordering compare_ignoring_case(std::string_view a, std::string_view b)
         return static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
     };
     for (std::size_t i = 0; i < a.size() && i < b.size(); ++i)
-        if (fold(a[i]) != fold(b[i])) return fold(a[i]) < fold(b[i]) ? std::weak_ordering::less : std::weak_ordering::greater;
+        if (fold(a[i]) != fold(b[i]))
+            return fold(a[i]) < fold(b[i]) ? std::weak_ordering::less : std::weak_ordering::greater;
     return a.size() <=> b.size();
 }
 

@@ -32,7 +32,9 @@ public:
     friend bool operator==(const Name& a, std::string_view b) { return equals_ignoring_case(a.text_, b); }
     friend bool operator==(const Name& a, const std::string& b) { return equals_ignoring_case(a.text_, b); }
     friend bool operator==(const Name& a, const char* b) { return equals_ignoring_case(a.text_, b); }
-    friend std::weak_ordering operator<=>(const Name& a, const Name& b) { return compare_ignoring_case(a.text_, b.text_); }
+    friend std::weak_ordering operator<=>(const Name& a, const Name& b) {
+        return compare_ignoring_case(a.text_, b.text_);
+    }
 
 private:
     std::string text_;

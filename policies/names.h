@@ -15,7 +15,9 @@ template <class E>
 struct EnumNames;
 
 template <class E>
-concept NamedEnum = requires { EnumNames<E>::table; };
+concept NamedEnum = requires {
+    EnumNames<E>::table;
+};
 
 template <NamedEnum E>
 constexpr std::string_view to_string(E value) {

@@ -28,7 +28,8 @@ std::optional<std::string> ChangeDependencies::held_back(const Change& change) c
 void ChangeDependencies::settled(const Change& change, bool made) {
     if (!made && is_grant(change.phase) && !failed_grant_) failed_grant_ = change.target;
     if (!made && change.resource == Resource::user) failed_users_.push_back(change.target);
-    if (made && change.resource == Resource::transport_config && change.after == SettingValue{true}) org_switched_off_ = true;
+    if (made && change.resource == Resource::transport_config && change.after == SettingValue{true})
+        org_switched_off_ = true;
 }
 
 bool makes(ReconcileMode mode, const Change& change) {

@@ -52,8 +52,8 @@ struct EnumNames<Resource> {
 };
 template <>
 struct EnumNames<Action> {
-    static constexpr std::array<std::pair<Action, std::string_view>, 3> table{{
-        {Action::update, "update"}, {Action::create, "create"}, {Action::report, "report"}}};
+    static constexpr std::array<std::pair<Action, std::string_view>, 3> table{
+        {{Action::update, "update"}, {Action::create, "create"}, {Action::report, "report"}}};
 };
 template <>
 struct EnumNames<Reason> {
@@ -110,7 +110,7 @@ std::string powershell_line(const Cmdlet& cmdlet);
 
 struct Change {
     Resource resource = Resource::mailbox;
-    Name target{};     // address, policy name, user principal name, or "organization"
+    Name target{};            // address, policy name, user principal name, or "organization"
     std::string attribute{};  // the Exchange property
     Action action = Action::update;
     SettingValue before{};
@@ -177,8 +177,8 @@ public:
 
 private:
     std::optional<std::string> failed_grant_;  // the first exception grant that failed
-    bool org_switched_off_ = false;           // a Set-TransportConfig to disabled went through
-    std::vector<std::string> failed_users_;   // users whose policy change failed
+    bool org_switched_off_ = false;            // a Set-TransportConfig to disabled went through
+    std::vector<std::string> failed_users_;    // users whose policy change failed
 };
 
 // What a scheduled reconcile makes of its plan: all of it, only the reverts of expired
@@ -186,8 +186,8 @@ private:
 enum class ReconcileMode { enforce, expiry, report };
 template <>
 struct EnumNames<ReconcileMode> {
-    static constexpr std::array<std::pair<ReconcileMode, std::string_view>, 3> table{{
-        {ReconcileMode::enforce, "enforce"}, {ReconcileMode::expiry, "expiry"}, {ReconcileMode::report, "report"}}};
+    static constexpr std::array<std::pair<ReconcileMode, std::string_view>, 3> table{
+        {{ReconcileMode::enforce, "enforce"}, {ReconcileMode::expiry, "expiry"}, {ReconcileMode::report, "report"}}};
 };
 bool makes(ReconcileMode mode, const Change& change);
 

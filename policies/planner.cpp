@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <set>
-#include <unordered_set>
 #include <tuple>
+#include <unordered_set>
 
 #include "policies/lifecycle.h"
 
@@ -13,9 +13,7 @@ namespace {
 
 constexpr std::string_view organization_target = "organization";
 
-SettingValue optional_value(const std::optional<bool>& value) {
-    return value ? SettingValue{*value} : SettingValue{};
-}
+SettingValue optional_value(const std::optional<bool>& value) { return value ? SettingValue{*value} : SettingValue{}; }
 SettingValue optional_value(const std::optional<std::string>& value) {
     return value ? SettingValue{*value} : SettingValue{};
 }
@@ -109,7 +107,8 @@ private:
     bool require_live_parts(Diagnostics& diagnostics) {
         std::vector<std::string> unknown;
         if (desired_.smtp_auth) {
-            if (!live_.org_smtp_auth_disabled) unknown.push_back("the organization's SMTP AUTH setting (Get-TransportConfig)");
+            if (!live_.org_smtp_auth_disabled)
+                unknown.push_back("the organization's SMTP AUTH setting (Get-TransportConfig)");
             if (!live_.mailboxes) unknown.push_back("the mailboxes (Get-CASMailbox)");
             if (manages_user_policies() && !live_.users)
                 unknown.push_back("the users' authentication policies (Get-User)");
@@ -119,7 +118,8 @@ private:
         if (desired_.organization && desired_.organization->default_authentication_policy && !live_.organization)
             unknown.push_back("the organization's default authentication policy (Get-OrganizationConfig)");
         for (const auto& part : unknown)
-            diagnostics.error({}, "could not read " + part + "; unknown is not absent, so no plan is made", "live_unknown");
+            diagnostics.error({}, "could not read " + part + "; unknown is not absent, so no plan is made",
+                              "live_unknown");
         return unknown.empty();
     }
 
@@ -178,8 +178,8 @@ private:
     void plan_default_policy() {
         if (!desired_.organization || !desired_.organization->default_authentication_policy) return;
         const auto& declared = *desired_.organization->default_authentication_policy;
-        const std::optional<std::string> wanted =
-            declared.value.empty() ? std::nullopt : std::optional<std::string>(declared.value);
+        const std::optional<std::string> wanted = declared.value.empty() ? std::nullopt
+                                                                         : std::optional<std::string>(declared.value);
         const auto& current = live_.organization->default_authentication_policy;
         if (wanted.has_value() == current.has_value() && (!wanted || *current == *wanted)) return;
         if (wanted && !desired_.find_policy(*wanted) && !live_policy(*wanted)) {
@@ -265,16 +265,17 @@ private:
 
     void skip(const Change& change) {
         skipped_.push_back({change.target, "protected",
-                            "would " + std::string(change.action == Action::report ? "report " : "set ") + change.attribute +
-                                " " + describe(change.before) + " -> " + describe(change.after) + " (" +
-                                std::string(to_string(change.reason)) + ")"});
+                            "would " + std::string(change.action == Action::report ? "report " : "set ") +
+                                change.attribute + " " + describe(change.before) + " -> " + describe(change.after) +
+                                " (" + std::string(to_string(change.reason)) + ")"});
     }
 
     void plan_exceptions() {
         const ExceptionSettings& settings = desired_.exception_settings;
         for (const Exception& exception : desired_.smtp_auth->exceptions) {
-            ExceptionStatus status{exception.mailbox, exception.owner, exception.expires_text,
-                                   state_at(exception, settings, now_), days_left(exception, now_), exception.source};
+            ExceptionStatus status{exception.mailbox,          exception.owner,
+                                   exception.expires_text,     state_at(exception, settings, now_),
+                                   days_left(exception, now_), exception.source};
             const Mailbox* mailbox = find_mailbox(exception.mailbox);
             listed_.insert(exception.mailbox);
             if (!mailbox) {
@@ -306,8 +307,8 @@ private:
                                     "check the address or remove it from the list", entry.source});
                 continue;
             }
-            plan_mailbox(*mailbox, true, Phase::enforce, Reason::declared, Action::update,
-                         "listed in [smtp_auth] deny", entry.source);
+            plan_mailbox(*mailbox, true, Phase::enforce, Reason::declared, Action::update, "listed in [smtp_auth] deny",
+                         entry.source);
         }
     }
 
@@ -328,9 +329,8 @@ private:
             }
             if (mode != UnlistedOverrides::ignore) unlisted.push_back(&mailbox);
         }
-        std::sort(unlisted.begin(), unlisted.end(), [](const Mailbox* a, const Mailbox* b) {
-            return a->primary_smtp_address < b->primary_smtp_address;
-        });
+        std::sort(unlisted.begin(), unlisted.end(),
+                  [](const Mailbox* a, const Mailbox* b) { return a->primary_smtp_address < b->primary_smtp_address; });
         for (const Mailbox* mailbox : unlisted)
             plan_mailbox(*mailbox, std::nullopt, Phase::enforce, Reason::unlisted_override,
                          mode == UnlistedOverrides::revert ? Action::update : Action::report,
@@ -357,7 +357,8 @@ private:
             if (state != ExceptionState::expired && !assigned) {
                 plan_user(mailbox->primary_smtp_address, identity, current, policy, Phase::grant,
                           Reason::exception_active, Action::update,
-                          "basic_auth exception until " + exception.expires_text + " (" + exception_context(exception) + ")",
+                          "basic_auth exception until " + exception.expires_text + " (" + exception_context(exception) +
+                              ")",
                           exception.source);
             } else if (state == ExceptionState::expired && assigned) {
                 plan_user(mailbox->primary_smtp_address, identity, current, std::nullopt, Phase::enforce,
@@ -372,12 +373,12 @@ private:
         if (mode == UnlistedOverrides::ignore) return;
         std::vector<const LiveUser*> unlisted;
         for (const auto& user : *live_.users)
-            if (!covered.count(&user) && user.authentication_policy &&
-                *user.authentication_policy == policy)
+            if (!covered.count(&user) && user.authentication_policy && *user.authentication_policy == policy)
                 unlisted.push_back(&user);
         for (const LiveUser* user : unlisted) {
             const std::string target = user_target(*user);
-            plan_user(target, user->external_directory_object_id.empty() ? user->identity : user->external_directory_object_id,
+            plan_user(target,
+                      user->external_directory_object_id.empty() ? user->identity : user->external_directory_object_id,
                       user->authentication_policy, std::nullopt, Phase::enforce, Reason::unlisted_override,
                       mode == UnlistedOverrides::revert ? Action::update : Action::report,
                       "assigned to basic_auth_policy '" + policy + "' with no basic_auth exception", std::nullopt);
@@ -402,7 +403,8 @@ private:
                       .after = optional_value(wanted),
                       .reason = reason,
                       .detail = std::move(detail),
-                      .cmdlet = {"Set-User", {{"Identity", identity}, {"AuthenticationPolicy", optional_value(wanted)}}},
+                      .cmdlet = {"Set-User",
+                                 {{"Identity", identity}, {"AuthenticationPolicy", optional_value(wanted)}}},
                       .source = source};
         if (desired_.is_protected(target)) {
             skip(change);
@@ -411,7 +413,8 @@ private:
         add(phase, change);
         if (wanted || action == Action::report) return;
         add_revocation(phase, target, identity, reason,
-                       "revokes refresh tokens so that the policy removal takes effect within about 30 minutes", source);
+                       "revokes refresh tokens so that the policy removal takes effect within about 30 minutes",
+                       source);
     }
 
     // Without this a policy removal takes up to 24 hours to bite; with it about 30 minutes.
@@ -534,7 +537,8 @@ std::vector<std::string> similar_addresses(const std::string& address, const std
     std::vector<std::pair<std::size_t, std::string>> found;
     for (const Mailbox& mailbox : mailboxes) {
         const std::string& candidate = mailbox.primary_smtp_address;
-        if ((candidate.size() > wanted.size() ? candidate.size() - wanted.size() : wanted.size() - candidate.size()) > bound)
+        if ((candidate.size() > wanted.size() ? candidate.size() - wanted.size() : wanted.size() - candidate.size()) >
+            bound)
             continue;
         const std::size_t distance = edit_distance(wanted, fold_case(candidate), bound);
         if (distance <= bound && distance > 0) found.emplace_back(distance, candidate);
@@ -552,8 +556,8 @@ void prepend_warnings(Plan& plan, const Diagnostics& desired) {
 
 std::optional<std::string> exceeds_max_changes(std::size_t changes, const Guardrails& guardrails) {
     if (static_cast<long long>(changes) <= guardrails.max_changes) return std::nullopt;
-    return "the plan has " + std::to_string(changes) + " changes, more than [guardrails] max_changes = " +
-           std::to_string(guardrails.max_changes);
+    return "the plan has " + std::to_string(changes) +
+           " changes, more than [guardrails] max_changes = " + std::to_string(guardrails.max_changes);
 }
 
 }  // namespace authgate

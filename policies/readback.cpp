@@ -34,7 +34,8 @@ bool created_as_planned(const Change& change, const LiveIndex& live) {
 
 std::string identity_of(const Change& change) {
     const SettingValue* identity = parameter(change.cmdlet, "Identity");
-    return identity && std::holds_alternative<std::string>(*identity) ? std::get<std::string>(*identity) : change.target.text();
+    return identity && std::holds_alternative<std::string>(*identity) ? std::get<std::string>(*identity)
+                                                                      : change.target.text();
 }
 
 std::optional<SettingValue> live_value(const Change& change, const LiveState& live, const LiveIndex& index) {
@@ -58,8 +59,9 @@ std::optional<SettingValue> live_value(const Change& change, const LiveState& li
         }
         case Resource::organization_config:
             if (!live.organization) return std::nullopt;
-            return live.organization->default_authentication_policy ? SettingValue{*live.organization->default_authentication_policy}
-                                                                    : SettingValue{};
+            return live.organization->default_authentication_policy
+                       ? SettingValue{*live.organization->default_authentication_policy}
+                       : SettingValue{};
         case Resource::user: {
             if (change.attribute != "AuthenticationPolicy" || !live.users) return std::nullopt;
             const LiveUser* user = index.user(identity_of(change));

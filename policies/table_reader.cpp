@@ -135,10 +135,11 @@ std::optional<std::vector<Located<std::string>>> TableReader::addresses(std::str
         const auto* text = element.as_string();
         const std::string name = std::string(key) + "[" + std::to_string(i) + "]";
         if (!text) {
-            diagnostics_.error(at(element), "'" + name + "' must be a string, not " +
-                                                std::string(type_name(element.type())));
+            diagnostics_.error(at(element),
+                               "'" + name + "' must be a string, not " + std::string(type_name(element.type())));
         } else if (!is_plausible_address(text->get())) {
-            diagnostics_.error(at(element), "'" + name + "' is not a plausible mail address: \"" + shown(text->get()) + "\"");
+            diagnostics_.error(at(element),
+                               "'" + name + "' is not a plausible mail address: \"" + shown(text->get()) + "\"");
         } else {
             result.push_back({text->get(), at(element)});
         }

@@ -49,9 +49,10 @@ public:
         if (!text) return std::nullopt;
         if (const auto value = parse_name<Enum>(text->value)) return Located<Enum>{*value, text->source};
         std::string names;
-        for (const auto& [value, name] : EnumNames<Enum>::table) names += (names.empty() ? "" : ", ") + std::string(name);
-        diagnostics_.error(text->source,
-                           "'" + std::string(key) + "' must be one of " + names + "; not \"" + shown(text->value) + "\"");
+        for (const auto& [value, name] : EnumNames<Enum>::table)
+            names += (names.empty() ? "" : ", ") + std::string(name);
+        diagnostics_.error(text->source, "'" + std::string(key) + "' must be one of " + names + "; not \"" +
+                                             shown(text->value) + "\"");
         return std::nullopt;
     }
 
@@ -63,9 +64,7 @@ public:
     Diagnostics& diagnostics() { return diagnostics_; }
 
 private:
-    const toml::node* present(std::string_view key, bool required) {
-        return required ? require(key) : table_.get(key);
-    }
+    const toml::node* present(std::string_view key, bool required) { return required ? require(key) : table_.get(key); }
 
     std::nullopt_t type_error(std::string_view key, const toml::node& node, std::string_view expected);
 

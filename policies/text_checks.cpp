@@ -61,7 +61,8 @@ unsigned reordering_control(std::string_view text) {
         if (c != 0xE2 || i + 2 >= text.size()) continue;
         const unsigned code = 0x2000u | ((c1 & 0x3Fu) << 6) | (static_cast<unsigned char>(text[i + 2]) & 0x3Fu);
         if (c1 < 0x80 || c1 > 0x81) continue;
-        if (code == 0x200E || code == 0x200F || (code >= 0x202A && code <= 0x202E) || (code >= 0x2066 && code <= 0x2069))
+        if (code == 0x200E || code == 0x200F || (code >= 0x202A && code <= 0x202E) ||
+            (code >= 0x2066 && code <= 0x2069))
             return code;
     }
     return 0;
@@ -121,10 +122,10 @@ std::optional<SourceLocation> too_deep(std::string_view text, const std::string&
     bool escaped = false;    // after a backslash in a basic string
     bool line_start = true;  // nothing but blanks yet on this line
     bool in_header = false;
-    int header = 0;          // levels of the last [table] or [[table]] header
-    int dots = 0;            // dots of the dotted key (or header) being read
-    int key = 0;             // levels of the key before the last '='
-    int open = 0;            // levels added by the brackets open around here
+    int header = 0;  // levels of the last [table] or [[table]] header
+    int dots = 0;    // dots of the dotted key (or header) being read
+    int key = 0;     // levels of the key before the last '='
+    int open = 0;    // levels added by the brackets open around here
     std::vector<int> brackets;
     const auto run_of = [&](std::size_t i, char quote) {
         std::size_t n = 0;
@@ -162,14 +163,17 @@ std::optional<SourceLocation> too_deep(std::string_view text, const std::string&
                 if (c == '\n' && in == In::literal) in = In::code;
                 if (c != '\'') continue;
                 if (in == In::literal) in = In::code;
-                else if (const std::size_t run = run_of(i, '\''); run >= 3) in = In::code, skip = std::min<std::size_t>(run, 5) - 1;
+                else if (const std::size_t run = run_of(i, '\''); run >= 3)
+                    in = In::code, skip = std::min<std::size_t>(run, 5) - 1;
                 continue;
             case In::code: break;
         }
         const bool was_line_start = line_start;
         if (c != ' ' && c != '\t' && c != '\r') line_start = false;
         switch (c) {
-            case ' ': case '\t': case '\r': break;
+            case ' ':
+            case '\t':
+            case '\r': break;
             case '\n': dots = 0, key = 0, line_start = true; break;
             case '#': in = In::comment; break;
             case '"':
@@ -181,7 +185,8 @@ std::optional<SourceLocation> too_deep(std::string_view text, const std::string&
                 if (in == In::multiline_literal) skip = 2;
                 break;
             case '.':
-                if ((in_header ? 0 : header) + open + ++dots + 1 > max_nesting) return SourceLocation{file, line, column};
+                if ((in_header ? 0 : header) + open + ++dots + 1 > max_nesting)
+                    return SourceLocation{file, line, column};
                 break;
             case '=': key = dots + 1, dots = 0; break;
             case '[':

@@ -22,8 +22,8 @@ bool read_digits(std::string_view text, std::size_t at, std::size_t count, int& 
 
 std::optional<Instant> parse_instant(std::string_view text) {
     int y, mo, d;
-    if (!read_digits(text, 0, 4, y) || text.size() < 10 || text[4] != '-' ||
-        !read_digits(text, 5, 2, mo) || text[7] != '-' || !read_digits(text, 8, 2, d))
+    if (!read_digits(text, 0, 4, y) || text.size() < 10 || text[4] != '-' || !read_digits(text, 5, 2, mo) ||
+        text[7] != '-' || !read_digits(text, 8, 2, d))
         return std::nullopt;
     const year_month_day date{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
     if (!date.ok()) return std::nullopt;
@@ -31,9 +31,9 @@ std::optional<Instant> parse_instant(std::string_view text) {
     if (text.size() == 10) return midnight;
 
     int h, mi, s;
-    if ((text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !read_digits(text, 11, 2, h) ||
-        text.size() < 19 || text[13] != ':' || !read_digits(text, 14, 2, mi) || text[16] != ':' ||
-        !read_digits(text, 17, 2, s) || h > 23 || mi > 59 || s > 60)
+    if ((text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !read_digits(text, 11, 2, h) || text.size() < 19 ||
+        text[13] != ':' || !read_digits(text, 14, 2, mi) || text[16] != ':' || !read_digits(text, 17, 2, s) || h > 23 ||
+        mi > 59 || s > 60)
         return std::nullopt;
     std::size_t at = 19;
     if (at < text.size() && text[at] == '.') {
@@ -79,9 +79,7 @@ std::string format_exchange_instant(Instant instant) {
     return text.insert(text.size() - 1, ".0000000");
 }
 
-long whole_days(Instant from, Instant to) {
-    return static_cast<long>(floor<days>(to - from).count());
-}
+long whole_days(Instant from, Instant to) { return static_cast<long>(floor<days>(to - from).count()); }
 
 Instant now_utc() { return floor<seconds>(system_clock::now()); }
 

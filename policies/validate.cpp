@@ -42,22 +42,25 @@ private:
 
 void check_basic_auth_policy(const DesiredState& state, Diagnostics& diagnostics) {
     const auto& exceptions = state.smtp_auth->exceptions;
-    const auto needing = std::find_if(exceptions.begin(), exceptions.end(), [](const Exception& e) { return e.basic_auth; });
+    const auto needing = std::find_if(exceptions.begin(), exceptions.end(),
+                                      [](const Exception& e) { return e.basic_auth; });
     if (needing == exceptions.end()) return;
     const auto& setting = state.exception_settings.basic_auth_policy;
     if (!setting) {
-        diagnostics.error(needing->source, "exception for '" + needing->mailbox +
-                                               "' has basic_auth = true, but [exceptions] basic_auth_policy is not set");
+        diagnostics.error(needing->source,
+                          "exception for '" + needing->mailbox +
+                              "' has basic_auth = true, but [exceptions] basic_auth_policy is not set");
         return;
     }
     const AuthenticationPolicy* policy = state.find_policy(setting->value);
     if (!policy) {
-        diagnostics.error(setting->source, "basic_auth_policy '" + setting->value +
-                                               "' is not declared as an [[authentication_policy]]");
+        diagnostics.error(setting->source,
+                          "basic_auth_policy '" + setting->value + "' is not declared as an [[authentication_policy]]");
     } else if (!policy->flags[smtp_flag]) {
         diagnostics.error(setting->source, "basic_auth_policy '" + setting->value +
                                                "' does not allow Basic SMTP; add allow_basic_auth_smtp = true to its "
-                                               "[[authentication_policy]] at " + to_string(policy->source));
+                                               "[[authentication_policy]] at " +
+                                               to_string(policy->source));
     }
 }
 
@@ -68,9 +71,9 @@ void check_exception_times(const DesiredState& state, Instant now, Instant grant
         const std::string owner = "owner " + exception.owner;
         if (exception.expires > latest) {
             diagnostics.error(exception.expires_source,
-                              "'expires' " + exception.expires_text + " is more than max_days = " +
-                                  std::to_string(settings.max_days) + " days from now (" + format_date(granted_at) +
-                                  "); shorten the exception or raise [exceptions] max_days");
+                              "'expires' " + exception.expires_text +
+                                  " is more than max_days = " + std::to_string(settings.max_days) + " days from now (" +
+                                  format_date(granted_at) + "); shorten the exception or raise [exceptions] max_days");
         }
         switch (state_at(exception, settings, now)) {
             case ExceptionState::expired:
@@ -118,7 +121,8 @@ bool is_plausible_address(std::string_view text) {
     if (domain.find('.') == std::string_view::npos || domain.front() == '.' || domain.back() == '.' ||
         domain.find("..") != std::string_view::npos || domain.front() == '-')
         return false;
-    return std::all_of(domain.begin(), domain.end(), [](char c) { return is_domain_char(static_cast<unsigned char>(c)); });
+    return std::all_of(domain.begin(), domain.end(),
+                       [](char c) { return is_domain_char(static_cast<unsigned char>(c)); });
 }
 
 Diagnostics validate(const DesiredState& state, Instant now, std::optional<Instant> granted_at) {
@@ -142,7 +146,8 @@ Diagnostics validate(const DesiredState& state, Instant now, std::optional<Insta
         for (const auto& entry : state.smtp_auth->deny) {
             deny.add(entry.value, entry.source);
             if (const SourceLocation* exception = exceptions.find(entry.value))
-                diagnostics.error(entry.source, "mailbox '" + entry.value + "' is both denied and given an exception (" +
+                diagnostics.error(entry.source, "mailbox '" + entry.value +
+                                                    "' is both denied and given an exception (" +
                                                     to_string(*exception) + ")");
             if (const SourceLocation* guard = protected_mailboxes.find(entry.value))
                 diagnostics.error(entry.source, "mailbox '" + entry.value + "' is protected (" + to_string(*guard) +

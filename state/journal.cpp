@@ -237,13 +237,14 @@ Journal Journal::open(const std::string& path) {
         }
         for (auto it = missing.rbegin(); it != missing.rend(); ++it)
             if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST)
-                throw JournalError("cannot create the folder of the state database " + path + ": " + std::strerror(errno));
+                throw JournalError("cannot create the folder of the state database " + path + ": " +
+                                   std::strerror(errno));
     }
     // A new journal is readable by its owner only; SQLite gives its -wal and -shm files the same mode.
     if (const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
     sqlite3* db = nullptr;
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
-        SQLITE_OK) {
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        nullptr) != SQLITE_OK) {
         const std::string message = db ? sqlite3_errmsg(db) : "out of memory";
         sqlite3_close(db);
         throw JournalError("cannot open the state database " + path + ": " + message);
@@ -289,18 +290,31 @@ long long Journal::begin_run(const RunRecord& run) {
     Statement statement(db_,
                         "INSERT INTO runs(command, mode, tenant, tenant_name, desired_digest, started_at, outcome, "
                         "holder, boot_id) VALUES(?, ?, ?, ?, ?, ?, 'running', ?, ?)");
-    statement.bind(1, run.command).bind(2, run.mode).bind(3, run.tenant).bind(4, run.tenant_name)
-        .bind(5, run.desired_digest).bind(6, format_instant(run.started_at)).bind(7, run.process.holder)
-        .bind(8, run.process.boot_id).run();
+    statement.bind(1, run.command)
+        .bind(2, run.mode)
+        .bind(3, run.tenant)
+        .bind(4, run.tenant_name)
+        .bind(5, run.desired_digest)
+        .bind(6, format_instant(run.started_at))
+        .bind(7, run.process.holder)
+        .bind(8, run.process.boot_id)
+        .run();
     return sqlite3_last_insert_rowid(db_);
 }
 
 void Journal::finish_run(const RunRecord& run) {
-    Statement statement(db_,
-                        "UPDATE runs SET finished_at = ?, outcome = ?, planned = ?, applied = ?, failed = ?, "
-                        "reported = ?, warnings = ?, error = ? WHERE id = ?");
-    statement.bind(1, run.finished_at).bind(2, run.outcome).bind(3, run.planned).bind(4, run.applied)
-        .bind(5, run.failed).bind(6, run.reported).bind(7, run.warnings).bind(8, run.error).bind(9, run.id).run();
+    Statement statement(db_, "UPDATE runs SET finished_at = ?, outcome = ?, planned = ?, applied = ?, failed = ?, "
+                             "reported = ?, warnings = ?, error = ? WHERE id = ?");
+    statement.bind(1, run.finished_at)
+        .bind(2, run.outcome)
+        .bind(3, run.planned)
+        .bind(4, run.applied)
+        .bind(5, run.failed)
+        .bind(6, run.reported)
+        .bind(7, run.warnings)
+        .bind(8, run.error)
+        .bind(9, run.id)
+        .run();
 }
 
 void Journal::record_change(const ChangeRecord& record) {
@@ -309,12 +323,21 @@ void Journal::record_change(const ChangeRecord& record) {
                         "reason, status, error, client_request_id, verified, at) "
                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     const Change& change = record.change;
-    statement.bind(1, record.run_id).bind(2, record.sequence).bind(3, std::string(to_string(change.resource)))
-        .bind(4, change.target).bind(5, change.attribute).bind(6, std::string(to_string(change.action)))
-        .bind(7, value_text(change.before)).bind(8, value_text(change.after))
-        .bind(9, std::string(to_string(change.reason))).bind(10, std::string(to_string(record.status)))
-        .bind(11, record.error).bind(12, record.client_request_id)
-        .bind(13, record.status == ChangeStatus::verified ? 1 : 0).bind(14, format_instant(record.at)).run();
+    statement.bind(1, record.run_id)
+        .bind(2, record.sequence)
+        .bind(3, std::string(to_string(change.resource)))
+        .bind(4, change.target)
+        .bind(5, change.attribute)
+        .bind(6, std::string(to_string(change.action)))
+        .bind(7, value_text(change.before))
+        .bind(8, value_text(change.after))
+        .bind(9, std::string(to_string(change.reason)))
+        .bind(10, std::string(to_string(record.status)))
+        .bind(11, record.error)
+        .bind(12, record.client_request_id)
+        .bind(13, record.status == ChangeStatus::verified ? 1 : 0)
+        .bind(14, format_instant(record.at))
+        .run();
 }
 
 void Journal::update_change(long long run_id, int sequence, ChangeStatus status, const std::string& error,
@@ -332,7 +355,9 @@ int Journal::settle_interrupted_runs(const std::string& tenant, Instant now, lon
                        "AND command IN ('apply', 'reconcile') AND id != ?2";
     Statement changes(db_, (std::string("UPDATE changes SET status = 'uncertain', error = 'sent by a run that "
                                         "ended before its answer came; read back by the next plan' WHERE "
-                                        "status = 'sending' AND run_id IN (") + dead + ")").c_str());
+                                        "status = 'sending' AND run_id IN (") +
+                            dead + ")")
+                               .c_str());
     changes.bind(1, tenant).bind(2, own_run).run();
     Statement runs(db_, "UPDATE runs SET outcome = 'interrupted', finished_at = ?1, error = 'the run ended without "
                         "finishing (killed or crashed); its lock was taken over' "
@@ -363,12 +388,17 @@ int Journal::settle_dead_report_runs(const std::string& tenant, Instant now,
 }
 
 bool Journal::record_exception_event(const ExceptionEventRecord& event) {
-    Statement statement(db_,
-                        "INSERT OR IGNORE INTO exception_events(run_id, tenant, mailbox, event, owner, expires, "
-                        "threshold_days, at) VALUES(NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?)");
-    statement.bind(1, event.run_id).bind(2, event.tenant).bind(3, fold_case(event.mailbox))
-        .bind(4, std::string(to_string(event.event))).bind(5, event.owner).bind(6, event.expires)
-        .bind(7, event.threshold_days).bind(8, format_instant(event.at)).run();
+    Statement statement(db_, "INSERT OR IGNORE INTO exception_events(run_id, tenant, mailbox, event, owner, expires, "
+                             "threshold_days, at) VALUES(NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?)");
+    statement.bind(1, event.run_id)
+        .bind(2, event.tenant)
+        .bind(3, fold_case(event.mailbox))
+        .bind(4, std::string(to_string(event.event)))
+        .bind(5, event.owner)
+        .bind(6, event.expires)
+        .bind(7, event.threshold_days)
+        .bind(8, format_instant(event.at))
+        .run();
     return sqlite3_changes(db_) == 1;
 }
 
@@ -377,8 +407,11 @@ bool Journal::was_recorded(const std::string& tenant, const std::string& mailbox
     Statement statement(db_,
                         "SELECT 1 FROM exception_events WHERE tenant = ? AND mailbox = ? AND expires = ? AND event = ? "
                         "AND threshold_days = ?");
-    statement.bind(1, tenant).bind(2, fold_case(mailbox)).bind(3, expires)
-        .bind(4, std::string(to_string(event))).bind(5, threshold_days);
+    statement.bind(1, tenant)
+        .bind(2, fold_case(mailbox))
+        .bind(3, expires)
+        .bind(4, std::string(to_string(event)))
+        .bind(5, threshold_days);
     return statement.step();
 }
 
@@ -392,13 +425,26 @@ std::vector<DriftRecord> Journal::observe_drift(const std::string& tenant, const
     for (const DriftRecord& drift : current) {
         Statement update(db_, "UPDATE drift SET last_seen = ?, expected = ?, actual = ? WHERE tenant = ? AND "
                               "resource = ? AND target = ? AND attribute = ? AND resolved_at IS NULL");
-        update.bind(1, stamp).bind(2, drift.expected).bind(3, drift.actual).bind(4, tenant).bind(5, drift.resource)
-            .bind(6, drift.target).bind(7, drift.attribute).run();
+        update.bind(1, stamp)
+            .bind(2, drift.expected)
+            .bind(3, drift.actual)
+            .bind(4, tenant)
+            .bind(5, drift.resource)
+            .bind(6, drift.target)
+            .bind(7, drift.attribute)
+            .run();
         if (sqlite3_changes(db_) == 0) {
             Statement insert(db_, "INSERT INTO drift(tenant, resource, target, attribute, expected, actual, "
                                   "first_seen, last_seen) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
-            insert.bind(1, tenant).bind(2, drift.resource).bind(3, drift.target).bind(4, drift.attribute)
-                .bind(5, drift.expected).bind(6, drift.actual).bind(7, stamp).bind(8, stamp).run();
+            insert.bind(1, tenant)
+                .bind(2, drift.resource)
+                .bind(3, drift.target)
+                .bind(4, drift.attribute)
+                .bind(5, drift.expected)
+                .bind(6, drift.actual)
+                .bind(7, stamp)
+                .bind(8, stamp)
+                .run();
             opened.push_back(drift);
             opened.back().tenant = tenant;
             opened.back().first_seen = opened.back().last_seen = now;
@@ -442,13 +488,18 @@ std::optional<LockHolder> Journal::acquire_lock(const std::string& tenant, const
     }
     Statement take(db_, "INSERT OR REPLACE INTO locks(tenant, holder, acquired_at, lease_until, boot_id) "
                         "VALUES(?, ?, ?, ?, ?)");
-    take.bind(1, tenant).bind(2, me.holder).bind(3, format_instant(now)).bind(4, format_instant(now + lease))
-        .bind(5, me.boot_id).run();
+    take.bind(1, tenant)
+        .bind(2, me.holder)
+        .bind(3, format_instant(now))
+        .bind(4, format_instant(now + lease))
+        .bind(5, me.boot_id)
+        .run();
     transaction.commit();
     return std::nullopt;
 }
 
-bool Journal::renew_lock(const std::string& tenant, const std::string& holder, Instant now, std::chrono::seconds lease) {
+bool Journal::renew_lock(const std::string& tenant, const std::string& holder, Instant now,
+                         std::chrono::seconds lease) {
     Statement statement(db_, "UPDATE locks SET lease_until = ? WHERE tenant = ? AND holder = ?");
     statement.bind(1, format_instant(now + lease)).bind(2, tenant).bind(3, holder).run();
     return sqlite3_changes(db_) == 1;
@@ -484,9 +535,10 @@ void Journal::release_lock(const std::string& tenant, const std::string& holder)
 }
 
 std::vector<RunRecord> Journal::runs(int limit) const {
-    Statement statement(db_, "SELECT id, command, mode, tenant, desired_digest, started_at, finished_at, outcome, planned, "
-                             "applied, failed, reported, warnings, error, tenant_name, holder, boot_id FROM runs "
-                             "ORDER BY id DESC LIMIT ?");
+    Statement statement(db_,
+                        "SELECT id, command, mode, tenant, desired_digest, started_at, finished_at, outcome, planned, "
+                        "applied, failed, reported, warnings, error, tenant_name, holder, boot_id FROM runs "
+                        "ORDER BY id DESC LIMIT ?");
     statement.bind(1, limit);
     std::vector<RunRecord> runs;
     while (statement.step()) {
@@ -514,32 +566,36 @@ std::vector<RunRecord> Journal::runs(int limit) const {
 }
 
 std::vector<JournalChange> Journal::changes_of(long long run_id) const {
-    Statement statement(db_, "SELECT sequence, resource, target, attribute, action, before, after, reason, status, error, "
-                             "client_request_id, verified, at FROM changes WHERE run_id = ? ORDER BY sequence, id");
+    Statement statement(db_,
+                        "SELECT sequence, resource, target, attribute, action, before, after, reason, status, error, "
+                        "client_request_id, verified, at FROM changes WHERE run_id = ? ORDER BY sequence, id");
     statement.bind(1, run_id);
     std::vector<JournalChange> changes;
     while (statement.step())
-        changes.push_back({static_cast<int>(statement.number(0)), statement.text(1), statement.text(2), statement.text(3),
-                           statement.text(4), statement.text(5), statement.text(6), statement.text(7), statement.text(8),
-                           statement.text(9), statement.text(10), statement.number(11) != 0, statement.instant(12)});
+        changes.push_back({static_cast<int>(statement.number(0)), statement.text(1), statement.text(2),
+                           statement.text(3), statement.text(4), statement.text(5), statement.text(6),
+                           statement.text(7), statement.text(8), statement.text(9), statement.text(10),
+                           statement.number(11) != 0, statement.instant(12)});
     return changes;
 }
 
 PlanHistory Journal::plan_history(const std::string& tenant) const {
-    Statement statement(db_, "SELECT mailbox, owner, expires FROM exception_events WHERE tenant = ? AND event = 'granted' "
-                             "ORDER BY id");
+    Statement statement(db_,
+                        "SELECT mailbox, owner, expires FROM exception_events WHERE tenant = ? AND event = 'granted' "
+                        "ORDER BY id");
     statement.bind(1, tenant);
     PlanHistory history;
     while (statement.step()) history.granted[statement.text(0)] = {statement.text(1), statement.text(2)};
 
     // Policy removals that may have been made, with no revocation known to be made after them.
-    Statement owed(db_, "SELECT c.target, c.reason FROM changes c JOIN runs r ON r.id = c.run_id "
-                        "WHERE r.tenant = ? AND c.resource = 'user' AND c.attribute = 'AuthenticationPolicy' "
-                        "AND c.after = 'null' AND c.status IN ('verified', 'applied', 'uncertain', 'sending') "
-                        "AND NOT EXISTS (SELECT 1 FROM changes s JOIN runs sr ON sr.id = s.run_id "
-                        "WHERE sr.tenant = r.tenant AND s.resource = 'user' AND s.attribute = 'STSRefreshTokensValidFrom' "
-                        "AND s.target = c.target COLLATE NOCASE AND s.id > c.id AND s.status IN ('applied', 'verified')) "
-                        "ORDER BY c.id");
+    Statement owed(db_,
+                   "SELECT c.target, c.reason FROM changes c JOIN runs r ON r.id = c.run_id "
+                   "WHERE r.tenant = ? AND c.resource = 'user' AND c.attribute = 'AuthenticationPolicy' "
+                   "AND c.after = 'null' AND c.status IN ('verified', 'applied', 'uncertain', 'sending') "
+                   "AND NOT EXISTS (SELECT 1 FROM changes s JOIN runs sr ON sr.id = s.run_id "
+                   "WHERE sr.tenant = r.tenant AND s.resource = 'user' AND s.attribute = 'STSRefreshTokensValidFrom' "
+                   "AND s.target = c.target COLLATE NOCASE AND s.id > c.id AND s.status IN ('applied', 'verified')) "
+                   "ORDER BY c.id");
     owed.bind(1, tenant);
     while (owed.step()) {
         history.revocations_owed[owed.text(0)] = stored_name<Reason>(owed.text(1), "change reason");

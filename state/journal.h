@@ -31,8 +31,8 @@ struct LockHolder {
 enum class RunCommand { apply, reconcile };
 template <>
 struct EnumNames<RunCommand> {
-    static constexpr std::array<std::pair<RunCommand, std::string_view>, 2> table{{
-        {RunCommand::apply, "apply"}, {RunCommand::reconcile, "reconcile"}}};
+    static constexpr std::array<std::pair<RunCommand, std::string_view>, 2> table{
+        {{RunCommand::apply, "apply"}, {RunCommand::reconcile, "reconcile"}}};
 };
 // An apply of a fresh plan (none) or of a saved one; a reconcile's mode.
 enum class RunMode { none, saved_plan, enforce, expiry, report };
@@ -79,7 +79,6 @@ struct RunRecord {
 
     const std::string& display_tenant() const { return tenant_name.empty() ? tenant : tenant_name; }
 };
-
 
 struct ChangeRecord {
     long long run_id = 0;
@@ -169,7 +168,8 @@ public:
 
     // Drift seen in this run: opens new rows, refreshes last_seen, and resolves rows of the
     // tenant no longer in `current`. Returns the drift seen for the first time.
-    std::vector<DriftRecord> observe_drift(const std::string& tenant, const std::vector<DriftRecord>& current, Instant now);
+    std::vector<DriftRecord> observe_drift(const std::string& tenant, const std::vector<DriftRecord>& current,
+                                           Instant now);
     std::vector<DriftRecord> open_drift(const std::string& tenant) const;
 
     // The apply lock of the tenant keyed `tenant`: taken when free, when its lease has run out,

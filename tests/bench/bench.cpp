@@ -141,7 +141,8 @@ public:
         std::vector<std::string> argv{"curl", "-sS", "--fail", "--cacert", ca(), "-X", method, origin() + path};
         if (!body.empty()) {
             write_text(folder_ / "control.json", body);
-            argv.insert(argv.end(), {"-H", "Content-Type: application/json", "--data-binary", "@" + (folder_ / "control.json").string()});
+            argv.insert(argv.end(), {"-H", "Content-Type: application/json", "--data-binary",
+                                     "@" + (folder_ / "control.json").string()});
         }
         if (run_measured(argv, folder_ / "control.out", folder_ / "control.err").exit_code != 0)
             throw std::runtime_error(method + " " + path + " failed: " + read_text(folder_ / "control.err"));
@@ -162,8 +163,18 @@ ExchangeSettings exchange_settings(const SandboxProcess& sandbox) {
 }
 
 std::vector<std::string> connection_flags(const SandboxProcess& sandbox, const fs::path& root) {
-    return {"--tenant", bench_tenant, "--app-id", app_id, "--certificate", (root / "client" / "client.pem").string(),
-            "--login-endpoint", sandbox.origin(), "--exchange-endpoint", sandbox.origin(), "--ca-bundle", sandbox.ca()};
+    return {"--tenant",
+            bench_tenant,
+            "--app-id",
+            app_id,
+            "--certificate",
+            (root / "client" / "client.pem").string(),
+            "--login-endpoint",
+            sandbox.origin(),
+            "--exchange-endpoint",
+            sandbox.origin(),
+            "--ca-bundle",
+            sandbox.ca()};
 }
 
 // Fields of the JSON log line of `event` on authgate's standard error.
@@ -238,8 +249,10 @@ CurlFloor prepare_curl_floor(const SandboxProcess& sandbox, const fs::path& root
         write_text(body, request.body);
         if (i) config += "next\n";
         // `next` resets the options of a transfer: each one repeats them.
-        config += "url = " + config_quoted(request.url) + "\ncacert = " + config_quoted(sandbox.ca()) + "\nsilent\nshow-error\n";
-        for (const auto& [name, value] : request.headers) config += "header = " + config_quoted(name + ": " + value) + "\n";
+        config += "url = " + config_quoted(request.url) + "\ncacert = " + config_quoted(sandbox.ca()) +
+                  "\nsilent\nshow-error\n";
+        for (const auto& [name, value] : request.headers)
+            config += "header = " + config_quoted(name + ": " + value) + "\n";
         config += "data-binary = " + config_quoted("@" + body.string()) + "\noutput = \"/dev/null\"\n" +
                   "write-out = \"%{http_code} %{size_download}\\n\"\n";
     }
@@ -254,7 +267,8 @@ CurlFloor prepare_curl_floor(const SandboxProcess& sandbox, const fs::path& root
 
 // One run of the floor: wall seconds; `bytes` gets what curl received.
 double run_curl_floor(const CurlFloor& floor, const fs::path& folder, long long& bytes) {
-    const Measured measured = run_measured({"curl", "--config", floor.config.string()}, folder / "curl.out", folder / "curl.err");
+    const Measured measured = run_measured({"curl", "--config", floor.config.string()}, folder / "curl.out",
+                                           folder / "curl.err");
     if (measured.exit_code != 0) throw std::runtime_error("curl failed: " + read_text(folder / "curl.err"));
     std::istringstream lines(read_text(folder / "curl.out"));
     bytes = 0;
@@ -287,8 +301,9 @@ PlanFigures bench_plan(const Options& options, const fs::path& root, int size) {
     PlanFigures figures;
     figures.size = size;
     figures.seed_mb = static_cast<double>(fs::file_size(folder / "seed.json")) / 1e6;
-    std::vector<std::string> argv{options.authgate, "plan", "-c", (folder / "desired").string(), "--format", "json",
-                                  "--log-format", "json", "--log-level", "debug", "--state", (folder / "state.db").string()};
+    std::vector<std::string> argv{options.authgate, "plan",  "-c",           (folder / "desired").string(),
+                                  "--format",       "json",  "--log-format", "json",
+                                  "--log-level",    "debug", "--state",      (folder / "state.db").string()};
     const auto flags = connection_flags(sandbox, root);
     argv.insert(argv.end(), flags.begin(), flags.end());
 
@@ -299,9 +314,11 @@ PlanFigures bench_plan(const Options& options, const fs::path& root, int size) {
     for (int run = 0; run < options.runs; ++run) {
         floors.push_back(run_curl_floor(curl, folder, figures.floor.bytes));
         const Measured measured = run_measured(argv, folder / "plan.json", folder / "plan.err");
-        if (measured.exit_code != 0) throw std::runtime_error("authgate plan failed: " + read_text(folder / "plan.err"));
+        if (measured.exit_code != 0)
+            throw std::runtime_error("authgate plan failed: " + read_text(folder / "plan.err"));
         auto read = log_line(folder / "plan.err", "read");
-        if (std::stoi(read["mailboxes"]) != size) throw std::runtime_error("plan read " + read["mailboxes"] + " mailboxes");
+        if (std::stoi(read["mailboxes"]) != size)
+            throw std::runtime_error("plan read " + read["mailboxes"] + " mailboxes");
         walls.push_back(measured.wall);
         cpus.push_back(measured.cpu);
         reads.push_back(std::stod(read["seconds"]));
@@ -355,14 +372,23 @@ ApplyFigures bench_apply(const Options& options, const fs::path& root) {
     {
         SandboxProcess sandbox(options, folder, folder / "seed.json");
         sandbox.control("POST", "/_sandbox/faults", latency);
-        std::vector<std::string> argv{options.authgate, "apply", "-c", (folder / "desired").string(), "--auto-approve",
-                                      "--log-format", "json", "--log-level", "debug", "--state", (folder / "state.db").string()};
+        std::vector<std::string> argv{options.authgate,
+                                      "apply",
+                                      "-c",
+                                      (folder / "desired").string(),
+                                      "--auto-approve",
+                                      "--log-format",
+                                      "json",
+                                      "--log-level",
+                                      "debug",
+                                      "--state",
+                                      (folder / "state.db").string()};
         const auto flags = connection_flags(sandbox, root);
         argv.insert(argv.end(), flags.begin(), flags.end());
         const Measured measured = run_measured(argv, folder / "apply.out", folder / "apply.err");
         if (measured.exit_code != 0)
-            throw std::runtime_error("authgate apply failed (exit " + std::to_string(measured.exit_code) + "): " +
-                                     read_text(folder / "apply.err"));
+            throw std::runtime_error("authgate apply failed (exit " + std::to_string(measured.exit_code) +
+                                     "): " + read_text(folder / "apply.err"));
         auto applied = log_line(folder / "apply.err", "apply");
         auto read = log_line(folder / "apply.err", "read");
         figures.wall = measured.wall;
@@ -381,7 +407,8 @@ ApplyFigures bench_apply(const Options& options, const fs::path& root) {
         // The same changes, one InvokeCommand each, one after the other, from a fresh tenant.
         SandboxProcess sandbox(options, folder, folder / "seed.json");
         sandbox.control("POST", "/_sandbox/faults", latency);
-        const Credential credential = Credential::load((root / "client" / "client.pem").string(), std::nullopt, now_utc());
+        const Credential credential = Credential::load((root / "client" / "client.pem").string(), std::nullopt,
+                                                       now_utc());
         const auto https = make_https_transport({sandbox.ca()});
         TokenClient tokens(*https, credential, {sandbox.origin(), sandbox.origin(), bench_tenant, app_id});
         ExchangeClient exchange(*https, tokens, exchange_settings(sandbox));
@@ -392,7 +419,8 @@ ApplyFigures bench_apply(const Options& options, const fs::path& root) {
             if (i % shape.unlisted_every != shape.unlisted_offset) continue;
             char name[32];
             std::snprintf(name, sizeof name, "user%06d@fabrikam.com", i);
-            exchange.write({"Set-CASMailbox", {{"Identity", std::string(name)}, {"SmtpClientAuthenticationDisabled", SettingValue{}}}});
+            exchange.write({"Set-CASMailbox",
+                            {{"Identity", std::string(name)}, {"SmtpClientAuthenticationDisabled", SettingValue{}}}});
         }
         figures.one_at_a_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         figures.one_at_a_time_requests = sandbox_requests(sandbox, "invoke") - before;
@@ -441,25 +469,25 @@ int main(int argc, char** argv) {
             root = mkdtemp(pattern);
         }
         fs::create_directories(root);
-        if (run_measured({options.sandbox, "make-client-cert", "--out-dir", (root / "client").string()}, root / "cert.out",
-                         root / "cert.err")
+        if (run_measured({options.sandbox, "make-client-cert", "--out-dir", (root / "client").string()},
+                         root / "cert.out", root / "cert.err")
                 .exit_code != 0)
             throw std::runtime_error("make-client-cert failed: " + read_text(root / "cert.err"));
-        std::printf("authgate-bench: %u cores, median of %d runs, work folder %s\n\n", std::thread::hardware_concurrency(),
-                    options.runs, root.c_str());
+        std::printf("authgate-bench: %u cores, median of %d runs, work folder %s\n\n",
+                    std::thread::hardware_concurrency(), options.runs, root.c_str());
 
         std::printf("plan, against the sandbox tenant over HTTPS (about 1%% of mailboxes with an override)\n");
         std::printf("%9s %9s %8s %8s %8s %8s %9s %8s %9s %9s %8s %7s %9s %9s\n", "mailboxes", "seed MB", "wall s",
-                    "read s", "cpu s", "RSS MB", "requests", "MB recv", "curl s", "curl MB", "x floor", "reqs", "us/mbx",
-                    "KB/mbx");
+                    "read s", "cpu s", "RSS MB", "requests", "MB recv", "curl s", "curl MB", "x floor", "reqs",
+                    "us/mbx", "KB/mbx");
         std::vector<PlanFigures> plans;
         for (int size : options.sizes) {
             const PlanFigures f = bench_plan(options, root, size);
             plans.push_back(f);
             std::printf("%9d %9.1f %8.3f %8.3f %8.3f %8.1f %9d %8.2f %9.3f %9.2f %8.2f %7d %9.1f %9.2f\n", f.size,
                         f.seed_mb, f.wall, f.read_seconds, f.cpu, f.max_rss_kb / 1024.0, f.requests, f.bytes / 1e6,
-                        f.floor.wall, f.floor.bytes / 1e6, f.wall / f.floor.wall, f.floor.requests, f.cpu / f.size * 1e6,
-                        f.max_rss_kb / static_cast<double>(f.size));
+                        f.floor.wall, f.floor.bytes / 1e6, f.wall / f.floor.wall, f.floor.requests,
+                        f.cpu / f.size * 1e6, f.max_rss_kb / static_cast<double>(f.size));
             std::fflush(stdout);
         }
         std::printf("(wall: the whole authgate plan process; read: its reading of the tenant; curl: the same %s\n"
@@ -489,8 +517,9 @@ int main(int argc, char** argv) {
                         a.batch_requests, a.invoke_requests, a.mutations);
             std::printf("  batched floor ceil(%d/10)/4 x %d ms = %.3f s; writes / floor = %.2f\n", a.changes,
                         options.latency_ms, floor, a.write_seconds / floor);
-            std::printf("  one request per change, in turn %8.3f s (%d requests; latency alone %.1f s); / writes = %.1f\n",
-                        a.one_at_a_time, a.one_at_a_time_requests, serial, a.one_at_a_time / a.write_seconds);
+            std::printf(
+                "  one request per change, in turn %8.3f s (%d requests; latency alone %.1f s); / writes = %.1f\n",
+                a.one_at_a_time, a.one_at_a_time_requests, serial, a.one_at_a_time / a.write_seconds);
         }
         return 0;
     } catch (const std::exception& error) {

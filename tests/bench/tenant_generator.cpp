@@ -41,8 +41,8 @@ std::string policy_json(const std::string& tenant, const std::string& name, unsi
                        guid(3, index) + R"(","DistinguishedName":")" + distinguished_name(tenant, name) + "\"";
     for (const char* protocol : {"ActiveSync", "Autodiscover", "Imap", "Mapi", "OfflineAddressBook", "OutlookService",
                                  "Pop", "Powershell", "ReportingWebServices", "Rpc", "Smtp", "WebServices"})
-        json += std::string(",\"AllowBasicAuth") + protocol + "\":" +
-                (smtp && std::string(protocol) == "Smtp" ? "true" : "false");
+        json += std::string(",\"AllowBasicAuth") + protocol +
+                "\":" + (smtp && std::string(protocol) == "Smtp" ? "true" : "false");
     return json + "}";
 }
 
@@ -50,8 +50,8 @@ std::string today_plus(int days) {
     const auto day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()) + std::chrono::days(days);
     const std::chrono::year_month_day date{day};
     char text[16];
-    std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                  static_cast<unsigned>(date.day()));
+    std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(date.year()),
+                  static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
     return text;
 }
 
@@ -95,12 +95,12 @@ void write_tenant(const std::filesystem::path& folder, const TenantShape& shape)
         const std::string address = name + "@fabrikam.com";
         const char* override_value = is_exception(shape, i) || is_unlisted(shape, i) ? "false" : "null";
         if (i) seed += ",";
-        seed += R"({"Identity":")" + name + R"(","Name":")" + name + R"(","Guid@odata.type":"#Guid","Guid":")" +
-                guid(1, i) + R"(","ExternalDirectoryObjectId":")" + guid(2, i) + R"(","PrimarySmtpAddress":")" +
-                address +
-                R"(","ActiveSyncEnabled":true,"OWAEnabled":true,"PopEnabled":false,"ImapEnabled":false,"MAPIEnabled":true,)"
-                R"("SmtpClientAuthenticationDisabled":)" +
-                override_value + "}";
+        seed +=
+            R"({"Identity":")" + name + R"(","Name":")" + name + R"(","Guid@odata.type":"#Guid","Guid":")" +
+            guid(1, i) + R"(","ExternalDirectoryObjectId":")" + guid(2, i) + R"(","PrimarySmtpAddress":")" + address +
+            R"(","ActiveSyncEnabled":true,"OWAEnabled":true,"PopEnabled":false,"ImapEnabled":false,"MAPIEnabled":true,)"
+            R"("SmtpClientAuthenticationDisabled":)" +
+            override_value + "}";
         if (!is_exception(shape, i)) continue;
         const bool basic_auth = basic_auth_left-- > 0;
         exceptions += "\n[[smtp_auth.exception]]\nmailbox = \"" + address +
@@ -110,8 +110,8 @@ void write_tenant(const std::filesystem::path& folder, const TenantShape& shape)
         if (basic_auth) {
             if (users.back() != '[') users += ",";
             users += R"({"Identity":")" + name + R"(","ExternalDirectoryObjectId":")" + guid(2, i) +
-                     R"(","UserPrincipalName":")" + address + R"(","RecipientTypeDetails":"UserMailbox","AuthenticationPolicy":")" +
-                     allow_policy + "\"}";
+                     R"(","UserPrincipalName":")" + address +
+                     R"(","RecipientTypeDetails":"UserMailbox","AuthenticationPolicy":")" + allow_policy + "\"}";
         }
     }
     seed += "]," + users + "]}";
@@ -124,7 +124,8 @@ void write_tenant(const std::filesystem::path& folder, const TenantShape& shape)
                    allow_policy + "\"\n\n[organization]\ndefault_authentication_policy = \"" + block_policy +
                    "\"\n\n[guardrails]\nmax_changes = 1000000\n\n[[authentication_policy]]\nname = \"" + block_policy +
                    "\"\n\n[[authentication_policy]]\nname = \"" + allow_policy + "\"\nallow_basic_auth_smtp = true\n");
-    write_text(folder / "desired" / "exceptions.toml", "# Generated: devices that still need SMTP AUTH.\n" + exceptions);
+    write_text(folder / "desired" / "exceptions.toml",
+               "# Generated: devices that still need SMTP AUTH.\n" + exceptions);
 }
 
 }  // namespace authgate::bench

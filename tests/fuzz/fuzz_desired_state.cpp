@@ -29,7 +29,8 @@ void require_located(const Diagnostics& diagnostics) {
 // the plan has something to change, and the address itself as Guid: text that reaches the
 // PowerShell lines from the tenant's side.
 LiveState tenant_for(const DesiredState& desired) {
-    LiveState live{false, std::vector<Mailbox>{}, std::vector<LivePolicy>{}, OrganizationConfig{}, std::vector<LiveUser>{}};
+    LiveState live{false, std::vector<Mailbox>{}, std::vector<LivePolicy>{}, OrganizationConfig{},
+                   std::vector<LiveUser>{}};
     const auto add = [&](const std::string& address, std::optional<bool> disabled) {
         live.mailboxes->push_back({address, address, "", address, disabled});
     };

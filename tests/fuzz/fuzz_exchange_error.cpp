@@ -28,6 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     const bool has_nul = response.body.find('\0') != std::string::npos;
     if (!envelope && response.headers.empty() && !response.body.empty() && !has_nul)
-        authgate::fuzz::require(text == response.body.substr(0, 500), "a body that is not an envelope is shown as it is");
+        authgate::fuzz::require(text == response.body.substr(0, 500),
+                                "a body that is not an envelope is shown as it is");
     return 0;
 }

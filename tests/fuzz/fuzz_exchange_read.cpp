@@ -11,9 +11,9 @@
 #include <filesystem>
 #include <string>
 
+#include "../unit/test_certificates.h"
 #include "connectors/exchange_online.h"
 #include "fuzz_check.h"
-#include "../unit/test_certificates.h"
 
 namespace {
 
@@ -46,7 +46,8 @@ public:
         const auto cmdlet = request.headers.find("X-CmdletName");
         if (reading) {
             fuzz::require(origin_of(request.url) == endpoint, "requests go to the Exchange endpoint only");
-            fuzz::require(cmdlet != request.headers.end() && cmdlet->second.starts_with("Get-"), "a read sends only Get-*");
+            fuzz::require(cmdlet != request.headers.end() && cmdlet->second.starts_with("Get-"),
+                          "a read sends only Get-*");
         }
         if (!answers_.empty()) {
             HttpResponse next = std::move(answers_.front());
@@ -94,8 +95,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                               {"https://login.microsoftonline.com", endpoint, "contoso.onmicrosoft.com",
                                "6f1c0e2a-0000-4000-8000-000000000001"});
     Answers answers(std::string(reinterpret_cast<const char*>(data), size));
-    ExchangeClient client(answers, tokens, {endpoint, "contoso.onmicrosoft.com", 1000, 3, {}},
-                          [](std::chrono::milliseconds) {}, 42);
+    ExchangeClient client(
+        answers, tokens, {endpoint, "contoso.onmicrosoft.com", 1000, 3, {}}, [](std::chrono::milliseconds) {}, 42);
     ExchangeOnlineConnector connector(client);
     try {
         connector.read_live_state();
@@ -103,8 +104,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
 
     answers.reading = false;
-    const std::vector<Cmdlet> writes{{"Set-CASMailbox", {{"Identity", "a"}, {"SmtpClientAuthenticationDisabled", SettingValue{}}}},
-                                     {"Set-CASMailbox", {{"Identity", "b"}, {"SmtpClientAuthenticationDisabled", true}}}};
+    const std::vector<Cmdlet> writes{
+        {"Set-CASMailbox", {{"Identity", "a"}, {"SmtpClientAuthenticationDisabled", SettingValue{}}}},
+        {"Set-CASMailbox", {{"Identity", "b"}, {"SmtpClientAuthenticationDisabled", true}}}};
     const std::vector<WriteOutcome> outcomes = connector.write(writes);
     fuzz::require(outcomes.size() == writes.size(), "every write has an outcome");
     for (const WriteOutcome& outcome : outcomes)

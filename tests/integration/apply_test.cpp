@@ -23,7 +23,8 @@ std::string state_db(const Sandbox& sandbox) { return (sandbox.folder() / "state
 
 // Apply of `desired`, else of the bundled example as it reads today.
 std::vector<std::string> apply_args(const Sandbox& sandbox, const std::string& desired = "") {
-    return {"apply", "-c", desired.empty() ? sandbox.example() : desired, "--auto-approve", "--state", state_db(sandbox)};
+    return {"apply",          "-c",      desired.empty() ? sandbox.example() : desired,
+            "--auto-approve", "--state", state_db(sandbox)};
 }
 
 int mutations(const Sandbox& sandbox) { return static_cast<int>(sandbox.state().at("mutations").size()); }
@@ -47,7 +48,8 @@ bool wait_for_lock(const Sandbox& sandbox) {
 }
 
 // A copy of the bundled example as it reads today with one file's text changed, under the sandbox's folder.
-std::string contoso_with(const Sandbox& sandbox, const std::string& file, const std::string& from, const std::string& to) {
+std::string contoso_with(const Sandbox& sandbox, const std::string& file, const std::string& from,
+                         const std::string& to) {
     const fs::path copy = sandbox.folder() / "desired";
     fs::copy(sandbox.example(), copy, fs::copy_options::recursive);
     std::ifstream in(copy / file);
@@ -60,13 +62,15 @@ std::string contoso_with(const Sandbox& sandbox, const std::string& file, const 
 
 }  // namespace
 
-TEST_CASE("apply converges, every change is verified and journalled, and a second plan is empty", "[integration][apply][clock]") {
+TEST_CASE("apply converges, every change is verified and journalled, and a second plan is empty",
+          "[integration][apply][clock]") {
     Sandbox sandbox;
     const RunResult applied = sandbox.authgate(apply_args(sandbox));
     INFO(applied.out << applied.err);
     CHECK(applied.exit_code == 0);
     // Revocations too: StsRefreshTokensValidFrom is read back one user at a time.
-    CHECK_THAT(applied.out, Catch::Contains("Apply finished: 15 verified, 0 applied (cannot be read back), 0 failed, 0 not made."));
+    CHECK_THAT(applied.out,
+               Catch::Contains("Apply finished: 15 verified, 0 applied (cannot be read back), 0 failed, 0 not made."));
     CHECK(mutations(sandbox) == 15);
 
     const RunResult again = sandbox.authgate({"plan", "-c", sandbox.example(), "--detailed-exitcode"});
@@ -74,8 +78,9 @@ TEST_CASE("apply converges, every change is verified and journalled, and a secon
     CHECK(again.exit_code == 0);
     CHECK_THAT(again.out, Catch::Contains("Plan: 0 to change, 0 to report, 1 skipped."));
 
-    const auto runs = query(state_db(sandbox), "SELECT command, tenant, tenant_name, outcome, planned, applied, failed, "
-                                               "desired_digest FROM runs");
+    const auto runs = query(state_db(sandbox),
+                            "SELECT command, tenant, tenant_name, outcome, planned, applied, failed, "
+                            "desired_digest FROM runs");
     REQUIRE(runs.size() == 1);
     CHECK(runs[0].at("command") == "apply");
     CHECK(runs[0].at("tenant") == sandbox.tenant_id());  // keyed by the GUID the sign-in names
@@ -85,11 +90,13 @@ TEST_CASE("apply converges, every change is verified and journalled, and a secon
     CHECK(runs[0].at("applied") == "15");
     CHECK(runs[0].at("failed") == "0");
     CHECK_THAT(runs[0].at("desired_digest"), Catch::StartsWith("sha256:"));
-    const auto changes = query(state_db(sandbox), "SELECT status, COUNT(*) AS n FROM changes GROUP BY status ORDER BY status");
+    const auto changes = query(state_db(sandbox),
+                               "SELECT status, COUNT(*) AS n FROM changes GROUP BY status ORDER BY status");
     REQUIRE(changes.size() == 1);
     CHECK(changes[0].at("status") == "verified");
     CHECK(changes[0].at("n") == "15");
-    const auto events = query(state_db(sandbox), "SELECT mailbox, event, owner, expires FROM exception_events ORDER BY mailbox");
+    const auto events = query(state_db(sandbox),
+                              "SELECT mailbox, event, owner, expires FROM exception_events ORDER BY mailbox");
     REQUIRE(events.size() == 3);
     CHECK(events[0].at("mailbox") == "legacy-erp@contoso.com");
     CHECK(events[0].at("event") == "reverted");
@@ -115,26 +122,29 @@ TEST_CASE("a cmdlet the tenant refuses leaves the others applied and journalled,
     CHECK_THAT(applied.err, Catch::Contains("error: user mfp-lobby@contoso.com AuthenticationPolicy: Set-User failed: "
                                             "HTTP 401: User is not allowed to call Set-User"));
     // The grant of mfp-lobby's policy failed: the org switch and the tightening wait for it.
-    CHECK_THAT(applied.err, Catch::Contains("error: transport_config organization SmtpClientAuthenticationDisabled: not "
-                                            "made: the exception grant for mfp-lobby@contoso.com failed"));
+    CHECK_THAT(applied.err,
+               Catch::Contains("error: transport_config organization SmtpClientAuthenticationDisabled: not "
+                               "made: the exception grant for mfp-lobby@contoso.com failed"));
     const auto state = sandbox.state();
     CHECK(state.at("transport_config").at("SmtpClientAuthenticationDisabled").as_bool() == false);
     const auto runs = query(state_db(sandbox), "SELECT outcome FROM runs");
     CHECK(runs.at(0).at("outcome") == "partial");
-    const auto failed = query(state_db(sandbox), "SELECT target, attribute, status, error FROM changes WHERE status != 'verified' ORDER BY sequence");
+    const auto failed =
+        query(state_db(sandbox),
+              "SELECT target, attribute, status, error FROM changes WHERE status != 'verified' ORDER BY sequence");
     std::vector<std::string> rows;
-    for (const auto& row : failed) rows.push_back(row.at("status") + " " + row.at("target") + " " + row.at("attribute"));
-    CHECK(rows == std::vector<std::string>{
-                      "failed mfp-lobby@contoso.com AuthenticationPolicy",
-                      "skipped organization SmtpClientAuthenticationDisabled",
-                      "skipped Block Basic Auth AllowBasicAuthImap",
-                      "skipped organization DefaultAuthenticationPolicy",
-                      // Its revert to inherit waits for the org switch, which waits for the grant.
-                      "skipped hr-payroll@contoso.com SmtpClientAuthenticationDisabled",
-                      "failed legacy-erp@contoso.com AuthenticationPolicy",
-                      "skipped legacy-erp@contoso.com STSRefreshTokensValidFrom",
-                      "failed sales-bot@contoso.com AuthenticationPolicy",
-                      "skipped sales-bot@contoso.com STSRefreshTokensValidFrom"});
+    for (const auto& row : failed)
+        rows.push_back(row.at("status") + " " + row.at("target") + " " + row.at("attribute"));
+    CHECK(rows == std::vector<std::string>{"failed mfp-lobby@contoso.com AuthenticationPolicy",
+                                           "skipped organization SmtpClientAuthenticationDisabled",
+                                           "skipped Block Basic Auth AllowBasicAuthImap",
+                                           "skipped organization DefaultAuthenticationPolicy",
+                                           // Its revert to inherit waits for the org switch, which waits for the grant.
+                                           "skipped hr-payroll@contoso.com SmtpClientAuthenticationDisabled",
+                                           "failed legacy-erp@contoso.com AuthenticationPolicy",
+                                           "skipped legacy-erp@contoso.com STSRefreshTokensValidFrom",
+                                           "failed sales-bot@contoso.com AuthenticationPolicy",
+                                           "skipped sales-bot@contoso.com STSRefreshTokensValidFrom"});
     CHECK_THAT(failed.at(0).at("error"), Catch::Contains("(client-request-id "));
     // Once the role is there, the next apply finishes the job.
     sandbox.set_faults("{}");
@@ -180,12 +190,14 @@ TEST_CASE("guardrails: a plan larger than max_changes needs --allow-large", "[in
     CHECK(mutations(sandbox) == 15);
 }
 
-TEST_CASE("apply and reconcile judge exceptions as at --at only when it is not earlier than now", "[integration][apply][safety][clock]") {
+TEST_CASE("apply and reconcile judge exceptions as at --at only when it is not earlier than now",
+          "[integration][apply][safety][clock]") {
     Sandbox sandbox;
     // Earlier would keep in force the exceptions that have expired: refused before anything is read.
     for (const std::string command : {"apply", "reconcile"}) {
-        const RunResult earlier = sandbox.authgate({command, "-c", sandbox.example(), command == "apply" ? "--auto-approve" : "--once",
-                                                    "--at", "2026-01-01", "--state", state_db(sandbox)});
+        const RunResult earlier =
+            sandbox.authgate({command, "-c", sandbox.example(), command == "apply" ? "--auto-approve" : "--once",
+                              "--at", "2026-01-01", "--state", state_db(sandbox)});
         INFO(earlier.err);
         CHECK(earlier.exit_code == 1);
         CHECK_THAT(earlier.err, Catch::Contains("--at 2026-01-01 is earlier than the system clock"));
@@ -194,8 +206,8 @@ TEST_CASE("apply and reconcile judge exceptions as at --at only when it is not e
     CHECK(mutations(sandbox) == 0);
     // Later: as at 200 days on, every exception of the example has expired, and each is reverted.
     const std::string later = authgate::format_instant(authgate::now_utc() + std::chrono::days(200));
-    const RunResult applied = sandbox.authgate(
-        {"apply", "-c", sandbox.example(), "--auto-approve", "--allow-large", "--at", later, "--state", state_db(sandbox)});
+    const RunResult applied = sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--allow-large",
+                                                "--at", later, "--state", state_db(sandbox)});
     INFO(applied.out << applied.err);
     CHECK(applied.exit_code == 0);
     CHECK_THAT(applied.out, Catch::StartsWith("Plan for contoso.onmicrosoft.com at " + later.substr(0, 10)));
@@ -211,11 +223,13 @@ TEST_CASE("apply without a terminal needs --auto-approve", "[integration][apply]
     Sandbox sandbox;
     const RunResult refused = sandbox.authgate({"apply", "-c", sandbox.example(), "--state", state_db(sandbox)});
     CHECK(refused.exit_code == 1);
-    CHECK_THAT(refused.err, Catch::Contains("standard input is not a terminal: add --auto-approve to apply without asking"));
+    CHECK_THAT(refused.err,
+               Catch::Contains("standard input is not a terminal: add --auto-approve to apply without asking"));
     CHECK(mutations(sandbox) == 0);
 }
 
-TEST_CASE("a saved plan is applied as reviewed, and refused when stale, old, for another tenant or desired state", "[integration][apply][clock]") {
+TEST_CASE("a saved plan is applied as reviewed, and refused when stale, old, for another tenant or desired state",
+          "[integration][apply][clock]") {
     Sandbox sandbox;
     const std::string plan_file = (sandbox.folder() / "reviewed.plan.json").string();
     const RunResult planned = sandbox.authgate({"plan", "-c", sandbox.example(), "--out", plan_file});
@@ -239,19 +253,21 @@ TEST_CASE("a saved plan is applied as reviewed, and refused when stale, old, for
         REQUIRE(sandbox.authgate(apply_args(sandbox)).exit_code == 0);  // someone applied in between
         const RunResult refused = sandbox.authgate({"apply", plan_file, "--state", state_db(sandbox)});
         CHECK(refused.exit_code == 1);
-        CHECK_THAT(refused.err, Catch::StartsWith("error: the saved plan is stale; the tenant changed since it was made:\n") &&
-                                    Catch::Contains("  mailbox scanner-3f@contoso.com SmtpClientAuthenticationDisabled is "
-                                                    "false, the plan expected null\n") &&
-                                    Catch::EndsWith("Nothing was changed; make a new plan.\n"));
+        CHECK_THAT(refused.err,
+                   Catch::StartsWith("error: the saved plan is stale; the tenant changed since it was made:\n") &&
+                       Catch::Contains("  mailbox scanner-3f@contoso.com SmtpClientAuthenticationDisabled is "
+                                       "false, the plan expected null\n") &&
+                       Catch::EndsWith("Nothing was changed; make a new plan.\n"));
         CHECK(mutations(sandbox) == 15);  // the first apply's, none more
         CHECK(query(state_db(sandbox), "SELECT outcome FROM runs ORDER BY id").at(1).at("outcome") == "refused");
     }
     SECTION("made for another tenant") {
-        const RunResult refused =
-            sandbox.authgate({"apply", plan_file, "--state", state_db(sandbox), "--tenant", "fabrikam.onmicrosoft.com"});
+        const RunResult refused = sandbox.authgate(
+            {"apply", plan_file, "--state", state_db(sandbox), "--tenant", "fabrikam.onmicrosoft.com"});
         CHECK(refused.exit_code == 1);
-        CHECK_THAT(refused.err, Catch::Contains("the plan was made for tenant contoso.onmicrosoft.com, not "
-                                                "fabrikam.onmicrosoft.com; a saved plan is applied only to its own tenant"));
+        CHECK_THAT(refused.err,
+                   Catch::Contains("the plan was made for tenant contoso.onmicrosoft.com, not "
+                                   "fabrikam.onmicrosoft.com; a saved plan is applied only to its own tenant"));
         CHECK(mutations(sandbox) == 0);
     }
     SECTION("older than --max-plan-age") {
@@ -260,7 +276,8 @@ TEST_CASE("a saved plan is applied as reviewed, and refused when stale, old, for
                                                        "\"evaluated_at\": \"" + day_old + "\"");
         const RunResult refused = sandbox.authgate({"apply", plan_file, "--state", state_db(sandbox)});
         CHECK(refused.exit_code == 1);
-        CHECK_THAT(refused.err, Catch::StartsWith("error: the saved plan was made " + day_old + ", more than "
+        CHECK_THAT(refused.err, Catch::StartsWith("error: the saved plan was made " + day_old +
+                                                  ", more than "
                                                   "--max-plan-age ago; make a new plan"));
         CHECK(mutations(sandbox) == 0);
     }
@@ -294,7 +311,8 @@ std::string reviewed_plan(const Sandbox& sandbox, const std::string& desired = "
 
 }  // namespace
 
-TEST_CASE("a saved plan edited after review is refused whole, naming the first difference", "[integration][apply][safety]") {
+TEST_CASE("a saved plan edited after review is refused whole, naming the first difference",
+          "[integration][apply][safety]") {
     Sandbox sandbox;
     const std::string plan_file = reviewed_plan(sandbox);
     web::json::value plan = read_json(plan_file);
@@ -316,11 +334,12 @@ TEST_CASE("a saved plan edited after review is refused whole, naming the first d
     const RunResult refused = sandbox.authgate({"apply", plan_file, "--state", state_db(sandbox)});
     INFO(refused.out << refused.err);
     CHECK(refused.exit_code == 1);
-    CHECK_THAT(refused.err, Catch::StartsWith("error: the saved plan is not the plan made now from the desired state and "
-                                              "the tenant: change 1 is user ceo@contoso.com AuthenticationPolicy null -> "
-                                              "'Allow Basic SMTP and POP' in the saved plan, but authentication_policy "
-                                              "Allow Basic SMTP and POP Name null -> 'Allow Basic SMTP and POP' (create) "
-                                              "in the plan made now; make and review a new plan\nNothing was changed.\n"));
+    CHECK_THAT(refused.err,
+               Catch::StartsWith("error: the saved plan is not the plan made now from the desired state and "
+                                 "the tenant: change 1 is user ceo@contoso.com AuthenticationPolicy null -> "
+                                 "'Allow Basic SMTP and POP' in the saved plan, but authentication_policy "
+                                 "Allow Basic SMTP and POP Name null -> 'Allow Basic SMTP and POP' (create) "
+                                 "in the plan made now; make and review a new plan\nNothing was changed.\n"));
     CHECK(mutations(sandbox) == 0);
     CHECK(sandbox.cmdlet_calls("Remove-Mailbox") == 0);
     CHECK(query(state_db(sandbox), "SELECT outcome FROM runs").at(0).at("outcome") == "refused");
@@ -331,8 +350,8 @@ TEST_CASE("the cmdlets and endpoints of a saved plan are never the file's", "[in
     // Endpoints and trust from the desired state; who signs in from the environment.
     const std::string desired = contoso_with(sandbox, "tenant.toml", "\\[connection\\]\n",
                                              "[connection]\nlogin_endpoint = \"" + sandbox.origin() +
-                                                 "\"\nexchange_endpoint = \"" + sandbox.origin() + "\"\nca_bundle = \"" +
-                                                 sandbox.ca_bundle() + "\"\n");
+                                                 "\"\nexchange_endpoint = \"" + sandbox.origin() +
+                                                 "\"\nca_bundle = \"" + sandbox.ca_bundle() + "\"\n");
     const std::map<std::string, std::string> environment{{"AUTHGATE_CERTIFICATE", client_credentials().pem}};
     const std::string plan_file = (sandbox.folder() / "reviewed.plan.json").string();
     REQUIRE(sandbox.authgate({"plan", "-c", desired, "--out", plan_file}, environment, false).exit_code == 0);
@@ -356,7 +375,8 @@ TEST_CASE("the cmdlets and endpoints of a saved plan are never the file's", "[in
     CHECK(sandbox.authgate({"plan", "-c", desired, "--detailed-exitcode"}, environment, false).exit_code == 0);
 }
 
-TEST_CASE("a saved plan's revocation counts from when it is made, not from when the plan was", "[integration][apply][clock]") {
+TEST_CASE("a saved plan's revocation counts from when it is made, not from when the plan was",
+          "[integration][apply][clock]") {
     Sandbox sandbox;
     const std::string plan_file = reviewed_plan(sandbox);
     // The plan says its revocations are from a day ago.
@@ -406,7 +426,8 @@ TEST_CASE("a run that lost its lock writes nothing more", "[integration][apply][
     Sandbox sandbox;
     sandbox.set_faults(R"({"latency_ms": 300})");
     auto apply = sandbox.start_authgate(apply_args(sandbox));
-    for (int i = 0; i < 1200 && mutations(sandbox) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    for (int i = 0; i < 1200 && mutations(sandbox) == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
     // Its lease ran out, and another run took the lock.
     modify(state_db(sandbox), "UPDATE locks SET holder = 'another-host:4242', boot_id = ''");
     const RunResult result = apply->finish();
@@ -415,15 +436,19 @@ TEST_CASE("a run that lost its lock writes nothing more", "[integration][apply][
     CHECK_THAT(result.err, Catch::Contains("error: the apply stopped: this run no longer holds the tenant's lock"));
     CHECK(mutations(sandbox) < 15);
     CHECK_THAT(result.out, Catch::Contains("not made: this run no longer holds the tenant's lock"));
-    CHECK(query(state_db(sandbox), "SELECT holder FROM locks").at(0).at("holder") == "another-host:4242");  // not its to free
+    CHECK(query(state_db(sandbox), "SELECT holder FROM locks").at(0).at("holder") ==
+          "another-host:4242");  // not its to free
 }
 
-TEST_CASE("a lock whose holder died on this host is taken over at once, a live one is not", "[integration][apply][safety]") {
+TEST_CASE("a lock whose holder died on this host is taken over at once, a live one is not",
+          "[integration][apply][safety]") {
     Sandbox sandbox;
     // A journal (made by an apply the guardrail refuses), then a lock in it held, lease far
     // ahead, by a process of this host and boot.
-    REQUIRE(sandbox.authgate(apply_args(sandbox, contoso_with(sandbox, "tenant.toml", "max_changes = 50",
-                                                              "max_changes = 1"))).exit_code == 1);
+    REQUIRE(
+        sandbox
+            .authgate(apply_args(sandbox, contoso_with(sandbox, "tenant.toml", "max_changes = 50", "max_changes = 1")))
+            .exit_code == 1);
     char host[256] = {};
     gethostname(host, sizeof host - 1);
     std::string boot;
@@ -431,8 +456,8 @@ TEST_CASE("a lock whose holder died on this host is taken over at once, a live o
     const auto hold = [&](pid_t pid) {
         modify(state_db(sandbox), "DELETE FROM locks");
         modify(state_db(sandbox), "INSERT INTO locks(tenant, holder, acquired_at, lease_until, boot_id) VALUES('" +
-                                     sandbox.tenant_id() + "', '" + host + ":" + std::to_string(pid) +
-                                     "', '2026-01-01T00:00:00Z', '2999-01-01T00:00:00Z', '" + boot + "')");
+                                      sandbox.tenant_id() + "', '" + host + ":" + std::to_string(pid) +
+                                      "', '2026-01-01T00:00:00Z', '2999-01-01T00:00:00Z', '" + boot + "')");
     };
     SECTION("alive: refused") {
         hold(getpid());
@@ -464,7 +489,8 @@ TEST_CASE("Ctrl-C or SIGTERM during apply stops before the next write, journals 
     Sandbox sandbox;
     sandbox.set_faults(R"({"latency_ms": 300})");
     auto apply = sandbox.start_authgate(apply_args(sandbox));
-    for (int i = 0; i < 1200 && mutations(sandbox) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    for (int i = 0; i < 1200 && mutations(sandbox) == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
     REQUIRE(mutations(sandbox) > 0);
     apply->signal(signal);
     const RunResult result = apply->finish();
@@ -480,7 +506,8 @@ TEST_CASE("Ctrl-C or SIGTERM during apply stops before the next write, journals 
     CHECK(runs[0].at("outcome") == "interrupted");
     CHECK(query(state_db(sandbox), "SELECT * FROM locks").empty());
     CHECK(query(state_db(sandbox), "SELECT * FROM changes WHERE status = 'sending'").empty());
-    CHECK(std::stoi(query(state_db(sandbox), "SELECT COUNT(*) AS n FROM changes WHERE status = 'applied'").at(0).at("n")) ==
+    CHECK(std::stoi(
+              query(state_db(sandbox), "SELECT COUNT(*) AS n FROM changes WHERE status = 'applied'").at(0).at("n")) ==
           made);
     // The next apply finishes the job at once.
     const RunResult next = sandbox.authgate(apply_args(sandbox));
@@ -496,7 +523,8 @@ TEST_CASE("a journal that cannot be written mid-apply stops the writes, says wha
     // does), with SIGXFSZ ignored so that it is an error and not the end of the process.
     std::signal(SIGXFSZ, SIG_IGN);
     auto apply = sandbox.start_authgate(apply_args(sandbox));
-    for (int i = 0; i < 1200 && mutations(sandbox) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    for (int i = 0; i < 1200 && mutations(sandbox) == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
     REQUIRE(mutations(sandbox) > 0);
     const rlimit none{0, 0};
     REQUIRE(prlimit(apply->pid(), RLIMIT_FSIZE, &none, nullptr) == 0);
@@ -514,7 +542,8 @@ TEST_CASE("a journal that cannot be written mid-apply stops the writes, says wha
     CHECK(sandbox.authgate({"plan", "-c", sandbox.example(), "--detailed-exitcode"}).exit_code == 0);
 }
 
-TEST_CASE("on a terminal, apply of a saved plan asks, and reads the tenant again after the answer", "[integration][apply][safety]") {
+TEST_CASE("on a terminal, apply of a saved plan asks, and reads the tenant again after the answer",
+          "[integration][apply][safety]") {
     Sandbox sandbox;
     const std::string plan_file = reviewed_plan(sandbox);
     SECTION("only yes goes on") {
@@ -539,8 +568,10 @@ TEST_CASE("on a terminal, apply of a saved plan asks, and reads the tenant again
         auto apply = sandbox.start_authgate({"apply", plan_file, "--state", state_db(sandbox)}, {}, true);
         REQUIRE(apply->wait_for_output("Only 'yes' goes on: "));
         // Someone else applied meanwhile (under another journal: the lock does not see it).
-        REQUIRE(sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state",
-                                  (sandbox.folder() / "other.db").string()}).exit_code == 0);
+        REQUIRE(sandbox
+                    .authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state",
+                               (sandbox.folder() / "other.db").string()})
+                    .exit_code == 0);
         apply->type("yes\n");
         const RunResult result = apply->finish();
         INFO(result.out);

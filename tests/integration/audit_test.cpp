@@ -23,7 +23,10 @@ TEST_CASE("after an apply, status, history and explain tell what was done", "[in
     CHECK(report.at("open_drift").size() == 0);  // apply does not record drift; reconcile does
 
     const RunResult text_status = sandbox.authgate({"status", "--state", state}, {}, false);
-    CHECK_THAT(text_status.out, Catch::StartsWith("Exceptions in force (2):\n  mfp-lobby@contoso.com  owner facilities-it@contoso.com  expires " + example_date("2027-02-28")));
+    CHECK_THAT(text_status.out,
+               Catch::StartsWith(
+                   "Exceptions in force (2):\n  mfp-lobby@contoso.com  owner facilities-it@contoso.com  expires " +
+                   example_date("2027-02-28")));
 
     const RunResult history = sandbox.authgate({"history", "--format", "json", "--state", state}, {}, false);
     REQUIRE(history.exit_code == 0);
@@ -35,7 +38,8 @@ TEST_CASE("after an apply, status, history and explain tell what was done", "[in
     CHECK(first.at("status").as_string() == "verified");
     CHECK(first.at("client_request_id").as_string().size() == 36);
 
-    const RunResult explained = sandbox.authgate({"explain", "mfp-lobby@contoso.com", "-c", sandbox.example(), "--format", "json"});
+    const RunResult explained =
+        sandbox.authgate({"explain", "mfp-lobby@contoso.com", "-c", sandbox.example(), "--format", "json"});
     INFO(explained.err);
     REQUIRE(explained.exit_code == 0);
     const auto verdict = web::json::value::parse(explained.out);

@@ -46,8 +46,8 @@ TEST_CASE("doctor on a healthy tenant: every check passes, plan and apply are re
     Sandbox sandbox;
     const Doctor checked = doctor(sandbox);
     CHECK(checked.run.exit_code == 0);
-    for (const std::string name : {"certificate", "sign-in", "clock", "token", "cmdlets to plan", "cmdlets to apply",
-                                   "reads", "paging"}) {
+    for (const std::string name :
+         {"certificate", "sign-in", "clock", "token", "cmdlets to plan", "cmdlets to apply", "reads", "paging"}) {
         INFO(name << ": " << checked.field(name, "detail"));
         CHECK(checked.status(name) == "ok");
     }
@@ -59,7 +59,8 @@ TEST_CASE("doctor on a healthy tenant: every check passes, plan and apply are re
 
     const RunResult text = sandbox.authgate({"doctor", "-c", sandbox.example()});
     CHECK(text.exit_code == 0);
-    CHECK_THAT(text.out, Catch::Contains("  ok       desired state") && Catch::EndsWith("Plan: ready.  Apply: ready.\n"));
+    CHECK_THAT(text.out,
+               Catch::Contains("  ok       desired state") && Catch::EndsWith("Plan: ready.  Apply: ready.\n"));
 }
 
 TEST_CASE("doctor: a role too small to apply is named, with the role to assign", "[integration][doctor]") {
@@ -98,15 +99,16 @@ TEST_CASE("doctor: an expired certificate stops it at the first check", "[integr
 
 TEST_CASE("doctor: a clock ten minutes fast is named as the reason sign-in fails", "[integration][doctor]") {
     Sandbox sandbox;
-    std::vector<std::string> argv{"/usr/bin/faketime", "+10 minutes", AUTHGATE_BINARY, "doctor", "--tenant", tenant,
-                                  "--format", "json"};
+    std::vector<std::string> argv{"/usr/bin/faketime", "+10 minutes", AUTHGATE_BINARY, "doctor",
+                                  "--tenant",          tenant,        "--format",      "json"};
     const auto flags = sandbox.connection_flags();
     argv.insert(argv.end(), flags.begin(), flags.end());
     // Under the sanitizers libfaketime is preloaded ahead of ASan's runtime, which ASan allows
     // when told to.
     const char* asan = std::getenv("ASAN_OPTIONS");
-    const RunResult run = run_program(argv, {{"FAKETIME_DONT_FAKE_MONOTONIC", "1"},
-                                             {"ASAN_OPTIONS", std::string(asan ? asan : "") + ":verify_asan_link_order=0"}});
+    const RunResult run = run_program(argv,
+                                      {{"FAKETIME_DONT_FAKE_MONOTONIC", "1"},
+                                       {"ASAN_OPTIONS", std::string(asan ? asan : "") + ":verify_asan_link_order=0"}});
     INFO(run.out << run.err);
     CHECK(run.exit_code == 1);
     const value report = value::parse(run.out);
@@ -115,7 +117,8 @@ TEST_CASE("doctor: a clock ten minutes fast is named as the reason sign-in fails
         if (name == "sign-in") CHECK_THAT(entry.at("detail").as_string(), Catch::Contains("AADSTS700024"));
         if (name == "clock") {
             CHECK(entry.at("status").as_string() == "failed");
-            CHECK_THAT(entry.at("detail").as_string(), Catch::Matches("this machine's clock is 60[0-9] s from the token endpoint's"));
+            CHECK_THAT(entry.at("detail").as_string(),
+                       Catch::Matches("this machine's clock is 60[0-9] s from the token endpoint's"));
         }
     }
 }

@@ -79,23 +79,25 @@ void record_row(const std::string& fault_class, const std::string& command, int 
 }
 
 struct FaultCase {
-    std::string fault_class;           // the row's label
-    std::string command;               // plan, apply or reconcile
-    std::string faults;                // the fault document, set before the run
-    int exit_code;                     // of the faulted run
-    std::string message;               // in its standard error when it fails
-    std::string run_outcome;           // the journal's outcome of the faulted run ("" for plan)
-    std::string change_status;         // a status one of its journalled changes has ("" for none)
+    std::string fault_class;    // the row's label
+    std::string command;        // plan, apply or reconcile
+    std::string faults;         // the fault document, set before the run
+    int exit_code;              // of the faulted run
+    std::string message;        // in its standard error when it fails
+    std::string run_outcome;    // the journal's outcome of the faulted run ("" for plan)
+    std::string change_status;  // a status one of its journalled changes has ("" for none)
     std::vector<std::string> sandbox_flags = {};
     std::vector<std::string> flags = {};  // more authgate flags
-    bool read_failed = false;          // the faulted run could not read: it made no write at all
+    bool read_failed = false;             // the faulted run could not read: it made no write at all
 };
 
 std::vector<std::string> command_args(const Sandbox& sandbox, const FaultCase& fault) {
     std::vector<std::string> args;
     if (fault.command == "plan") args = {"plan", "-c", sandbox.example(), "--detailed-exitcode"};
-    if (fault.command == "apply") args = {"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)};
-    if (fault.command == "reconcile") args = {"reconcile", "-c", sandbox.example(), "--once", "--state", state_db(sandbox)};
+    if (fault.command == "apply")
+        args = {"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)};
+    if (fault.command == "reconcile")
+        args = {"reconcile", "-c", sandbox.example(), "--once", "--state", state_db(sandbox)};
     args.insert(args.end(), fault.flags.begin(), fault.flags.end());
     return args;
 }
@@ -127,14 +129,16 @@ void run_case(const FaultCase& fault) {
         CHECK(query(state_db(sandbox), "SELECT * FROM changes WHERE status = 'sending'").empty());
     }
     if (!fault.change_status.empty())
-        CHECK_FALSE(query(state_db(sandbox), "SELECT * FROM changes WHERE status = '" + fault.change_status + "'").empty());
+        CHECK_FALSE(
+            query(state_db(sandbox), "SELECT * FROM changes WHERE status = '" + fault.change_status + "'").empty());
 
     // The next runs, with the tenant healthy again, converge.
     sandbox.set_faults("{}");
     int runs = 1;
     const bool converged_at_once = fault.command != "plan" && faulted.exit_code == 0;
     if (!converged_at_once) {
-        const RunResult again = sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)});
+        const RunResult again =
+            sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)});
         INFO(again.out << again.err);
         CHECK(again.exit_code == 0);
         ++runs;
@@ -161,17 +165,26 @@ void run_case(const FaultCase& fault) {
 }  // namespace
 
 TEST_CASE("throttling: 429 storms with Retry-After, without it, and fractional", "[integration][faults]") {
-    const auto fault = GENERATE(
-        FaultCase{"429 storm, Retry-After 1", "apply", R"({"throttle": {"count": 5, "retry_after": "1"}})", 0, "",
-                  "succeeded", "verified"},
-        FaultCase{"429 storm, no Retry-After", "plan", R"({"throttle": {"count": 2, "retry_after": null}})", 2, "", "", ""},
-        FaultCase{"429 storm, Retry-After 0.3", "reconcile", R"({"throttle": {"count": 5, "retry_after": "0.3"}})", 0, "",
-                  "succeeded", "verified"},
-        FaultCase{"429 on $batch items", "apply",
-                  R"({"throttle": {"count": 4, "retry_after": "0.2", "cmdlet": "Set-CASMailbox"}})", 0, "", "succeeded",
-                  "verified"},
-        FaultCase{"429 beyond 5 retries", "plan", R"({"throttle": {"count": 6, "retry_after": "0.1"}})", 1,
-                  "gave up after 5 retries", "", "", {}, {}, true});
+    const auto fault =
+        GENERATE(FaultCase{"429 storm, Retry-After 1", "apply", R"({"throttle": {"count": 5, "retry_after": "1"}})", 0,
+                           "", "succeeded", "verified"},
+                 FaultCase{"429 storm, no Retry-After", "plan", R"({"throttle": {"count": 2, "retry_after": null}})", 2,
+                           "", "", ""},
+                 FaultCase{"429 storm, Retry-After 0.3", "reconcile",
+                           R"({"throttle": {"count": 5, "retry_after": "0.3"}})", 0, "", "succeeded", "verified"},
+                 FaultCase{"429 on $batch items", "apply",
+                           R"({"throttle": {"count": 4, "retry_after": "0.2", "cmdlet": "Set-CASMailbox"}})", 0, "",
+                           "succeeded", "verified"},
+                 FaultCase{"429 beyond 5 retries",
+                           "plan",
+                           R"({"throttle": {"count": 6, "retry_after": "0.1"}})",
+                           1,
+                           "gave up after 5 retries",
+                           "",
+                           "",
+                           {},
+                           {},
+                           true});
     run_case(fault);
 }
 
@@ -182,7 +195,8 @@ TEST_CASE("server errors: bursts of 500, 502, 503 and 504 on reads and writes", 
         FaultCase{"500 burst on reads", "apply",
                   R"({"server_error": {"count": 2, "status": 500, "cmdlet": "Get-CASMailbox"}})", 0, "", "succeeded",
                   "verified"},
-        FaultCase{"502 burst", "apply", R"({"server_error": {"count": 2, "status": 502}})", 0, "", "succeeded", "verified"},
+        FaultCase{"502 burst", "apply", R"({"server_error": {"count": 2, "status": 502}})", 0, "", "succeeded",
+                  "verified"},
         FaultCase{"503 burst", "reconcile", R"({"server_error": {"count": 2, "status": 503}})", 0, "", "succeeded",
                   "verified"},
         FaultCase{"504 burst", "plan", R"({"server_error": {"count": 2, "status": 504}})", 2, "", "", ""},
@@ -198,32 +212,36 @@ TEST_CASE("server errors: bursts of 500, 502, 503 and 504 on reads and writes", 
 TEST_CASE("dropped connections: before the request was processed and after it was", "[integration][faults]") {
     const auto fault = GENERATE(
         FaultCase{"drop before processing, write", "apply",
-                  R"({"drop_connection": {"count": 1, "when": "before_processing", "cmdlet": "Set-TransportConfig"}})", 1,
-                  "the read-back shows it was not made", "partial", "failed"},
-        FaultCase{"drop after processing, write", "apply",
-                  R"({"drop_connection": {"count": 1, "when": "before_response", "cmdlet": "New-AuthenticationPolicy"}})",
-                  0, "", "succeeded", "verified"},
+                  R"({"drop_connection": {"count": 1, "when": "before_processing", "cmdlet": "Set-TransportConfig"}})",
+                  1, "the read-back shows it was not made", "partial", "failed"},
+        FaultCase{
+            "drop after processing, write", "apply",
+            R"({"drop_connection": {"count": 1, "when": "before_response", "cmdlet": "New-AuthenticationPolicy"}})", 0,
+            "", "succeeded", "verified"},
         FaultCase{"drop after processing, write", "reconcile",
                   R"({"drop_connection": {"count": 1, "when": "before_response", "cmdlet": "Set-OrganizationConfig"}})",
                   0, "", "succeeded", "verified"},
         FaultCase{"drop after processing, $batch", "reconcile",
                   R"({"drop_connection": {"count": 1, "when": "before_response", "cmdlet": "Set-CASMailbox"}})", 0, "",
                   "succeeded", "verified"},
-        FaultCase{"drop on a read", "plan", R"({"drop_connection": {"count": 2, "cmdlet": "Get-CASMailbox"}})", 2, "", "",
-                  ""},
+        FaultCase{"drop on a read", "plan", R"({"drop_connection": {"count": 2, "cmdlet": "Get-CASMailbox"}})", 2, "",
+                  "", ""},
         // Not a byte of answer on a kept-alive connection: the case where an HTTP client may
         // silently send the request again. Written once, and verified by the read-back.
-        FaultCase{"closed without answer, after processing", "apply",
-                  R"({"drop_connection": {"count": 1, "when": "before_response", "answer": "nothing", "cmdlet": "New-AuthenticationPolicy"}})",
-                  0, "", "succeeded", "verified"},
-        FaultCase{"closed without answer, after processing", "reconcile",
-                  R"({"drop_connection": {"count": 1, "when": "before_response", "answer": "nothing", "cmdlet": "Set-TransportConfig"}})",
-                  0, "", "succeeded", "verified"},
+        FaultCase{
+            "closed without answer, after processing", "apply",
+            R"({"drop_connection": {"count": 1, "when": "before_response", "answer": "nothing", "cmdlet": "New-AuthenticationPolicy"}})",
+            0, "", "succeeded", "verified"},
+        FaultCase{
+            "closed without answer, after processing", "reconcile",
+            R"({"drop_connection": {"count": 1, "when": "before_response", "answer": "nothing", "cmdlet": "Set-TransportConfig"}})",
+            0, "", "succeeded", "verified"},
         // Every Set-User made but its answer lost: the policy changes and the revocations (read
         // back one user at a time) are all settled by the read-back.
-        FaultCase{"closed without answer, every Set-User", "apply",
-                  R"({"drop_connection": {"count": 5, "when": "before_response", "answer": "nothing", "cmdlet": "Set-User"}})",
-                  0, "", "succeeded", "verified"},
+        FaultCase{
+            "closed without answer, every Set-User", "apply",
+            R"({"drop_connection": {"count": 5, "when": "before_response", "answer": "nothing", "cmdlet": "Set-User"}})",
+            0, "", "succeeded", "verified"},
         FaultCase{"closed without answer, read", "plan",
                   R"({"drop_connection": {"count": 1, "answer": "nothing", "cmdlet": "Get-User"}})", 2, "", "", ""});
     run_case(fault);
@@ -231,65 +249,133 @@ TEST_CASE("dropped connections: before the request was processed and after it wa
 
 TEST_CASE("answers cut in the middle of the JSON body", "[integration][faults]") {
     const auto fault = GENERATE(
-        FaultCase{"body cut, read", "plan", R"({"drop_connection": {"count": 2, "answer": "partial_body", "cmdlet": "Get-CASMailbox"}})",
-                  2, "", "", ""},
+        FaultCase{"body cut, read", "plan",
+                  R"({"drop_connection": {"count": 2, "answer": "partial_body", "cmdlet": "Get-CASMailbox"}})", 2, "",
+                  "", ""},
         FaultCase{"body cut, $batch write", "apply",
                   R"({"drop_connection": {"count": 1, "answer": "partial_body", "cmdlet": "Set-CASMailbox"}})", 0, "",
                   "succeeded", "verified"},
         FaultCase{"body cut, write", "reconcile",
-                  R"({"drop_connection": {"count": 1, "answer": "partial_body", "cmdlet": "Set-OrganizationConfig"}})", 0,
-                  "", "succeeded", "verified"});
+                  R"({"drop_connection": {"count": 1, "answer": "partial_body", "cmdlet": "Set-OrganizationConfig"}})",
+                  0, "", "succeeded", "verified"});
     run_case(fault);
 }
 
 TEST_CASE("answers slower than --http-timeout", "[integration][faults]") {
-    const auto fault = GENERATE(
-        FaultCase{"answer past the timeout, read", "plan",
-                  R"({"slow_answer": {"count": 1, "delay_ms": 4000, "cmdlet": "Get-TransportConfig"}})", 2, "", "", "",
-                  {}, {"--http-timeout", "2s"}},
-        FaultCase{"answer past the timeout, write", "apply",
-                  R"({"slow_answer": {"count": 1, "delay_ms": 4000, "cmdlet": "Set-OrganizationConfig"}})", 0, "",
-                  "succeeded", "verified", {}, {"--http-timeout", "2s"}});
+    const auto fault =
+        GENERATE(FaultCase{"answer past the timeout, read",
+                           "plan",
+                           R"({"slow_answer": {"count": 1, "delay_ms": 4000, "cmdlet": "Get-TransportConfig"}})",
+                           2,
+                           "",
+                           "",
+                           "",
+                           {},
+                           {"--http-timeout", "2s"}},
+                 FaultCase{"answer past the timeout, write",
+                           "apply",
+                           R"({"slow_answer": {"count": 1, "delay_ms": 4000, "cmdlet": "Set-OrganizationConfig"}})",
+                           0,
+                           "",
+                           "succeeded",
+                           "verified",
+                           {},
+                           {"--http-timeout", "2s"}});
     run_case(fault);
 }
 
 TEST_CASE("page links: expired in the middle of a read, and a failing page", "[integration][faults]") {
     const std::vector<std::string> small_pages{"--page-size-max", "100"};
-    const auto fault = GENERATE_COPY(
-        FaultCase{"expired nextLink", "plan", R"({"expire_links": true})", 1, "Expired or Invalid pagination request", "",
-                  "", small_pages, {}, true},
-        FaultCase{"expired nextLink", "apply", R"({"expire_links": true})", 1, "Expired or Invalid pagination request",
-                  "failed", "", small_pages, {}, true},
-        FaultCase{"failing page, retried", "reconcile",
-                  R"({"fail_page": {"count": 2, "page": 2, "status": 503, "cmdlet": "Get-CASMailbox"}})", 0, "",
-                  "succeeded", "verified", small_pages});
+    const auto fault =
+        GENERATE_COPY(FaultCase{"expired nextLink",
+                                "plan",
+                                R"({"expire_links": true})",
+                                1,
+                                "Expired or Invalid pagination request",
+                                "",
+                                "",
+                                small_pages,
+                                {},
+                                true},
+                      FaultCase{"expired nextLink",
+                                "apply",
+                                R"({"expire_links": true})",
+                                1,
+                                "Expired or Invalid pagination request",
+                                "failed",
+                                "",
+                                small_pages,
+                                {},
+                                true},
+                      FaultCase{"failing page, retried", "reconcile",
+                                R"({"fail_page": {"count": 2, "page": 2, "status": 503, "cmdlet": "Get-CASMailbox"}})",
+                                0, "", "succeeded", "verified", small_pages});
     run_case(fault);
 }
 
 TEST_CASE("the token endpoint fails or answers garbage", "[integration][faults]") {
-    const auto fault = GENERATE(
-        FaultCase{"token refused (AADSTS700027)", "apply", R"({"token_error": {"count": 2, "code": 700027}})", 1,
-                  "AADSTS700027", "failed", "", {}, {}, true},
-        FaultCase{"token answer not JSON", "plan", R"({"token_garbage": {"count": 1, "kind": "not_json"}})", 1,
-                  "with a body that is not JSON", "", "", {}, {}, true},
-        FaultCase{"token answer an HTML page", "apply", R"({"token_garbage": {"count": 1, "kind": "html"}})", 1,
-                  "a web page answered in place of the token endpoint", "failed", "", {}, {}, true},
-        FaultCase{"token answer without access_token", "reconcile",
-                  R"({"token_garbage": {"count": 1, "kind": "no_access_token"}})", 1, "without an access_token",
-                  "failed", "", {}, {}, true});
+    const auto fault = GENERATE(FaultCase{"token refused (AADSTS700027)",
+                                          "apply",
+                                          R"({"token_error": {"count": 2, "code": 700027}})",
+                                          1,
+                                          "AADSTS700027",
+                                          "failed",
+                                          "",
+                                          {},
+                                          {},
+                                          true},
+                                FaultCase{"token answer not JSON",
+                                          "plan",
+                                          R"({"token_garbage": {"count": 1, "kind": "not_json"}})",
+                                          1,
+                                          "with a body that is not JSON",
+                                          "",
+                                          "",
+                                          {},
+                                          {},
+                                          true},
+                                FaultCase{"token answer an HTML page",
+                                          "apply",
+                                          R"({"token_garbage": {"count": 1, "kind": "html"}})",
+                                          1,
+                                          "a web page answered in place of the token endpoint",
+                                          "failed",
+                                          "",
+                                          {},
+                                          {},
+                                          true},
+                                FaultCase{"token answer without access_token",
+                                          "reconcile",
+                                          R"({"token_garbage": {"count": 1, "kind": "no_access_token"}})",
+                                          1,
+                                          "without an access_token",
+                                          "failed",
+                                          "",
+                                          {},
+                                          {},
+                                          true});
     run_case(fault);
 }
 
 TEST_CASE("a role missing for one cmdlet", "[integration][faults]") {
-    const auto fault = GENERATE(
-        FaultCase{"role missing for Set-User", "reconcile", R"({"forbidden_cmdlets": ["Set-User"]})", 1,
-                  "User is not allowed to call Set-User", "partial", "failed"},
-        FaultCase{"role missing for Get-User", "plan", R"({"forbidden_cmdlets": ["Get-User"]})", 1,
-                  "User is not allowed to call Get-User", "", "", {}, {}, true});
+    const auto fault =
+        GENERATE(FaultCase{"role missing for Set-User", "reconcile", R"({"forbidden_cmdlets": ["Set-User"]})", 1,
+                           "User is not allowed to call Set-User", "partial", "failed"},
+                 FaultCase{"role missing for Get-User",
+                           "plan",
+                           R"({"forbidden_cmdlets": ["Get-User"]})",
+                           1,
+                           "User is not allowed to call Get-User",
+                           "",
+                           "",
+                           {},
+                           {},
+                           true});
     run_case(fault);
 }
 
-TEST_CASE("the token endpoint fails in the middle of an apply: the writes not sent fail, nothing crashes", "[integration][faults]") {
+TEST_CASE("the token endpoint fails in the middle of an apply: the writes not sent fail, nothing crashes",
+          "[integration][faults]") {
     // Tokens that live a minute are asked for before every request (they are renewed five
     // minutes before they expire): the token requests of one read can be counted.
     Sandbox sandbox({"examples/contoso/live.json", {"--token-lifetime", "60"}});
@@ -298,7 +384,8 @@ TEST_CASE("the token endpoint fails in the middle of an apply: the writes not se
     REQUIRE(sandbox.authgate({"plan", "-c", sandbox.example()}).exit_code == 0);
     const int per_read = sandbox.token_requests() - reads;
 
-    sandbox.set_faults(R"({"token_garbage": {"count": 1000, "kind": "html", "after": )" + std::to_string(per_read) + "}}");
+    sandbox.set_faults(R"({"token_garbage": {"count": 1000, "kind": "html", "after": )" + std::to_string(per_read) +
+                       "}}");
     const RunResult applied =
         sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)});
     INFO(applied.out << applied.err);
@@ -311,12 +398,14 @@ TEST_CASE("the token endpoint fails in the middle of an apply: the writes not se
     CHECK(query(state_db(sandbox), "SELECT * FROM changes WHERE status NOT IN ('failed', 'skipped')").empty());
 
     sandbox.set_faults("{}");
-    CHECK(sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)}).exit_code == 0);
+    CHECK(sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)})
+              .exit_code == 0);
     CHECK(sandbox.authgate({"plan", "-c", sandbox.example(), "--detailed-exitcode"}).exit_code == 0);
     const Tally counted = tally(planned, made_writes(sandbox));
     CHECK(counted.lost == 0);
     CHECK(counted.duplicated + counted.unplanned == 0);
-    record_row("token garbage mid-apply", "apply", 2,
-               "exit 1 (a web page answered in place of the token endpoint), journal: failed, converged on the next apply",
-               counted);
+    record_row(
+        "token garbage mid-apply", "apply", 2,
+        "exit 1 (a web page answered in place of the token endpoint), journal: failed, converged on the next apply",
+        counted);
 }

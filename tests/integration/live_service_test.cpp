@@ -24,10 +24,12 @@ void converges(const Sandbox& sandbox) {
     REQUIRE(plan.exit_code == 2);
     CHECK_THAT(plan.out, Catch::Contains("Plan: 15 to change, 0 to report, 1 skipped."));
 
-    const RunResult apply = sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)});
+    const RunResult apply =
+        sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)});
     INFO("apply:\n" << apply.out << apply.err);
     CHECK(apply.exit_code == 0);
-    CHECK_THAT(apply.out, Catch::Contains("Apply finished: 15 verified, 0 applied (cannot be read back), 0 failed, 0 not made."));
+    CHECK_THAT(apply.out,
+               Catch::Contains("Apply finished: 15 verified, 0 applied (cannot be read back), 0 failed, 0 not made."));
     CHECK(mutations(sandbox) == 15);
     std::set<std::string> results;
     const auto state = sandbox.state();  // kept alive while its members are walked
@@ -51,28 +53,32 @@ TEST_CASE("an empty list answered as value [], absent or null is no rows", "[int
 }
 
 TEST_CASE("continuations refused at once: the list is read whole without paging", "[integration][live]") {
-    Sandbox sandbox({"examples/contoso/live.json",
-                     {"--page-size-max", "100", "--refuse-continuations", "--whole-without-prefer"}});
+    Sandbox sandbox(
+        {"examples/contoso/live.json", {"--page-size-max", "100", "--refuse-continuations", "--whole-without-prefer"}});
     converges(sandbox);
 }
 
-TEST_CASE("continuations bound to the first request's anchor, the tenant addressed by its GUID", "[integration][live]") {
+TEST_CASE("continuations bound to the first request's anchor, the tenant addressed by its GUID",
+          "[integration][live]") {
     Sandbox sandbox({"examples/contoso/live.json",
                      {"--page-size-max", "100", "--bind-continuations-to-anchor", "--tenant-guid-only"}});
     converges(sandbox);
 }
 
-TEST_CASE("continuations refused and no whole answer: the plan fails naming the cause, nothing is changed", "[integration][live][safety]") {
+TEST_CASE("continuations refused and no whole answer: the plan fails naming the cause, nothing is changed",
+          "[integration][live][safety]") {
     Sandbox sandbox({"examples/contoso/live.json", {"--page-size-max", "100", "--refuse-continuations"}});
     const RunResult plan = sandbox.authgate({"plan", "-c", sandbox.example()});
     INFO(plan.out << plan.err);
     CHECK(plan.exit_code == 1);
     CHECK(plan.out.empty());
-    CHECK_THAT(plan.err, Catch::StartsWith("error: Get-CASMailbox failed: HTTP 400: Expired or Invalid pagination request") &&
-                             Catch::Contains("Exchange refused to continue the list 4 times, and an answer without "
-                                             "paging was not whole either: the read is not complete") &&
-                             Catch::EndsWith("The live state could not be read; no plan is made.\n"));
-    const RunResult apply = sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)});
+    CHECK_THAT(plan.err,
+               Catch::StartsWith("error: Get-CASMailbox failed: HTTP 400: Expired or Invalid pagination request") &&
+                   Catch::Contains("Exchange refused to continue the list 4 times, and an answer without "
+                                   "paging was not whole either: the read is not complete") &&
+                   Catch::EndsWith("The live state could not be read; no plan is made.\n"));
+    const RunResult apply =
+        sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)});
     CHECK(apply.exit_code == 1);
     CHECK(mutations(sandbox) == 0);
 }
@@ -106,17 +112,19 @@ TEST_CASE("a slow write is waited for, as the module does, and never taken as un
     // module's 960 s, 1,800 s for Set-OrganizationConfig), so the write is verified, never uncertain.
     Sandbox sandbox;
     sandbox.set_faults(R"({"slow_answer": {"count": 1, "delay_ms": 3000, "cmdlet": "Set-OrganizationConfig"}})");
-    const RunResult apply = sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)});
+    const RunResult apply =
+        sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)});
     INFO(apply.out << apply.err);
     CHECK(apply.exit_code == 0);
     CHECK(query(state_db(sandbox), "SELECT * FROM changes WHERE status = 'uncertain'").empty());
     CHECK(sandbox.state().at("faults").at("fired").at("slow_answer").as_integer() == 1);
 }
 
-TEST_CASE("the tenant is addressed by the GUID its token names, however [tenant] id is written", "[integration][live]") {
+TEST_CASE("the tenant is addressed by the GUID its token names, however [tenant] id is written",
+          "[integration][live]") {
     // The admin API of this sandbox takes the GUID only; authgate is given the domain in capitals.
-    Sandbox sandbox({"examples/contoso/live.json",
-                     {"--tenant-id", "4f7d2a1c-93b8-4e61-a0d5-2c8e6b9f1a37", "--tenant-guid-only"}});
+    Sandbox sandbox(
+        {"examples/contoso/live.json", {"--tenant-id", "4f7d2a1c-93b8-4e61-a0d5-2c8e6b9f1a37", "--tenant-guid-only"}});
     const auto with_domain = [&](std::vector<std::string> args) {
         args.insert(args.end(), {"--tenant", "CONTOSO.onmicrosoft.com"});
         return sandbox.authgate(args);
@@ -124,7 +132,8 @@ TEST_CASE("the tenant is addressed by the GUID its token names, however [tenant]
     const RunResult plan = with_domain({"plan", "-c", sandbox.example(), "--detailed-exitcode"});
     INFO(plan.out << plan.err);
     CHECK(plan.exit_code == 2);
-    const RunResult apply = with_domain({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)});
+    const RunResult apply =
+        with_domain({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox)});
     INFO(apply.out << apply.err);
     CHECK(apply.exit_code == 0);
     CHECK(mutations(sandbox) == 15);

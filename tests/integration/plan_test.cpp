@@ -125,16 +125,18 @@ TEST_CASE("sign-in problems give the documented messages", "[integration]") {
     SECTION("an expired certificate is refused before any request") {
         const RunResult plan = run_with({"--certificate", client_credentials().expired_pem});
         CHECK(plan.exit_code == 1);
-        CHECK_THAT(plan.err, Catch::StartsWith("error: the certificate in " + client_credentials().expired_pem + " expired "));
+        CHECK_THAT(plan.err,
+                   Catch::StartsWith("error: the certificate in " + client_credentials().expired_pem + " expired "));
         CHECK(sandbox.token_requests() == 0);
     }
     SECTION("a wrong application id") {
         const RunResult plan = run_with({"--app-id", "00000000-0000-4000-8000-000000000bad"});
         CHECK(plan.exit_code == 1);
-        CHECK_THAT(plan.err, Catch::Contains("failed: HTTP 400: AADSTS700016: Application with identifier "
-                                             "'00000000-0000-4000-8000-000000000bad' was not found") &&
-                                 Catch::Contains("what to check: application 00000000-0000-4000-8000-000000000bad is not "
-                                                 "in tenant contoso.onmicrosoft.com"));
+        CHECK_THAT(plan.err,
+                   Catch::Contains("failed: HTTP 400: AADSTS700016: Application with identifier "
+                                   "'00000000-0000-4000-8000-000000000bad' was not found") &&
+                       Catch::Contains("what to check: application 00000000-0000-4000-8000-000000000bad is not "
+                                       "in tenant contoso.onmicrosoft.com"));
     }
     SECTION("a key that is not registered, after trying RS256 too") {
         const RunResult plan = run_with({"--certificate", client_credentials().other_pem});
@@ -211,7 +213,8 @@ TEST_CASE("import then plan: no change against the tenant it was imported from",
     const RunResult import = sandbox.authgate({"import", "--out", imported, "--tenant", tenant});
     INFO(import.err);
     REQUIRE(import.exit_code == 0);
-    CHECK_THAT(import.out, Catch::StartsWith("Wrote " + imported + " from contoso.onmicrosoft.com: 7 explicit mailbox overrides to review"));
+    CHECK_THAT(import.out, Catch::StartsWith("Wrote " + imported +
+                                             " from contoso.onmicrosoft.com: 7 explicit mailbox overrides to review"));
     const RunResult plan = sandbox.authgate({"plan", "-c", imported, "--detailed-exitcode"});
     INFO(plan.out << plan.err);
     CHECK(plan.exit_code == 0);
@@ -224,14 +227,15 @@ TEST_CASE("a terminal gets colour and progress, --no-color and pipes get plain t
     std::string command = std::string(AUTHGATE_BINARY) + " plan -c " + sandbox.example();
     for (const auto& flag : sandbox.connection_flags()) command += " '" + flag + "'";
     // script(1) runs the command on a pseudo-terminal, as a person at a terminal would.
-    const RunResult tty = run_program({"/usr/bin/script", "-qec", command, "/dev/null"}, {{"TERM", "xterm"}, {"NO_COLOR", ""}});
+    const RunResult tty = run_program({"/usr/bin/script", "-qec", command, "/dev/null"},
+                                      {{"TERM", "xterm"}, {"NO_COLOR", ""}});
     INFO(tty.out);
     CHECK(tty.exit_code == 0);
     CHECK_THAT(tty.out, Catch::Contains("\033[33m~\033[0m scanner-3f@contoso.com"));
     CHECK_THAT(tty.out, Catch::Contains("\033[1mPlan: 15 to change, 0 to report, 1 skipped.\033[0m"));
     CHECK_THAT(tty.out, Catch::Contains("Get-CASMailbox: reading"));
-    const RunResult plain =
-        run_program({"/usr/bin/script", "-qec", command + " --no-color", "/dev/null"}, {{"TERM", "xterm"}, {"NO_COLOR", ""}});
+    const RunResult plain = run_program({"/usr/bin/script", "-qec", command + " --no-color", "/dev/null"},
+                                        {{"TERM", "xterm"}, {"NO_COLOR", ""}});
     CHECK(plain.exit_code == 0);
     CHECK(plain.out.find("\033[") == std::string::npos);
     const RunResult piped = sandbox.authgate({"plan", "-c", sandbox.example()});
@@ -260,7 +264,8 @@ TEST_CASE("trust anchors come from OpenSSL's defaults too: a hashed SSL_CERT_DIR
     CHECK_THAT(untrusted.err, Catch::Contains("a private CA needs --ca-bundle"));
 }
 
-TEST_CASE("an SSL_CERT_FILE bundle is honoured, read when a server's issuer is not already trusted", "[integration][tls]") {
+TEST_CASE("an SSL_CERT_FILE bundle is honoured, read when a server's issuer is not already trusted",
+          "[integration][tls]") {
     Sandbox sandbox;
     const auto pem_of = [](const fs::path& path) {
         std::ifstream in(path);
@@ -292,9 +297,9 @@ TEST_CASE("an SSL_CERT_FILE bundle is honoured, read when a server's issuer is n
     CHECK(untrusted.exit_code == 1);
     CHECK_THAT(untrusted.err, Catch::Contains("a private CA needs --ca-bundle"));
     // A default bundle that cannot be read is no error, as in OpenSSL, when --ca-bundle holds the issuer.
-    const RunResult bundled = sandbox.authgate(
-        {"plan", "-c", "examples/contoso"},
-        {{"SSL_CERT_FILE", (sandbox.folder() / "missing.pem").string()}, {"SSL_CERT_DIR", empty_dir.string()}});
+    const RunResult bundled = sandbox.authgate({"plan", "-c", "examples/contoso"},
+                                               {{"SSL_CERT_FILE", (sandbox.folder() / "missing.pem").string()},
+                                                {"SSL_CERT_DIR", empty_dir.string()}});
     INFO(bundled.err);
     CHECK(bundled.exit_code == 0);
 }

@@ -167,7 +167,8 @@ bool RunningProgram::wait_for_output(const std::string& text, std::chrono::secon
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
         if (result_.out.find(text) != std::string::npos || result_.err.find(text) != std::string::npos) return true;
-        if (!pump(100)) return result_.out.find(text) != std::string::npos || result_.err.find(text) != std::string::npos;
+        if (!pump(100))
+            return result_.out.find(text) != std::string::npos || result_.err.find(text) != std::string::npos;
     }
     return false;
 }

@@ -1,9 +1,9 @@
 #pragma once
 // Runs programs for the integration tests: the real authgate binary and the sandbox tenant.
+#include <sys/types.h>
 #include <chrono>
 #include <map>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace authgate::testing {

@@ -23,11 +23,16 @@ std::string state_db(const Sandbox& sandbox) { return (sandbox.folder() / "state
 // A small desired state for the contoso seed: the org switch, one exception, the webhook.
 std::string write_desired(const Sandbox& sandbox, const std::string& exception_expires, const std::string& extra = "") {
     const fs::path file = sandbox.folder() / "desired.toml";
-    std::ofstream(file) << "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n"
-                           "[smtp_auth]\norg_disabled = true\nunlisted_overrides = \"report\"\n"
-                           "[[smtp_auth.exception]]\nmailbox = \"scanner-3f@contoso.com\"\nowner = \"facilities-it@contoso.com\"\n"
-                           "reason = \"MFP firmware\"\nexpires = " << exception_expires << "\nticket = \"CHG1\"\nreplacement = \"hve\"\n"
-                           "[notifications]\nwebhook_url = \"" << sandbox.origin() << "/_sandbox/webhook\"\n" << extra;
+    std::ofstream(file)
+        << "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n"
+           "[smtp_auth]\norg_disabled = true\nunlisted_overrides = \"report\"\n"
+           "[[smtp_auth.exception]]\nmailbox = \"scanner-3f@contoso.com\"\nowner = \"facilities-it@contoso.com\"\n"
+           "reason = \"MFP firmware\"\nexpires = "
+        << exception_expires
+        << "\nticket = \"CHG1\"\nreplacement = \"hve\"\n"
+           "[notifications]\nwebhook_url = \""
+        << sandbox.origin() << "/_sandbox/webhook\"\n"
+        << extra;
     return file.string();
 }
 
@@ -50,7 +55,8 @@ std::optional<bool> scanner_override(const Sandbox& sandbox) {
 
 }  // namespace
 
-TEST_CASE("an exception that expires between two reconciles is reverted by the second", "[integration][reconcile][clock]") {
+TEST_CASE("an exception that expires between two reconciles is reverted by the second",
+          "[integration][reconcile][clock]") {
     Sandbox sandbox;
     // Three days from now: granted by a pass now, expired for a pass as at four days on.
     const Instant now = now_utc();
@@ -67,7 +73,8 @@ TEST_CASE("an exception that expires between two reconciles is reverted by the s
     CHECK(second.exit_code == 0);
     CHECK(scanner_override(sandbox) == std::nullopt);  // reverted to inherit
 
-    const auto events = query(state_db(sandbox), "SELECT event, mailbox, owner, expires FROM exception_events ORDER BY id");
+    const auto events = query(state_db(sandbox),
+                              "SELECT event, mailbox, owner, expires FROM exception_events ORDER BY id");
     std::vector<std::string> names;
     for (const auto& row : events) names.push_back(row.at("event"));
     // Three days from expiry it is within warn_days too: warned once, granted, expired, reverted.
@@ -92,13 +99,16 @@ TEST_CASE("report mode changes nothing, exits 2 on drift and remembers it", "[in
     Sandbox sandbox;
     const std::string desired = write_desired(sandbox, format_date(now_utc() + std::chrono::days(120)));
     const auto report = [&] {
-        return sandbox.authgate({"reconcile", "-c", desired, "--once", "--mode", "report", "--state", state_db(sandbox)});
+        return sandbox.authgate(
+            {"reconcile", "-c", desired, "--once", "--mode", "report", "--state", state_db(sandbox)});
     };
     const RunResult first = report();
     INFO(first.out << first.err);
     CHECK(first.exit_code == 2);
     CHECK(sandbox.state().at("mutations").size() == 0);
-    const auto drift = query(state_db(sandbox), "SELECT target, attribute, expected, actual, first_seen, last_seen, resolved_at FROM drift ORDER BY id");
+    const auto drift =
+        query(state_db(sandbox),
+              "SELECT target, attribute, expected, actual, first_seen, last_seen, resolved_at FROM drift ORDER BY id");
     REQUIRE(drift.size() == 9);  // the grant, the org switch, the seed's seven unlisted overrides (reported)
     CHECK(drift[0].at("target") == "scanner-3f@contoso.com");
     CHECK(drift[0].at("expected") == "false");
@@ -113,7 +123,8 @@ TEST_CASE("report mode changes nothing, exits 2 on drift and remembers it", "[in
                    Catch::EndsWith("; and 4 more"));
 
     CHECK(report().exit_code == 2);
-    CHECK(query(state_db(sandbox), "SELECT COUNT(*) AS n FROM drift").at(0).at("n") == "9");  // the same rows, seen again
+    CHECK(query(state_db(sandbox), "SELECT COUNT(*) AS n FROM drift").at(0).at("n") ==
+          "9");                                  // the same rows, seen again
     CHECK(webhook_events(sandbox).size() == 1);  // nothing new to announce
 
     REQUIRE(sandbox.authgate({"reconcile", "-c", desired, "--once", "--state", state_db(sandbox)}).exit_code == 0);
@@ -141,23 +152,27 @@ TEST_CASE("a webhook that fails is logged and never fails the run", "[integratio
     const fs::path file = sandbox.folder() / "desired.toml";
     std::ofstream(file) << "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n[smtp_auth]\norg_disabled = true\n"
                            "[notifications]\nwebhook_url = \"https://127.0.0.1:1/hook\"\n";
-    const RunResult run = sandbox.authgate({"reconcile", "-c", file.string(), "--once", "--mode", "report", "--state", state_db(sandbox)});
+    const RunResult run = sandbox.authgate(
+        {"reconcile", "-c", file.string(), "--once", "--mode", "report", "--state", state_db(sandbox)});
     CHECK(run.exit_code == 2);
     CHECK_THAT(run.err, Catch::Contains("warning a notification could not be sent webhook=https://127.0.0.1:1"));
     CHECK_THAT(run.err, !Catch::Contains("/hook"));
 }
 
-TEST_CASE("as a service it runs every interval, logs JSON lines, and stops cleanly on SIGTERM", "[integration][reconcile]") {
+TEST_CASE("as a service it runs every interval, logs JSON lines, and stops cleanly on SIGTERM",
+          "[integration][reconcile]") {
     Sandbox sandbox;
     const std::string desired = write_desired(sandbox, format_date(now_utc() + std::chrono::days(120)));
-    std::vector<std::string> argv{AUTHGATE_BINARY, "reconcile", "-c", desired, "--interval", "1s", "--mode", "report",
-                                  "--log-format", "json", "--state", state_db(sandbox)};
+    std::vector<std::string> argv{AUTHGATE_BINARY, "reconcile",    "-c",   desired,   "--interval",     "1s", "--mode",
+                                  "report",        "--log-format", "json", "--state", state_db(sandbox)};
     const auto flags = sandbox.connection_flags();
     argv.insert(argv.end(), flags.begin(), flags.end());
     const std::string log = (sandbox.folder() / "service.log").string();
     BackgroundProgram service(argv, log);
     const auto passes = [&] {
-        return fs::exists(state_db(sandbox)) ? query(state_db(sandbox), "SELECT id FROM runs WHERE outcome = 'succeeded'").size() : 0;
+        return fs::exists(state_db(sandbox))
+                   ? query(state_db(sandbox), "SELECT id FROM runs WHERE outcome = 'succeeded'").size()
+                   : 0;
     };
     for (int i = 0; i < 600 && passes() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     CHECK(service.stop() == 0);
@@ -176,11 +191,13 @@ TEST_CASE("as a service it runs every interval, logs JSON lines, and stops clean
     }
     CHECK(runs >= 2);
     CHECK(lines >= runs);
-    CHECK_THAT(std::string((std::istreambuf_iterator<char>(std::ifstream(log).rdbuf())), std::istreambuf_iterator<char>()),
+    CHECK_THAT(std::string((std::istreambuf_iterator<char>(std::ifstream(log).rdbuf())),
+                           std::istreambuf_iterator<char>()),
                Catch::Contains("\"message\":\"reconcile stopped\""));
 }
 
-TEST_CASE("an exception deleted from the desired state is reverted like an expired one", "[integration][reconcile][clock]") {
+TEST_CASE("an exception deleted from the desired state is reverted like an expired one",
+          "[integration][reconcile][clock]") {
     Sandbox sandbox;
     const std::string state = state_db(sandbox);
     REQUIRE(sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state}).exit_code == 0);
@@ -198,25 +215,29 @@ TEST_CASE("an exception deleted from the desired state is reverted like an expir
     text.erase(from, to - from);
     std::ofstream(copy / "exceptions" / "facilities.toml") << text;
 
-    const RunResult expiry = sandbox.authgate({"reconcile", "-c", copy.string(), "--once", "--mode", "expiry", "--state", state});
+    const RunResult expiry =
+        sandbox.authgate({"reconcile", "-c", copy.string(), "--once", "--mode", "expiry", "--state", state});
     INFO(expiry.out << expiry.err);
     CHECK(expiry.exit_code == 0);
     CHECK(scanner_override(sandbox) == std::nullopt);
     CHECK_THAT(expiry.out, Catch::Contains("exception removed from the desired state (was granted until " +
                                            example_date("2027-03-31") + ", owner facilities-it@contoso.com)"));
-    const auto events = query(state, "SELECT event FROM exception_events WHERE mailbox = 'scanner-3f@contoso.com' ORDER BY id");
+    const auto events =
+        query(state, "SELECT event FROM exception_events WHERE mailbox = 'scanner-3f@contoso.com' ORDER BY id");
     REQUIRE(events.size() == 2);
     CHECK(events[0].at("event") == "granted");
     CHECK(events[1].at("event") == "removed");
 }
 
-TEST_CASE("a webhook URL is a secret: refused URLs are named by host only, and an unset variable is said", "[integration][reconcile][secrets]") {
+TEST_CASE("a webhook URL is a secret: refused URLs are named by host only, and an unset variable is said",
+          "[integration][reconcile][secrets]") {
     Sandbox sandbox;
     const fs::path file = sandbox.folder() / "desired.toml";
     std::ofstream(file) << "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n[smtp_auth]\norg_disabled = true\n"
                            "[notifications]\nwebhook_url_env = \"AUTHGATE_WEBHOOK\"\n";
     const auto reconcile = [&](const std::map<std::string, std::string>& environment) {
-        return sandbox.authgate({"reconcile", "-c", file.string(), "--once", "--mode", "report", "--state", state_db(sandbox)},
+        return sandbox.authgate({"reconcile", "-c", file.string(), "--once", "--mode", "report", "--state",
+                                 state_db(sandbox)},
                                 environment);
     };
     for (const std::string url : {"http://hooks.example.com/services/T0/B0/s3cr3t-path",
@@ -232,11 +253,13 @@ TEST_CASE("a webhook URL is a secret: refused URLs are named by host only, and a
     }
     CHECK(sandbox.state().at("webhooks").size() == 0);
     const RunResult unset = reconcile({{"AUTHGATE_WEBHOOK", ""}});
-    CHECK_THAT(unset.err, Catch::Contains("no notification will be sent: the variable named by webhook_url_env is not set "
-                                          "variable=AUTHGATE_WEBHOOK"));
+    CHECK_THAT(unset.err,
+               Catch::Contains("no notification will be sent: the variable named by webhook_url_env is not set "
+                               "variable=AUTHGATE_WEBHOOK"));
 }
 
-TEST_CASE("tenant text in a webhook is inert in the chat: no mention, link or markup", "[integration][reconcile][safety]") {
+TEST_CASE("tenant text in a webhook is inert in the chat: no mention, link or markup",
+          "[integration][reconcile][safety]") {
     const fs::path folder = fs::temp_directory_path() / ("authgate-hostile-seed-" + std::to_string(::getpid()));
     fs::create_directories(folder);
     const fs::path seed = folder / "live.json";
@@ -247,9 +270,10 @@ TEST_CASE("tenant text in a webhook is inert in the chat: no mention, link or ma
     Sandbox sandbox({seed.string(), {}});
     const fs::path file = sandbox.folder() / "desired.toml";
     std::ofstream(file) << "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n[smtp_auth]\norg_disabled = true\n"
-                           "unlisted_overrides = \"report\"\n[notifications]\nwebhook_url = \"" << sandbox.origin()
-                        << "/_sandbox/webhook\"\n";
-    const RunResult run = sandbox.authgate({"reconcile", "-c", file.string(), "--once", "--mode", "report", "--state", state_db(sandbox)});
+                           "unlisted_overrides = \"report\"\n[notifications]\nwebhook_url = \""
+                        << sandbox.origin() << "/_sandbox/webhook\"\n";
+    const RunResult run = sandbox.authgate(
+        {"reconcile", "-c", file.string(), "--once", "--mode", "report", "--state", state_db(sandbox)});
     INFO(run.out << run.err);
     CHECK(run.exit_code == 2);
     const auto state = sandbox.state();
@@ -269,10 +293,11 @@ TEST_CASE("reconcile leaves alone, and reports, a mailbox that a missing excepti
     const RunResult result = sandbox.authgate({"reconcile", "-c", desired, "--once", "--state", state_db(sandbox)});
     INFO(result.out << result.err);
     CHECK(result.exit_code == 0);
-    CHECK_THAT(result.out, Catch::Contains("no mailbox has the address 'old-prnter@contoso.com' (exception owned by "
-                                           "facilities-it@contoso.com); did you mean 'old-printer@contoso.com'? Its change "
-                                           "(SmtpClientAuthenticationDisabled false -> null, unlisted_override) is held, "
-                                           "reported and not made, until the address is corrected"));
+    CHECK_THAT(result.out,
+               Catch::Contains("no mailbox has the address 'old-prnter@contoso.com' (exception owned by "
+                               "facilities-it@contoso.com); did you mean 'old-printer@contoso.com'? Its change "
+                               "(SmtpClientAuthenticationDisabled false -> null, unlisted_override) is held, "
+                               "reported and not made, until the address is corrected"));
     // Reported: its drift is remembered like any other.
     CHECK(query(state_db(sandbox), "SELECT 1 FROM drift WHERE target = 'old-printer@contoso.com'").size() == 1);
     const web::json::value state = sandbox.state();

@@ -9,8 +9,8 @@
 #include <sstream>
 #include <thread>
 
-#include <boost/asio/ssl.hpp>
 #include <cpprest/http_client.h>
+#include <boost/asio/ssl.hpp>
 
 #include "policies/time.h"
 
@@ -21,7 +21,8 @@ namespace fs = std::filesystem;
 
 fs::path fresh_folder(const std::string& prefix) {
     std::random_device random;
-    const fs::path folder = fs::temp_directory_path() / (prefix + std::to_string(::getpid()) + "-" + std::to_string(random()));
+    const fs::path folder = fs::temp_directory_path() /
+                            (prefix + std::to_string(::getpid()) + "-" + std::to_string(random()));
     fs::create_directories(folder);
     return folder;
 }
@@ -42,7 +43,8 @@ std::string read_file(const fs::path& path) {
 
 web::http::client::http_client control_client(const std::string& origin, const std::string& ca_bundle) {
     web::http::client::http_client_config config;
-    config.set_ssl_context_callback([ca_bundle](boost::asio::ssl::context& context) { context.load_verify_file(ca_bundle); });
+    config.set_ssl_context_callback(
+        [ca_bundle](boost::asio::ssl::context& context) { context.load_verify_file(ca_bundle); });
     return web::http::client::http_client(origin, config);
 }
 
@@ -78,7 +80,8 @@ const ClientCredentials& client_credentials() {
     static const ClientCredentials credentials = [] {
         // Made once per test run by CTest (tests/integration/make-client-credentials), else here.
         fs::path folder;
-        if (const char* made = std::getenv("AUTHGATE_TEST_CLIENTS"); made && fs::exists(fs::path(made) / "expired" / "client.pem")) {
+        if (const char* made = std::getenv("AUTHGATE_TEST_CLIENTS");
+            made && fs::exists(fs::path(made) / "expired" / "client.pem")) {
             folder = made;
         } else {
             folder = fresh_folder("authgate-clients-");
@@ -87,7 +90,8 @@ const ClientCredentials& client_credentials() {
             make_certificate(folder / "expired", {"--days", "-1"});
         }
         return ClientCredentials{(folder / "app" / "client.pem").string(), (folder / "app" / "client.pfx").string(),
-                                 (folder / "other" / "client.pem").string(), (folder / "expired" / "client.pem").string()};
+                                 (folder / "other" / "client.pem").string(),
+                                 (folder / "expired" / "client.pem").string()};
     }();
     return credentials;
 }
@@ -95,14 +99,23 @@ const ClientCredentials& client_credentials() {
 Sandbox::Sandbox(SandboxOptions options) : folder_(fresh_folder("authgate-sandbox-")) {
     const ClientCredentials& credentials = client_credentials();
     std::vector<std::string> argv{AUTHGATE_SANDBOX_BINARY,
-                                  "--seed", fs::path(options.seed).is_absolute() ? options.seed : source_dir() + "/" + options.seed,
-                                  "--tenant", tenant,
-                                  "--app-id", app_id,
-                                  "--app-cert", credentials.pem,
-                                  "--app-cert", credentials.expired_pem,
-                                  "--tls-dir", (folder_ / "tls").string(),
-                                  "--port-file", (folder_ / "port").string(),
-                                  "--state-file", (folder_ / "state.json").string()};
+                                  "--seed",
+                                  fs::path(options.seed).is_absolute() ? options.seed
+                                                                       : source_dir() + "/" + options.seed,
+                                  "--tenant",
+                                  tenant,
+                                  "--app-id",
+                                  app_id,
+                                  "--app-cert",
+                                  credentials.pem,
+                                  "--app-cert",
+                                  credentials.expired_pem,
+                                  "--tls-dir",
+                                  (folder_ / "tls").string(),
+                                  "--port-file",
+                                  (folder_ / "port").string(),
+                                  "--state-file",
+                                  (folder_ / "state.json").string()};
     argv.insert(argv.end(), options.extra.begin(), options.extra.end());
     process_ = std::make_unique<BackgroundProgram>(argv, (folder_ / "sandbox.log").string());
     // Up to 15 s, looked at every 5 ms: it usually listens within 50.
@@ -128,8 +141,16 @@ Sandbox::~Sandbox() {
 }
 
 std::vector<std::string> Sandbox::connection_flags(const std::string& certificate) const {
-    return {"--login-endpoint", origin(), "--exchange-endpoint", origin(), "--ca-bundle", ca_bundle(),
-            "--app-id", app_id, "--certificate", certificate.empty() ? client_credentials().pem : certificate};
+    return {"--login-endpoint",
+            origin(),
+            "--exchange-endpoint",
+            origin(),
+            "--ca-bundle",
+            ca_bundle(),
+            "--app-id",
+            app_id,
+            "--certificate",
+            certificate.empty() ? client_credentials().pem : certificate};
 }
 
 RunResult Sandbox::authgate(std::vector<std::string> args, const std::map<std::string, std::string>& environment,
@@ -178,7 +199,8 @@ web::json::value Sandbox::state() const {
 
 void Sandbox::set_faults(const std::string& document) const {
     auto client = control_client(origin(), ca_bundle());
-    const auto response = client.request(web::http::methods::POST, "/_sandbox/faults", document, "application/json").get();
+    const auto response =
+        client.request(web::http::methods::POST, "/_sandbox/faults", document, "application/json").get();
     if (response.status_code() != 200) throw std::runtime_error("faults refused: " + response.extract_string().get());
 }
 

@@ -30,15 +30,15 @@ std::string example_date(const std::string& date);
 
 struct SandboxOptions {
     std::string seed = "examples/contoso/live.json";  // relative to the repository, or absolute
-    std::vector<std::string> extra;                    // more sandbox flags
+    std::vector<std::string> extra;                   // more sandbox flags
 };
 
 // Client credentials made once per test run by the sandbox's make-client-cert.
 struct ClientCredentials {
-    std::string pem;           // registered with the sandbox
-    std::string pfx;           // the same, as PKCS#12 with password "pfx-secret"
-    std::string other_pem;     // a valid key the sandbox does not know
-    std::string expired_pem;   // registered, but expired
+    std::string pem;          // registered with the sandbox
+    std::string pfx;          // the same, as PKCS#12 with password "pfx-secret"
+    std::string other_pem;    // a valid key the sandbox does not know
+    std::string expired_pem;  // registered, but expired
 };
 const ClientCredentials& client_credentials();
 

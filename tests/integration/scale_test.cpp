@@ -47,18 +47,20 @@ TEST_CASE("a tenant of several pages is read whole, and hundreds of changes are 
     Sandbox sandbox({generated.seed(), {}});
     const std::string state = (sandbox.folder() / "state.db").string();
 
-    const RunResult plan = sandbox.authgate({"plan", "-c", generated.desired(), "--format", "json", "--log-format", "json",
-                                             "--log-level", "debug", "--state", state});
+    const RunResult plan = sandbox.authgate({"plan", "-c", generated.desired(), "--format", "json", "--log-format",
+                                             "json", "--log-level", "debug", "--state", state});
     INFO(plan.err);
     REQUIRE(plan.exit_code == 0);
     CHECK_THAT(plan.out, Catch::Contains("\"change\": 700"));
     CHECK_THAT(plan.err, Catch::Contains("\"mailboxes\":\"3500\""));
     CHECK(sandbox.cmdlet_calls("Get-CASMailbox") == 4);  // no page fetched twice, none ahead of the last
 
-    const RunResult applied = sandbox.authgate({"apply", "-c", generated.desired(), "--auto-approve", "--state", state});
+    const RunResult applied =
+        sandbox.authgate({"apply", "-c", generated.desired(), "--auto-approve", "--state", state});
     INFO(applied.out.substr(applied.out.size() > 2000 ? applied.out.size() - 2000 : 0) << applied.err);
     REQUIRE(applied.exit_code == 0);
-    CHECK_THAT(applied.out, Catch::Contains("Apply finished: 700 verified, 0 applied (cannot be read back), 0 failed, 0 not made."));
+    CHECK_THAT(applied.out,
+               Catch::Contains("Apply finished: 700 verified, 0 applied (cannot be read back), 0 failed, 0 not made."));
 
     // Each change made exactly once, all through $batch, ten to a request.
     const auto document = sandbox.state();
@@ -69,7 +71,8 @@ TEST_CASE("a tenant of several pages is read whole, and hundreds of changes are 
     CHECK(identities.size() == 700);
     CHECK(document.at("requests").at("batch").as_integer() == 70);
 
-    const RunResult again = sandbox.authgate({"plan", "-c", generated.desired(), "--detailed-exitcode", "--state", state});
+    const RunResult again =
+        sandbox.authgate({"plan", "-c", generated.desired(), "--detailed-exitcode", "--state", state});
     INFO(again.out << again.err);
     CHECK(again.exit_code == 0);
 }

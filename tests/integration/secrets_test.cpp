@@ -96,7 +96,8 @@ struct Sweep {
     }
     void keep_credentials(const Sandbox& sandbox) {
         const auto credentials = sandbox.state().at("credentials");
-        for (const auto& digest : credentials.at("issued_token_sha256").as_array()) token_digests.insert(digest.as_string());
+        for (const auto& digest : credentials.at("issued_token_sha256").as_array())
+            token_digests.insert(digest.as_string());
         for (const auto& jti : credentials.at("accepted_jtis").as_array()) jtis.push_back(jti.as_string());
     }
 };
@@ -116,8 +117,9 @@ TEST_CASE("no token, assertion, key, password or webhook URL appears in any outp
           "[integration][secrets][safety]") {
     const fs::path pfx_folder = fs::path(client_credentials().pem).parent_path().parent_path() / "canary";
     if (!fs::exists(pfx_folder / "client.pfx")) {
-        const RunResult made = run_program({AUTHGATE_SANDBOX_BINARY, "make-client-cert", "--out-dir", pfx_folder.string()},
-                                           {{"SANDBOX_PFX_PASSWORD", pfx_password}});
+        const RunResult made =
+            run_program({AUTHGATE_SANDBOX_BINARY, "make-client-cert", "--out-dir", pfx_folder.string()},
+                        {{"SANDBOX_PFX_PASSWORD", pfx_password}});
         REQUIRE(made.exit_code == 0);
     }
     const std::string pfx = (pfx_folder / "client.pfx").string();
@@ -140,8 +142,8 @@ TEST_CASE("no token, assertion, key, password or webhook URL appears in any outp
             return sandbox.authgate(args, extra, false);
         };
         const auto reconcile = [&](const std::string& mode, const std::string& format, const std::string& level) {
-            return with_pfx({"reconcile", "-c", desired, "--once", "--mode", mode, "--log-format", format, "--log-level",
-                             level, "--state", state.string()});
+            return with_pfx({"reconcile", "-c", desired, "--once", "--mode", mode, "--log-format", format,
+                             "--log-level", level, "--state", state.string()});
         };
 
         // Plans in every format, one saved.
@@ -167,8 +169,10 @@ TEST_CASE("no token, assertion, key, password or webhook URL appears in any outp
         for (const auto& args : std::vector<std::vector<std::string>>{
                  {"plan", "-c", desired},
                  {"apply", "-c", desired, "--auto-approve", "--state", state.string()},
-                 {"reconcile", "-c", desired, "--once", "--log-format", "json", "--log-level", "debug", "--state", state.string()},
-                 {"reconcile", "-c", desired, "--once", "--log-format", "text", "--log-level", "debug", "--state", state.string()}}) {
+                 {"reconcile", "-c", desired, "--once", "--log-format", "json", "--log-level", "debug", "--state",
+                  state.string()},
+                 {"reconcile", "-c", desired, "--once", "--log-format", "text", "--log-level", "debug", "--state",
+                  state.string()}}) {
             sandbox.set_faults(R"({"token_error": {"count": 2, "code": 700027}})");
             const RunResult refused = with_pfx(args);
             CHECK(refused.exit_code == 1);
@@ -196,15 +200,15 @@ TEST_CASE("no token, assertion, key, password or webhook URL appears in any outp
         const std::map<std::string, std::string> environment{
             {"AUTHGATE_WEBHOOK", sandbox.origin() + "/_sandbox/webhook?key=" + webhook_secret}};
         sandbox.set_faults(R"({"forbidden_cmdlets": ["Set-CASMailbox"]})");
-        const RunResult partial = sandbox.authgate(
-            {"reconcile", "-c", desired, "--once", "--log-format", "text", "--log-level", "debug", "--state", state.string()},
-            environment);
+        const RunResult partial = sandbox.authgate({"reconcile", "-c", desired, "--once", "--log-format", "text",
+                                                    "--log-level", "debug", "--state", state.string()},
+                                                   environment);
         CHECK(partial.exit_code == 1);
         sweep.keep(partial);
         sandbox.set_faults("{}");
-        const RunResult rest = sandbox.authgate(
-            {"reconcile", "-c", desired, "--once", "--log-format", "json", "--log-level", "debug", "--state", state.string()},
-            environment);
+        const RunResult rest = sandbox.authgate({"reconcile", "-c", desired, "--once", "--log-format", "json",
+                                                 "--log-level", "debug", "--state", state.string()},
+                                                environment);
         CHECK(rest.exit_code == 0);
         sweep.keep(rest);
         CHECK_THAT(rest.err, Catch::Contains(R"("level":"debug")"));  // debug lines were there to be scanned
@@ -223,9 +227,9 @@ TEST_CASE("no token, assertion, key, password or webhook URL appears in any outp
         INFO("assertion jti " << jti);
         CHECK(sweep.everything.find(jti) == std::string::npos);
     }
-    std::vector<std::string> secrets{"PRIVATE KEY", pfx_password, wrong_password, webhook_secret,
+    std::vector<std::string> secrets{"PRIVATE KEY", pfx_password,      wrong_password, webhook_secret,
                                      "eyJ",  // a JWT's header: base64url of '{"'
-                                     "Bearer ", "client_assertion"};
+                                     "Bearer ",     "client_assertion"};
     for (const auto& key : {client_credentials().pem, (pfx_folder / "client.pem").string()})
         for (const auto& line : key_lines(key)) secrets.push_back(line);
     REQUIRE(secrets.size() > 40);
@@ -241,8 +245,8 @@ TEST_CASE("a trace (--trace DIR) holds every request and answer, and no secret",
     const std::string state = (sandbox.folder() / "state.db").string();
     // A plan, then an apply: sign-in, reads with pages, $batch writes and the read-back.
     REQUIRE(sandbox.authgate({"plan", "-c", sandbox.example(), "--trace", trace.string()}).exit_code == 0);
-    const RunResult apply =
-        sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state, "--trace", trace.string()});
+    const RunResult apply = sandbox.authgate(
+        {"apply", "-c", sandbox.example(), "--auto-approve", "--state", state, "--trace", trace.string()});
     INFO(apply.err);
     REQUIRE(apply.exit_code == 0);
 
@@ -251,11 +255,13 @@ TEST_CASE("a trace (--trace DIR) holds every request and answer, and no secret",
     for (const auto& entry : fs::directory_iterator(trace)) {
         everything += file_text(entry.path());
         ++files;
-        CHECK((fs::status(entry.path()).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+        CHECK((fs::status(entry.path()).permissions() & fs::perms::all) ==
+              (fs::perms::owner_read | fs::perms::owner_write));
     }
     const auto credentials = sandbox.state().at("credentials");
     std::set<std::string> token_digests;
-    for (const auto& digest : credentials.at("issued_token_sha256").as_array()) token_digests.insert(digest.as_string());
+    for (const auto& digest : credentials.at("issued_token_sha256").as_array())
+        token_digests.insert(digest.as_string());
     const int requests = sandbox.state().at("requests").at("token").as_integer() +
                          sandbox.state().at("requests").at("invoke").as_integer() +
                          sandbox.state().at("requests").at("batch").as_integer();
@@ -265,7 +271,8 @@ TEST_CASE("a trace (--trace DIR) holds every request and answer, and no secret",
 
     REQUIRE(token_digests.size() >= 2);
     CHECK(tokens_in(everything, token_digests) == 0);
-    for (const auto& jti : credentials.at("accepted_jtis").as_array()) CHECK(everything.find(jti.as_string()) == std::string::npos);
+    for (const auto& jti : credentials.at("accepted_jtis").as_array())
+        CHECK(everything.find(jti.as_string()) == std::string::npos);
     std::vector<std::string> secrets{"PRIVATE KEY", "eyJ"};
     for (const auto& line : key_lines(client_credentials().pem)) secrets.push_back(line);
     for (const auto& secret : secrets) {

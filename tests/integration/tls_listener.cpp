@@ -55,8 +55,8 @@ Owned<X509> make_certificate(EVP_PKEY* key, const std::string& common_name, X509
     X509_gmtime_adj(X509_getm_notAfter(certificate.get()), 86400L * valid_until_days);
     X509_set_pubkey(certificate.get(), key);
     X509_NAME* subject = X509_get_subject_name(certificate.get());
-    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(common_name.c_str()),
-                               -1, -1, 0);
+    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
     X509* signer = issuer ? issuer : certificate.get();
     X509_set_issuer_name(certificate.get(), X509_get_subject_name(signer));
     add_extension(certificate.get(), signer, NID_subject_key_identifier, "hash");
@@ -89,7 +89,8 @@ void write_pem(const std::string& path, X509* certificate) {
 
 void write_pem(const std::string& path, EVP_PKEY* key) {
     Owned<FILE> file(std::fopen(path.c_str(), "w"));
-    if (!file || PEM_write_PrivateKey(file.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) fail("writing " + path);
+    if (!file || PEM_write_PrivateKey(file.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
+        fail("writing " + path);
 }
 
 Owned<X509> read_certificate(const std::string& path) {
@@ -154,8 +155,8 @@ PemFiles TestCa::issue(const std::string& name, const ServerCertificate& spec) c
     const auto ca_key = read_key(files_.key);
     Owned<EVP_PKEY> key(EVP_EC_gen("P-256"));
     if (!key) fail("a server key");
-    auto certificate =
-        make_certificate(key.get(), spec.common_name, ca.get(), spec.valid_from_days, spec.valid_until_days);
+    auto certificate = make_certificate(key.get(), spec.common_name, ca.get(), spec.valid_from_days,
+                                        spec.valid_until_days);
     add_alt_names(certificate.get(), spec.subject_alt_names);
     sign(certificate.get(), ca_key.get());
     const PemFiles files{(folder_ / (name + ".pem")).string(), (folder_ / (name + ".key")).string()};
@@ -171,8 +172,9 @@ TlsListener::TlsListener(const PemFiles& identity) : context_(server_context(ide
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t size = sizeof address;
-    if (socket_ < 0 || ::bind(socket_, reinterpret_cast<sockaddr*>(&address), size) != 0 || ::listen(socket_, 64) != 0 ||
-        ::getsockname(socket_, reinterpret_cast<sockaddr*>(&address), &size) != 0 || ::pipe(stop_pipe_) != 0)
+    if (socket_ < 0 || ::bind(socket_, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+        ::listen(socket_, 64) != 0 || ::getsockname(socket_, reinterpret_cast<sockaddr*>(&address), &size) != 0 ||
+        ::pipe(stop_pipe_) != 0)
         throw std::runtime_error("the test listener cannot listen");
     port_ = ntohs(address.sin_port);
     thread_ = std::thread([this] { serve(); });

@@ -92,7 +92,8 @@ TEST_CASE("bad server certificates are refused: nothing is sent, nothing is chan
         {"not signed by a trusted CA", stranger.issue("untrusted", {}),
          " (the server's certificate is not signed by the system's trust anchors and " + bundle +
              ": unable to get local issuer certificate; a private CA needs --ca-bundle)"},
-        {"for another host", trusted.issue("other-host", {"login.example.net", {"DNS:login.example.net", "IP:192.0.2.7"}}),
+        {"for another host",
+         trusted.issue("other-host", {"login.example.net", {"DNS:login.example.net", "IP:192.0.2.7"}}),
          " (the server's certificate is not for 127.0.0.1)"},
         {"expired", trusted.issue("expired", {"127.0.0.1", {"IP:127.0.0.1", "DNS:localhost"}, -30, -1}),
          " (the server's certificate was refused: certificate has expired)"},
@@ -136,9 +137,9 @@ TEST_CASE("no flag or environment variable turns TLS verification off", "[integr
     CHECK(untrusted.connections() == 0);
 
     const std::map<std::string, std::string> permissive{
-        {"AUTHGATE_INSECURE", "1"},       {"AUTHGATE_TLS_VERIFY", "false"}, {"AUTHGATE_SKIP_TLS_VERIFY", "1"},
-        {"AUTHGATE_NO_VERIFY", "1"},      {"AUTHGATE_VERIFY_TLS", "0"},      {"CURL_CA_BUNDLE", ""},
-        {"SSL_VERIFY", "0"},              {"PYTHONHTTPSVERIFY", "0"},        {"NODE_TLS_REJECT_UNAUTHORIZED", "0"},
+        {"AUTHGATE_INSECURE", "1"},  {"AUTHGATE_TLS_VERIFY", "false"}, {"AUTHGATE_SKIP_TLS_VERIFY", "1"},
+        {"AUTHGATE_NO_VERIFY", "1"}, {"AUTHGATE_VERIFY_TLS", "0"},     {"CURL_CA_BUNDLE", ""},
+        {"SSL_VERIFY", "0"},         {"PYTHONHTTPSVERIFY", "0"},       {"NODE_TLS_REJECT_UNAUTHORIZED", "0"},
         {"GIT_SSL_NO_VERIFY", "1"}};
     const RunResult plan = run(sandbox, plan_args(), endpoints, permissive);
     CHECK(plan.exit_code == 1);
@@ -156,9 +157,9 @@ TEST_CASE("no flag or environment variable turns TLS verification off", "[integr
         }
     CHECK(read == std::set<std::string>{"AUTHGATE_APP_ID", "AUTHGATE_CA_BUNDLE", "AUTHGATE_CERTIFICATE",
                                         "AUTHGATE_CERT_PASSWORD", "AUTHGATE_EXCHANGE_ENDPOINT", "AUTHGATE_HTTP_TIMEOUT",
-                                        "AUTHGATE_LOCK_LEASE", "AUTHGATE_LOGIN_ENDPOINT",
-                                        "AUTHGATE_STATE", "AUTHGATE_TENANT", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY",
-                                        "NO_COLOR", "TERM"});
+                                        "AUTHGATE_LOCK_LEASE", "AUTHGATE_LOGIN_ENDPOINT", "AUTHGATE_STATE",
+                                        "AUTHGATE_TENANT", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "NO_COLOR",
+                                        "TERM"});
 }
 
 TEST_CASE("a nextLink to another origin that answers: authgate sends nothing there", "[integration][tls][safety]") {
@@ -182,10 +183,10 @@ TEST_CASE("a nextLink to another origin that answers: authgate sends nothing the
     const RunResult plan = run(sandbox, plan_args(), {sandbox.origin(), sandbox.origin(), bundle});
     CHECK(plan.exit_code == 1);
     CHECK_THAT(plan.err, Catch::StartsWith("error: Get-CASMailbox failed: " + refused));
-    const RunResult reconcile =
-        run(sandbox, {"reconcile", "-c", "examples/contoso", "--once", "--log-format", "json", "--log-level", "debug",
-                      "--state", (sandbox.folder() / "state.db").string()},
-            {sandbox.origin(), sandbox.origin(), bundle});
+    const RunResult reconcile = run(sandbox,
+                                    {"reconcile", "-c", "examples/contoso", "--once", "--log-format", "json",
+                                     "--log-level", "debug", "--state", (sandbox.folder() / "state.db").string()},
+                                    {sandbox.origin(), sandbox.origin(), bundle});
     CHECK(reconcile.exit_code == 1);
     CHECK_THAT(reconcile.err, Catch::Contains(refused));
 
@@ -215,7 +216,8 @@ TEST_CASE("a key file that group or others can read is refused before anything i
             CHECK(plan.exit_code == 1);
             CHECK(plan.out.empty());
             CHECK(plan.err == "error: the private key in " + copy.string() + " is readable by group or others (mode " +
-                                  octal + "); run: chmod 600 " + copy.string() + "\nThe live state could not be read; no plan is made.\n");
+                                  octal + "); run: chmod 600 " + copy.string() +
+                                  "\nThe live state could not be read; no plan is made.\n");
 
             if (mode == 0644) {  // the same file, once only its owner can read it, signs in
                 fs::permissions(copy, fs::perms::owner_read | fs::perms::owner_write);
@@ -226,7 +228,8 @@ TEST_CASE("a key file that group or others can read is refused before anything i
     CHECK(sandbox.token_requests() == 2);  // the two owner-only files; none of the others
 }
 
-TEST_CASE("a redirect from the Exchange endpoint is never followed: the token goes nowhere else", "[integration][tls][safety][live]") {
+TEST_CASE("a redirect from the Exchange endpoint is never followed: the token goes nowhere else",
+          "[integration][tls][safety][live]") {
     // The other origin is trusted through the bundle, so that only authgate's own rule keeps the
     // request and its token from it.
     const fs::path pki = fs::temp_directory_path() / ("authgate-redirect-" + std::to_string(::getpid()));
@@ -235,7 +238,8 @@ TEST_CASE("a redirect from the Exchange endpoint is never followed: the token go
     Sandbox sandbox({"examples/contoso/live.json", {"--redirect-to", elsewhere.origin()}});
     const std::string bundle = trust_both(sandbox, ca);
     const std::string state = (sandbox.folder() / "state.db").string();
-    for (const auto& args : {plan_args(), std::vector<std::string>{"apply", "-c", sandbox.example(), "--auto-approve", "--state", state}}) {
+    for (const auto& args : {plan_args(), std::vector<std::string>{"apply", "-c", sandbox.example(), "--auto-approve",
+                                                                   "--state", state}}) {
         const RunResult run_result = run(sandbox, args, {sandbox.origin(), sandbox.origin(), bundle});
         INFO(run_result.err);
         CHECK(run_result.exit_code == 1);

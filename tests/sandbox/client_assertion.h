@@ -18,12 +18,12 @@ namespace sandbox {
 
 // A public certificate uploaded to the app registration (--app-cert).
 struct RegisteredCertificate {
-  std::string source;  // where it was read from, for messages
-  CertificatePtr certificate;
-  std::string sha1;    // raw digest of the DER: what x5t carries
-  std::string sha256;  // raw digest of the DER: what x5t#S256 carries
-  Instant not_before;
-  Instant not_after;
+    std::string source;  // where it was read from, for messages
+    CertificatePtr certificate;
+    std::string sha1;    // raw digest of the DER: what x5t carries
+    std::string sha256;  // raw digest of the DER: what x5t#S256 carries
+    Instant not_before;
+    Instant not_after;
 };
 
 // Reads the first certificate of a PEM file (a key in the same file is ignored). Throws
@@ -36,32 +36,32 @@ RegisteredCertificate register_certificate(CertificatePtr certificate, std::stri
 enum class PssPolicy { accept, rs256_only };
 
 struct AssertionExpectations {
-  std::string client_id;
-  std::vector<std::string> audiences;  // the token URLs the client may have addressed
-  Instant now;
+    std::string client_id;
+    std::vector<std::string> audiences;  // the token URLs the client may have addressed
+    Instant now;
 };
 
 class ClientAssertionVerifier {
- public:
-  static constexpr std::chrono::seconds kClockSkew{300};
-  static constexpr std::chrono::seconds kMaximumLifetime{600};
+public:
+    static constexpr std::chrono::seconds kClockSkew{300};
+    static constexpr std::chrono::seconds kMaximumLifetime{600};
 
-  ClientAssertionVerifier(std::vector<RegisteredCertificate> certificates, PssPolicy pss_policy);
+    ClientAssertionVerifier(std::vector<RegisteredCertificate> certificates, PssPolicy pss_policy);
 
-  // nullopt when the assertion is good; its jti is then remembered until it expires, and a
-  // second use is refused.
-  std::optional<EntraError> verify(std::string_view assertion, const AssertionExpectations& expected);
-  // The jti of every assertion accepted, in order (never forgotten, unlike the replay check's).
-  const std::vector<std::string>& accepted_jtis() const { return accepted_jtis_; }
+    // nullopt when the assertion is good; its jti is then remembered until it expires, and a
+    // second use is refused.
+    std::optional<EntraError> verify(std::string_view assertion, const AssertionExpectations& expected);
+    // The jti of every assertion accepted, in order (never forgotten, unlike the replay check's).
+    const std::vector<std::string>& accepted_jtis() const { return accepted_jtis_; }
 
- private:
-  const RegisteredCertificate* find(std::string_view thumbprint) const;
-  void forget_expired_jtis(Instant now);
+private:
+    const RegisteredCertificate* find(std::string_view thumbprint) const;
+    void forget_expired_jtis(Instant now);
 
-  std::vector<RegisteredCertificate> certificates_;
-  PssPolicy pss_policy_;
-  std::map<std::string, Instant> used_jtis_;  // jti -> when it may be forgotten
-  std::vector<std::string> accepted_jtis_;
+    std::vector<RegisteredCertificate> certificates_;
+    PssPolicy pss_policy_;
+    std::map<std::string, Instant> used_jtis_;  // jti -> when it may be forgotten
+    std::vector<std::string> accepted_jtis_;
 };
 
 }  // namespace sandbox

@@ -18,8 +18,9 @@ Clock system_clock();
 std::string rfc3339(Instant when);          // 2026-11-22T10:00:00Z
 std::string rfc3339_precise(Instant when);  // 2026-11-22T10:00:00.1234567Z, as Entra prints times
 std::string entra_timestamp(Instant when);
-std::string http_date(Instant when);         // Mon, 30 Nov 2026 10:00:00 GMT, as a Date header  // 2026-11-22 10:00:00Z, the "Timestamp:" line of Entra
-std::string us_date_time(Instant when);     // 11/22/2026 10:00:00, as Entra prints key validity
+std::string http_date(Instant when);  // Mon, 30 Nov 2026 10:00:00 GMT, as a Date header  // 2026-11-22 10:00:00Z, the
+                                      // "Timestamp:" line of Entra
+std::string us_date_time(Instant when);  // 11/22/2026 10:00:00, as Entra prints key validity
 Instant from_unix_seconds(double seconds);
 
 // ISO 8601 date or date-time ("2026-11-22", "2026-11-22T10:00:00.1234567Z", "...+02:00").

@@ -17,22 +17,22 @@ namespace sandbox {
 enum class Change { none, changed, unchanged, failed };
 
 struct CmdletResult {
-  std::vector<SharedObject> objects;  // as stored; annotations are added when answering
-  std::vector<std::string> warnings;
-  Change change = Change::none;
+    std::vector<SharedObject> objects;  // as stored; annotations are added when answering
+    std::vector<std::string> warnings;
+    Change change = Change::none;
 };
 
 using CmdletFunction = CmdletResult (*)(Tenant& tenant, const BoundParameters& parameters);
 
 struct CmdletDefinition {
-  std::string_view name;
-  bool writes;
-  std::vector<ParameterSpec> parameters;
-  CmdletFunction run;
+    std::string_view name;
+    bool writes;
+    std::vector<ParameterSpec> parameters;
+    CmdletFunction run;
 };
 
 const CmdletDefinition* find_cmdlet(std::string_view name);  // case-insensitive; nullptr if unknown
-std::vector<std::string_view> cmdlet_names();                 // every cmdlet of the table, in its order
+std::vector<std::string_view> cmdlet_names();                // every cmdlet of the table, in its order
 
 // Binds the parameters and runs the cmdlet; throws CmdletFailure.
 CmdletResult run_cmdlet(const CmdletDefinition& cmdlet, Tenant& tenant, const web::json::value& parameters);

@@ -9,68 +9,68 @@ namespace {
 using web::json::value;
 
 HttpResponse problem(int status, const std::string& message) {
-  value body = value::object(true);
-  body["error"] = value::string(message);
-  return HttpResponse::json(status, body);
+    value body = value::object(true);
+    body["error"] = value::string(message);
+    return HttpResponse::json(status, body);
 }
 
 HttpResponse faults_answer(const SandboxState& state) { return HttpResponse::json(200, state.faults.report()); }
 
 HttpResponse handle_faults(SandboxState& state, const HttpRequest& request) {
-  if (request.method == "GET") return faults_answer(state);
-  if (request.method == "DELETE") {
-    state.faults.replace(FaultSettings{});
+    if (request.method == "GET") return faults_answer(state);
+    if (request.method == "DELETE") {
+        state.faults.replace(FaultSettings{});
+        return faults_answer(state);
+    }
+    if (request.method != "POST") return problem(405, "use GET, POST or DELETE on /_sandbox/faults");
+    try {
+        state.faults.replace(FaultSettings::parse(value::parse(request.body)));
+    } catch (const web::json::json_exception& error) {
+        return problem(400, std::string("the fault document is not JSON: ") + error.what());
+    } catch (const std::invalid_argument& error) {
+        return problem(400, error.what());
+    }
     return faults_answer(state);
-  }
-  if (request.method != "POST") return problem(405, "use GET, POST or DELETE on /_sandbox/faults");
-  try {
-    state.faults.replace(FaultSettings::parse(value::parse(request.body)));
-  } catch (const web::json::json_exception& error) {
-    return problem(400, std::string("the fault document is not JSON: ") + error.what());
-  } catch (const std::invalid_argument& error) {
-    return problem(400, error.what());
-  }
-  return faults_answer(state);
 }
 
 }  // namespace
 
 value state_document(const SandboxState& state) {
-  value document = state.tenant.to_snapshot();
-  document["mutations"] = state.journal.mutations();
-  document["requests"] = state.journal.requests();
-  document["faults"] = state.faults.report();
-  document["webhooks"] = value::array(state.webhooks);
-  document["tenant_id"] = value::string(state.tenant_guid());
-  // Digests and jtis only: what a test needs to prove that no token or assertion leaked.
-  const auto strings = [](const std::vector<std::string>& texts) {
-    std::vector<value> values;
-    for (const auto& text : texts) values.push_back(value::string(text));
-    return value::array(values);
-  };
-  value credentials = value::object(true);
-  credentials["issued_token_sha256"] = strings(state.tokens.issued_digests());
-  credentials["accepted_jtis"] = strings(state.assertions.accepted_jtis());
-  document["credentials"] = credentials;
-  return document;
+    value document = state.tenant.to_snapshot();
+    document["mutations"] = state.journal.mutations();
+    document["requests"] = state.journal.requests();
+    document["faults"] = state.faults.report();
+    document["webhooks"] = value::array(state.webhooks);
+    document["tenant_id"] = value::string(state.tenant_guid());
+    // Digests and jtis only: what a test needs to prove that no token or assertion leaked.
+    const auto strings = [](const std::vector<std::string>& texts) {
+        std::vector<value> values;
+        for (const auto& text : texts) values.push_back(value::string(text));
+        return value::array(values);
+    };
+    value credentials = value::object(true);
+    credentials["issued_token_sha256"] = strings(state.tokens.issued_digests());
+    credentials["accepted_jtis"] = strings(state.assertions.accepted_jtis());
+    document["credentials"] = credentials;
+    return document;
 }
 
 HttpResponse handle_control(SandboxState& state, const HttpRequest& request) {
-  if (request.path == "/_sandbox/state") {
-    if (request.method != "GET") return problem(405, "use GET on /_sandbox/state");
-    return HttpResponse::json(200, state_document(state));
-  }
-  if (request.path == "/_sandbox/faults") return handle_faults(state, request);
-  if (request.path == "/_sandbox/webhook") {
-    if (request.method != "POST") return problem(405, "use POST on /_sandbox/webhook");
-    try {
-      state.webhooks.push_back(value::parse(request.body));
-    } catch (const web::json::json_exception& error) {
-      return problem(400, std::string("the webhook body is not JSON: ") + error.what());
+    if (request.path == "/_sandbox/state") {
+        if (request.method != "GET") return problem(405, "use GET on /_sandbox/state");
+        return HttpResponse::json(200, state_document(state));
     }
-    return HttpResponse::json(200, value::object());
-  }
-  return problem(404, "no such control endpoint: " + request.path);
+    if (request.path == "/_sandbox/faults") return handle_faults(state, request);
+    if (request.path == "/_sandbox/webhook") {
+        if (request.method != "POST") return problem(405, "use POST on /_sandbox/webhook");
+        try {
+            state.webhooks.push_back(value::parse(request.body));
+        } catch (const web::json::json_exception& error) {
+            return problem(400, std::string("the webhook body is not JSON: ") + error.what());
+        }
+        return HttpResponse::json(200, value::object());
+    }
+    return problem(404, "no such control endpoint: " + request.path);
 }
 
 }  // namespace sandbox

@@ -14,18 +14,18 @@
 namespace sandbox {
 
 struct FreeKey {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+    void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
 };
 struct FreeCertificate {
-  void operator()(X509* certificate) const { X509_free(certificate); }
+    void operator()(X509* certificate) const { X509_free(certificate); }
 };
 using KeyPtr = std::unique_ptr<EVP_PKEY, FreeKey>;
 using CertificatePtr = std::unique_ptr<X509, FreeCertificate>;
 
 // Thrown when OpenSSL fails; the message ends with OpenSSL's error queue.
 class OpenSslError : public std::runtime_error {
- public:
-  explicit OpenSslError(const std::string& what_failed);
+public:
+    explicit OpenSslError(const std::string& what_failed);
 };
 
 // Digests return raw bytes in a std::string.

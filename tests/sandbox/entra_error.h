@@ -11,10 +11,10 @@
 namespace sandbox {
 
 struct EntraError {
-  int http_status = 400;
-  std::string error;    // the OAuth error: invalid_client, invalid_request, invalid_scope, ...
-  int code = 0;         // the AADSTS number
-  std::string message;  // the text after "AADSTSnnnnn: "
+    int http_status = 400;
+    std::string error;    // the OAuth error: invalid_client, invalid_request, invalid_scope, ...
+    int code = 0;         // the AADSTS number
+    std::string message;  // the text after "AADSTSnnnnn: "
 };
 
 namespace entra {

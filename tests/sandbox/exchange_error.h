@@ -15,26 +15,26 @@
 namespace sandbox {
 
 struct ExchangeError {
-  int status = 400;
-  std::string code = "BadRequest";
-  std::string message;         // error.message
-  std::string error_id;        // e.g. Ex6F9304; empty for request-level errors
-  std::string exception_type;  // e.g. Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException
-  std::string text;            // what went wrong, in Exchange's words
-  Headers headers;             // extra response headers (Retry-After, x-ms-diagnostics)
+    int status = 400;
+    std::string code = "BadRequest";
+    std::string message;         // error.message
+    std::string error_id;        // e.g. Ex6F9304; empty for request-level errors
+    std::string exception_type;  // e.g. Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException
+    std::string text;            // what went wrong, in Exchange's words
+    Headers headers;             // extra response headers (Retry-After, x-ms-diagnostics)
 
-  web::json::value envelope() const;
+    web::json::value envelope() const;
 };
 
 // Cmdlets throw this; the call is answered with its error.
 class CmdletFailure : public std::exception {
- public:
-  explicit CmdletFailure(ExchangeError error) : error_(std::move(error)) {}
-  const ExchangeError& error() const { return error_; }
-  const char* what() const noexcept override { return error_.text.c_str(); }
+public:
+    explicit CmdletFailure(ExchangeError error) : error_(std::move(error)) {}
+    const ExchangeError& error() const { return error_; }
+    const char* what() const noexcept override { return error_.text.c_str(); }
 
- private:
-  ExchangeError error_;
+private:
+    ExchangeError error_;
 };
 
 namespace exchange {

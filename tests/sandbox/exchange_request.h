@@ -19,17 +19,17 @@ struct SandboxState;
 
 // One cmdlet call: an InvokeCommand request, or one item of a $batch.
 struct CmdletCall {
-  std::string id;      // the batch item's id; empty for InvokeCommand
-  std::string cmdlet;  // as named in the body
-  web::json::value parameters = web::json::value::object(true);
-  std::vector<std::string> select;  // from $select
-  std::optional<std::string> skiptoken;
-  size_t page_size = 1000;
-  std::string tenant_segment;
-  std::string origin;  // how the client addressed the sandbox, for nextLink
-  std::string client_request_id;
-  std::string anchor;  // X-AnchorMailbox as sent (a batch item's own, if it has one)
-  bool batch_item = false;
+    std::string id;      // the batch item's id; empty for InvokeCommand
+    std::string cmdlet;  // as named in the body
+    web::json::value parameters = web::json::value::object(true);
+    std::vector<std::string> select;  // from $select
+    std::optional<std::string> skiptoken;
+    size_t page_size = 1000;
+    std::string tenant_segment;
+    std::string origin;  // how the client addressed the sandbox, for nextLink
+    std::string client_request_id;
+    std::string anchor;  // X-AnchorMailbox as sent (a batch item's own, if it has one)
+    bool batch_item = false;
 };
 
 // 401 with WWW-Authenticate when the bearer token is missing, unknown or expired.

@@ -19,14 +19,14 @@ struct SandboxState;
 
 // The answer to one cmdlet call, before it becomes an HTTP response or a $batch item.
 struct CallAnswer {
-  int status = 200;
-  Headers headers;
-  web::json::value body;
-  std::optional<std::string> text;  // the body already serialized (pages are built as text); wins over `body`
+    int status = 200;
+    Headers headers;
+    web::json::value body;
+    std::optional<std::string> text;  // the body already serialized (pages are built as text); wins over `body`
 
-  web::json::value body_value() const { return text ? web::json::value::parse(*text) : body; }
+    web::json::value body_value() const { return text ? web::json::value::parse(*text) : body; }
 
-  static CallAnswer failure(const ExchangeError& error);
+    static CallAnswer failure(const ExchangeError& error);
 };
 
 // A stored object as Exchange prints it: "Guid@odata.type":"#Guid" before each GUID property.

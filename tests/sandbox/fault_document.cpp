@@ -11,34 +11,34 @@ namespace {
 using web::json::value;
 
 [[noreturn]] void refuse(const std::string& member, const std::string& expectation) {
-  throw std::invalid_argument("fault '" + member + "': " + expectation);
+    throw std::invalid_argument("fault '" + member + "': " + expectation);
 }
 
 const value& object_member(const value& document, const char* name) {
-  const value& member = document.at(name);
-  if (!member.is_object()) refuse(name, "must be an object");
-  return member;
+    const value& member = document.at(name);
+    if (!member.is_object()) refuse(name, "must be an object");
+    return member;
 }
 
 void check_members(const value& object, const std::string& where, const std::set<std::string>& allowed) {
-  for (const auto& [name, ignored] : object.as_object()) {
-    if (!allowed.contains(name)) refuse(where, "has no member '" + name + "'");
-  }
+    for (const auto& [name, ignored] : object.as_object()) {
+        if (!allowed.contains(name)) refuse(where, "has no member '" + name + "'");
+    }
 }
 
 int integer(const value& object, const std::string& where, const char* name, int fallback, int minimum) {
-  if (!object.has_field(name)) return fallback;
-  const value& member = object.at(name);
-  if (!member.is_integer() || member.as_integer() < minimum) {
-    refuse(where + "." + name, "must be an integer of at least " + std::to_string(minimum));
-  }
-  return member.as_integer();
+    if (!object.has_field(name)) return fallback;
+    const value& member = object.at(name);
+    if (!member.is_integer() || member.as_integer() < minimum) {
+        refuse(where + "." + name, "must be an integer of at least " + std::to_string(minimum));
+    }
+    return member.as_integer();
 }
 
 std::optional<std::string> cmdlet_filter(const value& object, const std::string& where) {
-  if (!object.has_field("cmdlet") || object.at("cmdlet").is_null()) return std::nullopt;
-  if (!object.at("cmdlet").is_string()) refuse(where + ".cmdlet", "must be a cmdlet name or null");
-  return object.at("cmdlet").as_string();
+    if (!object.has_field("cmdlet") || object.at("cmdlet").is_null()) return std::nullopt;
+    if (!object.at("cmdlet").is_string()) refuse(where + ".cmdlet", "must be a cmdlet name or null");
+    return object.at("cmdlet").as_string();
 }
 
 // One of a few names, as its enumerator; `fallback` when the member is absent. The expectation
@@ -46,23 +46,23 @@ std::optional<std::string> cmdlet_filter(const value& object, const std::string&
 template <typename Choice>
 Choice choice(const value& object, const std::string& where, const char* name, Choice fallback,
               std::initializer_list<std::pair<const char*, Choice>> names) {
-  if (!object.has_field(name)) return fallback;
-  const value& member = object.at(name);
-  std::string expectation = "must be ";
-  std::size_t listed = 0;
-  for (const auto& [text, chosen] : names) {
-    if (member.is_string() && member.as_string() == text) return chosen;
-    if (listed > 0) expectation += listed + 1 == names.size() ? " or " : ", ";
-    expectation += "\"" + std::string(text) + "\"";
-    ++listed;
-  }
-  refuse(where + "." + name, expectation);
+    if (!object.has_field(name)) return fallback;
+    const value& member = object.at(name);
+    std::string expectation = "must be ";
+    std::size_t listed = 0;
+    for (const auto& [text, chosen] : names) {
+        if (member.is_string() && member.as_string() == text) return chosen;
+        if (listed > 0) expectation += listed + 1 == names.size() ? " or " : ", ";
+        expectation += "\"" + std::string(text) + "\"";
+        ++listed;
+    }
+    refuse(where + "." + name, expectation);
 }
 
 bool flag(const value& document, const char* name) {
-  if (!document.has_field(name)) return false;
-  if (!document.at(name).is_boolean()) refuse(name, "must be true or false");
-  return document.at(name).as_bool();
+    if (!document.has_field(name)) return false;
+    if (!document.at(name).is_boolean()) refuse(name, "must be true or false");
+    return document.at(name).as_bool();
 }
 
 value optional_text(const std::optional<std::string>& text) { return text ? value::string(*text) : value::null(); }
@@ -70,217 +70,218 @@ value optional_text(const std::optional<std::string>& text) { return text ? valu
 }  // namespace
 
 FaultSettings FaultSettings::parse(const value& document) {
-  if (!document.is_object()) throw std::invalid_argument("the fault document must be a JSON object");
-  check_members(document, "document",
-                {"latency_ms", "throttle", "server_error", "transient_exception", "drop_connection", "fail_page",
-                 "expire_links", "foreign_next_link", "forbidden_cmdlets", "nul_403", "expire_tokens", "token_error",
-                 "slow_answer", "token_garbage"});
-  FaultSettings settings;
-  settings.latency_ms = integer(document, "document", "latency_ms", 0, 0);
-  if (document.has_field("throttle")) {
-    const value& member = object_member(document, "throttle");
-    check_members(member, "throttle", {"count", "retry_after", "cmdlet"});
-    ThrottleFault fault{integer(member, "throttle", "count", 1, 0), "1", cmdlet_filter(member, "throttle")};
-    if (member.has_field("retry_after")) {
-      const value& retry_after = member.at("retry_after");
-      if (retry_after.is_null()) {
-        fault.retry_after.reset();
-      } else if (retry_after.is_string()) {
-        fault.retry_after = retry_after.as_string();
-      } else if (retry_after.is_number()) {
-        fault.retry_after = retry_after.serialize();
-      } else {
-        refuse("throttle.retry_after", "must be a string such as \"0.5\", or null to send no Retry-After");
-      }
+    if (!document.is_object()) throw std::invalid_argument("the fault document must be a JSON object");
+    check_members(document, "document",
+                  {"latency_ms", "throttle", "server_error", "transient_exception", "drop_connection", "fail_page",
+                   "expire_links", "foreign_next_link", "forbidden_cmdlets", "nul_403", "expire_tokens", "token_error",
+                   "slow_answer", "token_garbage"});
+    FaultSettings settings;
+    settings.latency_ms = integer(document, "document", "latency_ms", 0, 0);
+    if (document.has_field("throttle")) {
+        const value& member = object_member(document, "throttle");
+        check_members(member, "throttle", {"count", "retry_after", "cmdlet"});
+        ThrottleFault fault{integer(member, "throttle", "count", 1, 0), "1", cmdlet_filter(member, "throttle")};
+        if (member.has_field("retry_after")) {
+            const value& retry_after = member.at("retry_after");
+            if (retry_after.is_null()) {
+                fault.retry_after.reset();
+            } else if (retry_after.is_string()) {
+                fault.retry_after = retry_after.as_string();
+            } else if (retry_after.is_number()) {
+                fault.retry_after = retry_after.serialize();
+            } else {
+                refuse("throttle.retry_after", "must be a string such as \"0.5\", or null to send no Retry-After");
+            }
+        }
+        settings.throttle = fault;
     }
-    settings.throttle = fault;
-  }
-  if (document.has_field("server_error")) {
-    const value& member = object_member(document, "server_error");
-    check_members(member, "server_error", {"count", "status", "cmdlet"});
-    ServerErrorFault fault{integer(member, "server_error", "count", 1, 0),
-                           integer(member, "server_error", "status", 503, 0), cmdlet_filter(member, "server_error")};
-    if (fault.status != 500 && fault.status != 502 && fault.status != 503 && fault.status != 504)
-      refuse("server_error.status", "must be 500, 502, 503 or 504");
-    settings.server_error = fault;
-  }
-  if (document.has_field("transient_exception")) {
-    const value& member = object_member(document, "transient_exception");
-    check_members(member, "transient_exception", {"count", "name", "cmdlet"});
-    TransientExceptionFault fault{integer(member, "transient_exception", "count", 1, 0), "DCOverloadedException",
-                                  cmdlet_filter(member, "transient_exception")};
-    if (member.has_field("name")) {
-      if (!member.at("name").is_string() || member.at("name").as_string().empty()) {
-        refuse("transient_exception.name", "must be an exception name such as \"DCOverloadedException\"");
-      }
-      fault.name = member.at("name").as_string();
+    if (document.has_field("server_error")) {
+        const value& member = object_member(document, "server_error");
+        check_members(member, "server_error", {"count", "status", "cmdlet"});
+        ServerErrorFault fault{integer(member, "server_error", "count", 1, 0),
+                               integer(member, "server_error", "status", 503, 0),
+                               cmdlet_filter(member, "server_error")};
+        if (fault.status != 500 && fault.status != 502 && fault.status != 503 && fault.status != 504)
+            refuse("server_error.status", "must be 500, 502, 503 or 504");
+        settings.server_error = fault;
     }
-    settings.transient_exception = fault;
-  }
-  if (document.has_field("drop_connection")) {
-    const value& member = object_member(document, "drop_connection");
-    check_members(member, "drop_connection", {"count", "when", "cmdlet", "answer"});
-    DropConnectionFault fault{integer(member, "drop_connection", "count", 1, 0), DropMoment::before_response,
-                              cmdlet_filter(member, "drop_connection")};
-    fault.when = choice(member, "drop_connection", "when", fault.when,
-                        {{"before_response", DropMoment::before_response},
-                         {"before_processing", DropMoment::before_processing}});
-    fault.answer = choice(member, "drop_connection", "answer", fault.answer,
-                          {{"headers", DropAnswer::headers},
-                           {"partial_body", DropAnswer::partial_body},
-                           {"nothing", DropAnswer::nothing}});
-    settings.drop_connection = fault;
-  }
-  if (document.has_field("slow_answer")) {
-    const value& member = object_member(document, "slow_answer");
-    check_members(member, "slow_answer", {"count", "delay_ms", "cmdlet"});
-    settings.slow_answer = SlowAnswerFault{integer(member, "slow_answer", "count", 1, 0),
-                                           integer(member, "slow_answer", "delay_ms", 5000, 0),
-                                           cmdlet_filter(member, "slow_answer")};
-    if (settings.slow_answer->delay_ms > 600000) refuse("slow_answer.delay_ms", "must be at most 600000");
-  }
-  if (document.has_field("fail_page")) {
-    const value& member = object_member(document, "fail_page");
-    check_members(member, "fail_page", {"count", "page", "status", "cmdlet"});
-    FailPageFault fault{integer(member, "fail_page", "count", 1, 0), integer(member, "fail_page", "page", 2, 1),
-                        integer(member, "fail_page", "status", 500, 400), "Get-CASMailbox"};
-    if (fault.status > 599) refuse("fail_page.status", "must be an HTTP error status (400 to 599)");
-    if (const auto cmdlet = cmdlet_filter(member, "fail_page")) fault.cmdlet = *cmdlet;
-    settings.fail_page = fault;
-  }
-  settings.expire_links = flag(document, "expire_links");
-  if (document.has_field("foreign_next_link")) {
-    // true puts nextLinks on an origin nobody answers; a listener's origin lets a test see
-    // whether anything is sent there.
-    const value& member = document.at("foreign_next_link");
-    if (member.is_boolean()) {
-      if (member.as_bool()) settings.foreign_next_link = "https://attacker.invalid";
-    } else if (member.is_string() && member.as_string().starts_with("https://") &&
-               member.as_string().find('/', 8) == std::string::npos) {
-      settings.foreign_next_link = member.as_string();
-    } else {
-      refuse("foreign_next_link", "must be true, false or an origin such as \"https://127.0.0.1:8443\"");
+    if (document.has_field("transient_exception")) {
+        const value& member = object_member(document, "transient_exception");
+        check_members(member, "transient_exception", {"count", "name", "cmdlet"});
+        TransientExceptionFault fault{integer(member, "transient_exception", "count", 1, 0), "DCOverloadedException",
+                                      cmdlet_filter(member, "transient_exception")};
+        if (member.has_field("name")) {
+            if (!member.at("name").is_string() || member.at("name").as_string().empty()) {
+                refuse("transient_exception.name", "must be an exception name such as \"DCOverloadedException\"");
+            }
+            fault.name = member.at("name").as_string();
+        }
+        settings.transient_exception = fault;
     }
-  }
-  if (document.has_field("forbidden_cmdlets")) {
-    const value& member = document.at("forbidden_cmdlets");
-    if (!member.is_array()) refuse("forbidden_cmdlets", "must be a list of cmdlet names");
-    for (const value& name : member.as_array()) {
-      if (!name.is_string()) refuse("forbidden_cmdlets", "must be a list of cmdlet names");
-      settings.forbidden_cmdlets.push_back(name.as_string());
+    if (document.has_field("drop_connection")) {
+        const value& member = object_member(document, "drop_connection");
+        check_members(member, "drop_connection", {"count", "when", "cmdlet", "answer"});
+        DropConnectionFault fault{integer(member, "drop_connection", "count", 1, 0), DropMoment::before_response,
+                                  cmdlet_filter(member, "drop_connection")};
+        fault.when = choice(member, "drop_connection", "when", fault.when,
+                            {{"before_response", DropMoment::before_response},
+                             {"before_processing", DropMoment::before_processing}});
+        fault.answer = choice(member, "drop_connection", "answer", fault.answer,
+                              {{"headers", DropAnswer::headers},
+                               {"partial_body", DropAnswer::partial_body},
+                               {"nothing", DropAnswer::nothing}});
+        settings.drop_connection = fault;
     }
-  }
-  if (document.has_field("expire_tokens")) {
-    const value& member = object_member(document, "expire_tokens");
-    check_members(member, "expire_tokens", {"count"});
-    settings.expire_tokens = ExpireTokensFault{integer(member, "expire_tokens", "count", 1, 0)};
-  }
-  if (document.has_field("nul_403")) {
-    const value& member = object_member(document, "nul_403");
-    check_members(member, "nul_403", {"count"});
-    settings.nul_403 = Nul403Fault{integer(member, "nul_403", "count", 1, 0)};
-  }
-  if (document.has_field("token_error")) {
-    const value& member = object_member(document, "token_error");
-    check_members(member, "token_error", {"count", "code"});
-    settings.token_error = TokenErrorFault{integer(member, "token_error", "count", 1, 0),
-                                           integer(member, "token_error", "code", 700027, 1)};
-  }
-  if (document.has_field("token_garbage")) {
-    const value& member = object_member(document, "token_garbage");
-    check_members(member, "token_garbage", {"count", "kind", "after"});
-    TokenGarbageFault fault{integer(member, "token_garbage", "count", 1, 0), TokenGarbage::html,
-                            integer(member, "token_garbage", "after", 0, 0)};
-    fault.kind = choice(member, "token_garbage", "kind", fault.kind,
-                        {{"not_json", TokenGarbage::not_json},
-                         {"html", TokenGarbage::html},
-                         {"no_access_token", TokenGarbage::no_access_token}});
-    settings.token_garbage = fault;
-  }
-  return settings;
+    if (document.has_field("slow_answer")) {
+        const value& member = object_member(document, "slow_answer");
+        check_members(member, "slow_answer", {"count", "delay_ms", "cmdlet"});
+        settings.slow_answer = SlowAnswerFault{integer(member, "slow_answer", "count", 1, 0),
+                                               integer(member, "slow_answer", "delay_ms", 5000, 0),
+                                               cmdlet_filter(member, "slow_answer")};
+        if (settings.slow_answer->delay_ms > 600000) refuse("slow_answer.delay_ms", "must be at most 600000");
+    }
+    if (document.has_field("fail_page")) {
+        const value& member = object_member(document, "fail_page");
+        check_members(member, "fail_page", {"count", "page", "status", "cmdlet"});
+        FailPageFault fault{integer(member, "fail_page", "count", 1, 0), integer(member, "fail_page", "page", 2, 1),
+                            integer(member, "fail_page", "status", 500, 400), "Get-CASMailbox"};
+        if (fault.status > 599) refuse("fail_page.status", "must be an HTTP error status (400 to 599)");
+        if (const auto cmdlet = cmdlet_filter(member, "fail_page")) fault.cmdlet = *cmdlet;
+        settings.fail_page = fault;
+    }
+    settings.expire_links = flag(document, "expire_links");
+    if (document.has_field("foreign_next_link")) {
+        // true puts nextLinks on an origin nobody answers; a listener's origin lets a test see
+        // whether anything is sent there.
+        const value& member = document.at("foreign_next_link");
+        if (member.is_boolean()) {
+            if (member.as_bool()) settings.foreign_next_link = "https://attacker.invalid";
+        } else if (member.is_string() && member.as_string().starts_with("https://") &&
+                   member.as_string().find('/', 8) == std::string::npos) {
+            settings.foreign_next_link = member.as_string();
+        } else {
+            refuse("foreign_next_link", "must be true, false or an origin such as \"https://127.0.0.1:8443\"");
+        }
+    }
+    if (document.has_field("forbidden_cmdlets")) {
+        const value& member = document.at("forbidden_cmdlets");
+        if (!member.is_array()) refuse("forbidden_cmdlets", "must be a list of cmdlet names");
+        for (const value& name : member.as_array()) {
+            if (!name.is_string()) refuse("forbidden_cmdlets", "must be a list of cmdlet names");
+            settings.forbidden_cmdlets.push_back(name.as_string());
+        }
+    }
+    if (document.has_field("expire_tokens")) {
+        const value& member = object_member(document, "expire_tokens");
+        check_members(member, "expire_tokens", {"count"});
+        settings.expire_tokens = ExpireTokensFault{integer(member, "expire_tokens", "count", 1, 0)};
+    }
+    if (document.has_field("nul_403")) {
+        const value& member = object_member(document, "nul_403");
+        check_members(member, "nul_403", {"count"});
+        settings.nul_403 = Nul403Fault{integer(member, "nul_403", "count", 1, 0)};
+    }
+    if (document.has_field("token_error")) {
+        const value& member = object_member(document, "token_error");
+        check_members(member, "token_error", {"count", "code"});
+        settings.token_error = TokenErrorFault{integer(member, "token_error", "count", 1, 0),
+                                               integer(member, "token_error", "code", 700027, 1)};
+    }
+    if (document.has_field("token_garbage")) {
+        const value& member = object_member(document, "token_garbage");
+        check_members(member, "token_garbage", {"count", "kind", "after"});
+        TokenGarbageFault fault{integer(member, "token_garbage", "count", 1, 0), TokenGarbage::html,
+                                integer(member, "token_garbage", "after", 0, 0)};
+        fault.kind = choice(member, "token_garbage", "kind", fault.kind,
+                            {{"not_json", TokenGarbage::not_json},
+                             {"html", TokenGarbage::html},
+                             {"no_access_token", TokenGarbage::no_access_token}});
+        settings.token_garbage = fault;
+    }
+    return settings;
 }
 
 value FaultSettings::to_json() const {
-  value document = value::object(true);
-  document["latency_ms"] = value::number(latency_ms);
-  if (throttle) {
-    value member = value::object(true);
-    member["count"] = value::number(throttle->count);
-    member["retry_after"] = optional_text(throttle->retry_after);
-    member["cmdlet"] = optional_text(throttle->cmdlet);
-    document["throttle"] = member;
-  }
-  if (server_error) {
-    value member = value::object(true);
-    member["count"] = value::number(server_error->count);
-    member["status"] = value::number(server_error->status);
-    member["cmdlet"] = optional_text(server_error->cmdlet);
-    document["server_error"] = member;
-  }
-  if (transient_exception) {
-    value member = value::object(true);
-    member["count"] = value::number(transient_exception->count);
-    member["name"] = value::string(transient_exception->name);
-    member["cmdlet"] = optional_text(transient_exception->cmdlet);
-    document["transient_exception"] = member;
-  }
-  if (drop_connection) {
-    value member = value::object(true);
-    member["count"] = value::number(drop_connection->count);
-    member["when"] =
-        value::string(drop_connection->when == DropMoment::before_processing ? "before_processing" : "before_response");
-    member["cmdlet"] = optional_text(drop_connection->cmdlet);
-    member["answer"] = value::string(drop_connection->answer == DropAnswer::partial_body ? "partial_body"
-                                     : drop_connection->answer == DropAnswer::nothing    ? "nothing"
-                                                                                          : "headers");
-    document["drop_connection"] = member;
-  }
-  if (slow_answer) {
-    value member = value::object(true);
-    member["count"] = value::number(slow_answer->count);
-    member["delay_ms"] = value::number(slow_answer->delay_ms);
-    member["cmdlet"] = optional_text(slow_answer->cmdlet);
-    document["slow_answer"] = member;
-  }
-  if (fail_page) {
-    value member = value::object(true);
-    member["count"] = value::number(fail_page->count);
-    member["page"] = value::number(fail_page->page);
-    member["status"] = value::number(fail_page->status);
-    member["cmdlet"] = value::string(fail_page->cmdlet);
-    document["fail_page"] = member;
-  }
-  document["expire_links"] = value::boolean(expire_links);
-  document["foreign_next_link"] = foreign_next_link ? value::string(*foreign_next_link) : value::boolean(false);
-  std::vector<value> forbidden;
-  for (const auto& name : forbidden_cmdlets) forbidden.push_back(value::string(name));
-  document["forbidden_cmdlets"] = value::array(forbidden);
-  if (nul_403) {
-    value member = value::object(true);
-    member["count"] = value::number(nul_403->count);
-    document["nul_403"] = member;
-  }
-  if (expire_tokens) {
-    value member = value::object(true);
-    member["count"] = value::number(expire_tokens->count);
-    document["expire_tokens"] = member;
-  }
-  if (token_error) {
-    value member = value::object(true);
-    member["count"] = value::number(token_error->count);
-    member["code"] = value::number(token_error->code);
-    document["token_error"] = member;
-  }
-  if (token_garbage) {
-    value member = value::object(true);
-    member["count"] = value::number(token_garbage->count);
-    member["kind"] = value::string(token_garbage->kind == TokenGarbage::not_json          ? "not_json"
-                                   : token_garbage->kind == TokenGarbage::no_access_token ? "no_access_token"
-                                                                                          : "html");
-    member["after"] = value::number(token_garbage->after);
-    document["token_garbage"] = member;
-  }
-  return document;
+    value document = value::object(true);
+    document["latency_ms"] = value::number(latency_ms);
+    if (throttle) {
+        value member = value::object(true);
+        member["count"] = value::number(throttle->count);
+        member["retry_after"] = optional_text(throttle->retry_after);
+        member["cmdlet"] = optional_text(throttle->cmdlet);
+        document["throttle"] = member;
+    }
+    if (server_error) {
+        value member = value::object(true);
+        member["count"] = value::number(server_error->count);
+        member["status"] = value::number(server_error->status);
+        member["cmdlet"] = optional_text(server_error->cmdlet);
+        document["server_error"] = member;
+    }
+    if (transient_exception) {
+        value member = value::object(true);
+        member["count"] = value::number(transient_exception->count);
+        member["name"] = value::string(transient_exception->name);
+        member["cmdlet"] = optional_text(transient_exception->cmdlet);
+        document["transient_exception"] = member;
+    }
+    if (drop_connection) {
+        value member = value::object(true);
+        member["count"] = value::number(drop_connection->count);
+        member["when"] = value::string(drop_connection->when == DropMoment::before_processing ? "before_processing"
+                                                                                              : "before_response");
+        member["cmdlet"] = optional_text(drop_connection->cmdlet);
+        member["answer"] = value::string(drop_connection->answer == DropAnswer::partial_body ? "partial_body"
+                                         : drop_connection->answer == DropAnswer::nothing    ? "nothing"
+                                                                                             : "headers");
+        document["drop_connection"] = member;
+    }
+    if (slow_answer) {
+        value member = value::object(true);
+        member["count"] = value::number(slow_answer->count);
+        member["delay_ms"] = value::number(slow_answer->delay_ms);
+        member["cmdlet"] = optional_text(slow_answer->cmdlet);
+        document["slow_answer"] = member;
+    }
+    if (fail_page) {
+        value member = value::object(true);
+        member["count"] = value::number(fail_page->count);
+        member["page"] = value::number(fail_page->page);
+        member["status"] = value::number(fail_page->status);
+        member["cmdlet"] = value::string(fail_page->cmdlet);
+        document["fail_page"] = member;
+    }
+    document["expire_links"] = value::boolean(expire_links);
+    document["foreign_next_link"] = foreign_next_link ? value::string(*foreign_next_link) : value::boolean(false);
+    std::vector<value> forbidden;
+    for (const auto& name : forbidden_cmdlets) forbidden.push_back(value::string(name));
+    document["forbidden_cmdlets"] = value::array(forbidden);
+    if (nul_403) {
+        value member = value::object(true);
+        member["count"] = value::number(nul_403->count);
+        document["nul_403"] = member;
+    }
+    if (expire_tokens) {
+        value member = value::object(true);
+        member["count"] = value::number(expire_tokens->count);
+        document["expire_tokens"] = member;
+    }
+    if (token_error) {
+        value member = value::object(true);
+        member["count"] = value::number(token_error->count);
+        member["code"] = value::number(token_error->code);
+        document["token_error"] = member;
+    }
+    if (token_garbage) {
+        value member = value::object(true);
+        member["count"] = value::number(token_garbage->count);
+        member["kind"] = value::string(token_garbage->kind == TokenGarbage::not_json          ? "not_json"
+                                       : token_garbage->kind == TokenGarbage::no_access_token ? "no_access_token"
+                                                                                              : "html");
+        member["after"] = value::number(token_garbage->after);
+        document["token_garbage"] = member;
+    }
+    return document;
 }
 
 }  // namespace sandbox

@@ -11,18 +11,18 @@ namespace {
 using web::json::value;
 
 bool filter_matches(const std::optional<std::string>& filter, FaultSite site) {
-  if (site.batch_item) return filter && iequals(*filter, site.cmdlet);
-  return !filter || (!site.cmdlet.empty() && iequals(*filter, site.cmdlet));
+    if (site.batch_item) return filter && iequals(*filter, site.cmdlet);
+    return !filter || (!site.cmdlet.empty() && iequals(*filter, site.cmdlet));
 }
 
 bool filter_allows(const std::optional<std::string>& filter, std::string_view cmdlet) {
-  return !filter || iequals(*filter, cmdlet);
+    return !filter || iequals(*filter, cmdlet);
 }
 
 // A whole $batch fires a fault filtered on a cmdlet when any of its items runs that cmdlet.
 bool filter_allows_any(const std::optional<std::string>& filter, std::span<const std::string> cmdlets) {
-  return !filter ||
-         std::any_of(cmdlets.begin(), cmdlets.end(), [&](const std::string& cmdlet) { return iequals(*filter, cmdlet); });
+    return !filter || std::any_of(cmdlets.begin(), cmdlets.end(),
+                                  [&](const std::string& cmdlet) { return iequals(*filter, cmdlet); });
 }
 
 const auto always = [](const auto&) { return true; };
@@ -30,32 +30,32 @@ const auto always = [](const auto&) { return true; };
 }  // namespace
 
 std::optional<ThrottleFault> Faults::take_throttle(FaultSite site) {
-  return take(settings_.throttle, "throttle", [&](const auto& fault) { return filter_matches(fault.cmdlet, site); });
+    return take(settings_.throttle, "throttle", [&](const auto& fault) { return filter_matches(fault.cmdlet, site); });
 }
 
 std::optional<ServerErrorFault> Faults::take_server_error(FaultSite site) {
-  return take(settings_.server_error, "server_error",
-              [&](const auto& fault) { return filter_matches(fault.cmdlet, site); });
+    return take(settings_.server_error, "server_error",
+                [&](const auto& fault) { return filter_matches(fault.cmdlet, site); });
 }
 
 std::optional<TransientExceptionFault> Faults::take_transient_exception(std::string_view cmdlet) {
-  return take(settings_.transient_exception, "transient_exception",
-              [&](const auto& fault) { return filter_allows(fault.cmdlet, cmdlet); });
+    return take(settings_.transient_exception, "transient_exception",
+                [&](const auto& fault) { return filter_allows(fault.cmdlet, cmdlet); });
 }
 
 std::optional<DropConnectionFault> Faults::take_drop_connection(std::span<const std::string> cmdlets) {
-  return take(settings_.drop_connection, "drop_connection",
-              [&](const auto& fault) { return filter_allows_any(fault.cmdlet, cmdlets); });
+    return take(settings_.drop_connection, "drop_connection",
+                [&](const auto& fault) { return filter_allows_any(fault.cmdlet, cmdlets); });
 }
 
 std::optional<SlowAnswerFault> Faults::take_slow_answer(std::span<const std::string> cmdlets) {
-  return take(settings_.slow_answer, "slow_answer",
-              [&](const auto& fault) { return filter_allows_any(fault.cmdlet, cmdlets); });
+    return take(settings_.slow_answer, "slow_answer",
+                [&](const auto& fault) { return filter_allows_any(fault.cmdlet, cmdlets); });
 }
 
 std::optional<FailPageFault> Faults::take_fail_page(std::string_view cmdlet, int page_number) {
-  return take(settings_.fail_page, "fail_page",
-              [&](const auto& fault) { return fault.page == page_number && iequals(fault.cmdlet, cmdlet); });
+    return take(settings_.fail_page, "fail_page",
+                [&](const auto& fault) { return fault.page == page_number && iequals(fault.cmdlet, cmdlet); });
 }
 
 bool Faults::take_nul_403() { return take(settings_.nul_403, "nul_403", always).has_value(); }
@@ -66,45 +66,45 @@ std::optional<TokenErrorFault> Faults::take_token_error() { return take(settings
 
 // Fires only once `after` token requests have gone by untouched.
 std::optional<TokenGarbageFault> Faults::take_token_garbage() {
-  if (settings_.token_garbage && settings_.token_garbage->after > 0) {
-    --settings_.token_garbage->after;
-    return std::nullopt;
-  }
-  return take(settings_.token_garbage, "token_garbage", always);
+    if (settings_.token_garbage && settings_.token_garbage->after > 0) {
+        --settings_.token_garbage->after;
+        return std::nullopt;
+    }
+    return take(settings_.token_garbage, "token_garbage", always);
 }
 
 bool Faults::forbidden(std::string_view cmdlet) const {
-  const auto& names = settings_.forbidden_cmdlets;
-  return std::any_of(names.begin(), names.end(), [&](const std::string& name) { return iequals(name, cmdlet); });
+    const auto& names = settings_.forbidden_cmdlets;
+    return std::any_of(names.begin(), names.end(), [&](const std::string& name) { return iequals(name, cmdlet); });
 }
 
 bool Faults::forbids(std::string_view cmdlet) {
-  const auto& names = settings_.forbidden_cmdlets;
-  if (std::none_of(names.begin(), names.end(), [&](const std::string& name) { return iequals(name, cmdlet); }))
-    return false;
-  fired("forbidden_cmdlets");
-  return true;
+    const auto& names = settings_.forbidden_cmdlets;
+    if (std::none_of(names.begin(), names.end(), [&](const std::string& name) { return iequals(name, cmdlet); }))
+        return false;
+    fired("forbidden_cmdlets");
+    return true;
 }
 
 bool Faults::expires_links() {
-  if (!settings_.expire_links) return false;
-  fired("expire_links");
-  return true;
+    if (!settings_.expire_links) return false;
+    fired("expire_links");
+    return true;
 }
 
 std::optional<std::string> Faults::foreign_next_link() {
-  if (!settings_.foreign_next_link) return std::nullopt;
-  fired("foreign_next_link");
-  return settings_.foreign_next_link;
+    if (!settings_.foreign_next_link) return std::nullopt;
+    fired("foreign_next_link");
+    return settings_.foreign_next_link;
 }
 
 value Faults::report() const {
-  value fired = value::object(true);
-  for (const auto& [name, count] : fired_) fired[name] = value::number(count);
-  value report = value::object(true);
-  report["active"] = settings_.to_json();
-  report["fired"] = fired;
-  return report;
+    value fired = value::object(true);
+    for (const auto& [name, count] : fired_) fired[name] = value::number(count);
+    value report = value::object(true);
+    report["active"] = settings_.to_json();
+    report["fired"] = fired;
+    return report;
 }
 
 }  // namespace sandbox

@@ -16,21 +16,21 @@
 namespace sandbox {
 
 struct ThrottleFault {
-  int count = 0;
-  std::optional<std::string> retry_after = "1";  // Retry-After header; nullopt omits it
-  std::optional<std::string> cmdlet;
+    int count = 0;
+    std::optional<std::string> retry_after = "1";  // Retry-After header; nullopt omits it
+    std::optional<std::string> cmdlet;
 };
 
 struct ServerErrorFault {
-  int count = 0;
-  int status = 503;  // 500, 503 or 504
-  std::optional<std::string> cmdlet;
+    int count = 0;
+    int status = 503;  // 500, 503 or 504
+    std::optional<std::string> cmdlet;
 };
 
 struct TransientExceptionFault {
-  int count = 0;
-  std::string name = "DCOverloadedException";
-  std::optional<std::string> cmdlet;
+    int count = 0;
+    std::string name = "DCOverloadedException";
+    std::optional<std::string> cmdlet;
 };
 
 // before_processing: the cmdlet does not run; before_response: it runs and the answer is lost.
@@ -38,129 +38,129 @@ enum class DropMoment { before_processing, before_response };
 
 // How much of the answer goes out before the connection ends.
 enum class DropAnswer {
-  headers,       // the status line and headers announce a body that never comes
-  partial_body,  // the real headers and the first half of the real body
-  nothing,       // not a byte: the connection is closed (TCP FIN) where the answer would start
+    headers,       // the status line and headers announce a body that never comes
+    partial_body,  // the real headers and the first half of the real body
+    nothing,       // not a byte: the connection is closed (TCP FIN) where the answer would start
 };
 
 struct DropConnectionFault {
-  int count = 0;
-  DropMoment when = DropMoment::before_response;
-  std::optional<std::string> cmdlet;
-  DropAnswer answer = DropAnswer::headers;
+    int count = 0;
+    DropMoment when = DropMoment::before_response;
+    std::optional<std::string> cmdlet;
+    DropAnswer answer = DropAnswer::headers;
 };
 
 // The request is handled as usual and its answer held back this long: a client whose timeout is
 // shorter gives up on it (for a write: after the write was made).
 struct SlowAnswerFault {
-  int count = 0;
-  int delay_ms = 5000;
-  std::optional<std::string> cmdlet;
+    int count = 0;
+    int delay_ms = 5000;
+    std::optional<std::string> cmdlet;
 };
 
 struct FailPageFault {
-  int count = 1;
-  int page = 2;
-  int status = 500;
-  std::string cmdlet = "Get-CASMailbox";
+    int count = 1;
+    int page = 2;
+    int status = 500;
+    std::string cmdlet = "Get-CASMailbox";
 };
 
 struct Nul403Fault {
-  int count = 0;
+    int count = 0;
 };
 
 // The tokens issued so far expire at once, as when Entra revokes them or a clock jumps: the
 // client's next admin API call is answered 401 "The token has expired."
 struct ExpireTokensFault {
-  int count = 0;
+    int count = 0;
 };
 
 struct TokenErrorFault {
-  int count = 0;
-  int code = 700027;
+    int count = 0;
+    int code = 700027;
 };
 
 // What a proxy, a captive portal or a broken front end answers in place of a token.
 enum class TokenGarbage {
-  not_json,          // 200 text/plain that is not JSON
-  html,              // 200 text/html, a sign-in page
-  no_access_token,   // 200 JSON without access_token
+    not_json,         // 200 text/plain that is not JSON
+    html,             // 200 text/html, a sign-in page
+    no_access_token,  // 200 JSON without access_token
 };
 
 struct TokenGarbageFault {
-  int count = 0;
-  TokenGarbage kind = TokenGarbage::html;
-  int after = 0;  // token requests answered normally before it fires
+    int count = 0;
+    TokenGarbage kind = TokenGarbage::html;
+    int after = 0;  // token requests answered normally before it fires
 };
 
 struct FaultSettings {
-  int latency_ms = 0;
-  std::optional<ThrottleFault> throttle;
-  std::optional<ServerErrorFault> server_error;
-  std::optional<TransientExceptionFault> transient_exception;
-  std::optional<DropConnectionFault> drop_connection;
-  std::optional<SlowAnswerFault> slow_answer;
-  std::optional<FailPageFault> fail_page;
-  bool expire_links = false;
-  std::optional<std::string> foreign_next_link;  // the origin nextLinks are put on
-  std::vector<std::string> forbidden_cmdlets;
-  std::optional<Nul403Fault> nul_403;
-  std::optional<ExpireTokensFault> expire_tokens;
-  std::optional<TokenErrorFault> token_error;
-  std::optional<TokenGarbageFault> token_garbage;
+    int latency_ms = 0;
+    std::optional<ThrottleFault> throttle;
+    std::optional<ServerErrorFault> server_error;
+    std::optional<TransientExceptionFault> transient_exception;
+    std::optional<DropConnectionFault> drop_connection;
+    std::optional<SlowAnswerFault> slow_answer;
+    std::optional<FailPageFault> fail_page;
+    bool expire_links = false;
+    std::optional<std::string> foreign_next_link;  // the origin nextLinks are put on
+    std::vector<std::string> forbidden_cmdlets;
+    std::optional<Nul403Fault> nul_403;
+    std::optional<ExpireTokensFault> expire_tokens;
+    std::optional<TokenErrorFault> token_error;
+    std::optional<TokenGarbageFault> token_garbage;
 
-  // Throws std::invalid_argument naming the member that is wrong; unknown members are refused
-  // so that a misspelt fault does not silently do nothing.
-  static FaultSettings parse(const web::json::value& document);
-  web::json::value to_json() const;  // with the counts that remain
+    // Throws std::invalid_argument naming the member that is wrong; unknown members are refused
+    // so that a misspelt fault does not silently do nothing.
+    static FaultSettings parse(const web::json::value& document);
+    web::json::value to_json() const;  // with the counts that remain
 };
 
 // Where a fault is being considered. A fault with a `cmdlet` filter is matched against each
 // call inside a $batch (answering that item); one without a filter answers the whole HTTP
 // request. A plain InvokeCommand is both at once.
 struct FaultSite {
-  std::string_view cmdlet;  // empty for a whole $batch request
-  bool batch_item = false;
+    std::string_view cmdlet;  // empty for a whole $batch request
+    bool batch_item = false;
 };
 
 class Faults {
- public:
-  void replace(FaultSettings settings) { settings_ = std::move(settings); }
-  const FaultSettings& settings() const { return settings_; }
+public:
+    void replace(FaultSettings settings) { settings_ = std::move(settings); }
+    const FaultSettings& settings() const { return settings_; }
 
-  // Each take_* returns the fault when it fires here, after decrementing its count and counting
-  // it as fired.
-  std::optional<ThrottleFault> take_throttle(FaultSite site);
-  std::optional<ServerErrorFault> take_server_error(FaultSite site);
-  std::optional<TransientExceptionFault> take_transient_exception(std::string_view cmdlet);
-  std::optional<DropConnectionFault> take_drop_connection(std::span<const std::string> cmdlets);
-  std::optional<SlowAnswerFault> take_slow_answer(std::span<const std::string> cmdlets);
-  std::optional<FailPageFault> take_fail_page(std::string_view cmdlet, int page_number);
-  bool take_nul_403();
-  bool take_expire_tokens();
-  std::optional<TokenErrorFault> take_token_error();
-  std::optional<TokenGarbageFault> take_token_garbage();
-  bool forbids(std::string_view cmdlet);
-  bool forbidden(std::string_view cmdlet) const;  // the same, without counting a firing
-  bool expires_links();
-  std::optional<std::string> foreign_next_link();  // the origin, when the fault is on
+    // Each take_* returns the fault when it fires here, after decrementing its count and counting
+    // it as fired.
+    std::optional<ThrottleFault> take_throttle(FaultSite site);
+    std::optional<ServerErrorFault> take_server_error(FaultSite site);
+    std::optional<TransientExceptionFault> take_transient_exception(std::string_view cmdlet);
+    std::optional<DropConnectionFault> take_drop_connection(std::span<const std::string> cmdlets);
+    std::optional<SlowAnswerFault> take_slow_answer(std::span<const std::string> cmdlets);
+    std::optional<FailPageFault> take_fail_page(std::string_view cmdlet, int page_number);
+    bool take_nul_403();
+    bool take_expire_tokens();
+    std::optional<TokenErrorFault> take_token_error();
+    std::optional<TokenGarbageFault> take_token_garbage();
+    bool forbids(std::string_view cmdlet);
+    bool forbidden(std::string_view cmdlet) const;  // the same, without counting a firing
+    bool expires_links();
+    std::optional<std::string> foreign_next_link();  // the origin, when the fault is on
 
-  web::json::value report() const;  // {"active": …, "fired": {"throttle": 2, …}}
+    web::json::value report() const;  // {"active": …, "fired": {"throttle": 2, …}}
 
- private:
-  // The fault when it is on, `applies(fault)` says it fires here and it has a firing left; its
-  // count then goes down by one and it is counted as fired.
-  template <typename Fault, typename Applies>
-  std::optional<Fault> take(std::optional<Fault>& fault, const char* name, Applies applies) {
-    if (!fault || !applies(*fault) || fault->count <= 0) return std::nullopt;
-    --fault->count;
-    fired(name);
-    return fault;
-  }
-  void fired(const char* name) { ++fired_[name]; }
+private:
+    // The fault when it is on, `applies(fault)` says it fires here and it has a firing left; its
+    // count then goes down by one and it is counted as fired.
+    template <typename Fault, typename Applies>
+    std::optional<Fault> take(std::optional<Fault>& fault, const char* name, Applies applies) {
+        if (!fault || !applies(*fault) || fault->count <= 0) return std::nullopt;
+        --fault->count;
+        fired(name);
+        return fault;
+    }
+    void fired(const char* name) { ++fired_[name]; }
 
-  FaultSettings settings_;
-  std::map<std::string, int> fired_;
+    FaultSettings settings_;
+    std::map<std::string, int> fired_;
 };
 
 }  // namespace sandbox

@@ -15,14 +15,14 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 // An exclusive flock on DIR/.lock for the lifetime of the object: two sandboxes started at once
 // with the same --tls-dir must not each generate half of the CA and server files.
 class DirectoryLock {
- public:
-  explicit DirectoryLock(const std::filesystem::path& directory);
-  ~DirectoryLock();
-  DirectoryLock(const DirectoryLock&) = delete;
-  DirectoryLock& operator=(const DirectoryLock&) = delete;
+public:
+    explicit DirectoryLock(const std::filesystem::path& directory);
+    ~DirectoryLock();
+    DirectoryLock(const DirectoryLock&) = delete;
+    DirectoryLock& operator=(const DirectoryLock&) = delete;
 
- private:
-  int descriptor_ = -1;
+private:
+    int descriptor_ = -1;
 };
 
 }  // namespace sandbox

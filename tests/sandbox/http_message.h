@@ -14,24 +14,24 @@ namespace sandbox {
 
 // Header names compare case-insensitively, as HTTP says; order of insertion is kept.
 class Headers {
- public:
-  void set(std::string name, std::string value);
-  void remove(std::string_view name);
-  std::optional<std::string> get(std::string_view name) const;
-  const std::vector<std::pair<std::string, std::string>>& all() const { return entries_; }
+public:
+    void set(std::string name, std::string value);
+    void remove(std::string_view name);
+    std::optional<std::string> get(std::string_view name) const;
+    const std::vector<std::pair<std::string, std::string>>& all() const { return entries_; }
 
- private:
-  std::vector<std::pair<std::string, std::string>> entries_;
+private:
+    std::vector<std::pair<std::string, std::string>> entries_;
 };
 
 using QueryParameters = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
-  std::string method;
-  std::string path;       // percent-decoded, without the query
-  QueryParameters query;  // names and values percent-decoded, in order
-  Headers headers;
-  std::string body;
+    std::string method;
+    std::string path;       // percent-decoded, without the query
+    QueryParameters query;  // names and values percent-decoded, in order
+    Headers headers;
+    std::string body;
 };
 
 // What the server does with the connection (the drop_connection fault): answer; or cut it after
@@ -39,15 +39,15 @@ struct HttpRequest {
 enum class Delivery { answer, drop_connection, drop_in_body, close_without_answer };
 
 struct HttpResponse {
-  int status = 200;
-  Headers headers;
-  std::string body;
-  Delivery delivery = Delivery::answer;
-  int delay_ms = 0;  // the answer is held back this long (the slow_answer fault)
+    int status = 200;
+    Headers headers;
+    std::string body;
+    Delivery delivery = Delivery::answer;
+    int delay_ms = 0;  // the answer is held back this long (the slow_answer fault)
 
-  static HttpResponse json(int status, const web::json::value& body);
-  static HttpResponse dropped_connection();           // headers and no body; the connection is closed
-  std::optional<web::json::value> json_body() const;  // nullopt when the body is not JSON
+    static HttpResponse json(int status, const web::json::value& body);
+    static HttpResponse dropped_connection();           // headers and no body; the connection is closed
+    std::optional<web::json::value> json_body() const;  // nullopt when the body is not JSON
 };
 
 // The value of a query parameter; OData names ($select, $skiptoken) match exactly.

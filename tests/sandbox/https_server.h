@@ -14,24 +14,24 @@ namespace sandbox {
 enum class RequestLog { on, off };
 
 class HttpsServer {
- public:
-  HttpsServer(Sandbox& sandbox, ServerCredential credential, RequestLog log);
-  ~HttpsServer();
+public:
+    HttpsServer(Sandbox& sandbox, ServerCredential credential, RequestLog log);
+    ~HttpsServer();
 
-  // Listens on 127.0.0.1:port; port 0 picks a free one. Returns the port. Throws
-  // std::runtime_error when it cannot listen.
-  int open(int port);
-  void close();
+    // Listens on 127.0.0.1:port; port 0 picks a free one. Returns the port. Throws
+    // std::runtime_error when it cannot listen.
+    int open(int port);
+    void close();
 
- private:
-  void serve(web::http::http_request request);
-  void configure_tls(boost::asio::ssl::context& context);
+private:
+    void serve(web::http::http_request request);
+    void configure_tls(boost::asio::ssl::context& context);
 
-  Sandbox& sandbox_;
-  ServerCredential credential_;
-  RequestLog log_;
-  std::unique_ptr<web::http::experimental::listener::http_listener> listener_;
-  int port_ = 0;
+    Sandbox& sandbox_;
+    ServerCredential credential_;
+    RequestLog log_;
+    std::unique_ptr<web::http::experimental::listener::http_listener> listener_;
+    int port_ = 0;
 };
 
 }  // namespace sandbox

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "exchange_request.h"
-#include "faults.h"
 #include "exchange_response.h"
+#include "faults.h"
 #include "http_message.h"
 
 namespace sandbox {

@@ -13,27 +13,27 @@
 namespace sandbox {
 
 struct ServeOptions {
-  std::filesystem::path seed;
-  std::string tenant;
-  std::optional<std::string> tenant_id;
-  std::string app_id;
-  std::vector<std::filesystem::path> app_certificates;
-  std::filesystem::path tls_dir;
-  int port = 0;
-  std::optional<std::filesystem::path> port_file;
-  std::optional<std::filesystem::path> state_file;
-  std::optional<std::filesystem::path> faults_file;
-  int token_lifetime = 3599;
-  int page_size_max = 1000;
-  int link_expiry = 1800;
-  unsigned batch_seed = 1;
-  bool reject_pss = false;
-  ServiceBehaviours behaviours;
-  bool quiet = false;
+    std::filesystem::path seed;
+    std::string tenant;
+    std::optional<std::string> tenant_id;
+    std::string app_id;
+    std::vector<std::filesystem::path> app_certificates;
+    std::filesystem::path tls_dir;
+    int port = 0;
+    std::optional<std::filesystem::path> port_file;
+    std::optional<std::filesystem::path> state_file;
+    std::optional<std::filesystem::path> faults_file;
+    int token_lifetime = 3599;
+    int page_size_max = 1000;
+    int link_expiry = 1800;
+    unsigned batch_seed = 1;
+    bool reject_pss = false;
+    ServiceBehaviours behaviours;
+    bool quiet = false;
 };
 
 struct HelpRequest {
-  std::string text;
+    std::string text;
 };
 
 using Command = std::variant<ServeOptions, ClientCertificateOptions, HelpRequest>;

@@ -13,12 +13,12 @@ namespace sandbox {
 enum class CertificateUse { authority, tls_server, client };
 
 struct CertificateSpec {
-  std::string common_name;
-  Instant not_before;
-  Instant not_after;
-  CertificateUse use = CertificateUse::client;
-  std::vector<std::string> dns_names;
-  std::vector<std::string> ip_addresses;
+    std::string common_name;
+    Instant not_before;
+    Instant not_after;
+    CertificateUse use = CertificateUse::client;
+    std::vector<std::string> dns_names;
+    std::vector<std::string> ip_addresses;
 };
 
 KeyPtr generate_ec_key();           // P-256: generated instantly; used for the CA and TLS server

@@ -15,12 +15,12 @@ namespace sandbox {
 namespace {
 
 bool is_admin_api(const std::vector<std::string>& segments) {
-  return segments.size() == 5 && segments[1] == "adminapi" && segments[2] == "beta";
+    return segments.size() == 5 && segments[1] == "adminapi" && segments[2] == "beta";
 }
 
 HttpResponse not_found(const std::string& path) {
-  return HttpResponse::json(
-      404, exchange::request_error(404, "NotFound", "No endpoint of the sandbox tenant at " + path).envelope());
+    return HttpResponse::json(
+        404, exchange::request_error(404, "NotFound", "No endpoint of the sandbox tenant at " + path).envelope());
 }
 
 }  // namespace
@@ -31,71 +31,71 @@ Sandbox::Sandbox(SandboxConfig config, Tenant tenant, std::vector<RegisteredCert
              std::move(clock)) {}
 
 HttpResponse Sandbox::handle(const HttpRequest& request) {
-  // Latency is added outside the lock, so a slow answer does not hold up the others.
-  if (request.path.starts_with("/adminapi/")) {
-    int latency_ms = 0;
-    {
-      const std::lock_guard lock(mutex_);
-      latency_ms = state_.faults.settings().latency_ms;
+    // Latency is added outside the lock, so a slow answer does not hold up the others.
+    if (request.path.starts_with("/adminapi/")) {
+        int latency_ms = 0;
+        {
+            const std::lock_guard lock(mutex_);
+            latency_ms = state_.faults.settings().latency_ms;
+        }
+        if (latency_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(latency_ms));
     }
-    if (latency_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(latency_ms));
-  }
-  const std::lock_guard lock(mutex_);
-  const size_t writes_before = state_.journal.mutation_count();
-  HttpResponse response = route(request);
-  if (state_.journal.mutation_count() != writes_before) write_state_file_locked();
-  return response;
+    const std::lock_guard lock(mutex_);
+    const size_t writes_before = state_.journal.mutation_count();
+    HttpResponse response = route(request);
+    if (state_.journal.mutation_count() != writes_before) write_state_file_locked();
+    return response;
 }
 
 HttpResponse Sandbox::route(const HttpRequest& request) {
-  const std::vector<std::string> segments = split(request.path, '/');  // segments[0] is "" before the first '/'
-  if (request.path.starts_with("/_sandbox/")) return handle_control(state_, request);
-  if (segments.size() == 5 && segments[2] == "oauth2" && segments[3] == "v2.0" && segments[4] == "token") {
-    return handle_token_request(state_, request, segments[1]);
-  }
-  if (is_admin_api(segments) && state_.config.behaviours.redirect_to) {
-    // A front door that sends the client elsewhere (regional redirects are seen live): the
-    // request is not handled here.
-    HttpResponse moved;
-    moved.status = 302;
-    moved.headers.set("Location", *state_.config.behaviours.redirect_to + request.path);
-    return moved;
-  }
-  if (segments.size() == 5 && segments[1] == "adminapi" && segments[2] == "v1.0" && segments[4] == "EXOModuleFile")
-    return handle_module_file(state_, request, segments[3]);
-  if (is_admin_api(segments) && segments[4] == "InvokeCommand")
-    return handle_invoke_command(state_, request, segments[3]);
-  if (is_admin_api(segments) && segments[4] == "$batch") return handle_batch(state_, request, segments[3]);
-  return not_found(request.path);
+    const std::vector<std::string> segments = split(request.path, '/');  // segments[0] is "" before the first '/'
+    if (request.path.starts_with("/_sandbox/")) return handle_control(state_, request);
+    if (segments.size() == 5 && segments[2] == "oauth2" && segments[3] == "v2.0" && segments[4] == "token") {
+        return handle_token_request(state_, request, segments[1]);
+    }
+    if (is_admin_api(segments) && state_.config.behaviours.redirect_to) {
+        // A front door that sends the client elsewhere (regional redirects are seen live): the
+        // request is not handled here.
+        HttpResponse moved;
+        moved.status = 302;
+        moved.headers.set("Location", *state_.config.behaviours.redirect_to + request.path);
+        return moved;
+    }
+    if (segments.size() == 5 && segments[1] == "adminapi" && segments[2] == "v1.0" && segments[4] == "EXOModuleFile")
+        return handle_module_file(state_, request, segments[3]);
+    if (is_admin_api(segments) && segments[4] == "InvokeCommand")
+        return handle_invoke_command(state_, request, segments[3]);
+    if (is_admin_api(segments) && segments[4] == "$batch") return handle_batch(state_, request, segments[3]);
+    return not_found(request.path);
 }
 
 void Sandbox::set_port(int port) {
-  const std::lock_guard lock(mutex_);
-  state_.port = port;
+    const std::lock_guard lock(mutex_);
+    state_.port = port;
 }
 
 void Sandbox::set_faults(FaultSettings faults) {
-  const std::lock_guard lock(mutex_);
-  state_.faults.replace(std::move(faults));
+    const std::lock_guard lock(mutex_);
+    state_.faults.replace(std::move(faults));
 }
 
 void Sandbox::keep_state_file(std::filesystem::path path) {
-  const std::lock_guard lock(mutex_);
-  state_file_ = std::move(path);
+    const std::lock_guard lock(mutex_);
+    state_file_ = std::move(path);
 }
 
 void Sandbox::write_state_file() {
-  const std::lock_guard lock(mutex_);
-  write_state_file_locked();
+    const std::lock_guard lock(mutex_);
+    write_state_file_locked();
 }
 
 web::json::value Sandbox::state_document() {
-  const std::lock_guard lock(mutex_);
-  return sandbox::state_document(state_);
+    const std::lock_guard lock(mutex_);
+    return sandbox::state_document(state_);
 }
 
 void Sandbox::write_state_file_locked() {
-  if (state_file_) write_file_atomically(*state_file_, sandbox::state_document(state_).serialize() + "\n");
+    if (state_file_) write_file_atomically(*state_file_, sandbox::state_document(state_).serialize() + "\n");
 }
 
 }  // namespace sandbox

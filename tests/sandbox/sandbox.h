@@ -13,26 +13,26 @@
 namespace sandbox {
 
 class Sandbox {
- public:
-  Sandbox(SandboxConfig config, Tenant tenant, std::vector<RegisteredCertificate> app_certificates,
-          PssPolicy pss_policy, Clock clock = system_clock());
+public:
+    Sandbox(SandboxConfig config, Tenant tenant, std::vector<RegisteredCertificate> app_certificates,
+            PssPolicy pss_policy, Clock clock = system_clock());
 
-  HttpResponse handle(const HttpRequest& request);  // thread-safe
+    HttpResponse handle(const HttpRequest& request);  // thread-safe
 
-  void set_port(int port);  // the listener's port: part of the accepted scopes, audiences and links
-  void set_faults(FaultSettings faults);
-  // Writes the state document to `path` after every write cmdlet and on write_state_file().
-  void keep_state_file(std::filesystem::path path);
-  void write_state_file();
-  web::json::value state_document();
+    void set_port(int port);  // the listener's port: part of the accepted scopes, audiences and links
+    void set_faults(FaultSettings faults);
+    // Writes the state document to `path` after every write cmdlet and on write_state_file().
+    void keep_state_file(std::filesystem::path path);
+    void write_state_file();
+    web::json::value state_document();
 
- private:
-  HttpResponse route(const HttpRequest& request);
-  void write_state_file_locked();
+private:
+    HttpResponse route(const HttpRequest& request);
+    void write_state_file_locked();
 
-  std::mutex mutex_;
-  SandboxState state_;
-  std::optional<std::filesystem::path> state_file_;
+    std::mutex mutex_;
+    SandboxState state_;
+    std::optional<std::filesystem::path> state_file_;
 };
 
 }  // namespace sandbox

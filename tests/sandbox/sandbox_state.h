@@ -20,54 +20,54 @@
 namespace sandbox {
 
 struct SandboxConfig {
-  std::string tenant;                    // the onmicrosoft.com domain, e.g. contoso.onmicrosoft.com
-  std::optional<std::string> tenant_id;  // the tenant GUID, accepted wherever the domain is
-  std::string app_id;
-  std::chrono::seconds token_lifetime{3599};
-  size_t page_size_max = 1000;
-  std::chrono::seconds link_expiry{1800};
-  unsigned batch_seed = 1;  // responses of a $batch are shuffled with this seed
-  ServiceBehaviours behaviours;
+    std::string tenant;                    // the onmicrosoft.com domain, e.g. contoso.onmicrosoft.com
+    std::optional<std::string> tenant_id;  // the tenant GUID, accepted wherever the domain is
+    std::string app_id;
+    std::chrono::seconds token_lifetime{3599};
+    size_t page_size_max = 1000;
+    std::chrono::seconds link_expiry{1800};
+    unsigned batch_seed = 1;  // responses of a $batch are shuffled with this seed
+    ServiceBehaviours behaviours;
 };
 
 // Exchange's Rate-Limit-* headers: a count of requests in a fixed one-minute window.
 struct RateWindow {
-  static constexpr int kLimit = 30000;
-  Instant start{};
-  int used = 0;
+    static constexpr int kLimit = 30000;
+    Instant start{};
+    int used = 0;
 };
 
 struct SandboxState {
-  SandboxState(SandboxConfig config_, Tenant tenant_, ClientAssertionVerifier assertions_, Clock clock_)
-      : config(std::move(config_)),
-        clock(std::move(clock_)),
-        tenant(std::move(tenant_)),
-        assertions(std::move(assertions_)),
-        pages(config.link_expiry) {}
+    SandboxState(SandboxConfig config_, Tenant tenant_, ClientAssertionVerifier assertions_, Clock clock_)
+        : config(std::move(config_)),
+          clock(std::move(clock_)),
+          tenant(std::move(tenant_)),
+          assertions(std::move(assertions_)),
+          pages(config.link_expiry) {}
 
-  bool serves_tenant(std::string_view segment) const;
-  // The tenant's GUID: --tenant-id, else one derived from the domain. Tokens carry it as `tid`,
-  // and it is accepted wherever the domain is.
-  std::string tenant_guid() const;
-  // https://127.0.0.1:PORT and https://localhost:PORT: the origins a client may address.
-  std::vector<std::string> origins() const;
-  // The origin the client used (from Host), for links it is to follow.
-  std::string origin_for(const std::optional<std::string>& host) const;
+    bool serves_tenant(std::string_view segment) const;
+    // The tenant's GUID: --tenant-id, else one derived from the domain. Tokens carry it as `tid`,
+    // and it is accepted wherever the domain is.
+    std::string tenant_guid() const;
+    // https://127.0.0.1:PORT and https://localhost:PORT: the origins a client may address.
+    std::vector<std::string> origins() const;
+    // The origin the client used (from Host), for links it is to follow.
+    std::string origin_for(const std::optional<std::string>& host) const;
 
-  SandboxConfig config;
-  int port = 0;
-  Clock clock;
-  Tenant tenant;
-  ClientAssertionVerifier assertions;
-  AccessTokens tokens;
-  PageStore pages;
-  Faults faults;
-  Journal journal;
-  RateWindow rate;
-  unsigned batches_answered = 0;
-  // Bodies POSTed to /_sandbox/webhook: a stand-in for a chat webhook, so that notifications
-  // can be seen arriving over HTTPS.
-  std::vector<web::json::value> webhooks;
+    SandboxConfig config;
+    int port = 0;
+    Clock clock;
+    Tenant tenant;
+    ClientAssertionVerifier assertions;
+    AccessTokens tokens;
+    PageStore pages;
+    Faults faults;
+    Journal journal;
+    RateWindow rate;
+    unsigned batches_answered = 0;
+    // Bodies POSTed to /_sandbox/webhook: a stand-in for a chat webhook, so that notifications
+    // can be seen arriving over HTTPS.
+    std::vector<web::json::value> webhooks;
 };
 
 }  // namespace sandbox

@@ -16,12 +16,12 @@ namespace sandbox {
 
 // Every problem of a seed at once, each naming the member it is about.
 class SnapshotError : public std::runtime_error {
- public:
-  explicit SnapshotError(std::vector<std::string> problems);
-  const std::vector<std::string>& problems() const { return problems_; }
+public:
+    explicit SnapshotError(std::vector<std::string> problems);
+    const std::vector<std::string>& problems() const { return problems_; }
 
- private:
-  std::vector<std::string> problems_;
+private:
+    std::vector<std::string> problems_;
 };
 
 // An object of the tenant. A listing shares the stored objects instead of copying them, and a
@@ -30,56 +30,58 @@ class SnapshotError : public std::runtime_error {
 using SharedObject = std::shared_ptr<const web::json::value>;
 
 class Tenant {
- public:
-  // `domain` is the tenant's onmicrosoft.com name; new policies' DNs and the organisation's
-  // Identity use it. Annotations ("…@odata.type") in the seed are dropped.
-  static Tenant from_snapshot(const web::json::value& snapshot, std::string domain);
-  web::json::value to_snapshot() const;
+public:
+    // `domain` is the tenant's onmicrosoft.com name; new policies' DNs and the organisation's
+    // Identity use it. Annotations ("…@odata.type") in the seed are dropped.
+    static Tenant from_snapshot(const web::json::value& snapshot, std::string domain);
+    web::json::value to_snapshot() const;
 
-  const std::string& domain() const { return domain_; }
+    const std::string& domain() const { return domain_; }
 
-  web::json::value transport_config;
-  web::json::value organization_config;
+    web::json::value transport_config;
+    web::json::value organization_config;
 
-  using Objects = std::vector<std::shared_ptr<web::json::value>>;
+    using Objects = std::vector<std::shared_ptr<web::json::value>>;
 
-  const Objects& mailboxes() const { return mailboxes_; }
-  web::json::value& mailbox(size_t index) { return writable(mailboxes_[index]); }
-  const Objects& users() const { return users_; }
-  web::json::value& user(size_t index) { return writable(users_[index]); }
-  const Objects& policies() const { return policies_; }
-  web::json::value& policy(size_t index) { return writable(policies_[index]); }
-  void add_policy(web::json::value policy) { policies_.push_back(std::make_shared<web::json::value>(std::move(policy))); }
+    const Objects& mailboxes() const { return mailboxes_; }
+    web::json::value& mailbox(size_t index) { return writable(mailboxes_[index]); }
+    const Objects& users() const { return users_; }
+    web::json::value& user(size_t index) { return writable(users_[index]); }
+    const Objects& policies() const { return policies_; }
+    web::json::value& policy(size_t index) { return writable(policies_[index]); }
+    void add_policy(web::json::value policy) {
+        policies_.push_back(std::make_shared<web::json::value>(std::move(policy)));
+    }
 
-  // Indices of the objects an -Identity value names (case-insensitive): a mailbox by Identity,
-  // Name, Alias, Guid, ExternalDirectoryObjectId, PrimarySmtpAddress, UserPrincipalName or
-  // DistinguishedName; a user by its own Identity, Name, ExternalDirectoryObjectId,
-  // UserPrincipalName, Guid or DistinguishedName, or by its mailbox's; a policy by Name,
-  // Identity, Guid or DistinguishedName.
-  std::vector<size_t> find_mailboxes(std::string_view identity) const;
-  std::vector<size_t> find_users(std::string_view identity) const;
-  std::vector<size_t> find_policies(std::string_view identity) const;
+    // Indices of the objects an -Identity value names (case-insensitive): a mailbox by Identity,
+    // Name, Alias, Guid, ExternalDirectoryObjectId, PrimarySmtpAddress, UserPrincipalName or
+    // DistinguishedName; a user by its own Identity, Name, ExternalDirectoryObjectId,
+    // UserPrincipalName, Guid or DistinguishedName, or by its mailbox's; a policy by Name,
+    // Identity, Guid or DistinguishedName.
+    std::vector<size_t> find_mailboxes(std::string_view identity) const;
+    std::vector<size_t> find_users(std::string_view identity) const;
+    std::vector<size_t> find_policies(std::string_view identity) const;
 
-  // The DN a policy named `name` gets: the suffix the tenant's policies already use.
-  std::string policy_distinguished_name(std::string_view name) const;
+    // The DN a policy named `name` gets: the suffix the tenant's policies already use.
+    std::string policy_distinguished_name(std::string_view name) const;
 
- private:
-  friend class SnapshotLoader;
+private:
+    friend class SnapshotLoader;
 
-  // The object to change: a copy of its own if a listing still shares it.
-  static web::json::value& writable(std::shared_ptr<web::json::value>& object) {
-    if (object.use_count() > 1) object = std::make_shared<web::json::value>(*object);
-    return *object;
-  }
-  void index_mailbox(size_t index);
-  void index_user(size_t index, const web::json::value* mailbox);
+    // The object to change: a copy of its own if a listing still shares it.
+    static web::json::value& writable(std::shared_ptr<web::json::value>& object) {
+        if (object.use_count() > 1) object = std::make_shared<web::json::value>(*object);
+        return *object;
+    }
+    void index_mailbox(size_t index);
+    void index_user(size_t index, const web::json::value* mailbox);
 
-  std::string domain_;
-  Objects mailboxes_;
-  Objects users_;
-  Objects policies_;
-  std::multimap<std::string, size_t> mailbox_index_;  // lower-cased identity -> mailbox
-  std::multimap<std::string, size_t> user_index_;     // lower-cased identity -> user
+    std::string domain_;
+    Objects mailboxes_;
+    Objects users_;
+    Objects policies_;
+    std::multimap<std::string, size_t> mailbox_index_;  // lower-cased identity -> mailbox
+    std::multimap<std::string, size_t> user_index_;     // lower-cased identity -> user
 };
 
 // A string property, or "" when it is absent or not a string.

@@ -10,9 +10,9 @@
 namespace sandbox {
 
 struct ServerCredential {
-  CertificatePtr certificate;
-  KeyPtr key;
-  CertificatePtr authority;
+    CertificatePtr certificate;
+    KeyPtr key;
+    CertificatePtr authority;
 };
 
 // Reuses DIR/ca.pem, ca.key, server.pem and server.key when they are present and valid;

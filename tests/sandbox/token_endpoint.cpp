@@ -16,122 +16,124 @@ constexpr std::string_view kAssertionType = "urn:ietf:params:oauth:client-assert
 // Entra's checks, in the order it reports them; nullopt when the request earns a token.
 std::optional<EntraError> check_request(SandboxState& state, const HttpRequest& request,
                                         const std::string& tenant_segment) {
-  if (request.method != "POST") return entra::post_only();
-  if (!state.serves_tenant(tenant_segment)) return entra::tenant_not_found(tenant_segment);
-  const auto content_type = request.headers.get("Content-Type");
-  const auto form = content_type && istarts_with(*content_type, "application/x-www-form-urlencoded")
-                        ? parse_form(request.body)
-                        : QueryParameters{};
+    if (request.method != "POST") return entra::post_only();
+    if (!state.serves_tenant(tenant_segment)) return entra::tenant_not_found(tenant_segment);
+    const auto content_type = request.headers.get("Content-Type");
+    const auto form = content_type && istarts_with(*content_type, "application/x-www-form-urlencoded")
+                          ? parse_form(request.body)
+                          : QueryParameters{};
 
-  const auto grant_type = query_value(form, "grant_type");
-  if (!grant_type) return entra::missing_parameter("grant_type");
-  if (*grant_type != "client_credentials") return entra::unsupported_grant_type(*grant_type);
-  const auto client_id = query_value(form, "client_id");
-  if (!client_id) return entra::missing_parameter("client_id");
-  if (!iequals(*client_id, state.config.app_id)) return entra::application_not_found(*client_id, state.config.tenant);
-  const auto scope = query_value(form, "scope");
-  if (!scope) return entra::missing_parameter("scope");
-  const auto origins = state.origins();
-  if (std::none_of(origins.begin(), origins.end(),
-                   [&](const std::string& origin) { return trim(*scope) == origin + "/.default"; })) {
-    return entra::invalid_scope(*scope);
-  }
-  if (query_value(form, "client_secret")) return entra::client_secret_not_accepted();
-  const auto assertion = query_value(form, "client_assertion");
-  if (!assertion || query_value(form, "client_assertion_type") != kAssertionType)
-    return entra::missing_client_credential();
+    const auto grant_type = query_value(form, "grant_type");
+    if (!grant_type) return entra::missing_parameter("grant_type");
+    if (*grant_type != "client_credentials") return entra::unsupported_grant_type(*grant_type);
+    const auto client_id = query_value(form, "client_id");
+    if (!client_id) return entra::missing_parameter("client_id");
+    if (!iequals(*client_id, state.config.app_id)) return entra::application_not_found(*client_id, state.config.tenant);
+    const auto scope = query_value(form, "scope");
+    if (!scope) return entra::missing_parameter("scope");
+    const auto origins = state.origins();
+    if (std::none_of(origins.begin(), origins.end(),
+                     [&](const std::string& origin) { return trim(*scope) == origin + "/.default"; })) {
+        return entra::invalid_scope(*scope);
+    }
+    if (query_value(form, "client_secret")) return entra::client_secret_not_accepted();
+    const auto assertion = query_value(form, "client_assertion");
+    if (!assertion || query_value(form, "client_assertion_type") != kAssertionType)
+        return entra::missing_client_credential();
 
-  AssertionExpectations expected{state.config.app_id, {}, state.clock()};
-  for (const auto& origin : origins) expected.audiences.push_back(origin + "/" + tenant_segment + "/oauth2/v2.0/token");
-  return state.assertions.verify(*assertion, expected);
+    AssertionExpectations expected{state.config.app_id, {}, state.clock()};
+    for (const auto& origin : origins)
+        expected.audiences.push_back(origin + "/" + tenant_segment + "/oauth2/v2.0/token");
+    return state.assertions.verify(*assertion, expected);
 }
 
 // 200 answers that carry no token: what a proxy or captive portal sends, or a broken front end.
 HttpResponse garbage_answer(TokenGarbage kind) {
-  HttpResponse response;
-  switch (kind) {
-    case TokenGarbage::not_json:
-      response.headers.set("Content-Type", "text/plain");
-      response.body = "OK";
-      break;
-    case TokenGarbage::html:
-      response.headers.set("Content-Type", "text/html; charset=utf-8");
-      response.body = "<!DOCTYPE html><html><head><title>Sign in to continue</title></head>"
-                      "<body><form method=\"post\" action=\"/portal/login\">Network sign-in required</form></body></html>";
-      break;
-    case TokenGarbage::no_access_token:
-      response = HttpResponse::json(200, value::parse(R"({"token_type":"Bearer","expires_in":3599})"));
-      break;
-  }
-  return response;
+    HttpResponse response;
+    switch (kind) {
+        case TokenGarbage::not_json:
+            response.headers.set("Content-Type", "text/plain");
+            response.body = "OK";
+            break;
+        case TokenGarbage::html:
+            response.headers.set("Content-Type", "text/html; charset=utf-8");
+            response.body =
+                "<!DOCTYPE html><html><head><title>Sign in to continue</title></head>"
+                "<body><form method=\"post\" action=\"/portal/login\">Network sign-in required</form></body></html>";
+            break;
+        case TokenGarbage::no_access_token:
+            response = HttpResponse::json(200, value::parse(R"({"token_type":"Bearer","expires_in":3599})"));
+            break;
+    }
+    return response;
 }
 
 }  // namespace
 
 std::string AccessTokens::issue(Instant now, std::chrono::seconds lifetime, const std::string& claims) {
-  // Tokens a day past expiry are forgotten; until then a client is told its token expired.
-  std::erase_if(expiry_by_digest_, [now](const auto& entry) { return entry.second + std::chrono::hours(24) < now; });
-  const std::string signature = base64url_encode(random_bytes(48));
-  std::string token = base64url_encode(R"({"typ":"JWT","alg":"RS256","kid":"authgate-sandbox"})") + "." +
-                      base64url_encode(claims) + "." + signature;
-  expiry_by_digest_[sha256(token)] = now + lifetime;
-  issued_digests_.push_back(hex_upper(sha256(signature)));
-  return token;
+    // Tokens a day past expiry are forgotten; until then a client is told its token expired.
+    std::erase_if(expiry_by_digest_, [now](const auto& entry) { return entry.second + std::chrono::hours(24) < now; });
+    const std::string signature = base64url_encode(random_bytes(48));
+    std::string token = base64url_encode(R"({"typ":"JWT","alg":"RS256","kid":"authgate-sandbox"})") + "." +
+                        base64url_encode(claims) + "." + signature;
+    expiry_by_digest_[sha256(token)] = now + lifetime;
+    issued_digests_.push_back(hex_upper(sha256(signature)));
+    return token;
 }
 
 void AccessTokens::expire_all(Instant now) {
-  for (auto& [digest, expiry] : expiry_by_digest_) expiry = std::min(expiry, now);
+    for (auto& [digest, expiry] : expiry_by_digest_) expiry = std::min(expiry, now);
 }
 
 AccessTokens::Check AccessTokens::check(std::string_view token, Instant now) const {
-  const auto found = expiry_by_digest_.find(sha256(token));
-  if (found == expiry_by_digest_.end()) return Check::unknown;
-  return now < found->second ? Check::valid : Check::expired;
+    const auto found = expiry_by_digest_.find(sha256(token));
+    if (found == expiry_by_digest_.end()) return Check::unknown;
+    return now < found->second ? Check::valid : Check::expired;
 }
 
 HttpResponse handle_token_request(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment) {
-  state.journal.count_token_request();
-  const Instant now = state.clock();
-  const std::string correlation_id = request.headers.get("client-request-id").value_or(random_guid());
-  if (const auto garbage = state.faults.take_token_garbage()) return garbage_answer(garbage->kind);
-  std::optional<EntraError> error;
-  if (const auto injected = state.faults.take_token_error()) {
-    error = entra::for_code(injected->code);
-  } else {
-    error = check_request(state, request, tenant_segment);
-  }
-  if (error) {
-    HttpResponse response = render_entra_error(*error, now, correlation_id);
+    state.journal.count_token_request();
+    const Instant now = state.clock();
+    const std::string correlation_id = request.headers.get("client-request-id").value_or(random_guid());
+    if (const auto garbage = state.faults.take_token_garbage()) return garbage_answer(garbage->kind);
+    std::optional<EntraError> error;
+    if (const auto injected = state.faults.take_token_error()) {
+        error = entra::for_code(injected->code);
+    } else {
+        error = check_request(state, request, tenant_segment);
+    }
+    if (error) {
+        HttpResponse response = render_entra_error(*error, now, correlation_id);
+        response.headers.set("client-request-id", correlation_id);
+        response.headers.set("Date", http_date(now));
+        return response;
+    }
+
+    const auto lifetime = state.config.token_lifetime;
+    value body = value::object(true);
+    body["token_type"] = value::string("Bearer");
+    body["expires_in"] = value::number(static_cast<int64_t>(lifetime.count()));
+    body["ext_expires_in"] = value::number(static_cast<int64_t>(lifetime.count()));
+    // The claims Exchange reads, and the tenant's GUID (`tid`) that clients use in URLs and anchors.
+    const auto seconds = [](Instant t) { return static_cast<int64_t>(t.time_since_epoch() / std::chrono::seconds(1)); };
+    value claims = value::object(true);
+    const std::string scope = query_value(parse_form(request.body), "scope").value_or("");
+    claims["aud"] = value::string(scope.substr(0, scope.rfind("/.default")));
+    claims["iss"] = value::string("https://sts.windows.net/" + state.tenant_guid() + "/");
+    claims["iat"] = value::number(seconds(now));
+    claims["nbf"] = value::number(seconds(now));
+    claims["exp"] = value::number(seconds(now + lifetime));
+    claims["app_displayname"] = value::string("authgate");
+    claims["appid"] = value::string(state.config.app_id);
+    claims["roles"] = value::array({value::string("Exchange.ManageAsApp")});
+    claims["tid"] = value::string(state.tenant_guid());
+    body["access_token"] = value::string(state.tokens.issue(now, lifetime, claims.serialize()));
+    HttpResponse response = HttpResponse::json(200, body);
+    response.headers.set("Cache-Control", "no-store, no-cache");
     response.headers.set("client-request-id", correlation_id);
+    response.headers.set("x-ms-request-id", random_guid());
     response.headers.set("Date", http_date(now));
     return response;
-  }
-
-  const auto lifetime = state.config.token_lifetime;
-  value body = value::object(true);
-  body["token_type"] = value::string("Bearer");
-  body["expires_in"] = value::number(static_cast<int64_t>(lifetime.count()));
-  body["ext_expires_in"] = value::number(static_cast<int64_t>(lifetime.count()));
-  // The claims Exchange reads, and the tenant's GUID (`tid`) that clients use in URLs and anchors.
-  const auto seconds = [](Instant t) { return static_cast<int64_t>(t.time_since_epoch() / std::chrono::seconds(1)); };
-  value claims = value::object(true);
-  const std::string scope = query_value(parse_form(request.body), "scope").value_or("");
-  claims["aud"] = value::string(scope.substr(0, scope.rfind("/.default")));
-  claims["iss"] = value::string("https://sts.windows.net/" + state.tenant_guid() + "/");
-  claims["iat"] = value::number(seconds(now));
-  claims["nbf"] = value::number(seconds(now));
-  claims["exp"] = value::number(seconds(now + lifetime));
-  claims["app_displayname"] = value::string("authgate");
-  claims["appid"] = value::string(state.config.app_id);
-  claims["roles"] = value::array({value::string("Exchange.ManageAsApp")});
-  claims["tid"] = value::string(state.tenant_guid());
-  body["access_token"] = value::string(state.tokens.issue(now, lifetime, claims.serialize()));
-  HttpResponse response = HttpResponse::json(200, body);
-  response.headers.set("Cache-Control", "no-store, no-cache");
-  response.headers.set("client-request-id", correlation_id);
-  response.headers.set("x-ms-request-id", random_guid());
-  response.headers.set("Date", http_date(now));
-  return response;
 }
 
 }  // namespace sandbox

@@ -17,22 +17,22 @@ namespace sandbox {
 struct SandboxState;
 
 class AccessTokens {
- public:
-  enum class Check { valid, expired, unknown };
+public:
+    enum class Check { valid, expired, unknown };
 
-  // A JWT as Entra issues one (header.claims.signature, each base64url): `claims` is the JSON
-  // payload; the signature is 48 random bytes, so that the token is as unguessable as an opaque one.
-  std::string issue(Instant now, std::chrono::seconds lifetime, const std::string& claims);
-  Check check(std::string_view token, Instant now) const;
-  void expire_all(Instant now);  // the expire_tokens fault
-  // Upper-case hex SHA-256 of the signature of every token issued (the part without which a
-  // token is no use), in order: tests look for it in what the client wrote without the sandbox
-  // keeping the tokens themselves.
-  const std::vector<std::string>& issued_digests() const { return issued_digests_; }
+    // A JWT as Entra issues one (header.claims.signature, each base64url): `claims` is the JSON
+    // payload; the signature is 48 random bytes, so that the token is as unguessable as an opaque one.
+    std::string issue(Instant now, std::chrono::seconds lifetime, const std::string& claims);
+    Check check(std::string_view token, Instant now) const;
+    void expire_all(Instant now);  // the expire_tokens fault
+    // Upper-case hex SHA-256 of the signature of every token issued (the part without which a
+    // token is no use), in order: tests look for it in what the client wrote without the sandbox
+    // keeping the tokens themselves.
+    const std::vector<std::string>& issued_digests() const { return issued_digests_; }
 
- private:
-  std::map<std::string, Instant> expiry_by_digest_;
-  std::vector<std::string> issued_digests_;
+private:
+    std::map<std::string, Instant> expiry_by_digest_;
+    std::vector<std::string> issued_digests_;
 };
 
 HttpResponse handle_token_request(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment);

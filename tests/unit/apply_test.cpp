@@ -31,11 +31,12 @@ DesiredState desired() {
     }();
     LoadResult loaded = load_desired_state_text(
         "d.toml", "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n[smtp_auth]\norg_disabled = true\n"
-                  "unlisted_overrides = \"revert\"\n" + exception +
-                  "[exceptions]\nbasic_auth_policy = \"Allow Basic SMTP\"\n"
-                  "[[authentication_policy]]\nname = \"Allow Basic SMTP\"\nallow_basic_auth_smtp = true\n"
-                  "[[authentication_policy]]\nname = \"Block Basic Auth\"\n"
-                  "[organization]\ndefault_authentication_policy = \"Block Basic Auth\"\n");
+                  "unlisted_overrides = \"revert\"\n" +
+                      exception +
+                      "[exceptions]\nbasic_auth_policy = \"Allow Basic SMTP\"\n"
+                      "[[authentication_policy]]\nname = \"Allow Basic SMTP\"\nallow_basic_auth_smtp = true\n"
+                      "[[authentication_policy]]\nname = \"Block Basic Auth\"\n"
+                      "[organization]\ndefault_authentication_policy = \"Block Basic Auth\"\n");
     REQUIRE_FALSE(loaded.diagnostics.has_errors());
     return loaded.state;
 }
@@ -48,9 +49,10 @@ LiveState live() {
     LiveState state;
     state.org_smtp_auth_disabled = false;
     state.mailboxes = std::vector<Mailbox>{mailbox("grant-a", std::nullopt), mailbox("grant-b", std::nullopt),
-                                           mailbox("stray-1", false), mailbox("stray-2", false), mailbox("user", std::nullopt)};
+                                           mailbox("stray-1", false), mailbox("stray-2", false),
+                                           mailbox("user", std::nullopt)};
     LivePolicy block{"Block Basic Auth", "Block Basic Auth", "g1", "CN=Block", {}};
-    block.flags[2] = true;  // IMAP: to be tightened
+    block.flags[2] = true;                            // IMAP: to be tightened
     state.policies = std::vector<LivePolicy>{block};  // Allow Basic SMTP: to be created
     state.organization = OrganizationConfig{};
     state.users = std::vector<LiveUser>{{"bot", "oid-bot", "bot@contoso.com", std::string("Allow Basic SMTP")}};
@@ -118,7 +120,8 @@ TEST_CASE("a failed exception grant holds back enforcement, other changes go on"
     CHECK_FALSE(result.succeeded());
     std::map<std::string, std::pair<ChangeStatus, std::string>> by_change;
     for (const AppliedChange& c : result.changes)
-        by_change[std::string(to_string(c.change.resource)) + " " + c.change.target + " " + c.change.attribute] = {c.outcome, c.error};
+        by_change[std::string(to_string(c.change.resource)) + " " + c.change.target + " " + c.change.attribute] = {
+            c.outcome, c.error};
     CHECK(by_change["mailbox grant-b@contoso.com SmtpClientAuthenticationDisabled"].first == ChangeStatus::failed);
     CHECK(by_change["mailbox grant-a@contoso.com SmtpClientAuthenticationDisabled"].first == ChangeStatus::verified);
     for (const char* held : {"transport_config organization SmtpClientAuthenticationDisabled",

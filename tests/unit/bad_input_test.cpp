@@ -28,22 +28,25 @@ std::string repeat(const std::string& part, int times) {
     return out;
 }
 
-const std::string too_deep = "nested more than 64 levels deep (tables, dotted keys, arrays); a desired state needs a few";
+const std::string too_deep =
+    "nested more than 64 levels deep (tables, dotted keys, arrays); a desired state needs a few";
 
 }  // namespace
 
 TEST_CASE("deep nesting is an error at the level that goes too deep, never a crash", "[loader][bad-input]") {
     const auto [name, text, where] = GENERATE_COPY(table<std::string, std::string, std::string>({
-        {"10,000 nested arrays", tenant_header + "[guardrails]\nprotected = " + repeat("[", 10000) + repeat("]", 10000) + "\n",
+        {"10,000 nested arrays",
+         tenant_header + "[guardrails]\nprotected = " + repeat("[", 10000) + repeat("]", 10000) + "\n",
          "desired.toml:5:74"},
-        {"10,000 nested inline tables", tenant_header + "x = " + repeat("{a = ", 10000) + "1" + repeat("}", 10000) + "\n",
-         "desired.toml:4:160"},
-        {"a table header of 10,000 parts", tenant_header + "[a" + repeat(".a", 10000) + "]\nx = 1\n", "desired.toml:4:129"},
+        {"10,000 nested inline tables",
+         tenant_header + "x = " + repeat("{a = ", 10000) + "1" + repeat("}", 10000) + "\n", "desired.toml:4:160"},
+        {"a table header of 10,000 parts", tenant_header + "[a" + repeat(".a", 10000) + "]\nx = 1\n",
+         "desired.toml:4:129"},
         {"an array of tables of 100,000 parts", "[[a" + repeat(".a", 100000) + "]]\n", "desired.toml:1:130"},
         {"a dotted key of 100,000 parts", tenant_header + "a" + repeat(".a", 100000) + " = 1\n", "desired.toml:4:124"},
         {"quoted parts", tenant_header + "\"a\"" + repeat(".'a'", 100000) + " = 1\n", "desired.toml:4:248"},
-        {"a header and a key that are deep together", tenant_header + "[a" + repeat(".a", 40) + "]\nb" + repeat(".b", 40) + " = 1\n",
-         "desired.toml:5:44"},
+        {"a header and a key that are deep together",
+         tenant_header + "[a" + repeat(".a", 40) + "]\nb" + repeat(".b", 40) + " = 1\n", "desired.toml:5:44"},
     }));
     INFO(name);
     const std::vector<std::string> errors = errors_of(text);
@@ -53,10 +56,14 @@ TEST_CASE("deep nesting is an error at the level that goes too deep, never a cra
 
 TEST_CASE("dots, brackets and quotes inside strings and comments are not nesting", "[loader][bad-input]") {
     const std::string deep = repeat("a.[{", 20000);
-    const std::string text = tenant_header + "# " + deep + "\n[notifications]\nwebhook_url = \"https://hooks.example.com/\\\"" +
-                             deep + "\\\"\"\n[[smtp_auth.exception]]\nmailbox = \"scanner@contoso.com\"\n"
-                             "owner = 'it@contoso.com' # " + deep + "\nreason = \"\"\"\n\"\"" + deep + "\"\"\"\"\"\n"
-                             "ticket = '''\n''" + deep + "'''\nexpires = 2026-12-01\n";
+    const std::string text = tenant_header + "# " + deep +
+                             "\n[notifications]\nwebhook_url = \"https://hooks.example.com/\\\"" + deep +
+                             "\\\"\"\n[[smtp_auth.exception]]\nmailbox = \"scanner@contoso.com\"\n"
+                             "owner = 'it@contoso.com' # " +
+                             deep + "\nreason = \"\"\"\n\"\"" + deep +
+                             "\"\"\"\"\"\n"
+                             "ticket = '''\n''" +
+                             deep + "'''\nexpires = 2026-12-01\n";
     const LoadResult result = load_desired_state_text("desired.toml", text);
     for (const auto& d : result.diagnostics.all()) INFO(format(d));
     REQUIRE_FALSE(result.diagnostics.has_errors());
@@ -70,8 +77,11 @@ TEST_CASE("a 10 MB string is read, and quoted back cut short", "[loader][bad-inp
     const std::string huge(10 * 1024 * 1024, 'a');
     SECTION("as a reason it is just long") {
         const LoadResult result = load_desired_state_text(
-            "desired.toml", tenant_header + "[[smtp_auth.exception]]\nmailbox = \"scanner@contoso.com\"\nowner = \"it@contoso.com\"\n"
-                                            "reason = \"" + huge + "\"\nexpires = 2026-12-01\n");
+            "desired.toml",
+            tenant_header +
+                "[[smtp_auth.exception]]\nmailbox = \"scanner@contoso.com\"\nowner = \"it@contoso.com\"\n"
+                "reason = \"" +
+                huge + "\"\nexpires = 2026-12-01\n");
         REQUIRE_FALSE(result.diagnostics.has_errors());
         CHECK(result.state.smtp_auth->exceptions.at(0).reason.size() == huge.size());
     }
@@ -89,7 +99,8 @@ TEST_CASE("a 10 MB string is read, and quoted back cut short", "[loader][bad-inp
 
 TEST_CASE("text that is not UTF-8 is an error at its first bad byte", "[loader][bad-input]") {
     const auto [name, text, error] = GENERATE_COPY(table<std::string, std::string, std::string>({
-        {"in a string", tenant_header + "[notifications]\nwebhook_url_env = \"AUTH\xFFGATE\"\n", "5:24: error: not UTF-8 (byte 0xFF)"},
+        {"in a string", tenant_header + "[notifications]\nwebhook_url_env = \"AUTH\xFFGATE\"\n",
+         "5:24: error: not UTF-8 (byte 0xFF)"},
         {"Latin-1", tenant_header + "[organization]\ndefault_authentication_policy = \"Drucker f\xFCr Empfang\"\n",
          "5:43: error: not UTF-8 (byte 0xFC)"},
         {"a lone continuation byte", tenant_header + "[organization]\ndefault_authentication_policy = \"\x80\"\n",
@@ -100,7 +111,8 @@ TEST_CASE("text that is not UTF-8 is an error at its first bad byte", "[loader][
          "5:34: error: not UTF-8 (byte 0xC0)"},
         {"a surrogate", tenant_header + "# \xED\xA0\x80\n", "4:3: error: not UTF-8 (byte 0xED)"},
         {"past U+10FFFF", tenant_header + "# \xF4\x90\x80\x80\n", "4:3: error: not UTF-8 (byte 0xF4)"},
-        {"in a key, after a character of three bytes", tenant_header + "k\xE2\x82\xACy\xFF = 1\n", "4:4: error: not UTF-8 (byte 0xFF)"},
+        {"in a key, after a character of three bytes", tenant_header + "k\xE2\x82\xACy\xFF = 1\n",
+         "4:4: error: not UTF-8 (byte 0xFF)"},
     }));
     INFO(name);
     CHECK(errors_of(text) == std::vector<std::string>{"desired.toml:" + error + "; save the file as UTF-8"});
@@ -108,8 +120,9 @@ TEST_CASE("text that is not UTF-8 is an error at its first bad byte", "[loader][
 
 TEST_CASE("a UTF-16 file is named for what it is", "[loader][bad-input]") {
     CHECK(errors_of(std::string("\xFF\xFEv\0e\0r\0", 8)) ==
-          std::vector<std::string>{"desired.toml:1:1: error: the file is UTF-16; save it as UTF-8 (in Windows PowerShell: "
-                                   "Out-File -Encoding utf8)"});
+          std::vector<std::string>{
+              "desired.toml:1:1: error: the file is UTF-16; save it as UTF-8 (in Windows PowerShell: "
+              "Out-File -Encoding utf8)"});
 }
 
 TEST_CASE("control characters are refused, and never printed raw", "[loader][bad-input]") {
@@ -119,10 +132,12 @@ TEST_CASE("control characters are refused, and never printed raw", "[loader][bad
         {"newline in a policy name", "[[authentication_policy]]\nname = \"Block\\nRemove-Mailbox\"\n",
          "desired.toml:5:8: error: 'name' contains a control character"},
         {"NUL in a reason",
-         "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"b@contoso.com\"\nreason = \"x\\u0000y\"\nexpires = 2026-12-01\n",
+         "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"b@contoso.com\"\nreason = "
+         "\"x\\u0000y\"\nexpires = 2026-12-01\n",
          "desired.toml:7:10: error: 'reason' contains a control character"},
         {"C1 CSI in an owner",
-         "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"b\\u009b31m@contoso.com\"\nreason = \"x\"\nexpires = 2026-12-01\n",
+         "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"b\\u009b31m@contoso.com\"\nreason = "
+         "\"x\"\nexpires = 2026-12-01\n",
          "desired.toml:6:9: error: 'owner' contains a control character"},
         {"escape in a deny address", "[smtp_auth]\ndeny = [\"\\u001b]0;pwned\\u0007@contoso.com\"]\n",
          "desired.toml:5:9: error: 'deny[0]' is not a plausible mail address: \"\\x1b]0;pwned\\x07@contoso.com\""},
@@ -140,15 +155,18 @@ TEST_CASE("control characters are refused, and never printed raw", "[loader][bad
 TEST_CASE("bidirectional controls are refused where they would make text read otherwise", "[loader][bad-input]") {
     const auto [name, body, error] = GENERATE(table<std::string, std::string, std::string>({
         {"a right-to-left override in an owner",
-         "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"it\u202e@moc.osotnoc\"\nreason = \"x\"\nexpires = 2026-12-01\n",
+         "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"it\u202e@moc.osotnoc\"\nreason = "
+         "\"x\"\nexpires = 2026-12-01\n",
          "desired.toml:6:9: error: 'owner' contains the bidirectional control U+202E, which makes the text read "
          "differently from what it is; remove it"},
         {"an isolate in a reason",
-         "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"b@contoso.com\"\nreason = \"ok \u2066x\u2069\"\nexpires = 2026-12-01\n",
+         "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"b@contoso.com\"\nreason = \"ok "
+         "\u2066x\u2069\"\nexpires = 2026-12-01\n",
          "desired.toml:7:10: error: 'reason' contains the bidirectional control U+2066, which makes the text read "
          "differently from what it is; remove it"},
         {"a right-to-left mark in a ticket",
-         "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"b@contoso.com\"\nreason = \"x\"\nexpires = 2026-12-01\nticket = \"CHG\u200f1\"\n",
+         "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"b@contoso.com\"\nreason = \"x\"\nexpires = "
+         "2026-12-01\nticket = \"CHG\u200f1\"\n",
          "desired.toml:9:10: error: 'ticket' contains the bidirectional control U+200F, which makes the text read "
          "differently from what it is; remove it"},
     }));
@@ -156,7 +174,8 @@ TEST_CASE("bidirectional controls are refused where they would make text read ot
     CHECK(errors_of(tenant_header + body) == std::vector<std::string>{error});
     // Right-to-left text itself is welcome.
     CHECK(errors_of(tenant_header + "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"b@contoso.com\"\n"
-                                    "reason = \"\u05de\u05d3\u05e4\u05e1\u05ea\"\nexpires = 2026-12-01\n").empty());
+                                    "reason = \"\u05de\u05d3\u05e4\u05e1\u05ea\"\nexpires = 2026-12-01\n")
+              .empty());
 }
 
 TEST_CASE("100,000 exceptions load and validate, and a duplicate among them is found", "[loader][bad-input]") {
@@ -195,7 +214,8 @@ TEST_CASE("names that try to break out of PowerShell quoting stay one value", "[
     const LoadResult loaded = load_desired_state_text(
         "desired.toml", tenant_header + "[[authentication_policy]]\nname = \"" + toml_name + "\"\n");
     REQUIRE_FALSE(loaded.diagnostics.has_errors());
-    LiveState live{false, std::vector<Mailbox>{}, std::vector<LivePolicy>{}, OrganizationConfig{}, std::vector<LiveUser>{}};
+    LiveState live{false, std::vector<Mailbox>{}, std::vector<LivePolicy>{}, OrganizationConfig{},
+                   std::vector<LiveUser>{}};
     const PlanResult result = make_plan(loaded.state, live, *parse_instant("2026-11-22T10:00:00Z"));
     REQUIRE(result.plan.changes.size() == 1);
     const Cmdlet& cmdlet = result.plan.changes[0].cmdlet;
@@ -206,8 +226,9 @@ TEST_CASE("names that try to break out of PowerShell quoting stay one value", "[
 }
 
 TEST_CASE("addresses that try to inject are not plausible addresses", "[loader][bad-input][quoting]") {
-    for (const std::string address : {"x$(Remove-Mailbox)@contoso.com", "a;b@contoso.com", "a@contoso.com -or 1 -eq 1",
-                                      "a@contoso.com'; iex x; '", "a\n@contoso.com", "a@contoso.com`n", "a b@contoso.com"})
+    for (const std::string address :
+         {"x$(Remove-Mailbox)@contoso.com", "a;b@contoso.com", "a@contoso.com -or 1 -eq 1", "a@contoso.com'; iex x; '",
+          "a\n@contoso.com", "a@contoso.com`n", "a b@contoso.com"})
         CHECK_FALSE(is_plausible_address(address));
     // Quotes and backticks are valid in the local part; they reach PowerShell only quoted.
     for (const std::string address : {"o'brien@contoso.com", "a`b@contoso.com", "{x}@contoso.com"})

@@ -11,7 +11,8 @@ namespace {
 
 DesiredState desired(const std::string& connection) {
     LoadResult loaded = load_desired_state_text(
-        "/repo/desired.toml", "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\ncloud = \"gcc-high\"\n" + connection);
+        "/repo/desired.toml",
+        "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\ncloud = \"gcc-high\"\n" + connection);
     REQUIRE_FALSE(loaded.diagnostics.has_errors());
     return loaded.state;
 }
@@ -52,11 +53,14 @@ TEST_CASE("connection settings: flag over environment over the desired state ove
         CHECK(s.ca_bundle == std::optional<std::string>("/repo/ca.pem"));
     }
     SECTION("the environment overrides the file") {
-        const ConnectionSettings s = resolve_connection(
-            flags({}), state,
-            environment({{"AUTHGATE_APP_ID", "env-app"}, {"AUTHGATE_EXCHANGE_ENDPOINT", "https://env.example"},
-                         {"AUTHGATE_LOGIN_ENDPOINT", "https://login.env.example"}, {"AUTHGATE_CERTIFICATE", "/env.pem"},
-                         {"AUTHGATE_TENANT", "env.onmicrosoft.com"}, {"AUTHGATE_CA_BUNDLE", "/env-ca.pem"}}));
+        const ConnectionSettings s =
+            resolve_connection(flags({}), state,
+                               environment({{"AUTHGATE_APP_ID", "env-app"},
+                                            {"AUTHGATE_EXCHANGE_ENDPOINT", "https://env.example"},
+                                            {"AUTHGATE_LOGIN_ENDPOINT", "https://login.env.example"},
+                                            {"AUTHGATE_CERTIFICATE", "/env.pem"},
+                                            {"AUTHGATE_TENANT", "env.onmicrosoft.com"},
+                                            {"AUTHGATE_CA_BUNDLE", "/env-ca.pem"}}));
         CHECK(s.tenant == "env.onmicrosoft.com");
         CHECK(s.app_id == "env-app");
         CHECK(s.certificate == "/env.pem");
@@ -69,7 +73,8 @@ TEST_CASE("connection settings: flag over environment over the desired state ove
             flags({"--app-id", "flag-app", "--exchange-endpoint", "https://flag.example", "--certificate", "/flag.pem",
                    "--tenant", "flag.onmicrosoft.com", "--ca-bundle", "/flag-ca.pem", "--login-endpoint",
                    "https://login.flag.example"}),
-            state, environment({{"AUTHGATE_APP_ID", "env-app"}, {"AUTHGATE_EXCHANGE_ENDPOINT", "https://env.example"}}));
+            state,
+            environment({{"AUTHGATE_APP_ID", "env-app"}, {"AUTHGATE_EXCHANGE_ENDPOINT", "https://env.example"}}));
         CHECK(s.tenant == "flag.onmicrosoft.com");
         CHECK(s.app_id == "flag-app");
         CHECK(s.certificate == "/flag.pem");
@@ -87,8 +92,8 @@ TEST_CASE("missing connection settings are named together", "[connection]") {
 }
 
 TEST_CASE("an endpoint that is not https is refused: TLS cannot be turned off", "[connection][safety]") {
-    CHECK_THROWS_WITH(resolve_connection(flags({"--exchange-endpoint", "http://127.0.0.1:8443"}), desired(file_connection),
-                                         environment({})),
+    CHECK_THROWS_WITH(resolve_connection(flags({"--exchange-endpoint", "http://127.0.0.1:8443"}),
+                                         desired(file_connection), environment({})),
                       "endpoints must be https:// URLs without a user name or password (TLS is always verified), "
                       "not 'http://127.0.0.1:8443'");
     // A password in an endpoint URL is never sent, nor printed back.
@@ -107,15 +112,18 @@ TEST_CASE("every cloud has its own default endpoints", "[connection]") {
     };
     for (const auto& [cloud, login, exchange] : rows) {
         LoadResult loaded = load_desired_state_text(
-            "d.toml", "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\ncloud = \"" + cloud +
-                          "\"\n[connection]\napp_id = \"6f1c0e2a-0000-4000-8000-000000000001\"\ncertificate = \"a.pem\"\n");
+            "d.toml",
+            "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\ncloud = \"" + cloud +
+                "\"\n[connection]\napp_id = \"6f1c0e2a-0000-4000-8000-000000000001\"\ncertificate = \"a.pem\"\n");
         const ConnectionSettings s = resolve_connection(flags({}), loaded.state, environment({}));
         CHECK(s.login_endpoint == login);
         CHECK(s.exchange_endpoint == exchange);
     }
 }
 
-TEST_CASE("the HTTP timeout (--http-timeout): flag over environment, the module's by default, a positive duration or a usage error", "[connection]") {
+TEST_CASE("the HTTP timeout (--http-timeout): flag over environment, the module's by default, a positive duration or a "
+          "usage error",
+          "[connection]") {
     const DesiredState state = desired(file_connection);
     CHECK_FALSE(resolve_connection(flags({}), state, environment({})).http_timeout);  // the module's defaults
     CHECK(resolve_connection(flags({}), state, environment({{"AUTHGATE_HTTP_TIMEOUT", "2m"}})).http_timeout ==

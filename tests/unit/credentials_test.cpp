@@ -22,7 +22,8 @@ std::string base64url_decode(std::string text) {
     while (text.size() % 4) text += '=';
     std::string bytes(text.size(), '\0');
     const int size = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(bytes.data()),
-                                     reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+                                     reinterpret_cast<const unsigned char*>(text.data()),
+                                     static_cast<int>(text.size()));
     bytes.resize(static_cast<std::size_t>(size) - std::count(text.end() - 2, text.end(), '='));
     return bytes;
 }
@@ -52,8 +53,9 @@ bool verifies(const std::string& certificate_pem, const std::string& jwt, bool p
         EVP_PKEY_CTX_set_rsa_padding(key_context, RSA_PKCS1_PSS_PADDING);
         EVP_PKEY_CTX_set_rsa_pss_saltlen(key_context, 32);
     }
-    const bool ok = EVP_DigestVerify(context, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
-                                     reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
+    const bool ok = EVP_DigestVerify(context, reinterpret_cast<const unsigned char*>(signature.data()),
+                                     signature.size(), reinterpret_cast<const unsigned char*>(input.data()),
+                                     input.size()) == 1;
     EVP_MD_CTX_free(context);
     X509_free(certificate);
     return ok;
@@ -81,7 +83,8 @@ TEST_CASE("a PEM with certificate and key loads and signs PS256 and RS256 assert
     const std::string url = "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token";
     const std::string app = "6f1c0e2a-0000-4000-8000-000000000001";
     for (const bool pss : {true, false}) {
-        const std::string jwt = credential.client_assertion(url, app, now, pss ? AssertionAlgorithm::ps256 : AssertionAlgorithm::rs256);
+        const std::string jwt =
+            credential.client_assertion(url, app, now, pss ? AssertionAlgorithm::ps256 : AssertionAlgorithm::rs256);
         const auto parts = split(jwt);
         REQUIRE(parts.size() == 3);
         const auto header = web::json::value::parse(base64url_decode(parts[0]));
@@ -123,7 +126,8 @@ TEST_CASE("unsafe or unusable credentials are refused with a clear message", "[c
     static const TestCertificate good = make_certificate();
     SECTION("a key file readable by others") {
         const std::string path = write_temp_file("app.pem", good.certificate_pem + good.key_pem, 0644);
-        CHECK(load_error(path) == "the private key in " + path + " is readable by group or others (mode 0644); run: chmod 600 " + path);
+        CHECK(load_error(path) ==
+              "the private key in " + path + " is readable by group or others (mode 0644); run: chmod 600 " + path);
     }
     SECTION("an expired certificate") {
         const TestCertificate expired = make_certificate(-30, -1);
@@ -146,6 +150,7 @@ TEST_CASE("unsafe or unusable credentials are refused with a clear message", "[c
         CHECK_THAT(load_error(path), Catch::StartsWith(path + " holds no usable private key"));
     }
     SECTION("a missing file") {
-        CHECK(load_error("/nonexistent/app.pem") == "cannot read certificate file /nonexistent/app.pem: No such file or directory");
+        CHECK(load_error("/nonexistent/app.pem") ==
+              "cannot read certificate file /nonexistent/app.pem: No such file or directory");
     }
 }

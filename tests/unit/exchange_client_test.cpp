@@ -21,8 +21,9 @@ namespace {
 const std::string base = "https://outlook.office365.com/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand";
 
 HttpResponse page(const std::string& values, const std::string& next = "") {
-    std::string body = R"json({"@odata.context":"x","adminapi.warnings@odata.type":"#Collection(String)","@adminapi.warnings":[],"value":[)json" +
-                       values + "]";
+    std::string body =
+        R"json({"@odata.context":"x","adminapi.warnings@odata.type":"#Collection(String)","@adminapi.warnings":[],"value":[)json" +
+        values + "]";
     if (!next.empty()) body += R"(,"@odata.nextLink":")" + next + "\"";
     return {200, {}, body + "}"};
 }
@@ -44,13 +45,21 @@ HttpResponse error_answer(int status, const std::string& detail, std::map<std::s
 struct Fixture : FakeSignIn {
     ScriptedTransport exchange;
     std::vector<long> sleeps;
-    ExchangeClient client{exchange, tokens, {"https://outlook.office365.com", "contoso.onmicrosoft.com", 1000, 3, {}},
-                          [this](std::chrono::milliseconds d) { sleeps.push_back(d.count()); }, 42};
+    ExchangeClient client{exchange,
+                          tokens,
+                          {"https://outlook.office365.com", "contoso.onmicrosoft.com", 1000, 3, {}},
+                          [this](std::chrono::milliseconds d) { sleeps.push_back(d.count()); },
+                          42};
 
     std::vector<std::string> read_all(const std::string& cmdlet, int* begins = nullptr) {
         std::vector<std::string> names;
-        client.read({cmdlet, {}}, {"Name"}, [&] { names.clear(); if (begins) ++*begins; },
-                    [&](const simdjson::dom::element& object) { names.emplace_back(object["Name"].get_string().value()); });
+        client.read(
+            {cmdlet, {}}, {"Name"},
+            [&] {
+                names.clear();
+                if (begins) ++*begins;
+            },
+            [&](const simdjson::dom::element& object) { names.emplace_back(object["Name"].get_string().value()); });
         return names;
     }
 };
@@ -70,14 +79,16 @@ TEST_CASE("a cmdlet is sent with the headers and body Exchange expects", "[excha
     Fixture f;
     f.exchange.answer(page(R"({"Name":"a"})"));
     const Cmdlet cmdlet{"Get-CASMailbox", {{"ResultSize", std::string("Unlimited")}}};
-    f.client.read(cmdlet, {"Guid", "PrimarySmtpAddress"}, [] {}, [](const simdjson::dom::element&) {});
+    f.client.read(
+        cmdlet, {"Guid", "PrimarySmtpAddress"}, [] {}, [](const simdjson::dom::element&) {});
     REQUIRE(f.exchange.requests.size() == 1);
     const HttpRequest& request = f.exchange.requests[0];
     CHECK(request.url == base + "?$select=Guid,PrimarySmtpAddress");
     CHECK(request.body == R"({"CmdletInput":{"CmdletName":"Get-CASMailbox","Parameters":{"ResultSize":"Unlimited"}}})");
     CHECK(request.headers.at("Authorization") == "Bearer token-1");
     CHECK(request.headers.at("Content-Type") == "application/json");
-    CHECK(request.headers.at("X-AnchorMailbox") == "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com");
+    CHECK(request.headers.at("X-AnchorMailbox") ==
+          "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com");
     CHECK(request.headers.at("X-CmdletName") == "Get-CASMailbox");
     CHECK(request.headers.at("X-ResponseFormat") == "json");
     CHECK(request.headers.at("Prefer") == "odata.maxpagesize=1000");
@@ -100,8 +111,9 @@ TEST_CASE("a nextLink to another origin is refused and never called", "[exchange
     Fixture f;
     f.exchange.answer(page(R"({"Name":"a"})", "https://evil.example.com/adminapi/beta/x/InvokeCommand?$skiptoken=2"));
     CHECK_THAT(error_of([&] { f.read_all("Get-User"); }),
-               Catch::StartsWith("Get-User failed: refusing to follow @odata.nextLink to another origin "
-                                 "(https://evil.example.com); the token is only sent to https://outlook.office365.com"));
+               Catch::StartsWith(
+                   "Get-User failed: refusing to follow @odata.nextLink to another origin "
+                   "(https://evil.example.com); the token is only sent to https://outlook.office365.com"));
     CHECK(f.exchange.requests.size() == 1);
 }
 
@@ -120,8 +132,10 @@ TEST_CASE("a page that fails fails the whole read", "[exchange][safety]") {
     Fixture f;
     f.exchange.answer(page(R"({"Name":"a"})", base + "?$skiptoken=2"));
     f.exchange.answer(error_answer(400, "Ex1|System.InvalidOperationException|Something broke."));
-    CHECK_THAT(error_of([&] { f.read_all("Get-CASMailbox"); }),
-               Catch::StartsWith("Get-CASMailbox failed: HTTP 400: Something broke. (InvalidOperationException) (client-request-id "));
+    CHECK_THAT(
+        error_of([&] { f.read_all("Get-CASMailbox"); }),
+        Catch::StartsWith(
+            "Get-CASMailbox failed: HTTP 400: Something broke. (InvalidOperationException) (client-request-id "));
 }
 
 TEST_CASE("a 500 on a read is retried like a 503, and a read that keeps failing gives up", "[exchange]") {
@@ -136,16 +150,18 @@ TEST_CASE("a 500 on a read is retried like a 503, and a read that keeps failing 
     SECTION("beyond the budget") {
         for (int i = 0; i < 6; ++i) f.exchange.answer(error_answer(500, "Ex1|System.InvalidOperationException|Broke."));
         CHECK_THAT(error_of([&] { f.read_all("Get-CASMailbox"); }),
-                   Catch::StartsWith("Get-CASMailbox failed: HTTP 500: Broke. (InvalidOperationException); gave up after 5 retries"));
+                   Catch::StartsWith(
+                       "Get-CASMailbox failed: HTTP 500: Broke. (InvalidOperationException); gave up after 5 retries"));
     }
 }
 
 TEST_CASE("an empty list is no rows whether value is absent, null or []", "[exchange]") {
     Fixture f;
-    const auto body = GENERATE(as<std::string>{}, R"({"@odata.context":"x","@adminapi.warnings":[]})",
-                               R"({"@odata.context":"x","@adminapi.warnings":[],"value":null})",
-                               R"({"@odata.context":"x","@adminapi.warnings":[],"value":[]})",
-                               R"j({"@odata.context":"x","value@odata.type":"#Collection(Exchange.GenericHashTable)"})j");
+    const auto body =
+        GENERATE(as<std::string>{}, R"({"@odata.context":"x","@adminapi.warnings":[]})",
+                 R"({"@odata.context":"x","@adminapi.warnings":[],"value":null})",
+                 R"({"@odata.context":"x","@adminapi.warnings":[],"value":[]})",
+                 R"j({"@odata.context":"x","value@odata.type":"#Collection(Exchange.GenericHashTable)"})j");
     INFO(body);
     f.exchange.answer({200, {}, body});
     CHECK(f.read_all("Get-User").empty());
@@ -153,11 +169,14 @@ TEST_CASE("an empty list is no rows whether value is absent, null or []", "[exch
 
 TEST_CASE("a truncated last answer is never the whole list", "[exchange][safety]") {
     Fixture f;
-    const std::string more = "There are more results available than are currently displayed. To view them, increase the "
-                             "value for the ResultSize parameter.";
+    const std::string more =
+        "There are more results available than are currently displayed. To view them, increase the "
+        "value for the ResultSize parameter.";
     SECTION("with a nextLink the warning is an ordinary page") {
-        f.exchange.answer({200, {}, R"({"@adminapi.warnings":[")" + more + R"("],"value":[{"Name":"a"}],"@odata.nextLink":")" +
-                                        base + R"(?$skiptoken=2"})"});
+        f.exchange.answer({200,
+                           {},
+                           R"({"@adminapi.warnings":[")" + more + R"("],"value":[{"Name":"a"}],"@odata.nextLink":")" +
+                               base + R"(?$skiptoken=2"})"});
         f.exchange.answer(page(R"({"Name":"b"})"));
         CHECK(f.read_all("Get-User") == std::vector<std::string>{"a", "b"});
     }
@@ -170,7 +189,8 @@ TEST_CASE("a truncated last answer is never the whole list", "[exchange][safety]
     }
 }
 
-TEST_CASE("continuations that are refused: the list is asked for whole, or the read fails naming the cause", "[exchange][safety]") {
+TEST_CASE("continuations that are refused: the list is asked for whole, or the read fails naming the cause",
+          "[exchange][safety]") {
     Fixture f;
     const auto refused = [] {
         return error_answer(400, "Ex1B5C2D|Microsoft.Exchange.Admin.OData.Core.InvalidPaginationRequestException|"
@@ -240,8 +260,9 @@ TEST_CASE("writes are replayed only where Exchange cannot have acted", "[exchang
         f.exchange.answer(page(""));
         CHECK(f.client.write(set).objects.empty());
         CHECK(f.exchange.requests.size() == 2);
-        CHECK(f.exchange.requests[0].body ==
-              R"({"CmdletInput":{"CmdletName":"Set-CASMailbox","Parameters":{"SmtpClientAuthenticationDisabled":null}}})");
+        CHECK(
+            f.exchange.requests[0].body ==
+            R"({"CmdletInput":{"CmdletName":"Set-CASMailbox","Parameters":{"SmtpClientAuthenticationDisabled":null}}})");
     }
     SECTION("after a connection refused before sending") {
         f.exchange.fail("Connection refused", true);
@@ -271,7 +292,10 @@ TEST_CASE("writes are replayed only where Exchange cannot have acted", "[exchang
         CHECK(f.exchange.requests.size() == 1);
     }
     SECTION("the no-op warning is passed on") {
-        f.exchange.answer({200, {}, R"({"@adminapi.warnings":["The command completed successfully but no settings of 'x' have been modified."],"value":[]})"});
+        f.exchange.answer(
+            {200,
+             {},
+             R"({"@adminapi.warnings":["The command completed successfully but no settings of 'x' have been modified."],"value":[]})"});
         const CmdletResult result = f.client.write(set);
         REQUIRE(result.warnings.size() == 1);
         CHECK_THAT(result.warnings[0], Catch::Contains("no settings of 'x' have been modified"));
@@ -294,11 +318,14 @@ TEST_CASE("a 401 refreshes the token once, and a missing role is explained", "[e
     }
     SECTION("the role is missing for a cmdlet") {
         f.exchange.answer(error_answer(401, "User is not allowed to call Set-User"));
-        CHECK_THAT(error_of([&] { f.client.write({"Set-User", {}}); }),
-                   Catch::StartsWith("Set-User failed: HTTP 401: User is not allowed to call Set-User (client-request-id ") &&
-                       Catch::EndsWith("what to check: the app's Entra directory role does not allow Set-User: "
-                                       "assign Exchange Administrator to the app's service principal to apply (Global "
-                                       "Reader is enough to plan)"));
+        CHECK_THAT(
+            error_of([&] {
+                f.client.write({"Set-User", {}});
+            }),
+            Catch::StartsWith("Set-User failed: HTTP 401: User is not allowed to call Set-User (client-request-id ") &&
+                Catch::EndsWith("what to check: the app's Entra directory role does not allow Set-User: "
+                                "assign Exchange Administrator to the app's service principal to apply (Global "
+                                "Reader is enough to plan)"));
         CHECK(f.login.issued == 1);
     }
     SECTION("a fresh token refused too: the app has no Exchange.ManageAsApp") {
@@ -312,9 +339,10 @@ TEST_CASE("a 401 refreshes the token once, and a missing role is explained", "[e
     SECTION("a 403 of NUL bytes: the app role without an Entra directory role") {
         f.exchange.answer({403, {}, std::string(4096, '\0')});
         const std::string error = error_of([&] { f.read_all("Get-User"); });
-        CHECK_THAT(error, Catch::StartsWith("Get-User failed: HTTP 403: no error text in the answer (client-request-id ") &&
-                              Catch::Contains("what to check: the app has the Exchange.ManageAsApp permission but no "
-                                              "Entra directory role"));
+        CHECK_THAT(error,
+                   Catch::StartsWith("Get-User failed: HTTP 403: no error text in the answer (client-request-id ") &&
+                       Catch::Contains("what to check: the app has the Exchange.ManageAsApp permission but no "
+                                       "Entra directory role"));
         CHECK(error.find('\0') == std::string::npos);
     }
     SECTION("a redirect is never followed, and says where it pointed") {
@@ -327,14 +355,22 @@ TEST_CASE("a 401 refreshes the token once, and a missing role is explained", "[e
 }
 
 TEST_CASE("error text is taken in the reference's order", "[exchange]") {
-    CHECK(exchange_error_text(error_answer(400, "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|"
-                                                "The operation couldn't be performed because object 'x@contoso.com' couldn't be found on 'EX1'.")) ==
+    CHECK(exchange_error_text(error_answer(
+              400, "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|"
+                   "The operation couldn't be performed because object 'x@contoso.com' couldn't be found on 'EX1'.")) ==
           "The operation couldn't be performed because object 'x@contoso.com' couldn't be found on 'EX1'. "
           "(ManagementObjectNotFoundException)");
-    CHECK(exchange_error_text(error_answer(400, R"({"Message":"Policy not found.","TypeName":"X"})")) == "Policy not found.");
-    CHECK(exchange_error_text({400, {}, R"({"error":{"message":"outer","details":[],"innererror":{"internalexception":{"message":"inner"}}}})"}) == "inner");
+    CHECK(exchange_error_text(error_answer(400, R"({"Message":"Policy not found.","TypeName":"X"})")) ==
+          "Policy not found.");
+    CHECK(
+        exchange_error_text(
+            {400,
+             {},
+             R"({"error":{"message":"outer","details":[],"innererror":{"internalexception":{"message":"inner"}}}})"}) ==
+        "inner");
     CHECK(exchange_error_text({400, {}, R"({"error":{"message":"outer"}})"}) == "outer");
-    CHECK(exchange_error_text({403, {{"x-ms-diagnostics", "2000010;reason=\"The user is blocked.\""}}, std::string(64, '\0')}) ==
+    CHECK(exchange_error_text(
+              {403, {{"x-ms-diagnostics", "2000010;reason=\"The user is blocked.\""}}, std::string(64, '\0')}) ==
           "2000010;reason=\"The user is blocked.\"");
     CHECK(exchange_error_text({403, {}, std::string(64, '\0')}) == "no error text in the answer");
 }
@@ -344,7 +380,9 @@ namespace {
 std::vector<Cmdlet> mailbox_writes(int count) {
     std::vector<Cmdlet> writes;
     for (int i = 0; i < count; ++i)
-        writes.push_back({"Set-CASMailbox", {{"Identity", "guid-" + std::to_string(i)}, {"SmtpClientAuthenticationDisabled", SettingValue{}}}});
+        writes.push_back(
+            {"Set-CASMailbox",
+             {{"Identity", "guid-" + std::to_string(i)}, {"SmtpClientAuthenticationDisabled", SettingValue{}}}});
     return writes;
 }
 
@@ -363,9 +401,11 @@ std::function<HttpResponse(const HttpRequest&)> batch_answer(std::map<std::strin
             value response = value::object();
             response["id"] = value::string(id);
             response["status"] = value::number(status);
-            response["body"] = status == 200 ? value::parse(R"({"@adminapi.warnings":[],"value":[]})")
-                                             : value::parse(error_answer(status, "Ex6F9304|Microsoft.Exchange.Configuration.Tasks."
-                                                                                 "ManagementObjectNotFoundException|object not found.").body);
+            response["body"] =
+                status == 200 ? value::parse(R"({"@adminapi.warnings":[],"value":[]})")
+                              : value::parse(error_answer(status, "Ex6F9304|Microsoft.Exchange.Configuration.Tasks."
+                                                                  "ManagementObjectNotFoundException|object not found.")
+                                                 .body);
             responses[n++] = response;
         }
         value answer = value::object();
@@ -391,8 +431,9 @@ TEST_CASE("independent writes go ten to a $batch request, matched by id", "[exch
     CHECK(item.at("method").as_string() == "POST");
     CHECK(item.at("url").as_string() == base);
     CHECK(item.at("headers").at("X-CmdletName").as_string() == "Set-CASMailbox");
-    CHECK(item.at("body").serialize() ==
-          R"({"CmdletInput":{"CmdletName":"Set-CASMailbox","Parameters":{"Identity":"guid-0","SmtpClientAuthenticationDisabled":null}}})");
+    CHECK(
+        item.at("body").serialize() ==
+        R"({"CmdletInput":{"CmdletName":"Set-CASMailbox","Parameters":{"Identity":"guid-0","SmtpClientAuthenticationDisabled":null}}})");
     CHECK(value::parse(f.exchange.requests[2].body).at("requests").size() == 5);
     REQUIRE(outcomes.size() == 25);
     for (std::size_t i = 0; i < outcomes.size(); ++i) {
@@ -413,11 +454,13 @@ TEST_CASE("a throttled batch item is sent again on its own", "[exchange][batch]"
     const auto outcomes = f.client.write_many(mailbox_writes(3), 1);
     REQUIRE(f.exchange.requests.size() == 2);
     CHECK(f.exchange.requests[1].url == base);
-    CHECK(value::parse(f.exchange.requests[1].body).at("CmdletInput").at("Parameters").at("Identity").as_string() == "guid-1");
+    CHECK(value::parse(f.exchange.requests[1].body).at("CmdletInput").at("Parameters").at("Identity").as_string() ==
+          "guid-1");
     CHECK((outcomes[0].made() && outcomes[1].made() && outcomes[2].made()));
 }
 
-TEST_CASE("every batch item carries the bearer and the anchor, and an item refused its credentials is sent on its own", "[exchange][batch]") {
+TEST_CASE("every batch item carries the bearer and the anchor, and an item refused its credentials is sent on its own",
+          "[exchange][batch]") {
     Fixture f;
     f.exchange.script.push_back(batch_answer({{"2", 401}}));
     f.exchange.answer(page(""));
@@ -459,7 +502,8 @@ TEST_CASE("a batch whose outcome is unknown marks every item uncertain, never re
         CHECK(outcomes[0].made());
         CHECK_FALSE(outcomes[1].made());
         CHECK(outcomes[1].uncertain());
-        CHECK_THAT(outcomes[1].error, Catch::StartsWith("Set-CASMailbox failed: the $batch answer has no response for item 2"));
+        CHECK_THAT(outcomes[1].error,
+                   Catch::StartsWith("Set-CASMailbox failed: the $batch answer has no response for item 2"));
         CHECK(outcomes[2].made());
     }
 }
@@ -468,13 +512,17 @@ TEST_CASE("a batch item whose status is not a whole number is no answer, so unce
     for (const std::string status : {"1e300", "200.5", "99999999999"}) {
         INFO(status);
         Fixture f;
-        f.exchange.answer({200, {}, R"({"responses":[{"id":"1","status":200,"body":{"value":[]}},)"
-                                    R"({"id":"2","status":)" + status + R"(,"body":{"value":[]}}]})"});
+        f.exchange.answer({200,
+                           {},
+                           R"({"responses":[{"id":"1","status":200,"body":{"value":[]}},)"
+                           R"({"id":"2","status":)" +
+                               status + R"(,"body":{"value":[]}}]})"});
         const auto outcomes = f.client.write_many(mailbox_writes(2), 1);
         CHECK(outcomes[0].made());
         CHECK_FALSE(outcomes[1].made());
         CHECK(outcomes[1].uncertain());
-        CHECK_THAT(outcomes[1].error, Catch::StartsWith("Set-CASMailbox failed: the $batch answer has no response for item 2"));
+        CHECK_THAT(outcomes[1].error,
+                   Catch::StartsWith("Set-CASMailbox failed: the $batch answer has no response for item 2"));
     }
 }
 
@@ -503,7 +551,8 @@ TEST_CASE("batches run concurrently up to the bound", "[exchange][batch]") {
     };
     Fixture f;
     ConcurrentEndpoint endpoint;
-    ExchangeClient client{endpoint, f.tokens, {"https://outlook.office365.com", "contoso.onmicrosoft.com", 1000, 3, {}}, {}, 7};
+    ExchangeClient client{
+        endpoint, f.tokens, {"https://outlook.office365.com", "contoso.onmicrosoft.com", 1000, 3, {}}, {}, 7};
     const auto outcomes = client.write_many(mailbox_writes(100), 4);
     CHECK(endpoint.requests == 10);
     CHECK(endpoint.most <= 4);
@@ -536,7 +585,10 @@ TEST_CASE("a read that never ends is refused after max_pages", "[exchange][safet
     settings.max_pages = 3;
     ExchangeClient client{f.exchange, f.tokens, settings, [](std::chrono::milliseconds) {}, 1};
     for (int i = 0; i < 3; ++i) f.exchange.answer(page(R"({"Name":"a"})", base + "?$skiptoken=" + std::to_string(i)));
-    CHECK_THAT(error_of([&] { client.read({"Get-User", {}}, {}, [] {}, [](const simdjson::dom::element&) {}); }),
+    CHECK_THAT(error_of([&] {
+                   client.read(
+                       {"Get-User", {}}, {}, [] {}, [](const simdjson::dom::element&) {});
+               }),
                Catch::StartsWith("Get-User failed: more than 3 pages; the list is not read to its end"));
     CHECK(f.exchange.requests.size() == 3);  // not even a look-ahead past the last page allowed
 }

@@ -39,17 +39,20 @@ public:
     int issued = 0;
     HttpResponse post(const HttpRequest&) override {
         ++issued;
-        return {200, {}, R"({"token_type":"Bearer","expires_in":3599,"access_token":"token-)" + std::to_string(issued) + "\"}"};
+        return {200,
+                {},
+                R"({"token_type":"Bearer","expires_in":3599,"access_token":"token-)" + std::to_string(issued) + "\"}"};
     }
 };
 
 // An app registration signed in through TokenEndpoint: what a client under test needs for its bearer.
 struct FakeSignIn {
     TestCertificate certificate = make_certificate();
-    Credential credential = Credential::load(write_temp_file("app.pem", certificate.certificate_pem + certificate.key_pem),
-                                             std::nullopt, now_utc());
+    Credential credential = Credential::load(
+        write_temp_file("app.pem", certificate.certificate_pem + certificate.key_pem), std::nullopt, now_utc());
     TokenEndpoint login;
-    TokenClient tokens{login, credential,
+    TokenClient tokens{login,
+                       credential,
                        {"https://login.microsoftonline.com", "https://outlook.office365.com", "contoso.onmicrosoft.com",
                         "6f1c0e2a-0000-4000-8000-000000000001"}};
 };

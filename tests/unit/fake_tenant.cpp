@@ -39,11 +39,15 @@ std::vector<WriteOutcome> FakeTenant::write(const std::vector<Cmdlet>& cmdlets) 
     for (const Cmdlet& cmdlet : cmdlets) {
         const std::string key = key_of(cmdlet);
         if (refuse.count(cmdlet.name) || refuse.count(key)) {
-            outcomes.push_back({WriteResult::refused, cmdlet.name + " failed: HTTP 401: User is not allowed to call " + cmdlet.name, "req", {}});
+            outcomes.push_back({WriteResult::refused,
+                                cmdlet.name + " failed: HTTP 401: User is not allowed to call " + cmdlet.name,
+                                "req",
+                                {}});
             continue;
         }
         if (!ignore.count(key)) run(cmdlet);
-        if (uncertain.count(key)) outcomes.push_back({WriteResult::uncertain, cmdlet.name + " failed: connection reset", "req", {}});
+        if (uncertain.count(key))
+            outcomes.push_back({WriteResult::uncertain, cmdlet.name + " failed: connection reset", "req", {}});
         else outcomes.push_back({WriteResult::made, "", "req", {}});
     }
     return outcomes;
@@ -55,7 +59,8 @@ void FakeTenant::run(const Cmdlet& cmdlet) {
     } else if (cmdlet.name == "Set-CASMailbox") {
         const std::string identity = *text(param(cmdlet, "Identity"));
         for (auto& mailbox : *state_.mailboxes)
-            if (mailbox.guid == identity) mailbox.smtp_auth_disabled = tri(param(cmdlet, "SmtpClientAuthenticationDisabled"));
+            if (mailbox.guid == identity)
+                mailbox.smtp_auth_disabled = tri(param(cmdlet, "SmtpClientAuthenticationDisabled"));
     } else if (cmdlet.name == "New-AuthenticationPolicy") {
         LivePolicy policy{*text(param(cmdlet, "Name")), *text(param(cmdlet, "Name")), "g", "CN=x", {}};
         for (std::size_t i = 0; i < basic_auth_flag_count; ++i)

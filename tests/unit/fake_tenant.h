@@ -18,10 +18,10 @@ public:
     std::vector<WriteOutcome> write(const std::vector<Cmdlet>& cmdlets) override;
 
     LiveState& state() { return state_; }
-    std::vector<std::vector<Cmdlet>> calls;     // each write() call, as sent
-    std::set<std::string> refuse;               // "Set-User" or "Set-CASMailbox:<identity>": answered with an error
-    std::set<std::string> ignore;               // accepted but not applied
-    std::set<std::string> uncertain;            // applied, then reported as unknown
+    std::vector<std::vector<Cmdlet>> calls;  // each write() call, as sent
+    std::set<std::string> refuse;            // "Set-User" or "Set-CASMailbox:<identity>": answered with an error
+    std::set<std::string> ignore;            // accepted but not applied
+    std::set<std::string> uncertain;         // applied, then reported as unknown
     bool fail_reads = false;
 
 private:

@@ -122,7 +122,8 @@ TEST_CASE("a file that cannot be written is a FileError, not a usage error", "[f
     CHECK_FALSE(usage);
 }
 
-TEST_CASE("a saved plan that cannot be read is a FileError, and one that is not a plan a usage error", "[files][errors]") {
+TEST_CASE("a saved plan that cannot be read is a FileError, and one that is not a plan a usage error",
+          "[files][errors]") {
     TempDir dir;
     SECTION("missing: the file and the system's reason, and no usage hint follows (not a UsageError)") {
         const std::string path = dir / "plan.json";

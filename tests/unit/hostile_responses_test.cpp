@@ -14,19 +14,23 @@ using namespace authgate::testing;
 
 namespace {
 
-const std::string transport_page = R"({"value":[{"Identity":"Transport Settings","SmtpClientAuthenticationDisabled":true}]})";
+const std::string transport_page =
+    R"({"value":[{"Identity":"Transport Settings","SmtpClientAuthenticationDisabled":true}]})";
 const std::string organization_page = R"({"value":[{"DefaultAuthenticationPolicy":null}]})";
 
 std::string mailbox(int i, const std::string& disabled = "null") {
     const std::string n = std::to_string(i);
-    return R"({"Identity":"m)" + n + R"(","Guid@odata.type":"#Guid","Guid":"g-)" + n +
-           R"(","PrimarySmtpAddress":"m)" + n + R"(@contoso.com","SmtpClientAuthenticationDisabled":)" + disabled + "}";
+    return R"({"Identity":"m)" + n + R"(","Guid@odata.type":"#Guid","Guid":"g-)" + n + R"(","PrimarySmtpAddress":"m)" +
+           n + R"(@contoso.com","SmtpClientAuthenticationDisabled":)" + disabled + "}";
 }
 
 struct ScriptedTenant : FakeSignIn {
     ScriptedTransport exchange;
-    ExchangeClient client{exchange, tokens, {"https://outlook.office365.com", "contoso.onmicrosoft.com", 1000, 3, {}},
-                          [](std::chrono::milliseconds) {}, 42};
+    ExchangeClient client{exchange,
+                          tokens,
+                          {"https://outlook.office365.com", "contoso.onmicrosoft.com", 1000, 3, {}},
+                          [](std::chrono::milliseconds) {},
+                          42};
     ExchangeOnlineConnector connector{client};
 
     // The answers to Get-TransportConfig, Get-OrganizationConfig, Get-CASMailbox and
@@ -43,7 +47,8 @@ struct ScriptedTenant : FakeSignIn {
         } catch (const ConnectorError& e) {
             error = e.what();
         }
-        for (const HttpRequest& request : exchange.requests) CHECK(request.headers.at("X-CmdletName").rfind("Get-", 0) == 0);
+        for (const HttpRequest& request : exchange.requests)
+            CHECK(request.headers.at("X-CmdletName").rfind("Get-", 0) == 0);
         return error;
     }
 };
@@ -80,19 +85,25 @@ TEST_CASE("an object of the wrong shape fails the read, naming it", "[exchange][
          "Get-CASMailbox: value[0].PrimarySmtpAddress is missing"},
         {"the override as a string",
          R"({"value":[{"Guid":"g","PrimarySmtpAddress":"a@contoso.com","SmtpClientAuthenticationDisabled":"false"}]})",
-         "Get-CASMailbox: value[0] (a@contoso.com): SmtpClientAuthenticationDisabled must be true, false or null, not a string"},
+         "Get-CASMailbox: value[0] (a@contoso.com): SmtpClientAuthenticationDisabled must be true, false or null, not "
+         "a string"},
         {"the override left out", R"({"value":[{"Guid":"g","PrimarySmtpAddress":"a@contoso.com"}]})",
-         "Get-CASMailbox: value[0] (a@contoso.com): SmtpClientAuthenticationDisabled is missing; a snapshot must say true, "
+         "Get-CASMailbox: value[0] (a@contoso.com): SmtpClientAuthenticationDisabled is missing; a snapshot must say "
+         "true, "
          "false or null"},
-        {"the address as a number", R"({"value":[{"Guid":"g","PrimarySmtpAddress":7,"SmtpClientAuthenticationDisabled":null}]})",
+        {"the address as a number",
+         R"({"value":[{"Guid":"g","PrimarySmtpAddress":7,"SmtpClientAuthenticationDisabled":null}]})",
          "Get-CASMailbox: value[0] (g): PrimarySmtpAddress must be a string, not a number"},
-        {"no Guid and no directory id", R"({"value":[{"PrimarySmtpAddress":"a@contoso.com","SmtpClientAuthenticationDisabled":null}]})",
-         "Get-CASMailbox: value[0] (a@contoso.com): has neither Guid nor ExternalDirectoryObjectId; one of them is needed to "
+        {"no Guid and no directory id",
+         R"({"value":[{"PrimarySmtpAddress":"a@contoso.com","SmtpClientAuthenticationDisabled":null}]})",
+         "Get-CASMailbox: value[0] (a@contoso.com): has neither Guid nor ExternalDirectoryObjectId; one of them is "
+         "needed to "
          "address the mailbox without ambiguity"},
         {"a property twice",
          R"({"value":[{"Guid":"g","PrimarySmtpAddress":"a@contoso.com","SmtpClientAuthenticationDisabled":true,"SmtpClientAuthenticationDisabled":null}]})",
          "Get-CASMailbox: value[0] (a@contoso.com): SmtpClientAuthenticationDisabled appears more than once"},
-        {"a Guid as an object", R"({"value":[{"Guid":{"x":1},"PrimarySmtpAddress":"a@contoso.com","SmtpClientAuthenticationDisabled":null}]})",
+        {"a Guid as an object",
+         R"({"value":[{"Guid":{"x":1},"PrimarySmtpAddress":"a@contoso.com","SmtpClientAuthenticationDisabled":null}]})",
          "Get-CASMailbox: value[0] (a@contoso.com): Guid must be a string, not an object"},
     }));
     INFO(name);
@@ -104,7 +115,8 @@ TEST_CASE("an object of the wrong shape fails the read, naming it", "[exchange][
 TEST_CASE("the org-wide cmdlets must return exactly one well-formed object", "[exchange][hostile][safety]") {
     ScriptedTenant tenant;
     SECTION("two transport configs") {
-        tenant.answer({R"({"value":[{"SmtpClientAuthenticationDisabled":true},{"SmtpClientAuthenticationDisabled":false}]})"});
+        tenant.answer(
+            {R"({"value":[{"SmtpClientAuthenticationDisabled":true},{"SmtpClientAuthenticationDisabled":false}]})"});
         CHECK(tenant.read_error() == "Get-TransportConfig returned 2 objects where one was expected");
     }
     SECTION("none") {
@@ -113,22 +125,25 @@ TEST_CASE("the org-wide cmdlets must return exactly one well-formed object", "[e
     }
     SECTION("the switch as a number") {
         tenant.answer({R"({"value":[{"SmtpClientAuthenticationDisabled":1}]})"});
-        CHECK(tenant.read_error() == "Get-TransportConfig: value[0].SmtpClientAuthenticationDisabled must be a boolean, not a number");
+        CHECK(tenant.read_error() ==
+              "Get-TransportConfig: value[0].SmtpClientAuthenticationDisabled must be a boolean, not a number");
     }
     SECTION("the default policy as a boolean") {
         tenant.answer({transport_page, R"({"value":[{"DefaultAuthenticationPolicy":false}]})"});
-        CHECK(tenant.read_error() ==
-              "Get-OrganizationConfig: value[0].DefaultAuthenticationPolicy must be a policy name or null, not a boolean");
+        CHECK(tenant.read_error() == "Get-OrganizationConfig: value[0].DefaultAuthenticationPolicy must be a policy "
+                                     "name or null, not a boolean");
     }
     SECTION("a policy without a DistinguishedName cannot have its users listed") {
-        tenant.answer({transport_page, organization_page, R"({"value":[]})", R"({"value":[{"Name":"Allow Basic SMTP"}]})"});
-        CHECK(tenant.read_error() ==
-              "Get-AuthenticationPolicy: policy 'Allow Basic SMTP' has no DistinguishedName, so its users cannot be listed");
+        tenant.answer(
+            {transport_page, organization_page, R"({"value":[]})", R"({"value":[{"Name":"Allow Basic SMTP"}]})"});
+        CHECK(tenant.read_error() == "Get-AuthenticationPolicy: policy 'Allow Basic SMTP' has no DistinguishedName, so "
+                                     "its users cannot be listed");
     }
     SECTION("a policy flag as a string") {
         tenant.answer({transport_page, organization_page, R"({"value":[]})",
                        R"({"value":[{"Name":"P","DistinguishedName":"CN=P","AllowBasicAuthSmtp":"true"}]})"});
-        CHECK(tenant.read_error() == "Get-AuthenticationPolicy: value[0] (P): AllowBasicAuthSmtp must be a boolean, not a string");
+        CHECK(tenant.read_error() ==
+              "Get-AuthenticationPolicy: value[0] (P): AllowBasicAuthSmtp must be a boolean, not a string");
     }
 }
 
@@ -147,8 +162,9 @@ TEST_CASE("a page of 100,000 mailboxes is read whole, and one bad object in it f
     }
     SECTION("the last object is bad") {
         tenant.answer({transport_page, organization_page, page});
-        CHECK(tenant.read_error() == "Get-CASMailbox: value[99999] (m99999@contoso.com): SmtpClientAuthenticationDisabled "
-                                     "must be true, false or null, not a string");
+        CHECK(tenant.read_error() ==
+              "Get-CASMailbox: value[99999] (m99999@contoso.com): SmtpClientAuthenticationDisabled "
+              "must be true, false or null, not a string");
     }
 }
 

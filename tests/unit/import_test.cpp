@@ -21,7 +21,8 @@ TEST_CASE("an imported desired state plans no change against the tenant it came 
     CHECK_FALSE(checks.has_errors());
     // Every imported exception is flagged until someone owns it.
     const auto warnings = checks.warnings();
-    CHECK(std::count_if(warnings.begin(), warnings.end(), [](const Diagnostic& d) { return d.code == "exception_without_owner"; }) == 6);
+    CHECK(std::count_if(warnings.begin(), warnings.end(),
+                        [](const Diagnostic& d) { return d.code == "exception_without_owner"; }) == 6);
 
     const PlanResult plan = make_plan(loaded.state, live, now);
     REQUIRE_FALSE(plan.diagnostics.has_errors());
@@ -33,7 +34,8 @@ TEST_CASE("an imported desired state plans no change against the tenant it came 
     CHECK_THAT(text, Catch::Contains("deny = [\n  \"hr-payroll@contoso.com\",\n]\n"));
     CHECK_THAT(text, Catch::Contains("mailbox = \"legacy-erp@contoso.com\"\nowner = \"unknown\""));
     CHECK_THAT(text, Catch::Contains("expires = 2026-12-22\nbasic_auth = true"));
-    CHECK_THAT(text, Catch::Contains("[[authentication_policy]]\nname = \"Block Basic Auth\"\nallow_basic_auth_imap = true\n"));
+    CHECK_THAT(text, Catch::Contains(
+                         "[[authentication_policy]]\nname = \"Block Basic Auth\"\nallow_basic_auth_imap = true\n"));
     CHECK_THAT(text, Catch::Contains("[organization]\ndefault_authentication_policy = \"\"\n"));
 }
 
@@ -44,7 +46,8 @@ TEST_CASE("import quotes names so that no address or policy name can break out o
     live.policies = std::vector<LivePolicy>{{"Quote \" and \\ back", "Quote", "g", "CN=q", {}}};
     live.organization = OrganizationConfig{};
     live.users = std::vector<LiveUser>{};
-    const std::string text = import_desired_state(live, {"contoso.onmicrosoft.com", Cloud::global, *parse_instant("2026-11-22"), 30});
+    const std::string text =
+        import_desired_state(live, {"contoso.onmicrosoft.com", Cloud::global, *parse_instant("2026-11-22"), 30});
     LoadResult loaded = load_desired_state_text("imported.toml", text);
     REQUIRE_FALSE(loaded.diagnostics.has_errors());
     REQUIRE(loaded.state.policies.size() == 1);
@@ -52,7 +55,8 @@ TEST_CASE("import quotes names so that no address or policy name can break out o
     CHECK(loaded.state.smtp_auth->exceptions.at(0).mailbox == "o'brien@contoso.com");
 }
 
-TEST_CASE("import's comments hold tenant text inert: a newline in a policy name writes no TOML line", "[import][safety]") {
+TEST_CASE("import's comments hold tenant text inert: a newline in a policy name writes no TOML line",
+          "[import][safety]") {
     LiveState live;
     live.org_smtp_auth_disabled = true;
     live.mailboxes = std::vector<Mailbox>{{"g1", "x", "o1", "printer@contoso.com", false}};
@@ -64,7 +68,8 @@ TEST_CASE("import's comments hold tenant text inert: a newline in a policy name 
     live.policies = std::vector<LivePolicy>{{name, name, "g", "CN=p", flags}};
     live.organization = OrganizationConfig{};
     live.users = std::vector<LiveUser>{{"x", "o1", "printer@contoso.com", name}};
-    const std::string text = import_desired_state(live, {"contoso.onmicrosoft.com", Cloud::global, *parse_instant("2026-11-22"), 30});
+    const std::string text =
+        import_desired_state(live, {"contoso.onmicrosoft.com", Cloud::global, *parse_instant("2026-11-22"), 30});
     INFO(text);
     CHECK(text.find("\norg_disabled = false") == std::string::npos);
     CHECK_THAT(text, Catch::Contains("# its user is on Allow SMTP\\norg_disabled = false\n"));

@@ -126,7 +126,8 @@ TEST_CASE("a value is journalled as JSON that reads back as the same value", "[j
 TEST_CASE("an exception warning is recorded once per threshold", "[journal]") {
     TempDatabase db;
     Journal journal = Journal::open(db.path);
-    ExceptionEventRecord warned{0, "contoso", "Scanner@contoso.com", ExceptionEvent::warned, "it@contoso.com", "2027-03-31", 14, t0};
+    ExceptionEventRecord warned{
+        0, "contoso", "Scanner@contoso.com", ExceptionEvent::warned, "it@contoso.com", "2027-03-31", 14, t0};
     CHECK(journal.record_exception_event(warned));
     CHECK_FALSE(journal.record_exception_event(warned));
     warned.threshold_days = 7;
@@ -141,8 +142,10 @@ TEST_CASE("an exception warning is recorded once per threshold", "[journal]") {
 TEST_CASE("drift has a first and last sighting and is resolved when it is gone", "[journal]") {
     TempDatabase db;
     Journal journal = Journal::open(db.path);
-    const DriftRecord a{"contoso", "mailbox", "a@contoso.com", "SmtpClientAuthenticationDisabled", "null", "false", {}, {}, {}};
-    const DriftRecord b{"contoso", "mailbox", "b@contoso.com", "SmtpClientAuthenticationDisabled", "null", "true", {}, {}, {}};
+    const DriftRecord a{"contoso", "mailbox", "a@contoso.com", "SmtpClientAuthenticationDisabled", "null", "false", {},
+                        {},        {}};
+    const DriftRecord b{"contoso", "mailbox", "b@contoso.com", "SmtpClientAuthenticationDisabled", "null", "true", {},
+                        {},        {}};
     journal.observe_drift("contoso", {a, b}, t0);
     journal.observe_drift("contoso", {a}, t0 + std::chrono::hours(1));
     const auto open = journal.open_drift("contoso");
@@ -205,8 +208,14 @@ TEST_CASE("a holder known to be dead is taken over before its lease runs out", "
     const auto lease = std::chrono::seconds(300);
     REQUIRE_FALSE(first.acquire_lock("contoso", {"host-a:1", {}, {}, "boot-1"}, t0, lease));
     std::vector<LockHolder> asked;
-    const auto alive = [&](const LockHolder& holder) { asked.push_back(holder); return false; };
-    const auto dead = [&](const LockHolder& holder) { asked.push_back(holder); return true; };
+    const auto alive = [&](const LockHolder& holder) {
+        asked.push_back(holder);
+        return false;
+    };
+    const auto dead = [&](const LockHolder& holder) {
+        asked.push_back(holder);
+        return true;
+    };
     CHECK(second.acquire_lock("contoso", named("host-b:2"), t0 + std::chrono::seconds(1), lease, alive));
     REQUIRE(asked.size() == 1);
     CHECK(asked[0].holder == "host-a:1");
@@ -227,10 +236,10 @@ TEST_CASE("records made under any spelling of a tenant move to its GUID", "[jour
     journal.begin_run(run);
     run.tenant = "fabrikam.onmicrosoft.com";
     journal.begin_run(run);
-    CHECK(journal.record_exception_event({0, "contoso.onmicrosoft.com", "a@contoso.com", ExceptionEvent::granted, "o",
-                                          "2027-01-01", 0, t0}));
-    CHECK(journal.record_exception_event({0, "Contoso.onmicrosoft.com", "a@contoso.com", ExceptionEvent::granted, "o",
-                                          "2027-01-01", 0, t0}));
+    CHECK(journal.record_exception_event(
+        {0, "contoso.onmicrosoft.com", "a@contoso.com", ExceptionEvent::granted, "o", "2027-01-01", 0, t0}));
+    CHECK(journal.record_exception_event(
+        {0, "Contoso.onmicrosoft.com", "a@contoso.com", ExceptionEvent::granted, "o", "2027-01-01", 0, t0}));
     const std::string guid = "0f5e0b4c-2a8c-4c3b-9c55-3f0d8e7a1b21";
     journal.adopt_tenant("CONTOSO.ONMICROSOFT.COM", guid);
     const auto runs = journal.runs(10);
@@ -264,7 +273,8 @@ TEST_CASE("a name the journal does not know is an error, never a default", "[jou
                  nullptr, nullptr, nullptr);
     sqlite3_close(raw);
     Journal journal = Journal::open(db.path);
-    CHECK_THROWS_WITH(journal.runs(10), "the journal holds an unknown run outcome 'paused' (written by a newer authgate?)");
+    CHECK_THROWS_WITH(journal.runs(10),
+                      "the journal holds an unknown run outcome 'paused' (written by a newer authgate?)");
 }
 
 TEST_CASE("a report run whose process is gone is settled as interrupted", "[journal]") {

@@ -27,8 +27,11 @@ const std::string live_mailbox_page = R"j({
 
 struct LiveTenant : FakeSignIn {
     ScriptedTransport exchange;
-    ExchangeClient client{exchange, tokens, {"https://outlook.office365.com", "contoso.onmicrosoft.com", 1000, 3, {}},
-                          [](std::chrono::milliseconds) {}, 42};
+    ExchangeClient client{exchange,
+                          tokens,
+                          {"https://outlook.office365.com", "contoso.onmicrosoft.com", 1000, 3, {}},
+                          [](std::chrono::milliseconds) {},
+                          42};
     ExchangeOnlineConnector connector{client};
 };
 
@@ -36,16 +39,20 @@ HttpResponse ok(const std::string& body) { return {200, {}, body}; }
 
 }  // namespace
 
-TEST_CASE("a live tenant's answers read whole: annotations, warnings, and empty lists in every form", "[exchange][live]") {
+TEST_CASE("a live tenant's answers read whole: annotations, warnings, and empty lists in every form",
+          "[exchange][live]") {
     const std::string empty = GENERATE(as<std::string>{}, "\"value\":[]", "\"value\":null", "\"x\":0");
     INFO(empty);
     LiveTenant tenant;
-    tenant.exchange.answer(ok(R"j({"@adminapi.warnings":[],"value":[{"Identity":"Transport Settings","SmtpClientAuthenticationDisabled":true}]})j"));
-    tenant.exchange.answer(ok(R"j({"value":[{"Identity":"contoso.onmicrosoft.com","DefaultAuthenticationPolicy":null}]})j"));
+    tenant.exchange.answer(ok(
+        R"j({"@adminapi.warnings":[],"value":[{"Identity":"Transport Settings","SmtpClientAuthenticationDisabled":true}]})j"));
+    tenant.exchange.answer(
+        ok(R"j({"value":[{"Identity":"contoso.onmicrosoft.com","DefaultAuthenticationPolicy":null}]})j"));
     tenant.exchange.answer(ok(live_mailbox_page));
     // No authentication policy at all: an empty list, as this tenant writes one.
     tenant.exchange.answer(ok("{\"@odata.context\":\"x\",\"adminapi.warnings@odata.type\":\"#Collection(String)\","
-                              "\"@adminapi.warnings\":[]," + empty + "}"));
+                              "\"@adminapi.warnings\":[]," +
+                              empty + "}"));
     const LiveState live = tenant.connector.read_live_state();
     REQUIRE(live.mailboxes->size() == 1);
     CHECK(live.mailboxes->at(0).primary_smtp_address == "legacy-erp@contoso.com");
@@ -56,25 +63,29 @@ TEST_CASE("a live tenant's answers read whole: annotations, warnings, and empty 
 
 TEST_CASE("a Set-* that changed nothing answers an empty list and a warning: it succeeded", "[exchange][live]") {
     LiveTenant tenant;
-    tenant.exchange.answer(ok(R"j({"adminapi.warnings@odata.type":"#Collection(String)","@adminapi.warnings":["The command completed successfully but no settings of 'Transport Settings' have been modified."]})j"));
+    tenant.exchange.answer(ok(
+        R"j({"adminapi.warnings@odata.type":"#Collection(String)","@adminapi.warnings":["The command completed successfully but no settings of 'Transport Settings' have been modified."]})j"));
     const CmdletResult result = tenant.client.write({"Set-TransportConfig", {}});
     CHECK(result.objects.empty());
-    CHECK(result.warnings == std::vector<std::string>{
-                                 "The command completed successfully but no settings of 'Transport Settings' have been modified."});
+    CHECK(result.warnings ==
+          std::vector<std::string>{
+              "The command completed successfully but no settings of 'Transport Settings' have been modified."});
 }
 
 TEST_CASE("the useful text of live error envelopes", "[exchange][live]") {
     const auto [what, body, expected] = GENERATE(table<std::string, std::string, std::string>({
         {"generic message, detail with an empty ErrorId",
          R"j({"error":{"code":"BadRequest","message":"Invalid Operation","details":[{"code":"Client","target":"","message":"|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be performed because object 'x' couldn't be found."}]}})j",
-         "The operation couldn't be performed because object 'x' couldn't be found. (ManagementObjectNotFoundException)"},
+         "The operation couldn't be performed because object 'x' couldn't be found. "
+         "(ManagementObjectNotFoundException)"},
         {"detail as a JSON string",
          R"j({"error":{"code":"BadRequest","message":"Error executing cmdlet","details":[{"code":"Client","target":"","message":"{\"Message\":\"Cannot process argument transformation on parameter 'ResultSize'.\",\"TypeName\":\"System.Management.Automation.ParameterBindingArgumentTransformationException\"}"}]}})j",
          "Cannot process argument transformation on parameter 'ResultSize'."},
         {"innererror only",
          R"j({"error":{"code":"BadRequest","message":"Error executing cmdlet","innererror":{"message":"outer","type":"T","internalexception":{"message":"Cannot convert value \"Maybe\" to type \"Boolean\". The valid values are \"True\", \"False\".","type":"System.InvalidCastException"}}}})j",
          "Cannot convert value \"Maybe\" to type \"Boolean\". The valid values are \"True\", \"False\"."},
-        {"a 403 of NUL bytes with the reason in x-ms-diagnostics", std::string(4096, '\0'), "no error text in the answer"},
+        {"a 403 of NUL bytes with the reason in x-ms-diagnostics", std::string(4096, '\0'),
+         "no error text in the answer"},
     }));
     INFO(what);
     CHECK(exchange_error_text({400, {}, body}) == expected);

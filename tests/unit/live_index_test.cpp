@@ -74,7 +74,8 @@ TEST_CASE("KeyIndex finds every key of a large tenant after growing, and no othe
     mailboxes.back().identity.clear();
     KeyIndex<Mailbox> bulk;
     bulk.insert_all(mailboxes, [](const Mailbox& m) -> const std::string& { return m.primary_smtp_address; });
-    for (std::size_t i = 0; i + 1 < mailboxes.size(); ++i) REQUIRE(bulk.find(mailboxes[i].primary_smtp_address) == &mailboxes[i]);
+    for (std::size_t i = 0; i + 1 < mailboxes.size(); ++i)
+        REQUIRE(bulk.find(mailboxes[i].primary_smtp_address) == &mailboxes[i]);
     CHECK(bulk.find("user7@CONTOSO.com") == &mailboxes[7]);
     KeyIndex<Mailbox> identities;
     identities.insert_all(mailboxes, [](const Mailbox& m) -> const std::string& { return m.identity; });

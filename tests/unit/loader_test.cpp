@@ -36,13 +36,11 @@ std::vector<std::string> lines(const Diagnostics& diagnostics) {
 
 Instant at(const char* text) { return *parse_instant(text); }
 
-
-const std::string scanner_exception =
-    "[[smtp_auth.exception]]\n"
-    "mailbox = \"scanner-3f@contoso.com\"\n"
-    "owner = \"facilities-it@contoso.com\"\n"
-    "reason = \"MFP firmware has no OAuth support\"\n"
-    "expires = 2027-03-31\n";
+const std::string scanner_exception = "[[smtp_auth.exception]]\n"
+                                      "mailbox = \"scanner-3f@contoso.com\"\n"
+                                      "owner = \"facilities-it@contoso.com\"\n"
+                                      "reason = \"MFP firmware has no OAuth support\"\n"
+                                      "expires = 2027-03-31\n";
 
 std::string exception_for(const std::string& mailbox) {
     return "[[smtp_auth.exception]]\nmailbox = \"" + mailbox +
@@ -117,33 +115,32 @@ TEST_CASE("an exception's optional keys default to no ticket, no replacement and
 }
 
 TEST_CASE("every key of the example is read", "[loader]") {
-    const DesiredState state = loaded(
-        "cloud = \"gcc-high\"\n"
-        "[connection]\n"
-        "app_id = \"6f1c0e2a-0000-4000-8000-000000000001\"\n"
-        "certificate_password_env = \"AUTHGATE_CERT_PASSWORD\"\n"
-        "login_endpoint = \"https://login.example.test\"\n"
-        "exchange_endpoint = \"https://outlook.example.test\"\n"
-        "[smtp_auth]\n"
-        "org_disabled = false\n"
-        "unlisted_overrides = \"revert\"\n"
-        "deny = [\"ceo@contoso.com\", \"cfo@contoso.com\"]\n" +
-        scanner_exception +
-        "ticket = \"CHG0012345\"\n"
-        "replacement = \"direct-send\"\n"
-        "basic_auth = true\n"
-        "[exceptions]\n"
-        "max_days = 90\n"
-        "warn_days = [30, 7, 1]\n"
-        "basic_auth_policy = \"Allow Basic SMTP\"\n"
-        "[[authentication_policy]]\n"
-        "name = \"Allow Basic SMTP\"\n"
-        "allow_basic_auth_smtp = true\n"
-        "[organization]\n"
-        "default_authentication_policy = \"Block Basic Auth\"\n"
-        "[guardrails]\n"
-        "max_changes = 50\n"
-        "protected = [\"breakglass@contoso.com\"]\n");
+    const DesiredState state = loaded("cloud = \"gcc-high\"\n"
+                                      "[connection]\n"
+                                      "app_id = \"6f1c0e2a-0000-4000-8000-000000000001\"\n"
+                                      "certificate_password_env = \"AUTHGATE_CERT_PASSWORD\"\n"
+                                      "login_endpoint = \"https://login.example.test\"\n"
+                                      "exchange_endpoint = \"https://outlook.example.test\"\n"
+                                      "[smtp_auth]\n"
+                                      "org_disabled = false\n"
+                                      "unlisted_overrides = \"revert\"\n"
+                                      "deny = [\"ceo@contoso.com\", \"cfo@contoso.com\"]\n" +
+                                      scanner_exception +
+                                      "ticket = \"CHG0012345\"\n"
+                                      "replacement = \"direct-send\"\n"
+                                      "basic_auth = true\n"
+                                      "[exceptions]\n"
+                                      "max_days = 90\n"
+                                      "warn_days = [30, 7, 1]\n"
+                                      "basic_auth_policy = \"Allow Basic SMTP\"\n"
+                                      "[[authentication_policy]]\n"
+                                      "name = \"Allow Basic SMTP\"\n"
+                                      "allow_basic_auth_smtp = true\n"
+                                      "[organization]\n"
+                                      "default_authentication_policy = \"Block Basic Auth\"\n"
+                                      "[guardrails]\n"
+                                      "max_changes = 50\n"
+                                      "protected = [\"breakglass@contoso.com\"]\n");
     CHECK(state.tenant->cloud == Cloud::gcc_high);
     CHECK(state.connection.app_id == "6f1c0e2a-0000-4000-8000-000000000001");
     CHECK(state.connection.certificate_password_env == "AUTHGATE_CERT_PASSWORD");
@@ -178,20 +175,20 @@ TEST_CASE("each cloud, mode and replacement is read by its name", "[loader]") {
         INFO(text);
         CHECK(loaded("cloud = \"" + text + "\"\n").tenant->cloud == cloud);
     }
-    for (const auto& [text, mode] : std::vector<std::pair<std::string, UnlistedOverrides>>{
-             {"revert", UnlistedOverrides::revert},
-             {"report", UnlistedOverrides::report},
-             {"ignore", UnlistedOverrides::ignore}}) {
+    for (const auto& [text, mode] :
+         std::vector<std::pair<std::string, UnlistedOverrides>>{{"revert", UnlistedOverrides::revert},
+                                                                {"report", UnlistedOverrides::report},
+                                                                {"ignore", UnlistedOverrides::ignore}}) {
         INFO(text);
         CHECK(loaded("[smtp_auth]\nunlisted_overrides = \"" + text + "\"\n").smtp_auth->unlisted_overrides == mode);
     }
-    for (const auto& [text, replacement] : std::vector<std::pair<std::string, Replacement>>{
-             {"oauth", Replacement::oauth},
-             {"hve", Replacement::hve},
-             {"acs", Replacement::acs},
-             {"relay", Replacement::relay},
-             {"direct-send", Replacement::direct_send},
-             {"retire", Replacement::retire}}) {
+    for (const auto& [text, replacement] :
+         std::vector<std::pair<std::string, Replacement>>{{"oauth", Replacement::oauth},
+                                                          {"hve", Replacement::hve},
+                                                          {"acs", Replacement::acs},
+                                                          {"relay", Replacement::relay},
+                                                          {"direct-send", Replacement::direct_send},
+                                                          {"retire", Replacement::retire}}) {
         INFO(text);
         const DesiredState state = loaded(scanner_exception + "replacement = \"" + text + "\"\n");
         CHECK(state.smtp_auth->exceptions.at(0).replacement == replacement);
@@ -213,9 +210,10 @@ TEST_CASE("a date-time expiry with an offset is that instant", "[loader]") {
     };
     for (const auto& [written, instant, text] : rows) {
         INFO(written);
-        const DesiredState state = loaded(
-            "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"b@contoso.com\"\nreason = \"r\"\n"
-            "expires = " + written + "\n");
+        const DesiredState state =
+            loaded("[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"b@contoso.com\"\nreason = \"r\"\n"
+                   "expires = " +
+                   written + "\n");
         const Exception& exception = state.smtp_auth->exceptions.at(0);
         CHECK(format_instant(exception.expires) == instant);
         CHECK(exception.expires_text == text);
@@ -233,8 +231,8 @@ TEST_CASE("relative certificate and ca_bundle paths are resolved against the nam
     };
     for (const auto& [file, written, resolved] : rows) {
         INFO(file << " names " << written);
-        const LoadResult result = load_desired_state_text(
-            file, tenant_header + "[connection]\ncertificate = \"" + written + "\"\nca_bundle = \"" + written + "\"\n");
+        const LoadResult result = load_desired_state_text(file, tenant_header + "[connection]\ncertificate = \"" +
+                                                                    written + "\"\nca_bundle = \"" + written + "\"\n");
         REQUIRE(result.diagnostics.empty());
         CHECK(result.state.connection.certificate == resolved);
         CHECK(result.state.connection.ca_bundle == resolved);
@@ -244,7 +242,8 @@ TEST_CASE("relative certificate and ca_bundle paths are resolved against the nam
 TEST_CASE("a certificate named in a subfolder's file is relative to that subfolder", "[loader]") {
     TempDir dir;
     dir.write("tenant.toml", tenant_header);
-    dir.write("team/connection.toml", "[connection]\ncertificate = \"authgate.pem\"\nca_bundle = \"/etc/ssl/ca.pem\"\n");
+    dir.write("team/connection.toml",
+              "[connection]\ncertificate = \"authgate.pem\"\nca_bundle = \"/etc/ssl/ca.pem\"\n");
     const LoadResult result = load_desired_state({dir.path()});
     REQUIRE(result.diagnostics.empty());
     CHECK(result.state.connection.certificate == dir / "team/authgate.pem");
@@ -256,7 +255,8 @@ TEST_CASE("a directory merges its files sorted by path, concatenating exceptions
     dir.write("tenant.toml", tenant_header + "[smtp_auth]\norg_disabled = true\n");
     dir.write("exceptions/b-team.toml", exception_for("b1@contoso.com") + exception_for("b2@contoso.com"));
     dir.write("exceptions/a-team.toml", exception_for("a1@contoso.com"));
-    dir.write("policies/smtp.toml", "[[authentication_policy]]\nname = \"Allow Basic SMTP\"\nallow_basic_auth_smtp = true\n");
+    dir.write("policies/smtp.toml",
+              "[[authentication_policy]]\nname = \"Allow Basic SMTP\"\nallow_basic_auth_smtp = true\n");
     dir.write("policies/block.toml", "[[authentication_policy]]\nname = \"Block Basic Auth\"\n");
     dir.write("README.md", "not TOML, not read");
     dir.write(".draft.toml", "this is [not valid TOML");
@@ -381,58 +381,80 @@ TEST_CASE("problems of syntax, keys and types are reported where they are writte
         std::vector<std::string> expected;
     };
     const std::vector<Row> rows{
-        {"TOML syntax error", "[smtp_auth]\norg_disabled = True\n",
+        {"TOML syntax error",
+         "[smtp_auth]\norg_disabled = True\n",
          {"desired.toml:5:16: error: invalid TOML in boolean: expected 'true', saw 'T'"}},
-        {"duplicate key", "[smtp_auth]\norg_disabled = true\norg_disabled = false\n",
+        {"duplicate key",
+         "[smtp_auth]\norg_disabled = true\norg_disabled = false\n",
          {"desired.toml:6:16: error: duplicate key 'org_disabled'; a key may be set only once in a table"}},
-        {"duplicate table in one file", "[tenant]\ncloud = \"dod\"\n",
+        {"duplicate table in one file",
+         "[tenant]\ncloud = \"dod\"\n",
          {"desired.toml:4:1: error: duplicate table [tenant]; a table may be declared only once in a file"}},
-        {"unknown key close to a known one", "[smtp_auth]\norgdisabled = true\n",
+        {"unknown key close to a known one",
+         "[smtp_auth]\norgdisabled = true\n",
          {"desired.toml:5:1: error: unknown key 'orgdisabled' in [smtp_auth]; did you mean 'org_disabled'?"}},
-        {"CamelCase flag", "[[authentication_policy]]\nname = \"P\"\nAllowBasicAuthSmtp = true\n",
+        {"CamelCase flag",
+         "[[authentication_policy]]\nname = \"P\"\nAllowBasicAuthSmtp = true\n",
          {"desired.toml:6:1: error: unknown key 'AllowBasicAuthSmtp' in [[authentication_policy]]; did you mean "
           "'allow_basic_auth_smtp'?"}},
-        {"unknown key far from every known one", "[smtp_auth]\ncolour = \"blue\"\n",
+        {"unknown key far from every known one",
+         "[smtp_auth]\ncolour = \"blue\"\n",
          {"desired.toml:5:1: error: unknown key 'colour' in [smtp_auth]"}},
-        {"unknown table", "[guardrail]\nmax_changes = 5\n",
+        {"unknown table",
+         "[guardrail]\nmax_changes = 5\n",
          {"desired.toml:4:2: error: unknown table 'guardrail' in the desired state; did you mean 'guardrails'?"}},
-        {"unknown array of tables", "[[smtp_auth.exceptions]]\nmailbox = \"a@contoso.com\"\n",
+        {"unknown array of tables",
+         "[[smtp_auth.exceptions]]\nmailbox = \"a@contoso.com\"\n",
          {"desired.toml:4:13: error: unknown table 'exceptions' in [smtp_auth]; did you mean 'exception'?"}},
         {"misspelt required key is not also reported missing",
          "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"b@contoso.com\"\nreason = \"r\"\n"
          "expire = 2027-03-31\n",
          {"desired.toml:8:1: error: unknown key 'expire' in [[smtp_auth.exception]]; did you mean 'expires'?"}},
-        {"boolean as a string", "[smtp_auth]\norg_disabled = \"yes\"\n",
+        {"boolean as a string",
+         "[smtp_auth]\norg_disabled = \"yes\"\n",
          {"desired.toml:5:16: error: 'org_disabled' must be a boolean, not a string"}},
-        {"integer as a string", "[exceptions]\nmax_days = \"90\"\n",
+        {"integer as a string",
+         "[exceptions]\nmax_days = \"90\"\n",
          {"desired.toml:5:12: error: 'max_days' must be an integer, not a string"}},
-        {"integer out of range", "[exceptions]\nmax_days = 0\n",
+        {"integer out of range",
+         "[exceptions]\nmax_days = 0\n",
          {"desired.toml:5:12: error: 'max_days' must be from 1 to 3650, not 0"}},
-        {"array as a string", "[smtp_auth]\ndeny = \"x@y.com\"\n",
+        {"array as a string",
+         "[smtp_auth]\ndeny = \"x@y.com\"\n",
          {"desired.toml:5:8: error: 'deny' must be an array of mail addresses, not a string"}},
-        {"array element of the wrong type", "[guardrails]\nprotected = [\"a@contoso.com\", 7]\n",
+        {"array element of the wrong type",
+         "[guardrails]\nprotected = [\"a@contoso.com\", 7]\n",
          {"desired.toml:5:31: error: 'protected[1]' must be a string, not an integer"}},
-        {"array element not an address", "[smtp_auth]\ndeny = [\"ceo\"]\n",
+        {"array element not an address",
+         "[smtp_auth]\ndeny = [\"ceo\"]\n",
          {"desired.toml:5:9: error: 'deny[0]' is not a plausible mail address: \"ceo\""}},
-        {"warn_days not an array", "[exceptions]\nwarn_days = 7\n",
+        {"warn_days not an array",
+         "[exceptions]\nwarn_days = 7\n",
          {"desired.toml:5:13: error: 'warn_days' must be an array of whole days, not an integer"}},
-        {"warn_days entry out of range", "[exceptions]\nwarn_days = [7, -1]\n",
+        {"warn_days entry out of range",
+         "[exceptions]\nwarn_days = [7, -1]\n",
          {"desired.toml:5:17: error: 'warn_days' entries must be whole days from 0 to 3650"}},
-        {"exceptions not an array of tables", "[smtp_auth]\nexception = \"scanner\"\n",
+        {"exceptions not an array of tables",
+         "[smtp_auth]\nexception = \"scanner\"\n",
          {"desired.toml:5:13: error: 'exception' must be an array of tables ([[smtp_auth.exception]]), not a string"}},
-        {"enum value not among the choices", "[smtp_auth]\nunlisted_overrides = \"undo\"\n",
+        {"enum value not among the choices",
+         "[smtp_auth]\nunlisted_overrides = \"undo\"\n",
          {"desired.toml:5:22: error: 'unlisted_overrides' must be one of revert, report, ignore; not \"undo\""}},
-        {"missing required keys of an exception", "[[smtp_auth.exception]]\nticket = \"CHG1\"\n",
+        {"missing required keys of an exception",
+         "[[smtp_auth.exception]]\nticket = \"CHG1\"\n",
          {"desired.toml:4:1: error: missing required key 'mailbox' in [[smtp_auth.exception]]",
           "desired.toml:4:1: error: missing required key 'owner' in [[smtp_auth.exception]]",
           "desired.toml:4:1: error: missing required key 'reason' in [[smtp_auth.exception]]",
           "desired.toml:4:1: error: missing required key 'expires' in [[smtp_auth.exception]]"}},
-        {"missing policy name", "[[authentication_policy]]\nallow_basic_auth_smtp = true\n",
+        {"missing policy name",
+         "[[authentication_policy]]\nallow_basic_auth_smtp = true\n",
          {"desired.toml:4:1: error: missing required key 'name' in [[authentication_policy]]"}},
         {"empty strings",
          "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"\"\nreason = \"\"\nexpires = 2027-03-31\n",
-         {"desired.toml:6:9: error: 'owner' must not be empty", "desired.toml:7:10: error: 'reason' must not be empty"}},
-        {"control character", "[[authentication_policy]]\nname = \"Block\\tBasic\"\n",
+         {"desired.toml:6:9: error: 'owner' must not be empty",
+          "desired.toml:7:10: error: 'reason' must not be empty"}},
+        {"control character",
+         "[[authentication_policy]]\nname = \"Block\\tBasic\"\n",
          {"desired.toml:5:8: error: 'name' contains a control character"}},
         {"mailbox and owner not plausible addresses",
          "[[smtp_auth.exception]]\nmailbox = \"scanner 3f@contoso.com\"\nowner = \"facilities-it\"\nreason = \"r\"\n"
@@ -457,18 +479,23 @@ TEST_CASE("problems of syntax, keys and types are reported where they are writte
          "[[smtp_auth.exception]]\nmailbox = \"a@contoso.com\"\nowner = \"b@contoso.com\"\nreason = \"r\"\n"
          "expires = 18:00:00\n",
          {"desired.toml:8:11: error: 'expires' must be a date or a date-time with a UTC offset, not a time"}},
-        {"secret in [connection]", "[connection]\ncertificate_password = \"hunter2\"\n",
+        {"secret in [connection]",
+         "[connection]\ncertificate_password = \"hunter2\"\n",
          {"desired.toml:5:24: error: 'certificate_password': secrets do not belong in the desired state; put the "
           "password in an environment variable and name it with certificate_password_env"}},
-        {"plain http endpoint", "[connection]\nlogin_endpoint = \"http://login.example.test\"\n",
+        {"plain http endpoint",
+         "[connection]\nlogin_endpoint = \"http://login.example.test\"\n",
          {"desired.toml:5:18: error: 'login_endpoint' must be an https:// URL (TLS is always verified), not "
           "\"http://login.example.test\""}},
-        {"app_id not a GUID", "[connection]\napp_id = \"authgate\"\n",
+        {"app_id not a GUID",
+         "[connection]\napp_id = \"authgate\"\n",
          {"desired.toml:5:10: error: 'app_id' must be the application (client) id, a GUID; not \"authgate\""}},
-        {"password variable not a variable name", "[connection]\ncertificate_password_env = \"$PASSWORD\"\n",
+        {"password variable not a variable name",
+         "[connection]\ncertificate_password_env = \"$PASSWORD\"\n",
          {"desired.toml:5:28: error: 'certificate_password_env' must name an environment variable (letters, digits, "
           "_), not \"$PASSWORD\""}},
-        {"policy name over 64 characters", "[[authentication_policy]]\nname = \"" + std::string(65, 'p') + "\"\n",
+        {"policy name over 64 characters",
+         "[[authentication_policy]]\nname = \"" + std::string(65, 'p') + "\"\n",
          {"desired.toml:5:8: error: policy name is 65 characters long; Exchange allows at most 64"}},
     };
     for (const Row& row : rows) {
@@ -484,33 +511,44 @@ TEST_CASE("top-level keys, the tenant, its version and its cloud are checked", "
         std::vector<std::string> expected;
     };
     const std::vector<Row> rows{
-        {"section not a table", "version = 1\nsmtp_auth = true\n" + tenant_header.substr(12),
+        {"section not a table",
+         "version = 1\nsmtp_auth = true\n" + tenant_header.substr(12),
          {"desired.toml:2:13: error: 'smtp_auth' must be a table ([smtp_auth]), not a boolean"}},
-        {"policies not an array of tables", "version = 1\nauthentication_policy = \"Block\"\n" + tenant_header.substr(12),
+        {"policies not an array of tables",
+         "version = 1\nauthentication_policy = \"Block\"\n" + tenant_header.substr(12),
          {"desired.toml:2:25: error: 'authentication_policy' must be an array of tables ([[authentication_policy]]), "
           "not a string"}},
-        {"version 2", "version = 2\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n",
+        {"version 2",
+         "version = 2\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n",
          {"desired.toml:1:11: error: unsupported version 2; this authgate reads version 1"}},
-        {"version as a string", "version = \"1\"\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n",
+        {"version as a string",
+         "version = \"1\"\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n",
          {"desired.toml:1:11: error: 'version' must be an integer, not a string"}},
-        {"no version beside [tenant]", "[tenant]\nid = \"contoso.onmicrosoft.com\"\n",
+        {"no version beside [tenant]",
+         "[tenant]\nid = \"contoso.onmicrosoft.com\"\n",
          {"desired.toml:1:1: error: missing required key 'version' in the file with [tenant] (add version = 1)"}},
-        {"no [tenant]", "version = 1\n",
+        {"no [tenant]",
+         "version = 1\n",
          {"desired.toml:1:1: error: no [tenant] table: the desired state must name its tenant ([tenant] id = "
           "\"contoso.onmicrosoft.com\")"}},
-        {"no [tenant], besides another error", "version = 1\n[smtp_auth]\norg_disabled = \"yes\"\n",
+        {"no [tenant], besides another error",
+         "version = 1\n[smtp_auth]\norg_disabled = \"yes\"\n",
          {"desired.toml:1:1: error: no [tenant] table: the desired state must name its tenant ([tenant] id = "
           "\"contoso.onmicrosoft.com\")",
           "desired.toml:3:16: error: 'org_disabled' must be a boolean, not a string"}},
-        {"tenant not a table", "version = 1\ntenant = \"contoso.onmicrosoft.com\"\n",
+        {"tenant not a table",
+         "version = 1\ntenant = \"contoso.onmicrosoft.com\"\n",
          {"desired.toml:2:10: error: 'tenant' must be a table ([tenant]), not a string"}},
-        {"tenant without id", "version = 1\n[tenant]\ncloud = \"global\"\n",
+        {"tenant without id",
+         "version = 1\n[tenant]\ncloud = \"global\"\n",
          {"desired.toml:2:1: error: missing required key 'id' in [tenant]"}},
-        {"tenant id not a tenant", "version = 1\n[tenant]\nid = \"contoso.com\"\n",
+        {"tenant id not a tenant",
+         "version = 1\n[tenant]\nid = \"contoso.com\"\n",
          {"desired.toml:3:6: error: 'id' must be the tenant GUID or its initial *.onmicrosoft.com domain, not "
           "\"contoso.com\""}},
         {"tenant id empty", "version = 1\n[tenant]\nid = \"\"\n", {"desired.toml:3:6: error: 'id' must not be empty"}},
-        {"unknown cloud", "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\ncloud = \"gcc_high\"\n",
+        {"unknown cloud",
+         "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\ncloud = \"gcc_high\"\n",
          {"desired.toml:4:9: error: 'cloud' must be one of global, gcc-high, dod, china; not \"gcc_high\""}},
     };
     for (const Row& row : rows) {
@@ -547,18 +585,19 @@ TEST_CASE("every secret key in [connection] is refused, and only once", "[loader
 TEST_CASE("singular sections may be declared in one file only", "[loader]") {
     TempDir dir;
     dir.write("a.toml", tenant_header + "[exceptions]\nmax_days = 30\n[smtp_auth]\norg_disabled = true\n");
-    dir.write("b.toml",
-              "[tenant]\nid = \"fabrikam.onmicrosoft.com\"\n[exceptions]\nmax_days = 60\n[smtp_auth]\ndeny = "
-              "[\"ceo@contoso.com\"]\n");
+    dir.write("b.toml", "[tenant]\nid = \"fabrikam.onmicrosoft.com\"\n[exceptions]\nmax_days = 60\n[smtp_auth]\ndeny = "
+                        "[\"ceo@contoso.com\"]\n");
     const LoadResult result = load_desired_state({dir.path()});
     CHECK(lines(result.diagnostics) ==
           std::vector<std::string>{
-              dir / "b.toml:1:1: error: [tenant] is already declared in " + dir / "a.toml:2:1; it may appear in one file only",
+              dir / "b.toml:1:1: error: [tenant] is already declared in " +
+                  dir / "a.toml:2:1; it may appear in one file only",
               dir / "b.toml:1:1: error: missing required key 'version' in the file with [tenant] (add version = 1)",
-              dir / "b.toml:3:1: error: [exceptions] is already declared in " + dir /
-                  "a.toml:4:1; it may appear in one file only",
+              dir / "b.toml:3:1: error: [exceptions] is already declared in " +
+                  dir / "a.toml:4:1; it may appear in one file only",
               dir / "b.toml:5:1: error: [smtp_auth] settings (org_disabled, unlisted_overrides, deny) are already "
-                    "declared in " + dir / "a.toml:6:1; only [[smtp_auth.exception]] may be split across files"});
+                    "declared in " +
+                  dir / "a.toml:6:1; only [[smtp_auth.exception]] may be split across files"});
     // The first declaration stands.
     CHECK(result.state.tenant->id == "contoso.onmicrosoft.com");
     CHECK(result.state.exception_settings.max_days == 30);
@@ -580,8 +619,9 @@ TEST_CASE("version is 1 wherever it is given", "[loader]") {
     dir.write("tenant.toml", tenant_header);
     dir.write("team.toml", "version = 2\n");
     dir.write("other.toml", exception_for("a@contoso.com"));  // no version needed without [tenant]
-    CHECK(lines(load_desired_state({dir.path()}).diagnostics) ==
-          std::vector<std::string>{dir / "team.toml:1:11: error: unsupported version 2; this authgate reads version 1"});
+    CHECK(
+        lines(load_desired_state({dir.path()}).diagnostics) ==
+        std::vector<std::string>{dir / "team.toml:1:11: error: unsupported version 2; this authgate reads version 1"});
 }
 
 TEST_CASE("errors of several files are reported together, sorted by file and position", "[loader]") {
@@ -601,10 +641,10 @@ TEST_CASE("a syntax error in one file does not hide the others, nor invent a mis
     TempDir dir;
     dir.write("tenant.toml", "version = 1\n[tenant\nid = \"contoso.onmicrosoft.com\"\n");
     dir.write("z.toml", "[guardrails]\nmax_changes = \"many\"\n");
-    CHECK(lines(load_desired_state({dir.path()}).diagnostics) ==
-          std::vector<std::string>{
-              dir / "tenant.toml:2:8: error: invalid TOML in table header: expected ']', saw '\\n'",
-              dir / "z.toml:2:15: error: 'max_changes' must be an integer, not a string"});
+    CHECK(
+        lines(load_desired_state({dir.path()}).diagnostics) ==
+        std::vector<std::string>{dir / "tenant.toml:2:8: error: invalid TOML in table header: expected ']', saw '\\n'",
+                                 dir / "z.toml:2:15: error: 'max_changes' must be an integer, not a string"});
 }
 
 TEST_CASE("paths that are missing or hold no TOML are errors", "[loader]") {
@@ -624,10 +664,14 @@ TEST_CASE("notifications take an https webhook or the variable that holds it", "
     const DesiredState from_env = loaded("[notifications]\nwebhook_url_env = \"AUTHGATE_WEBHOOK\"\n");
     CHECK(from_env.notifications.webhook_url_env == std::optional<std::string>("AUTHGATE_WEBHOOK"));
     CHECK_FALSE(loaded("").notifications.webhook_url);
-    const auto problems = lines(load("[notifications]\nwebhook_url = \"http://hooks.example.com/x\"\nwebhook_url_env = \"NOT A NAME\"\n"
-                                     "webhook = \"x\"\n").diagnostics);
+    const auto problems =
+        lines(load("[notifications]\nwebhook_url = \"http://hooks.example.com/x\"\nwebhook_url_env = \"NOT A NAME\"\n"
+                   "webhook = \"x\"\n")
+                  .diagnostics);
     REQUIRE(problems.size() == 3);
     CHECK_THAT(problems[0], Catch::EndsWith("'webhook_url' must be an https:// URL"));
-    CHECK_THAT(problems[1], Catch::EndsWith("'webhook_url_env' must name an environment variable (letters, digits, _), not \"NOT A NAME\""));
+    CHECK_THAT(problems[1],
+               Catch::EndsWith(
+                   "'webhook_url_env' must name an environment variable (letters, digits, _), not \"NOT A NAME\""));
     CHECK_THAT(problems[2], Catch::EndsWith("unknown key 'webhook' in [notifications]; did you mean 'webhook_url'?"));
 }

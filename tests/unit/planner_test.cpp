@@ -11,8 +11,8 @@ namespace {
 const Instant now = *parse_instant("2026-11-22T10:00:00Z");
 
 DesiredState desired(const std::string& body) {
-    LoadResult loaded = load_desired_state_text(
-        "desired.toml", "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n" + body);
+    LoadResult loaded = load_desired_state_text("desired.toml",
+                                                "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n" + body);
     for (const auto& d : loaded.diagnostics.all()) INFO(format(d));
     REQUIRE_FALSE(loaded.diagnostics.has_errors());
     return loaded.state;
@@ -57,9 +57,10 @@ std::vector<const Change*> changes_for(const Plan& plan, std::string_view target
 }
 
 std::string exception_toml(const std::string& alias, const std::string& expires, bool basic_auth = false) {
-    return "[[smtp_auth.exception]]\nmailbox = \"" + alias + "@contoso.com\"\nowner = \"owner@contoso.com\"\n"
-           "reason = \"device\"\nexpires = " + expires + "\nticket = \"CHG1\"\nreplacement = \"oauth\"\n" +
-           (basic_auth ? "basic_auth = true\n" : "");
+    return "[[smtp_auth.exception]]\nmailbox = \"" + alias +
+           "@contoso.com\"\nowner = \"owner@contoso.com\"\n"
+           "reason = \"device\"\nexpires = " +
+           expires + "\nticket = \"CHG1\"\nreplacement = \"oauth\"\n" + (basic_auth ? "basic_auth = true\n" : "");
 }
 
 bool has_warning(const Plan& plan, std::string_view code) {
@@ -82,39 +83,68 @@ TEST_CASE("mailbox overrides follow the rules of the desired state", "[planner]"
     };
     const auto T = std::optional<bool>(true), F = std::optional<bool>(false), N = std::optional<bool>();
     const std::vector<Row> rows{
-        {"active exception grants a mailbox that inherits", "org_disabled = true", true, Listing::active, N, Action::update, F, Reason::exception_active},
-        {"active exception grants a denied mailbox", "org_disabled = true", true, Listing::active, T, Action::update, F, Reason::exception_active},
-        {"active exception already granted changes nothing", "org_disabled = true", true, Listing::active, F, std::nullopt, F, Reason::exception_active},
-        {"expiring exception still grants", "org_disabled = true", true, Listing::expiring, N, Action::update, F, Reason::exception_active},
-        {"expired exception reverts to inherit", "org_disabled = true", true, Listing::expired, F, Action::update, N, Reason::exception_expired},
-        {"expired exception already inheriting changes nothing", "org_disabled = true", true, Listing::expired, N, std::nullopt, N, Reason::exception_expired},
-        {"expired exception on a disabled mailbox reverts while the org is off", "org_disabled = true", true, Listing::expired, T, Action::update, N, Reason::exception_expired},
-        {"expired exception on a disabled mailbox reverts after the org switch goes off", "org_disabled = true", false, Listing::expired, T, Action::update, N, Reason::exception_expired},
-        {"expired exception on a disabled mailbox is only reported while the org stays on", "org_disabled = false", false, Listing::expired, T, Action::report, N, Reason::exception_expired},
-        {"deny disables a mailbox that inherits", "org_disabled = true", true, Listing::deny, N, Action::update, T, Reason::declared},
-        {"deny disables an enabled mailbox", "org_disabled = false", false, Listing::deny, F, Action::update, T, Reason::declared},
-        {"deny already in force changes nothing", "org_disabled = true", true, Listing::deny, T, std::nullopt, T, Reason::declared},
-        {"unlisted false is reverted in revert mode", "org_disabled = true\nunlisted_overrides = \"revert\"", true, Listing::unlisted, F, Action::update, N, Reason::unlisted_override},
-        {"unlisted false is reverted even while the org is on", "org_disabled = false\nunlisted_overrides = \"revert\"", false, Listing::unlisted, F, Action::update, N, Reason::unlisted_override},
-        {"unlisted true is reverted while the org is and stays off", "org_disabled = true\nunlisted_overrides = \"revert\"", true, Listing::unlisted, T, Action::update, N, Reason::unlisted_override},
-        {"unlisted true is reverted after the org switch goes off in the same apply", "org_disabled = true\nunlisted_overrides = \"revert\"", false, Listing::unlisted, T, Action::update, N, Reason::unlisted_override},
-        {"unlisted true is reported when the org will be turned on", "org_disabled = false\nunlisted_overrides = \"revert\"", true, Listing::unlisted, T, Action::report, N, Reason::unlisted_override},
-        {"unlisted true is reverted when the org switch is unmanaged and off", "unlisted_overrides = \"revert\"", true, Listing::unlisted, T, Action::update, N, Reason::unlisted_override},
-        {"unlisted true is reported when the org switch is unmanaged and on", "unlisted_overrides = \"revert\"", false, Listing::unlisted, T, Action::report, N, Reason::unlisted_override},
-        {"unlisted false is reported in report mode", "org_disabled = true\nunlisted_overrides = \"report\"", true, Listing::unlisted, F, Action::report, N, Reason::unlisted_override},
-        {"unlisted true is reported in report mode", "org_disabled = true\nunlisted_overrides = \"report\"", true, Listing::unlisted, T, Action::report, N, Reason::unlisted_override},
-        {"report is the default mode", "org_disabled = true", true, Listing::unlisted, F, Action::report, N, Reason::unlisted_override},
-        {"unlisted overrides are ignored in ignore mode", "org_disabled = true\nunlisted_overrides = \"ignore\"", true, Listing::unlisted, F, std::nullopt, N, Reason::unlisted_override},
-        {"a mailbox that inherits is not an unlisted override", "org_disabled = true\nunlisted_overrides = \"revert\"", true, Listing::unlisted, N, std::nullopt, N, Reason::unlisted_override},
+        {"active exception grants a mailbox that inherits", "org_disabled = true", true, Listing::active, N,
+         Action::update, F, Reason::exception_active},
+        {"active exception grants a denied mailbox", "org_disabled = true", true, Listing::active, T, Action::update, F,
+         Reason::exception_active},
+        {"active exception already granted changes nothing", "org_disabled = true", true, Listing::active, F,
+         std::nullopt, F, Reason::exception_active},
+        {"expiring exception still grants", "org_disabled = true", true, Listing::expiring, N, Action::update, F,
+         Reason::exception_active},
+        {"expired exception reverts to inherit", "org_disabled = true", true, Listing::expired, F, Action::update, N,
+         Reason::exception_expired},
+        {"expired exception already inheriting changes nothing", "org_disabled = true", true, Listing::expired, N,
+         std::nullopt, N, Reason::exception_expired},
+        {"expired exception on a disabled mailbox reverts while the org is off", "org_disabled = true", true,
+         Listing::expired, T, Action::update, N, Reason::exception_expired},
+        {"expired exception on a disabled mailbox reverts after the org switch goes off", "org_disabled = true", false,
+         Listing::expired, T, Action::update, N, Reason::exception_expired},
+        {"expired exception on a disabled mailbox is only reported while the org stays on", "org_disabled = false",
+         false, Listing::expired, T, Action::report, N, Reason::exception_expired},
+        {"deny disables a mailbox that inherits", "org_disabled = true", true, Listing::deny, N, Action::update, T,
+         Reason::declared},
+        {"deny disables an enabled mailbox", "org_disabled = false", false, Listing::deny, F, Action::update, T,
+         Reason::declared},
+        {"deny already in force changes nothing", "org_disabled = true", true, Listing::deny, T, std::nullopt, T,
+         Reason::declared},
+        {"unlisted false is reverted in revert mode", "org_disabled = true\nunlisted_overrides = \"revert\"", true,
+         Listing::unlisted, F, Action::update, N, Reason::unlisted_override},
+        {"unlisted false is reverted even while the org is on", "org_disabled = false\nunlisted_overrides = \"revert\"",
+         false, Listing::unlisted, F, Action::update, N, Reason::unlisted_override},
+        {"unlisted true is reverted while the org is and stays off",
+         "org_disabled = true\nunlisted_overrides = \"revert\"", true, Listing::unlisted, T, Action::update, N,
+         Reason::unlisted_override},
+        {"unlisted true is reverted after the org switch goes off in the same apply",
+         "org_disabled = true\nunlisted_overrides = \"revert\"", false, Listing::unlisted, T, Action::update, N,
+         Reason::unlisted_override},
+        {"unlisted true is reported when the org will be turned on",
+         "org_disabled = false\nunlisted_overrides = \"revert\"", true, Listing::unlisted, T, Action::report, N,
+         Reason::unlisted_override},
+        {"unlisted true is reverted when the org switch is unmanaged and off", "unlisted_overrides = \"revert\"", true,
+         Listing::unlisted, T, Action::update, N, Reason::unlisted_override},
+        {"unlisted true is reported when the org switch is unmanaged and on", "unlisted_overrides = \"revert\"", false,
+         Listing::unlisted, T, Action::report, N, Reason::unlisted_override},
+        {"unlisted false is reported in report mode", "org_disabled = true\nunlisted_overrides = \"report\"", true,
+         Listing::unlisted, F, Action::report, N, Reason::unlisted_override},
+        {"unlisted true is reported in report mode", "org_disabled = true\nunlisted_overrides = \"report\"", true,
+         Listing::unlisted, T, Action::report, N, Reason::unlisted_override},
+        {"report is the default mode", "org_disabled = true", true, Listing::unlisted, F, Action::report, N,
+         Reason::unlisted_override},
+        {"unlisted overrides are ignored in ignore mode", "org_disabled = true\nunlisted_overrides = \"ignore\"", true,
+         Listing::unlisted, F, std::nullopt, N, Reason::unlisted_override},
+        {"a mailbox that inherits is not an unlisted override", "org_disabled = true\nunlisted_overrides = \"revert\"",
+         true, Listing::unlisted, N, std::nullopt, N, Reason::unlisted_override},
     };
     for (const Row& row : rows) {
         SECTION(row.name) {
             std::string body = std::string("[smtp_auth]\n") + row.settings + "\n";
-            if (row.listing == Listing::deny) body = std::string("[smtp_auth]\n") + row.settings + "\ndeny = [\"dev@contoso.com\"]\n";
+            if (row.listing == Listing::deny)
+                body = std::string("[smtp_auth]\n") + row.settings + "\ndeny = [\"dev@contoso.com\"]\n";
             if (row.listing == Listing::active) body += exception_toml("dev", "2027-03-31");
             if (row.listing == Listing::expiring) body += exception_toml("dev", "2026-11-29");
             if (row.listing == Listing::expired) body += exception_toml("dev", "2026-10-31");
-            const Plan plan = plan_of(desired(body), live(row.live_org_disabled, {mailbox("dev", row.live_value), mailbox("other", std::nullopt)}));
+            const Plan plan = plan_of(desired(body), live(row.live_org_disabled, {mailbox("dev", row.live_value),
+                                                                                  mailbox("other", std::nullopt)}));
             const auto found = changes_for(plan, "dev@contoso.com", "SmtpClientAuthenticationDisabled");
             if (!row.action) {
                 CHECK(found.empty());
@@ -129,10 +159,12 @@ TEST_CASE("mailbox overrides follow the rules of the desired state", "[planner]"
             CHECK(change.after == (row.after ? SettingValue{*row.after} : SettingValue{}));
             CHECK(change.cmdlet.name == "Set-CASMailbox");
             // A revert to inherit of a disabled mailbox waits for this plan's org switch.
-            const bool waits = row.live_value == T && !row.after && !row.live_org_disabled && change.action == Action::update;
+            const bool waits = row.live_value == T && !row.after && !row.live_org_disabled &&
+                               change.action == Action::update;
             CHECK(change.requires_org_disabled == waits);
             REQUIRE(change.cmdlet.parameters.size() == 2);
-            CHECK(change.cmdlet.parameters[0] == std::pair<std::string, SettingValue>{"Identity", std::string("guid-dev")});
+            CHECK(change.cmdlet.parameters[0] ==
+                  std::pair<std::string, SettingValue>{"Identity", std::string("guid-dev")});
             CHECK(changes_for(plan, "other@contoso.com", "SmtpClientAuthenticationDisabled").empty());
         }
     }
@@ -143,13 +175,16 @@ TEST_CASE("no implicit enablement: no mode ever turns SMTP AUTH on for an unlist
     for (const char* declared : {"", "org_disabled = true\n", "org_disabled = false\n"}) {
         for (bool live_org_disabled : {true, false}) {
             for (const char* mode : {"revert", "report", "ignore"}) {
-                const std::string body = std::string("[smtp_auth]\n") + declared + "unlisted_overrides = \"" + mode + "\"\n";
+                const std::string body = std::string("[smtp_auth]\n") + declared + "unlisted_overrides = \"" + mode +
+                                         "\"\n";
                 const Plan plan = plan_of(desired(body), live(live_org_disabled, {mailbox("dev", true)}));
                 const bool org_enabled_after = std::string(declared).find("false") != std::string::npos ||
                                                (std::string(declared).empty() && !live_org_disabled);
-                const bool plan_turns_org_off = std::any_of(plan.changes.begin(), plan.changes.end(), [](const Change& c) {
-                    return c.resource == Resource::transport_config && c.after == SettingValue{true} && c.phase == Phase::org_switch;
-                });
+                const bool plan_turns_org_off =
+                    std::any_of(plan.changes.begin(), plan.changes.end(), [](const Change& c) {
+                        return c.resource == Resource::transport_config && c.after == SettingValue{true} &&
+                               c.phase == Phase::org_switch;
+                    });
                 for (const Change& change : plan.changes) {
                     if (change.resource != Resource::mailbox || !change.changes_tenant()) continue;
                     INFO(declared << " live=" << live_org_disabled << " mode=" << mode);
@@ -169,11 +204,14 @@ TEST_CASE("no implicit enablement: no mode ever turns SMTP AUTH on for an unlist
 
 TEST_CASE("the org switch is set only when declared", "[planner]") {
     CHECK(changes_for(plan_of(desired("[smtp_auth]\norg_disabled = true\n"), live(false, {})), "organization",
-                      "SmtpClientAuthenticationDisabled").size() == 1);
+                      "SmtpClientAuthenticationDisabled")
+              .size() == 1);
     CHECK(changes_for(plan_of(desired("[smtp_auth]\norg_disabled = true\n"), live(true, {})), "organization",
-                      "SmtpClientAuthenticationDisabled").empty());
-    CHECK(changes_for(plan_of(desired("[smtp_auth]\nunlisted_overrides = \"report\"\n"), live(false, {})), "organization",
-                      "SmtpClientAuthenticationDisabled").empty());
+                      "SmtpClientAuthenticationDisabled")
+              .empty());
+    CHECK(changes_for(plan_of(desired("[smtp_auth]\nunlisted_overrides = \"report\"\n"), live(false, {})),
+                      "organization", "SmtpClientAuthenticationDisabled")
+              .empty());
     const Plan enable = plan_of(desired("[smtp_auth]\norg_disabled = false\n"), live(true, {}));
     REQUIRE(enable.changes.size() == 1);
     CHECK(enable.changes[0].resource == Resource::transport_config);
@@ -245,7 +283,8 @@ TEST_CASE("exception states are reported with days left and a missing mailbox is
     const std::string body = "[smtp_auth]\norg_disabled = true\n" + exception_toml("active", "2027-03-31") +
                              exception_toml("soon", "2026-11-29") + exception_toml("past", "2026-10-31") +
                              exception_toml("ghost", "2027-01-31");
-    const Plan plan = plan_of(desired(body), live(true, {mailbox("active", false), mailbox("soon", false), mailbox("past", std::nullopt)}));
+    const Plan plan = plan_of(
+        desired(body), live(true, {mailbox("active", false), mailbox("soon", false), mailbox("past", std::nullopt)}));
     REQUIRE(plan.exceptions.size() == 4);
     CHECK(plan.exceptions[0].state == ExceptionState::active);
     CHECK(plan.exceptions[0].days_left == 129);
@@ -329,13 +368,16 @@ TEST_CASE("the org default policy is set as declared", "[planner]") {
     LiveState state = live(true, {});
     state.policies = std::vector<LivePolicy>{live_policy("Block Basic Auth")};
     SECTION("null becomes the declared policy") {
-        const Plan plan = plan_of(desired("[organization]\ndefault_authentication_policy = \"Block Basic Auth\"\n"), state);
+        const Plan plan = plan_of(desired("[organization]\ndefault_authentication_policy = \"Block Basic Auth\"\n"),
+                                  state);
         REQUIRE(plan.changes.size() == 1);
-        CHECK(powershell_line(plan.changes[0].cmdlet) == "Set-OrganizationConfig -DefaultAuthenticationPolicy 'Block Basic Auth'");
+        CHECK(powershell_line(plan.changes[0].cmdlet) ==
+              "Set-OrganizationConfig -DefaultAuthenticationPolicy 'Block Basic Auth'");
     }
     SECTION("the same name in another case is no change") {
         state.organization->default_authentication_policy = "BLOCK basic auth";
-        CHECK(plan_of(desired("[organization]\ndefault_authentication_policy = \"Block Basic Auth\"\n"), state).changes.empty());
+        CHECK(plan_of(desired("[organization]\ndefault_authentication_policy = \"Block Basic Auth\"\n"), state)
+                  .changes.empty());
     }
     SECTION("an empty name clears it") {
         state.organization->default_authentication_policy = "Block Basic Auth";
@@ -345,17 +387,18 @@ TEST_CASE("the org default policy is set as declared", "[planner]") {
         CHECK(powershell_line(plan.changes[0].cmdlet) == "Set-OrganizationConfig -DefaultAuthenticationPolicy $null");
     }
     SECTION("a policy that exists nowhere is an error") {
-        const PlanResult result =
-            make_plan(desired("[organization]\ndefault_authentication_policy = \"Nope\"\n"), state, now);
+        const PlanResult result = make_plan(desired("[organization]\ndefault_authentication_policy = \"Nope\"\n"),
+                                            state, now);
         REQUIRE(result.diagnostics.error_count() == 1);
-        CHECK(format(result.diagnostics.all()[0]) ==
-              "desired.toml:5:33: error: default_authentication_policy 'Nope' is neither declared nor present in the tenant");
+        CHECK(format(result.diagnostics.all()[0]) == "desired.toml:5:33: error: default_authentication_policy 'Nope' "
+                                                     "is neither declared nor present in the tenant");
     }
 }
 
 TEST_CASE("basic-auth assignments follow basic_auth exceptions", "[planner]") {
-    const std::string policies = "[exceptions]\nbasic_auth_policy = \"Allow Basic SMTP\"\n"
-                                 "[[authentication_policy]]\nname = \"Allow Basic SMTP\"\nallow_basic_auth_smtp = true\n";
+    const std::string policies =
+        "[exceptions]\nbasic_auth_policy = \"Allow Basic SMTP\"\n"
+        "[[authentication_policy]]\nname = \"Allow Basic SMTP\"\nallow_basic_auth_smtp = true\n";
     LiveState state = live(true, {mailbox("dev", false), mailbox("bot", std::nullopt)});
     state.policies = std::vector<LivePolicy>{live_policy("Allow Basic SMTP", true)};
     const auto user_changes = [](const Plan& plan) {
@@ -366,15 +409,20 @@ TEST_CASE("basic-auth assignments follow basic_auth exceptions", "[planner]") {
     };
 
     SECTION("an active basic_auth exception assigns the policy to the user") {
-        const Plan plan = plan_of(desired("[smtp_auth]\norg_disabled = true\n" + exception_toml("dev", "2027-03-31", true) + policies), state);
+        const Plan plan = plan_of(
+            desired("[smtp_auth]\norg_disabled = true\n" + exception_toml("dev", "2027-03-31", true) + policies),
+            state);
         REQUIRE(plan.changes.size() == 1);
         CHECK(plan.changes[0].resource == Resource::user);
         CHECK(plan.changes[0].reason == Reason::exception_active);
-        CHECK(powershell_line(plan.changes[0].cmdlet) == "Set-User -Identity 'oid-dev' -AuthenticationPolicy 'Allow Basic SMTP'");
+        CHECK(powershell_line(plan.changes[0].cmdlet) ==
+              "Set-User -Identity 'oid-dev' -AuthenticationPolicy 'Allow Basic SMTP'");
     }
     SECTION("an expired one removes the assignment and revokes refresh tokens") {
         state.users = std::vector<LiveUser>{user("dev", "Allow Basic SMTP")};
-        const Plan plan = plan_of(desired("[smtp_auth]\norg_disabled = true\n" + exception_toml("dev", "2026-10-31", true) + policies), state);
+        const Plan plan = plan_of(
+            desired("[smtp_auth]\norg_disabled = true\n" + exception_toml("dev", "2026-10-31", true) + policies),
+            state);
         std::vector<std::string> lines;
         for (const Change& change : plan.changes) lines.push_back(powershell_line(change.cmdlet));
         CHECK(lines == std::vector<std::string>{
@@ -384,19 +432,22 @@ TEST_CASE("basic-auth assignments follow basic_auth exceptions", "[planner]") {
     }
     SECTION("an unlisted assignment is reverted in revert mode and reported in report mode") {
         state.users = std::vector<LiveUser>{user("bot", "allow basic smtp")};
-        const auto reverted = user_changes(plan_of(desired("[smtp_auth]\nunlisted_overrides = \"revert\"\n" + policies), state));
+        const auto reverted =
+            user_changes(plan_of(desired("[smtp_auth]\nunlisted_overrides = \"revert\"\n" + policies), state));
         REQUIRE(reverted.size() == 2);
         CHECK(reverted[0].target == "bot@contoso.com");
         CHECK(reverted[0].reason == Reason::unlisted_override);
         CHECK(reverted[0].action == Action::update);
         CHECK(reverted[1].attribute == "STSRefreshTokensValidFrom");
-        const auto reported = user_changes(plan_of(desired("[smtp_auth]\nunlisted_overrides = \"report\"\n" + policies), state));
+        const auto reported =
+            user_changes(plan_of(desired("[smtp_auth]\nunlisted_overrides = \"report\"\n" + policies), state));
         REQUIRE(reported.size() == 1);
         CHECK(reported[0].action == Action::report);
     }
     SECTION("users assigned to other policies are left alone") {
         state.users = std::vector<LiveUser>{user("bot", "Temp Allow IMAP")};
-        CHECK(user_changes(plan_of(desired("[smtp_auth]\nunlisted_overrides = \"revert\"\n" + policies), state)).empty());
+        CHECK(
+            user_changes(plan_of(desired("[smtp_auth]\nunlisted_overrides = \"revert\"\n" + policies), state)).empty());
     }
 }
 
@@ -411,14 +462,17 @@ TEST_CASE("unknown is not absent: a part that was not read fails the plan", "[pl
                               "name = \"Allow Basic SMTP\"\nallow_basic_auth_smtp = true\n";
     const std::vector<Row> rows{
         {"org switch", "[smtp_auth]\norg_disabled = true\n", [](LiveState& s) { s.org_smtp_auth_disabled.reset(); },
-         "could not read the organization's SMTP AUTH setting (Get-TransportConfig); unknown is not absent, so no plan is made"},
+         "could not read the organization's SMTP AUTH setting (Get-TransportConfig); unknown is not absent, so no plan "
+         "is made"},
         {"mailboxes", "[smtp_auth]\norg_disabled = true\n", [](LiveState& s) { s.mailboxes.reset(); },
          "could not read the mailboxes (Get-CASMailbox); unknown is not absent, so no plan is made"},
         {"users", "[smtp_auth]\norg_disabled = true\n" + basic, [](LiveState& s) { s.users.reset(); },
          "could not read the users' authentication policies (Get-User); unknown is not absent, so no plan is made"},
         {"policies", "[[authentication_policy]]\nname = \"X\"\n", [](LiveState& s) { s.policies.reset(); },
-         "could not read the authentication policies (Get-AuthenticationPolicy); unknown is not absent, so no plan is made"},
-        {"default policy", "[organization]\ndefault_authentication_policy = \"\"\n", [](LiveState& s) { s.organization.reset(); },
+         "could not read the authentication policies (Get-AuthenticationPolicy); unknown is not absent, so no plan is "
+         "made"},
+        {"default policy", "[organization]\ndefault_authentication_policy = \"\"\n",
+         [](LiveState& s) { s.organization.reset(); },
          "could not read the organization's default authentication policy (Get-OrganizationConfig); unknown is not "
          "absent, so no plan is made"},
     };
@@ -438,7 +492,8 @@ TEST_CASE("a plan is the same however often it is made", "[planner]") {
     const std::string body = "[smtp_auth]\norg_disabled = true\nunlisted_overrides = \"revert\"\n" +
                              exception_toml("a", "2027-03-31") + exception_toml("b", "2026-10-31");
     const DesiredState d = desired(body);
-    const LiveState l = live(false, {mailbox("a", std::nullopt), mailbox("b", false), mailbox("c", false), mailbox("d", true)});
+    const LiveState l =
+        live(false, {mailbox("a", std::nullopt), mailbox("b", false), mailbox("c", false), mailbox("d", true)});
     const Plan first = plan_of(d, l);
     const Plan second = plan_of(d, l);
     REQUIRE(first.changes.size() == second.changes.size());
@@ -454,16 +509,19 @@ TEST_CASE("a removed exception still in force is reverted like an expired one, i
     history.granted["gone@contoso.com"] = {"facilities-it@contoso.com", "2027-03-31"};
     for (const char* mode : {"revert", "report", "ignore"}) {
         INFO(mode);
-        const DesiredState d = desired(std::string("[smtp_auth]\norg_disabled = true\nunlisted_overrides = \"") + mode + "\"\n");
-        const PlanResult result = make_plan(d, live(true, {mailbox("gone", false), mailbox("stray", false)}), now, history);
+        const DesiredState d =
+            desired(std::string("[smtp_auth]\norg_disabled = true\nunlisted_overrides = \"") + mode + "\"\n");
+        const PlanResult result = make_plan(d, live(true, {mailbox("gone", false), mailbox("stray", false)}), now,
+                                            history);
         REQUIRE_FALSE(result.diagnostics.has_errors());
         const auto gone = changes_for(result.plan, "gone@contoso.com", "SmtpClientAuthenticationDisabled");
         REQUIRE(gone.size() == 1);
         CHECK(gone[0]->action == Action::update);
         CHECK(gone[0]->reason == Reason::exception_expired);
         CHECK(gone[0]->after == SettingValue{});
-        CHECK(gone[0]->detail ==
-              "exception removed from the desired state (was granted until 2027-03-31, owner facilities-it@contoso.com)");
+        CHECK(
+            gone[0]->detail ==
+            "exception removed from the desired state (was granted until 2027-03-31, owner facilities-it@contoso.com)");
         // A mailbox authgate never granted stays an ordinary unlisted override.
         const auto stray = changes_for(result.plan, "stray@contoso.com", "SmtpClientAuthenticationDisabled");
         CHECK(stray.size() == (std::string(mode) == "ignore" ? 0u : 1u));
@@ -478,7 +536,8 @@ TEST_CASE("similar addresses are within two edits, case ignored, nearest first",
                                          mailbox("scanner", std::nullopt), mailbox("Old-Pritner", std::nullopt)};
     CHECK(similar_addresses("old-prnter@contoso.com", mailboxes) ==
           std::vector<std::string>{"old-printer@contoso.com", "Old-Pritner@contoso.com", "old-printers@contoso.com"});
-    CHECK(similar_addresses("OLD-PRINTRE@contoso.com", mailboxes, 1) == std::vector<std::string>{"old-printer@contoso.com"});
+    CHECK(similar_addresses("OLD-PRINTRE@contoso.com", mailboxes, 1) ==
+          std::vector<std::string>{"old-printer@contoso.com"});
     CHECK(similar_addresses("scanner@contoso.com", mailboxes).empty());  // the same address is not "similar"
     CHECK(similar_addresses("payroll@contoso.com", mailboxes).empty());
 }
@@ -492,10 +551,11 @@ TEST_CASE("a missing mailbox that looks like one the plan changes stops the plan
         const PlanResult result = make_plan(desired(body), tenant, now);
         REQUIRE(result.diagnostics.has_errors());
         CHECK_THAT(result.diagnostics.all().at(0).message,
-                   Catch::Equals("no mailbox has the address 'old-prnter@contoso.com' (exception owned by "
-                                 "owner@contoso.com); did you mean 'old-printer@contoso.com', which this plan would change "
-                                 "(SmtpClientAuthenticationDisabled false -> null, unlisted_override)? Correct the "
-                                 "address; nothing is changed until then"));
+                   Catch::Equals(
+                       "no mailbox has the address 'old-prnter@contoso.com' (exception owned by "
+                       "owner@contoso.com); did you mean 'old-printer@contoso.com', which this plan would change "
+                       "(SmtpClientAuthenticationDisabled false -> null, unlisted_override)? Correct the "
+                       "address; nothing is changed until then"));
     }
     SECTION("reconcile: that mailbox is reported, not changed; the rest goes on") {
         const PlanResult result = make_plan(desired(body), tenant, now, {}, {SimilarMailbox::hold});

@@ -34,8 +34,8 @@ TEST_CASE("the pull-request report stays under 60,000 characters on a 100,000-ma
     for (int i = 0; i < 100000; ++i) {
         std::optional<bool> value;
         if (i % 100 == 1) value = false;  // about 1% with an override
-        live.mailboxes->push_back({"guid-" + std::to_string(i), "device-" + std::to_string(i), "oid-" + std::to_string(i),
-                                   "device-" + std::to_string(i) + "@contoso.com", value});
+        live.mailboxes->push_back({"guid-" + std::to_string(i), "device-" + std::to_string(i),
+                                   "oid-" + std::to_string(i), "device-" + std::to_string(i) + "@contoso.com", value});
     }
     live.policies.emplace();
     live.organization.emplace();
@@ -46,7 +46,9 @@ TEST_CASE("the pull-request report stays under 60,000 characters on a 100,000-ma
 
     const std::string report = markdown_of(result.plan);
     CHECK(report.size() < 60000);
-    CHECK_THAT(report, Catch::Contains("lines were left out to keep this comment under 60,000 characters; the JSON plan has everything."));
+    CHECK_THAT(report,
+               Catch::Contains(
+                   "lines were left out to keep this comment under 60,000 characters; the JSON plan has everything."));
     // The summary stays whole however much is cut.
     CHECK_THAT(report, Catch::Contains("**Plan: " + std::to_string(result.plan.change_count()) + " to change"));
     CHECK_THAT(report, Catch::Contains("| mailbox | unlisted_override | "));
@@ -55,9 +57,16 @@ TEST_CASE("the pull-request report stays under 60,000 characters on a 100,000-ma
 TEST_CASE("a small report is not truncated", "[render]") {
     Plan plan;
     plan.tenant = "contoso.onmicrosoft.com";
-    plan.changes.push_back({Resource::transport_config, "organization", "SmtpClientAuthenticationDisabled", Action::update,
-                            SettingValue{false}, SettingValue{true}, Reason::declared, "[smtp_auth] org_disabled = true",
-                            {"Set-TransportConfig", {{"SmtpClientAuthenticationDisabled", true}}}, std::nullopt});
+    plan.changes.push_back({Resource::transport_config,
+                            "organization",
+                            "SmtpClientAuthenticationDisabled",
+                            Action::update,
+                            SettingValue{false},
+                            SettingValue{true},
+                            Reason::declared,
+                            "[smtp_auth] org_disabled = true",
+                            {"Set-TransportConfig", {{"SmtpClientAuthenticationDisabled", true}}},
+                            std::nullopt});
     const std::string report = markdown_of(plan);
     CHECK(report.find("left out") == std::string::npos);
     CHECK_THAT(report, Catch::Contains("Set-TransportConfig -SmtpClientAuthenticationDisabled $true"));
@@ -66,9 +75,16 @@ TEST_CASE("a small report is not truncated", "[render]") {
 TEST_CASE("table cells cannot break the markdown table", "[render]") {
     Plan plan;
     plan.tenant = "contoso.onmicrosoft.com";
-    plan.changes.push_back({Resource::mailbox, "a|b@contoso.com", "SmtpClientAuthenticationDisabled", Action::update,
-                            SettingValue{}, SettingValue{false}, Reason::exception_active, "line one\nline two <script>",
-                            {"Set-CASMailbox", {{"Identity", std::string("g")}}}, std::nullopt});
+    plan.changes.push_back({Resource::mailbox,
+                            "a|b@contoso.com",
+                            "SmtpClientAuthenticationDisabled",
+                            Action::update,
+                            SettingValue{},
+                            SettingValue{false},
+                            Reason::exception_active,
+                            "line one\nline two <script>",
+                            {"Set-CASMailbox", {{"Identity", std::string("g")}}},
+                            std::nullopt});
     const std::string report = markdown_of(plan);
     // Code spans: a pipe escaped for the table, a newline shown as \n, markup left as text.
     CHECK_THAT(report, Catch::Contains("| `a\\|b@contoso.com` |"));

@@ -29,7 +29,8 @@ LiveState tenant(bool org_disabled, std::optional<bool> mailbox_disabled, std::o
     return live;
 }
 
-Change change(Resource resource, std::string target, std::string attribute, Phase phase, SettingValue after = SettingValue{true}) {
+Change change(Resource resource, std::string target, std::string attribute, Phase phase,
+              SettingValue after = SettingValue{true}) {
     Change made;
     made.resource = resource;
     made.target = std::move(target);
@@ -52,7 +53,8 @@ TEST_CASE("SMTP AUTH access follows the override, then the user's policy, then t
         const char* basic_why;
     };
     const Row rows[] = {
-        {"inherits the org switch off", true, std::nullopt, P{}, P{}, false, false, "SMTP AUTH itself is off for this mailbox"},
+        {"inherits the org switch off", true, std::nullopt, P{}, P{}, false, false,
+         "SMTP AUTH itself is off for this mailbox"},
         {"inherits the org switch on, no policy", false, std::nullopt, P{}, P{}, true, true,
          "no authentication policy applies (none assigned, no default), and none means not blocked"},
         {"override on despite the org", true, false, P{}, P{"Block Basic"}, true, false,
@@ -104,7 +106,8 @@ TEST_CASE("the warning crossed is the most urgent warn_days threshold passed", "
 TEST_CASE("a reconcile mode makes all changes, only expiry reverts, or none", "[rules]") {
     Change expired = change(Resource::mailbox, "a@contoso.com", "SmtpClientAuthenticationDisabled", Phase::enforce);
     expired.reason = Reason::exception_expired;
-    Change declared = change(Resource::transport_config, "organization", "SmtpClientAuthenticationDisabled", Phase::org_switch);
+    Change declared = change(Resource::transport_config, "organization", "SmtpClientAuthenticationDisabled",
+                             Phase::org_switch);
     Change report = expired;
     report.action = Action::report;
     struct Row {
@@ -123,14 +126,15 @@ TEST_CASE("a reconcile mode makes all changes, only expiry reverts, or none", "[
 }
 
 TEST_CASE("apply holds back what depends on a change that failed", "[rules]") {
-    const Change grant = change(Resource::mailbox, "printer@contoso.com", "SmtpClientAuthenticationDisabled", Phase::grant,
-                                SettingValue{false});
+    const Change grant = change(Resource::mailbox, "printer@contoso.com", "SmtpClientAuthenticationDisabled",
+                                Phase::grant, SettingValue{false});
     const Change org_off = change(Resource::transport_config, "organization", "SmtpClientAuthenticationDisabled",
                                   Phase::org_switch);
     Change revert = change(Resource::mailbox, "old@contoso.com", "SmtpClientAuthenticationDisabled", Phase::enforce,
                            SettingValue{});
     revert.requires_org_disabled = true;
-    const Change policy = change(Resource::user, "Kiosk@contoso.com", "AuthenticationPolicy", Phase::enforce, SettingValue{});
+    const Change policy = change(Resource::user, "Kiosk@contoso.com", "AuthenticationPolicy", Phase::enforce,
+                                 SettingValue{});
     const Change revoke = change(Resource::user, "kiosk@contoso.com", "STSRefreshTokensValidFrom", Phase::enforce,
                                  SettingValue{std::string("now")});
 
@@ -162,7 +166,8 @@ TEST_CASE("a saved plan is stale where the tenant no longer holds what it saw", 
     Change mailbox = change(Resource::mailbox, "PRINTER@contoso.com", "SmtpClientAuthenticationDisabled", Phase::grant,
                             SettingValue{false});
     mailbox.before = SettingValue{};  // the plan saw inherit; the tenant now holds true
-    Change org = change(Resource::transport_config, "organization", "SmtpClientAuthenticationDisabled", Phase::org_switch);
+    Change org = change(Resource::transport_config, "organization", "SmtpClientAuthenticationDisabled",
+                        Phase::org_switch);
     org.before = SettingValue{false};  // as the tenant holds it
     saved.changes = {mailbox, org};
     const std::vector<StaleValue> stale = stale_values(saved, saved, live);
@@ -175,13 +180,14 @@ TEST_CASE("max_changes refuses more changes than it allows, and names both", "[r
     Guardrails guardrails;
     guardrails.max_changes = 3;
     CHECK_FALSE(exceeds_max_changes(3, guardrails));
-    CHECK(exceeds_max_changes(4, guardrails) == std::string("the plan has 4 changes, more than [guardrails] max_changes = 3"));
+    CHECK(exceeds_max_changes(4, guardrails) ==
+          std::string("the plan has 4 changes, more than [guardrails] max_changes = 3"));
     guardrails.max_changes = 0;
     CHECK(exceeds_max_changes(1, guardrails));
 }
 
-TEMPLATE_TEST_CASE("every enum name reads back as the same value, and no other name does", "[rules]", Resource,
-                   Action, Reason, ExceptionState, ChangeStatus, ReconcileMode, Cloud, UnlistedOverrides, Replacement,
+TEMPLATE_TEST_CASE("every enum name reads back as the same value, and no other name does", "[rules]", Resource, Action,
+                   Reason, ExceptionState, ChangeStatus, ReconcileMode, Cloud, UnlistedOverrides, Replacement,
                    MissingMailbox) {
     for (const auto& [value, name] : EnumNames<TestType>::table) {
         CHECK(to_string(value) == name);

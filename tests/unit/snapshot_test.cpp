@@ -106,14 +106,13 @@ TEST_CASE("a mailbox override is true, false or null, and null means inherit", "
 }
 
 TEST_CASE("the org switch is read as it is, true or false", "[snapshot]") {
-    CHECK(load(R"({"transport_config": {"SmtpClientAuthenticationDisabled": true}})")
-              .org_smtp_auth_disabled == std::optional<bool>(true));
-    CHECK(load(R"({"transport_config": {"SmtpClientAuthenticationDisabled": false}})")
-              .org_smtp_auth_disabled == std::optional<bool>(false));
+    CHECK(load(R"({"transport_config": {"SmtpClientAuthenticationDisabled": true}})").org_smtp_auth_disabled ==
+          std::optional<bool>(true));
+    CHECK(load(R"({"transport_config": {"SmtpClientAuthenticationDisabled": false}})").org_smtp_auth_disabled ==
+          std::optional<bool>(false));
 }
 
-TEST_CASE("an absent member is unknown while an empty array is a known empty list",
-          "[snapshot]") {
+TEST_CASE("an absent member is unknown while an empty array is a known empty list", "[snapshot]") {
     const LiveState nothing = load("{}");
     CHECK_FALSE(nothing.org_smtp_auth_disabled.has_value());
     CHECK_FALSE(nothing.mailboxes.has_value());
@@ -121,8 +120,7 @@ TEST_CASE("an absent member is unknown while an empty array is a known empty lis
     CHECK_FALSE(nothing.organization.has_value());
     CHECK_FALSE(nothing.users.has_value());
 
-    const LiveState empty =
-        load(R"({"cas_mailboxes": [], "authentication_policies": [], "users": []})");
+    const LiveState empty = load(R"({"cas_mailboxes": [], "authentication_policies": [], "users": []})");
     REQUIRE(empty.mailboxes.has_value());
     CHECK(empty.mailboxes->empty());
     REQUIRE(empty.policies.has_value());
@@ -133,8 +131,7 @@ TEST_CASE("an absent member is unknown while an empty array is a known empty lis
     CHECK_FALSE(empty.organization.has_value());
 }
 
-TEST_CASE("annotations, extra properties and unknown top-level members are ignored",
-          "[snapshot]") {
+TEST_CASE("annotations, extra properties and unknown top-level members are ignored", "[snapshot]") {
     const LiveState state = load(R"json({
       "@odata.context": "https://outlook.office365.com/adminapi/beta/$metadata",
       "snapshot_version": 7,
@@ -198,15 +195,13 @@ TEST_CASE("a value envelope is read as the array it holds", "[snapshot]") {
     CHECK(state.org_smtp_auth_disabled == std::optional<bool>(true));
 }
 
-TEST_CASE("transport_config and organization_config may be an array of exactly one object",
-          "[snapshot]") {
+TEST_CASE("transport_config and organization_config may be an array of exactly one object", "[snapshot]") {
     const LiveState state = load(R"({
       "transport_config": [{"SmtpClientAuthenticationDisabled": true}],
       "organization_config": [{"DefaultAuthenticationPolicy": "Block Basic Auth"}]
     })");
     CHECK(state.org_smtp_auth_disabled == std::optional<bool>(true));
-    CHECK(state.organization->default_authentication_policy ==
-          std::optional<std::string>("Block Basic Auth"));
+    CHECK(state.organization->default_authentication_policy == std::optional<std::string>("Block Basic Auth"));
 
     CHECK(error_of(R"({"transport_config": [{"SmtpClientAuthenticationDisabled": true},
                                             {"SmtpClientAuthenticationDisabled": false}]})") ==
@@ -218,10 +213,8 @@ TEST_CASE("transport_config and organization_config may be an array of exactly o
           "not a string");
 }
 
-TEST_CASE("a UTF-8 byte order mark is skipped and UTF-16 is refused with advice",
-          "[snapshot]") {
-    const LiveState state =
-        load("\xEF\xBB\xBF{\"transport_config\": {\"SmtpClientAuthenticationDisabled\": true}}");
+TEST_CASE("a UTF-8 byte order mark is skipped and UTF-16 is refused with advice", "[snapshot]") {
+    const LiveState state = load("\xEF\xBB\xBF{\"transport_config\": {\"SmtpClientAuthenticationDisabled\": true}}");
     CHECK(state.org_smtp_auth_disabled == std::optional<bool>(true));
 
     CHECK(error_of(std::string("\xFF\xFE{\0}\0", 6)) ==
@@ -245,8 +238,7 @@ TEST_CASE("a policy's flags default to false when absent or null", "[snapshot]")
 TEST_CASE("every one of the twelve flags is read under its Exchange name", "[snapshot]") {
     for (std::size_t i = 0; i < authgate::basic_auth_flag_count; ++i) {
         const std::string name(authgate::basic_auth_flags[i].exchange_name);
-        const LiveState state =
-            load(R"({"authentication_policies": [{"Name": "P", ")" + name + R"(": true}]})");
+        const LiveState state = load(R"({"authentication_policies": [{"Name": "P", ")" + name + R"(": true}]})");
         authgate::BasicAuthFlags expected{};
         expected[i] = true;
         INFO(name);
@@ -277,8 +269,7 @@ TEST_CASE("a mailbox needs either Guid or ExternalDirectoryObjectId, not both", 
     CHECK(state.mailboxes->at(1).external_directory_object_id == "e2");
 }
 
-TEST_CASE("a property the planner needs cannot be left out: unknown is not absent",
-          "[snapshot]") {
+TEST_CASE("a property the planner needs cannot be left out: unknown is not absent", "[snapshot]") {
     SECTION("a mailbox without its override") {
         CHECK(error_of(R"({"cas_mailboxes": [
           {"Guid": "g0", "PrimarySmtpAddress": "a@contoso.com", "SmtpClientAuthenticationDisabled": null},
@@ -286,8 +277,8 @@ TEST_CASE("a property the planner needs cannot be left out: unknown is not absen
           {"Guid": "g2", "PrimarySmtpAddress": "c@contoso.com", "SmtpClientAuthenticationDisabled": false},
           {"Identity": "scanner3f", "Guid": "g3", "PrimarySmtpAddress": "scanner-3f@contoso.com"}
         ]})") == "live.json: cas_mailboxes[3] (scanner-3f@contoso.com): "
-                  "SmtpClientAuthenticationDisabled is missing; a snapshot must say true, false "
-                  "or null");
+                 "SmtpClientAuthenticationDisabled is missing; a snapshot must say true, false "
+                 "or null");
     }
     SECTION("a mailbox without its address is named by its Identity") {
         CHECK(error_of(R"({"cas_mailboxes": [{"Identity": "scanner3f", "Guid": "g3",
@@ -374,10 +365,8 @@ TEST_CASE("a value of the wrong type is an error naming the type", "[snapshot]")
     CHECK(error_of(R"({"organization_config": {"DefaultAuthenticationPolicy": ["P"]}})") ==
           "live.json: organization_config.DefaultAuthenticationPolicy must be a policy name or "
           "null, not an array");
-    CHECK(error_of(R"({"cas_mailboxes": "none"})") ==
-          "live.json: cas_mailboxes must be an array, not a string");
-    CHECK(error_of(R"({"transport_config": true})") ==
-          "live.json: transport_config must be an object, not a boolean");
+    CHECK(error_of(R"({"cas_mailboxes": "none"})") == "live.json: cas_mailboxes must be an array, not a string");
+    CHECK(error_of(R"({"transport_config": true})") == "live.json: transport_config must be an object, not a boolean");
     CHECK(error_of(R"({"users": [{"Identity": "a", "AuthenticationPolicy": null}, null]})") ==
           "live.json: users[1] must be an object, not null");
     CHECK(error_of(R"({"authentication_policies": {"value": ["Block Basic Auth"]}})") ==
@@ -413,7 +402,8 @@ TEST_CASE("a snapshot is parsed as pages of the live API are, by simdjson", "[sn
               "live.json: not valid JSON: Problem while parsing a number");
     }
     SECTION("nesting up to simdjson's 1024 levels, in a member authgate does not read") {
-        const LiveState state = load("{\"extra\": " + std::string(500, '[') + std::string(500, ']') + ", \"users\": []}");
+        const LiveState state =
+            load("{\"extra\": " + std::string(500, '[') + std::string(500, ']') + ", \"users\": []}");
         CHECK(state.users->empty());
     }
     SECTION("deeper is refused") {
@@ -442,8 +432,7 @@ TEST_CASE("the connector reads a PowerShell export from disk", "[snapshot]") {
     REQUIRE(state.mailboxes->size() == 2);
     CHECK(state.mailboxes->at(0).identity == "scanner3f");
     CHECK(state.mailboxes->at(0).guid == "6f1d2c3b-4a59-4e7f-8d21-0a9b8c7d6e5f");
-    CHECK(state.mailboxes->at(0).external_directory_object_id ==
-          "0b7c2f44-1e2d-4c6a-9f3e-5d8a7b6c4e21");
+    CHECK(state.mailboxes->at(0).external_directory_object_id == "0b7c2f44-1e2d-4c6a-9f3e-5d8a7b6c4e21");
     CHECK(state.mailboxes->at(0).primary_smtp_address == "scanner-3f@contoso.com");
     CHECK(state.mailboxes->at(0).smtp_auth_disabled == std::optional<bool>(false));
     CHECK(state.mailboxes->at(1).primary_smtp_address == "adele.vance@contoso.com");
@@ -458,8 +447,7 @@ TEST_CASE("the connector reads a PowerShell export from disk", "[snapshot]") {
     expected[authgate::smtp_flag] = true;
     CHECK(state.policies->at(0).flags == expected);
 
-    CHECK(state.organization->default_authentication_policy ==
-          std::optional<std::string>("Block Basic Auth"));
+    CHECK(state.organization->default_authentication_policy == std::optional<std::string>("Block Basic Auth"));
     REQUIRE(state.users->size() == 1);
     CHECK(state.users->at(0).user_principal_name == "scanner-3f@contoso.com");
     CHECK(state.users->at(0).authentication_policy == std::nullopt);
@@ -469,8 +457,7 @@ TEST_CASE("a snapshot file that cannot be read is an error naming it", "[snapsho
     const std::string path = AUTHGATE_TEST_DATA "/snapshots/no-such-file.json";
     authgate::SnapshotConnector connector(path);
     REQUIRE_THROWS_AS(connector.read_live_state(), ConnectorError);
-    REQUIRE_THROWS_WITH(connector.read_live_state(),
-                        "cannot read snapshot " + path + ": No such file or directory");
+    REQUIRE_THROWS_WITH(connector.read_live_state(), "cannot read snapshot " + path + ": No such file or directory");
 
     authgate::SnapshotConnector directory(AUTHGATE_TEST_DATA "/snapshots");
     REQUIRE_THROWS_WITH(directory.read_live_state(),

@@ -42,7 +42,8 @@ TestCertificate make_certificate(int not_before_days, int not_after_days, TestKe
     X509_gmtime_adj(X509_getm_notAfter(certificate), static_cast<long>(not_after_days) * 86400);
     X509_set_pubkey(certificate, key);
     X509_NAME* name = X509_get_subject_name(certificate);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("authgate test"), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("authgate test"), -1,
+                               -1, 0);
     X509_set_issuer_name(certificate, name);
     if (X509_sign(certificate, key, EVP_sha256()) == 0) throw std::runtime_error("cannot sign test certificate");
 

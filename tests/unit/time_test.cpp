@@ -32,9 +32,9 @@ TEST_CASE("instants print as Exchange writes a DateTime, with seven digits of fr
 }
 
 TEST_CASE("malformed instants are refused", "[time]") {
-    for (const char* text : {"", "2026-11-22T10:00:00", "2026-13-01", "2025-02-29", "2026-11-22T24:00:00Z",
-                             "2026-11-22T10:00Z", "2026-11-22T10:00:00+0200", "tomorrow", "2026-11-22T10:00:00Zjunk",
-                             "2026-11-22T10:00:00.Z"}) {
+    for (const char* text :
+         {"", "2026-11-22T10:00:00", "2026-13-01", "2025-02-29", "2026-11-22T24:00:00Z", "2026-11-22T10:00Z",
+          "2026-11-22T10:00:00+0200", "tomorrow", "2026-11-22T10:00:00Zjunk", "2026-11-22T10:00:00.Z"}) {
         INFO(text);
         CHECK_FALSE(parse_instant(text));
     }
@@ -49,9 +49,10 @@ TEST_CASE("whole days round down, also before the start", "[time]") {
 }
 
 TEST_CASE("PowerShell lines quote strings safely", "[plan]") {
-    const Cmdlet cmdlet{"Set-User", {{"Identity", std::string("o'brien'; Remove-Mailbox x")},
-                                     {"AuthenticationPolicy", SettingValue{}},
-                                     {"Enabled", true}}};
+    const Cmdlet cmdlet{"Set-User",
+                        {{"Identity", std::string("o'brien'; Remove-Mailbox x")},
+                         {"AuthenticationPolicy", SettingValue{}},
+                         {"Enabled", true}}};
     CHECK(powershell_line(cmdlet) ==
           "Set-User -Identity 'o''brien''; Remove-Mailbox x' -AuthenticationPolicy $null -Enabled $true");
 }

@@ -29,13 +29,17 @@ public:
 };
 
 HttpResponse token(const std::string& value, int lifetime = 3599) {
-    return {200, {}, R"({"token_type":"Bearer","expires_in":)" + std::to_string(lifetime) +
-                         R"(,"ext_expires_in":3599,"access_token":")" + value + "\"}"};
+    return {200,
+            {},
+            R"({"token_type":"Bearer","expires_in":)" + std::to_string(lifetime) +
+                R"(,"ext_expires_in":3599,"access_token":")" + value + "\"}"};
 }
 
 HttpResponse entra_error(long code, const std::string& text) {
-    return {401, {}, R"({"error":"invalid_client","error_description":"AADSTS)" + std::to_string(code) + ": " + text +
-                         R"(\r\nTrace ID: 1\r\nCorrelation ID: 2","error_codes":[)" + std::to_string(code) + "]}"};
+    return {401,
+            {},
+            R"({"error":"invalid_client","error_description":"AADSTS)" + std::to_string(code) + ": " + text +
+                R"(\r\nTrace ID: 1\r\nCorrelation ID: 2","error_codes":[)" + std::to_string(code) + "]}"};
 }
 
 std::string form_field(const std::string& body, const std::string& name) {
@@ -60,8 +64,8 @@ std::string assertion_alg(const HttpRequest& request) {
 
 struct Fixture {
     TestCertificate certificate = make_certificate();
-    Credential credential = Credential::load(write_temp_file("app.pem", certificate.certificate_pem + certificate.key_pem),
-                                             std::nullopt, now_utc());
+    Credential credential = Credential::load(
+        write_temp_file("app.pem", certificate.certificate_pem + certificate.key_pem), std::nullopt, now_utc());
     ScriptedTransport http;
     Instant now = *parse_instant("2026-11-22T10:00:00Z");
     TokenSettings settings{"https://login.microsoftonline.com", "https://outlook.office365.com/",
@@ -123,11 +127,13 @@ TEST_CASE("Entra's refusals say what to check", "[token]") {
             FAIL("no error");
         } catch (const AuthenticationError& error) {
             CHECK(error.code() == 700016);
-            CHECK(std::string(error.what()) ==
-                  "token request to https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token failed: "
-                  "HTTP 401: AADSTS700016: Application with identifier 'x' was not found in the directory 'y'.\n"
-                  "  what to check: application 6f1c0e2a-0000-4000-8000-000000000001 is not in tenant "
-                  "contoso.onmicrosoft.com: check the app id, and that an admin consented Exchange.ManageAsApp in this tenant");
+            CHECK(
+                std::string(error.what()) ==
+                "token request to https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token failed: "
+                "HTTP 401: AADSTS700016: Application with identifier 'x' was not found in the directory 'y'.\n"
+                "  what to check: application 6f1c0e2a-0000-4000-8000-000000000001 is not in tenant "
+                "contoso.onmicrosoft.com: check the app id, and that an admin consented Exchange.ManageAsApp in this "
+                "tenant");
         }
     }
     SECTION("a key not registered, after the RS256 retry too") {
@@ -145,12 +151,13 @@ TEST_CASE("Entra's refusals say what to check", "[token]") {
 TEST_CASE("a token lifetime that is not a number of seconds is a ConnectorError that says so", "[token][errors]") {
     const std::string url = "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token";
     const auto answer = [](const std::string& expires_in) {
-        return HttpResponse{200, {}, R"({"token_type":"Bearer","expires_in":)" + expires_in + R"(,"access_token":"t1"})"};
+        return HttpResponse{
+            200, {}, R"({"token_type":"Bearer","expires_in":)" + expires_in + R"(,"access_token":"t1"})"};
     };
     const std::vector<std::pair<std::string, std::string>> rows{
         {R"("abc")", R"("abc")"},
         {R"("99999999999999999999")", R"("99999999999999999999")"},  // past a long: std::stol threw out_of_range
-        {"99999999999999999999", "1e+20"},                         // past an int64: a double
+        {"99999999999999999999", "1e+20"},                           // past an int64: a double
         {R"("3599 ")", R"("3599 ")"},
         {R"("")", R"("")"},
         {"-1", "-1"},
@@ -162,9 +169,10 @@ TEST_CASE("a token lifetime that is not a number of seconds is a ConnectorError 
         INFO(expires_in);
         Fixture f;
         f.http.answers = {answer(expires_in)};
-        CHECK_THROWS_MATCHES(f.client.bearer(), ConnectorError,
-                             Catch::Message("token request to " + url + " failed: the answer's expires_in is " + shown +
-                                            ", not a whole number of seconds from 0 to a year; check --login-endpoint"));
+        CHECK_THROWS_MATCHES(
+            f.client.bearer(), ConnectorError,
+            Catch::Message("token request to " + url + " failed: the answer's expires_in is " + shown +
+                           ", not a whole number of seconds from 0 to a year; check --login-endpoint"));
     }
 }
 

@@ -18,8 +18,7 @@ TEST_CASE("secrets are taken out of traced text, whatever carries them", "[trace
     const std::string jwt = "eyJ0eXAiOiJKV1QifQ.eyJ0aWQiOiJ4In0.c2lnbmF0dXJl";
     const auto [what, text, expected] = GENERATE_REF(table<std::string, std::string, std::string>({
         {"a bearer in text", "Bearer abc.DEF-ghi_123 then", "Bearer [removed] then"},
-        {"a client assertion in a form",
-         "grant_type=client_credentials&client_assertion=" + jwt + "&scope=x",
+        {"a client assertion in a form", "grant_type=client_credentials&client_assertion=" + jwt + "&scope=x",
          "grant_type=client_credentials&client_assertion=[removed]&scope=x"},
         {"an access token in JSON", R"({"token_type":"Bearer","access_token":"opaque-secret","expires_in":3599})",
          R"({"token_type":"Bearer","access_token":"[removed]","expires_in":3599})"},
@@ -37,13 +36,14 @@ TEST_CASE("a traced request and its answer go to a file of their own, 0600, with
     const std::string folder = (std::filesystem::path(dir.path()) / "trace").string();
     auto inner = std::make_unique<ScriptedTransport>();
     ScriptedTransport& script = *inner;
-    script.answer({200, {{"set-cookie", "affinity=secret-cookie"}, {"content-type", "application/json"}},
+    script.answer({200,
+                   {{"set-cookie", "affinity=secret-cookie"}, {"content-type", "application/json"}},
                    std::string("{\"value\":[]}") + '\0'});
     auto traced = make_tracing_transport(std::move(inner), folder);
-    const HttpResponse response = traced->post(
-        {"https://outlook.office365.com/adminapi/beta/t/InvokeCommand", {{"Authorization", "Bearer top-secret-token"},
-                                                                         {"X-CmdletName", "Get-User"}},
-         R"({"CmdletInput":{"CmdletName":"Get-User"}})"});
+    const HttpResponse response =
+        traced->post({"https://outlook.office365.com/adminapi/beta/t/InvokeCommand",
+                      {{"Authorization", "Bearer top-secret-token"}, {"X-CmdletName", "Get-User"}},
+                      R"({"CmdletInput":{"CmdletName":"Get-User"}})"});
     CHECK(response.status == 200);
     CHECK(script.requests.at(0).headers.at("Authorization") == "Bearer top-secret-token");  // sent as it was
 
@@ -58,9 +58,10 @@ TEST_CASE("a traced request and its answer go to a file of their own, 0600, with
     std::stringstream text;
     text << std::ifstream(files[0]).rdbuf();
     CHECK_THAT(text.str(), Catch::StartsWith("POST https://outlook.office365.com/adminapi/beta/t/InvokeCommand\n") &&
-                               Catch::Contains("Authorization: [removed]\n") && Catch::Contains("X-CmdletName: Get-User\n") &&
-                               Catch::Contains("--- answer: HTTP 200 after ") && Catch::Contains("set-cookie: [removed]\n") &&
-                               Catch::Contains("{\"value\":[]}\\0"));
+                               Catch::Contains("Authorization: [removed]\n") &&
+                               Catch::Contains("X-CmdletName: Get-User\n") &&
+                               Catch::Contains("--- answer: HTTP 200 after ") &&
+                               Catch::Contains("set-cookie: [removed]\n") && Catch::Contains("{\"value\":[]}\\0"));
     CHECK(text.str().find("top-secret-token") == std::string::npos);
     CHECK(text.str().find("secret-cookie") == std::string::npos);
 }
@@ -68,7 +69,9 @@ TEST_CASE("a traced request and its answer go to a file of their own, 0600, with
 TEST_CASE("a trace folder that is a link is refused", "[trace][safety]") {
     TempDir dir;
     std::filesystem::create_directory(std::filesystem::path(dir.path()) / "elsewhere");
-    std::filesystem::create_directory_symlink(std::filesystem::path(dir.path()) / "elsewhere", std::filesystem::path(dir.path()) / "trace");
-    CHECK_THROWS_AS(make_tracing_transport(std::make_unique<ScriptedTransport>(), (std::filesystem::path(dir.path()) / "trace").string()),
+    std::filesystem::create_directory_symlink(std::filesystem::path(dir.path()) / "elsewhere",
+                                              std::filesystem::path(dir.path()) / "trace");
+    CHECK_THROWS_AS(make_tracing_transport(std::make_unique<ScriptedTransport>(),
+                                           (std::filesystem::path(dir.path()) / "trace").string()),
                     ConnectorError);
 }

@@ -72,19 +72,23 @@ TEST_CASE("each rule that relates elements has its own message, at the offending
          {"desired.toml:11:1: error: duplicate exception for mailbox 'scanner@CONTOSO.com' (first declared at "
           "desired.toml:4:1)"}},
         {"duplicate policy name, ignoring case",
-         "[[authentication_policy]]\nname = \"Block Basic Auth\"\n[[authentication_policy]]\nname = \"BLOCK basic auth\"\n",
+         "[[authentication_policy]]\nname = \"Block Basic Auth\"\n[[authentication_policy]]\nname = \"BLOCK basic "
+         "auth\"\n",
          {"desired.toml:6:1: error: duplicate authentication policy 'BLOCK basic auth' (first declared at "
           "desired.toml:4:1)"}},
-        {"duplicate deny entry", "[smtp_auth]\ndeny = [\"ceo@contoso.com\", \"CEO@contoso.com\"]\n",
+        {"duplicate deny entry",
+         "[smtp_auth]\ndeny = [\"ceo@contoso.com\", \"CEO@contoso.com\"]\n",
          {"desired.toml:5:28: error: duplicate deny entry 'CEO@contoso.com' (first declared at desired.toml:5:9)"}},
-        {"duplicate protected mailbox", "[guardrails]\nprotected = [\"a@contoso.com\", \"A@contoso.com\"]\n",
+        {"duplicate protected mailbox",
+         "[guardrails]\nprotected = [\"a@contoso.com\", \"A@contoso.com\"]\n",
          {"desired.toml:5:31: error: duplicate protected mailbox 'A@contoso.com' (first declared at "
           "desired.toml:5:14)"}},
         {"mailbox both denied and excepted",
          "[smtp_auth]\ndeny = [\"scanner@contoso.com\"]\n" + exception_toml("Scanner@contoso.com"),
          {"desired.toml:5:9: error: mailbox 'scanner@contoso.com' is both denied and given an exception "
           "(desired.toml:6:1)"}},
-        {"basic_auth exception without basic_auth_policy", basic_exception,
+        {"basic_auth exception without basic_auth_policy",
+         basic_exception,
          {"desired.toml:4:1: error: exception for 'mfp@contoso.com' has basic_auth = true, but [exceptions] "
           "basic_auth_policy is not set"}},
         {"basic_auth_policy not declared",
@@ -104,7 +108,8 @@ TEST_CASE("each rule that relates elements has its own message, at the offending
          "[guardrails]\nprotected = [\"breakglass@contoso.com\"]\n[smtp_auth]\ndeny = [\"BREAKGLASS@contoso.com\"]\n",
          {"desired.toml:7:9: error: mailbox 'BREAKGLASS@contoso.com' is protected (desired.toml:5:14) and cannot be "
           "in deny"}},
-        {"expiry beyond max_days", "[exceptions]\nmax_days = 30\n" + exception_toml("a@contoso.com", "2027-01-01"),
+        {"expiry beyond max_days",
+         "[exceptions]\nmax_days = 30\n" + exception_toml("a@contoso.com", "2027-01-01"),
          {"desired.toml:10:11: error: 'expires' 2027-01-01 is more than max_days = 30 days from now (2026-11-22); "
           "shorten the exception or raise [exceptions] max_days"}},
     };
@@ -152,9 +157,10 @@ TEST_CASE("judged as at a later time, max_days still counts from when the except
     const DesiredState state = loaded(exception_toml("a@contoso.com", "2027-06-10"));
     const Instant later = now + std::chrono::days(30);
     CHECK(lines(validate(state, later)).empty());
-    CHECK(lines(validate(state, later, now)) ==
-          std::vector<std::string>{"desired.toml:8:11: error: 'expires' 2027-06-10 is more than max_days = 180 days from "
-                                   "now (2026-11-22); shorten the exception or raise [exceptions] max_days"});
+    CHECK(
+        lines(validate(state, later, now)) ==
+        std::vector<std::string>{"desired.toml:8:11: error: 'expires' 2027-06-10 is more than max_days = 180 days from "
+                                 "now (2026-11-22); shorten the exception or raise [exceptions] max_days"});
 }
 
 TEST_CASE("exceptions draw warnings for expiry, ticket and replacement", "[validate]") {
@@ -163,8 +169,8 @@ TEST_CASE("exceptions draw warnings for expiry, ticket and replacement", "[valid
     const std::string no_replacement = "[[smtp_auth.exception]]\nmailbox = \"no-replacement@contoso.com\"\nowner = "
                                        "\"it@contoso.com\"\nreason = \"r\"\nexpires = 2027-03-31\nticket = \"CHG2\"\n";
     const Diagnostics diagnostics =
-        validate(loaded(exception_toml("expired@contoso.com", "2026-10-31") +            // line 4
-                        exception_toml("week@contoso.com", "2026-11-29") +               // line 11
+        validate(loaded(exception_toml("expired@contoso.com", "2026-10-31") +             // line 4
+                        exception_toml("week@contoso.com", "2026-11-29") +                // line 11
                         exception_toml("tomorrow@contoso.com", "2026-11-23T12:00:00Z") +  // line 18
                         no_ticket +                                                       // line 25
                         no_replacement),                                                  // line 31
@@ -214,12 +220,18 @@ TEST_CASE("an exception is expired from its instant, expiring within max(warn_da
         {"exactly at expiry", exception.expires, {14, 7, 1}, ExceptionState::expired, 0},
         {"a second before expiry", exception.expires - seconds{1}, {14, 7, 1}, ExceptionState::expiring, 0},
         {"exactly max(warn_days) before", exception.expires - days{14}, {14, 7, 1}, ExceptionState::expiring, 14},
-        {"a second earlier than that", exception.expires - days{14} - seconds{1}, {14, 7, 1}, ExceptionState::active,
+        {"a second earlier than that",
+         exception.expires - days{14} - seconds{1},
+         {14, 7, 1},
+         ExceptionState::active,
          14},
         {"long before", exception.expires - days{180}, {14, 7, 1}, ExceptionState::active, 180},
         {"max of unsorted warn_days", exception.expires - days{30}, {7, 30, 1}, ExceptionState::expiring, 30},
-        {"just outside unsorted warn_days", exception.expires - days{30} - seconds{1}, {7, 30, 1},
-         ExceptionState::active, 30},
+        {"just outside unsorted warn_days",
+         exception.expires - days{30} - seconds{1},
+         {7, 30, 1},
+         ExceptionState::active,
+         30},
         {"no warn_days: active until expiry", exception.expires - seconds{1}, {}, ExceptionState::active, 0},
         {"no warn_days: expired at expiry", exception.expires, {}, ExceptionState::expired, 0},
         {"two days and a bit before", exception.expires - days{2} - seconds{3600}, {1}, ExceptionState::active, 2},
@@ -237,8 +249,8 @@ TEST_CASE("an exception is expired from its instant, expiring within max(warn_da
 TEST_CASE("plausible addresses", "[validate]") {
     for (const std::string& address : std::vector<std::string>{
              "a@b.co", "scanner-3f@contoso.com", "o'brien@contoso.com", "first.last+tag@sub.contoso.com",
-          "UPPER@CONTOSO.COM", "x_y@contoso-mail.com", "!#$%&*/=?^`{|}~@contoso.com", "j\xC3\xBCrgen@m\xC3\xBCller.de",
-          std::string(64, 'l') + "@contoso.com"}) {
+             "UPPER@CONTOSO.COM", "x_y@contoso-mail.com", "!#$%&*/=?^`{|}~@contoso.com",
+             "j\xC3\xBCrgen@m\xC3\xBCller.de", std::string(64, 'l') + "@contoso.com"}) {
         INFO(address);
         CHECK(is_plausible_address(address));
     }

@@ -12,8 +12,8 @@
 namespace sandbox::test {
 
 struct TestCredential {
-  CertificatePtr certificate;
-  KeyPtr key;
+    CertificatePtr certificate;
+    KeyPtr key;
 };
 
 // Self-signed RSA credentials. 1024-bit keys keep test processes fast; the verifier does not

@@ -24,43 +24,44 @@ inline const std::string kInvokeUrl = kOrigin + "/adminapi/beta/" + kTenant + "/
 web::json::value small_tenant_seed();
 
 struct FixtureOptions {
-  PssPolicy pss = PssPolicy::accept;
-  size_t page_size_max = 1000;
-  std::chrono::seconds link_expiry{1800};
-  std::chrono::seconds token_lifetime{3599};
+    PssPolicy pss = PssPolicy::accept;
+    size_t page_size_max = 1000;
+    std::chrono::seconds link_expiry{1800};
+    std::chrono::seconds token_lifetime{3599};
 };
 
 class SandboxFixture {
- public:
-  explicit SandboxFixture(FixtureOptions options = {});
+public:
+    explicit SandboxFixture(FixtureOptions options = {});
 
-  Instant now() const { return *now_; }
-  void advance(std::chrono::seconds by) { *now_ += by; }
+    Instant now() const { return *now_; }
+    void advance(std::chrono::seconds by) { *now_ += by; }
 
-  Sandbox& sandbox() { return *sandbox_; }
+    Sandbox& sandbox() { return *sandbox_; }
 
-  // The token endpoint with these form fields.
-  HttpResponse post_token(const std::map<std::string, std::string>& form, const std::string& tenant = kTenant);
-  // A token for the admin API, obtained the way a client does.
-  const std::string& token();
+    // The token endpoint with these form fields.
+    HttpResponse post_token(const std::map<std::string, std::string>& form, const std::string& tenant = kTenant);
+    // A token for the admin API, obtained the way a client does.
+    const std::string& token();
 
-  // POST InvokeCommand with the headers a good client sends; `headers` adds or replaces them
-  // (an empty value leaves the header out).
-  HttpResponse invoke(const std::string& cmdlet, const web::json::value& parameters,
-                      const std::map<std::string, std::string>& headers = {},
+    // POST InvokeCommand with the headers a good client sends; `headers` adds or replaces them
+    // (an empty value leaves the header out).
+    HttpResponse invoke(const std::string& cmdlet, const web::json::value& parameters,
+                        const std::map<std::string, std::string>& headers = {},
+                        const std::vector<std::pair<std::string, std::string>>& query = {});
+    HttpResponse post(const std::string& path, const std::string& body,
+                      const std::map<std::string, std::string>& headers,
                       const std::vector<std::pair<std::string, std::string>>& query = {});
-  HttpResponse post(const std::string& path, const std::string& body, const std::map<std::string, std::string>& headers,
-                    const std::vector<std::pair<std::string, std::string>>& query = {});
-  HttpResponse batch(const web::json::value& requests, bool continue_on_error = true);
-  HttpResponse control(const std::string& method, const std::string& path, const std::string& body = "");
-  void set_faults(const std::string& document);
+    HttpResponse batch(const web::json::value& requests, bool continue_on_error = true);
+    HttpResponse control(const std::string& method, const std::string& path, const std::string& body = "");
+    void set_faults(const std::string& document);
 
-  web::json::value state() { return sandbox_->state_document(); }
+    web::json::value state() { return sandbox_->state_document(); }
 
- private:
-  std::shared_ptr<Instant> now_;
-  std::unique_ptr<Sandbox> sandbox_;
-  std::optional<std::string> token_;
+private:
+    std::shared_ptr<Instant> now_;
+    std::unique_ptr<Sandbox> sandbox_;
+    std::optional<std::string> token_;
 };
 
 // Parameters as JSON from text, for readable tests: params(R"({"Identity":"ceo"})").

@@ -165,6 +165,7 @@ TEST_CASE("two applies at once: one runs, the other is refused by the lock, neve
     if (!locked) a.join();
     REQUIRE(locked);
     const RunResult second = sandbox.authgate(apply_args(sandbox));
+    sandbox.set_faults("{}");  // the second has met the lock: the first need not be slow any more
     a.join();
     INFO(first.err << second.err);
     CHECK(first.exit_code == 0);
@@ -416,6 +417,7 @@ TEST_CASE("every spelling of one tenant shares one lock", "[integration][apply][
         CHECK(second.exit_code == 1);
         CHECK_THAT(second.err, Catch::StartsWith("error: another apply holds the lock for " + spelling + ": "));
     }
+    sandbox.set_faults("{}");  // every spelling has met the lock: the first need not be slow any more
     const RunResult done = first->finish();
     INFO(done.err);
     CHECK(done.exit_code == 0);
@@ -509,7 +511,8 @@ TEST_CASE("Ctrl-C or SIGTERM during apply stops before the next write, journals 
     CHECK(std::stoi(
               query(state_db(sandbox), "SELECT COUNT(*) AS n FROM changes WHERE status = 'applied'").at(0).at("n")) ==
           made);
-    // The next apply finishes the job at once.
+    // The next apply finishes the job at once (and need not be slow).
+    sandbox.set_faults("{}");
     const RunResult next = sandbox.authgate(apply_args(sandbox));
     CHECK(next.exit_code == 0);
     CHECK(mutations(sandbox) == 15);
@@ -535,7 +538,8 @@ TEST_CASE("a journal that cannot be written mid-apply stops the writes, says wha
     CHECK_THAT(result.err, Catch::Contains("error: the journal could not be written ("));
     CHECK_THAT(result.err, Catch::Contains("no change was sent after that"));
     CHECK(mutations(sandbox) < 15);
-    // The process ended by itself, not by a signal, and the next run recovers.
+    // The process ended by itself, not by a signal, and the next run (not slowed) recovers.
+    sandbox.set_faults("{}");
     const RunResult next = sandbox.authgate(apply_args(sandbox));
     INFO(next.out << next.err);
     CHECK(next.exit_code == 0);

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -22,11 +24,24 @@ std::string bio_text(BIO* bio) {
     return text;
 }
 
+// The key made for this test run (AUTHGATE_TEST_KEYS/NAME.pem, by CTest's fixture unit.test_keys)
+// when there is one, else a new one.
+EVP_PKEY* made_key(const char* name) {
+    if (const char* folder = std::getenv("AUTHGATE_TEST_KEYS")) {
+        if (FILE* file = std::fopen((std::string(folder) + "/" + name + ".pem").c_str(), "r")) {
+            EVP_PKEY* key = PEM_read_PrivateKey(file, nullptr, nullptr, nullptr);
+            std::fclose(file);
+            if (key) return key;
+        }
+    }
+    return EVP_RSA_gen(2048);
+}
+
 // Made on first use and kept (still reachable) until the program ends.
 EVP_PKEY* test_key(TestKey which) {
-    static EVP_PKEY* const shared = EVP_RSA_gen(2048);
+    static EVP_PKEY* const shared = made_key("shared");
     if (which == TestKey::shared) return shared;
-    static EVP_PKEY* const other = EVP_RSA_gen(2048);
+    static EVP_PKEY* const other = made_key("other");
     return other;
 }
 

@@ -12,8 +12,9 @@ struct TestCertificate {
     std::string pfx;                // password "secret"
 };
 
-// Which RSA key a certificate is for. Making one takes up to a second, so each test program makes
-// each key once: `shared` for every certificate, `other` for a test that needs a second key.
+// Which RSA key a certificate is for. Making one takes up to a second, so each is made once per
+// test run (by CTest's fixture unit.test_keys) or else once per test program: `shared` for every
+// certificate, `other` for a test that needs a second key.
 enum class TestKey { shared, other };
 
 // Valid from now + not_before_days to now + not_after_days.

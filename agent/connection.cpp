@@ -72,6 +72,14 @@ ExchangeSettings exchange_settings_of(const ConnectionSettings& connection) {
     settings.exchange_endpoint = connection.exchange_endpoint;
     settings.tenant = connection.tenant;
     if (connection.http_timeout) settings.cmdlet_timeouts.clear();  // the user's timeout holds for every request
+    // AUTHGATE_RETRY_DELAY_MS shortens the first backoff for the fault tests, which would
+    // otherwise sleep through a minute of retries; it is not meant for production.
+    if (const char* text = std::getenv("AUTHGATE_RETRY_DELAY_MS"); text && *text) {
+        char* end = nullptr;
+        const long milliseconds = std::strtol(text, &end, 10);
+        if (*end == '\0' && milliseconds > 0 && milliseconds <= 60000)
+            settings.retry.first_delay = std::chrono::milliseconds{milliseconds};
+    }
     return settings;
 }
 

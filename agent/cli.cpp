@@ -34,6 +34,7 @@ const std::vector<Command>& commands() {
         {"explain", "say whether a mailbox can use SMTP AUTH, and which setting decides it", run_explain},
         {"status", "exceptions in force, the last runs and open drift, from the journal", run_status},
         {"history", "the journal of runs and the changes they made", run_history},
+        {"state", "copy the journal between a SQLite file and PostgreSQL, verified", run_state},
         {"version", "print the version", run_version},
     };
     return table;

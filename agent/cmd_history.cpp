@@ -1,5 +1,4 @@
 // history: the journal of runs and the changes each made, newest first (no network).
-#include <filesystem>
 #include <ostream>
 
 #include "agent/commands.h"
@@ -17,19 +16,18 @@ int run_history(CommandContext& context) {
     options.add_options()("limit", po::value<int>()->default_value(20),
                           "how many runs, newest first")("format", po::value<std::string>(), "text (default) or json");
     add_state_option(options);
-    const auto values = parse_options(context, options,
-                                      "authgate history [--limit N] [--format text|json] [--state PATH]");
+    add_tenant_filter_option(options);
+    const auto values = parse_options(
+        context, options, "authgate history [--limit N] [--format text|json] [--state PATH|URI] [--tenant TENANT]");
     if (!values) return exit_ok;
     const ReportFormat format = report_format(*values);
     const int limit = (*values)["limit"].as<int>();
     if (limit < 1) throw UsageError("--limit must be at least 1");
     // A read-only command creates no journal: none yet means nothing has been done here.
-    if (!std::filesystem::exists(state_path(*values))) {
-        context.out << "No journal at " << state_path(*values) << " yet: no apply or reconcile has run with it.\n";
-        return exit_ok;
-    }
-    const Journal journal = Journal::open(state_path(*values));
-    const auto runs = journal.runs(limit);
+    const auto opened = open_existing_journal(*values, context.out);
+    if (!opened) return exit_ok;
+    const Journal& journal = *opened;
+    const auto runs = journal.runs(limit, tenant_filter(journal, *values));
 
     if (format == ReportFormat::json) {
         using web::json::value;

@@ -74,19 +74,18 @@ int run_plan(CommandContext& context) {
     // 3. The plan, with the desired state's own warnings ahead of the planner's.
     // What authgate granted before (to recognise removed exceptions), if it has a journal here.
     PlanHistory history;
-    if (std::filesystem::exists(state_path(*values))) {
-        Journal journal = Journal::open(state_path(*values));
+    if (auto journal = Journal::open_existing(state_path(*values))) {
         const std::string name = checked.state.tenant ? checked.state.tenant->id : settings.tenant;
         std::string key = name;
         if (tenant_id) {
-            journal.adopt_tenant(name, *tenant_id);
+            journal->adopt_tenant(name, *tenant_id);
             key = *tenant_id;
         } else {
             // From a snapshot: the key a run that signed in learnt for this name, if any.
-            for (const auto& [known, known_name] : journal.tenant_names())
+            for (const auto& [known, known_name] : journal->tenant_names())
                 if (equals_ignoring_case(known_name, name)) key = known;
         }
-        history = journal.plan_history(key);
+        history = journal->plan_history(key);
     }
     PlanResult result = make_plan(checked.state, live, now, history);
     if (result.diagnostics.has_errors()) {

@@ -1,6 +1,5 @@
 // status: what an auditor asks first. Exceptions in force with their days left, the last runs,
 // and open drift, from the journal alone (no network).
-#include <filesystem>
 #include <ostream>
 
 #include "agent/commands.h"
@@ -19,19 +18,20 @@ int run_status(CommandContext& context) {
     options.add_options()("format", po::value<std::string>(), "text (default) or json")(
         "at", po::value<std::string>(), "count days left as at this time (RFC 3339), not now");
     add_state_option(options);
-    const auto values = parse_options(context, options,
-                                      "authgate status [--format text|json] [--state PATH] [--at TIME]");
+    add_tenant_filter_option(options);
+    const auto values = parse_options(
+        context, options, "authgate status [--format text|json] [--state PATH|URI] [--tenant TENANT] [--at TIME]");
     if (!values) return exit_ok;
     const ReportFormat format = report_format(*values);
     // A read-only command creates no journal: none yet means nothing has been done here.
-    if (!std::filesystem::exists(state_path(*values))) {
-        context.out << "No journal at " << state_path(*values) << " yet: no apply or reconcile has run with it.\n";
-        return exit_ok;
-    }
-    const Journal journal = Journal::open(state_path(*values));
+    const auto opened = open_existing_journal(*values, context.out);
+    if (!opened) return exit_ok;
+    const Journal& journal = *opened;
     const Instant now = CommandClock(*values, context.clock).now();
-    const auto exceptions = journal.granted_exceptions();
-    const auto runs = journal.runs(10);
+    const auto tenant = tenant_filter(journal, *values);
+    const auto exceptions = journal.granted_exceptions(tenant);
+    const auto runs = journal.runs(10, tenant);
+    const auto tenants = tenant ? std::vector<std::string>{*tenant} : journal.tenants();
     // The journal keys tenants by GUID; people know them by the name they gave.
     const auto names = journal.tenant_names();
     const auto name_of = [&](const std::string& key) -> const std::string& {
@@ -64,8 +64,8 @@ int run_status(CommandContext& context) {
         report["runs"] = run_list;
         value drift_list = value::array();
         i = 0;
-        for (const auto& tenant : journal.tenants()) {
-            for (const auto& drift : journal.open_drift(tenant)) {
+        for (const auto& key : tenants) {
+            for (const auto& drift : journal.open_drift(key)) {
                 value entry = value::object(true);
                 entry["tenant"] = value::string(name_of(drift.tenant));
                 entry["resource"] = value::string(drift.resource);
@@ -79,6 +79,17 @@ int run_status(CommandContext& context) {
             }
         }
         report["open_drift"] = drift_list;
+        value lock_list = value::array();
+        i = 0;
+        for (const auto& [key, holder] : journal.locks(tenant)) {
+            value entry = value::object(true);
+            entry["tenant"] = value::string(name_of(key));
+            entry["holder"] = value::string(holder.holder);
+            entry["acquired_at"] = value::string(format_instant(holder.acquired_at));
+            entry["lease_until"] = value::string(format_instant(holder.lease_until));
+            lock_list[i++] = entry;
+        }
+        report["locks"] = lock_list;
         write_json(context.out, report);
         return exit_ok;
     }
@@ -102,8 +113,8 @@ int run_status(CommandContext& context) {
             << run.failed << " failed)\n";
     out << "\nOpen drift:\n";
     bool any = false;
-    for (const auto& tenant : journal.tenants()) {
-        for (const auto& drift : journal.open_drift(tenant)) {
+    for (const auto& key : tenants) {
+        for (const auto& drift : journal.open_drift(key)) {
             any = true;
             out << "  " << drift.resource << " " << printable(drift.target) << " " << printable(drift.attribute)
                 << " is " << printable(drift.actual) << ", desired " << printable(drift.expected) << "  (since "
@@ -111,6 +122,12 @@ int run_status(CommandContext& context) {
         }
     }
     if (!any) out << "  none\n";
+    // A run in progress (or one that died, until its lock is taken over).
+    const auto locks = journal.locks(tenant);
+    if (!locks.empty()) out << "\nLocks held:\n";
+    for (const auto& [key, holder] : locks)
+        out << "  " << printable(name_of(key)) << "  by " << printable(holder.holder) << " since "
+            << format_instant(holder.acquired_at) << ", lease until " << format_instant(holder.lease_until) << "\n";
     return exit_ok;
 }
 

@@ -1,25 +1,20 @@
 #pragma once
-// The SQLite journal: what authgate did, for auditors, and the lock that keeps two applies off
-// one tenant. It holds plan data only; no token, assertion, key or password is ever written.
+// The journal: what authgate did, for auditors, and the lock that keeps two applies off one
+// tenant. In a SQLite file or a PostgreSQL database (state/database.h), with one schema and one
+// behaviour. It holds plan data only; no token, assertion, key or password is ever written.
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "policies/plan.h"
 #include "policies/planner.h"
 #include "policies/time.h"
-
-struct sqlite3;
+#include "state/database.h"
 
 namespace authgate {
-
-class JournalError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 
 struct LockHolder {
     std::string holder;  // "host:pid"
@@ -137,13 +132,20 @@ struct DriftRecord {
 
 class Journal {
 public:
-    // Opens (creating folders and file as needed) and migrates to the current schema.
-    static Journal open(const std::string& path);
+    // Opens the journal at `location` (a PostgreSQL URI, else a SQLite file's path, made with
+    // its folders as needed) and migrates it to the current schema.
+    static Journal open(const std::string& location);
+    // For the commands that only read: the journal when one is there (a SQLite file, a
+    // PostgreSQL database with authgate's tables), else nullopt and nothing is created.
+    static std::optional<Journal> open_existing(const std::string& location);
     Journal(Journal&& other) noexcept;
     Journal& operator=(Journal&&) = delete;
     ~Journal();
 
     int schema_version() const;
+    // Where it is, for people (a URI without its password).
+    std::string location() const;
+    Dialect dialect() const;
 
     long long begin_run(const RunRecord& run);
     void finish_run(const RunRecord& run);
@@ -183,6 +185,9 @@ public:
     [[nodiscard]] bool renew_lock(const std::string& tenant, const std::string& holder, Instant now,
                                   std::chrono::seconds lease);
     void release_lock(const std::string& tenant, const std::string& holder);
+    // The locks recorded (their holders and leases), of one tenant or of all.
+    std::vector<std::pair<std::string, LockHolder>> locks(
+        const std::optional<std::string>& tenant = std::nullopt) const;
 
     // The tenant was recorded as `name` (any case) and is now known by `key` (its GUID): every
     // run, exception event and drift of `name` becomes `key`'s, the name kept for people.
@@ -190,22 +195,33 @@ public:
     // The latest name each tenant key was given by.
     std::map<std::string, std::string> tenant_names() const;
 
-    std::vector<RunRecord> runs(int limit) const;
+    // The latest `limit` runs, of one tenant (its key) or of all.
+    std::vector<RunRecord> runs(int limit, const std::optional<std::string>& tenant = std::nullopt) const;
     std::vector<JournalChange> changes_of(long long run_id) const;
     std::vector<ExceptionEventRecord> exception_events(const std::string& tenant) const;
     // The exceptions authgate granted in this tenant (the latest grant of each mailbox), for the
     // planner to recognise removed ones.
     PlanHistory plan_history(const std::string& tenant) const;
     // Exceptions whose last event is a grant: granted by authgate and not yet reverted or removed.
-    std::vector<ExceptionEventRecord> granted_exceptions() const;
+    std::vector<ExceptionEventRecord> granted_exceptions(const std::optional<std::string>& tenant = std::nullopt) const;
     std::vector<std::string> tenants() const;
 
-private:
-    explicit Journal(sqlite3* db) : db_(db) {}
-    void migrate();
-    void execute(const std::string& sql) const;
+    struct Counts {
+        long long runs = 0, changes = 0, exception_events = 0, drift = 0;
+        bool operator==(const Counts&) const = default;
+    };
+    Counts counts() const;
+    // Copies every run, change, exception event and drift of this journal into `to`, in their
+    // order, in one transaction, and checks the rows `to` then holds for those tenants against
+    // what was read. Refused when `to` already holds a run of one of the tenants, or when a run
+    // holds a tenant's lock here (its lease not run out at `now`). Returns what was copied.
+    Counts copy_to(Journal& to, Instant now) const;
 
-    sqlite3* db_ = nullptr;
+private:
+    explicit Journal(std::unique_ptr<Database> database);
+    void migrate();
+
+    std::unique_ptr<Database> db_;
 };
 
 // JSON text of a plan value, as stored: null, true, false or a JSON string.

@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string state_db(const Sandbox& sandbox) { return (sandbox.folder() / "state.db").string(); }
+const std::string& state_db(const Sandbox& sandbox) { return sandbox.journal(); }
 
 // Apply of `desired`, else of the bundled example as it reads today.
 std::vector<std::string> apply_args(const Sandbox& sandbox, const std::string& desired = "") {
@@ -32,7 +32,7 @@ int mutations(const Sandbox& sandbox) { return static_cast<int>(sandbox.state().
 // Whether a run holds the tenant's lock in the sandbox's journal (which may not be made yet).
 bool lock_held(const Sandbox& sandbox) {
     try {
-        return fs::exists(state_db(sandbox)) && !query(state_db(sandbox), "SELECT holder FROM locks").empty();
+        return journal_exists(state_db(sandbox)) && !query(state_db(sandbox), "SELECT holder FROM locks").empty();
     } catch (const std::runtime_error&) {
         return false;  // the journal is being created
     }
@@ -442,8 +442,10 @@ TEST_CASE("a run that lost its lock writes nothing more", "[integration][apply][
           "another-host:4242");  // not its to free
 }
 
+// The lease and the dead-holder check are the SQLite journal's; in PostgreSQL the holder's
+// connection decides (postgresql_test.cpp).
 TEST_CASE("a lock whose holder died on this host is taken over at once, a live one is not",
-          "[integration][apply][safety]") {
+          "[integration][apply][safety][sqlite]") {
     Sandbox sandbox;
     // A journal (made by an apply the guardrail refuses), then a lock in it held, lease far
     // ahead, by a process of this host and boot.
@@ -518,8 +520,9 @@ TEST_CASE("Ctrl-C or SIGTERM during apply stops before the next write, journals 
     CHECK(mutations(sandbox) == 15);
 }
 
+// A SQLite file that cannot grow; in PostgreSQL, a lost connection (postgresql_test.cpp).
 TEST_CASE("a journal that cannot be written mid-apply stops the writes, says what was made, and does not crash",
-          "[integration][apply][safety]") {
+          "[integration][apply][safety][sqlite]") {
     Sandbox sandbox;
     sandbox.set_faults(R"({"latency_ms": 300})");
     // The disk fills: a file-size limit of 0 makes every write to the journal fail (as ENOSPC

@@ -8,7 +8,7 @@ using namespace authgate::testing;
 
 TEST_CASE("after an apply, status, history and explain tell what was done", "[integration][audit][clock]") {
     Sandbox sandbox;
-    const std::string state = (sandbox.folder() / "state.db").string();
+    const std::string state = sandbox.journal();
     REQUIRE(sandbox.authgate({"apply", "-c", sandbox.example(), "--auto-approve", "--state", state}).exit_code == 0);
 
     const RunResult status = sandbox.authgate({"status", "--format", "json", "--state", state}, {}, false);

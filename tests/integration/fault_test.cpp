@@ -19,7 +19,7 @@ using web::json::value;
 
 namespace {
 
-std::string state_db(const Sandbox& sandbox) { return (sandbox.folder() / "state.db").string(); }
+const std::string& state_db(const Sandbox& sandbox) { return sandbox.journal(); }
 
 // One write as the sandbox records it and as the plan states it: the cmdlet and its parameters,
 // with the revocation's timestamp left out (each run stamps its own time).

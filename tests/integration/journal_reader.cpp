@@ -2,8 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
+
+#include "tests/postgresql/test_server.h"
 
 namespace authgate::testing {
 namespace {
@@ -22,7 +25,15 @@ Connection open(const std::string& database, int flags) {
 
 }  // namespace
 
+bool in_postgresql(const std::string& journal) { return journal.rfind("postgresql://", 0) == 0; }
+
+bool journal_exists(const std::string& journal) {
+    if (!in_postgresql(journal)) return std::filesystem::exists(journal);
+    return pg_query(journal, "SELECT to_regclass('locks') IS NOT NULL AS made").at(0).at("made") == "t";
+}
+
 std::vector<Row> query(const std::string& database, const std::string& sql) {
+    if (in_postgresql(database)) return pg_query(database, sql);
     const Connection db = open(database, SQLITE_OPEN_READONLY);
     sqlite3_stmt* statement = nullptr;
     if (sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &statement, nullptr) != SQLITE_OK)
@@ -41,6 +52,10 @@ std::vector<Row> query(const std::string& database, const std::string& sql) {
 }
 
 void modify(const std::string& database, const std::string& sql) {
+    if (in_postgresql(database)) {
+        pg_query(database, sql);
+        return;
+    }
     const Connection db = open(database, SQLITE_OPEN_READWRITE);
     char* message = nullptr;
     const int code = sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, &message);

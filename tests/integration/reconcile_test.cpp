@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string state_db(const Sandbox& sandbox) { return (sandbox.folder() / "state.db").string(); }
+const std::string& state_db(const Sandbox& sandbox) { return sandbox.journal(); }
 
 // A small desired state for the contoso seed: the org switch, one exception, the webhook.
 std::string write_desired(const Sandbox& sandbox, const std::string& exception_expires, const std::string& extra = "") {
@@ -170,7 +170,7 @@ TEST_CASE("as a service it runs every interval, logs JSON lines, and stops clean
     const std::string log = (sandbox.folder() / "service.log").string();
     BackgroundProgram service(argv, log);
     const auto passes = [&] {
-        return fs::exists(state_db(sandbox))
+        return journal_exists(state_db(sandbox))
                    ? query(state_db(sandbox), "SELECT id FROM runs WHERE outcome = 'succeeded'").size()
                    : 0;
     };

@@ -13,6 +13,7 @@
 #include <boost/asio/ssl.hpp>
 
 #include "policies/time.h"
+#include "tests/postgresql/test_server.h"
 
 namespace authgate::testing {
 namespace {
@@ -80,8 +81,11 @@ const ClientCredentials& client_credentials() {
     static const ClientCredentials credentials = [] {
         // Made once per test run by CTest (tests/integration/make-client-credentials), else here.
         fs::path folder;
-        if (const char* made = std::getenv("AUTHGATE_TEST_CLIENTS");
-            made && fs::exists(fs::path(made) / "expired" / "client.pem")) {
+        // AUTHGATE_TEST_CLIENTS names that folder; unset, it is where the fixture writes (if made);
+        // empty, they are made here (the clock tests: at the clock they are given).
+        const char* named = std::getenv("AUTHGATE_TEST_CLIENTS");
+        const fs::path made = named ? fs::path(named) : fs::path(AUTHGATE_TEST_CLIENTS_DIR);
+        if (!made.empty() && fs::exists(made / "expired" / "client.pem")) {
             folder = made;
         } else {
             folder = fresh_folder("authgate-clients-");
@@ -94,6 +98,11 @@ const ClientCredentials& client_credentials() {
                                  (folder / "expired" / "client.pem").string()};
     }();
     return credentials;
+}
+
+const std::string& Sandbox::journal() const {
+    if (journal_.empty()) journal_ = journal_location((folder_ / "state.db").string());
+    return journal_;
 }
 
 Sandbox::Sandbox(SandboxOptions options) : folder_(fresh_folder("authgate-sandbox-")) {

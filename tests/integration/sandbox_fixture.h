@@ -65,6 +65,10 @@ public:
     // that judge it by the real clock. Its path is absolute.
     std::string example() const;
 
+    // This test's journal: state.db in the sandbox's folder, or, when the tests run with the
+    // journal in PostgreSQL (AUTHGATE_TEST_JOURNAL), a fresh database on the test server.
+    const std::string& journal() const;
+
     web::json::value state() const;                      // GET /_sandbox/state
     std::string tenant_id() const;                       // the GUID its tokens name (tid)
     void set_faults(const std::string& document) const;  // POST /_sandbox/faults
@@ -75,6 +79,7 @@ private:
     std::filesystem::path folder_;
     int port_ = 0;
     mutable bool example_made_ = false;
+    mutable std::string journal_;
     std::unique_ptr<BackgroundProgram> process_;
 };
 

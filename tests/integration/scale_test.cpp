@@ -45,7 +45,7 @@ TEST_CASE("a tenant of several pages is read whole, and hundreds of changes are 
     const int changes = authgate::bench::unlisted_count(generated.shape);
     REQUIRE(changes == 700);
     Sandbox sandbox({generated.seed(), {}});
-    const std::string state = (sandbox.folder() / "state.db").string();
+    const std::string state = sandbox.journal();
 
     const RunResult plan = sandbox.authgate({"plan", "-c", generated.desired(), "--format", "json", "--log-format",
                                              "json", "--log-level", "debug", "--state", state});

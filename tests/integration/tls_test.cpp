@@ -158,8 +158,8 @@ TEST_CASE("no flag or environment variable turns TLS verification off", "[integr
     CHECK(read == std::set<std::string>{"AUTHGATE_APP_ID", "AUTHGATE_CA_BUNDLE", "AUTHGATE_CERTIFICATE",
                                         "AUTHGATE_CERT_PASSWORD", "AUTHGATE_EXCHANGE_ENDPOINT", "AUTHGATE_HTTP_TIMEOUT",
                                         "AUTHGATE_LOCK_LEASE", "AUTHGATE_LOGIN_ENDPOINT", "AUTHGATE_RETRY_DELAY_MS",
-                                        "AUTHGATE_STATE", "AUTHGATE_TENANT", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY",
-                                        "NO_COLOR", "TERM"});
+                                        "AUTHGATE_STATE_ALLOW_PLAINTEXT", "AUTHGATE_STATE", "AUTHGATE_TENANT",
+                                        "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "NO_COLOR", "TERM"});
 }
 
 TEST_CASE("a nextLink to another origin that answers: authgate sends nothing there", "[integration][tls][safety]") {

@@ -6,20 +6,36 @@
 #include <filesystem>
 
 #include "state/journal.h"
+#include "state/postgresql.h"
+#include "tests/postgresql/test_server.h"
 
 using namespace authgate;
+using namespace authgate::testing;
 
 namespace {
 
 const Instant t0 = *parse_instant("2026-11-22T10:00:00Z");
 
-// A fresh database path under a temporary folder removed at the end.
+// A fresh journal: a SQLite file under a temporary folder removed at the end, or a fresh
+// PostgreSQL database when the tests run against PostgreSQL (AUTHGATE_TEST_JOURNAL).
 struct TempDatabase {
     std::filesystem::path folder = std::filesystem::temp_directory_path() /
                                    ("authgate-journal-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
-    std::string path = (folder / "nested" / "state.db").string();
+    std::string path = journal_location((folder / "nested" / "state.db").string());
     ~TempDatabase() { std::filesystem::remove_all(folder); }
 };
+
+// Changes the journal behind authgate's back, as an accident or a newer authgate would.
+void modify(const std::string& location, const std::string& sql) {
+    if (is_postgresql_location(location)) {
+        pg_query(location, sql);
+        return;
+    }
+    sqlite3* raw = nullptr;
+    sqlite3_open(location.c_str(), &raw);
+    sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr);
+    sqlite3_close(raw);
+}
 
 std::string pragma(const std::string& path, const std::string& name) {
     sqlite3* db = nullptr;
@@ -46,7 +62,7 @@ Change mailbox_change(const std::string& target) {
 
 }  // namespace
 
-TEST_CASE("the journal is created, migrated once and kept in WAL mode", "[journal]") {
+TEST_CASE("the journal is created, migrated once and kept in WAL mode", "[journal][sqlite]") {
     TempDatabase db;
     {
         Journal journal = Journal::open(db.path);
@@ -61,12 +77,11 @@ TEST_CASE("the journal is created, migrated once and kept in WAL mode", "[journa
 TEST_CASE("a journal from a newer authgate is refused, not rewritten", "[journal]") {
     TempDatabase db;
     { Journal::open(db.path); }
-    sqlite3* raw = nullptr;
-    sqlite3_open(db.path.c_str(), &raw);
-    sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
-    sqlite3_close(raw);
-    CHECK_THROWS_WITH(Journal::open(db.path),
-                      "the state database has schema version 99, newer than this authgate knows (3)");
+    modify(db.path,
+           is_postgresql_location(db.path) ? "UPDATE authgate_schema SET version = 99" : "PRAGMA user_version = 99");
+    CHECK_THROWS_WITH(Journal::open(db.path), "the state database " + shown_location(db.path) +
+                                                  " has schema version 99, newer than this authgate knows (3)");
+    CHECK_THROWS(Journal::open_existing(db.path));
 }
 
 TEST_CASE("runs and their changes are recorded and read back", "[journal]") {
@@ -166,7 +181,7 @@ LockHolder named(const std::string& holder) {
     return named;
 }
 
-TEST_CASE("the apply lock is held by one holder until released or its lease runs out", "[journal]") {
+TEST_CASE("the apply lock is held by one holder until released or its lease runs out", "[journal][sqlite]") {
     TempDatabase db;
     Journal first = Journal::open(db.path);
     Journal second = Journal::open(db.path);  // another process, in effect
@@ -187,7 +202,7 @@ TEST_CASE("the apply lock is held by one holder until released or its lease runs
     CHECK_FALSE(first.acquire_lock("contoso", named("host-a:1"), t0 + std::chrono::seconds(503), lease));
 }
 
-TEST_CASE("a renewal that updates nothing says the lock is lost", "[journal][lock]") {
+TEST_CASE("a renewal that updates nothing says the lock is lost", "[journal][lock][sqlite]") {
     TempDatabase db;
     Journal first = Journal::open(db.path);
     Journal second = Journal::open(db.path);
@@ -201,7 +216,7 @@ TEST_CASE("a renewal that updates nothing says the lock is lost", "[journal][loc
     CHECK_FALSE(first.renew_lock("contoso", "host-a:1", t0 + std::chrono::seconds(403), lease));  // nor when free
 }
 
-TEST_CASE("a holder known to be dead is taken over before its lease runs out", "[journal][lock]") {
+TEST_CASE("a holder known to be dead is taken over before its lease runs out", "[journal][lock][sqlite]") {
     TempDatabase db;
     Journal first = Journal::open(db.path);
     Journal second = Journal::open(db.path);
@@ -267,11 +282,7 @@ TEST_CASE("a name the journal does not know is an error, never a default", "[jou
         revoked.attribute = "STSRefreshTokensValidFrom";
         journal.record_change({run.id, 1, revoked, ChangeStatus::failed, "", "", t0});
     }
-    sqlite3* raw = nullptr;
-    sqlite3_open(db.path.c_str(), &raw);
-    sqlite3_exec(raw, "UPDATE changes SET reason = 'a_reason_from_tomorrow'; UPDATE runs SET outcome = 'paused'",
-                 nullptr, nullptr, nullptr);
-    sqlite3_close(raw);
+    modify(db.path, "UPDATE changes SET reason = 'a_reason_from_tomorrow'; UPDATE runs SET outcome = 'paused'");
     Journal journal = Journal::open(db.path);
     CHECK_THROWS_WITH(journal.runs(10),
                       "the journal holds an unknown run outcome 'paused' (written by a newer authgate?)");
@@ -293,4 +304,25 @@ TEST_CASE("a report run whose process is gone is settled as interrupted", "[jour
     CHECK(journal.settle_dead_report_runs("tenant-guid", t0 + std::chrono::minutes(1), dead) == 1);
     for (const RunRecord& run : journal.runs(10))
         CHECK(run.outcome == (run.id == alive ? RunOutcome::running : RunOutcome::interrupted));
+}
+
+TEST_CASE("one tenant of a shared journal is read apart from the others", "[journal]") {
+    TempDatabase db;
+    Journal journal = Journal::open(db.path);
+    for (const std::string tenant : {"guid-a", "guid-b", "guid-a"}) {
+        RunRecord run;
+        run.tenant = tenant;
+        run.started_at = t0;
+        run.id = journal.begin_run(run);
+        journal.record_exception_event(
+            {run.id, tenant, "kiosk@" + tenant, ExceptionEvent::granted, "ops", "2027-01-01", 0, t0});
+    }
+    CHECK(journal.runs(10).size() == 3);
+    CHECK(journal.runs(10, std::string("guid-a")).size() == 2);
+    CHECK(journal.runs(1, std::string("guid-a")).size() == 1);
+    CHECK(journal.runs(10, std::string("guid-c")).empty());
+    CHECK(journal.granted_exceptions().size() == 2);
+    const auto b = journal.granted_exceptions(std::string("guid-b"));
+    REQUIRE(b.size() == 1);
+    CHECK(b[0].mailbox == "kiosk@guid-b");
 }

@@ -1,6 +1,5 @@
 // version: authgate's own version and the libraries it was built with and runs on.
 #include <openssl/crypto.h>
-#include <sqlite3.h>
 
 #include <ostream>
 
@@ -10,6 +9,7 @@
 
 #include "agent/commands.h"
 #include "agent/options.h"
+#include "state/database.h"
 
 namespace authgate {
 
@@ -21,9 +21,9 @@ int run_version(CommandContext& context) {
                 << CPPREST_VERSION_REVISION << "\n"
                 << "  " << OpenSSL_version(OPENSSL_VERSION) << "\n"
                 << "  toml++ " << TOML_LIB_MAJOR << "." << TOML_LIB_MINOR << "." << TOML_LIB_PATCH << "\n"
-                << "  SQLite " << sqlite3_libversion() << "\n"
                 << "  Boost " << BOOST_VERSION / 100000 << "." << BOOST_VERSION / 100 % 1000 << "."
                 << BOOST_VERSION % 100 << "\n";
+    for (const std::string& library : database_libraries()) context.out << "  " << library << "\n";
     return exit_ok;
 }
 

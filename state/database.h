@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace authgate {
 
@@ -103,6 +104,9 @@ private:
 std::unique_ptr<Database> open_database(const std::string& location);
 std::unique_ptr<Database> open_sqlite(const std::string& path);
 std::unique_ptr<Database> open_postgresql(const std::string& uri);
+
+// The database libraries this authgate runs on, as "name version" ("SQLite 3.40.1", "libpq 15.18").
+std::vector<std::string> database_libraries();
 
 // The key of a session lock on `name`: the same on every machine and in every version.
 std::int64_t session_lock_key(const std::string& name);

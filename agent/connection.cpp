@@ -17,23 +17,31 @@ namespace {
 struct CloudEndpoints {
     const char* login;
     const char* exchange;
+    const char* graph;
 };
 
 CloudEndpoints endpoints_of(Cloud cloud) {
     switch (cloud) {
-        case Cloud::gcc_high: return {"https://login.microsoftonline.us", "https://outlook.office365.us"};
-        case Cloud::dod: return {"https://login.microsoftonline.us", "https://outlook-dod.office365.us"};
+        case Cloud::gcc_high:
+            return {"https://login.microsoftonline.us", "https://outlook.office365.us", "https://graph.microsoft.us"};
+        case Cloud::dod:
+            return {"https://login.microsoftonline.us", "https://outlook-dod.office365.us",
+                    "https://dod-graph.microsoft.us"};
         // 21Vianet: Exchange Online is at partner.outlook.cn (Connect-ExchangeOnline's O365China).
-        case Cloud::china: return {"https://login.chinacloudapi.cn", "https://partner.outlook.cn"};
+        case Cloud::china:
+            return {"https://login.chinacloudapi.cn", "https://partner.outlook.cn",
+                    "https://microsoftgraph.chinacloudapi.cn"};
         case Cloud::global: break;
     }
-    return {"https://login.microsoftonline.com", "https://outlook.office365.com"};
+    return {"https://login.microsoftonline.com", "https://outlook.office365.com", "https://graph.microsoft.com"};
 }
 
 class ExchangeOnlineSession : public TenantSession {
 public:
     ExchangeOnlineSession(const ConnectionSettings& settings, std::optional<std::string> password, const Clock& clock)
-        : credential_(Credential::load(settings.certificate, password, clock.now())),
+        : settings_(settings),
+          clock_(clock),
+          credential_(Credential::load(settings.certificate, password, clock.now())),
           http_(make_transport(settings)),
           tokens_(*http_, credential_,
                   {settings.login_endpoint, settings.exchange_endpoint, settings.tenant, settings.app_id},
@@ -47,16 +55,34 @@ public:
     }
     TenantTraffic traffic() const override {
         const ExchangeCounters counters = exchange_.counters();
-        return {counters.requests, counters.retries, counters.pages, counters.bytes_received, tokens_.requests_made()};
+        return {counters.requests, counters.retries, counters.pages, counters.bytes_received,
+                tokens_.requests_made() + (graph_tokens_ ? graph_tokens_->requests_made() : 0)};
     }
     std::string tenant_id() override { return exchange_.tenant(); }
 
+    GraphUsageReader& graph_usage() override {
+        if (!graph_) {
+            graph_tokens_ = std::make_unique<TokenClient>(*http_, credential_, graph_token_settings(settings_),
+                                                          [this] { return clock_.now(); });
+            GraphUsageLimits limits;
+            limits.first_delay = exchange_settings_of(settings_).retry.first_delay;  // AUTHGATE_RETRY_DELAY_MS too
+            graph_ = std::make_unique<GraphUsageReader>(
+                *http_, *graph_tokens_, settings_.graph_endpoint, [this] { return clock_.now(); },
+                GraphUsageReader::Sleep{}, 0, limits);
+        }
+        return *graph_;
+    }
+
 private:
+    ConnectionSettings settings_;
+    const Clock& clock_;
     Credential credential_;
     std::unique_ptr<HttpTransport> http_;
     TokenClient tokens_;
     ExchangeClient exchange_;
     ExchangeOnlineConnector connector_;
+    std::unique_ptr<TokenClient> graph_tokens_;  // asks for Graph, with the same credential
+    std::unique_ptr<GraphUsageReader> graph_;
 };
 
 }  // namespace
@@ -65,6 +91,13 @@ std::unique_ptr<HttpTransport> make_transport(const ConnectionSettings& settings
     auto https = make_https_transport({settings.ca_bundle, settings.http_timeout.value_or(HttpSettings{}.timeout)});
     if (!settings.trace_dir) return https;
     return make_tracing_transport(std::move(https), *settings.trace_dir);
+}
+
+GraphUsageReader& TenantSession::graph_usage() { throw ConnectorError("this connection cannot read Microsoft Graph"); }
+
+TokenSettings graph_token_settings(const ConnectionSettings& settings) {
+    return {settings.login_endpoint, settings.exchange_endpoint, settings.tenant, settings.app_id,
+            settings.graph_endpoint};
 }
 
 ExchangeSettings exchange_settings_of(const ConnectionSettings& connection) {
@@ -98,6 +131,8 @@ void add_connection_options(po::options_description& options) {
         "certificate", po::value<std::string>(), "PEM with certificate and key, or PFX (AUTHGATE_CERTIFICATE)")(
         "login-endpoint", po::value<std::string>(), "token endpoint base (AUTHGATE_LOGIN_ENDPOINT)")(
         "exchange-endpoint", po::value<std::string>(), "Exchange endpoint base (AUTHGATE_EXCHANGE_ENDPOINT)")(
+        "graph-endpoint", po::value<std::string>(),
+        "Microsoft Graph endpoint base, for usage evidence (AUTHGATE_GRAPH_ENDPOINT)")(
         "ca-bundle", po::value<std::string>(), "extra trust anchors, PEM (AUTHGATE_CA_BUNDLE)")(
         "http-timeout", po::value<std::string>(),
         "give up on one HTTPS request after this long; default 960s, 1800s for Set-OrganizationConfig "
@@ -120,6 +155,7 @@ ConnectionSettings override_connection(const po::variables_map& values, Connecti
     pick("certificate", "AUTHGATE_CERTIFICATE", base.certificate);
     pick("login-endpoint", "AUTHGATE_LOGIN_ENDPOINT", base.login_endpoint);
     pick("exchange-endpoint", "AUTHGATE_EXCHANGE_ENDPOINT", base.exchange_endpoint);
+    pick("graph-endpoint", "AUTHGATE_GRAPH_ENDPOINT", base.graph_endpoint);
     std::string bundle = base.ca_bundle.value_or("");
     pick("ca-bundle", "AUTHGATE_CA_BUNDLE", bundle);
     base.ca_bundle = bundle.empty() ? std::nullopt : std::optional<std::string>(bundle);
@@ -145,7 +181,7 @@ void require_complete(const ConnectionSettings& settings) {
     if (!missing.empty())
         throw UsageError("reading the tenant needs these settings (plan can read a --snapshot FILE instead):" +
                          missing);
-    for (const auto* endpoint : {&settings.login_endpoint, &settings.exchange_endpoint})
+    for (const auto* endpoint : {&settings.login_endpoint, &settings.exchange_endpoint, &settings.graph_endpoint})
         if (origin_of(*endpoint).empty())
             throw UsageError("endpoints must be https:// URLs without a user name or password (TLS is always "
                              "verified), not '" +
@@ -165,6 +201,7 @@ ConnectionSettings gather_connection(const po::variables_map& values, const Desi
     if (file.certificate_password_env) base.certificate_password_env = *file.certificate_password_env;
     base.login_endpoint = file.login_endpoint.value_or(defaults.login);
     base.exchange_endpoint = file.exchange_endpoint.value_or(defaults.exchange);
+    base.graph_endpoint = defaults.graph;
     base.ca_bundle = file.ca_bundle;
     return override_connection(values, base, environment);
 }

@@ -15,6 +15,7 @@
 #include "agent/options.h"
 #include "connectors/connector.h"
 #include "connectors/exchange_client.h"
+#include "connectors/graph_usage.h"
 #include "connectors/http.h"
 
 namespace authgate {
@@ -26,6 +27,8 @@ struct ConnectionSettings {
     std::string certificate_password_env = "AUTHGATE_CERT_PASSWORD";
     std::string login_endpoint;
     std::string exchange_endpoint;
+    // Microsoft Graph, for usage evidence (--graph-endpoint, AUTHGATE_GRAPH_ENDPOINT; by cloud).
+    std::string graph_endpoint = {};
     std::optional<std::string> ca_bundle;
     // One HTTPS request, from connecting to the last byte, when set (--http-timeout); unset, as
     // the Exchange Online module allows: 960 s, and 1,800 s for Set-OrganizationConfig.
@@ -71,6 +74,10 @@ public:
     // The tenant's GUID from the sign-in (the token's tid), signing in if need be; the tenant as
     // given where the token names none. Throws ConnectorError when the sign-in fails.
     virtual std::string tenant_id() = 0;
+    // The usage sources of Microsoft Graph, read with the same application and certificate (a
+    // token of its own, for the Graph endpoint), over the same TLS settings. Made on first use and
+    // owned by the session. Throws ConnectorError where the session has no Graph.
+    virtual GraphUsageReader& graph_usage();
 };
 
 // Reads the live state through `session`, and logs at debug level how long that took and the
@@ -92,6 +99,9 @@ LogFields traffic_fields(const TenantTraffic& traffic, std::chrono::steady_clock
 std::unique_ptr<HttpTransport> make_transport(const ConnectionSettings& settings);
 // What the Exchange client is given of `settings`.
 ExchangeSettings exchange_settings_of(const ConnectionSettings& settings);
+// The token settings of the Graph usage reader: the session's sign-in, with the Graph endpoint as
+// the resource (scope {graph}/.default).
+TokenSettings graph_token_settings(const ConnectionSettings& settings);
 
 std::unique_ptr<TenantSession> open_tenant(const ConnectionSettings& settings, const Environment& environment,
                                            const Clock& clock);

@@ -62,6 +62,10 @@ std::string quoted(const web::json::value& json) {
 
 }  // namespace
 
+std::string token_audience(const TokenSettings& settings) {
+    return trim_slash(settings.resource.empty() ? settings.exchange_endpoint : settings.resource);
+}
+
 std::string aadsts_advice(long code, const TokenSettings& settings, const Credential* credential) {
     const std::string thumbprint = credential ? " (thumbprint " + credential->portal_thumbprint() + ")" : "";
     switch (code) {
@@ -73,8 +77,8 @@ std::string aadsts_advice(long code, const TokenSettings& settings, const Creden
                    "; check that the key file belongs to that certificate";
         case 700024: return "the assertion's time window was refused: check this machine's clock (NTP)";
         case 70011:
-            return "the scope " + trim_slash(settings.exchange_endpoint) +
-                   "/.default was refused: check the Exchange endpoint and [tenant] cloud";
+            return "the scope " + token_audience(settings) + "/.default was refused: check the " +
+                   (settings.resource.empty() ? "Exchange" : "Graph") + " endpoint and [tenant] cloud";
         case 700016:
             return "application " + settings.app_id + " is not in tenant " + settings.tenant +
                    ": check the app id, and that an admin consented Exchange.ManageAsApp in this tenant";
@@ -173,7 +177,7 @@ std::string TokenClient::request(AssertionAlgorithm algorithm) {
     HttpRequest http_request{url, {{"Content-Type", "application/x-www-form-urlencoded"}}, ""};
     http_request.body =
         "grant_type=client_credentials&client_id=" + form_encode(settings_.app_id) +
-        "&scope=" + form_encode(trim_slash(settings_.exchange_endpoint) + "/.default") +
+        "&scope=" + form_encode(token_audience(settings_) + "/.default") +
         "&client_assertion_type=" + form_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
         "&client_assertion=" + form_encode(credential_.client_assertion(url, settings_.app_id, now, algorithm));
     ++requests_;

@@ -17,7 +17,13 @@ struct TokenSettings {
     std::string exchange_endpoint;  // https://outlook.office365.com (the scope is {exchange}/.default)
     std::string tenant;
     std::string app_id;
+    // Another API to ask a token for (https://graph.microsoft.com): the scope is then
+    // {resource}/.default. Empty: the Exchange endpoint.
+    std::string resource = {};
 };
+
+// The base URL the token is asked for: the resource, else the Exchange endpoint, without trailing slashes.
+std::string token_audience(const TokenSettings& settings);
 
 // Entra refused: the message says which AADSTS code and what to check in Entra.
 class AuthenticationError : public ConnectorError {

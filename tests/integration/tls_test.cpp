@@ -156,8 +156,9 @@ TEST_CASE("no flag or environment variable turns TLS verification off", "[integr
                 read.insert((*match)[1].matched ? (*match)[1].str() : (*match)[2].str());
         }
     CHECK(read == std::set<std::string>{"AUTHGATE_APP_ID", "AUTHGATE_CA_BUNDLE", "AUTHGATE_CERTIFICATE",
-                                        "AUTHGATE_CERT_PASSWORD", "AUTHGATE_EXCHANGE_ENDPOINT", "AUTHGATE_HTTP_TIMEOUT",
-                                        "AUTHGATE_LOCK_LEASE", "AUTHGATE_LOGIN_ENDPOINT", "AUTHGATE_RETRY_DELAY_MS",
+                                        "AUTHGATE_CERT_PASSWORD", "AUTHGATE_EXCHANGE_ENDPOINT",
+                                        "AUTHGATE_GRAPH_ENDPOINT", "AUTHGATE_HTTP_TIMEOUT", "AUTHGATE_LOCK_LEASE",
+                                        "AUTHGATE_LOGIN_ENDPOINT", "AUTHGATE_RETRY_DELAY_MS",
                                         "AUTHGATE_STATE_ALLOW_PLAINTEXT", "AUTHGATE_STATE", "AUTHGATE_TENANT",
                                         "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "NO_COLOR", "TERM"});
 }

@@ -1,0 +1,91 @@
+#pragma once
+// Usage evidence through Microsoft Graph, app-only: the Entra sign-in logs (Basic SMTP sign-ins,
+// clientAppUsed 'Authenticated SMTP') and the email apps usage report (the SMTP App column).
+// A source that cannot be read, wholly or in part, comes back as not read with what failed and
+// what fixes it, never as "no use" and never as an exception.
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "connectors/http.h"
+#include "connectors/token_client.h"
+#include "policies/jitter.h"
+#include "policies/time.h"
+#include "policies/usage.h"
+
+namespace authgate {
+
+// What one source gave: its observations, and whether it could be read and over which window.
+// When report.read is false the observations are still sightings that happened (a read that
+// failed part way keeps what it saw before), but their absence proves nothing and last_seen may
+// be older than the truth.
+struct UsageRead {
+    std::vector<UsageObservation> observations;
+    SourceReport report;
+};
+
+struct GraphUsageLimits {
+    std::chrono::hours window{24};                // the longest span of time one sign-in query asks for
+    int page_size = 1000;                         // $top: Graph's maximum for sign-ins
+    int max_retries = 3;                          // of one request throttled (429) or unavailable (503, 504)
+    std::chrono::milliseconds first_delay{2000};  // backoff when Graph gives no Retry-After
+    std::chrono::milliseconds max_delay{60000};
+    int max_pages = 10000;  // of one window: 10 million sign-ins; a server that never ends is refused
+};
+
+class GraphUsageReader {
+public:
+    using Sleep = std::function<void(std::chrono::milliseconds)>;
+
+    // `tokens` asks for Graph (TokenSettings::resource = `graph_endpoint`); the bearer is sent to
+    // `graph_endpoint`'s origin (https://graph.microsoft.com) and nowhere else.
+    GraphUsageReader(HttpTransport& http, TokenClient& tokens, std::string graph_endpoint,
+                     std::function<Instant()> clock = now_utc, Sleep sleep = {}, unsigned random_seed = 0,
+                     GraphUsageLimits limits = {});
+
+    // Basic SMTP sign-ins created from `from` to `to` (both included), asked for in windows of at
+    // most a day, de-duplicated on the sign-in's id and folded into one observation per user
+    // (source signin_logs, protocol basic, messages = successful sign-ins, failures = the others).
+    // Needs Entra ID P1 or P2 and the application permissions AuditLog.Read.All and
+    // Directory.Read.All.
+    UsageRead sign_ins(Instant from, Instant to);
+
+    // Who submitted over SMTP in the email apps usage report of the smallest period (7, 30, 90 or
+    // 180 days) that covers `days`: one observation per user whose SMTP App cell is neither empty
+    // nor "No" (source email_app_report, protocol unknown). Not read when the tenant conceals user
+    // names in reports. Needs Reports.Read.All and ReportSettings.Read.All.
+    UsageRead email_app_usage(int days);
+
+    int requests_made() const { return requests_; }
+
+private:
+    struct Answer;
+    struct Fold;  // sign-in rows, de-duplicated and folded per user as they are parsed
+    // GETs `url` on Graph with the bearer: retried after 429, 503 and 504 (honouring Retry-After),
+    // after a first 403 for want of a premium licence, and once with a fresh token after a 401.
+    // A redirect is an answer (`redirect_ok`) or a failure, never followed here. A failure comes
+    // back in the Answer, never thrown.
+    Answer get(const std::string& url, const std::string& what, bool redirect_ok = false);
+    // Reads one window of sign-ins into `fold`; empty when it was read to its end, else why not.
+    std::string read_window(Instant from, Instant to, Fold& fold, SourceReport& report);
+    std::chrono::milliseconds backoff(int attempt, const std::string& retry_after);
+
+    HttpTransport& http_;
+    TokenClient& tokens_;
+    std::string graph_;   // the endpoint, without trailing slashes
+    std::string origin_;  // its origin: where the bearer may go
+    std::function<Instant()> clock_;
+    Sleep sleep_;
+    Jitter jitter_;
+    GraphUsageLimits limits_;
+    int requests_ = 0;
+};
+
+// The $filter of the sign-in query for one window, as Graph reads it (before percent-encoding).
+std::string sign_in_filter(Instant from, Instant to);
+
+// The email apps report's period ("D7", "D30", "D90", "D180") that covers `days`; D180 at most.
+std::string email_app_period(int days);
+
+}  // namespace authgate

@@ -33,6 +33,24 @@ HttpResponse handle_faults(SandboxState& state, const HttpRequest& request) {
     return faults_answer(state);
 }
 
+HttpResponse handle_usage(SandboxState& state, const HttpRequest& request) {
+    if (request.method == "DELETE") {
+        state.graph.usage = std::make_shared<const UsageData>();
+    } else if (request.method == "POST") {
+        try {
+            state.graph.usage = std::make_shared<const UsageData>(
+                UsageData::parse(value::parse(request.body), state.tenant, state.clock()));
+        } catch (const web::json::json_exception& error) {
+            return problem(400, std::string("the usage document is not JSON: ") + error.what());
+        } catch (const std::invalid_argument& error) {
+            return problem(400, error.what());
+        }
+    } else if (request.method != "GET") {
+        return problem(405, "use GET, POST or DELETE on /_sandbox/usage");
+    }
+    return HttpResponse::json(200, usage_summary(state.graph));
+}
+
 }  // namespace
 
 value state_document(const SandboxState& state) {
@@ -52,6 +70,16 @@ value state_document(const SandboxState& state) {
     credentials["issued_token_sha256"] = strings(state.tokens.issued_digests());
     credentials["accepted_jtis"] = strings(state.assertions.accepted_jtis());
     document["credentials"] = credentials;
+    // Graph, once usage is loaded or Graph was asked: the usage document (a seed's "usage" member
+    // takes it), requests by endpoint, and each request to a report download link, with whether it
+    // carried an Authorization header.
+    const bool usage_loaded = !state.graph.usage->document.is_null();
+    if (!usage_loaded && state.graph.requests.empty() && state.graph.report_downloads.empty()) return document;
+    if (usage_loaded) document["usage"] = state.graph.usage->document;
+    value graph_requests = value::object(true);
+    for (const auto& [endpoint, count] : state.graph.requests) graph_requests[endpoint] = value::number(count);
+    document["graph_requests"] = graph_requests;
+    document["report_downloads"] = value::array(state.graph.report_downloads);
     return document;
 }
 
@@ -61,6 +89,7 @@ HttpResponse handle_control(SandboxState& state, const HttpRequest& request) {
         return HttpResponse::json(200, state_document(state));
     }
     if (request.path == "/_sandbox/faults") return handle_faults(state, request);
+    if (request.path == "/_sandbox/usage") return handle_usage(state, request);
     if (request.path == "/_sandbox/webhook") {
         if (request.method != "POST") return problem(405, "use POST on /_sandbox/webhook");
         try {

@@ -1,5 +1,6 @@
 // The sandbox's own API for tests, under /_sandbox (no authentication; the server listens on
-// loopback only): GET state, and GET/POST/DELETE faults.
+// loopback only): GET state, GET/POST/DELETE faults, GET/POST/DELETE usage (the data Graph answers
+// from), and the webhook stand-in.
 #pragma once
 
 #include <cpprest/json.h>
@@ -10,7 +11,8 @@ namespace sandbox {
 
 struct SandboxState;
 
-// The tenant in the snapshot format, plus "mutations", "requests" and "faults".
+// The tenant in the snapshot format, plus "mutations", "requests", "faults", "usage",
+// "graph_requests" and "report_downloads".
 web::json::value state_document(const SandboxState& state);
 
 HttpResponse handle_control(SandboxState& state, const HttpRequest& request);

@@ -15,7 +15,8 @@ using web::json::value;
 constexpr const char* kExchangeAppId = "00000002-0000-0ff1-ce00-000000000000";
 constexpr std::string_view kSystemMailbox = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@";
 
-HttpResponse unauthorized(const std::string& reason) {
+HttpResponse unauthorized(const std::string& reason, const std::string& diagnostic = "2000001",
+                          const std::string& category = "invalid_token") {
     HttpResponse response;
     response.status = 401;
     response.headers.set(
@@ -24,7 +25,8 @@ HttpResponse unauthorized(const std::string& reason) {
             "\", trusted_issuers=\"00000001-0000-0000-c000-000000000000@*\", token_types=\"app_asserted_user_v1 "
             "service_asserted_app_v1\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/"
             "authorize\", error=\"invalid_token\"");
-    response.headers.set("x-ms-diagnostics", "2000001;reason=\"" + reason + "\";error_category=\"invalid_token\"");
+    response.headers.set("x-ms-diagnostics",
+                         diagnostic + ";reason=\"" + reason + "\";error_category=\"" + category + "\"");
     return response;
 }
 
@@ -80,8 +82,16 @@ std::optional<HttpResponse> check_bearer(SandboxState& state, const HttpRequest&
         return unauthorized("The Authorization header is missing or is not a Bearer token.");
     }
     if (state.faults.take_expire_tokens()) state.tokens.expire_all(state.clock());
-    switch (state.tokens.check(trim(std::string_view(*authorization).substr(7)), state.clock())) {
-        case AccessTokens::Check::valid: return std::nullopt;
+    const std::string_view token = trim(std::string_view(*authorization).substr(7));
+    switch (state.tokens.check(token, state.clock())) {
+        case AccessTokens::Check::valid: {
+            // A token for Microsoft Graph is not one for Exchange.
+            const TokenGrant* grant = state.tokens.grant(token);
+            if (grant != nullptr && grant->audience == kGraphResource)
+                return unauthorized("The audience claim value is invalid '" + grant->audience + "'.", "2000003",
+                                    "invalid_resource");
+            return std::nullopt;
+        }
         case AccessTokens::Check::expired: return unauthorized("The token has expired.");
         case AccessTokens::Check::unknown: break;
     }

@@ -1,8 +1,10 @@
 // The fault document of POST /_sandbox/faults and --faults: read strictly (a misspelt member is
 // refused rather than ignored) and written back with the counts that remain.
+#include <algorithm>
 #include <set>
 
 #include "faults.h"
+#include "text.h"
 
 namespace sandbox {
 
@@ -67,6 +69,20 @@ bool flag(const value& document, const char* name) {
 
 value optional_text(const std::optional<std::string>& text) { return text ? value::string(*text) : value::null(); }
 
+// A Retry-After value: a string as sent ("0.5"), a number, or null for no header.
+std::optional<std::string> retry_after_member(const value& object, const std::string& where,
+                                              std::optional<std::string> fallback) {
+    if (!object.has_field("retry_after")) return fallback;
+    const value& retry_after = object.at("retry_after");
+    if (retry_after.is_null()) return std::nullopt;
+    if (retry_after.is_string()) return retry_after.as_string();
+    if (retry_after.is_number()) return retry_after.serialize();
+    refuse(where + ".retry_after", "must be a string such as \"0.5\", or null to send no Retry-After");
+}
+
+// The Graph endpoints a graph_throttle can be limited to, as they are spelled in the fault.
+const std::vector<std::string> kGraphEndpoints = {"signIns", "getEmailAppUsageUserDetail", "reportSettings"};
+
 }  // namespace
 
 FaultSettings FaultSettings::parse(const value& document) {
@@ -74,26 +90,16 @@ FaultSettings FaultSettings::parse(const value& document) {
     check_members(document, "document",
                   {"latency_ms", "throttle", "server_error", "transient_exception", "drop_connection", "fail_page",
                    "expire_links", "foreign_next_link", "forbidden_cmdlets", "nul_403", "expire_tokens", "token_error",
-                   "slow_answer", "token_garbage"});
+                   "slow_answer", "token_garbage", "graph_throttle", "graph_no_premium", "graph_permission_missing",
+                   "graph_stale_skiptoken", "graph_missing_roles"});
     FaultSettings settings;
     settings.latency_ms = integer(document, "document", "latency_ms", 0, 0);
     if (document.has_field("throttle")) {
         const value& member = object_member(document, "throttle");
         check_members(member, "throttle", {"count", "retry_after", "cmdlet"});
-        ThrottleFault fault{integer(member, "throttle", "count", 1, 0), "1", cmdlet_filter(member, "throttle")};
-        if (member.has_field("retry_after")) {
-            const value& retry_after = member.at("retry_after");
-            if (retry_after.is_null()) {
-                fault.retry_after.reset();
-            } else if (retry_after.is_string()) {
-                fault.retry_after = retry_after.as_string();
-            } else if (retry_after.is_number()) {
-                fault.retry_after = retry_after.serialize();
-            } else {
-                refuse("throttle.retry_after", "must be a string such as \"0.5\", or null to send no Retry-After");
-            }
-        }
-        settings.throttle = fault;
+        settings.throttle = ThrottleFault{integer(member, "throttle", "count", 1, 0),
+                                          retry_after_member(member, "throttle", "1"),
+                                          cmdlet_filter(member, "throttle")};
     }
     if (document.has_field("server_error")) {
         const value& member = object_member(document, "server_error");
@@ -198,6 +204,51 @@ FaultSettings FaultSettings::parse(const value& document) {
                              {"no_access_token", TokenGarbage::no_access_token}});
         settings.token_garbage = fault;
     }
+    if (document.has_field("graph_throttle")) {
+        const value& member = object_member(document, "graph_throttle");
+        check_members(member, "graph_throttle", {"count", "retry_after", "endpoint"});
+        GraphThrottleFault fault{integer(member, "graph_throttle", "count", 1, 0),
+                                 retry_after_member(member, "graph_throttle", "10"), std::nullopt};
+        if (member.has_field("endpoint") && !member.at("endpoint").is_null()) {
+            const value& endpoint = member.at("endpoint");
+            for (const auto& name : kGraphEndpoints) {
+                if (endpoint.is_string() && iequals(endpoint.as_string(), name)) fault.endpoint = name;
+            }
+            if (!fault.endpoint)
+                refuse("graph_throttle.endpoint",
+                       "must be \"signIns\", \"getEmailAppUsageUserDetail\", \"reportSettings\" or null");
+        }
+        settings.graph_throttle = fault;
+    }
+    for (const char* name : {"graph_no_premium", "graph_permission_missing"}) {
+        if (!document.has_field(name)) continue;
+        const value& member = object_member(document, name);
+        check_members(member, name, {"count"});
+        (std::string(name) == "graph_no_premium" ? settings.graph_no_premium : settings.graph_permission_missing) =
+            GraphForbiddenFault{integer(member, name, "count", 1, 0)};
+    }
+    if (document.has_field("graph_stale_skiptoken")) {
+        const value& member = object_member(document, "graph_stale_skiptoken");
+        check_members(member, "graph_stale_skiptoken", {"count", "page"});
+        settings.graph_stale_skiptoken =
+            GraphStaleSkiptokenFault{integer(member, "graph_stale_skiptoken", "count", 1, 0),
+                                     integer(member, "graph_stale_skiptoken", "page", 2, 2)};
+    }
+    if (document.has_field("graph_missing_roles")) {
+        const value& member = document.at("graph_missing_roles");
+        const std::string expectation =
+            "must be a list of Graph roles among AuditLog.Read.All, Directory.Read.All, Reports.Read.All and "
+            "ReportSettings.Read.All";
+        if (!member.is_array()) refuse("graph_missing_roles", expectation);
+        for (const value& name : member.as_array()) {
+            const auto& roles = graph_application_roles();
+            const auto role = std::find_if(roles.begin(), roles.end(), [&](const std::string& known) {
+                return name.is_string() && iequals(known, name.as_string());
+            });
+            if (role == roles.end()) refuse("graph_missing_roles", expectation);
+            settings.graph_missing_roles.push_back(*role);
+        }
+    }
     return settings;
 }
 
@@ -280,6 +331,31 @@ value FaultSettings::to_json() const {
                                                                                               : "html");
         member["after"] = value::number(token_garbage->after);
         document["token_garbage"] = member;
+    }
+    if (graph_throttle) {
+        value member = value::object(true);
+        member["count"] = value::number(graph_throttle->count);
+        member["retry_after"] = optional_text(graph_throttle->retry_after);
+        member["endpoint"] = optional_text(graph_throttle->endpoint);
+        document["graph_throttle"] = member;
+    }
+    for (const auto& [name, fault] : {std::pair{"graph_no_premium", &graph_no_premium},
+                                      std::pair{"graph_permission_missing", &graph_permission_missing}}) {
+        if (!*fault) continue;
+        value member = value::object(true);
+        member["count"] = value::number((*fault)->count);
+        document[name] = member;
+    }
+    if (graph_stale_skiptoken) {
+        value member = value::object(true);
+        member["count"] = value::number(graph_stale_skiptoken->count);
+        member["page"] = value::number(graph_stale_skiptoken->page);
+        document["graph_stale_skiptoken"] = member;
+    }
+    if (!graph_missing_roles.empty()) {
+        std::vector<value> roles;
+        for (const auto& role : graph_missing_roles) roles.push_back(value::string(role));
+        document["graph_missing_roles"] = value::array(roles);
     }
     return document;
 }

@@ -98,6 +98,34 @@ std::optional<std::string> Faults::foreign_next_link() {
     return settings_.foreign_next_link;
 }
 
+std::optional<GraphThrottleFault> Faults::take_graph_throttle(std::string_view endpoint) {
+    return take(settings_.graph_throttle, "graph_throttle",
+                [&](const auto& fault) { return !fault.endpoint || iequals(*fault.endpoint, endpoint); });
+}
+
+bool Faults::take_graph_no_premium() {
+    return take(settings_.graph_no_premium, "graph_no_premium", always).has_value();
+}
+
+bool Faults::take_graph_permission_missing() {
+    return take(settings_.graph_permission_missing, "graph_permission_missing", always).has_value();
+}
+
+bool Faults::take_graph_stale_skiptoken(int page_number) {
+    return take(settings_.graph_stale_skiptoken, "graph_stale_skiptoken",
+                [&](const auto& fault) { return fault.page == page_number; })
+        .has_value();
+}
+
+std::vector<std::string> Faults::graph_roles() const {
+    std::vector<std::string> roles;
+    for (const auto& role : graph_application_roles()) {
+        const auto& missing = settings_.graph_missing_roles;
+        if (std::find(missing.begin(), missing.end(), role) == missing.end()) roles.push_back(role);
+    }
+    return roles;
+}
+
 value Faults::report() const {
     value fired = value::object(true);
     for (const auto& [name, count] : fired_) fired[name] = value::number(count);

@@ -93,6 +93,33 @@ struct TokenGarbageFault {
     int after = 0;  // token requests answered normally before it fires
 };
 
+// Microsoft Graph (the usage sources): 429 for the first `count` Graph requests, optionally of one
+// endpoint only ("signIns", "getEmailAppUsageUserDetail", "reportSettings").
+struct GraphThrottleFault {
+    int count = 0;
+    std::optional<std::string> retry_after = "10";
+    std::optional<std::string> endpoint;
+};
+
+// A Graph 403 on auditLogs/signIns: graph_no_premium, graph_permission_missing.
+struct GraphForbiddenFault {
+    int count = 0;
+};
+
+// The sign-in page `page` (2 = the first nextLink) answers the stale skip-token error, and its
+// skip token is forgotten: the client must start its window again.
+struct GraphStaleSkiptokenFault {
+    int count = 0;
+    int page = 2;
+};
+
+// The Graph application roles the app holds unless graph_missing_roles takes some away.
+inline const std::vector<std::string>& graph_application_roles() {
+    static const std::vector<std::string> roles = {"AuditLog.Read.All", "Directory.Read.All", "Reports.Read.All",
+                                                   "ReportSettings.Read.All"};
+    return roles;
+}
+
 struct FaultSettings {
     int latency_ms = 0;
     std::optional<ThrottleFault> throttle;
@@ -108,6 +135,11 @@ struct FaultSettings {
     std::optional<ExpireTokensFault> expire_tokens;
     std::optional<TokenErrorFault> token_error;
     std::optional<TokenGarbageFault> token_garbage;
+    std::optional<GraphThrottleFault> graph_throttle;
+    std::optional<GraphForbiddenFault> graph_no_premium;
+    std::optional<GraphForbiddenFault> graph_permission_missing;
+    std::optional<GraphStaleSkiptokenFault> graph_stale_skiptoken;
+    std::vector<std::string> graph_missing_roles;  // canonical names, from graph_application_roles()
 
     // Throws std::invalid_argument naming the member that is wrong; unknown members are refused
     // so that a misspelt fault does not silently do nothing.
@@ -144,6 +176,12 @@ public:
     bool forbidden(std::string_view cmdlet) const;  // the same, without counting a firing
     bool expires_links();
     std::optional<std::string> foreign_next_link();  // the origin, when the fault is on
+    std::optional<GraphThrottleFault> take_graph_throttle(std::string_view endpoint);
+    bool take_graph_no_premium();
+    bool take_graph_permission_missing();
+    bool take_graph_stale_skiptoken(int page_number);
+    // The Graph application roles a token issued now carries: all of them but graph_missing_roles.
+    std::vector<std::string> graph_roles() const;
 
     web::json::value report() const;  // {"active": …, "fired": {"throttle": 2, …}}
 

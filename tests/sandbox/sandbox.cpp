@@ -6,6 +6,7 @@
 #include "control_api.h"
 #include "exchange_error.h"
 #include "files.h"
+#include "graph_api.h"
 #include "invoke_command.h"
 #include "text.h"
 #include "token_endpoint.h"
@@ -66,6 +67,8 @@ HttpResponse Sandbox::route(const HttpRequest& request) {
     if (is_admin_api(segments) && segments[4] == "InvokeCommand")
         return handle_invoke_command(state_, request, segments[3]);
     if (is_admin_api(segments) && segments[4] == "$batch") return handle_batch(state_, request, segments[3]);
+    if (is_graph_path(request.path)) return handle_graph(state_, request);
+    if (is_report_download_path(request.path)) return handle_report_download(state_, request);
     return not_found(request.path);
 }
 
@@ -77,6 +80,11 @@ void Sandbox::set_port(int port) {
 void Sandbox::set_faults(FaultSettings faults) {
     const std::lock_guard lock(mutex_);
     state_.faults.replace(std::move(faults));
+}
+
+void Sandbox::load_usage(const web::json::value& document) {
+    const std::lock_guard lock(mutex_);
+    state_.graph.usage = std::make_shared<const UsageData>(UsageData::parse(document, state_.tenant, state_.clock()));
 }
 
 void Sandbox::keep_state_file(std::filesystem::path path) {

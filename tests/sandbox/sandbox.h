@@ -21,6 +21,9 @@ public:
 
     void set_port(int port);  // the listener's port: part of the accepted scopes, audiences and links
     void set_faults(FaultSettings faults);
+    // Replaces the usage data Graph answers from (the document of POST /_sandbox/usage); throws
+    // std::invalid_argument naming what is wrong.
+    void load_usage(const web::json::value& document);
     // Writes the state document to `path` after every write cmdlet and on write_state_file().
     void keep_state_file(std::filesystem::path path);
     void write_state_file();

@@ -11,6 +11,7 @@
 #include "client_assertion.h"
 #include "clock.h"
 #include "faults.h"
+#include "graph_api.h"
 #include "journal.h"
 #include "paging.h"
 #include "service_behaviours.h"
@@ -68,6 +69,8 @@ struct SandboxState {
     // Bodies POSTed to /_sandbox/webhook: a stand-in for a chat webhook, so that notifications
     // can be seen arriving over HTTPS.
     std::vector<web::json::value> webhooks;
+    // Microsoft Graph's usage sources: the usage data, sign-in pages and report downloads.
+    GraphState graph;
 };
 
 }  // namespace sandbox

@@ -38,9 +38,9 @@ std::vector<RegisteredCertificate> load_app_certificates(const std::vector<std::
     return certificates;
 }
 
-Tenant load_seed(const ServeOptions& options) {
+Tenant load_seed(const ServeOptions& options, const web::json::value& seed) {
     try {
-        return Tenant::from_snapshot(read_json_file(options.seed), options.tenant);
+        return Tenant::from_snapshot(seed, options.tenant);
     } catch (const SnapshotError& error) {
         std::string message = "seed " + options.seed.string() + ":";
         for (const auto& problem : error.problems()) message += "\n  " + problem;
@@ -67,7 +67,8 @@ web::json::value read_json_file(const std::filesystem::path& path) {
 
 int serve(const ServeOptions& options) {
     // The tenant, the app registration and the fault settings, from the files given.
-    Tenant tenant = load_seed(options);
+    const web::json::value seed = read_json_file(options.seed);
+    Tenant tenant = load_seed(options, seed);
     std::vector<RegisteredCertificate> app_certificates = load_app_certificates(options.app_certificates);
     std::optional<FaultSettings> faults;
     if (options.faults_file) {
@@ -90,6 +91,14 @@ int serve(const ServeOptions& options) {
     Sandbox sandbox(std::move(config), std::move(tenant), std::move(app_certificates),
                     options.reject_pss ? PssPolicy::rs256_only : PssPolicy::accept);
     if (faults) sandbox.set_faults(std::move(*faults));
+    // The usage evidence Graph answers from, when the seed has some.
+    if (seed.is_object() && seed.has_field("usage") && !seed.at("usage").is_null()) {
+        try {
+            sandbox.load_usage(seed.at("usage"));
+        } catch (const std::invalid_argument& error) {
+            throw std::runtime_error("seed " + options.seed.string() + ":\n  " + error.what());
+        }
+    }
     if (options.state_file) sandbox.keep_state_file(*options.state_file);
 
     // TLS identity, then the listener; the port is published only once it accepts connections.

@@ -13,6 +13,13 @@ using web::json::value;
 
 constexpr std::string_view kAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
+// Microsoft Graph's scope, by its URI or its application id.
+bool is_graph_scope(std::string_view scope) {
+    scope = trim(scope);
+    return iequals(scope, std::string(kGraphResource) + "/.default") ||
+           iequals(scope, "00000003-0000-0000-c000-000000000000/.default");
+}
+
 // Entra's checks, in the order it reports them; nullopt when the request earns a token.
 std::optional<EntraError> check_request(SandboxState& state, const HttpRequest& request,
                                         const std::string& tenant_segment) {
@@ -32,8 +39,9 @@ std::optional<EntraError> check_request(SandboxState& state, const HttpRequest& 
     const auto scope = query_value(form, "scope");
     if (!scope) return entra::missing_parameter("scope");
     const auto origins = state.origins();
-    if (std::none_of(origins.begin(), origins.end(),
-                     [&](const std::string& origin) { return trim(*scope) == origin + "/.default"; })) {
+    if (!is_graph_scope(*scope) && std::none_of(origins.begin(), origins.end(), [&](const std::string& origin) {
+            return trim(*scope) == origin + "/.default";
+        })) {
         return entra::invalid_scope(*scope);
     }
     if (query_value(form, "client_secret")) return entra::client_secret_not_accepted();
@@ -70,25 +78,32 @@ HttpResponse garbage_answer(TokenGarbage kind) {
 
 }  // namespace
 
-std::string AccessTokens::issue(Instant now, std::chrono::seconds lifetime, const std::string& claims) {
+std::string AccessTokens::issue(Instant now, std::chrono::seconds lifetime, const std::string& claims,
+                                TokenGrant grant) {
     // Tokens a day past expiry are forgotten; until then a client is told its token expired.
-    std::erase_if(expiry_by_digest_, [now](const auto& entry) { return entry.second + std::chrono::hours(24) < now; });
+    std::erase_if(issued_by_digest_,
+                  [now](const auto& entry) { return entry.second.expiry + std::chrono::hours(24) < now; });
     const std::string signature = base64url_encode(random_bytes(48));
     std::string token = base64url_encode(R"({"typ":"JWT","alg":"RS256","kid":"authgate-sandbox"})") + "." +
                         base64url_encode(claims) + "." + signature;
-    expiry_by_digest_[sha256(token)] = now + lifetime;
+    issued_by_digest_[sha256(token)] = Issued{now + lifetime, std::move(grant)};
     issued_digests_.push_back(hex_upper(sha256(signature)));
     return token;
 }
 
 void AccessTokens::expire_all(Instant now) {
-    for (auto& [digest, expiry] : expiry_by_digest_) expiry = std::min(expiry, now);
+    for (auto& [digest, issued] : issued_by_digest_) issued.expiry = std::min(issued.expiry, now);
 }
 
 AccessTokens::Check AccessTokens::check(std::string_view token, Instant now) const {
-    const auto found = expiry_by_digest_.find(sha256(token));
-    if (found == expiry_by_digest_.end()) return Check::unknown;
-    return now < found->second ? Check::valid : Check::expired;
+    const auto found = issued_by_digest_.find(sha256(token));
+    if (found == issued_by_digest_.end()) return Check::unknown;
+    return now < found->second.expiry ? Check::valid : Check::expired;
+}
+
+const TokenGrant* AccessTokens::grant(std::string_view token) const {
+    const auto found = issued_by_digest_.find(sha256(token));
+    return found == issued_by_digest_.end() ? nullptr : &found->second.grant;
 }
 
 HttpResponse handle_token_request(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment) {
@@ -118,16 +133,25 @@ HttpResponse handle_token_request(SandboxState& state, const HttpRequest& reques
     const auto seconds = [](Instant t) { return static_cast<int64_t>(t.time_since_epoch() / std::chrono::seconds(1)); };
     value claims = value::object(true);
     const std::string scope = query_value(parse_form(request.body), "scope").value_or("");
-    claims["aud"] = value::string(scope.substr(0, scope.rfind("/.default")));
+    // Graph's scope earns a Graph token. The sandbox's own origin serves the admin API and Graph
+    // alike, so a token for it carries the roles of both.
+    TokenGrant grant;
+    grant.audience = is_graph_scope(scope) ? std::string(kGraphResource)
+                                           : std::string(trim(scope.substr(0, scope.rfind("/.default"))));
+    if (!is_graph_scope(scope)) grant.roles.push_back("Exchange.ManageAsApp");
+    for (const auto& role : state.faults.graph_roles()) grant.roles.push_back(role);
+    claims["aud"] = value::string(grant.audience);
     claims["iss"] = value::string("https://sts.windows.net/" + state.tenant_guid() + "/");
     claims["iat"] = value::number(seconds(now));
     claims["nbf"] = value::number(seconds(now));
     claims["exp"] = value::number(seconds(now + lifetime));
     claims["app_displayname"] = value::string("authgate");
     claims["appid"] = value::string(state.config.app_id);
-    claims["roles"] = value::array({value::string("Exchange.ManageAsApp")});
+    std::vector<value> roles;
+    for (const auto& role : grant.roles) roles.push_back(value::string(role));
+    claims["roles"] = value::array(roles);
     claims["tid"] = value::string(state.tenant_guid());
-    body["access_token"] = value::string(state.tokens.issue(now, lifetime, claims.serialize()));
+    body["access_token"] = value::string(state.tokens.issue(now, lifetime, claims.serialize(), std::move(grant)));
     HttpResponse response = HttpResponse::json(200, body);
     response.headers.set("Cache-Control", "no-store, no-cache");
     response.headers.set("client-request-id", correlation_id);

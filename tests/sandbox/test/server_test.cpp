@@ -82,9 +82,12 @@ int read_port(const std::filesystem::path& port_file) {
     return 0;
 }
 
-web::http::client::http_client client_for(const std::string& origin, const std::filesystem::path& ca_file) {
+// `max_redirects` 0: redirects are answered to the caller rather than followed.
+web::http::client::http_client client_for(const std::string& origin, const std::filesystem::path& ca_file,
+                                          size_t max_redirects = 10) {
     web::http::client::http_client_config config;
     config.set_timeout(std::chrono::seconds(10));
+    config.set_max_redirects(max_redirects);
     config.set_ssl_context_callback(
         [ca_file](boost::asio::ssl::context& context) { context.load_verify_file(ca_file.string()); });
     return web::http::client::http_client(origin, config);
@@ -202,6 +205,112 @@ TEST_CASE("the sandbox serves a client over verified HTTPS from token to paged r
     const value final_state = value::parse(read_file(directory / "state.json"));
     CHECK(final_state.at("cas_mailboxes").at(1).at("SmtpClientAuthenticationDisabled").is_null());
     CHECK(final_state.at("faults").at("fired").at("drop_connection").as_integer() == 1);
+    std::filesystem::remove_all(directory);
+}
+
+TEST_CASE("the sandbox serves Graph's usage sources over verified HTTPS, from usage in its seed") {
+    const auto directory = temporary_directory();
+    ChildProcess maker({SANDBOX_BINARY, "make-client-cert", "--out-dir", (directory / "client").string()},
+                       directory / "make.log");
+    REQUIRE(maker.wait(std::chrono::seconds(20)) == 0);
+    value seed = value::parse(read_file(std::string(SANDBOX_TEST_DATA) + "/small_tenant.json"));
+    seed["usage"] = value::parse(R"({"signins":[
+        {"user":"scanner-3f@contoso.com","count":5,"first":"2026-11-20T08:00:00Z","last":"2026-11-29T08:00:00Z"},
+        {"user":"printer@contoso.com","count":2,"clientAppUsed":"IMAP4","last":"2026-11-28T08:00:00Z"}],
+      "email_app_usage":[{"user":"scanner-3f@contoso.com","smtp":"Yes","lastActivity":"2026-11-29"}]})");
+    write_file_atomically(directory / "seed.json", seed.serialize());
+    ChildProcess server({SANDBOX_BINARY, "--seed", (directory / "seed.json").string(), "--tenant",
+                         "contoso.onmicrosoft.com", "--app-id", kAppIdOnWire, "--app-cert",
+                         (directory / "client" / "client.pem").string(), "--tls-dir", (directory / "tls").string(),
+                         "--port-file", (directory / "port").string(), "--quiet"},
+                        directory / "server.log");
+    const int port = read_port(directory / "port");
+    const std::string origin = "https://127.0.0.1:" + std::to_string(port);
+    const auto ca_file = directory / "tls" / "ca.pem";
+    auto client = client_for(origin, ca_file);
+
+    const std::string pem = read_file(directory / "client" / "client.pem");
+    const TestCredential credential{read_certificate_pem(pem, "client.pem"), read_private_key_pem(pem, "client.pem")};
+    const std::string assertion =
+        sign_assertion(standard_header(credential, Algorithm::rs256),
+                       standard_claims(kAppIdOnWire, origin + "/contoso.onmicrosoft.com/oauth2/v2.0/token",
+                                       std::chrono::system_clock::now()),
+                       credential.key.get(), Algorithm::rs256);
+    http::http_request token_request(http::methods::POST);
+    token_request.set_request_uri("/contoso.onmicrosoft.com/oauth2/v2.0/token");
+    token_request.set_body("grant_type=client_credentials&client_id=" + std::string(kAppIdOnWire) +
+                               "&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
+                               "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+                               "&client_assertion=" +
+                               assertion,
+                           "application/x-www-form-urlencoded");
+    const http::http_response token_response = client.request(token_request).get();
+    REQUIRE(token_response.status_code() == 200);
+    const std::string token = token_response.extract_json().get().at("access_token").as_string();
+
+    // Sign-ins filtered as a client asks, two to a page, each nextLink followed as given.
+    web::http::uri_builder query("/v1.0/auditLogs/signIns");
+    query.append_query("$filter",
+                       "createdDateTime ge 2026-11-01T00:00:00Z and (clientAppUsed eq 'Authenticated SMTP' or "
+                       "clientAppUsed eq 'SMTP') and status/errorCode eq 0");
+    query.append_query("$top", "2");
+    std::string next = query.to_string();
+    std::vector<std::string> times;
+    for (int page = 0; page < 10 && !next.empty(); ++page) {
+        http::http_request read(http::methods::GET);
+        read.set_request_uri(next);
+        read.headers().add("Authorization", "Bearer " + token);
+        const http::http_response answer = client.request(read).get();
+        REQUIRE(answer.status_code() == 200);
+        const value body = answer.extract_json().get();
+        for (const value& row : body.at("value").as_array()) times.push_back(row.at("createdDateTime").as_string());
+        next = body.has_field("@odata.nextLink") ? body.at("@odata.nextLink").as_string() : "";
+        if (!next.empty()) {
+            REQUIRE(next.starts_with(origin + "/v1.0/auditLogs/signins?"));
+            next = next.substr(origin.size());
+        }
+    }
+    CHECK(times == std::vector<std::string>{"2026-11-29T08:00:00.0000000Z", "2026-11-27T02:00:00.0000000Z",
+                                            "2026-11-24T20:00:00.0000000Z", "2026-11-22T14:00:00.0000000Z",
+                                            "2026-11-20T08:00:00.0000000Z"});
+
+    // The report. cpprest's client follows redirects by default, and sends the bearer token along:
+    // the download is recorded with its Authorization header.
+    http::http_request report(http::methods::GET);
+    report.set_request_uri("/v1.0/reports/getEmailAppUsageUserDetail(period='D7')");
+    report.headers().add("Authorization", "Bearer " + token);
+    CHECK(client.request(report).get().status_code() == 200);
+    // Done right: the 302 taken as an answer, the download fetched without the token, later a 304.
+    client = client_for(origin, ca_file, 0);
+    const http::http_response moved = client.request(report).get();
+    REQUIRE(moved.status_code() == 302);
+    const std::string location = moved.headers().find("Location")->second;
+    REQUIRE(location.starts_with(origin + "/_reports/download/"));
+    const http::http_response download =
+        client_for(origin, ca_file).request(http::methods::GET, location.substr(origin.size())).get();
+    REQUIRE(download.status_code() == 200);
+    CHECK(download.headers().content_type() == "application/octet-stream");
+    const std::vector<unsigned char> bytes = download.extract_vector().get();
+    const std::string csv(bytes.begin(), bytes.end());
+    CHECK_THAT(csv, Catch::StartsWith("\xEF\xBB\xBFReport Refresh Date,User Principal Name,") &&
+                        Catch::Contains(",scanner-3f@contoso.com,scanner3f,False,,2026-11-29,"));
+    const std::string etag = download.headers().find("ETag")->second;
+    http::http_request again(http::methods::GET);
+    const std::string second = client.request(report).get().headers().find("Location")->second;
+    again.set_request_uri(second.substr(origin.size()));
+    again.headers().add("If-None-Match", etag);
+    CHECK(client.request(again).get().status_code() == 304);
+
+    const value state = client.request(http::methods::GET, "/_sandbox/state").get().extract_json().get();
+    CHECK(state.at("usage").at("signins").size() == 2);
+    const value downloads = state.at("report_downloads");
+    REQUIRE(downloads.size() == 3);
+    CHECK(downloads.at(0).at("authorization").as_bool() == true);
+    CHECK(downloads.at(1).at("authorization").as_bool() == false);
+    CHECK(downloads.at(2).at("status").as_integer() == 304);
+    CHECK(state.at("graph_requests").at("signIns").as_integer() == 3);
+    server.signal(SIGTERM);
+    CHECK(server.wait(std::chrono::seconds(10)) == 0);
     std::filesystem::remove_all(directory);
 }
 

@@ -14,6 +14,7 @@
 #include "agent/saved_plan.h"
 #include "agent/state_options.h"
 #include "agent/terminal.h"
+#include "agent/usage_evidence.h"
 #include "policies/planner.h"
 #include "policies/printable.h"
 #include "policies/readback.h"
@@ -102,6 +103,7 @@ int run_apply(CommandContext& context) {
         "allow-large", "apply even when the plan has more changes than [guardrails] max_changes")(
         "max-plan-age", po::value<std::string>()->default_value("24h"), "refuse a saved plan older than this")(
         "at", po::value<std::string>(), "judge exceptions as at this time (RFC 3339), not now; never earlier than now");
+    add_usage_options(options, true);
     add_connection_options(options);
     add_state_option(options);
     add_color_option(options);
@@ -161,6 +163,8 @@ int run_apply(CommandContext& context) {
                       format_instant(holder->lease_until) + ")");
 
     // 3. A fresh read of the tenant, under the lock, and the plan made from it.
+    const UsageOptions usage = usage_options(*values);
+    std::optional<UsageEvidence> evidence;
     const auto read_and_plan = [&](Instant at) -> std::optional<std::pair<LiveState, Plan>> {
         LiveState live;
         try {
@@ -177,6 +181,18 @@ int run_apply(CommandContext& context) {
             print_diagnostics(context.err, planned.diagnostics);
             run.finish(RunOutcome::failed, "no plan could be made");
             return std::nullopt;
+        }
+        // Who the plan cuts off; the evidence is read once per run.
+        if (plan_wants_usage(desired.state, usage)) {
+            if (!evidence) evidence = gather_usage(session.get(), usage, at, &journal, run.record().tenant, &logger);
+            const Diagnostics refused = judge_usage(planned.plan, desired.state, live, *evidence, at, usage);
+            if (refused.has_errors()) {
+                render_text(context.out, planned.plan, stdout_style(*values));
+                print_diagnostics(context.err, refused);
+                context.err << "Nothing was changed.\n";
+                run.finish(RunOutcome::refused, "the recent-use guardrail refused the plan");
+                return std::nullopt;
+            }
         }
         prepend_warnings(planned.plan, desired.diagnostics);
         return std::make_pair(std::move(live), std::move(planned.plan));
@@ -238,6 +254,10 @@ int run_apply(CommandContext& context) {
     fields.insert(fields.begin(), {{"changes", std::to_string(result.apply.changes.size())},
                                    {"write_seconds", seconds_text(result.apply.write_time)},
                                    {"verify_seconds", seconds_text(result.apply.verify_time)}});
+    // The journal's part of the whole run so far: the statements it ran and the time they took.
+    const Journal::Cost journal_cost = journal.cost();
+    fields.insert(fields.end(), {{"journal_statements", std::to_string(journal_cost.statements)},
+                                 {"journal_seconds", seconds_text(journal_cost.time)}});
     logger.log(LogLevel::debug, "apply", "changes sent and read back", fields);
     return result.exit_code();
 }

@@ -11,6 +11,7 @@
 #include "agent/saved_plan.h"
 #include "agent/state_options.h"
 #include "agent/terminal.h"
+#include "agent/usage_evidence.h"
 #include "connectors/snapshot.h"
 #include "policies/planner.h"
 #include "state/journal.h"
@@ -26,6 +27,7 @@ int run_plan(CommandContext& context) {
                                                                                     "text (default), markdown or json")(
         "detailed-exitcode", "exit 2 when there are changes to make")(
         "out", po::value<std::string>(), "also save the plan, for authgate apply PLANFILE");
+    add_usage_options(options, true);
     add_connection_options(options);
     add_state_option(options);
     add_github_option(options);
@@ -55,12 +57,13 @@ int run_plan(CommandContext& context) {
     ConnectionSettings settings = gather_connection(*values, checked.state, environment);
     LiveState live;
     std::optional<std::string> tenant_id;  // the GUID the sign-in names, when the tenant is read
+    std::unique_ptr<TenantSession> session;
     try {
         if (values->count("snapshot")) {
             live = SnapshotConnector((*values)["snapshot"].as<std::string>()).read_live_state();
         } else {
             settings = resolve_connection(*values, checked.state, environment);
-            const auto session = open_tenant(settings, environment, context.clock);
+            session = open_tenant(settings, environment, context.clock);
             Progress progress(*values);
             session->on_progress([&](const std::string& text) { progress.update(text); });
             live = read_tenant(*session, logger);
@@ -74,9 +77,10 @@ int run_plan(CommandContext& context) {
     // 3. The plan, with the desired state's own warnings ahead of the planner's.
     // What authgate granted before (to recognise removed exceptions), if it has a journal here.
     PlanHistory history;
-    if (auto journal = Journal::open_existing(state_path(*values))) {
-        const std::string name = checked.state.tenant ? checked.state.tenant->id : settings.tenant;
-        std::string key = name;
+    auto journal = Journal::open_existing(state_path(*values));
+    const std::string name = checked.state.tenant ? checked.state.tenant->id : settings.tenant;
+    std::string key = name;
+    if (journal) {
         if (tenant_id) {
             journal->adopt_tenant(name, *tenant_id);
             key = *tenant_id;
@@ -93,9 +97,24 @@ int run_plan(CommandContext& context) {
         return exit_error;
     }
     Plan& plan = result.plan;
+    // Who the plan cuts off, when the desired state or the command asks (a snapshot plan reads
+    // no Graph source: the report given and what the journal kept).
+    Diagnostics refused;
+    const UsageOptions usage = usage_options(*values);
+    if (plan_wants_usage(checked.state, usage)) {
+        const UsageEvidence evidence = gather_usage(session.get(), usage, now, journal ? &*journal : nullptr, key,
+                                                    &logger);
+        refused = judge_usage(plan, checked.state, live, evidence, now, usage);
+    }
     prepend_warnings(plan, checked.diagnostics);
 
     render_plan(context.out, plan, format, stdout_style(*values));
+    if (refused.has_errors()) {
+        print_diagnostics(context.err, refused);
+        if (github) annotate(context.err, refused.all());
+        context.err << "No plan is saved: the recent-use guardrail refuses it.\n";
+        return exit_error;
+    }
     if (github) {
         annotate(context.err, plan.warnings);
         append_step_summary(plan);

@@ -82,6 +82,57 @@ value plan_to_json(const Plan& plan) {
         warnings[i] = entry;
     }
     json["warnings"] = warnings;
+    if (plan.usage) {
+        value usage = value::object(true);
+        usage["days"] = value::number(plan.usage->days);
+        usage["complete"] = value::boolean(!plan.usage->incomplete() && !plan.usage->sources.empty());
+        value sources = value::array();
+        for (std::size_t i = 0; i < plan.usage->sources.size(); ++i) {
+            const SourceReport& source = plan.usage->sources[i];
+            value entry = value::object(true);
+            entry["source"] = value::string(std::string(to_string(source.source)));
+            entry["read"] = value::boolean(source.read);
+            entry["why_not"] = value::string(source.why_not);
+            entry["from"] = value::string(format_instant(source.from));
+            entry["to"] = value::string(format_instant(source.to));
+            entry["senders"] = value::number(static_cast<int64_t>(source.rows));
+            value notes = value::array();
+            for (std::size_t n = 0; n < source.notes.size(); ++n) notes[n] = value::string(source.notes[n]);
+            entry["notes"] = notes;
+            sources[i] = entry;
+        }
+        usage["sources"] = sources;
+        value impacts = value::array();
+        for (std::size_t i = 0; i < plan.usage->impacts.size(); ++i) {
+            const ChangeImpact& impact = plan.usage->impacts[i];
+            const Change& change = plan.changes.at(impact.change);
+            value entry = value::object(true);
+            entry["change"] = value::number(static_cast<uint64_t>(impact.change));
+            entry["resource"] = value::string(std::string(to_string(change.resource)));
+            entry["target"] = value::string(change.target);
+            entry["attribute"] = value::string(change.attribute);
+            if (impact.inheriting >= 0) {
+                entry["inheriting"] = value::number(static_cast<int64_t>(impact.inheriting));
+                entry["inheriting_seen"] = value::number(static_cast<int64_t>(impact.inheriting_seen));
+            }
+            value cutoffs = value::array();
+            for (std::size_t c = 0; c < impact.cutoffs.size(); ++c) {
+                const Cutoff& cutoff = impact.cutoffs[c];
+                value item = value::object(true);
+                item["mailbox"] = value::string(cutoff.mailbox);
+                item["use"] = value::string(cutoff.use);
+                item["last_seen"] = cutoff.last_seen ? value::string(format_instant(*cutoff.last_seen)) : value::null();
+                item["basic_only"] = value::boolean(cutoff.basic_only);
+                item["recent"] = value::boolean(cutoff.recent);
+                item["accepted"] = cutoff.accepted ? value::string(*cutoff.accepted) : value::null();
+                cutoffs[c] = item;
+            }
+            entry["cutoffs"] = cutoffs;
+            impacts[i] = entry;
+        }
+        usage["impacts"] = impacts;
+        json["usage"] = usage;
+    }
 
     value skipped = value::array(plan.skipped.size());
     for (std::size_t i = 0; i < plan.skipped.size(); ++i) {

@@ -66,6 +66,28 @@ void render_markdown(std::ostream& stream, const Plan& plan) {
     std::string out;
     out += "### authgate plan for " + code(plan.tenant) + "\n\n";
     out += "**" + summary_line(plan) + "** Evaluated at " + format_instant(plan.evaluated_at) + ".\n\n";
+    // For reviewers, first: who this plan cuts off, and what the evidence could see.
+    if (plan.usage) {
+        out += "#### Impact on senders (last " + std::to_string(plan.usage->days) + " days)\n\n";
+        bool any = false;
+        for (const ChangeImpact& impact : plan.usage->impacts) {
+            const Change& change = plan.changes.at(impact.change);
+            if (impact.inheriting >= 0)
+                out += "- " + code(describe(change)) + ": " + describe(impact, plan.usage->days) + "\n";
+            for (const Cutoff& cutoff : impact.cutoffs) {
+                any = true;
+                out += std::string("- ") + (cutoff.accepted ? "" : "**") +
+                       (cutoff.basic_only ? "takes Basic SMTP from " : "cuts off ") + code(cutoff.mailbox.text()) +
+                       (cutoff.accepted ? "" : "**") + ": " + code(cutoff.use) +
+                       (cutoff.accepted ? " (accepted: " + code(*cutoff.accepted) + ")" : "") + "\n";
+            }
+        }
+        if (!any) out += "- No sender seen using SMTP AUTH is cut off by this plan.\n";
+        for (const SourceReport& source : plan.usage->sources)
+            out += std::string("- Evidence ") + (source.read ? "" : "**not read**: ") + code(describe(source)) + "\n";
+        if (plan.usage->sources.empty()) out += "- **No evidence source was read**: nothing is known of who sends.\n";
+        out += "\n";
+    }
 
     if (!plan.changes.empty()) {
         std::map<std::pair<std::string, std::string>, std::pair<std::size_t, std::size_t>> counts;

@@ -62,7 +62,19 @@ void render_text(std::ostream& out, const Plan& plan, const TextStyle& style) {
                 << printable(describe(change.before, "\"")) << " -> " << printable(describe(change.after, "\""));
             if (change.action == Action::report) out << " (report only)";
             out << "\n      " << to_string(change.reason) << ": " << printable(change.detail) << "\n";
+            if (!plan.usage) continue;
+            if (const ChangeImpact* impact = plan.usage->of(static_cast<std::size_t>(&change - plan.changes.data()))) {
+                if (impact->inheriting >= 0) out << "      " << describe(*impact, plan.usage->days) << "\n";
+                for (const Cutoff& cutoff : impact->cutoffs)
+                    out << "      " << paint(cutoff.accepted ? "33" : "31", describe(cutoff)) << "\n";
+            }
         }
+    }
+    if (plan.usage) {
+        out << "\nUsage evidence (last " << plan.usage->days << " days): " << plan.usage->cutoff_count()
+            << (plan.usage->cutoff_count() == 1 ? " sender" : " senders") << " cut off\n";
+        for (const SourceReport& source : plan.usage->sources) out << "  - " << describe(source) << "\n";
+        if (plan.usage->sources.empty()) out << "  - no source was read: nothing is known of who sends\n";
     }
     if (!plan.skipped.empty()) {
         out << "\nSkipped:\n";

@@ -90,17 +90,27 @@ struct Exception {
     SourceLocation expires_source;
 };
 
+// A mailbox whose cut-off is accepted although it was seen sending: the recent-use guardrail
+// lets a plan take SMTP AUTH from it.
+struct AcceptedCutoff {
+    Name mailbox;
+    std::string reason;
+    SourceLocation source;
+};
+
 struct SmtpAuth {
     std::optional<Located<bool>> org_disabled;  // absent: the org switch is not managed
     UnlistedOverrides unlisted_overrides = UnlistedOverrides::report;
     std::vector<Located<std::string>> deny;
     std::vector<Exception> exceptions;
+    std::vector<AcceptedCutoff> accept_cutoff;
 };
 
 struct ExceptionSettings {
     int max_days = 180;
     std::vector<int> warn_days{14, 7, 1};
     std::optional<Located<std::string>> basic_auth_policy;
+    std::optional<Located<int>> unused_days;  // warn about an exception with no SMTP AUTH use in this many days
     SourceLocation source;
 
     int max_warn_days() const;
@@ -131,6 +141,10 @@ struct Guardrails {
     int max_changes = 100;
     std::vector<Located<std::string>> protected_mailboxes;
     MissingMailbox missing_mailbox = MissingMailbox::warn;
+    // A plan may not cut off a mailbox seen sending with SMTP AUTH in this many days, unless it
+    // is in [smtp_auth] accept_cutoff or the command is given --accept-impact; without evidence
+    // (a source that could not be read) it refuses rather than assume no use.
+    std::optional<Located<int>> recent_use_days;
 };
 
 // Where drift, expiry reverts, warnings and failures are announced.

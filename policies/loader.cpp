@@ -104,12 +104,12 @@ private:
         if (inserted) return true;
         const std::string first = to_string(it->second);
         // [smtp_auth] itself may be in many files; only its settings may not, so say which part.
-        diagnostics_.error(here,
-                           section == smtp_settings
-                               ? "[smtp_auth] settings (org_disabled, unlisted_overrides, deny) are already "
-                                 "declared in " +
-                                     first + "; only [[smtp_auth.exception]] may be split across files"
-                               : section + " is already declared in " + first + "; it may appear in one file only");
+        diagnostics_.error(
+            here, section == smtp_settings
+                      ? "[smtp_auth] settings (org_disabled, unlisted_overrides, deny, accept_cutoff) are already "
+                        "declared in " +
+                            first + "; only [[smtp_auth.exception]] may be split across files"
+                      : section + " is already declared in " + first + "; it may appear in one file only");
         return false;
     }
 
@@ -180,18 +180,19 @@ private:
 
     void read_smtp_auth(const toml::table& table, const std::string& file) {
         TableReader reader(table, "[smtp_auth]", file, diagnostics_);
-        reader.allow_keys({"org_disabled", "unlisted_overrides", "deny", "exception"});
+        reader.allow_keys({"org_disabled", "unlisted_overrides", "deny", "accept_cutoff", "exception"});
         SmtpAuth& smtp = state_.smtp_auth ? *state_.smtp_auth : state_.smtp_auth.emplace();
 
         // The settings keys may be written in one file only; exceptions may come from any.
         const toml::node* first_setting = nullptr;
-        for (std::string_view key : {"org_disabled", "unlisted_overrides", "deny"})
+        for (std::string_view key : {"org_disabled", "unlisted_overrides", "deny", "accept_cutoff"})
             if (const toml::node* node = reader.find(key); node && !first_setting) first_setting = node;
         if (first_setting && claim(smtp_settings, reader.location())) {
             if (auto org = reader.boolean("org_disabled")) smtp.org_disabled = org;
             if (auto mode = reader.choice<UnlistedOverrides>("unlisted_overrides"))
                 smtp.unlisted_overrides = mode->value;
             if (auto deny = reader.addresses("deny")) smtp.deny = std::move(*deny);
+            read_accept_cutoff(reader, file, smtp);
         }
 
         const toml::node* exceptions = reader.find("exception");
@@ -204,6 +205,31 @@ private:
             return;
         }
         for (const toml::node& element : *array) read_exception(*element.as_table(), file, smtp);
+    }
+
+    // accept_cutoff = [{ mailbox = "...", reason = "..." }, ...]
+    void read_accept_cutoff(TableReader& reader, const std::string& file, SmtpAuth& smtp) {
+        const toml::node* node = reader.find("accept_cutoff");
+        if (!node) return;
+        const toml::array* array = node->as_array();
+        if (!array || !array->is_array_of_tables()) {
+            diagnostics_.error(reader.at(*node), "'accept_cutoff' must be an array of tables, e.g. accept_cutoff = "
+                                                 "[{ mailbox = \"old-app@contoso.com\", reason = \"retired\" }]; not " +
+                                                     std::string(type_name(node->type())));
+            return;
+        }
+        for (const toml::node& element : *array) {
+            TableReader entry(*element.as_table(), "accept_cutoff entry", file, diagnostics_);
+            entry.allow_keys({"mailbox", "reason"});
+            const auto mailbox = entry.string("mailbox", true);
+            const auto reason = entry.string("reason", true);
+            if (mailbox && !is_plausible_address(mailbox->value)) {
+                diagnostics_.error(mailbox->source,
+                                   "'mailbox' is not a plausible mail address: \"" + shown(mailbox->value) + "\"");
+                continue;
+            }
+            if (mailbox && reason) smtp.accept_cutoff.push_back({mailbox->value, reason->value, mailbox->source});
+        }
     }
 
     void read_exception(const toml::table& table, const std::string& file, SmtpAuth& smtp) {
@@ -286,10 +312,11 @@ private:
     void read_exception_settings(const toml::table& table, const std::string& file) {
         TableReader reader(table, "[exceptions]", file, diagnostics_);
         if (!claim("[exceptions]", reader.location())) return;
-        reader.allow_keys({"max_days", "warn_days", "basic_auth_policy"});
+        reader.allow_keys({"max_days", "warn_days", "basic_auth_policy", "unused_days"});
         ExceptionSettings& settings = state_.exception_settings;
         settings.source = reader.location();
         if (auto max_days = reader.integer("max_days", 1, 3650)) settings.max_days = max_days->value;
+        if (auto unused = reader.integer("unused_days", 1, 3650)) settings.unused_days = unused;
         if (const toml::node* node = reader.find("warn_days")) {
             const toml::array* array = node->as_array();
             if (!array) {
@@ -349,13 +376,14 @@ private:
     void read_guardrails(const toml::table& table, const std::string& file) {
         TableReader reader(table, "[guardrails]", file, diagnostics_);
         if (!claim("[guardrails]", reader.location())) return;
-        reader.allow_keys({"max_changes", "protected", "missing_mailbox"});
+        reader.allow_keys({"max_changes", "protected", "missing_mailbox", "recent_use_days"});
         if (auto max_changes = reader.integer("max_changes", 0, 1000000))
             state_.guardrails.max_changes = max_changes->value;
         if (auto protected_mailboxes = reader.addresses("protected"))
             state_.guardrails.protected_mailboxes = std::move(*protected_mailboxes);
         if (auto missing = reader.choice<MissingMailbox>("missing_mailbox"))
             state_.guardrails.missing_mailbox = missing->value;
+        if (auto recent = reader.integer("recent_use_days", 1, 3650)) state_.guardrails.recent_use_days = recent;
     }
 
     static constexpr const char* smtp_settings = "[smtp_auth] settings";

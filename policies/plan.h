@@ -13,6 +13,7 @@
 #include "names.h"
 #include "source.h"
 #include "time.h"
+#include "usage.h"
 
 namespace authgate {
 
@@ -145,6 +146,42 @@ struct Skipped {
     std::string detail;  // what would have changed
 };
 
+// A sender a change would cut off (take SMTP AUTH, or only Basic SMTP, away from), with its use.
+struct Cutoff {
+    Name mailbox;
+    std::string use;  // what was seen: "312 messages with Basic SMTP, last 2026-11-29 (1 day ago) (sign-in logs)"
+    std::optional<Instant> last_seen;
+    bool basic_only = false;              // the change takes Basic SMTP away; OAuth goes on
+    bool recent = false;                  // seen within [guardrails] recent_use_days
+    std::optional<std::string> accepted;  // why it may: accept_cutoff's reason, or "--accept-impact"
+};
+
+struct ChangeImpact {
+    std::size_t change = 0;  // its index in Plan::changes
+    std::vector<Cutoff> cutoffs;
+    long inheriting = -1;  // the org switch turned off: mailboxes that inherit it (else -1)
+    long inheriting_seen = 0;
+};
+
+// What the plan does to the senders seen using SMTP AUTH, and what the evidence could see.
+struct PlanUsage {
+    int days = 0;  // the window of evidence, in days
+    std::vector<SourceReport> sources;
+    std::vector<ChangeImpact> impacts;
+
+    bool incomplete() const;
+    std::size_t cutoff_count() const;
+    // The impact of the change at `index` in the plan, or null.
+    const ChangeImpact* of(std::size_t index) const;
+};
+
+// "inherited by 1204 mailboxes, 3 of them seen sending in the last 7 days"; "cuts off
+// scanner-2@contoso.com: 312 messages with Basic SMTP ..." (accepted: why). For people, inert.
+std::string describe(const ChangeImpact& impact, int days);
+std::string describe(const Cutoff& cutoff);
+// "sign-in logs: read, 1000 rows, 2026-11-23 to 2026-11-30" or "...: not read: why".
+std::string describe(const SourceReport& source);
+
 struct Plan {
     int format_version = 1;
     std::string tenant;
@@ -154,6 +191,7 @@ struct Plan {
     std::vector<ExceptionStatus> exceptions;
     std::vector<Diagnostic> warnings;
     std::vector<Skipped> skipped;
+    std::optional<PlanUsage> usage;  // when usage evidence was asked for
 
     std::size_t change_count() const;  // update + create
     std::size_t report_count() const;

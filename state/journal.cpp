@@ -91,6 +91,24 @@ const char* const migrations[] = {
     ALTER TABLE runs ADD COLUMN holder TEXT NOT NULL DEFAULT '';
     ALTER TABLE runs ADD COLUMN boot_id TEXT NOT NULL DEFAULT '';
     )sql",
+    // Who was seen sending with SMTP AUTH, per sender, source and protocol: first and last seen
+    // kept for good, so that the evidence outlives the sources' own retention.
+    R"sql(
+    CREATE TABLE sender_usage(
+        id INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        address TEXT NOT NULL,
+        user_id TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL,
+        protocol TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        messages INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        recorded_at TEXT NOT NULL);
+    CREATE UNIQUE INDEX sender_usage_once ON sender_usage(tenant, address, source, protocol);
+    )sql",
 };
 constexpr int current_version = static_cast<int>(std::size(migrations));
 
@@ -106,6 +124,122 @@ std::string in_dialect(std::string sql, Dialect dialect) {
     replace_all("run_id INTEGER", "run_id BIGINT");
     return sql;
 }
+
+// The journal's cost: every call into the database timed, and each statement counted once, as
+// it first runs.
+class Metered {
+public:
+    Metered(Journal::Cost& cost, long long statements) noexcept
+        : cost_(cost), started_(std::chrono::steady_clock::now()) {
+        cost_.statements += statements;
+    }
+    ~Metered() {
+        cost_.time += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started_);
+    }
+    Metered(const Metered&) = delete;
+    Metered& operator=(const Metered&) = delete;
+
+private:
+    Journal::Cost& cost_;
+    std::chrono::steady_clock::time_point started_;
+};
+
+class MeteredQuery final : public Query {
+public:
+    MeteredQuery(std::unique_ptr<Query> query, Journal::Cost& cost) : query_(std::move(query)), cost_(cost) {}
+
+    Query& bind(int index, const std::string& text) override {
+        const Metered metered(cost_, 0);
+        query_->bind(index, text);
+        return *this;
+    }
+    Query& bind(int index, long long number) override {
+        const Metered metered(cost_, 0);
+        query_->bind(index, number);
+        return *this;
+    }
+    Query& bind_null(int index) override {
+        const Metered metered(cost_, 0);
+        query_->bind_null(index);
+        return *this;
+    }
+    using Query::bind;
+
+    bool step() override {
+        const Metered metered(cost_, run_ ? 0 : 1);
+        run_ = true;
+        return query_->step();
+    }
+    long long affected() const override { return query_->affected(); }
+    bool is_null(int column) const override { return query_->is_null(column); }
+    std::string text(int column) const override { return query_->text(column); }
+    long long number(int column) const override { return query_->number(column); }
+
+private:
+    std::unique_ptr<Query> query_;
+    Journal::Cost& cost_;
+    bool run_ = false;
+};
+
+class MeteredDatabase final : public Database {
+public:
+    MeteredDatabase(std::unique_ptr<Database> database, Journal::Cost& cost)
+        : database_(std::move(database)), cost_(cost), server_(database_->dialect() == Dialect::postgresql) {}
+
+    Dialect dialect() const override { return database_->dialect(); }
+    std::string location() const override { return database_->location(); }
+
+    std::unique_ptr<Query> query(std::string_view sql) override {
+        const Metered metered(cost_, 0);  // prepared; counted when it runs
+        return std::make_unique<MeteredQuery>(database_->query(sql), cost_);
+    }
+    void execute(std::string_view sql) override {
+        const Metered metered(cost_, 1);
+        database_->execute(sql);
+    }
+    void begin_write() override {
+        const Metered metered(cost_, 1);
+        database_->begin_write();
+    }
+    void commit() override {
+        const Metered metered(cost_, 1);
+        database_->commit();
+    }
+    void rollback() noexcept override {
+        const Metered metered(cost_, 1);
+        database_->rollback();
+    }
+    int schema_version() override {
+        const Metered metered(cost_, 1);
+        return database_->schema_version();
+    }
+    void set_schema_version(int version) override {
+        const Metered metered(cost_, 1);
+        database_->set_schema_version(version);
+    }
+    // What SQLite does without a statement (its locks, its connection) counts none.
+    void lock_for_migration() override {
+        const Metered metered(cost_, server_ ? 1 : 0);
+        database_->lock_for_migration();
+    }
+    std::optional<bool> try_session_lock(std::int64_t key) override {
+        const Metered metered(cost_, server_ ? 1 : 0);
+        return database_->try_session_lock(key);
+    }
+    void release_session_lock(std::int64_t key) noexcept override {
+        const Metered metered(cost_, server_ ? 1 : 0);
+        database_->release_session_lock(key);
+    }
+    bool connected() override {
+        const Metered metered(cost_, server_ ? 1 : 0);
+        return database_->connected();
+    }
+
+private:
+    std::unique_ptr<Database> database_;
+    Journal::Cost& cost_;
+    bool server_;
+};
 
 // A statement of the journal: its binds for the journal's types, over the database's query.
 class Statement {
@@ -191,8 +325,15 @@ RunMode run_mode(ReconcileMode mode) {
 
 std::string value_text(const SettingValue& value) { return to_json<web::json::value>(value).serialize(); }
 
+Journal Journal::connect(const std::string& location) {
+    const auto started = std::chrono::steady_clock::now();
+    std::unique_ptr<Database> database = open_database(location);
+    return Journal(std::move(database),
+                   std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started));
+}
+
 Journal Journal::open(const std::string& location) {
-    Journal journal(open_database(location));
+    Journal journal = connect(location);
     journal.migrate();
     return journal;
 }
@@ -202,17 +343,20 @@ std::optional<Journal> Journal::open_existing(const std::string& location) {
         if (!std::filesystem::exists(location)) return std::nullopt;
         return open(location);
     }
-    Journal journal(open_database(location));
+    Journal journal = connect(location);
     if (journal.db_->schema_version() == 0) return std::nullopt;
     journal.migrate();
     return journal;
 }
 
-Journal::Journal(std::unique_ptr<Database> database) : db_(std::move(database)) {}
+Journal::Journal(std::unique_ptr<Database> database, std::chrono::nanoseconds opening)
+    : cost_(std::make_unique<Cost>(Cost{0, opening})),
+      db_(std::make_unique<MeteredDatabase>(std::move(database), *cost_)) {}
 Journal::Journal(Journal&& other) noexcept = default;
 Journal::~Journal() = default;
 
 std::string Journal::location() const { return db_->location(); }
+Journal::Cost Journal::cost() const { return *cost_; }
 Dialect Journal::dialect() const { return db_->dialect(); }
 
 int Journal::schema_version() const { return db_->schema_version(); }
@@ -616,6 +760,63 @@ std::vector<ExceptionEventRecord> Journal::exception_events(const std::string& t
     return read_events(statement);
 }
 
+void Journal::record_usage(const std::string& tenant, const std::vector<UsageObservation>& observations, Instant now) {
+    Transaction transaction(*db_);
+    for (const UsageObservation& seen : observations) {
+        // The earliest first sighting and the latest last one; the counts of the newest window.
+        Statement upsert(
+            *db_, "INSERT INTO sender_usage(tenant, address, user_id, source, protocol, first_seen, last_seen, "
+                  "messages, failures, last_error, recorded_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT(tenant, address, source, protocol) DO UPDATE SET "
+                  "first_seen = CASE WHEN excluded.first_seen < sender_usage.first_seen THEN excluded.first_seen "
+                  "ELSE sender_usage.first_seen END, "
+                  "user_id = CASE WHEN excluded.user_id != '' THEN excluded.user_id ELSE sender_usage.user_id END, "
+                  "messages = CASE WHEN excluded.last_seen >= sender_usage.last_seen THEN excluded.messages "
+                  "ELSE sender_usage.messages END, "
+                  "failures = CASE WHEN excluded.last_seen >= sender_usage.last_seen THEN excluded.failures "
+                  "ELSE sender_usage.failures END, "
+                  "last_error = CASE WHEN excluded.last_seen >= sender_usage.last_seen THEN excluded.last_error "
+                  "ELSE sender_usage.last_error END, "
+                  "last_seen = CASE WHEN excluded.last_seen > sender_usage.last_seen THEN excluded.last_seen "
+                  "ELSE sender_usage.last_seen END, "
+                  "recorded_at = excluded.recorded_at");
+        upsert.bind(1, tenant)
+            .bind(2, fold_case(seen.address))
+            .bind(3, seen.user_id)
+            .bind(4, seen.source)
+            .bind(5, seen.protocol)
+            .bind(6, format_instant(seen.first_seen))
+            .bind(7, format_instant(seen.last_seen))
+            .bind(8, seen.messages)
+            .bind(9, seen.failures)
+            .bind(10, seen.last_error)
+            .bind(11, format_instant(now))
+            .run();
+    }
+    transaction.commit();
+}
+
+std::vector<UsageObservation> Journal::usage(const std::string& tenant) const {
+    Statement statement(*db_, "SELECT address, user_id, source, protocol, first_seen, last_seen, messages, failures, "
+                              "last_error FROM sender_usage WHERE tenant = ? ORDER BY last_seen DESC, address");
+    statement.bind(1, tenant);
+    std::vector<UsageObservation> observations;
+    while (statement.step()) {
+        UsageObservation seen;
+        seen.address = statement.text(0);
+        seen.user_id = statement.text(1);
+        seen.source = stored_name<UsageSource>(statement.text(2), "usage source");
+        seen.protocol = stored_name<SmtpProtocol>(statement.text(3), "SMTP protocol");
+        seen.first_seen = statement.instant(4);
+        seen.last_seen = statement.instant(5);
+        seen.messages = statement.number(6);
+        seen.failures = statement.number(7);
+        seen.last_error = statement.text(8);
+        observations.push_back(std::move(seen));
+    }
+    return observations;
+}
+
 Journal::Counts Journal::counts() const {
     Counts counts;
     const auto count = [&](const char* sql) {
@@ -627,6 +828,7 @@ Journal::Counts Journal::counts() const {
     counts.changes = count("SELECT COUNT(*) FROM changes");
     counts.exception_events = count("SELECT COUNT(*) FROM exception_events");
     counts.drift = count("SELECT COUNT(*) FROM drift");
+    counts.usage = count("SELECT COUNT(*) FROM sender_usage");
     return counts;
 }
 
@@ -640,6 +842,8 @@ constexpr const char* change_columns =
     "run_id, sequence, resource, target, attribute, action, before, after, reason, status, error, "
     "client_request_id, verified, at";
 constexpr const char* event_columns = "run_id, tenant, mailbox, event, owner, expires, threshold_days, at";
+constexpr const char* usage_columns =
+    "tenant, address, user_id, source, protocol, first_seen, last_seen, messages, failures, last_error, recorded_at";
 constexpr const char* drift_columns =
     "tenant, resource, target, attribute, expected, actual, first_seen, last_seen, resolved_at";
 
@@ -685,7 +889,7 @@ Journal::Counts Journal::copy_to(Journal& to, Instant now) const {
     std::vector<std::string> names;
     {
         Statement all(*db_, "SELECT tenant FROM runs UNION SELECT tenant FROM exception_events UNION "
-                            "SELECT tenant FROM drift ORDER BY 1");
+                            "SELECT tenant FROM drift UNION SELECT tenant FROM sender_usage ORDER BY 1");
         while (all.step()) names.push_back(all.text(0));
     }
     {
@@ -699,7 +903,8 @@ Journal::Counts Journal::copy_to(Journal& to, Instant now) const {
     for (const std::string& tenant : names) {
         Statement there(*to.db_,
                         "SELECT (SELECT COUNT(*) FROM runs WHERE tenant = ?1) + (SELECT COUNT(*) FROM "
-                        "exception_events WHERE tenant = ?1) + (SELECT COUNT(*) FROM drift WHERE tenant = ?1)");
+                        "exception_events WHERE tenant = ?1) + (SELECT COUNT(*) FROM drift WHERE tenant = ?1) + "
+                        "(SELECT COUNT(*) FROM sender_usage WHERE tenant = ?1)");
         there.bind(1, tenant);
         if (there.step() && there.number(0) > 0)
             throw JournalError(to.location() + " already holds runs of tenant " + tenant +
@@ -724,6 +929,7 @@ Journal::Counts Journal::copy_to(Journal& to, Instant now) const {
     copy_rows(*db_, *to.db_, "changes", change_columns, &runs);
     copy_rows(*db_, *to.db_, "exception_events", event_columns, &runs);
     copy_rows(*db_, *to.db_, "drift", drift_columns, nullptr);
+    copy_rows(*db_, *to.db_, "sender_usage", usage_columns, nullptr);
 
     // What `to` now holds of these tenants is what was read, row for row.
     Counts copied;
@@ -738,6 +944,7 @@ Journal::Counts Journal::copy_to(Journal& to, Instant now) const {
         copied.changes += count("SELECT COUNT(*) FROM changes c JOIN runs r ON r.id = c.run_id WHERE r.tenant = ?");
         copied.exception_events += count("SELECT COUNT(*) FROM exception_events WHERE tenant = ?");
         copied.drift += count("SELECT COUNT(*) FROM drift WHERE tenant = ?");
+        copied.usage += count("SELECT COUNT(*) FROM sender_usage WHERE tenant = ?");
     }
     if (!(copied == source)) {
         throw JournalError("the copy in " + to.location() + " holds " + std::to_string(copied.runs) + " runs, " +

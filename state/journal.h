@@ -2,6 +2,7 @@
 // The journal: what authgate did, for auditors, and the lock that keeps two applies off one
 // tenant. In a SQLite file or a PostgreSQL database (state/database.h), with one schema and one
 // behaviour. It holds plan data only; no token, assertion, key or password is ever written.
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -206,8 +207,13 @@ public:
     std::vector<ExceptionEventRecord> granted_exceptions(const std::optional<std::string>& tenant = std::nullopt) const;
     std::vector<std::string> tenants() const;
 
+    // Usage evidence: each sender's sightings per source and protocol, merged into what is kept
+    // (the earliest first sighting, the latest last one, the newest window's counts).
+    void record_usage(const std::string& tenant, const std::vector<UsageObservation>& observations, Instant now);
+    std::vector<UsageObservation> usage(const std::string& tenant) const;
+
     struct Counts {
-        long long runs = 0, changes = 0, exception_events = 0, drift = 0;
+        long long runs = 0, changes = 0, exception_events = 0, drift = 0, usage = 0;
         bool operator==(const Counts&) const = default;
     };
     Counts counts() const;
@@ -217,11 +223,24 @@ public:
     // holds a tenant's lock here (its lease not run out at `now`). Returns what was copied.
     Counts copy_to(Journal& to, Instant now) const;
 
+    // What the journal has cost this process so far: the statements it ran (each transaction's
+    // BEGIN and COMMIT among them, and in PostgreSQL the lock's and the connection's checks; a
+    // migration's script counts as one), and the time spent in the database's calls, opening the
+    // connection included.
+    struct Cost {
+        long long statements = 0;
+        std::chrono::nanoseconds time{};
+    };
+    Cost cost() const;
+
 private:
-    explicit Journal(std::unique_ptr<Database> database);
+    Journal(std::unique_ptr<Database> database, std::chrono::nanoseconds opening);
+    // The database at `location`, opened (the time it took counted in its cost).
+    static Journal connect(const std::string& location);
     void migrate();
 
-    std::unique_ptr<Database> db_;
+    std::unique_ptr<Cost> cost_;    // where db_ counts; kept in place when the journal moves
+    std::unique_ptr<Database> db_;  // the database, every call counted in cost_
 };
 
 // JSON text of a plan value, as stored: null, true, false or a JSON string.

@@ -154,6 +154,8 @@ std::vector<std::string> Sandbox::connection_flags(const std::string& certificat
             origin(),
             "--exchange-endpoint",
             origin(),
+            "--graph-endpoint",
+            origin(),
             "--ca-bundle",
             ca_bundle(),
             "--app-id",
@@ -211,6 +213,13 @@ void Sandbox::set_faults(const std::string& document) const {
     const auto response =
         client.request(web::http::methods::POST, "/_sandbox/faults", document, "application/json").get();
     if (response.status_code() != 200) throw std::runtime_error("faults refused: " + response.extract_string().get());
+}
+
+void Sandbox::load_usage(const std::string& document) const {
+    auto client = control_client(origin(), ca_bundle());
+    const auto response =
+        client.request(web::http::methods::POST, "/_sandbox/usage", document, "application/json").get();
+    if (response.status_code() != 200) throw std::runtime_error("usage refused: " + response.extract_string().get());
 }
 
 int Sandbox::cmdlet_calls(const std::string& cmdlet) const {

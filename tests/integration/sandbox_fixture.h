@@ -72,6 +72,7 @@ public:
     web::json::value state() const;                      // GET /_sandbox/state
     std::string tenant_id() const;                       // the GUID its tokens name (tid)
     void set_faults(const std::string& document) const;  // POST /_sandbox/faults
+    void load_usage(const std::string& document) const;  // POST /_sandbox/usage: sign-ins, the email apps report
     int cmdlet_calls(const std::string& cmdlet) const;
     int token_requests() const;
 

@@ -348,7 +348,7 @@ TEST_CASE("graph: no token for Graph is a source not read", "[graph]") {
     CHECK(http.requests.empty());
 }
 
-TEST_CASE("graph: a token for Graph asks for the Graph scope; without a resource, Exchange's as before",
+TEST_CASE("graph: a token for Graph asks for the Graph scope, and without a resource Exchange's as before",
           "[graph][token]") {
     FakeSignIn sign_in;
     const std::string token = R"({"token_type":"Bearer","expires_in":3599,"access_token":"t"})";
@@ -367,7 +367,7 @@ TEST_CASE("graph: a token for Graph asks for the Graph scope; without a resource
     CHECK_THAT(login.requests[1].body, Contains("&scope=https%3A%2F%2Foutlook.office365.com%2F.default&"));
 }
 
-TEST_CASE("graph: an expired page link starts the window over once; the second time the source is not read",
+TEST_CASE("graph: an expired page link starts the window over once, and the second time the source is not read",
           "[graph]") {
     Fixture f;
     const Instant from = at("2026-09-01T00:00:00Z"), to = at("2026-09-01T06:00:00Z");

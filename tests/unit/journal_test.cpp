@@ -66,12 +66,12 @@ TEST_CASE("the journal is created, migrated once and kept in WAL mode", "[journa
     TempDatabase db;
     {
         Journal journal = Journal::open(db.path);
-        CHECK(journal.schema_version() == 3);
+        CHECK(journal.schema_version() == 4);
     }
     Journal again = Journal::open(db.path);  // opening twice migrates nothing
-    CHECK(again.schema_version() == 3);
+    CHECK(again.schema_version() == 4);
     CHECK(pragma(db.path, "journal_mode") == "wal");
-    CHECK(pragma(db.path, "user_version") == "3");
+    CHECK(pragma(db.path, "user_version") == "4");
 }
 
 TEST_CASE("a journal from a newer authgate is refused, not rewritten", "[journal]") {
@@ -80,7 +80,7 @@ TEST_CASE("a journal from a newer authgate is refused, not rewritten", "[journal
     modify(db.path,
            is_postgresql_location(db.path) ? "UPDATE authgate_schema SET version = 99" : "PRAGMA user_version = 99");
     CHECK_THROWS_WITH(Journal::open(db.path), "the state database " + shown_location(db.path) +
-                                                  " has schema version 99, newer than this authgate knows (3)");
+                                                  " has schema version 99, newer than this authgate knows (4)");
     CHECK_THROWS(Journal::open_existing(db.path));
 }
 

@@ -595,7 +595,8 @@ TEST_CASE("singular sections may be declared in one file only", "[loader]") {
               dir / "b.toml:1:1: error: missing required key 'version' in the file with [tenant] (add version = 1)",
               dir / "b.toml:3:1: error: [exceptions] is already declared in " +
                   dir / "a.toml:4:1; it may appear in one file only",
-              dir / "b.toml:5:1: error: [smtp_auth] settings (org_disabled, unlisted_overrides, deny) are already "
+              dir / "b.toml:5:1: error: [smtp_auth] settings (org_disabled, unlisted_overrides, deny, accept_cutoff) "
+                    "are already "
                     "declared in " +
                   dir / "a.toml:6:1; only [[smtp_auth.exception]] may be split across files"});
     // The first declaration stands.

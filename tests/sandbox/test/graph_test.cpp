@@ -136,7 +136,7 @@ std::vector<std::string> csv_lines(const std::string& csv) {
 
 }  // namespace
 
-TEST_CASE("Graph's scope earns a token for Graph with the app's Graph roles; the sandbox's origin one for both APIs") {
+TEST_CASE("Graph's scope earns a token for Graph with the app's Graph roles, the sandbox's origin one for both APIs") {
     SandboxFixture fixture;
     const value graph = claims_of(graph_token_for(fixture));
     CHECK(graph.at("aud").as_string() == "https://graph.microsoft.com");

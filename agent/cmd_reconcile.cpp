@@ -176,8 +176,18 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     render_text(context.out, to_apply, stdout_style(values));
     const InterruptGuard interrupts;
     JournalledApply journalled{run, context.out, context.err, &logger, nullptr, &interrupts};
+    const auto apply_started = std::chrono::steady_clock::now();
     const JournalledResult applied_run = apply_journalled(to_apply, session->connector(), journalled);
     const ApplyResult& result = applied_run.apply;
+    // What the writes cost, as apply logs it; the journal's part is that of the whole pass so far.
+    LogFields fields = traffic_fields(session->traffic(), apply_started);
+    const Journal::Cost journal_cost = journal.cost();
+    fields.insert(fields.begin(), {{"changes", std::to_string(result.changes.size())},
+                                   {"write_seconds", seconds_text(result.write_time)},
+                                   {"verify_seconds", seconds_text(result.verify_time)}});
+    fields.insert(fields.end(), {{"journal_statements", std::to_string(journal_cost.statements)},
+                                 {"journal_seconds", seconds_text(journal_cost.time)}});
+    logger.log(LogLevel::debug, "apply", "changes sent and read back", fields);
     // A signal that came after the last write still ends a service once this pass is done.
     pass.interrupted = interrupts.signal() != 0;
     if (applied_run.signal) {

@@ -4,10 +4,13 @@
 // `authgate plan` over HTTPS and measures wall time, CPU time, peak RSS, requests and bytes; and,
 // taking turns with it, has curl fetch the very same pages from the same sandbox, one after the
 // other on one connection: the transfer floor. Then `authgate apply` of a thousand mailbox changes with
-// latency injected per request, beside the batched floor and beside one request per change.
+// latency injected per request, beside the batched floor and beside one request per change; and
+// what its journal cost it (statements, and seconds in the database), with the journal in a SQLite
+// file and again, on a fresh tenant, in a PostgreSQL database of a private server that the bench
+// starts with tests/postgresql/pg-server (--pg-server) and stops at its end.
 //
-// Usage: authgate-bench --authgate PATH --sandbox PATH [--sizes 1000,10000,100000] [--runs 3]
-//                       [--changes 1000] [--latency-ms 20] [--work-dir DIR]
+// Usage: authgate-bench --authgate PATH --sandbox PATH [--pg-server PATH] [--sizes 1000,10000,100000]
+//                       [--runs 3] [--changes 1000] [--latency-ms 20] [--work-dir DIR]
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -27,6 +30,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <cpprest/json.h>
@@ -49,6 +53,7 @@ const std::string app_id = "6f1c0e2a-0000-4000-8000-0000000000be";
 
 struct Options {
     std::string authgate, sandbox;
+    std::string pg_server;  // tests/postgresql/pg-server; none: the journal in PostgreSQL is not measured
     std::vector<int> sizes{1000, 10000, 100000};
     int runs = 3;
     int changes = 1000;
@@ -340,7 +345,46 @@ PlanFigures bench_plan(const Options& options, const fs::path& root, int size) {
     return figures;
 }
 
+// ---------------------------------------------------------------- a PostgreSQL server
+
+// A private PostgreSQL server on this machine (tests/postgresql/pg-server), stopped and removed
+// when done.
+class PgServer {
+public:
+    PgServer(const std::string& script, const fs::path& folder)
+        : script_(script), folder_(folder), state_(folder / "pg-server.env") {
+        if (run_measured({script_, "start", state_.string()}, folder_ / "pg-server.out", folder_ / "pg-server.err")
+                .exit_code != 0)
+            throw std::runtime_error("the PostgreSQL server did not start: " + read_text(folder_ / "pg-server.err"));
+    }
+    ~PgServer() { run_measured({script_, "stop", state_.string()}, folder_ / "pg-stop.out", folder_ / "pg-stop.err"); }
+    PgServer(const PgServer&) = delete;
+    PgServer& operator=(const PgServer&) = delete;
+
+    // A new, empty database: its URI.
+    std::string create_database(const std::string& name) const {
+        if (run_measured({script_, "createdb", state_.string(), name}, folder_ / "createdb.out",
+                         folder_ / "createdb.err")
+                .exit_code != 0)
+            throw std::runtime_error("createdb " + name + " failed: " + read_text(folder_ / "createdb.err"));
+        std::string uri = read_text(folder_ / "createdb.out");
+        while (!uri.empty() && (uri.back() == '\n' || uri.back() == '\r')) uri.pop_back();
+        return uri;
+    }
+
+private:
+    std::string script_;
+    fs::path folder_, state_;
+};
+
 // ---------------------------------------------------------------- apply
+
+// What the journal cost one apply, and that apply's wall time.
+struct JournalCost {
+    bool measured = false;
+    long long statements = 0;
+    double seconds = 0, wall = 0;
+};
 
 struct ApplyFigures {
     int changes = 0, mailboxes = 0;
@@ -348,6 +392,7 @@ struct ApplyFigures {
     int batch_requests = 0, invoke_requests = 0, mutations = 0;
     double one_at_a_time = 0;
     int one_at_a_time_requests = 0;
+    JournalCost sqlite, postgresql;
 };
 
 int sandbox_requests(const SandboxProcess& sandbox, const std::string& kind) {
@@ -369,39 +414,48 @@ ApplyFigures bench_apply(const Options& options, const fs::path& root) {
     ApplyFigures figures;
     figures.changes = unlisted_count(shape);
     figures.mailboxes = shape.mailboxes;
-    {
+    // One apply of every change to a fresh tenant, with the journal at `state` (fresh too);
+    // `name` names its output files.
+    const auto apply_once = [&](const std::string& name, const std::string& state) {
         SandboxProcess sandbox(options, folder, folder / "seed.json");
         sandbox.control("POST", "/_sandbox/faults", latency);
-        std::vector<std::string> argv{options.authgate,
-                                      "apply",
-                                      "-c",
-                                      (folder / "desired").string(),
-                                      "--auto-approve",
-                                      "--log-format",
-                                      "json",
-                                      "--log-level",
-                                      "debug",
-                                      "--state",
-                                      (folder / "state.db").string()};
+        std::vector<std::string> argv{options.authgate, "apply",        "-c",   (folder / "desired").string(),
+                                      "--auto-approve", "--log-format", "json", "--log-level",
+                                      "debug",          "--state",      state};
         const auto flags = connection_flags(sandbox, root);
         argv.insert(argv.end(), flags.begin(), flags.end());
-        const Measured measured = run_measured(argv, folder / "apply.out", folder / "apply.err");
+        const fs::path out = folder / (name + ".out"), err = folder / (name + ".err");
+        const Measured measured = run_measured(argv, out, err);
         if (measured.exit_code != 0)
-            throw std::runtime_error("authgate apply failed (exit " + std::to_string(measured.exit_code) +
-                                     "): " + read_text(folder / "apply.err"));
-        auto applied = log_line(folder / "apply.err", "apply");
-        auto read = log_line(folder / "apply.err", "read");
+            throw std::runtime_error("authgate apply (" + name + ") failed (exit " +
+                                     std::to_string(measured.exit_code) + "): " + read_text(err));
+        auto applied = log_line(err, "apply");
+        auto read = log_line(err, "read");
+        const auto tenant = web::json::value::parse(sandbox.control("GET", "/_sandbox/state"));
+        const int mutations = static_cast<int>(tenant.at("mutations").size());
+        if (mutations != figures.changes)
+            throw std::runtime_error("the sandbox recorded " + std::to_string(mutations) + " mutations, not " +
+                                     std::to_string(figures.changes) + " (" + name + ")");
+        JournalCost journal{true, std::stoll(applied.at("journal_statements")),
+                            std::stod(applied.at("journal_seconds")), measured.wall};
+        return std::make_tuple(measured, applied, read, tenant, journal);
+    };
+    {
+        for (const char* file : {"state.db", "state.db-wal", "state.db-shm"}) fs::remove(folder / file);
+        auto [measured, applied, read, tenant, journal] = apply_once("apply", (folder / "state.db").string());
         figures.wall = measured.wall;
         figures.write_seconds = std::stod(applied["write_seconds"]);
         figures.verify_seconds = std::stod(applied["verify_seconds"]);
         figures.read_seconds = std::stod(read["seconds"]);
-        const auto state = web::json::value::parse(sandbox.control("GET", "/_sandbox/state"));
-        figures.batch_requests = state.at("requests").at("batch").as_integer();
-        figures.invoke_requests = state.at("requests").at("invoke").as_integer();
-        figures.mutations = static_cast<int>(state.at("mutations").size());
-        if (figures.mutations != figures.changes)
-            throw std::runtime_error("the sandbox recorded " + std::to_string(figures.mutations) + " mutations, not " +
-                                     std::to_string(figures.changes));
+        figures.batch_requests = tenant.at("requests").at("batch").as_integer();
+        figures.invoke_requests = tenant.at("requests").at("invoke").as_integer();
+        figures.mutations = static_cast<int>(tenant.at("mutations").size());
+        figures.sqlite = journal;
+    }
+    if (!options.pg_server.empty()) {
+        const PgServer server(options.pg_server, folder);
+        const std::string uri = server.create_database("bench_apply");
+        figures.postgresql = std::get<4>(apply_once("apply-postgresql", uri));
     }
     {
         // The same changes, one InvokeCommand each, one after the other, from a fresh tenant.
@@ -440,6 +494,7 @@ Options parse(int argc, char** argv) {
         };
         if (arg == "--authgate") options.authgate = next();
         else if (arg == "--sandbox") options.sandbox = next();
+        else if (arg == "--pg-server") options.pg_server = next();
         else if (arg == "--runs") options.runs = std::stoi(next());
         else if (arg == "--changes") options.changes = std::stoi(next());
         else if (arg == "--latency-ms") options.latency_ms = std::stoi(next());
@@ -451,8 +506,8 @@ Options parse(int argc, char** argv) {
         } else throw std::invalid_argument("unknown argument " + arg);
     }
     if (options.authgate.empty() || options.sandbox.empty())
-        throw std::invalid_argument("usage: authgate-bench --authgate PATH --sandbox PATH [--sizes N,N] [--runs N] "
-                                    "[--changes N] [--latency-ms MS] [--work-dir DIR]");
+        throw std::invalid_argument("usage: authgate-bench --authgate PATH --sandbox PATH [--pg-server PATH] "
+                                    "[--sizes N,N] [--runs N] [--changes N] [--latency-ms MS] [--work-dir DIR]");
     return options;
 }
 
@@ -463,6 +518,7 @@ int main(int argc, char** argv) {
         Options options = parse(argc, argv);
         options.authgate = fs::absolute(options.authgate).string();
         options.sandbox = fs::absolute(options.sandbox).string();
+        if (!options.pg_server.empty()) options.pg_server = fs::absolute(options.pg_server).string();
         fs::path root = options.work_dir;
         if (root.empty()) {
             char pattern[] = "/tmp/authgate-bench.XXXXXX";
@@ -520,6 +576,21 @@ int main(int argc, char** argv) {
             std::printf(
                 "  one request per change, in turn %8.3f s (%d requests; latency alone %.1f s); / writes = %.1f\n",
                 a.one_at_a_time, a.one_at_a_time_requests, serial, a.one_at_a_time / a.write_seconds);
+            // The journal's part of each apply: its statements and the seconds spent in the database.
+            const auto journal = [](const JournalCost& cost) {
+                char text[160];
+                if (!cost.measured) return std::string("not measured (no PostgreSQL server: --pg-server)");
+                std::snprintf(text, sizeof text, "%lld statements, %.3f s (%.1f%% of the apply's wall, %.3f s)",
+                              cost.statements, cost.seconds, cost.seconds / cost.wall * 100, cost.wall);
+                return std::string(text);
+            };
+            std::printf("  journal, apply of %d changes  sqlite: %s\n", a.changes, journal(a.sqlite).c_str());
+            std::printf("  %*spostgresql: %s\n", static_cast<int>(std::to_string(a.changes).size()) + 24, "",
+                        journal(a.postgresql).c_str());
+            if (a.postgresql.measured)
+                std::printf(
+                    "  (postgresql: a fresh tenant; the bench's own server on this machine, over a unix socket, "
+                    "fsync off:\n   a server across a network adds a round trip to each statement)\n");
         }
         return 0;
     } catch (const std::exception& error) {

@@ -7,10 +7,13 @@
 #include "agent/json_output.h"
 #include "agent/log.h"
 #include "agent/options.h"
+#include "agent/state_options.h"
 #include "connectors/snapshot.h"
 #include "policies/access.h"
 #include "policies/lifecycle.h"
 #include "policies/printable.h"
+#include "policies/usage.h"
+#include "state/journal.h"
 
 namespace authgate {
 namespace {
@@ -19,6 +22,23 @@ constexpr const char* outside_exchange =
     "Exchange cannot tell: Microsoft Entra security defaults and Conditional Access policies that block legacy "
     "authentication can still refuse Basic auth, and Conditional Access can refuse the OAuth sign-in; check them in "
     "Entra.";
+
+// The use the journal recorded for `mailbox`, from every source and time; nullopt when none.
+std::optional<MailboxUsage> recorded_use(const po::variables_map& values, const DesiredState& desired,
+                                         const std::optional<std::string>& tenant_id, const LiveState& live,
+                                         const Name& mailbox) {
+    const auto journal = Journal::open_existing(state_path(values));
+    if (!journal) return std::nullopt;
+    std::string key = tenant_id.value_or(desired.tenant ? desired.tenant->id : "");
+    if (!tenant_id)
+        for (const auto& [known, name] : journal->tenant_names())
+            if (equals_ignoring_case(name, key)) key = known;
+    UsageEvidence evidence;
+    evidence.observations = journal->usage(key);
+    for (MailboxUsage& sender : usage_by_sender(evidence, live, Instant{}))
+        if (sender.mailbox == mailbox) return std::move(sender);
+    return std::nullopt;
+}
 
 std::string policy_text(const std::optional<std::string>& name) { return name ? "'" + printable(*name) + "'" : "none"; }
 
@@ -32,6 +52,7 @@ int run_explain(CommandContext& context) {
         "at", po::value<std::string>(), "judge the exception as at this time (RFC 3339), not now")(
         "format", po::value<std::string>(), "text (default) or json");
     add_connection_options(options);
+    add_state_option(options);
     po::positional_options_description positional;
     positional.add("mailbox", 1);
     const auto values = parse_options(context, options, "authgate explain MAILBOX -c PATH... [--snapshot FILE]",
@@ -50,6 +71,7 @@ int run_explain(CommandContext& context) {
         return exit_error;
     }
     LiveState live;
+    std::optional<std::string> tenant_id;
     try {
         if (values->count("snapshot")) {
             live = SnapshotConnector((*values)["snapshot"].as<std::string>()).read_live_state();
@@ -58,6 +80,7 @@ int run_explain(CommandContext& context) {
             const auto session = open_tenant(resolve_connection(*values, checked.state, environment), environment,
                                              context.clock);
             live = read_tenant(*session, logger);
+            tenant_id = fold_case(session->tenant_id());
         }
     } catch (const ConnectorError& error) {
         report_unreadable(context.err, error, "nothing is explained");
@@ -76,6 +99,8 @@ int run_explain(CommandContext& context) {
     }
     const SmtpAuthAccess verdict = smtp_auth_access(live, index, *mailbox);
     const Exception* exception = checked.state.find_exception(address);
+    const std::optional<MailboxUsage> last_use = recorded_use(*values, checked.state, tenant_id, live,
+                                                              mailbox->primary_smtp_address);
 
     if (format == ReportFormat::json) {
         using web::json::value;
@@ -105,6 +130,20 @@ int run_explain(CommandContext& context) {
         } else {
             report["exception"] = value::null();
         }
+        if (last_use) {
+            value use = value::object(true);
+            use["last_seen"] = last_use->last_seen ? value::string(format_instant(*last_use->last_seen))
+                                                   : value::null();
+            use["source"] = last_use->last_source ? value::string(std::string(to_string(*last_use->last_source)))
+                                                  : value::null();
+            use["basic"] = value::boolean(last_use->basic);
+            use["oauth"] = value::boolean(last_use->oauth);
+            use["messages"] = value::number(static_cast<int64_t>(last_use->messages));
+            use["text"] = value::string(describe(*last_use, now));
+            report["last_use"] = use;
+        } else {
+            report["last_use"] = value::null();
+        }
         report["outside_exchange"] = value::string(outside_exchange);
         write_json(context.out, report);
         return exit_ok;
@@ -133,6 +172,8 @@ int run_explain(CommandContext& context) {
     } else {
         out << "Exception: none in the desired state.\n\n";
     }
+    if (last_use) out << "Last use: " << printable(describe(*last_use, now)) << "\n\n";
+    else out << "Last use: none recorded in the journal (authgate usage reads the sign-in logs and reports).\n\n";
     out << outside_exchange << "\n";
     return exit_ok;
 }

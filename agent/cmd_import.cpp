@@ -8,6 +8,8 @@
 #include "agent/import.h"
 #include "agent/log.h"
 #include "agent/options.h"
+#include "agent/state_options.h"
+#include "agent/usage_evidence.h"
 
 namespace authgate {
 
@@ -15,7 +17,10 @@ int run_import(CommandContext& context) {
     po::options_description options("Options");
     add_desired_state_option(options);
     options.add_options()("out", po::value<std::string>(), "the TOML file to write (never overwritten)")(
-        "exception-days", po::value<int>()->default_value(30), "imported exceptions expire this many days from now");
+        "exception-days", po::value<int>()->default_value(30), "imported exceptions expire this many days from now")(
+        "only-used", "propose exceptions only for mailboxes seen using SMTP AUTH (the usage sources, over --days)");
+    add_usage_options(options, false);
+    add_state_option(options);
     add_connection_options(options);
     const auto values = parse_options(context, options, "authgate import --out FILE [-c PATH] [--exception-days N]");
     if (!values) return exit_ok;
@@ -41,14 +46,30 @@ int run_import(CommandContext& context) {
     const Environment environment = process_environment();
     const ConnectionSettings settings = resolve_connection(*values, desired, environment);
     LiveState live;
+    ImportOptions import{settings.tenant, desired.tenant ? desired.tenant->cloud : Cloud::global, now, days};
     try {
         const auto session = open_tenant(settings, environment, context.clock);
         live = read_tenant(*session, logger);
+        if (values->count("only-used")) {
+            // Unknown is not absent: a source that cannot be read proposes nothing less.
+            const UsageOptions usage = usage_options(*values);
+            auto journal = Journal::open_existing(state_path(*values));
+            const std::string key = fold_case(session->tenant_id());
+            const UsageEvidence evidence = gather_usage(session.get(), usage, now, journal ? &*journal : nullptr, key,
+                                                        &logger);
+            if (evidence.incomplete()) {
+                for (const SourceReport& source : evidence.sources)
+                    if (!source.read) context.err << "error: " << describe(source) << "\n";
+                context.err << "--only-used needs every usage source read; nothing was written\n";
+                return exit_error;
+            }
+            import.used = usage_by_sender(evidence, live, now - std::chrono::hours(24) * usage.days);
+            import.used_days = usage.days;
+        }
     } catch (const ConnectorError& error) {
         report_unreadable(context.err, error, "nothing was written");
         return exit_error;
     }
-    const ImportOptions import{settings.tenant, desired.tenant ? desired.tenant->cloud : Cloud::global, now, days};
     const std::string text = import_desired_state(live, import);
     write_file_atomically(path, [&](std::ostream& out) { out << text; });
     std::size_t overrides = 0;

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 namespace authgate {
 namespace {
@@ -95,6 +96,34 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
     out << "\n[exceptions]\nmax_days = " << std::max(180, options.exception_days) << "\n";
     if (basic_policy) out << "basic_auth_policy = " << quoted(*basic_policy) << "\n";
 
+    std::unordered_map<Name, const MailboxUsage*> seen;
+    if (options.used)
+        for (const MailboxUsage& sender : *options.used)
+            if (sender.matched) seen[sender.mailbox] = &sender;
+    if (options.used) {
+        // Enabled but not seen: no exception proposed (unlisted, so reported, never changed yet).
+        std::vector<const Mailbox*> unused;
+        for (const Mailbox* mailbox : enabled)
+            if (!seen.count(mailbox->primary_smtp_address)) unused.push_back(mailbox);
+        if (!unused.empty()) {
+            out << "\n# Explicitly enabled, but not seen using SMTP AUTH in " << options.used_days
+                << " days: no exception proposed.\n";
+            for (const Mailbox* mailbox : unused) out << "#   " << printable(mailbox->primary_smtp_address) << "\n";
+        }
+        std::erase_if(enabled, [&](const Mailbox* mailbox) { return !seen.count(mailbox->primary_smtp_address); });
+        // Seen sending while inheriting the org switch: cut off when it goes off.
+        std::vector<std::string> inheriting;
+        for (const auto& mailbox : *live.mailboxes)
+            if (!mailbox.smtp_auth_disabled && seen.count(mailbox.primary_smtp_address))
+                inheriting.push_back(printable(mailbox.primary_smtp_address) + ": " +
+                                     printable(describe(*seen.at(mailbox.primary_smtp_address), options.now)));
+        std::sort(inheriting.begin(), inheriting.end());
+        if (!inheriting.empty()) {
+            out << "\n# Seen using SMTP AUTH while inheriting the org switch: each is cut off when\n"
+                << "# org_disabled = true, unless it gets an exception first.\n";
+            for (const std::string& line : inheriting) out << "#   " << line << "\n";
+        }
+    }
     if (!enabled.empty())
         out << "\n# Mailboxes with SMTP AUTH explicitly enabled (SmtpClientAuthenticationDisabled = false).\n";
     for (const Mailbox* mailbox : enabled) {

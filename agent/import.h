@@ -6,6 +6,7 @@
 
 #include "policies/desired_state.h"
 #include "policies/live_state.h"
+#include "policies/usage.h"
 
 namespace authgate {
 
@@ -14,6 +15,11 @@ struct ImportOptions {
     Cloud cloud = Cloud::global;
     Instant now{};
     int exception_days = 30;  // imported exceptions expire this many days from now
+    // --only-used: the senders seen using SMTP AUTH (and in how many days); an override no one
+    // was seen using gets no exception, and a sender that inherits the org switch is named as a
+    // candidate. nullopt: every override is proposed.
+    std::optional<std::vector<MailboxUsage>> used = std::nullopt;
+    int used_days = 0;
 };
 
 // Needs every part of the live state; the caller has checked that.

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cerrno>
@@ -76,8 +77,20 @@ std::string last_segment(const std::string& url) {
     return path.substr(path.rfind('/') + 1);
 }
 
-const char* secret_headers[] = {"authorization", "proxy-authorization", "cookie", "set-cookie",
-                                "x-ms-client-assertion"};
+// Location: a report's redirect is a pre-authenticated download link, a secret while it lives.
+const char* secret_headers[] = {"authorization", "proxy-authorization",   "cookie",
+                                "set-cookie",    "x-ms-client-assertion", "location"};
+
+// A GET that carries no credential of its own follows a pre-authenticated link (a report's
+// download): the link is the credential, so only its origin is shown.
+std::string shown_url(const HttpRequest& request) {
+    const bool credentialed = std::any_of(request.headers.begin(), request.headers.end(),
+                                          [](const auto& header) { return lower(header.first) == "authorization"; });
+    if (request.method != "GET" || credentialed) return remove_secrets(request.url);
+    const std::size_t scheme = request.url.find("://");
+    const std::size_t path = request.url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+    return request.url.substr(0, path) + "/" + std::string(removed) + " (a pre-authenticated link)";
+}
 
 bool secret_header(const std::string& name) {
     const std::string folded = lower(name);
@@ -93,7 +106,7 @@ public:
 
     HttpResponse post(const HttpRequest& request) override {
         const int number = ++sequence_;
-        std::string text = request.method + " " + remove_secrets(request.url) + "\n";
+        std::string text = request.method + " " + shown_url(request) + "\n";
         for (const auto& [name, value] : request.headers)
             text += name + ": " + (secret_header(name) ? std::string(removed) : remove_secrets(value)) + "\n";
         text += "\n" + remove_secrets(request.body) + "\n";
@@ -114,11 +127,11 @@ public:
             std::string shown;
             for (char c : body) shown += c == '\0' ? std::string("\\0") : std::string(1, c);
             text += "\n" + shown + "\n";
-            write(number, request.url, text);
+            write(number, shown_url(request), text);
             return response;
         } catch (const std::exception& error) {
             text += "\n--- no answer after " + elapsed() + ": " + remove_secrets(error.what()) + "\n";
-            write(number, request.url, text);
+            write(number, shown_url(request), text);
             throw;
         }
     }

@@ -70,10 +70,19 @@ const value* sender_of(const value& report, const std::string& address) {
 TEST_CASE("usage lists every sender, joined to its exception and to what the plan does to it", "[integration][usage]") {
     Sandbox sandbox;
     sandbox.load_usage(senders());
-    const RunResult result =
-        sandbox.authgate({"usage", "-c", sandbox.example(), "--format", "json", "--state", sandbox.journal()});
+    const fs::path trace = sandbox.folder() / "trace";
+    const RunResult result = sandbox.authgate({"usage", "-c", sandbox.example(), "--format", "json", "--state",
+                                               sandbox.journal(), "--trace", trace.string()});
     INFO(result.out << result.err);
     REQUIRE(result.exit_code == 0);
+    // The report's download link is a credential while it lives: no trace holds it.
+    std::string traced;
+    for (const auto& entry : fs::directory_iterator(trace)) {
+        std::ifstream in(entry.path());
+        traced += std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    }
+    CHECK(traced.find("getEmailAppUsageUserDetail") != std::string::npos);
+    CHECK(traced.find("/_reports/download/") == std::string::npos);
     const value report = value::parse(result.out);
     REQUIRE(report.at("senders").size() == 3);
     const value* bot = sender_of(report, "sales-bot@contoso.com");
@@ -236,4 +245,32 @@ TEST_CASE("the SMTP AUTH clients report exported as CSV tells Basic from OAuth",
                                                 wrong.string(), "--state", sandbox.journal()});
     CHECK(refused.exit_code == 1);
     CHECK_THAT(refused.out, Catch::Contains("apps.csv:1:1: not the SMTP AUTH clients report"));
+}
+
+TEST_CASE("import --only-used proposes exceptions only for mailboxes seen sending", "[integration][usage]") {
+    Sandbox sandbox;
+    sandbox.load_usage(senders());
+    const std::string imported = (sandbox.folder() / "imported.toml").string();
+    const RunResult import = sandbox.authgate({"import", "--out", imported, "--tenant", "contoso.onmicrosoft.com",
+                                               "--only-used", "--state", sandbox.journal()});
+    INFO(import.out << import.err);
+    REQUIRE(import.exit_code == 0);
+    std::ifstream in(imported);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text.find("mailbox = \"legacy-erp@contoso.com\"") != std::string::npos);   // enabled, and sends
+    CHECK(text.find("mailbox = \"old-printer@contoso.com\"") == std::string::npos);  // enabled, silent
+    CHECK(text.find("#   old-printer@contoso.com") != std::string::npos);
+    CHECK(text.find("#   sales-bot@contoso.com: 312 messages with Basic SMTP") != std::string::npos);
+    // Still a plan of no change: the silent override is reported, not reverted.
+    const RunResult plan =
+        sandbox.authgate({"plan", "-c", imported, "--detailed-exitcode", "--state", sandbox.journal()});
+    INFO(plan.out << plan.err);
+    CHECK(plan.exit_code == 0);
+    // A source that cannot be read writes nothing.
+    sandbox.set_faults(R"({"graph_no_premium": {"count": 10}})");
+    const std::string again = (sandbox.folder() / "again.toml").string();
+    const RunResult refused = sandbox.authgate(
+        {"import", "--out", again, "--tenant", "contoso.onmicrosoft.com", "--only-used", "--state", sandbox.journal()});
+    CHECK(refused.exit_code == 1);
+    CHECK_FALSE(fs::exists(again));
 }

@@ -72,6 +72,9 @@ struct Connection {
     std::optional<std::string> login_endpoint;
     std::optional<std::string> exchange_endpoint;
     std::optional<std::string> ca_bundle;  // resolved against the naming file's folder
+    // How authgate signs in: "certificate" (the default), "workload-identity" (the CI platform's
+    // OIDC token, federated in Entra) or "managed-identity" (the Azure host's identity).
+    std::optional<std::string> credential;
 };
 
 // The owner import writes for an override it found: valid, but warned about until replaced.
@@ -141,6 +144,9 @@ struct Guardrails {
     int max_changes = 100;
     std::vector<Located<std::string>> protected_mailboxes;
     MissingMailbox missing_mailbox = MissingMailbox::warn;
+    // plan, reconcile and doctor warn when the certificate authgate signs with expires within
+    // this many days.
+    int certificate_warn_days = 30;
     // A plan may not cut off a mailbox seen sending with SMTP AUTH in this many days, unless it
     // is in [smtp_auth] accept_cutoff or the command is given --accept-impact; without evidence
     // (a source that could not be read) it refuses rather than assume no use.

@@ -147,7 +147,8 @@ private:
                                                          "certificate_password_env");
         }
         reader.allow_keys({"app_id", "certificate", "certificate_password_env", "login_endpoint", "exchange_endpoint",
-                           "ca_bundle", "certificate_password", "password", "client_secret", "private_key"});
+                           "ca_bundle", "credential", "certificate_password", "password", "client_secret",
+                           "private_key"});
         Connection& connection = state_.connection;
         if (auto app_id = reader.string("app_id", false)) {
             if (!is_guid(app_id->value))
@@ -176,6 +177,15 @@ private:
             }
         }
         if (auto bundle = reader.string("ca_bundle", false)) connection.ca_bundle = resolve(bundle->value, file);
+        if (auto credential = reader.string("credential", false)) {
+            if (credential->value != "certificate" && credential->value != "workload-identity" &&
+                credential->value != "managed-identity")
+                diagnostics_.error(
+                    credential->source,
+                    "'credential' must be one of certificate, workload-identity, managed-identity; not \"" +
+                        shown(credential->value) + "\"");
+            connection.credential = credential->value;
+        }
     }
 
     void read_smtp_auth(const toml::table& table, const std::string& file) {
@@ -376,7 +386,7 @@ private:
     void read_guardrails(const toml::table& table, const std::string& file) {
         TableReader reader(table, "[guardrails]", file, diagnostics_);
         if (!claim("[guardrails]", reader.location())) return;
-        reader.allow_keys({"max_changes", "protected", "missing_mailbox", "recent_use_days"});
+        reader.allow_keys({"max_changes", "protected", "missing_mailbox", "recent_use_days", "certificate_warn_days"});
         if (auto max_changes = reader.integer("max_changes", 0, 1000000))
             state_.guardrails.max_changes = max_changes->value;
         if (auto protected_mailboxes = reader.addresses("protected"))
@@ -384,6 +394,8 @@ private:
         if (auto missing = reader.choice<MissingMailbox>("missing_mailbox"))
             state_.guardrails.missing_mailbox = missing->value;
         if (auto recent = reader.integer("recent_use_days", 1, 3650)) state_.guardrails.recent_use_days = recent;
+        if (auto warn = reader.integer("certificate_warn_days", 0, 3650))
+            state_.guardrails.certificate_warn_days = warn->value;
     }
 
     static constexpr const char* smtp_settings = "[smtp_auth] settings";

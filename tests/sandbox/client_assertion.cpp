@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "files.h"
+#include "jwt.h"
 #include "pki.h"
 #include "text.h"
 
@@ -17,40 +18,12 @@ namespace {
 
 using web::json::value;
 
-struct DecodedJwt {
-    std::string signing_input;  // "header.payload" exactly as sent
-    value header;
-    value payload;
-    std::string signature;
-};
-
-std::optional<value> parse_object(const std::string& text) {
-    try {
-        value parsed = value::parse(text);
-        if (parsed.is_object()) return parsed;
-    } catch (const web::json::json_exception&) {
-    }
-    return std::nullopt;
-}
-
 // Splits and decodes the compact form; the error names what is wrong.
 std::variant<DecodedJwt, EntraError> decode(std::string_view assertion) {
-    const std::vector<std::string> parts = split(assertion, '.');
-    if (parts.size() != 3 || parts[0].empty() || parts[1].empty() || parts[2].empty()) {
-        return entra::malformed_assertion("The assertion is not a compact JWS of three base64url parts.");
-    }
-    const auto header = base64url_decode(parts[0]);
-    const auto payload = base64url_decode(parts[1]);
-    const auto signature = base64url_decode(parts[2]);
-    if (!header || !payload || !signature) {
-        return entra::malformed_assertion("A part of the assertion is not base64url without padding.");
-    }
-    auto header_json = parse_object(*header);
-    auto payload_json = parse_object(*payload);
-    if (!header_json || !payload_json) {
-        return entra::malformed_assertion("The assertion header or payload is not a JSON object.");
-    }
-    return DecodedJwt{parts[0] + "." + parts[1], std::move(*header_json), std::move(*payload_json), *signature};
+    std::string problem;
+    auto decoded = decode_jwt(assertion, problem);
+    if (!decoded) return entra::malformed_assertion(problem);
+    return std::move(*decoded);
 }
 
 bool signature_matches(X509* certificate, const DecodedJwt& jwt, bool pss) {
@@ -112,6 +85,15 @@ const RegisteredCertificate* ClientAssertionVerifier::find(std::string_view thum
         if (certificate.sha1 == thumbprint || certificate.sha256 == thumbprint) return &certificate;
     }
     return nullptr;
+}
+
+bool ClientAssertionVerifier::names_registered_certificate(const web::json::value& header) const {
+    for (const char* field : {"x5t", "x5t#S256"}) {
+        const auto encoded = string_claim(header, field);
+        const auto thumbprint = encoded ? base64url_decode(*encoded) : std::nullopt;
+        if (thumbprint && find(*thumbprint) != nullptr) return true;
+    }
+    return false;
 }
 
 void ClientAssertionVerifier::forget_expired_jtis(Instant now) {

@@ -3,6 +3,8 @@
 // claims. Returns the Entra error for the first check that fails.
 #pragma once
 
+#include <cpprest/json.h>
+
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -51,6 +53,9 @@ public:
     // nullopt when the assertion is good; its jti is then remembered until it expires, and a
     // second use is refused.
     std::optional<EntraError> verify(std::string_view assertion, const AssertionExpectations& expected);
+    // Whether the header's x5t or x5t#S256 is the thumbprint of a registered certificate: an
+    // assertion that names one is the app's own, whatever its iss says.
+    bool names_registered_certificate(const web::json::value& header) const;
     // The jti of every assertion accepted, in order (never forgotten, unlike the replay check's).
     const std::vector<std::string>& accepted_jtis() const { return accepted_jtis_; }
 

@@ -69,7 +69,18 @@ value state_document(const SandboxState& state) {
     value credentials = value::object(true);
     credentials["issued_token_sha256"] = strings(state.tokens.issued_digests());
     credentials["accepted_jtis"] = strings(state.assertions.accepted_jtis());
+    // Sign-ins without a stored certificate, once there was one (absent before): each access
+    // token's sign-in, each token a platform handed out (claims only), requests by endpoint.
+    if (!state.sign_ins.empty()) credentials["sign_ins"] = value::array(state.sign_ins);
+    if (!state.platform_tokens.empty()) credentials["platform_tokens"] = value::array(state.platform_tokens);
     document["credentials"] = credentials;
+    if (state.http_port != 0) document["http_port"] = value::number(state.http_port);
+    if (!state.identity_requests.empty()) {
+        value identity_requests = value::object(true);
+        for (const auto& [endpoint, count] : state.identity_requests)
+            identity_requests[endpoint] = value::number(count);
+        document["identity_requests"] = identity_requests;
+    }
     // Graph, once usage is loaded or Graph was asked: the usage document (a seed's "usage" member
     // takes it), requests by endpoint, and each request to a report download link, with whether it
     // carried an Authorization header.
@@ -90,6 +101,10 @@ HttpResponse handle_control(SandboxState& state, const HttpRequest& request) {
     }
     if (request.path == "/_sandbox/faults") return handle_faults(state, request);
     if (request.path == "/_sandbox/usage") return handle_usage(state, request);
+    if (request.path == "/_sandbox/oidc/token") return handle_oidc_token_control(state, request);
+    if (request.path == "/_sandbox/platforms") return handle_platforms_control(state, request);
+    if (request.path == "/_sandbox/federated-credentials") return handle_federated_credentials_control(state, request);
+    if (request.path == "/_sandbox/managed-identities") return handle_managed_identities_control(state, request);
     if (request.path == "/_sandbox/webhook") {
         if (request.method != "POST") return problem(405, "use POST on /_sandbox/webhook");
         try {

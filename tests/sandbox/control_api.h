@@ -1,6 +1,7 @@
 // The sandbox's own API for tests, under /_sandbox (no authentication; the server listens on
 // loopback only): GET state, GET/POST/DELETE faults, GET/POST/DELETE usage (the data Graph answers
-// from), and the webhook stand-in.
+// from), the webhook stand-in, and the settings of sign-ins without a stored certificate
+// (oidc/token, platforms, federated-credentials, managed-identities).
 #pragma once
 
 #include <cpprest/json.h>

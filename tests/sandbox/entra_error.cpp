@@ -130,6 +130,69 @@ EntraError replayed_assertion(std::string_view jti) {
                                "' has already been used; every assertion needs a fresh jti.");
 }
 
+namespace {
+
+constexpr const char* kFederationDocs = " https://learn.microsoft.com/entra/workload-id/workload-identity-federation";
+
+}  // namespace
+
+EntraError no_federated_record(std::string_view issuer, std::string_view subject, std::string_view audience) {
+    return invalid_request(70021, "No matching federated identity record found for presented assertion. Assertion "
+                                  "Issuer: '" +
+                                      std::string(issuer) + "'. Assertion Subject: '" + std::string(subject) +
+                                      "'. Assertion Audience: '" + std::string(audience) + "'." + kFederationDocs);
+}
+
+EntraError no_federated_issuer(std::string_view issuer) {
+    return invalid_client(700211, "No matching federated identity record found for presented assertion issuer '" +
+                                      std::string(issuer) +
+                                      "'. Please check your federated identity credential Subject, Audience and "
+                                      "Issuer against the presented assertion." +
+                                      kFederationDocs);
+}
+
+EntraError no_federated_audience(std::string_view audience) {
+    return invalid_client(700212, "No matching federated identity record found for presented assertion audience '" +
+                                      std::string(audience) +
+                                      "'. Please check your federated identity credential Subject, Audience and "
+                                      "Issuer against the presented assertion." +
+                                      kFederationDocs);
+}
+
+EntraError no_federated_subject(std::string_view subject) {
+    return invalid_client(700213, "No matching federated identity record found for presented assertion subject '" +
+                                      std::string(subject) +
+                                      "'. Check your federated identity credential Subject, Audience and Issuer "
+                                      "against the presented assertion." +
+                                      kFederationDocs);
+}
+
+EntraError federated_subject_case(std::string_view subject) {
+    return invalid_client(7002138,
+                          "No matching federated identity record found for presented assertion subject '" +
+                              std::string(subject) +
+                              "'. The subject matches with case-insensitive comparison, but not with case-sensitive "
+                              "comparison. Check your federated identity credential Subject, Audience and Issuer "
+                              "against the presented assertion. See documentation at:" +
+                              kFederationDocs + ".");
+}
+
+EntraError federated_key_not_found(std::string_view key_id, std::string_view issuer) {
+    return invalid_client(7000272, "The certificate with identifier " + std::string(key_id) +
+                                       " used to sign the federated credential could not be found in the metadata of "
+                                       "identity provider " +
+                                       std::string(issuer) +
+                                       ". Please validate that your Identity Provider's metadata exposes the key used "
+                                       "to sign the incoming token.");
+}
+
+EntraError federated_signature_invalid(std::string_view key_id) {
+    return invalid_client(50013,
+                          "Assertion failed signature validation. [Reason - The provided signature value did not "
+                          "match the expected signature value., Thumbprint of key used by client: '" +
+                              std::string(key_id) + "']");
+}
+
 EntraError for_code(int code) {
     const Instant epoch{};
     switch (code) {
@@ -143,6 +206,13 @@ EntraError for_code(int code) {
         case 700021: return application_mismatch();
         case 700023: return audience_mismatch();
         case 700024: return outside_time_range(epoch, epoch, epoch);
+        case 70021: return no_federated_record("(injected)", "(injected)", "api://AzureADTokenExchange");
+        case 700211: return no_federated_issuer("(injected)");
+        case 700212: return no_federated_audience("(injected)");
+        case 700213: return no_federated_subject("(injected)");
+        case 7002138: return federated_subject_case("(injected)");
+        case 7000272: return federated_key_not_found("(injected)", "(injected)");
+        case 50013: return federated_signature_invalid("(injected)");
         default: return invalid_client(code, "Injected by the sandbox's token_error fault.");
     }
 }

@@ -39,6 +39,16 @@ EntraError outside_time_range(Instant now, Instant valid_from, Instant expiry); 
 EntraError lifetime_too_long(Instant valid_from, Instant expiry);                                    // 700024
 EntraError replayed_assertion(std::string_view jti);                                                 // 50027
 
+// Workload identity federation: an assertion issued by another identity provider, matched
+// against the app's federated identity credentials.
+EntraError no_federated_record(std::string_view issuer, std::string_view subject, std::string_view audience);  // 70021
+EntraError no_federated_issuer(std::string_view issuer);                                                       // 700211
+EntraError no_federated_audience(std::string_view audience);                                                   // 700212
+EntraError no_federated_subject(std::string_view subject);                                                     // 700213
+EntraError federated_subject_case(std::string_view subject);                           // 7002138
+EntraError federated_key_not_found(std::string_view key_id, std::string_view issuer);  // 7000272
+EntraError federated_signature_invalid(std::string_view key_id);                       // 50013
+
 // The error a token_error fault injects: the catalogue entry for a known code, else a generic
 // invalid_client.
 EntraError for_code(int code);

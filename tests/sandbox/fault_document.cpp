@@ -80,6 +80,19 @@ std::optional<std::string> retry_after_member(const value& object, const std::st
     refuse(where + ".retry_after", "must be a string such as \"0.5\", or null to send no Retry-After");
 }
 
+// The platform a platform_* fault is limited to: "github", "azure-devops", or null for either.
+std::optional<Platform> platform_filter(const value& object, const std::string& where) {
+    if (!object.has_field("platform") || object.at("platform").is_null()) return std::nullopt;
+    return choice(object, where, "platform", Platform::github,
+                  {{"github", Platform::github}, {"azure-devops", Platform::azure_devops}});
+}
+
+const char* platform_text(Platform platform) { return platform == Platform::github ? "github" : "azure-devops"; }
+
+value optional_platform(const std::optional<Platform>& platform) {
+    return platform ? value::string(platform_text(*platform)) : value::null();
+}
+
 // The Graph endpoints a graph_throttle can be limited to, as they are spelled in the fault.
 const std::vector<std::string> kGraphEndpoints = {"signIns", "getEmailAppUsageUserDetail", "reportSettings"};
 
@@ -88,10 +101,32 @@ const std::vector<std::string> kGraphEndpoints = {"signIns", "getEmailAppUsageUs
 FaultSettings FaultSettings::parse(const value& document) {
     if (!document.is_object()) throw std::invalid_argument("the fault document must be a JSON object");
     check_members(document, "document",
-                  {"latency_ms", "throttle", "server_error", "transient_exception", "drop_connection", "fail_page",
-                   "expire_links", "foreign_next_link", "forbidden_cmdlets", "nul_403", "expire_tokens", "token_error",
-                   "slow_answer", "token_garbage", "graph_throttle", "graph_no_premium", "graph_permission_missing",
-                   "graph_stale_skiptoken", "graph_missing_roles"});
+                  {"latency_ms",
+                   "throttle",
+                   "server_error",
+                   "transient_exception",
+                   "drop_connection",
+                   "fail_page",
+                   "expire_links",
+                   "foreign_next_link",
+                   "forbidden_cmdlets",
+                   "nul_403",
+                   "expire_tokens",
+                   "token_error",
+                   "slow_answer",
+                   "token_garbage",
+                   "graph_throttle",
+                   "graph_no_premium",
+                   "graph_permission_missing",
+                   "graph_stale_skiptoken",
+                   "graph_missing_roles",
+                   "federation_propagating",
+                   "platform_error",
+                   "platform_token_expired",
+                   "platform_wrong_audience",
+                   "github_pull_request_subject",
+                   "managed_identity_error",
+                   "managed_identity_no_role"});
     FaultSettings settings;
     settings.latency_ms = integer(document, "document", "latency_ms", 0, 0);
     if (document.has_field("throttle")) {
@@ -249,6 +284,61 @@ FaultSettings FaultSettings::parse(const value& document) {
             settings.graph_missing_roles.push_back(*role);
         }
     }
+    for (const char* name : {"federation_propagating", "github_pull_request_subject"}) {
+        if (!document.has_field(name)) continue;
+        const value& member = object_member(document, name);
+        check_members(member, name, {"count"});
+        const int count = integer(member, name, "count", 1, 0);
+        if (std::string(name) == "federation_propagating") {
+            settings.federation_propagating = FederationPropagatingFault{count};
+        } else {
+            settings.github_pull_request_subject = GithubPullRequestSubjectFault{count};
+        }
+    }
+    if (document.has_field("platform_error")) {
+        const value& member = object_member(document, "platform_error");
+        check_members(member, "platform_error", {"count", "platform", "status"});
+        settings.platform_error = PlatformErrorFault{integer(member, "platform_error", "count", 1, 0),
+                                                     platform_filter(member, "platform_error"),
+                                                     integer(member, "platform_error", "status", 500, 400)};
+        if (settings.platform_error->status > 599)
+            refuse("platform_error.status", "must be an HTTP error status (400 to 599)");
+    }
+    if (document.has_field("platform_token_expired")) {
+        const value& member = object_member(document, "platform_token_expired");
+        check_members(member, "platform_token_expired", {"count", "platform"});
+        settings.platform_token_expired =
+            PlatformTokenExpiredFault{integer(member, "platform_token_expired", "count", 1, 0),
+                                      platform_filter(member, "platform_token_expired")};
+    }
+    if (document.has_field("platform_wrong_audience")) {
+        const value& member = object_member(document, "platform_wrong_audience");
+        check_members(member, "platform_wrong_audience", {"count", "platform", "audience"});
+        PlatformWrongAudienceFault fault{integer(member, "platform_wrong_audience", "count", 1, 0),
+                                         platform_filter(member, "platform_wrong_audience"), std::nullopt};
+        if (member.has_field("audience") && !member.at("audience").is_null()) {
+            if (!member.at("audience").is_string() || member.at("audience").as_string().empty())
+                refuse("platform_wrong_audience.audience", "must be an audience such as \"api://other\" or null");
+            fault.audience = member.at("audience").as_string();
+        }
+        settings.platform_wrong_audience = fault;
+    }
+    if (document.has_field("managed_identity_error")) {
+        const value& member = object_member(document, "managed_identity_error");
+        check_members(member, "managed_identity_error", {"count", "status", "endpoint", "retry_after"});
+        ManagedIdentityErrorFault fault{integer(member, "managed_identity_error", "count", 1, 0),
+                                        integer(member, "managed_identity_error", "status", 500, 400), std::nullopt,
+                                        retry_after_member(member, "managed_identity_error", std::nullopt)};
+        if (fault.status > 599) refuse("managed_identity_error.status", "must be an HTTP error status (400 to 599)");
+        if (member.has_field("endpoint") && !member.at("endpoint").is_null()) {
+            fault.endpoint = choice(member, "managed_identity_error", "endpoint", IdentityEndpoint::imds,
+                                    {{"imds", IdentityEndpoint::imds},
+                                     {"app_service", IdentityEndpoint::app_service},
+                                     {"arc", IdentityEndpoint::arc}});
+        }
+        settings.managed_identity_error = fault;
+    }
+    settings.managed_identity_no_role = flag(document, "managed_identity_no_role");
     return settings;
 }
 
@@ -357,6 +447,48 @@ value FaultSettings::to_json() const {
         for (const auto& role : graph_missing_roles) roles.push_back(value::string(role));
         document["graph_missing_roles"] = value::array(roles);
     }
+    for (const auto& [name, count] :
+         {std::pair{"federation_propagating", federation_propagating ? federation_propagating->count : -1},
+          std::pair{"github_pull_request_subject",
+                    github_pull_request_subject ? github_pull_request_subject->count : -1}}) {
+        if (count < 0) continue;
+        value member = value::object(true);
+        member["count"] = value::number(count);
+        document[name] = member;
+    }
+    if (platform_error) {
+        value member = value::object(true);
+        member["count"] = value::number(platform_error->count);
+        member["platform"] = optional_platform(platform_error->platform);
+        member["status"] = value::number(platform_error->status);
+        document["platform_error"] = member;
+    }
+    if (platform_token_expired) {
+        value member = value::object(true);
+        member["count"] = value::number(platform_token_expired->count);
+        member["platform"] = optional_platform(platform_token_expired->platform);
+        document["platform_token_expired"] = member;
+    }
+    if (platform_wrong_audience) {
+        value member = value::object(true);
+        member["count"] = value::number(platform_wrong_audience->count);
+        member["platform"] = optional_platform(platform_wrong_audience->platform);
+        member["audience"] = optional_text(platform_wrong_audience->audience);
+        document["platform_wrong_audience"] = member;
+    }
+    if (managed_identity_error) {
+        value member = value::object(true);
+        member["count"] = value::number(managed_identity_error->count);
+        member["status"] = value::number(managed_identity_error->status);
+        const auto endpoint = managed_identity_error->endpoint;
+        member["endpoint"] = !endpoint                                    ? value::null()
+                             : *endpoint == IdentityEndpoint::imds        ? value::string("imds")
+                             : *endpoint == IdentityEndpoint::app_service ? value::string("app_service")
+                                                                          : value::string("arc");
+        member["retry_after"] = optional_text(managed_identity_error->retry_after);
+        document["managed_identity_error"] = member;
+    }
+    if (managed_identity_no_role) document["managed_identity_no_role"] = value::boolean(true);
     return document;
 }
 

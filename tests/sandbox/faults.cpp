@@ -117,6 +117,41 @@ bool Faults::take_graph_stale_skiptoken(int page_number) {
         .has_value();
 }
 
+bool Faults::take_federation_propagating() {
+    return take(settings_.federation_propagating, "federation_propagating", always).has_value();
+}
+
+std::optional<PlatformErrorFault> Faults::take_platform_error(Platform platform) {
+    return take(settings_.platform_error, "platform_error",
+                [&](const auto& fault) { return !fault.platform || *fault.platform == platform; });
+}
+
+bool Faults::take_platform_token_expired(Platform platform) {
+    return take(settings_.platform_token_expired, "platform_token_expired",
+                [&](const auto& fault) { return !fault.platform || *fault.platform == platform; })
+        .has_value();
+}
+
+std::optional<PlatformWrongAudienceFault> Faults::take_platform_wrong_audience(Platform platform) {
+    return take(settings_.platform_wrong_audience, "platform_wrong_audience",
+                [&](const auto& fault) { return !fault.platform || *fault.platform == platform; });
+}
+
+bool Faults::take_github_pull_request_subject() {
+    return take(settings_.github_pull_request_subject, "github_pull_request_subject", always).has_value();
+}
+
+std::optional<ManagedIdentityErrorFault> Faults::take_managed_identity_error(IdentityEndpoint endpoint) {
+    return take(settings_.managed_identity_error, "managed_identity_error",
+                [&](const auto& fault) { return !fault.endpoint || *fault.endpoint == endpoint; });
+}
+
+bool Faults::refuses_managed_identity_role() {
+    if (!settings_.managed_identity_no_role) return false;
+    fired("managed_identity_no_role");
+    return true;
+}
+
 std::vector<std::string> Faults::graph_roles() const {
     std::vector<std::string> roles;
     for (const auto& role : graph_application_roles()) {

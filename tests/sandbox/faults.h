@@ -113,6 +113,50 @@ struct GraphStaleSkiptokenFault {
     int page = 2;
 };
 
+// Sign-ins without a stored secret. A platform is one whose endpoint hands out identity tokens.
+enum class Platform { github, azure_devops };
+// The managed identity endpoints: IMDS, App Service's IDENTITY_ENDPOINT, Azure Arc's.
+enum class IdentityEndpoint { imds, app_service, arc };
+
+// A federated assertion that matches a federated identity credential is answered AADSTS70021,
+// as while a credential just created is still spreading.
+struct FederationPropagatingFault {
+    int count = 0;
+};
+
+// The platform endpoint answers `status` in place of a token.
+struct PlatformErrorFault {
+    int count = 0;
+    std::optional<Platform> platform;  // nullopt: either
+    int status = 500;
+};
+
+// The platform endpoint hands out a token that has already expired (AADSTS700024 at the exchange).
+struct PlatformTokenExpiredFault {
+    int count = 0;
+    std::optional<Platform> platform;
+};
+
+// The platform endpoint hands out a token for another audience (AADSTS700212 at the exchange).
+struct PlatformWrongAudienceFault {
+    int count = 0;
+    std::optional<Platform> platform;
+    std::optional<std::string> audience;  // nullopt: the platform's own other audience
+};
+
+// GitHub hands out the token of a pull_request job (no environment) whatever the job says.
+struct GithubPullRequestSubjectFault {
+    int count = 0;
+};
+
+// A managed identity endpoint answers `status` (404, 410, 429, 5xx runs) in place of a token.
+struct ManagedIdentityErrorFault {
+    int count = 0;
+    int status = 500;
+    std::optional<IdentityEndpoint> endpoint;  // nullopt: any
+    std::optional<std::string> retry_after;    // Retry-After header; nullopt sends none
+};
+
 // The Graph application roles the app holds unless graph_missing_roles takes some away.
 inline const std::vector<std::string>& graph_application_roles() {
     static const std::vector<std::string> roles = {"AuditLog.Read.All", "Directory.Read.All", "Reports.Read.All",
@@ -140,6 +184,15 @@ struct FaultSettings {
     std::optional<GraphForbiddenFault> graph_permission_missing;
     std::optional<GraphStaleSkiptokenFault> graph_stale_skiptoken;
     std::vector<std::string> graph_missing_roles;  // canonical names, from graph_application_roles()
+    std::optional<FederationPropagatingFault> federation_propagating;
+    std::optional<PlatformErrorFault> platform_error;
+    std::optional<PlatformTokenExpiredFault> platform_token_expired;
+    std::optional<PlatformWrongAudienceFault> platform_wrong_audience;
+    std::optional<GithubPullRequestSubjectFault> github_pull_request_subject;
+    std::optional<ManagedIdentityErrorFault> managed_identity_error;
+    // Exchange answers every request bearing a managed identity's token as one without the
+    // Exchange.ManageAsApp role.
+    bool managed_identity_no_role = false;
 
     // Throws std::invalid_argument naming the member that is wrong; unknown members are refused
     // so that a misspelt fault does not silently do nothing.
@@ -180,6 +233,13 @@ public:
     bool take_graph_no_premium();
     bool take_graph_permission_missing();
     bool take_graph_stale_skiptoken(int page_number);
+    bool take_federation_propagating();
+    std::optional<PlatformErrorFault> take_platform_error(Platform platform);
+    bool take_platform_token_expired(Platform platform);
+    std::optional<PlatformWrongAudienceFault> take_platform_wrong_audience(Platform platform);
+    bool take_github_pull_request_subject();
+    std::optional<ManagedIdentityErrorFault> take_managed_identity_error(IdentityEndpoint endpoint);
+    bool refuses_managed_identity_role();  // managed_identity_no_role, counted as fired
     // The Graph application roles a token issued now carries: all of them but graph_missing_roles.
     std::vector<std::string> graph_roles() const;
 

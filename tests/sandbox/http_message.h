@@ -32,6 +32,7 @@ struct HttpRequest {
     QueryParameters query;  // names and values percent-decoded, in order
     Headers headers;
     std::string body;
+    bool plain_http = false;  // came to the plain-HTTP listener (managed identity endpoints only)
 };
 
 // What the server does with the connection (the drop_connection fault): answer; or cut it after

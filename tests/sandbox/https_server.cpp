@@ -129,7 +129,7 @@ void log_request(const http_request& request, const std::string& outcome) {
 
 }  // namespace
 
-HttpsServer::HttpsServer(Sandbox& sandbox, ServerCredential credential, RequestLog log)
+HttpsServer::HttpsServer(Sandbox& sandbox, std::optional<ServerCredential> credential, RequestLog log)
     : sandbox_(sandbox), credential_(std::move(credential)), log_(log) {}
 
 HttpsServer::~HttpsServer() {
@@ -142,15 +142,21 @@ HttpsServer::~HttpsServer() {
 
 int HttpsServer::open(int port) {
     web::http::experimental::listener::http_listener_config config;
-    config.set_ssl_context_callback([this](boost::asio::ssl::context& context) { configure_tls(context); });
+    if (credential_)
+        config.set_ssl_context_callback([this](boost::asio::ssl::context& context) { configure_tls(context); });
     for (int attempt = 1;; ++attempt) {
         const int candidate = port != 0 ? port : free_loopback_port();
-        const std::string url = "https://" + std::string(kLoopback) + ":" + std::to_string(candidate) + "/";
+        const std::string url = std::string(credential_ ? "https://" : "http://") + kLoopback + ":" +
+                                std::to_string(candidate) + "/";
         listener_ = std::make_unique<web::http::experimental::listener::http_listener>(url, config);
         listener_->support([this](http_request request) { serve(std::move(request)); });
         try {
             listener_->open().wait();
-            sandbox_.set_port(candidate);
+            if (credential_) {
+                sandbox_.set_port(candidate);
+            } else {
+                sandbox_.set_http_port(candidate);
+            }
             port_ = candidate;
             return candidate;
         } catch (const std::exception& error) {
@@ -173,9 +179,9 @@ void HttpsServer::configure_tls(boost::asio::ssl::context& context) {
                         boost::asio::ssl::context::no_sslv3 | boost::asio::ssl::context::no_tlsv1 |
                         boost::asio::ssl::context::no_tlsv1_1);
     SSL_CTX* native = context.native_handle();
-    if (SSL_CTX_use_certificate(native, credential_.certificate.get()) != 1 ||
-        SSL_CTX_use_PrivateKey(native, credential_.key.get()) != 1 ||
-        SSL_CTX_add1_chain_cert(native, credential_.authority.get()) != 1) {
+    if (SSL_CTX_use_certificate(native, credential_->certificate.get()) != 1 ||
+        SSL_CTX_use_PrivateKey(native, credential_->key.get()) != 1 ||
+        SSL_CTX_add1_chain_cert(native, credential_->authority.get()) != 1) {
         // cpprest drops the connection when the callback throws this.
         throw boost::system::system_error(boost::asio::error::invalid_argument, "cannot load the server certificate");
     }
@@ -186,7 +192,9 @@ void HttpsServer::serve(http_request request) {
         .then([this, request](pplx::task<std::vector<unsigned char>> body) {
             HttpResponse response;
             try {
-                response = sandbox_.handle(convert(request, body.get()));
+                HttpRequest converted = convert(request, body.get());
+                converted.plain_http = !credential_;
+                response = sandbox_.handle(converted);
             } catch (const std::exception& error) {
                 response =
                     HttpResponse::json(500, web::json::value::string(std::string("sandbox failure: ") + error.what()));

@@ -121,6 +121,16 @@ std::optional<HttpResponse> refuse_exchange_request(SandboxState& state, const H
     if (auto unauthorized = check_bearer(state, request))
         return exchange_http_response(state, request,
                                       CallAnswer{unauthorized->status, unauthorized->headers, value(), std::nullopt});
+    // A principal without Exchange.ManageAsApp (a managed identity not assigned the role) is
+    // answered as a live tenant answers an app whose role does not suffice.
+    const std::string authorization = request.headers.get("Authorization").value_or("Bearer ");
+    const std::string_view bearer = trim(std::string_view(authorization).substr(7));
+    if (const TokenGrant* grant = state.tokens.grant(bearer)) {
+        const bool has_role = std::find(grant->roles.begin(), grant->roles.end(), "Exchange.ManageAsApp") !=
+                              grant->roles.end();
+        if (!has_role || (grant->via == SignInVia::managed_identity && state.faults.refuses_managed_identity_role()))
+            return role_not_supported_response(state, request, grant->app_id);
+    }
     if (!state.serves_tenant(tenant_segment) ||
         (state.config.behaviours.tenant_guid_only && !iequals(tenant_segment, state.tenant_guid()))) {
         return exchange_http_response(state, request,
@@ -146,10 +156,14 @@ CallAnswer answer_call(SandboxState& state, const CmdletCall& call) {
 }
 
 HttpResponse nul_403_response(SandboxState& state, const HttpRequest& request) {
+    return role_not_supported_response(state, request, state.config.app_id);
+}
+
+HttpResponse role_not_supported_response(SandboxState& state, const HttpRequest& request, const std::string& app_id) {
     CallAnswer answer;
     answer.status = 403;
     answer.headers.set("x-ms-diagnostics",
-                       "2000008;reason=\"The role assigned to application " + state.config.app_id +
+                       "2000008;reason=\"The role assigned to application " + app_id +
                            " isn't supported in this scenario. Please check online documentation for "
                            "assigning correct Directory Roles to Azure AD Application for EXO App-Only "
                            "Authentication.\";error_category=\"invalid_grant\"");

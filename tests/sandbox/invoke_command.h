@@ -23,6 +23,8 @@ CallAnswer answer_call(SandboxState& state, const CmdletCall& call);
 
 // 403 with a body of NUL bytes and the reason only in x-ms-diagnostics (the nul_403 fault).
 HttpResponse nul_403_response(SandboxState& state, const HttpRequest& request);
+// The same answer for another application (a managed identity's client id).
+HttpResponse role_not_supported_response(SandboxState& state, const HttpRequest& request, const std::string& app_id);
 
 // The answer as the drop_connection and slow_answer faults deliver it (`drop`/`slow` when they
 // fired for this request). Before processing, `answered` is not used: nothing ran.

@@ -40,6 +40,7 @@ Command parse_serve(const std::vector<std::string>& arguments) {
     ServiceBehaviours behaviours;
     std::string empty_value = "array";
     std::string policy_references = "name";
+    std::string federation_errors = "specific";
     po::options_description description("authgate-sandbox [serve] options");
     description.add_options()("help", "show this help")(
         "seed", po::value<std::filesystem::path>(&options.seed)->required(), "snapshot file the tenant starts from")(
@@ -77,6 +78,14 @@ Command parse_serve(const std::vector<std::string>& arguments) {
         "refuse a nextLink sent with another X-AnchorMailbox than its first request's")(
         "tenant-guid-only", po::bool_switch(&behaviours.tenant_guid_only),
         "the admin API takes the tenant's GUID only, in its URL and X-AnchorMailbox")(
+        "http-port", po::value<int>(),
+        "also serve the managed identity endpoints over plain HTTP on this port (0: a free one)")(
+        "http-port-file", po::value<std::filesystem::path>(),
+        "write the plain-HTTP port here once listening (implies --http-port 0 if that is not given)")(
+        "arc-key-dir", po::value<std::filesystem::path>(),
+        "directory of Azure Arc's challenge key files (default: TLS-DIR/azcmagent-tokens)")(
+        "federation-errors", po::value<std::string>(&federation_errors),
+        "federated mismatches answer AADSTS700211/700212/700213 (specific, default) or all 70021 (generic)")(
         "quiet", po::bool_switch(&options.quiet), "do not log requests on stderr");
     const std::string synopsis =
         "usage: authgate-sandbox [serve] --seed SNAPSHOT.json --tenant DOMAIN --app-id GUID --app-cert CERT.pem "
@@ -103,6 +112,15 @@ Command parse_serve(const std::vector<std::string>& arguments) {
     if (values.count("state-file")) options.state_file = values["state-file"].as<std::filesystem::path>();
     if (values.count("faults")) options.faults_file = values["faults"].as<std::filesystem::path>();
     if (values.count("redirect-to")) behaviours.redirect_to = values["redirect-to"].as<std::string>();
+    if (values.count("http-port")) options.http_port = values["http-port"].as<int>();
+    if (values.count("http-port-file")) {
+        options.http_port_file = values["http-port-file"].as<std::filesystem::path>();
+        if (!options.http_port) options.http_port = 0;
+    }
+    if (values.count("arc-key-dir")) options.arc_key_dir = values["arc-key-dir"].as<std::filesystem::path>();
+    if (federation_errors == "generic") behaviours.generic_federation_errors = true;
+    else if (federation_errors != "specific")
+        throw std::invalid_argument("--federation-errors must be specific or generic (see authgate-sandbox --help)");
     using EmptyValue = ServiceBehaviours::EmptyValue;
     using PolicyReferences = ServiceBehaviours::PolicyReferences;
     if (empty_value == "absent") behaviours.empty_value = EmptyValue::absent;
@@ -115,6 +133,7 @@ Command parse_serve(const std::vector<std::string>& arguments) {
         throw std::invalid_argument("--policy-references must be name, dn or guid (see authgate-sandbox --help)");
     options.behaviours = behaviours;
     require_range("port", options.port, 0, 65535);
+    if (options.http_port) require_range("http-port", *options.http_port, 0, 65535);
     require_range("token-lifetime", options.token_lifetime, 1, 86400);
     require_range("page-size-max", options.page_size_max, 1, 1000);
     require_range("link-expiry", options.link_expiry, 1, 86400);

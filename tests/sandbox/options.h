@@ -23,6 +23,9 @@ struct ServeOptions {
     std::optional<std::filesystem::path> port_file;
     std::optional<std::filesystem::path> state_file;
     std::optional<std::filesystem::path> faults_file;
+    std::optional<int> http_port;  // plain HTTP for the managed identity endpoints (0: a free port)
+    std::optional<std::filesystem::path> http_port_file;
+    std::optional<std::filesystem::path> arc_key_dir;
     int token_lifetime = 3599;
     int page_size_max = 1000;
     int link_expiry = 1800;

@@ -8,6 +8,9 @@
 #include "files.h"
 #include "graph_api.h"
 #include "invoke_command.h"
+#include "managed_identity.h"
+#include "oidc_issuer.h"
+#include "platform_endpoints.h"
 #include "text.h"
 #include "token_endpoint.h"
 
@@ -50,7 +53,21 @@ HttpResponse Sandbox::handle(const HttpRequest& request) {
 
 HttpResponse Sandbox::route(const HttpRequest& request) {
     const std::vector<std::string> segments = split(request.path, '/');  // segments[0] is "" before the first '/'
+    // The managed identity endpoints, on the HTTPS origin and (as on the platforms) plain HTTP.
+    if (request.path == kImdsTokenPath) return handle_imds_token(state_, request);
+    if (iequals(request.path, kAppServiceTokenPath)) return handle_app_service_token(state_, request);
+    if (request.path == kArcTokenPath) return handle_arc_token(state_, request);
+    if (request.plain_http) {
+        return HttpResponse::json(404, exchange::request_error(404, "NotFound",
+                                                               "Only the managed identity endpoints are served over "
+                                                               "plain HTTP; " +
+                                                                   request.path + " is on the HTTPS origin.")
+                                           .envelope());
+    }
     if (request.path.starts_with("/_sandbox/")) return handle_control(state_, request);
+    if (is_oidc_path(request.path)) return handle_oidc_metadata(state_, request);
+    if (request.path == kGithubTokenPath) return handle_github_token(state_, request);
+    if (request.path == kAzureDevOpsTokenPath) return handle_azure_devops_token(state_, request);
     if (segments.size() == 5 && segments[2] == "oauth2" && segments[3] == "v2.0" && segments[4] == "token") {
         return handle_token_request(state_, request, segments[1]);
     }
@@ -75,6 +92,11 @@ HttpResponse Sandbox::route(const HttpRequest& request) {
 void Sandbox::set_port(int port) {
     const std::lock_guard lock(mutex_);
     state_.port = port;
+}
+
+void Sandbox::set_http_port(int port) {
+    const std::lock_guard lock(mutex_);
+    state_.http_port = port;
 }
 
 void Sandbox::set_faults(FaultSettings faults) {

@@ -19,7 +19,8 @@ public:
 
     HttpResponse handle(const HttpRequest& request);  // thread-safe
 
-    void set_port(int port);  // the listener's port: part of the accepted scopes, audiences and links
+    void set_port(int port);       // the listener's port: part of the accepted scopes, audiences and links
+    void set_http_port(int port);  // the plain-HTTP listener's (managed identity endpoints), for the record
     void set_faults(FaultSettings faults);
     // Replaces the usage data Graph answers from (the document of POST /_sandbox/usage); throws
     // std::invalid_argument naming what is wrong.

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,9 +13,12 @@
 #include "client_assertion.h"
 #include "clock.h"
 #include "faults.h"
+#include "federation.h"
 #include "graph_api.h"
 #include "journal.h"
+#include "managed_identity.h"
 #include "paging.h"
+#include "platform_endpoints.h"
 #include "service_behaviours.h"
 #include "tenant.h"
 #include "token_endpoint.h"
@@ -29,6 +34,8 @@ struct SandboxConfig {
     std::chrono::seconds link_expiry{1800};
     unsigned batch_seed = 1;  // responses of a $batch are shuffled with this seed
     ServiceBehaviours behaviours;
+    // Where Azure Arc's challenge writes its key files, unless /_sandbox/managed-identities says otherwise.
+    std::filesystem::path arc_key_directory = std::filesystem::temp_directory_path() / "authgate-sandbox-arc-tokens";
 };
 
 // Exchange's Rate-Limit-* headers: a count of requests in a fixed one-minute window.
@@ -44,7 +51,9 @@ struct SandboxState {
           clock(std::move(clock_)),
           tenant(std::move(tenant_)),
           assertions(std::move(assertions_)),
-          pages(config.link_expiry) {}
+          pages(config.link_expiry) {
+        identities.settings.arc_key_directory = config.arc_key_directory;
+    }
 
     bool serves_tenant(std::string_view segment) const;
     // The tenant's GUID: --tenant-id, else one derived from the domain. Tokens carry it as `tid`,
@@ -71,6 +80,17 @@ struct SandboxState {
     std::vector<web::json::value> webhooks;
     // Microsoft Graph's usage sources: the usage data, sign-in pages and report downloads.
     GraphState graph;
+    // Sign-ins without a stored certificate: the platforms' jobs, the app's federated identity
+    // credentials (nullopt: the defaults), the managed identities and their endpoints.
+    PlatformSettings platforms;
+    std::optional<std::vector<FederatedCredential>> federated_credentials;
+    ManagedIdentityState identities;
+    int http_port = 0;  // the plain-HTTP listener of the managed identity endpoints, when there is one
+    // For the state document: every token the platforms handed out ({"via","iss","sub","aud","jti",
+    // "exp"}), every access token issued ({"via",…,"audience"}), requests by endpoint.
+    std::vector<web::json::value> platform_tokens;
+    std::vector<web::json::value> sign_ins;
+    std::map<std::string, int> identity_requests;
 };
 
 }  // namespace sandbox

@@ -88,6 +88,8 @@ int serve(const ServeOptions& options) {
     config.link_expiry = std::chrono::seconds(options.link_expiry);
     config.batch_seed = options.batch_seed;
     config.behaviours = options.behaviours;
+    config.arc_key_directory =
+        std::filesystem::absolute(options.arc_key_dir.value_or(options.tls_dir / "azcmagent-tokens"));
     Sandbox sandbox(std::move(config), std::move(tenant), std::move(app_certificates),
                     options.reject_pss ? PssPolicy::rs256_only : PssPolicy::accept);
     if (faults) sandbox.set_faults(std::move(*faults));
@@ -105,14 +107,25 @@ int serve(const ServeOptions& options) {
     HttpsServer server(sandbox, prepare_tls_directory(options.tls_dir, std::chrono::system_clock::now()),
                        options.quiet ? RequestLog::off : RequestLog::on);
     const int port = server.open(options.port);
+    // The managed identity endpoints over plain HTTP too, as the platforms serve them.
+    std::optional<HttpsServer> plain;
+    int http_port = 0;
+    if (options.http_port) {
+        plain.emplace(sandbox, std::nullopt, options.quiet ? RequestLog::off : RequestLog::on);
+        http_port = plain->open(*options.http_port);
+        if (options.http_port_file) write_file_atomically(*options.http_port_file, std::to_string(http_port) + "\n");
+    }
     if (options.port_file) write_file_atomically(*options.port_file, std::to_string(port) + "\n");
     sandbox.write_state_file();
     std::cout << "listening on https://127.0.0.1:" << port << std::endl;
+    if (plain)
+        std::cout << "listening on http://127.0.0.1:" << http_port << " (managed identity endpoints)" << std::endl;
 
     // Until SIGTERM or SIGINT; then stop listening and leave the final state behind.
     const sigset_t signals = termination_signals();
     int received = 0;
     sigwait(&signals, &received);
+    if (plain) plain->close();
     server.close();
     sandbox.write_state_file();
     return 0;

@@ -19,6 +19,7 @@ struct ServiceBehaviours {
     std::optional<std::string> redirect_to;     // every admin API request: 302 to this origin, same path
     bool tenant_guid_only = false;              // the admin API takes the tenant's GUID only, in URL and anchor
     bool bind_continuations_to_anchor = false;  // a continuation must repeat the first request's X-AnchorMailbox
+    bool generic_federation_errors = false;     // every federated mismatch is AADSTS70021 (700211/700212/700213 else)
 };
 
 }  // namespace sandbox

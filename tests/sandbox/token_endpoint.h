@@ -1,10 +1,14 @@
-// Entra's token endpoint for the client credentials grant with a certificate:
-// POST /{tenant}/oauth2/v2.0/token. Access tokens are random and opaque; only their SHA-256
+// Entra's token endpoint for the client credentials grant with a certificate, or with a
+// platform's token for a federated identity credential: POST /{tenant}/oauth2/v2.0/token. The
+// managed identity endpoints issue their tokens here too. Access tokens are random and opaque; only their SHA-256
 // is kept, so the sandbox never holds a usable token after answering.
 #pragma once
 
+#include <cpprest/json.h>
+
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,10 +23,32 @@ struct SandboxState;
 // Microsoft Graph's resource: the audience of a token asked for with its scope.
 inline constexpr const char* kGraphResource = "https://graph.microsoft.com";
 
-// What a token was issued for: its `aud` and `roles` claims, as the APIs read them.
+// How the principal signed in: the app with its certificate or with a platform's token, or a
+// managed identity at its endpoint.
+enum class SignInVia { certificate, federated, managed_identity };
+
+// What a token was issued for: its `aud` and `roles` claims, as the APIs read them, and to whom.
 struct TokenGrant {
     std::string audience;
     std::vector<std::string> roles;
+    std::string app_id;  // the appid claim: the app, or the managed identity's client id
+    SignInVia via = SignInVia::certificate;
+};
+
+// The principal an access token is issued to.
+struct TokenSubject {
+    std::string app_id;
+    std::string display_name;
+    std::optional<std::string> object_id;    // oid and sub (managed identities)
+    std::optional<std::string> resource_id;  // xms_mirid (managed identities)
+    bool exchange_role = true;               // holds Exchange.ManageAsApp
+    SignInVia via = SignInVia::certificate;
+};
+
+struct IssuedToken {
+    std::string token;
+    Instant not_before;
+    Instant expires;
 };
 
 class AccessTokens {
@@ -51,5 +77,14 @@ private:
 };
 
 HttpResponse handle_token_request(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment);
+
+// An access token for `audience` (an origin of the sandbox, or Graph's resource), shaped as a
+// certificate sign-in's: the roles the subject holds there, the tenant's tid. `sign_in` is kept
+// in the state document's credentials.sign_ins, with the audience added.
+IssuedToken issue_access_token(SandboxState& state, const std::string& audience, const TokenSubject& subject,
+                               web::json::value sign_in);
+// The audience a managed identity's `resource` names: an origin of the sandbox or Graph (with or
+// without a trailing slash, or Graph's application id); nullopt for any other.
+std::optional<std::string> audience_of_resource(const SandboxState& state, std::string_view resource);
 
 }  // namespace sandbox

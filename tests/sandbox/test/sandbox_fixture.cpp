@@ -110,6 +110,18 @@ HttpResponse SandboxFixture::control(const std::string& method, const std::strin
     return sandbox_->handle(request);
 }
 
+HttpResponse SandboxFixture::send(const std::string& method, const std::string& path, const QueryParameters& query,
+                                  const std::map<std::string, std::string>& headers, const std::string& body) {
+    HttpRequest request;
+    request.method = method;
+    request.path = path;
+    request.query = query;
+    request.body = body;
+    request.headers.set("Host", "127.0.0.1:" + std::to_string(kPort));
+    for (const auto& [name, content] : headers) request.headers.set(name, content);
+    return sandbox_->handle(request);
+}
+
 void SandboxFixture::set_faults(const std::string& document) {
     const HttpResponse response = control("POST", "/_sandbox/faults", document);
     INFO(response.body);

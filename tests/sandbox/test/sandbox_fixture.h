@@ -54,6 +54,9 @@ public:
                       const std::vector<std::pair<std::string, std::string>>& query = {});
     HttpResponse batch(const web::json::value& requests, bool continue_on_error = true);
     HttpResponse control(const std::string& method, const std::string& path, const std::string& body = "");
+    // Any request, with only the headers given (and Host: 127.0.0.1:8443).
+    HttpResponse send(const std::string& method, const std::string& path, const QueryParameters& query = {},
+                      const std::map<std::string, std::string>& headers = {}, const std::string& body = "");
     void set_faults(const std::string& document);
 
     web::json::value state() { return sandbox_->state_document(); }

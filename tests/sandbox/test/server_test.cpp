@@ -314,4 +314,95 @@ TEST_CASE("the sandbox serves Graph's usage sources over verified HTTPS, from us
     std::filesystem::remove_all(directory);
 }
 
+TEST_CASE("the sandbox signs in with a platform's token over verified HTTPS, and serves managed identities over "
+          "plain HTTP too") {
+    const auto directory = temporary_directory();
+    ChildProcess maker({SANDBOX_BINARY, "make-client-cert", "--out-dir", (directory / "client").string()},
+                       directory / "make.log");
+    REQUIRE(maker.wait(std::chrono::seconds(20)) == 0);
+    ChildProcess server({SANDBOX_BINARY, "--seed", std::string(SANDBOX_TEST_DATA) + "/small_tenant.json", "--tenant",
+                         "contoso.onmicrosoft.com", "--app-id", kAppIdOnWire, "--app-cert",
+                         (directory / "client" / "client.pem").string(), "--tls-dir", (directory / "tls").string(),
+                         "--port-file", (directory / "port").string(), "--http-port-file",
+                         (directory / "http-port").string(), "--arc-key-dir", (directory / "arc").string(), "--quiet"},
+                        directory / "server.log");
+    const int port = read_port(directory / "port");
+    const int http_port = read_port(directory / "http-port");
+    const std::string origin = "https://127.0.0.1:" + std::to_string(port);
+    const auto ca_file = directory / "tls" / "ca.pem";
+    auto client = client_for(origin, ca_file);
+
+    // GitHub's endpoint, as the toolkit calls ${ACTIONS_ID_TOKEN_REQUEST_URL}&audience=…
+    web::http::uri_builder github("/_github/idtoken");
+    github.append_query("api-version", "2.0");
+    github.append_query("audience", "api://AzureADTokenExchange");
+    http::http_request platform(http::methods::GET);
+    platform.set_request_uri(github.to_string());
+    platform.headers().add("Authorization", "Bearer sandbox-github-request-token");
+    const http::http_response platform_answer = client.request(platform).get();
+    REQUIRE(platform_answer.status_code() == 200);
+    const std::string github_token = platform_answer.extract_json().get().at("value").as_string();
+
+    // The exchange at the token endpoint, then Exchange with the access token.
+    http::http_request token_request(http::methods::POST);
+    token_request.set_request_uri("/contoso.onmicrosoft.com/oauth2/v2.0/token");
+    token_request.set_body("grant_type=client_credentials&client_id=" + std::string(kAppIdOnWire) +
+                               "&scope=" + web::uri::encode_data_string(origin + "/.default") +
+                               "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+                               "&client_assertion=" +
+                               github_token,
+                           "application/x-www-form-urlencoded");
+    const http::http_response token_response = client.request(token_request).get();
+    REQUIRE(token_response.status_code() == 200);
+    const std::string federated = token_response.extract_json().get().at("access_token").as_string();
+    auto read = admin_request("Get-TransportConfig", "{}", federated);
+    read.set_request_uri("/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand");
+    CHECK(client.request(read).get().status_code() == 200);
+
+    // IMDS over plain HTTP on loopback, as AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:HTTP_PORT points a
+    // client.
+    web::http::client::http_client plain("http://127.0.0.1:" + std::to_string(http_port));
+    web::http::uri_builder imds("/metadata/identity/oauth2/token");
+    imds.append_query("api-version", "2018-02-01");
+    imds.append_query("resource", origin);
+    http::http_request metadata(http::methods::GET);
+    metadata.set_request_uri(imds.to_string());
+    metadata.headers().add("Metadata", "true");
+    const http::http_response imds_answer = plain.request(metadata).get();
+    REQUIRE(imds_answer.status_code() == 200);
+    const value imds_body = imds_answer.extract_json().get();
+    CHECK(imds_body.at("expires_in").as_string() == "3599");
+    auto as_identity = admin_request("Get-TransportConfig", "{}", imds_body.at("access_token").as_string());
+    as_identity.set_request_uri("/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand");
+    CHECK(client.request(as_identity).get().status_code() == 200);
+    // Nothing else is served over plain HTTP.
+    CHECK(plain.request(http::methods::GET, "/_sandbox/state").get().status_code() == 404);
+
+    // Arc's challenge, over plain HTTP: the realm is a key file in --arc-key-dir.
+    web::http::uri_builder arc("/_arc/metadata/identity/oauth2/token");
+    arc.append_query("api-version", "2020-06-01");
+    arc.append_query("resource", origin);
+    http::http_request challenge(http::methods::GET);
+    challenge.set_request_uri(arc.to_string());
+    challenge.headers().add("Metadata", "true");
+    const http::http_response challenged = plain.request(challenge).get();
+    REQUIRE(challenged.status_code() == 401);
+    const std::string realm = challenged.headers().find("WWW-Authenticate")->second;
+    const std::string prefix = "Basic realm=" + std::filesystem::absolute(directory / "arc").string() + "/";
+    REQUIRE(realm.starts_with(prefix));
+    http::http_request answered(http::methods::GET);
+    answered.set_request_uri(arc.to_string());
+    answered.headers().add("Metadata", "true");
+    answered.headers().add("Authorization", "Basic " + read_file(realm.substr(std::string("Basic realm=").size())));
+    CHECK(plain.request(answered).get().status_code() == 200);
+
+    const value state = client.request(http::methods::GET, "/_sandbox/state").get().extract_json().get();
+    CHECK(state.at("http_port").as_integer() == http_port);
+    CHECK(state.at("credentials").at("sign_ins").size() == 3);
+    CHECK(state.at("identity_requests").at("arc").as_integer() == 2);
+    server.signal(SIGTERM);
+    CHECK(server.wait(std::chrono::seconds(10)) == 0);
+    std::filesystem::remove_all(directory);
+}
+
 }  // namespace sandbox::test

@@ -14,6 +14,7 @@
 #include "connectors/exchange_client.h"
 #include "connectors/exchange_online.h"
 #include "connectors/token_client.h"
+#include "connectors/workload_identity.h"
 #include "policies/printable.h"
 
 namespace authgate {
@@ -60,12 +61,9 @@ public:
 
     std::vector<Check> run(std::optional<Check> desired) {
         if (desired) checks_.push_back(*desired);
-        if (!certificate()) return finish();
         http_ = make_transport(settings_);
-        tokens_.emplace(*http_, *credential_,
-                        TokenSettings{settings_.login_endpoint, settings_.exchange_endpoint, settings_.tenant,
-                                      settings_.app_id},
-                        [this] { return context_.clock.now(); });
+        if (!(certificate_kind() ? certificate() : credential())) return finish();
+        tokens_.emplace(*source_, token_settings_of(settings_), [this] { return context_.clock.now(); });
         const bool signed_in = sign_in();
         clock();  // Entra's Date comes with a refusal too, and a wrong clock is a reason for one
         if (!signed_in) return finish();
@@ -84,8 +82,8 @@ private:
 
     std::vector<Check> finish() {
         // What could not be checked after a failure is listed, so that none looks passed.
-        for (const char* name :
-             {"certificate", "sign-in", "clock", "token", "cmdlets to plan", "cmdlets to apply", "reads", "paging"}) {
+        for (const char* name : {certificate_kind() ? "certificate" : "credential", "sign-in", "clock", "token",
+                                 "cmdlets to plan", "cmdlets to apply", "reads", "paging"}) {
             bool present = false;
             for (const Check& check : checks_) present |= check.name == name;
             if (!present) add(name, Status::skipped, "not checked: an earlier check failed");
@@ -113,7 +111,63 @@ private:
             add("certificate", Status::warning, detail,
                 "renew it before it expires: upload the new certificate to the app, then point authgate at it");
         else add("certificate", Status::ok, detail);
+        source_ = std::make_unique<CertificateAssertion>(*http_, *credential_);
         return true;
+    }
+
+    bool certificate_kind() const { return settings_.credential == CredentialKind::certificate; }
+
+    // Workload identity or a managed identity: what signs in, found in the environment. For
+    // workload identity the platform's token is fetched and its (unverified) issuer, subject and
+    // audience shown: what the app's federated credential must name.
+    bool credential() {
+        try {
+            source_ = make_token_source(settings_, *http_, environment_, context_.clock);
+        } catch (const ConnectorError& error) {
+            const auto [what, fix] = split_advice(error.what());
+            add("credential", Status::failed, what,
+                fix.empty() ? "run authgate where the platform provides its identity, or choose another --credential"
+                            : fix);
+            return false;
+        }
+        auto* federated = dynamic_cast<FederatedAssertion*>(source_.get());
+        if (!federated) {
+            add("credential", Status::ok, source_->description());
+            return true;
+        }
+        TokenClaims claims;
+        try {
+            int requests = 0;
+            claims = read_claims(federated->platform().fetch(requests));
+        } catch (const ConnectorError& error) {
+            const auto [what, fix] = split_advice(error.what());
+            add("credential", Status::failed, what, fix);
+            return false;
+        }
+        const auto shown = [](const std::string& claim) { return claim.empty() ? "(none)" : "'" + claim + "'"; };
+        add("credential", Status::ok,
+            source_->description() + ": issuer " + shown(claims.issuer) + ", subject " + shown(claims.subject) +
+                ", audience " + shown(claims.audience) + "; a federated credential of app " + settings_.app_id +
+                " must name this issuer and subject");
+        return true;
+    }
+
+    std::string sign_in_fix() const {
+        switch (settings_.credential) {
+            case CredentialKind::workload_identity:
+                return "check --login-endpoint, the tenant, the app id and the app's federated credential";
+            case CredentialKind::managed_identity:
+                return "check that this host's managed identity is on (or the user-assigned one attached) and that "
+                       "the identity endpoint answers";
+            case CredentialKind::certificate: break;
+        }
+        return "check --login-endpoint, the tenant, the app id and that the certificate is uploaded";
+    }
+
+    // Who the token is issued to, for messages.
+    std::string signed_in_as() const {
+        if (settings_.credential == CredentialKind::managed_identity) return source_->description();
+        return "app " + settings_.app_id;
     }
 
     bool sign_in() {
@@ -121,17 +175,19 @@ private:
             tokens_->bearer();
         } catch (const ConnectorError& error) {
             const auto [what, fix] = split_advice(error.what());
-            add("sign-in", Status::failed, what,
-                fix.empty() ? "check --login-endpoint, the tenant, the app id and that the certificate is uploaded"
-                            : fix);
+            add("sign-in", Status::failed, what, !fix.empty() ? fix : sign_in_fix());
             return false;
         }
         add("sign-in", Status::ok,
-            "a token for " + trim_slash(settings_.exchange_endpoint) + " was issued to app " + settings_.app_id);
+            "a token for " + trim_slash(settings_.exchange_endpoint) + " was issued to " + signed_in_as());
         return true;
     }
 
     void clock() {
+        if (settings_.credential == CredentialKind::managed_identity) {
+            add("clock", Status::skipped, "a managed identity signs no assertion: Entra does not judge this clock");
+            return;
+        }
         const auto server = tokens_->server_date();
         if (!server) {
             add("clock", Status::skipped, "the token endpoint sent no Date header to compare with");
@@ -153,7 +209,12 @@ private:
         std::string detail = "tenant " + tid.value_or("(the token names none)") + "; roles: ";
         for (std::size_t i = 0; i < roles.size(); ++i) detail += (i ? ", " : "") + roles[i];
         if (roles.empty()) detail += "none";
-        if (!manage)
+        if (!manage && settings_.credential == CredentialKind::managed_identity)
+            add("token", Status::failed, detail,
+                "assign the managed identity's service principal the app role Exchange.ManageAsApp of Office 365 "
+                "Exchange Online (New-MgServicePrincipalAppRoleAssignment; role dc50a0fb-09a3-484d-be87-"
+                "e023b12c6440)");
+        else if (!manage)
             add("token", Status::failed, detail,
                 "give the app the application permission Exchange.ManageAsApp (API permissions, Office 365 Exchange "
                 "Online) and grant admin consent for it");
@@ -244,6 +305,7 @@ private:
     const Environment& environment_;
     std::optional<Credential> credential_;
     std::unique_ptr<HttpTransport> http_;
+    std::unique_ptr<TokenSource> source_;
     std::optional<TokenClient> tokens_;
     std::vector<Check> checks_;
 };
@@ -291,6 +353,7 @@ int run_doctor(CommandContext& context) {
         value report = value::object(true);
         report["tenant"] = value::string(settings.tenant);
         report["app_id"] = value::string(settings.app_id);
+        report["credential"] = value::string(std::string(to_string(settings.credential)));
         report["exchange_endpoint"] = value::string(settings.exchange_endpoint);
         value list = value::array();
         std::size_t i = 0;
@@ -309,7 +372,10 @@ int run_doctor(CommandContext& context) {
         write_json(context.out, report);
         return ready ? exit_ok : exit_error;
     }
-    context.out << "authgate doctor: " << printable(settings.tenant) << ", app " << printable(settings.app_id) << ", "
+    context.out << "authgate doctor: " << printable(settings.tenant) << ", "
+                << (settings.credential == CredentialKind::managed_identity ? "managed identity"
+                                                                            : "app " + printable(settings.app_id))
+                << (settings.credential == CredentialKind::workload_identity ? " (workload identity)" : "") << ", "
                 << printable(settings.exchange_endpoint) << "\n\n";
     for (const Check& check : checks) {
         const std::string status(to_string(check.status));

@@ -7,8 +7,10 @@
 #include "connectors/exchange_client.h"
 #include "connectors/exchange_online.h"
 #include "connectors/http.h"
+#include "connectors/managed_identity.h"
 #include "connectors/token_client.h"
 #include "connectors/trace.h"
+#include "connectors/workload_identity.h"
 #include "policies/printable.h"
 
 namespace authgate {
@@ -38,14 +40,12 @@ CloudEndpoints endpoints_of(Cloud cloud) {
 
 class ExchangeOnlineSession : public TenantSession {
 public:
-    ExchangeOnlineSession(const ConnectionSettings& settings, std::optional<std::string> password, const Clock& clock)
+    ExchangeOnlineSession(const ConnectionSettings& settings, const Environment& environment, const Clock& clock)
         : settings_(settings),
           clock_(clock),
-          credential_(Credential::load(settings.certificate, password, clock.now())),
           http_(make_transport(settings)),
-          tokens_(*http_, credential_,
-                  {settings.login_endpoint, settings.exchange_endpoint, settings.tenant, settings.app_id},
-                  [&clock] { return clock.now(); }),
+          source_(make_token_source(settings, *http_, environment, clock)),
+          tokens_(*source_, token_settings_of(settings), [&clock] { return clock.now(); }),
           exchange_(*http_, tokens_, exchange_settings_of(settings)),
           connector_(exchange_) {}
 
@@ -62,7 +62,7 @@ public:
 
     GraphUsageReader& graph_usage() override {
         if (!graph_) {
-            graph_tokens_ = std::make_unique<TokenClient>(*http_, credential_, graph_token_settings(settings_),
+            graph_tokens_ = std::make_unique<TokenClient>(*source_, graph_token_settings(settings_),
                                                           [this] { return clock_.now(); });
             GraphUsageLimits limits;
             limits.first_delay = exchange_settings_of(settings_).retry.first_delay;  // AUTHGATE_RETRY_DELAY_MS too
@@ -76,12 +76,12 @@ public:
 private:
     ConnectionSettings settings_;
     const Clock& clock_;
-    Credential credential_;
     std::unique_ptr<HttpTransport> http_;
+    std::unique_ptr<TokenSource> source_;  // the one credential, for Exchange and Graph alike
     TokenClient tokens_;
     ExchangeClient exchange_;
     ExchangeOnlineConnector connector_;
-    std::unique_ptr<TokenClient> graph_tokens_;  // asks for Graph, with the same credential
+    std::unique_ptr<TokenClient> graph_tokens_;  // asks for Graph, from the same source
     std::unique_ptr<GraphUsageReader> graph_;
 };
 
@@ -94,6 +94,29 @@ std::unique_ptr<HttpTransport> make_transport(const ConnectionSettings& settings
 }
 
 GraphUsageReader& TenantSession::graph_usage() { throw ConnectorError("this connection cannot read Microsoft Graph"); }
+
+TokenSettings token_settings_of(const ConnectionSettings& settings) {
+    return {settings.login_endpoint, settings.exchange_endpoint, settings.tenant, settings.app_id};
+}
+
+std::unique_ptr<TokenSource> make_token_source(const ConnectionSettings& settings, HttpTransport& http,
+                                               const Environment& environment, const Clock& clock) {
+    // The documented waits between retries, shortened in proportion when AUTHGATE_RETRY_DELAY_MS
+    // shortens Exchange's first backoff for the fault tests.
+    const std::chrono::milliseconds first = exchange_settings_of(settings).retry.first_delay;
+    const RetrySleep sleep = [first](std::chrono::milliseconds wait) {
+        sleep_for(wait * first.count() / RetryPolicy{}.first_delay.count());
+    };
+    switch (settings.credential) {
+        case CredentialKind::workload_identity:
+            return std::make_unique<FederatedAssertion>(http, find_platform_token(http, environment, sleep), sleep);
+        case CredentialKind::managed_identity:
+            return std::make_unique<ManagedIdentity>(http, environment, settings.managed_identity, sleep);
+        case CredentialKind::certificate: break;
+    }
+    return std::make_unique<CertificateAssertion>(
+        http, Credential::load(settings.certificate, environment(settings.certificate_password_env), clock.now()));
+}
 
 TokenSettings graph_token_settings(const ConnectionSettings& settings) {
     return {settings.login_endpoint, settings.exchange_endpoint, settings.tenant, settings.app_id,
@@ -128,7 +151,15 @@ void add_connection_options(po::options_description& options) {
     options.add_options()("tenant", po::value<std::string>(),
                           "tenant GUID or *.onmicrosoft.com domain (AUTHGATE_TENANT)")(
         "app-id", po::value<std::string>(), "application (client) id (AUTHGATE_APP_ID)")(
+        "credential", po::value<std::string>(),
+        "how to sign in: certificate (default), workload-identity or managed-identity (AUTHGATE_CREDENTIAL)")(
         "certificate", po::value<std::string>(), "PEM with certificate and key, or PFX (AUTHGATE_CERTIFICATE)")(
+        "managed-identity-client-id", po::value<std::string>(),
+        "a user-assigned managed identity, by client id (AUTHGATE_MANAGED_IDENTITY_CLIENT_ID)")(
+        "managed-identity-object-id", po::value<std::string>(),
+        "a user-assigned managed identity, by object (principal) id (AUTHGATE_MANAGED_IDENTITY_OBJECT_ID)")(
+        "managed-identity-resource-id", po::value<std::string>(),
+        "a user-assigned managed identity, by Azure resource id (AUTHGATE_MANAGED_IDENTITY_RESOURCE_ID)")(
         "login-endpoint", po::value<std::string>(), "token endpoint base (AUTHGATE_LOGIN_ENDPOINT)")(
         "exchange-endpoint", po::value<std::string>(), "Exchange endpoint base (AUTHGATE_EXCHANGE_ENDPOINT)")(
         "graph-endpoint", po::value<std::string>(),
@@ -143,6 +174,36 @@ void add_connection_options(po::options_description& options) {
 
 namespace {
 
+// The user-assigned managed identity the flags name, else the environment: at most one id.
+std::optional<UserAssignedIdentity> user_assigned_identity(const po::variables_map& values,
+                                                           const ConnectionSettings& base,
+                                                           const Environment& environment) {
+    struct Way {
+        UserAssignedIdentity::By by;
+        const char* flag;
+        const char* variable;
+    };
+    static const Way ways[] = {
+        {UserAssignedIdentity::By::client_id, "managed-identity-client-id", "AUTHGATE_MANAGED_IDENTITY_CLIENT_ID"},
+        {UserAssignedIdentity::By::object_id, "managed-identity-object-id", "AUTHGATE_MANAGED_IDENTITY_OBJECT_ID"},
+        {UserAssignedIdentity::By::resource_id, "managed-identity-resource-id",
+         "AUTHGATE_MANAGED_IDENTITY_RESOURCE_ID"}};
+    std::vector<std::pair<std::string, UserAssignedIdentity>> flags, variables;
+    for (const Way& way : ways) {
+        if (values.count(way.flag))
+            flags.push_back({std::string("--") + way.flag, {way.by, values[way.flag].as<std::string>()}});
+        if (auto value = environment(way.variable)) variables.push_back({way.variable, {way.by, *value}});
+    }
+    const auto& given = flags.empty() ? variables : flags;
+    if (given.size() > 1)
+        throw UsageError("a managed identity is named by one id, not by " + given[0].first + " and " + given[1].first);
+    if (!flags.empty() && base.credential != CredentialKind::managed_identity)
+        throw UsageError(flags[0].first + " names a managed identity: it needs --credential managed-identity");
+    if (given.empty() || base.credential != CredentialKind::managed_identity) return std::nullopt;
+    if (given[0].second.id.empty()) throw UsageError(given[0].first + " is empty");
+    return given[0].second;
+}
+
 // Flags over environment over `base` (the desired state's settings, or a saved plan's).
 ConnectionSettings override_connection(const po::variables_map& values, ConnectionSettings base,
                                        const Environment& environment) {
@@ -152,6 +213,13 @@ ConnectionSettings override_connection(const po::variables_map& values, Connecti
     };
     pick("tenant", "AUTHGATE_TENANT", base.tenant);
     pick("app-id", "AUTHGATE_APP_ID", base.app_id);
+    std::string kind(to_string(base.credential));
+    pick("credential", "AUTHGATE_CREDENTIAL", kind);
+    if (const auto parsed = parse_name<CredentialKind>(kind)) base.credential = *parsed;
+    else
+        throw UsageError("--credential (AUTHGATE_CREDENTIAL) must be " + name_list<CredentialKind>() + ", not '" +
+                         printable(kind) + "'");
+    base.managed_identity = user_assigned_identity(values, base, environment);
     pick("certificate", "AUTHGATE_CERTIFICATE", base.certificate);
     pick("login-endpoint", "AUTHGATE_LOGIN_ENDPOINT", base.login_endpoint);
     pick("exchange-endpoint", "AUTHGATE_EXCHANGE_ENDPOINT", base.exchange_endpoint);
@@ -174,9 +242,17 @@ ConnectionSettings override_connection(const po::variables_map& values, Connecti
 
 void require_complete(const ConnectionSettings& settings) {
     std::string missing;
-    if (settings.tenant.empty()) missing += "\n  tenant: --tenant, AUTHGATE_TENANT or [tenant] id";
-    if (settings.app_id.empty()) missing += "\n  application id: --app-id, AUTHGATE_APP_ID or [connection] app_id";
-    if (settings.certificate.empty())
+    const bool federated = settings.credential == CredentialKind::workload_identity;
+    if (settings.tenant.empty())
+        missing += std::string("\n  tenant: --tenant, AUTHGATE_TENANT or [tenant] id") +
+                   (federated ? " (or AZURE_TENANT_ID)" : "");
+    // A managed identity is its own application: no app id, no certificate.
+    if (settings.app_id.empty() && settings.credential != CredentialKind::managed_identity)
+        missing += std::string("\n  application id: --app-id, AUTHGATE_APP_ID or [connection] app_id") +
+                   (federated ? " (or AZURE_CLIENT_ID); the app registration whose federated credential trusts "
+                                "the platform's token"
+                              : "");
+    if (settings.certificate.empty() && settings.credential == CredentialKind::certificate)
         missing += "\n  certificate: --certificate, AUTHGATE_CERTIFICATE or [connection] certificate";
     if (!missing.empty())
         throw UsageError("reading the tenant needs these settings (plan can read a --snapshot FILE instead):" +
@@ -203,7 +279,21 @@ ConnectionSettings gather_connection(const po::variables_map& values, const Desi
     base.exchange_endpoint = file.exchange_endpoint.value_or(defaults.exchange);
     base.graph_endpoint = defaults.graph;
     base.ca_bundle = file.ca_bundle;
-    return override_connection(values, base, environment);
+    if (file.credential) {
+        // The loader accepts only the names of the table.
+        if (const auto kind = parse_name<CredentialKind>(*file.credential)) base.credential = *kind;
+        else
+            throw UsageError("[connection] credential must be " + name_list<CredentialKind>() + ", not '" +
+                             printable(*file.credential) + "'");
+    }
+    ConnectionSettings settings = override_connection(values, base, environment);
+    // Azure Workload Identity's webhook names the app and tenant in the pod's environment: below
+    // everything authgate's own settings say.
+    if (settings.credential == CredentialKind::workload_identity) {
+        if (settings.app_id.empty()) settings.app_id = environment("AZURE_CLIENT_ID").value_or("");
+        if (settings.tenant.empty()) settings.tenant = environment("AZURE_TENANT_ID").value_or("");
+    }
+    return settings;
 }
 
 ConnectionSettings resolve_connection(const po::variables_map& values, const DesiredState& desired,
@@ -218,7 +308,7 @@ ConnectionSettings resolve_saved_connection(const po::variables_map& values, con
     ConnectionSettings settings = gather_connection(values, desired, environment);
     // Who signs in may come from the plan when nothing else says; where the token goes never does.
     if (settings.app_id.empty()) settings.app_id = recorded.app_id;
-    if (settings.certificate.empty()) {
+    if (settings.certificate.empty() && settings.credential == CredentialKind::certificate) {
         settings.certificate = recorded.certificate;
         settings.certificate_password_env = recorded.certificate_password_env;
     }
@@ -260,7 +350,7 @@ LiveState read_tenant(TenantSession& session, Logger& logger) {
 
 std::unique_ptr<TenantSession> open_tenant(const ConnectionSettings& settings, const Environment& environment,
                                            const Clock& clock) {
-    return std::make_unique<ExchangeOnlineSession>(settings, environment(settings.certificate_password_env), clock);
+    return std::make_unique<ExchangeOnlineSession>(settings, environment, clock);
 }
 
 }  // namespace authgate

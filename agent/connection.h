@@ -2,6 +2,9 @@
 // Connection settings (README.md, "Pointing authgate at it"), in this order of precedence: CLI
 // flag > environment > [connection] in the desired state > the cloud's default. Nothing here is
 // secret but the certificate password, which is read from the environment only and never shown.
+// How authgate signs in is the credential kind, chosen by the user and never guessed: a
+// certificate, workload identity federation (the platform's OIDC token) or the host's managed
+// identity; the last two need no certificate.
 #include <chrono>
 #include <exception>
 #include <functional>
@@ -17,12 +20,19 @@
 #include "connectors/exchange_client.h"
 #include "connectors/graph_usage.h"
 #include "connectors/http.h"
+#include "connectors/managed_identity.h"
+#include "connectors/token_client.h"
 
 namespace authgate {
 
 struct ConnectionSettings {
     std::string tenant;
     std::string app_id;
+    // --credential, AUTHGATE_CREDENTIAL, [connection] credential.
+    CredentialKind credential = CredentialKind::certificate;
+    // A managed identity that is user-assigned (--managed-identity-client-id, -object-id or
+    // -resource-id); none: the system-assigned one.
+    std::optional<UserAssignedIdentity> managed_identity = {};
     std::string certificate;
     std::string certificate_password_env = "AUTHGATE_CERT_PASSWORD";
     std::string login_endpoint;
@@ -37,7 +47,6 @@ struct ConnectionSettings {
     std::optional<std::string> trace_dir;
 };
 
-using Environment = std::function<std::optional<std::string>(const std::string&)>;
 Environment process_environment();
 
 // The connection settings, and --log-format/--log-level (every command that reads the tenant logs).
@@ -74,7 +83,7 @@ public:
     // The tenant's GUID from the sign-in (the token's tid), signing in if need be; the tenant as
     // given where the token names none. Throws ConnectorError when the sign-in fails.
     virtual std::string tenant_id() = 0;
-    // The usage sources of Microsoft Graph, read with the same application and certificate (a
+    // The usage sources of Microsoft Graph, read with the same application and credential (a
     // token of its own, for the Graph endpoint), over the same TLS settings. Made on first use and
     // owned by the session. Throws ConnectorError where the session has no Graph.
     virtual GraphUsageReader& graph_usage();
@@ -99,6 +108,14 @@ LogFields traffic_fields(const TenantTraffic& traffic, std::chrono::steady_clock
 std::unique_ptr<HttpTransport> make_transport(const ConnectionSettings& settings);
 // What the Exchange client is given of `settings`.
 ExchangeSettings exchange_settings_of(const ConnectionSettings& settings);
+// The token settings of the sign-in to Exchange.
+TokenSettings token_settings_of(const ConnectionSettings& settings);
+// How `settings` signs in, over `http`: the certificate loaded (its password from the variable
+// certificate_password_env), the platform token source found in `environment`, or the managed
+// identity endpoint found there. Throws ConnectorError when that cannot be had, naming what was
+// tried; never falls back to another kind.
+std::unique_ptr<TokenSource> make_token_source(const ConnectionSettings& settings, HttpTransport& http,
+                                               const Environment& environment, const Clock& clock);
 // The token settings of the Graph usage reader: the session's sign-in, with the Graph endpoint as
 // the resource (scope {graph}/.default).
 TokenSettings graph_token_settings(const ConnectionSettings& settings);

@@ -8,6 +8,9 @@
 #include <mutex>
 #include <system_error>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -218,19 +221,24 @@ public:
     explicit HttpsTransport(HttpSettings settings) : settings_(std::move(settings)) {}
 
     HttpResponse post(const HttpRequest& request) override {
-        const std::string origin = origin_of(request.url);
+        const std::string origin = request.identity_endpoint ? identity_origin_of(request.url) : origin_of(request.url);
         if (origin.empty())
             throw TransportError("refusing " + host_part(request.url) +
-                                     ": only https:// URLs without a user name or password are used",
+                                     (request.identity_endpoint
+                                          ? ": a managed identity endpoint must be https://, or http:// on this "
+                                            "machine (127.0.0.0/8, ::1, localhost) or 169.254.169.254, without a "
+                                            "user name or password"
+                                          : ": only https:// URLs without a user name or password are used"),
                                  true);
         const TrustStore store =
             trust_store();  // loaded before the first connection: a bad bundle fails before sending
         // A client of its own has an empty pool: its one connection is new, never resent on.
         std::unique_ptr<Connection> own;
-        if (request.connection == ConnectionUse::fresh || request.timeout) {
+        if (request.connection == ConnectionUse::fresh || request.timeout || request.identity_endpoint) {
             HttpSettings settings = settings_;
             if (request.timeout) settings.timeout = std::max(settings.timeout, *request.timeout);
-            own = std::make_unique<Connection>(origin, settings, store);
+            if (request.identity_endpoint) settings.timeout = std::min(settings.timeout, identity_timeout);
+            own = std::make_unique<Connection>(origin, settings, store, request.identity_endpoint);
         }
         auto& [refusal, client] = own ? *own : client_for(origin, store);
         {
@@ -272,9 +280,11 @@ public:
     }
 
 private:
-    static http_client_config client_config(const HttpSettings& settings, CertificateRefusal* refusal,
-                                            TrustStore store) {
+    static http_client_config client_config(const HttpSettings& settings, CertificateRefusal* refusal, TrustStore store,
+                                            bool direct) {
         http_client_config config;
+        // An identity endpoint is this machine's or the link-local metadata service: never a proxy's.
+        if (direct) config.set_proxy(web::web_proxy(web::web_proxy::disabled));
         config.set_timeout(settings.timeout);
         config.set_validate_certificates(true);  // there is deliberately no way to turn this off
         config.set_max_redirects(0);             // a redirect is an answer, never followed
@@ -287,8 +297,8 @@ private:
 
     // A client, and where its handshakes record a refused certificate.
     struct Connection {
-        Connection(const std::string& origin, const HttpSettings& settings, TrustStore store)
-            : refusal(host_of(origin)), client(origin, client_config(settings, &refusal, std::move(store))) {}
+        Connection(const std::string& origin, const HttpSettings& settings, TrustStore store, bool direct = false)
+            : refusal(host_of(origin)), client(origin, client_config(settings, &refusal, std::move(store), direct)) {}
         CertificateRefusal refusal;  // declared first: outlives the client and its handshakes
         http_client client;
     };
@@ -327,6 +337,21 @@ std::string HttpResponse::redirect() const {
     return "a redirect (HTTP " + std::to_string(status) + ") to " + (location.empty() ? "no Location" : location);
 }
 
+std::string percent_encode(const std::string& text) {
+    static const char digits[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += digits[c >> 4];
+            out += digits[c & 15];
+        }
+    }
+    return out;
+}
+
 std::string trim_slash(std::string url) {
     while (!url.empty() && url.back() == '/') url.pop_back();
     return url;
@@ -339,6 +364,47 @@ std::string origin_of(const std::string& url) {
     const std::string origin = lower(url.substr(0, end));
     if (origin.find('@') != std::string::npos) return {};  // userinfo: a password in a URL is never sent
     return origin.size() > scheme.size() ? origin : std::string();
+}
+
+namespace {
+
+// A host that is this machine, or the instance metadata service's link-local address.
+bool local_identity_host(const std::string& host) {
+    if (host == "localhost" || host == "::1" || host == "169.254.169.254") return true;
+    in_addr address{};
+    return ::inet_pton(AF_INET, host.c_str(), &address) == 1 &&
+           (ntohl(address.s_addr) >> 24) == 127;  // 127.0.0.0/8, in strict dotted-quad form only
+}
+
+}  // namespace
+
+std::string identity_origin_of(const std::string& url) {
+    if (std::string https = origin_of(url); !https.empty()) return https;
+    const std::string scheme = "http://";
+    if (lower(url.substr(0, scheme.size())) != scheme) return {};
+    const std::string origin = lower(url.substr(0, url.find_first_of("/?#", scheme.size())));
+    const std::string authority = origin.substr(scheme.size());
+    if (authority.empty() || authority.find('@') != std::string::npos) return {};
+    std::string host, port;
+    bool has_port = false;
+    if (authority.front() == '[') {
+        const std::size_t close = authority.find(']');
+        if (close == std::string::npos) return {};
+        host = authority.substr(1, close - 1);
+        const std::string rest = authority.substr(close + 1);
+        if (!rest.empty() && rest.front() != ':') return {};
+        has_port = !rest.empty();
+        if (has_port) port = rest.substr(1);
+    } else {
+        const std::size_t colon = authority.find(':');
+        host = authority.substr(0, colon);
+        has_port = colon != std::string::npos;
+        if (has_port) port = authority.substr(colon + 1);
+    }
+    if (has_port && (port.empty() || port.size() > 5 ||
+                     !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); })))
+        return {};
+    return local_identity_host(host) ? origin : std::string();
 }
 
 std::string host_part(const std::string& url) {

@@ -1,6 +1,8 @@
 #pragma once
 // The one HTTP client wrapper: HTTPS POSTs with TLS verification that cannot be turned off,
-// extra trust anchors from a CA bundle, and one pooled connection set per origin.
+// extra trust anchors from a CA bundle, and one pooled connection set per origin. Plain http is
+// used for one thing only: a managed identity's token endpoint on this machine (loopback) or
+// the instance metadata service (169.254.169.254).
 #include <chrono>
 #include <map>
 #include <memory>
@@ -25,7 +27,15 @@ struct HttpRequest {
     // Longer than the transport's for this request alone (on a connection of its own).
     std::optional<std::chrono::seconds> timeout{};
     std::string method = "POST";  // or GET, which sends no body
+    // A managed identity's token endpoint: http:// is accepted when its host is loopback
+    // (127.0.0.0/8, ::1, localhost) or 169.254.169.254 (https:// is verified as everywhere);
+    // never through a proxy, on a connection of its own, and given at most identity_timeout.
+    bool identity_endpoint = false;
 };
+
+// The longest an identity endpoint request may take: a host without one (not an Azure machine)
+// should not hold a run for the transport's whole timeout.
+inline constexpr std::chrono::seconds identity_timeout{30};
 
 struct HttpResponse {
     int status = 0;
@@ -63,12 +73,20 @@ struct HttpSettings {
 
 std::unique_ptr<HttpTransport> make_https_transport(const HttpSettings& settings);
 
+// `text` percent-encoded for a query string or a form body (RFC 3986 unreserved characters kept).
+std::string percent_encode(const std::string& text);
+
 // A base URL without its trailing slashes, ready for a path to be appended.
 std::string trim_slash(std::string url);
 
 // "https://host:port" of a URL, lower-cased; empty when it is not an https URL, or when it
 // carries a user name or password (https://user:pass@host), which authgate never sends.
 std::string origin_of(const std::string& url);
+
+// The origin of a managed identity endpoint's URL: origin_of for https://, else "http://host:port"
+// for a plain http URL whose host is loopback (127.0.0.0/8, [::1], localhost) or the instance
+// metadata address 169.254.169.254; empty for anything else.
+std::string identity_origin_of(const std::string& url);
 
 // What a message may say of a URL that can be a secret (a webhook's): its scheme and host,
 // without user name, password, path or query. "https://hooks.example.com".

@@ -3,29 +3,16 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <thread>
 
 #include <cpprest/asyncrt_utils.h>
 #include <cpprest/json.h>
 
+#include "policies/name.h"
 #include "policies/printable.h"
 
 namespace authgate {
 namespace {
-
-std::string form_encode(const std::string& text) {
-    static const char digits[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += digits[c >> 4];
-            out += digits[c & 15];
-        }
-    }
-    return out;
-}
 
 // Entra's error_description runs on with trace and correlation ids; the first line says it.
 std::string first_line(const std::string& text) {
@@ -88,10 +75,6 @@ std::string aadsts_advice(long code, const TokenSettings& settings, const Creden
     }
 }
 
-TokenClient::TokenClient(HttpTransport& http, const Credential& credential, TokenSettings settings,
-                         std::function<Instant()> clock)
-    : http_(http), credential_(credential), settings_(std::move(settings)), clock_(std::move(clock)) {}
-
 namespace {
 
 // The claims of a compact JWT; null when it is not one.
@@ -111,25 +94,166 @@ web::json::value claims_of(const std::string& token) {
     }
 }
 
-// The `tid` claim, when it is a GUID.
-std::optional<std::string> tid_claim(const web::json::value& claims) {
-    try {
-        if (!claims.is_object() || !claims.has_string_field("tid")) return std::nullopt;
-        const std::string tid = claims.at("tid").as_string();
-        const bool guid = tid.size() == 36 && std::all_of(tid.begin(), tid.end(), [](char c) {
-                              return std::isxdigit(static_cast<unsigned char>(c)) || c == '-';
-                          });
-        return guid ? std::optional<std::string>(tid) : std::nullopt;
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
+bool is_guid(const std::string& text) {
+    return text.size() == 36 && std::all_of(text.begin(), text.end(), [](char c) {
+               return std::isxdigit(static_cast<unsigned char>(c)) || c == '-';
+           });
+}
+
+std::string string_claim(const web::json::value& claims, const char* name) {
+    return claims.is_object() && claims.has_string_field(name) ? claims.at(name).as_string() : std::string();
+}
+
+// The Date header (RFC 7231: "Mon, 30 Nov 2026 05:30:31 GMT"), when there is one.
+std::optional<Instant> date_of(const HttpResponse& response) {
+    const std::string date = response.header("date");
+    if (date.empty()) return std::nullopt;
+    std::tm parts{};
+    if (!strptime(date.c_str(), "%a, %d %b %Y %H:%M:%S", &parts)) return std::nullopt;
+    return Instant{std::chrono::seconds{timegm(&parts)}};
 }
 
 }  // namespace
 
-std::string TokenClient::token_url() const {
-    return trim_slash(settings_.login_endpoint) + "/" + settings_.tenant + "/oauth2/v2.0/token";
+void sleep_for(std::chrono::milliseconds duration) { std::this_thread::sleep_for(duration); }
+
+TokenClaims read_claims(const std::string& jwt) {
+    TokenClaims read;
+    const web::json::value claims = claims_of(jwt);
+    if (!claims.is_object()) return read;
+    try {
+        read.issuer = string_claim(claims, "iss");
+        read.subject = string_claim(claims, "sub");
+        read.tenant = string_claim(claims, "tid");
+        if (claims.has_string_field("aud")) read.audience = claims.at("aud").as_string();
+        else if (claims.has_array_field("aud"))
+            for (const auto& audience : claims.at("aud").as_array())
+                if (audience.is_string()) read.audience += (read.audience.empty() ? "" : ", ") + audience.as_string();
+        if (claims.has_array_field("roles"))
+            for (const auto& role : claims.at("roles").as_array())
+                if (role.is_string()) read.roles.push_back(role.as_string());
+        if (claims.has_field("exp") && claims.at("exp").is_number() && claims.at("exp").as_number().is_int64())
+            read.expires = Instant{std::chrono::seconds{claims.at("exp").as_number().to_int64()}};
+    } catch (const std::exception&) {
+    }
+    return read;
 }
+
+std::string entra_token_url(const TokenSettings& settings) {
+    return trim_slash(settings.login_endpoint) + "/" + settings.tenant + "/oauth2/v2.0/token";
+}
+
+IssuedToken post_client_assertion(HttpTransport& http, const TokenSettings& settings, const std::string& assertion,
+                                  Instant now, const std::function<std::string(long)>& advice, const std::string& with,
+                                  int& requests) {
+    const std::string url = entra_token_url(settings);
+    const std::string failed = "token request to " + url + with + " failed: ";
+    HttpRequest http_request{url, {{"Content-Type", "application/x-www-form-urlencoded"}}, ""};
+    http_request.body = "grant_type=client_credentials&client_id=" + percent_encode(settings.app_id) +
+                        "&scope=" + percent_encode(token_audience(settings) + "/.default") + "&client_assertion_type=" +
+                        percent_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
+                        "&client_assertion=" + percent_encode(assertion);
+    ++requests;
+    HttpResponse response;
+    try {
+        response = http.post(http_request);
+    } catch (const TransportError& error) {
+        throw ConnectorError(failed + error.what());
+    }
+
+    IssuedToken issued;
+    issued.server_date = date_of(response);
+    if (const std::string redirect = response.redirect(); !redirect.empty())
+        throw ConnectorError(failed + "the token endpoint answered with " + redirect +
+                             ", which authgate never follows; check --login-endpoint");
+    web::json::value body;
+    try {
+        body = web::json::value::parse(response.body);
+    } catch (const web::json::json_exception&) {
+        const std::string type = response.header("content-type");
+        std::string message = failed + "HTTP " + std::to_string(response.status) + " with a body that is not JSON" +
+                              (type.empty() ? "" : " (" + type + ")");
+        if (type.find("html") != std::string::npos)
+            message += "\n  what to check: a web page answered in place of the token endpoint: a proxy or "
+                       "network sign-in page between this machine and " +
+                       origin_of(url) + ", or --login-endpoint";
+        throw ConnectorError(message);
+    }
+    if (response.status == 200 && !body.has_string_field("access_token"))
+        throw ConnectorError(failed + "HTTP 200 without an access_token in the answer; check --login-endpoint");
+    if (response.status == 200 && body.has_string_field("access_token")) {
+        long lifetime = 3599;
+        if (body.has_field("expires_in") && !body.at("expires_in").is_null()) {
+            const auto stated = lifetime_seconds(body.at("expires_in"));
+            if (!stated)
+                throw ConnectorError(failed + "the answer's expires_in is " + quoted(body.at("expires_in")) +
+                                     ", not a whole number of seconds from 0 to a year; check --login-endpoint");
+            lifetime = *stated;
+        }
+        issued.expires = now + std::chrono::seconds{lifetime};
+        issued.access_token = body.at("access_token").as_string();
+        return issued;
+    }
+    long code = 0;
+    if (body.has_array_field("error_codes") && body.at("error_codes").size() > 0 &&
+        body.at("error_codes").at(0).is_number() && body.at("error_codes").at(0).as_number().is_int64())
+        code = static_cast<long>(body.at("error_codes").at(0).as_number().to_int64());
+    const std::string description = body.has_string_field("error_description")
+                                        ? first_line(body.at("error_description").as_string())
+                                        : (body.has_string_field("error") ? body.at("error").as_string()
+                                                                          : "no description");
+    std::string message = failed + "HTTP " + std::to_string(response.status) + ": " + description;
+    if (const std::string said = advice ? advice(code) : std::string(); !said.empty())
+        message += "\n  what to check: " + said;
+    throw AuthenticationError(message, code, issued.server_date);
+}
+
+CertificateAssertion::CertificateAssertion(HttpTransport& http, const Credential& credential)
+    : http_(http), credential_(&credential) {}
+
+CertificateAssertion::CertificateAssertion(HttpTransport& http, Credential&& credential)
+    : http_(http), owned_(std::move(credential)), credential_(&*owned_) {}
+
+std::string CertificateAssertion::endpoint(const TokenSettings& settings) const { return entra_token_url(settings); }
+
+std::string CertificateAssertion::description() const {
+    return "the certificate (thumbprint " + credential_->portal_thumbprint() + ")";
+}
+
+IssuedToken CertificateAssertion::issue(const TokenSettings& settings, Instant now, int& requests) {
+    const std::string url = entra_token_url(settings);
+    const auto advice = [&](long code) { return aadsts_advice(code, settings, credential_); };
+    AssertionAlgorithm algorithm;
+    {
+        std::lock_guard lock(mutex_);
+        algorithm = algorithm_;
+    }
+    try {
+        return post_client_assertion(http_, settings,
+                                     credential_->client_assertion(url, settings.app_id, now, algorithm), now, advice,
+                                     "", requests);
+    } catch (const AuthenticationError& error) {
+        // Older registrations and some clouds accept only RS256 with the SHA-1 thumbprint.
+        if (algorithm != AssertionAlgorithm::ps256 || !wants_rs256(error.code())) throw;
+        {
+            std::lock_guard lock(mutex_);
+            algorithm_ = AssertionAlgorithm::rs256;
+        }
+        return post_client_assertion(
+            http_, settings, credential_->client_assertion(url, settings.app_id, now, AssertionAlgorithm::rs256), now,
+            advice, "", requests);
+    }
+}
+
+TokenClient::TokenClient(TokenSource& source, TokenSettings settings, std::function<Instant()> clock)
+    : source_(source), settings_(std::move(settings)), clock_(std::move(clock)) {}
+
+TokenClient::TokenClient(HttpTransport& http, const Credential& credential, TokenSettings settings,
+                         std::function<Instant()> clock)
+    : own_source_(std::make_unique<CertificateAssertion>(http, credential)),
+      source_(*own_source_),
+      settings_(std::move(settings)),
+      clock_(std::move(clock)) {}
 
 std::optional<std::string> TokenClient::tenant_id() {
     std::lock_guard lock(mutex_);
@@ -154,91 +278,27 @@ void TokenClient::invalidate() {
 std::string TokenClient::bearer() {
     std::lock_guard lock(mutex_);
     if (token_ && clock_() + std::chrono::minutes{5} < expires_) return *token_;
+    token_.reset();
+    IssuedToken issued;
     try {
-        token_ = request(algorithm_);
+        issued = source_.issue(settings_, clock_(), requests_);
     } catch (const AuthenticationError& error) {
-        // Older registrations and some clouds accept only RS256 with the SHA-1 thumbprint.
-        if (algorithm_ != AssertionAlgorithm::ps256 || !wants_rs256(error.code())) throw;
-        algorithm_ = AssertionAlgorithm::rs256;
-        token_ = request(algorithm_);
+        if (error.server_date()) server_date_ = error.server_date();
+        throw;
     }
-    const web::json::value claims = claims_of(*token_);
-    if (auto tid = tid_claim(claims)) tenant_id_ = std::move(tid);
-    roles_.clear();
-    if (claims.is_object() && claims.has_array_field("roles"))
-        for (const auto& role : claims.at("roles").as_array())
-            if (role.is_string()) roles_.push_back(role.as_string());
+    if (issued.server_date) server_date_ = issued.server_date;
+    const TokenClaims claims = read_claims(issued.access_token);
+    // A managed identity's token is for its own tenant, whatever was configured.
+    if (source_.identity_names_tenant() && is_guid(settings_.tenant) && is_guid(claims.tenant) &&
+        !equals_ignoring_case(settings_.tenant, claims.tenant))
+        throw ConnectorError(source_.description() + " belongs to tenant " + claims.tenant + ", not " +
+                             settings_.tenant + " (--tenant, AUTHGATE_TENANT or [tenant] id); a managed identity " +
+                             "signs in to its own tenant only");
+    if (is_guid(claims.tenant)) tenant_id_ = claims.tenant;
+    roles_ = claims.roles;
+    expires_ = issued.expires;
+    token_ = std::move(issued.access_token);
     return *token_;
-}
-
-std::string TokenClient::request(AssertionAlgorithm algorithm) {
-    const Instant now = clock_();
-    const std::string url = token_url();
-    HttpRequest http_request{url, {{"Content-Type", "application/x-www-form-urlencoded"}}, ""};
-    http_request.body =
-        "grant_type=client_credentials&client_id=" + form_encode(settings_.app_id) +
-        "&scope=" + form_encode(token_audience(settings_) + "/.default") +
-        "&client_assertion_type=" + form_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
-        "&client_assertion=" + form_encode(credential_.client_assertion(url, settings_.app_id, now, algorithm));
-    ++requests_;
-    HttpResponse response;
-    try {
-        response = http_.post(http_request);
-    } catch (const TransportError& error) {
-        throw ConnectorError("token request to " + url + " failed: " + error.what());
-    }
-
-    if (const std::string date = response.header("date"); !date.empty()) {
-        // "Mon, 30 Nov 2026 05:30:31 GMT" (RFC 7231)
-        std::tm parts{};
-        if (strptime(date.c_str(), "%a, %d %b %Y %H:%M:%S", &parts))
-            server_date_ = Instant{std::chrono::seconds{timegm(&parts)}};
-    }
-    if (const std::string redirect = response.redirect(); !redirect.empty())
-        throw ConnectorError("token request to " + url + " failed: the token endpoint answered with " + redirect +
-                             ", which authgate never follows; check --login-endpoint");
-    web::json::value body;
-    try {
-        body = web::json::value::parse(response.body);
-    } catch (const web::json::json_exception&) {
-        const std::string type = response.header("content-type");
-        std::string message = "token request to " + url + " failed: HTTP " + std::to_string(response.status) +
-                              " with a body that is not JSON" + (type.empty() ? "" : " (" + type + ")");
-        if (type.find("html") != std::string::npos)
-            message += "\n  what to check: a web page answered in place of the token endpoint: a proxy or "
-                       "network sign-in page between this machine and " +
-                       origin_of(url) + ", or --login-endpoint";
-        throw ConnectorError(message);
-    }
-    if (response.status == 200 && !body.has_string_field("access_token"))
-        throw ConnectorError("token request to " + url +
-                             " failed: HTTP 200 without an access_token in the answer; check --login-endpoint");
-    if (response.status == 200 && body.has_string_field("access_token")) {
-        long lifetime = 3599;
-        if (body.has_field("expires_in") && !body.at("expires_in").is_null()) {
-            const auto stated = lifetime_seconds(body.at("expires_in"));
-            if (!stated)
-                throw ConnectorError("token request to " + url + " failed: the answer's expires_in is " +
-                                     quoted(body.at("expires_in")) +
-                                     ", not a whole number of seconds from 0 to a year; check --login-endpoint");
-            lifetime = *stated;
-        }
-        expires_ = now + std::chrono::seconds{lifetime};
-        return body.at("access_token").as_string();
-    }
-    long code = 0;
-    if (body.has_array_field("error_codes") && body.at("error_codes").size() > 0 &&
-        body.at("error_codes").at(0).is_number() && body.at("error_codes").at(0).as_number().is_int64())
-        code = static_cast<long>(body.at("error_codes").at(0).as_number().to_int64());
-    const std::string description = body.has_string_field("error_description")
-                                        ? first_line(body.at("error_description").as_string())
-                                        : (body.has_string_field("error") ? body.at("error").as_string()
-                                                                          : "no description");
-    std::string message = "token request to " + url + " failed: HTTP " + std::to_string(response.status) + ": " +
-                          description;
-    if (const std::string advice = aadsts_advice(code, settings_, &credential_); !advice.empty())
-        message += "\n  what to check: " + advice;
-    throw AuthenticationError(message, code);
 }
 
 }  // namespace authgate

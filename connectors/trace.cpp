@@ -41,9 +41,44 @@ void remove_after(std::string& text, const std::string& key, bool (*ends)(char))
     }
 }
 
+// Replaces the value of each JSON string member named `name` (case-insensitive, whitespace
+// around the colon allowed; escaped quotes inside it kept in) by "[removed]".
+void remove_json_member(std::string& text, const std::string& name) {
+    const std::string key = lower("\"" + name + "\"");
+    std::string folded = lower(text);  // kept in step with `text`: one fold however many members
+    std::size_t at = 0;
+    while (true) {
+        at = folded.find(key, at);
+        if (at == std::string::npos) return;
+        std::size_t next = at + key.size();
+        const auto skip_space = [&] {
+            while (next < text.size() && std::isspace(static_cast<unsigned char>(text[next]))) ++next;
+        };
+        skip_space();
+        if (next >= text.size() || text[next] != ':') {
+            at = next;
+            continue;
+        }
+        ++next;
+        skip_space();
+        if (next >= text.size() || text[next] != '"') {
+            at = next;
+            continue;
+        }
+        const std::size_t start = next + 1;
+        std::size_t end = start;
+        while (end < text.size() && text[end] != '"') end += text[end] == '\\' ? 2 : 1;
+        end = std::min(end, text.size());
+        if (text.compare(start, end - start, removed) != 0) {
+            text.replace(start, end - start, removed);
+            folded.replace(start, end - start, removed);
+        }
+        at = start + std::strlen(removed);
+    }
+}
+
 bool ends_token(char c) { return !token_char(c) && c != '+' && c != '/' && c != '='; }
 bool ends_form_value(char c) { return c == '&' || c == '\n' || c == '"'; }
-bool ends_json_string(char c) { return c == '"'; }
 
 // Anything shaped like a JWT: "eyJ" (base64url of '{"') and base64url with at least one dot.
 void remove_jwts(std::string& text) {
@@ -78,8 +113,9 @@ std::string last_segment(const std::string& url) {
 }
 
 // Location: a report's redirect is a pre-authenticated download link, a secret while it lives.
-const char* secret_headers[] = {"authorization", "proxy-authorization",   "cookie",
-                                "set-cookie",    "x-ms-client-assertion", "location"};
+// X-IDENTITY-HEADER: the App Service identity endpoint's anti-forgery secret.
+const char* secret_headers[] = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-ms-client-assertion",
+                                "location",      "x-identity-header"};
 
 // A GET that carries no credential of its own follows a pre-authenticated link (a report's
 // download): the link is the credential, so only its origin is shown.
@@ -165,9 +201,11 @@ std::string remove_secrets(const std::string& text) {
     std::string cleaned = text;
     remove_after(cleaned, "Bearer ", ends_token);
     remove_after(cleaned, "client_assertion=", ends_form_value);
-    for (const char* member : {"\"access_token\":\"", "\"refresh_token\":\"", "\"id_token\":\"", "\"Authorization\":\"",
-                               "\"client_assertion\":\""})
-        remove_after(cleaned, member, ends_json_string);
+    // Tokens in JSON answers and bodies; "value" is GitHub's OIDC token answer, "oidcToken" Azure
+    // DevOps' (a member "value" that holds a string anywhere is removed with it).
+    for (const char* member :
+         {"access_token", "refresh_token", "id_token", "Authorization", "client_assertion", "value", "oidcToken"})
+        remove_json_member(cleaned, member);
     remove_jwts(cleaned);
     return cleaned;
 }

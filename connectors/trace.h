@@ -11,8 +11,10 @@
 namespace authgate {
 
 // `text` with every secret replaced by "[removed]": the values of Authorization-like headers in
-// text ("Bearer …"), the client_assertion of a token request, access/refresh/id tokens and
-// "Authorization" members in JSON, and anything shaped like a JWT (base64url "eyJ…" with dots).
+// text ("Bearer …"), the client_assertion of a token request, access/refresh/id tokens,
+// "Authorization" and "client_assertion" members in JSON, the platform tokens of workload identity
+// ("value" of GitHub's answer, "oidcToken" of Azure DevOps'), and anything shaped like a JWT
+// (base64url "eyJ…" with dots).
 std::string remove_secrets(const std::string& text);
 
 // Wraps `inner`: each request and its answer (or the failure to get one) is written to a new

@@ -155,12 +155,29 @@ TEST_CASE("no flag or environment variable turns TLS verification off", "[integr
             for (std::sregex_iterator match(text.begin(), text.end(), named), end; match != end; ++match)
                 read.insert((*match)[1].matched ? (*match)[1].str() : (*match)[2].str());
         }
-    CHECK(read == std::set<std::string>{"AUTHGATE_APP_ID", "AUTHGATE_CA_BUNDLE", "AUTHGATE_CERTIFICATE",
-                                        "AUTHGATE_CERT_PASSWORD", "AUTHGATE_EXCHANGE_ENDPOINT",
-                                        "AUTHGATE_GRAPH_ENDPOINT", "AUTHGATE_HTTP_TIMEOUT", "AUTHGATE_LOCK_LEASE",
-                                        "AUTHGATE_LOGIN_ENDPOINT", "AUTHGATE_RETRY_DELAY_MS",
-                                        "AUTHGATE_STATE_ALLOW_PLAINTEXT", "AUTHGATE_STATE", "AUTHGATE_TENANT",
-                                        "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "NO_COLOR", "TERM"});
+    CHECK(read == std::set<std::string>{"AUTHGATE_APP_ID",
+                                        "AUTHGATE_ARC_TOKEN_DIR",
+                                        "AUTHGATE_CA_BUNDLE",
+                                        "AUTHGATE_CERTIFICATE",
+                                        "AUTHGATE_CERT_PASSWORD",
+                                        "AUTHGATE_CREDENTIAL",
+                                        "AUTHGATE_EXCHANGE_ENDPOINT",
+                                        "AUTHGATE_GRAPH_ENDPOINT",
+                                        "AUTHGATE_HTTP_TIMEOUT",
+                                        "AUTHGATE_LOCK_LEASE",
+                                        "AUTHGATE_LOGIN_ENDPOINT",
+                                        "AUTHGATE_MANAGED_IDENTITY_CLIENT_ID",
+                                        "AUTHGATE_MANAGED_IDENTITY_OBJECT_ID",
+                                        "AUTHGATE_MANAGED_IDENTITY_RESOURCE_ID",
+                                        "AUTHGATE_RETRY_DELAY_MS",
+                                        "AUTHGATE_SERVICE_CONNECTION_ID",
+                                        "AUTHGATE_STATE_ALLOW_PLAINTEXT",
+                                        "AUTHGATE_STATE",
+                                        "AUTHGATE_TENANT",
+                                        "GITHUB_ACTIONS",
+                                        "GITHUB_STEP_SUMMARY",
+                                        "NO_COLOR",
+                                        "TERM"});
 }
 
 TEST_CASE("a nextLink to another origin that answers: authgate sends nothing there", "[integration][tls][safety]") {

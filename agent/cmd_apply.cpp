@@ -164,7 +164,7 @@ int run_apply(CommandContext& context) {
 
     // 3. A fresh read of the tenant, under the lock, and the plan made from it.
     const UsageOptions usage = usage_options(*values);
-    std::optional<UsageEvidence> evidence;
+    std::optional<std::optional<UsageEvidence>> evidence;  // read once: none, or what there is
     const auto read_and_plan = [&](Instant at) -> std::optional<std::pair<LiveState, Plan>> {
         LiveState live;
         try {
@@ -183,9 +183,10 @@ int run_apply(CommandContext& context) {
             return std::nullopt;
         }
         // Who the plan cuts off; the evidence is read once per run.
-        if (plan_wants_usage(desired.state, usage)) {
-            if (!evidence) evidence = gather_usage(session.get(), usage, at, &journal, run.record().tenant, &logger);
-            const Diagnostics refused = judge_usage(planned.plan, desired.state, live, *evidence, at, usage);
+        if (!evidence)
+            evidence = plan_evidence(desired.state, usage, session.get(), at, &journal, run.record().tenant, &logger);
+        if (*evidence) {
+            const Diagnostics refused = judge_usage(planned.plan, desired.state, live, **evidence, at, usage);
             if (refused.has_errors()) {
                 render_text(context.out, planned.plan, stdout_style(*values));
                 print_diagnostics(context.err, refused);

@@ -101,11 +101,9 @@ int run_plan(CommandContext& context) {
     // no Graph source: the report given and what the journal kept).
     Diagnostics refused;
     const UsageOptions usage = usage_options(*values);
-    if (plan_wants_usage(checked.state, usage)) {
-        const UsageEvidence evidence = gather_usage(session.get(), usage, now, journal ? &*journal : nullptr, key,
-                                                    &logger);
-        refused = judge_usage(plan, checked.state, live, evidence, now, usage);
-    }
+    if (const auto evidence = plan_evidence(checked.state, usage, session.get(), now, journal ? &*journal : nullptr,
+                                            key, &logger))
+        refused = judge_usage(plan, checked.state, live, *evidence, now, usage);
     prepend_warnings(plan, checked.diagnostics);
 
     render_plan(context.out, plan, format, stdout_style(*values));

@@ -14,6 +14,7 @@
 #include "agent/render.h"
 #include "agent/state_options.h"
 #include "agent/terminal.h"
+#include "agent/usage_evidence.h"
 #include "policies/jitter.h"
 #include "policies/lifecycle.h"
 #include "policies/planner.h"
@@ -153,6 +154,11 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
         return fail("no plan could be made; nothing was changed");
     }
     Plan& plan = planned.plan;
+    // Whom the pass's changes cut off, and exceptions no one uses, when the desired state asks.
+    Diagnostics refused_by_usage;
+    if (const auto evidence = plan_evidence(checked.state, {}, session.get(), now, &journal, run.record().tenant,
+                                            &logger))
+        refused_by_usage = judge_usage(plan, checked.state, live, *evidence, now, {});
     prepend_warnings(plan, checked.diagnostics);
     run.count(plan);
 
@@ -173,6 +179,12 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     }
     if (const auto too_many = exceeds_max_changes(to_apply.change_count(), checked.state.guardrails))
         if (!values.count("allow-large")) return refuse(*too_many + "; review it and run with --allow-large");
+    // Enforcement is an apply: the recent-use guardrail holds (expiry reverts what its owner let expire).
+    if (mode == ReconcileMode::enforce && refused_by_usage.has_errors()) {
+        render_text(context.out, plan, stdout_style(values));
+        print_diagnostics(context.err, refused_by_usage);
+        return refuse("the recent-use guardrail refuses this pass: it would cut off mailboxes seen sending");
+    }
     render_text(context.out, to_apply, stdout_style(values));
     const InterruptGuard interrupts;
     JournalledApply journalled{run, context.out, context.err, &logger, nullptr, &interrupts};

@@ -76,6 +76,14 @@ bool plan_wants_usage(const DesiredState& desired, const UsageOptions& options) 
     return desired.guardrails.recent_use_days || desired.exception_settings.unused_days || options.smtp_auth_report;
 }
 
+std::optional<UsageEvidence> plan_evidence(const DesiredState& desired, UsageOptions options, TenantSession* session,
+                                           Instant now, Journal* journal, const std::string& tenant, Logger* logger) {
+    if (plan_wants_usage(desired, options)) return gather_usage(session, options, now, journal, tenant, logger);
+    if (!journal || journal->usage(tenant).empty()) return std::nullopt;
+    options.graph = false;
+    return gather_usage(nullptr, options, now, journal, tenant, logger);
+}
+
 Diagnostics judge_usage(Plan& plan, const DesiredState& desired, const LiveState& live, const UsageEvidence& evidence,
                         Instant now, const UsageOptions& options) {
     int days = options.days;

@@ -36,6 +36,12 @@ UsageEvidence gather_usage(TenantSession* session, const UsageOptions& options, 
 // was given a report.
 bool plan_wants_usage(const DesiredState& desired, const UsageOptions& options);
 
+// The evidence a plan is judged by: the sources read (through `session`, when given) when the
+// desired state or the command asks (plan_wants_usage); otherwise what the journal kept from
+// earlier reads, if it kept anything; otherwise nullopt (the plan says nothing of usage).
+std::optional<UsageEvidence> plan_evidence(const DesiredState& desired, UsageOptions options, TenantSession* session,
+                                           Instant now, Journal* journal, const std::string& tenant, Logger* logger);
+
 // Joins the evidence to `plan` (plan.usage), adds the unused-exception warnings to it, and
 // returns the recent-use guardrail's errors (none when it is not set or all is accepted).
 Diagnostics judge_usage(Plan& plan, const DesiredState& desired, const LiveState& live, const UsageEvidence& evidence,

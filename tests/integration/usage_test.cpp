@@ -274,3 +274,27 @@ TEST_CASE("import --only-used proposes exceptions only for mailboxes seen sendin
     CHECK(refused.exit_code == 1);
     CHECK_FALSE(fs::exists(again));
 }
+
+TEST_CASE("a plan shows the evidence the journal kept, and reconcile enforces the guardrail as apply does",
+          "[integration][usage]") {
+    Sandbox sandbox;
+    sandbox.load_usage(senders());
+    REQUIRE(sandbox.authgate({"usage", "-c", sandbox.example(), "--state", sandbox.journal()}).exit_code == 0);
+    // No usage setting in the desired state: the plan joins what `usage` kept, and reads no source.
+    sandbox.load_usage(R"({"signins": []})");
+    const RunResult plan = sandbox.authgate({"plan", "-c", sandbox.example(), "--state", sandbox.journal()});
+    INFO(plan.out << plan.err);
+    CHECK(plan.exit_code == 0);
+    CHECK_THAT(plan.out, Catch::Contains("cuts off sales-bot@contoso.com: 312 messages with Basic SMTP"));
+    CHECK_THAT(plan.out, Catch::Contains("Usage evidence (last 7 days): 2 senders cut off"));
+
+    const std::string desired = guarded(sandbox);
+    const RunResult enforce =
+        sandbox.authgate({"reconcile", "-c", desired, "--once", "--mode", "enforce", "--state", sandbox.journal()});
+    INFO(enforce.out << enforce.err);
+    CHECK(enforce.exit_code == 1);
+    CHECK_THAT(enforce.err, Catch::Contains("this plan cuts off sales-bot@contoso.com"));
+    CHECK(sandbox.state().at("mutations").size() == 0);
+    CHECK(query(sandbox.journal(), "SELECT outcome FROM runs ORDER BY id DESC LIMIT 1").at(0).at("outcome") ==
+          "refused");
+}

@@ -56,8 +56,12 @@ std::pair<std::string, std::string> split_advice(const std::string& message) {
 
 class Doctor {
 public:
-    Doctor(CommandContext& context, const ConnectionSettings& settings, const Environment& environment)
-        : context_(context), settings_(settings), environment_(environment) {}
+    Doctor(CommandContext& context, const ConnectionSettings& settings, const Environment& environment,
+           int certificate_warn_days)
+        : context_(context),
+          settings_(settings),
+          environment_(environment),
+          certificate_warn_days_(certificate_warn_days) {}
 
     std::vector<Check> run(std::optional<Check> desired) {
         if (desired) checks_.push_back(*desired);
@@ -107,7 +111,7 @@ private:
         const std::string detail = "thumbprint " + credential_->portal_thumbprint() + ", valid until " +
                                    format_date(credential_->not_after()) + " (" + std::to_string(days) +
                                    " days); the key matches; the key file is readable by its owner only";
-        if (days < 30)
+        if (days < certificate_warn_days_)
             add("certificate", Status::warning, detail,
                 "renew it before it expires: upload the new certificate to the app, then point authgate at it");
         else add("certificate", Status::ok, detail);
@@ -303,6 +307,7 @@ private:
     CommandContext& context_;
     const ConnectionSettings& settings_;
     const Environment& environment_;
+    int certificate_warn_days_ = 30;
     std::optional<Credential> credential_;
     std::unique_ptr<HttpTransport> http_;
     std::unique_ptr<TokenSource> source_;
@@ -337,7 +342,8 @@ int run_doctor(CommandContext& context) {
                         std::to_string(state.files.size()) + " files, valid; the connection comes from it", "", true};
     }
     const ConnectionSettings settings = resolve_connection(*values, state, environment);
-    const std::vector<Check> checks = Doctor(context, settings, environment).run(desired);
+    const std::vector<Check> checks =
+        Doctor(context, settings, environment, state.guardrails.certificate_warn_days).run(desired);
 
     bool plan_ready = true, apply_ready = true;
     for (const Check& check : checks) {

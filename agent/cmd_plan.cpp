@@ -13,6 +13,7 @@
 #include "agent/terminal.h"
 #include "agent/usage_evidence.h"
 #include "connectors/snapshot.h"
+#include "policies/lifecycle.h"
 #include "policies/planner.h"
 #include "state/journal.h"
 
@@ -104,6 +105,11 @@ int run_plan(CommandContext& context) {
     if (const auto evidence = plan_evidence(checked.state, usage, session.get(), now, journal ? &*journal : nullptr,
                                             key, &logger))
         refused = judge_usage(plan, checked.state, live, *evidence, now, usage);
+    // The certificate authgate signs with, judged by the real clock.
+    if (const auto expiry = session ? session->certificate_expiry() : std::nullopt)
+        if (auto warning = certificate_expiring(*expiry, context.clock.now(),
+                                                checked.state.guardrails.certificate_warn_days))
+            plan.warnings.push_back(std::move(*warning));
     prepend_warnings(plan, checked.diagnostics);
 
     render_plan(context.out, plan, format, stdout_style(*values));

@@ -159,6 +159,16 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     if (const auto evidence = plan_evidence(checked.state, {}, session.get(), now, &journal, run.record().tenant,
                                             &logger))
         refused_by_usage = judge_usage(plan, checked.state, live, *evidence, now, {});
+    // The certificate authgate signs with: warned in every pass, notified once per expiry date.
+    if (const auto expiry = session->certificate_expiry())
+        if (auto warning = certificate_expiring(*expiry, context.clock.now(),
+                                                checked.state.guardrails.certificate_warn_days)) {
+            if (journal.record_exception_event({run.record().id, run.record().tenant, "(certificate)",
+                                                ExceptionEvent::warned, "", format_instant(*expiry),
+                                                checked.state.guardrails.certificate_warn_days, now}))
+                notifier.send("certificate_expiring", warning->message);
+            plan.warnings.push_back(std::move(*warning));
+        }
     prepend_warnings(plan, checked.diagnostics);
     run.count(plan);
 

@@ -59,6 +59,11 @@ public:
                 tokens_.requests_made() + (graph_tokens_ ? graph_tokens_->requests_made() : 0)};
     }
     std::string tenant_id() override { return exchange_.tenant(); }
+    std::optional<Instant> certificate_expiry() const override {
+        if (const auto* certificate = dynamic_cast<const CertificateAssertion*>(source_.get()))
+            return certificate->credential().not_after();
+        return std::nullopt;
+    }
 
     GraphUsageReader& graph_usage() override {
         if (!graph_) {

@@ -87,6 +87,8 @@ public:
     // token of its own, for the Graph endpoint), over the same TLS settings. Made on first use and
     // owned by the session. Throws ConnectorError where the session has no Graph.
     virtual GraphUsageReader& graph_usage();
+    // When the certificate authgate signs with stops being valid; nullopt for the other kinds.
+    virtual std::optional<Instant> certificate_expiry() const { return std::nullopt; }
 };
 
 // Reads the live state through `session`, and logs at debug level how long that took and the

@@ -19,4 +19,8 @@ long days_left(const Exception& exception, Instant now);
 // The instant an expiry as written stops holding: a date holds through that day (UTC).
 std::optional<Instant> expiry_of(std::string_view expires_text);
 
+// The warning that the certificate authgate signs with expires within `warn_days` of `now`
+// (code "certificate_expiring"), or nullopt.
+std::optional<Diagnostic> certificate_expiring(Instant not_after, Instant now, int warn_days);
+
 }  // namespace authgate

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "journal_reader.h"
 #include "sandbox_fixture.h"
 
 using namespace authgate::testing;
@@ -140,4 +141,35 @@ TEST_CASE("a managed identity without the Exchange role is told what to assign",
     INFO(plan.out << plan.err);
     CHECK(plan.exit_code == 1);
     CHECK_THAT(plan.err, Catch::Contains("role"));
+}
+
+TEST_CASE("the certificate authgate signs with is warned about before it expires", "[integration][credential]") {
+    Sandbox sandbox;
+    const fs::path desired = sandbox.folder() / "desired";
+    fs::copy(sandbox.example(), desired, fs::copy_options::recursive);
+    {
+        std::ifstream in(desired / "tenant.toml");
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        in.close();
+        text.replace(text.find("max_changes = 50"), 16, "max_changes = 50\ncertificate_warn_days = 3650");
+        std::ofstream(desired / "tenant.toml") << text;
+    }
+    const RunResult plan = sandbox.authgate({"plan", "-c", desired.string()});
+    INFO(plan.out << plan.err);
+    CHECK(plan.exit_code == 0);
+    CHECK_THAT(plan.out, Catch::Contains("the certificate authgate signs with expires "));
+    // Reconcile says it in every pass, and notifies once per expiry date.
+    for (int pass = 0; pass < 2; ++pass)
+        CHECK(sandbox
+                  .authgate(
+                      {"reconcile", "-c", desired.string(), "--once", "--mode", "report", "--state", sandbox.journal()})
+                  .exit_code == 2);
+    CHECK(query(sandbox.journal(), "SELECT COUNT(*) AS n FROM exception_events WHERE mailbox = '(certificate)'")
+              .at(0)
+              .at("n") == "1");
+    const RunResult doctor = sandbox.authgate({"doctor", "-c", desired.string()});
+    CHECK_THAT(doctor.out, Catch::Contains("renew it before it expires"));
+    // Not under the default 30 days: no warning.
+    CHECK_THAT(sandbox.authgate({"plan", "-c", sandbox.example()}).out,
+               !Catch::Contains("the certificate authgate signs with expires"));
 }

@@ -215,9 +215,20 @@ public:
     // Held until the transaction ends; every authgate that migrates takes the same key.
     void lock_for_migration() override { execute("SELECT pg_advisory_xact_lock(7306173455925063283)"); }
 
+    // Waits a moment for it: a holder whose process has just ended (its connection closing) lets
+    // go within milliseconds, one that is alive holds it for its whole run.
     std::optional<bool> try_session_lock(std::int64_t key) override {
-        const Result taken = run("SELECT pg_try_advisory_lock($1::bigint)", {std::to_string(key)});
-        return std::string(PQgetvalue(taken.get(), 0, 0)) == "t";
+        execute("SET lock_timeout = '2s'");
+        const std::string text = std::to_string(key);
+        const char* values[] = {text.c_str()};
+        Result taken(
+            PQexecParams(connection_, "SELECT pg_advisory_lock($1::bigint)", 1, nullptr, values, nullptr, nullptr, 0));
+        const ExecStatusType status = taken ? PQresultStatus(taken.get()) : PGRES_FATAL_ERROR;
+        const char* code = taken ? PQresultErrorField(taken.get(), PG_DIAG_SQLSTATE) : nullptr;
+        if (status != PGRES_TUPLES_OK && !(code && std::string(code) == "55P03"))
+            throw JournalError(failure(taken.get()));
+        execute("SET lock_timeout = '30s'");
+        return status == PGRES_TUPLES_OK;  // 55P03: lock_not_available, another run holds it
     }
     void release_session_lock(std::int64_t key) noexcept override {
         if (PQstatus(connection_) != CONNECTION_OK) return;

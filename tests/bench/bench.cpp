@@ -7,10 +7,13 @@
 // latency injected per request, beside the batched floor and beside one request per change; and
 // what its journal cost it (statements, and seconds in the database), with the journal in a SQLite
 // file and again, on a fresh tenant, in a PostgreSQL database of a private server that the bench
-// starts with tests/postgresql/pg-server (--pg-server) and stops at its end.
+// starts with tests/postgresql/pg-server (--pg-server) and stops at its end. Then `authgate usage`
+// of a generated tenant whose sign-in logs hold a given number of Basic SMTP sign-ins (at a fifth
+// of it and at all of it), beside curl fetching the very same sign-in pages on one connection.
 //
 // Usage: authgate-bench --authgate PATH --sandbox PATH [--pg-server PATH] [--sizes 1000,10000,100000]
-//                       [--runs 3] [--changes 1000] [--latency-ms 20] [--work-dir DIR]
+//                       [--runs 3] [--changes 1000] [--latency-ms 20] [--signins 100000]
+//                       [--signin-users 20000] [--usage-mailboxes 100000] [--work-dir DIR]
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -18,14 +21,19 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -34,10 +42,12 @@
 #include <vector>
 
 #include <cpprest/json.h>
+#include <simdjson.h>
 
 #include "connectors/credentials.h"
 #include "connectors/exchange_client.h"
 #include "connectors/exchange_online.h"
+#include "connectors/graph_usage.h"
 #include "connectors/http.h"
 #include "connectors/token_client.h"
 #include "policies/time.h"
@@ -58,6 +68,11 @@ struct Options {
     int runs = 3;
     int changes = 1000;
     int latency_ms = 20;
+    // authgate usage: this many sign-ins (0: not measured), and a fifth of it, in the sign-in logs
+    // of a tenant of `usage_mailboxes`, among `signin_users` users.
+    int signins = 100000;
+    int signin_users = 20000;
+    int usage_mailboxes = 100000;
     fs::path work_dir;
 };
 
@@ -69,13 +84,14 @@ struct Measured {
     long max_rss_kb = 0;
 };
 
-pid_t spawn(const std::vector<std::string>& argv, const fs::path& out, const fs::path& err) {
+// Standard error goes to `err`, or to `err_fd` when one is given.
+pid_t spawn(const std::vector<std::string>& argv, const fs::path& out, const fs::path& err, int err_fd = -1) {
     const pid_t pid = fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
         const int in = open("/dev/null", O_RDONLY);
         const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        const int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        const int e = err_fd >= 0 ? err_fd : open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(in, 0);
         dup2(o, 1);
         dup2(e, 2);
@@ -88,9 +104,7 @@ pid_t spawn(const std::vector<std::string>& argv, const fs::path& out, const fs:
     return pid;
 }
 
-Measured run_measured(const std::vector<std::string>& argv, const fs::path& out, const fs::path& err) {
-    const auto started = std::chrono::steady_clock::now();
-    const pid_t pid = spawn(argv, out, err);
+Measured wait_measured(pid_t pid, std::chrono::steady_clock::time_point started) {
     int status = 0;
     rusage usage{};
     wait4(pid, &status, 0, &usage);
@@ -101,6 +115,87 @@ Measured run_measured(const std::vector<std::string>& argv, const fs::path& out,
     measured.max_rss_kb = usage.ru_maxrss;
     measured.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return measured;
+}
+
+Measured run_measured(const std::vector<std::string>& argv, const fs::path& out, const fs::path& err) {
+    const auto started = std::chrono::steady_clock::now();
+    return wait_measured(spawn(argv, out, err), started);
+}
+
+// What a running process has used so far, from /proc: CPU seconds (all its threads), resident
+// memory now and its peak (VmRSS, VmHWM). Zero when it can no longer be read.
+struct Usage {
+    double cpu = 0;
+    long rss_kb = 0, peak_kb = 0;
+};
+
+Usage usage_of(pid_t pid) {
+    Usage usage;
+    const std::string proc = "/proc/" + std::to_string(pid);
+    std::ifstream stat_file(proc + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+    if (const auto close_paren = stat.rfind(')'); close_paren != std::string::npos) {
+        // After "pid (comm)": state is field 3; utime and stime are fields 14 and 15.
+        std::istringstream fields(stat.substr(close_paren + 1));
+        std::string field;
+        double ticks = 0;
+        for (int number = 3; number <= 15 && fields >> field; ++number)
+            if (number >= 14) ticks += std::stod(field);
+        usage.cpu = ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+    }
+    std::ifstream status(proc + "/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmRSS:", 0) == 0) usage.rss_kb = std::stol(line.substr(6));
+        if (line.rfind("VmHWM:", 0) == 0) usage.peak_kb = std::stol(line.substr(6));
+    }
+    return usage;
+}
+
+// A line of standard error, when it arrived (seconds from the start of the process), and what the
+// process had used by then.
+struct TimedLine {
+    double at = 0;
+    Usage used;
+    std::string text;
+};
+
+struct Timed {
+    Measured measured;
+    std::vector<TimedLine> lines;
+};
+
+// Runs `argv` as run_measured does, reading its standard error through a pipe as it is written:
+// each line with the moment it arrived (authgate flushes every log line) and the CPU and memory
+// used by then, and all of it into `err`. authgate's log lines are stamped to the second only;
+// their arrival tells the parts of a run apart.
+Timed run_timed(const std::vector<std::string>& argv, const fs::path& out, const fs::path& err) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    const auto started = std::chrono::steady_clock::now();
+    const pid_t pid = spawn(argv, out, err, fds[1]);
+    close(fds[1]);
+    Timed timed;
+    std::ofstream copy(err, std::ios::binary);
+    std::string pending;
+    char buffer[65536];
+    const auto since_start = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    };
+    while (true) {
+        const ssize_t got = read(fds[0], buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        const double at = since_start();
+        const Usage used = usage_of(pid);
+        copy.write(buffer, got);
+        pending.append(buffer, static_cast<std::size_t>(got));
+        for (std::size_t end; (end = pending.find('\n')) != std::string::npos; pending.erase(0, end + 1))
+            timed.lines.push_back({at, used, pending.substr(0, end)});
+    }
+    if (!pending.empty()) timed.lines.push_back({since_start(), usage_of(pid), pending});
+    close(fds[0]);
+    timed.measured = wait_measured(pid, started);
+    return timed;
 }
 
 std::string read_text(const fs::path& path) {
@@ -199,19 +294,22 @@ std::map<std::string, std::string> log_line(const fs::path& err, const std::stri
 
 // ---------------------------------------------------------------- the curl floor
 
-// Keeps every request sent to the admin API, to be sent again by curl.
+// Keeps every request that `keep` picks (those to the admin API, or the sign-in pages), to be
+// sent again by curl.
 class RecordingTransport : public HttpTransport {
 public:
-    explicit RecordingTransport(HttpTransport& inner) : inner_(inner) {}
+    RecordingTransport(HttpTransport& inner, std::function<bool(const HttpRequest&)> keep)
+        : inner_(inner), keep_(std::move(keep)) {}
     HttpResponse post(const HttpRequest& request) override {
         HttpResponse response = inner_.post(request);
-        if (request.url.find("/adminapi/") != std::string::npos) requests.push_back(request);
+        if (keep_(request)) requests.push_back(request);
         return response;
     }
     std::vector<HttpRequest> requests;
 
 private:
     HttpTransport& inner_;
+    std::function<bool(const HttpRequest&)> keep_;
 };
 
 std::string config_quoted(const std::string& text) {
@@ -237,37 +335,46 @@ struct CurlFloor {
     int requests = 0;
 };
 
-CurlFloor prepare_curl_floor(const SandboxProcess& sandbox, const fs::path& root, const fs::path& folder) {
-    const Credential credential = Credential::load((root / "client" / "client.pem").string(), std::nullopt, now_utc());
-    const auto https = make_https_transport({sandbox.ca()});
-    RecordingTransport recording(*https);
-    TokenClient tokens(recording, credential, {sandbox.origin(), sandbox.origin(), bench_tenant, app_id});
-    ExchangeClient exchange(recording, tokens, exchange_settings(sandbox));
-    ExchangeOnlineConnector(exchange).read_live_state();
-
+// A curl config that sends `requests` in order on one connection (a POST with its body, a GET).
+CurlFloor write_curl_floor(const std::vector<HttpRequest>& requests, const SandboxProcess& sandbox,
+                           const fs::path& folder) {
     const fs::path bodies = folder / "bodies";
     fs::create_directories(bodies);
     std::string config;
-    for (std::size_t i = 0; i < recording.requests.size(); ++i) {
-        const HttpRequest& request = recording.requests[i];
-        const fs::path body = bodies / (std::to_string(i) + ".json");
-        write_text(body, request.body);
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        const HttpRequest& request = requests[i];
         if (i) config += "next\n";
         // `next` resets the options of a transfer: each one repeats them.
         config += "url = " + config_quoted(request.url) + "\ncacert = " + config_quoted(sandbox.ca()) +
                   "\nsilent\nshow-error\n";
         for (const auto& [name, value] : request.headers)
             config += "header = " + config_quoted(name + ": " + value) + "\n";
-        config += "data-binary = " + config_quoted("@" + body.string()) + "\noutput = \"/dev/null\"\n" +
-                  "write-out = \"%{http_code} %{size_download}\\n\"\n";
+        if (request.method != "GET") {
+            const fs::path body = bodies / (std::to_string(i) + ".json");
+            write_text(body, request.body);
+            config += "data-binary = " + config_quoted("@" + body.string()) + "\n";
+        }
+        config += "output = \"/dev/null\"\nwrite-out = \"%{http_code} %{size_download}\\n\"\n";
     }
-    CurlFloor floor{folder / "curl.config", static_cast<int>(recording.requests.size())};
+    CurlFloor floor{folder / "curl.config", static_cast<int>(requests.size())};
     {
         const int fd = open(floor.config.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         close(fd);
     }
     write_text(floor.config, config);
     return floor;
+}
+
+CurlFloor prepare_curl_floor(const SandboxProcess& sandbox, const fs::path& root, const fs::path& folder) {
+    const Credential credential = Credential::load((root / "client" / "client.pem").string(), std::nullopt, now_utc());
+    const auto https = make_https_transport({sandbox.ca()});
+    RecordingTransport recording(*https, [](const HttpRequest& request) {
+        return request.url.find("/adminapi/") != std::string::npos;
+    });
+    TokenClient tokens(recording, credential, {sandbox.origin(), sandbox.origin(), bench_tenant, app_id});
+    ExchangeClient exchange(recording, tokens, exchange_settings(sandbox));
+    ExchangeOnlineConnector(exchange).read_live_state();
+    return write_curl_floor(recording.requests, sandbox, folder);
 }
 
 // One run of the floor: wall seconds; `bytes` gets what curl received.
@@ -482,6 +589,226 @@ ApplyFigures bench_apply(const Options& options, const fs::path& root) {
     return figures;
 }
 
+// ---------------------------------------------------------------- usage
+
+constexpr int usage_days = 7;
+
+// The JSON log line of `event` whose message starts with `message`: when it arrived, and what
+// authgate had used by then.
+const TimedLine& timed_log_line(const Timed& timed, const fs::path& err, const std::string& event,
+                                const std::string& message) {
+    for (const TimedLine& line : timed.lines) {
+        if (line.text.empty() || line.text.front() != '{') continue;
+        const auto json = web::json::value::parse(line.text);
+        if (!json.has_string_field("event") || json.at("event").as_string() != event) continue;
+        if (!json.has_string_field("message") || json.at("message").as_string().rfind(message, 0) != 0) continue;
+        return line;
+    }
+    throw std::runtime_error("no '" + event + "' line '" + message + "' in " + err.string() + ":\n" + read_text(err));
+}
+
+// What the sandbox tenant has answered so far, by kind.
+struct SandboxCounts {
+    long long signin_pages = 0;  // GET auditLogs/signIns
+    long long graph = 0;         // every Graph request, the sign-in pages included
+    long long downloads = 0;     // report downloads
+    long long tokens = 0;
+    long long exchange = 0;  // InvokeCommand and $batch
+    long long total() const { return graph + downloads + tokens + exchange; }
+    SandboxCounts operator-(const SandboxCounts& earlier) const {
+        return {signin_pages - earlier.signin_pages, graph - earlier.graph, downloads - earlier.downloads,
+                tokens - earlier.tokens, exchange - earlier.exchange};
+    }
+};
+
+// From the state document (which holds every mailbox: parsed with simdjson, as it is large).
+SandboxCounts sandbox_counts(const SandboxProcess& sandbox) {
+    const simdjson::padded_string text(sandbox.control("GET", "/_sandbox/state"));
+    simdjson::dom::parser parser;
+    const simdjson::dom::element state = parser.parse(text);
+    SandboxCounts counts;
+    const simdjson::dom::element requests = state["requests"];
+    counts.tokens = requests["token"].get_int64();
+    counts.exchange = requests["invoke"].get_int64().value() + requests["batch"].get_int64().value();
+    simdjson::dom::object graph;
+    if (state["graph_requests"].get(graph) == simdjson::SUCCESS) {
+        for (const auto field : graph) {
+            if (field.key == "reportSettings_changes") continue;  // counted under reportSettings too
+            const std::int64_t count = field.value.get_int64();
+            counts.graph += count;
+            if (field.key == "signIns") counts.signin_pages = count;
+        }
+    }
+    simdjson::dom::array downloads;
+    if (state["report_downloads"].get(downloads) == simdjson::SUCCESS)
+        counts.downloads = static_cast<long long>(downloads.size());
+    return counts;
+}
+
+// The sign-in logs of the last `usage_days` days read once by GraphUsageReader in this process, as
+// `authgate usage` reads them (windows of a day, pages of 1,000, following each @odata.nextLink), with a
+// Graph token asked for the sandbox's origin (scope <origin>/.default); every page request is
+// recorded for curl to send again. Skip tokens live 10 minutes: the floor is made anew each run.
+struct GraphFloor {
+    CurlFloor curl;
+    double reader_seconds = 0;  // the read in this process: no tenant read, no journal, no process start
+    long long rows = 0;
+};
+
+GraphFloor prepare_graph_floor(const SandboxProcess& sandbox, const fs::path& root, const fs::path& folder) {
+    const Credential credential = Credential::load((root / "client" / "client.pem").string(), std::nullopt, now_utc());
+    const auto https = make_https_transport({sandbox.ca()});
+    RecordingTransport recording(*https, [](const HttpRequest& request) {
+        std::string url = request.url;
+        std::transform(url.begin(), url.end(), url.begin(), [](unsigned char c) { return std::tolower(c); });
+        return url.find("/v1.0/auditlogs/signins") != std::string::npos;
+    });
+    TokenClient tokens(recording, credential,
+                       {sandbox.origin(), sandbox.origin(), bench_tenant, app_id, sandbox.origin()});
+    tokens.bearer();
+    GraphUsageReader reader(recording, tokens, sandbox.origin());
+    const Instant now = now_utc();
+    const auto started = std::chrono::steady_clock::now();
+    const UsageRead read = reader.sign_ins(now - std::chrono::hours(24) * usage_days, now);
+    GraphFloor floor;
+    floor.reader_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!read.report.read)
+        throw std::runtime_error("the bench's read of the sign-in logs failed: " + read.report.why_not);
+    floor.rows = read.report.rows;
+    floor.curl = write_curl_floor(recording.requests, sandbox, folder);
+    return floor;
+}
+
+// The parts of a usage run, told apart by when its log lines arrived: start to the tenant read
+// ("read"), then the sign-in logs ("usage" signin_logs), then the email apps report ("usage"
+// email_app_report), then the rest (the journal, the plan, the join, the output) to the exit.
+enum Part { tenant_part, signins_part, report_part, rest_part, part_count };
+
+struct UsageFigures {
+    int signins = 0;        // sign-in rows in the logs
+    long long counted = 0;  // sign-ins authgate counted
+    int senders = 0, cut_off = 0;
+    double wall = 0, cpu = 0;
+    double part_wall[part_count] = {}, part_cpu[part_count] = {};
+    long peak_kb[part_count] = {};  // peak resident memory at the end of each part; the last: the run's
+    SandboxCounts requests;         // of one run
+    Floor floor;
+    double reader_seconds = 0;
+};
+
+std::vector<int> signin_sizes(const Options& options) {
+    if (options.signins <= 0) return {};
+    if (options.signins / 5 == 0) return {options.signins};
+    return {options.signins / 5, options.signins};
+}
+
+std::vector<UsageFigures> bench_usage(const Options& options, const fs::path& root) {
+    const fs::path folder = root / "usage";
+    TenantShape shape;
+    shape.mailboxes = options.usage_mailboxes;
+    write_tenant(folder, shape);
+    SandboxProcess sandbox(options, folder, folder / "seed.json");
+    const fs::path state = folder / "state.db";
+    std::vector<std::string> argv{options.authgate,
+                                  "usage",
+                                  "-c",
+                                  (folder / "desired").string(),
+                                  "--format",
+                                  "json",
+                                  "--days",
+                                  std::to_string(usage_days),
+                                  "--log-format",
+                                  "json",
+                                  "--log-level",
+                                  "debug",
+                                  "--state",
+                                  state.string(),
+                                  "--graph-endpoint",
+                                  sandbox.origin()};
+    const auto flags = connection_flags(sandbox, root);
+    argv.insert(argv.end(), flags.begin(), flags.end());
+
+    std::vector<UsageFigures> all;
+    for (const int size : signin_sizes(options)) {
+        // Spread over the week before now, inside the window that usage reads a few minutes later.
+        const Instant now = now_utc();
+        sandbox.control("POST", "/_sandbox/usage",
+                        "{\"generate_signins\":" + std::to_string(size) +
+                            ",\"users\":" + std::to_string(options.signin_users) + ",\"from\":\"" +
+                            format_instant(now - std::chrono::hours(24) * usage_days + std::chrono::hours(1)) +
+                            "\",\"to\":\"" + format_instant(now - std::chrono::minutes(1)) + "\"}");
+        UsageFigures figures;
+        figures.signins = size;
+        std::vector<double> walls, cpus, floors, readers, part_walls[part_count], part_cpus[part_count],
+            peaks[part_count];
+        // The bench's read and curl, then authgate, in turns.
+        for (int run = 0; run < options.runs; ++run) {
+            const GraphFloor floor = prepare_graph_floor(sandbox, root, folder);
+            if (floor.rows != size)
+                throw std::runtime_error("the bench read " + std::to_string(floor.rows) + " sign-ins, not " +
+                                         std::to_string(size));
+            readers.push_back(floor.reader_seconds);
+            figures.floor.requests = floor.curl.requests;
+            floors.push_back(run_curl_floor(floor.curl, folder, figures.floor.bytes));
+            fs::remove(floor.curl.config);
+
+            // Each run starts from an empty journal, so that each does the same work.
+            for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(state.string() + suffix);
+            const SandboxCounts before = run == 0 ? sandbox_counts(sandbox) : SandboxCounts{};
+            const fs::path err = folder / "usage.err";
+            const Timed timed = run_timed(argv, folder / "usage.json", err);
+            if (timed.measured.exit_code != 0)
+                throw std::runtime_error("authgate usage failed (exit " + std::to_string(timed.measured.exit_code) +
+                                         "): " + read_text(err));
+            if (run == 0) figures.requests = sandbox_counts(sandbox) - before;
+            const auto read = log_line(err, "read");
+            if (std::stoi(read.at("mailboxes")) != shape.mailboxes)
+                throw std::runtime_error("usage read " + read.at("mailboxes") + " mailboxes");
+            const TimedLine* ends[part_count] = {&timed_log_line(timed, err, "read", ""),
+                                                 &timed_log_line(timed, err, "usage", "signin_logs read"),
+                                                 &timed_log_line(timed, err, "usage", "email_app_report read"),
+                                                 nullptr};
+            double at = 0, cpu = 0;
+            for (int part = 0; part < part_count; ++part) {
+                const double end_at = ends[part] ? ends[part]->at : timed.measured.wall;
+                const double end_cpu = ends[part] ? ends[part]->used.cpu : timed.measured.cpu;
+                part_walls[part].push_back(end_at - at);
+                part_cpus[part].push_back(end_cpu - cpu);
+                peaks[part].push_back(ends[part] ? ends[part]->used.peak_kb : timed.measured.max_rss_kb);
+                at = end_at;
+                cpu = end_cpu;
+            }
+            walls.push_back(timed.measured.wall);
+            cpus.push_back(timed.measured.cpu);
+        }
+        const auto report = web::json::value::parse(read_text(folder / "usage.json"));
+        for (const auto& sender : report.at("senders").as_array()) {
+            ++figures.senders;
+            figures.cut_off += sender.at("cut_off").as_bool();
+        }
+        for (const auto& source : report.at("sources").as_array()) {
+            if (source.at("source").as_string() != "signin_logs") continue;
+            if (!source.at("read").as_bool())
+                throw std::runtime_error("usage did not read the sign-in logs: " + source.at("why_not").as_string());
+            figures.counted = source.at("senders").as_number().to_int64();
+        }
+        if (figures.counted != size)
+            throw std::runtime_error("usage counted " + std::to_string(figures.counted) + " sign-ins, not " +
+                                     std::to_string(size));
+        figures.wall = median(walls);
+        figures.cpu = median(cpus);
+        for (int part = 0; part < part_count; ++part) {
+            figures.part_wall[part] = median(part_walls[part]);
+            figures.part_cpu[part] = median(part_cpus[part]);
+            figures.peak_kb[part] = static_cast<long>(median(peaks[part]));
+        }
+        figures.floor.wall = median(floors);
+        figures.reader_seconds = median(readers);
+        all.push_back(figures);
+    }
+    return all;
+}
+
 // ---------------------------------------------------------------- main
 
 Options parse(int argc, char** argv) {
@@ -498,16 +825,24 @@ Options parse(int argc, char** argv) {
         else if (arg == "--runs") options.runs = std::stoi(next());
         else if (arg == "--changes") options.changes = std::stoi(next());
         else if (arg == "--latency-ms") options.latency_ms = std::stoi(next());
+        else if (arg == "--signins") options.signins = std::stoi(next());
+        else if (arg == "--signin-users") options.signin_users = std::stoi(next());
+        else if (arg == "--usage-mailboxes") options.usage_mailboxes = std::stoi(next());
         else if (arg == "--work-dir") options.work_dir = next();
         else if (arg == "--sizes") {
             options.sizes.clear();
             std::istringstream list(next());
-            for (std::string size; std::getline(list, size, ',');) options.sizes.push_back(std::stoi(size));
+            for (std::string size; std::getline(list, size, ',');)
+                if (std::stoi(size) > 0) options.sizes.push_back(std::stoi(size));  // 0 alone: no plan
         } else throw std::invalid_argument("unknown argument " + arg);
     }
     if (options.authgate.empty() || options.sandbox.empty())
         throw std::invalid_argument("usage: authgate-bench --authgate PATH --sandbox PATH [--pg-server PATH] "
-                                    "[--sizes N,N] [--runs N] [--changes N] [--latency-ms MS] [--work-dir DIR]");
+                                    "[--sizes N,N] [--runs N] [--changes N] [--latency-ms MS] [--signins N] "
+                                    "[--signin-users N] [--usage-mailboxes N] [--work-dir DIR]");
+    if (options.runs < 1) throw std::invalid_argument("--runs must be at least 1");
+    if (options.signins > 0 && (options.signin_users < 1 || options.usage_mailboxes < 1))
+        throw std::invalid_argument("--signin-users and --usage-mailboxes must be at least 1");
     return options;
 }
 
@@ -532,34 +867,37 @@ int main(int argc, char** argv) {
         std::printf("authgate-bench: %u cores, median of %d runs, work folder %s\n\n",
                     std::thread::hardware_concurrency(), options.runs, root.c_str());
 
-        std::printf("plan, against the sandbox tenant over HTTPS (about 1%% of mailboxes with an override)\n");
-        std::printf("%9s %9s %8s %8s %8s %8s %9s %8s %9s %9s %8s %7s %9s %9s\n", "mailboxes", "seed MB", "wall s",
-                    "read s", "cpu s", "RSS MB", "requests", "MB recv", "curl s", "curl MB", "x floor", "reqs",
-                    "us/mbx", "KB/mbx");
-        std::vector<PlanFigures> plans;
-        for (int size : options.sizes) {
-            const PlanFigures f = bench_plan(options, root, size);
-            plans.push_back(f);
-            std::printf("%9d %9.1f %8.3f %8.3f %8.3f %8.1f %9d %8.2f %9.3f %9.2f %8.2f %7d %9.1f %9.2f\n", f.size,
-                        f.seed_mb, f.wall, f.read_seconds, f.cpu, f.max_rss_kb / 1024.0, f.requests, f.bytes / 1e6,
-                        f.floor.wall, f.floor.bytes / 1e6, f.wall / f.floor.wall, f.floor.requests,
-                        f.cpu / f.size * 1e6, f.max_rss_kb / static_cast<double>(f.size));
-            std::fflush(stdout);
+        if (!options.sizes.empty()) {
+            std::printf("plan, against the sandbox tenant over HTTPS (about 1%% of mailboxes with an override)\n");
+            std::printf("%9s %9s %8s %8s %8s %8s %9s %8s %9s %9s %8s %7s %9s %9s\n", "mailboxes", "seed MB", "wall s",
+                        "read s", "cpu s", "RSS MB", "requests", "MB recv", "curl s", "curl MB", "x floor", "reqs",
+                        "us/mbx", "KB/mbx");
+            std::vector<PlanFigures> plans;
+            for (int size : options.sizes) {
+                const PlanFigures f = bench_plan(options, root, size);
+                plans.push_back(f);
+                std::printf("%9d %9.1f %8.3f %8.3f %8.3f %8.1f %9d %8.2f %9.3f %9.2f %8.2f %7d %9.1f %9.2f\n", f.size,
+                            f.seed_mb, f.wall, f.read_seconds, f.cpu, f.max_rss_kb / 1024.0, f.requests, f.bytes / 1e6,
+                            f.floor.wall, f.floor.bytes / 1e6, f.wall / f.floor.wall, f.floor.requests,
+                            f.cpu / f.size * 1e6, f.max_rss_kb / static_cast<double>(f.size));
+                std::fflush(stdout);
+            }
+            std::printf("(wall: the whole authgate plan process; read: its reading of the tenant; curl: the same %s\n"
+                        " requests sent by one curl on one connection; x floor = wall / curl)\n",
+                        "admin API");
+            // What each further mailbox costs: the slope between sizes, without the fixed cost of a run.
+            for (std::size_t i = 1; i < plans.size(); ++i) {
+                const PlanFigures& a = plans[i - 1];
+                const PlanFigures& b = plans[i];
+                const double added = b.size - a.size;
+                std::printf(
+                    "from %d to %d mailboxes, each further mailbox: %.1f us wall, %.1f us CPU, %.2f KB peak RSS, "
+                    "%.0f bytes received\n",
+                    a.size, b.size, (b.wall - a.wall) / added * 1e6, (b.cpu - a.cpu) / added * 1e6,
+                    (b.max_rss_kb - a.max_rss_kb) / added, (b.bytes - a.bytes) / added);
+            }
+            std::printf("\n");
         }
-        std::printf("(wall: the whole authgate plan process; read: its reading of the tenant; curl: the same %s\n"
-                    " requests sent by one curl on one connection; x floor = wall / curl)\n",
-                    "admin API");
-        // What each further mailbox costs: the slope between sizes, without the fixed cost of a run.
-        for (std::size_t i = 1; i < plans.size(); ++i) {
-            const PlanFigures& a = plans[i - 1];
-            const PlanFigures& b = plans[i];
-            const double added = b.size - a.size;
-            std::printf("from %d to %d mailboxes, each further mailbox: %.1f us wall, %.1f us CPU, %.2f KB peak RSS, "
-                        "%.0f bytes received\n",
-                        a.size, b.size, (b.wall - a.wall) / added * 1e6, (b.cpu - a.cpu) / added * 1e6,
-                        (b.max_rss_kb - a.max_rss_kb) / added, (b.bytes - a.bytes) / added);
-        }
-        std::printf("\n");
 
         if (options.changes > 0) {
             const ApplyFigures a = bench_apply(options, root);
@@ -591,6 +929,65 @@ int main(int argc, char** argv) {
                 std::printf(
                     "  (postgresql: a fresh tenant; the bench's own server on this machine, over a unix socket, "
                     "fsync off:\n   a server across a network adds a round trip to each statement)\n");
+            std::printf("\n");
+            std::fflush(stdout);
+        }
+
+        if (options.signins > 0) {
+            std::printf("usage --days %d of a tenant of %d mailboxes, against the sandbox over HTTPS: Basic SMTP "
+                        "sign-ins of %d users\n(the first mailboxes, a few sending much and many little), spread "
+                        "over the %d days, 2%% failed; pages of 1,000, newest first\n",
+                        usage_days, options.usage_mailboxes, options.signin_users, usage_days);
+            std::fflush(stdout);
+            const std::vector<UsageFigures> usages = bench_usage(options, root);
+            std::printf("%9s %8s %7s %8s %7s %8s %10s %7s %8s %8s %7s %8s %8s %8s\n", "sign-ins", "senders", "cut off",
+                        "wall s", "cpu s", "tenant s", "sign-ins s", "cpu s", "report s", "rest s", "cpu s", "curl s",
+                        "x floor", "bench s");
+            for (const UsageFigures& u : usages)
+                std::printf("%9d %8d %7d %8.3f %7.3f %8.3f %10.3f %7.3f %8.3f %8.3f %7.3f %8.3f %8.2f %8.3f\n",
+                            u.signins, u.senders, u.cut_off, u.wall, u.cpu, u.part_wall[tenant_part],
+                            u.part_wall[signins_part], u.part_cpu[signins_part], u.part_wall[report_part],
+                            u.part_wall[rest_part], u.part_cpu[rest_part], u.floor.wall,
+                            u.part_wall[signins_part] / u.floor.wall, u.reader_seconds);
+            std::printf("%9s %10s %11s %10s %10s %6s %9s %8s\n", "sign-ins", "MB tenant", "MB sign-ins", "MB report",
+                        "MB peak", "pages", "requests", "curl MB");
+            for (const UsageFigures& u : usages)
+                std::printf("%9d %10.1f %11.1f %10.1f %10.1f %6lld %9lld %8.2f\n", u.signins,
+                            u.peak_kb[tenant_part] / 1024.0, u.peak_kb[signins_part] / 1024.0,
+                            u.peak_kb[report_part] / 1024.0, u.peak_kb[rest_part] / 1024.0, u.requests.signin_pages,
+                            u.requests.total(), u.floor.bytes / 1e6);
+            std::printf(
+                "(wall and cpu: the whole authgate usage process. Its parts, told apart by when its log lines "
+                "arrived:\n tenant: start to the tenant read's line (token, every mailbox); sign-ins: then to the "
+                "sign-in logs'\n line (the Graph token, every page, the fold per user); report: then to the email "
+                "apps report's line\n (report settings, redirect, download); rest: then to the exit (the journal, "
+                "the plan, the join, the\n JSON out). MB: peak resident memory at the end of each part, the last "
+                "the run's. pages: sign-in page\n requests; requests: all requests of one run (Exchange, Graph, "
+                "download, tokens). curl: the same sign-in\n pages sent by one curl on one connection; x floor = "
+                "sign-ins s / curl s. bench s: those pages read by\n GraphUsageReader in the bench's process. Each "
+                "run starts with an empty journal.)\n");
+            // What each further sign-in row costs: the slope between the two sizes.
+            for (std::size_t i = 1; i < usages.size(); ++i) {
+                const UsageFigures& a = usages[i - 1];
+                const UsageFigures& b = usages[i];
+                const double added = b.signins - a.signins;
+                const auto per_row = [added](double before, double after) { return (after - before) / added; };
+                const auto read_growth = [](const UsageFigures& u) {
+                    return static_cast<double>(u.peak_kb[signins_part] - u.peak_kb[tenant_part]) * 1024.0;
+                };
+                std::printf(
+                    "from %d to %d sign-ins (%d to %d senders), each further sign-in: %.1f us wall; the sign-in "
+                    "read\n %.1f us wall, %.1f us CPU (curl: %.1f us); the rest %.1f us wall, %.1f us CPU; %.0f bytes "
+                    "of peak RSS\n (%.0f of them while reading the sign-ins); %.0f bytes received\n",
+                    a.signins, b.signins, a.senders, b.senders, per_row(a.wall, b.wall) * 1e6,
+                    per_row(a.part_wall[signins_part], b.part_wall[signins_part]) * 1e6,
+                    per_row(a.part_cpu[signins_part], b.part_cpu[signins_part]) * 1e6,
+                    per_row(a.floor.wall, b.floor.wall) * 1e6,
+                    per_row(a.part_wall[rest_part], b.part_wall[rest_part]) * 1e6,
+                    per_row(a.part_cpu[rest_part], b.part_cpu[rest_part]) * 1e6,
+                    per_row(a.peak_kb[rest_part] * 1024.0, b.peak_kb[rest_part] * 1024.0),
+                    per_row(read_growth(a), read_growth(b)), per_row(a.floor.bytes, b.floor.bytes));
+            }
         }
         return 0;
     } catch (const std::exception& error) {

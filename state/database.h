@@ -40,6 +40,8 @@ public:
     }
     // Rows inserted, updated or deleted by a statement run to completion.
     virtual long long affected() const = 0;
+    // Ready to run again, prepared once: every parameter unbound (NULL), no rows.
+    virtual void reset() = 0;
 
     virtual bool is_null(int column) const = 0;
     virtual std::string text(int column) const = 0;  // "" for NULL

@@ -171,6 +171,11 @@ public:
         return query_->step();
     }
     long long affected() const override { return query_->affected(); }
+    void reset() override {
+        const Metered metered(cost_, 0);
+        query_->reset();
+        run_ = false;
+    }
     bool is_null(int column) const override { return query_->is_null(column); }
     std::string text(int column) const override { return query_->text(column); }
     long long number(int column) const override { return query_->number(column); }
@@ -266,6 +271,8 @@ public:
     }
 
     bool step() { return query_->step(); }
+    // Ready to bind and run again, without preparing it anew.
+    void reset() { query_->reset(); }
     // Runs to completion; how many rows it changed.
     long long run() {
         query_->run();
@@ -762,24 +769,26 @@ std::vector<ExceptionEventRecord> Journal::exception_events(const std::string& t
 
 void Journal::record_usage(const std::string& tenant, const std::vector<UsageObservation>& observations, Instant now) {
     Transaction transaction(*db_);
+    // Prepared once for every sender: a read of a large tenant records tens of thousands.
+    Statement upsert(*db_,
+                     "INSERT INTO sender_usage(tenant, address, user_id, source, protocol, first_seen, last_seen, "
+                     "messages, failures, last_error, recorded_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                     "ON CONFLICT(tenant, address, source, protocol) DO UPDATE SET "
+                     "first_seen = CASE WHEN excluded.first_seen < sender_usage.first_seen THEN excluded.first_seen "
+                     "ELSE sender_usage.first_seen END, "
+                     "user_id = CASE WHEN excluded.user_id != '' THEN excluded.user_id ELSE sender_usage.user_id END, "
+                     "messages = CASE WHEN excluded.last_seen >= sender_usage.last_seen THEN excluded.messages "
+                     "ELSE sender_usage.messages END, "
+                     "failures = CASE WHEN excluded.last_seen >= sender_usage.last_seen THEN excluded.failures "
+                     "ELSE sender_usage.failures END, "
+                     "last_error = CASE WHEN excluded.last_seen >= sender_usage.last_seen THEN excluded.last_error "
+                     "ELSE sender_usage.last_error END, "
+                     "last_seen = CASE WHEN excluded.last_seen > sender_usage.last_seen THEN excluded.last_seen "
+                     "ELSE sender_usage.last_seen END, "
+                     "recorded_at = excluded.recorded_at");
     for (const UsageObservation& seen : observations) {
         // The earliest first sighting and the latest last one; the counts of the newest window.
-        Statement upsert(
-            *db_, "INSERT INTO sender_usage(tenant, address, user_id, source, protocol, first_seen, last_seen, "
-                  "messages, failures, last_error, recorded_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                  "ON CONFLICT(tenant, address, source, protocol) DO UPDATE SET "
-                  "first_seen = CASE WHEN excluded.first_seen < sender_usage.first_seen THEN excluded.first_seen "
-                  "ELSE sender_usage.first_seen END, "
-                  "user_id = CASE WHEN excluded.user_id != '' THEN excluded.user_id ELSE sender_usage.user_id END, "
-                  "messages = CASE WHEN excluded.last_seen >= sender_usage.last_seen THEN excluded.messages "
-                  "ELSE sender_usage.messages END, "
-                  "failures = CASE WHEN excluded.last_seen >= sender_usage.last_seen THEN excluded.failures "
-                  "ELSE sender_usage.failures END, "
-                  "last_error = CASE WHEN excluded.last_seen >= sender_usage.last_seen THEN excluded.last_error "
-                  "ELSE sender_usage.last_error END, "
-                  "last_seen = CASE WHEN excluded.last_seen > sender_usage.last_seen THEN excluded.last_seen "
-                  "ELSE sender_usage.last_seen END, "
-                  "recorded_at = excluded.recorded_at");
+        upsert.reset();
         upsert.bind(1, tenant)
             .bind(2, fold_case(seen.address))
             .bind(3, seen.user_id)

@@ -155,6 +155,13 @@ public:
 
     bool step() override;
     long long affected() const override { return affected_; }
+    void reset() override {
+        result_.reset();
+        for (auto& value : values_) value.reset();
+        row_ = -1;
+        rows_ = 0;
+        affected_ = 0;
+    }
     bool is_null(int column) const override { return PQgetisnull(result_.get(), row_, column) != 0; }
     std::string text(int column) const override {
         if (is_null(column)) return "";

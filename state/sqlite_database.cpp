@@ -49,6 +49,11 @@ public:
         throw JournalError(std::string("journal: ") + sqlite3_errmsg(db_));
     }
     long long affected() const override { return affected_; }
+    void reset() override {
+        sqlite3_reset(statement_);
+        sqlite3_clear_bindings(statement_);
+        affected_ = 0;
+    }
 
     bool is_null(int column) const override { return sqlite3_column_type(statement_, column) == SQLITE_NULL; }
     std::string text(int column) const override {

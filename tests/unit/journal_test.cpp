@@ -326,3 +326,31 @@ TEST_CASE("one tenant of a shared journal is read apart from the others", "[jour
     REQUIRE(b.size() == 1);
     CHECK(b[0].mailbox == "kiosk@guid-b");
 }
+
+TEST_CASE("usage sightings are kept per sender, source and protocol: the earliest first, the latest last",
+          "[journal]") {
+    TempDatabase db;
+    Journal journal = Journal::open(db.path);
+    const auto seen = [](const std::string& address, int first_hours, int last_hours, long long messages) {
+        UsageObservation observation;
+        observation.address = address;
+        observation.source = UsageSource::signin_logs;
+        observation.protocol = SmtpProtocol::basic;
+        observation.first_seen = t0 + std::chrono::hours(first_hours);
+        observation.last_seen = t0 + std::chrono::hours(last_hours);
+        observation.messages = messages;
+        return observation;
+    };
+    journal.record_usage("tenant-guid", {seen("Scanner@contoso.com", 10, 20, 5), seen("app@contoso.com", 1, 2, 1)}, t0);
+    journal.record_usage("tenant-guid", {seen("scanner@contoso.com", 0, 30, 7), seen("app@contoso.com", 5, 1, 9)}, t0);
+    const auto kept = journal.usage("tenant-guid");
+    REQUIRE(kept.size() == 2);
+    CHECK(kept[0].address == "scanner@contoso.com");  // the latest first
+    CHECK(kept[0].first_seen == t0);
+    CHECK(kept[0].last_seen == t0 + std::chrono::hours(30));
+    CHECK(kept[0].messages == 7);  // the newest window's
+    CHECK(kept[1].first_seen == t0 + std::chrono::hours(1));
+    CHECK(kept[1].last_seen == t0 + std::chrono::hours(2));
+    CHECK(kept[1].messages == 1);  // an older window does not replace a newer one's counts
+    CHECK(journal.usage("other-tenant").empty());
+}

@@ -29,10 +29,7 @@ std::optional<MailboxUsage> recorded_use(const po::variables_map& values, const 
                                          const Name& mailbox) {
     const auto journal = Journal::open_existing(state_path(values));
     if (!journal) return std::nullopt;
-    std::string key = tenant_id.value_or(desired.tenant ? desired.tenant->id : "");
-    if (!tenant_id)
-        for (const auto& [known, name] : journal->tenant_names())
-            if (equals_ignoring_case(name, key)) key = known;
+    const std::string key = tenant_id ? *tenant_id : journal->key_of(desired.tenant ? desired.tenant->id : "");
     UsageEvidence evidence;
     evidence.observations = journal->usage(key);
     for (MailboxUsage& sender : usage_by_sender(evidence, live, Instant{}))

@@ -86,9 +86,7 @@ int run_plan(CommandContext& context) {
             journal->adopt_tenant(name, *tenant_id);
             key = *tenant_id;
         } else {
-            // From a snapshot: the key a run that signed in learnt for this name, if any.
-            for (const auto& [known, known_name] : journal->tenant_names())
-                if (equals_ignoring_case(known_name, name)) key = known;
+            key = journal->key_of(name);  // from a snapshot
         }
         history = journal->plan_history(key);
     }

@@ -128,18 +128,7 @@ void render_json(std::ostream& out, const std::vector<SenderRow>& rows, const Pl
     }
     report["senders"] = senders;
     value sources = value::array();
-    for (std::size_t i = 0; i < usage.sources.size(); ++i) {
-        const SourceReport& source = usage.sources[i];
-        value entry = value::object(true);
-        entry["source"] = value::string(std::string(to_string(source.source)));
-        entry["read"] = value::boolean(source.read);
-        entry["why_not"] = value::string(source.why_not);
-        entry["senders"] = value::number(static_cast<int64_t>(source.rows));
-        value notes = value::array();
-        for (std::size_t n = 0; n < source.notes.size(); ++n) notes[n] = value::string(source.notes[n]);
-        entry["notes"] = notes;
-        sources[i] = entry;
-    }
+    for (std::size_t i = 0; i < usage.sources.size(); ++i) sources[i] = source_to_json(usage.sources[i]);
     report["sources"] = sources;
     write_json(out, report);
 }

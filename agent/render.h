@@ -12,6 +12,8 @@
 namespace authgate {
 
 web::json::value plan_to_json(const Plan& plan);
+// What one usage source could see, for the plan's and usage's JSON.
+web::json::value source_to_json(const SourceReport& source);
 // A journal run, for status and history.
 web::json::value run_to_json(const RunRecord& run);
 // The live state in the snapshot format that connectors/snapshot.h reads, with Exchange's

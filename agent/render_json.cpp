@@ -42,6 +42,20 @@ value to_json(const Change& change) {
 
 }  // namespace
 
+value source_to_json(const SourceReport& source) {
+    value entry = value::object(true);
+    entry["source"] = value::string(std::string(to_string(source.source)));
+    entry["read"] = value::boolean(source.read);
+    entry["why_not"] = value::string(source.why_not);
+    entry["from"] = value::string(format_instant(source.from));
+    entry["to"] = value::string(format_instant(source.to));
+    entry["senders"] = value::number(static_cast<int64_t>(source.rows));
+    value notes = value::array();
+    for (std::size_t n = 0; n < source.notes.size(); ++n) notes[n] = value::string(source.notes[n]);
+    entry["notes"] = notes;
+    return entry;
+}
+
 value plan_to_json(const Plan& plan) {
     value json = value::object(true);
     json["format_version"] = value::number(plan.format_version);
@@ -87,20 +101,8 @@ value plan_to_json(const Plan& plan) {
         usage["days"] = value::number(plan.usage->days);
         usage["complete"] = value::boolean(!plan.usage->incomplete() && !plan.usage->sources.empty());
         value sources = value::array();
-        for (std::size_t i = 0; i < plan.usage->sources.size(); ++i) {
-            const SourceReport& source = plan.usage->sources[i];
-            value entry = value::object(true);
-            entry["source"] = value::string(std::string(to_string(source.source)));
-            entry["read"] = value::boolean(source.read);
-            entry["why_not"] = value::string(source.why_not);
-            entry["from"] = value::string(format_instant(source.from));
-            entry["to"] = value::string(format_instant(source.to));
-            entry["senders"] = value::number(static_cast<int64_t>(source.rows));
-            value notes = value::array();
-            for (std::size_t n = 0; n < source.notes.size(); ++n) notes[n] = value::string(source.notes[n]);
-            entry["notes"] = notes;
-            sources[i] = entry;
-        }
+        for (std::size_t i = 0; i < plan.usage->sources.size(); ++i)
+            sources[i] = source_to_json(plan.usage->sources[i]);
         usage["sources"] = sources;
         value impacts = value::array();
         for (std::size_t i = 0; i < plan.usage->impacts.size(); ++i) {

@@ -650,6 +650,13 @@ void Journal::adopt_tenant(const std::string& name, const std::string& key) {
     transaction.commit();
 }
 
+std::string Journal::key_of(const std::string& name) const {
+    std::string key = name;
+    for (const auto& [known, known_name] : tenant_names())
+        if (equals_ignoring_case(known_name, name)) key = known;
+    return key;
+}
+
 std::map<std::string, std::string> Journal::tenant_names() const {
     Statement statement(*db_, "SELECT tenant, tenant_name FROM runs WHERE tenant_name != '' ORDER BY id");
     std::map<std::string, std::string> names;
@@ -869,26 +876,37 @@ std::string insert_sql(const char* table, const char* columns, bool returning) {
 // Copies every row of `table` from `from` to `to`, in id order; `run_id`, when the first column
 // is a run's id, is mapped through `runs` (given anew in `to`).
 void copy_rows(Database& from, Database& to, const char* table, const char* columns,
-               const std::map<long long, long long>* runs) {
-    const auto read = from.query(std::string("SELECT ") + columns + " FROM " + table + " ORDER BY id");
+               const std::map<long long, long long>* runs, std::map<long long, long long>* given_ids = nullptr) {
+    // With `given_ids`, each row's id is read and the id `to` gives it recorded.
+    const int first = given_ids ? 1 : 0;
+    const auto read =
+        from.query(std::string("SELECT ") + (given_ids ? "id, " : "") + columns + " FROM " + table + " ORDER BY id");
     const int width = column_count(columns);
-    const std::string insert = insert_sql(table, columns, false);
+    const auto write = to.query(insert_sql(table, columns, given_ids != nullptr));  // prepared once
     while (read->step()) {
-        const auto write = to.query(insert);
+        write->reset();
         for (int column = 0; column < width; ++column) {
-            if (read->is_null(column)) {
+            const int at = first + column;
+            if (read->is_null(at)) {
                 write->bind_null(column + 1);
             } else if (runs && column == 0) {
-                const auto found = runs->find(read->number(0));
+                const auto found = runs->find(read->number(at));
                 if (found == runs->end())
-                    throw JournalError(std::string("journal: a row of ") + table + " names run " + read->text(0) +
+                    throw JournalError(std::string("journal: a row of ") + table + " names run " + read->text(at) +
                                        ", which the journal does not hold");
                 write->bind(column + 1, found->second);
             } else {
-                write->bind(column + 1, read->text(column));
+                write->bind(column + 1, read->text(at));
             }
         }
-        write->run();
+        if (!given_ids) {
+            write->run();
+        } else if (write->step()) {
+            (*given_ids)[read->number(0)] = write->number(0);
+            write->run();
+        } else {
+            throw JournalError(std::string("journal: a copied row of ") + table + " was given no id");
+        }
     }
 }
 
@@ -920,21 +938,8 @@ Journal::Counts Journal::copy_to(Journal& to, Instant now) const {
                                ": nothing was copied (a journal is copied once, into one that does not know it)");
     }
     const Counts source = counts();
-    std::map<long long, long long> runs;
-    {
-        const auto read = db_->query(std::string("SELECT id, ") + run_columns + " FROM runs ORDER BY id");
-        const std::string insert = insert_sql("runs", run_columns, true);
-        const int width = column_count(run_columns);
-        while (read->step()) {
-            const auto write = to.db_->query(insert);
-            for (int column = 0; column < width; ++column) {
-                if (read->is_null(column + 1)) write->bind_null(column + 1);
-                else write->bind(column + 1, read->text(column + 1));
-            }
-            if (!write->step()) throw JournalError("journal: a copied run was given no id");
-            runs[read->number(0)] = write->number(0);
-        }
-    }
+    std::map<long long, long long> runs;  // a run's id here -> its id in `to`
+    copy_rows(*db_, *to.db_, "runs", run_columns, nullptr, &runs);
     copy_rows(*db_, *to.db_, "changes", change_columns, &runs);
     copy_rows(*db_, *to.db_, "exception_events", event_columns, &runs);
     copy_rows(*db_, *to.db_, "drift", drift_columns, nullptr);

@@ -195,6 +195,9 @@ public:
     void adopt_tenant(const std::string& name, const std::string& key);
     // The latest name each tenant key was given by.
     std::map<std::string, std::string> tenant_names() const;
+    // The key a run that signed in learnt for the tenant named `name` (any case), else `name`:
+    // for the commands that read no tenant (a snapshot) and so learn no GUID.
+    std::string key_of(const std::string& name) const;
 
     // The latest `limit` runs, of one tenant (its key) or of all.
     std::vector<RunRecord> runs(int limit, const std::optional<std::string>& tenant = std::nullopt) const;

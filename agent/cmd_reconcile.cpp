@@ -11,6 +11,7 @@
 #include "agent/interrupt.h"
 #include "agent/notify.h"
 #include "agent/options.h"
+#include "agent/owner_notices.h"
 #include "agent/render.h"
 #include "agent/state_options.h"
 #include "agent/terminal.h"
@@ -49,15 +50,12 @@ void record_lifecycle(Journal& journal, long long run_id, const std::string& ten
         const long left = days_left(exception, now);
         if (journal.record_exception_event({run_id, tenant, exception.mailbox, ExceptionEvent::warned, exception.owner,
                                             exception.expires_text, threshold, now}))
-            notifier.send("warning",
-                          "the SMTP AUTH exception for " + exception.mailbox + " (owner " + exception.owner +
-                              ") expires " + exception.expires_text + ", in " + std::to_string(left) +
-                              (left == 1 ? " day" : " days"),
-                          {{"mailbox", exception.mailbox},
-                           {"owner", exception.owner},
-                           {"expires", exception.expires_text},
-                           {"days_left", std::to_string(left)},
-                           {"threshold_days", std::to_string(threshold)}});
+            notifier.send(
+                "warning",
+                "the SMTP AUTH exception for " + exception.mailbox + " (owner " + exception.owner + ") expires " +
+                    exception.expires_text + ", in " + std::to_string(left) + (left == 1 ? " day" : " days"),
+                {{"mailbox", exception.mailbox}, {"owner", exception.owner}, {"expires", exception.expires_text}},
+                {{"days_left", left}, {"threshold_days", threshold}});
     }
 }
 
@@ -73,7 +71,7 @@ void record_drift(Journal& journal, const std::string& tenant, const Plan& plan,
         text += (i ? "; " : "") + opened[i].target + " " + opened[i].attribute + " is " + opened[i].actual +
                 ", desired " + opened[i].expected;
     if (opened.size() > 5) text += "; and " + std::to_string(opened.size() - 5) + " more";
-    notifier.send("drift", text, {{"count", std::to_string(opened.size())}});
+    notifier.send("drift", text, {}, {{"count", static_cast<long long>(opened.size())}});
 }
 
 struct Pass {
@@ -104,7 +102,7 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     const ConnectionSettings settings = resolve_connection(values, checked.state, environment);
     warn_if_unset(checked.state.notifications, environment, logger);
     Notifier notifier(webhook_url(checked.state.notifications, environment), settings.ca_bundle, settings.tenant,
-                      logger, clock);
+                      logger, clock, checked.state.notifications.webhook_format);
 
     // 2. The journal's run (logged in a line however it ends); the sign-in, which names the tenant
     //    by its GUID; the lock when this mode may write.
@@ -156,9 +154,14 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     Plan& plan = planned.plan;
     // Whom the pass's changes cut off, and exceptions no one uses, when the desired state asks.
     Diagnostics refused_by_usage;
-    if (const auto evidence = plan_evidence(checked.state, {}, session.get(), now, &journal, run.record().tenant,
-                                            &logger))
-        refused_by_usage = judge_usage(plan, checked.state, live, *evidence, now, {});
+    const std::optional<UsageEvidence> evidence = plan_evidence(checked.state, {}, session.get(), now, &journal,
+                                                                run.record().tenant, &logger);
+    if (evidence) refused_by_usage = judge_usage(plan, checked.state, live, *evidence, now, {});
+    // The owners hear, by mail, of what concerns their exceptions: once each, never failing the pass.
+    const NoticeRun notices{checked.state, journal, run.record().tenant, settings.tenant, run.record().id, now};
+    const auto notify_owners_of = [&](const std::set<Name>& reverted_now) {
+        notify_owners(notices, *session, &live, evidence, reverted_now, logger);
+    };
     // The certificate authgate signs with: warned in every pass, notified once per expiry date.
     if (const auto expiry = session->certificate_expiry())
         if (auto warning = certificate_expiring(*expiry, context.clock.now(),
@@ -182,17 +185,22 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     std::erase_if(to_apply.changes, [&](const Change& change) { return !makes(mode, change); });
     if (to_apply.changes.empty()) {
         render_text(context.out, plan, stdout_style(values));
+        notify_owners_of({});
         run.finish(RunOutcome::succeeded);
         pass.exit_code = drift && (mode == ReconcileMode::report || values.count("detailed-exitcode")) ? exit_changes
                                                                                                        : exit_ok;
         return pass;
     }
     if (const auto too_many = exceeds_max_changes(to_apply.change_count(), checked.state.guardrails))
-        if (!values.count("allow-large")) return refuse(*too_many + "; review it and run with --allow-large");
+        if (!values.count("allow-large")) {
+            notify_owners_of({});
+            return refuse(*too_many + "; review it and run with --allow-large");
+        }
     // Enforcement is an apply: the recent-use guardrail holds (expiry reverts what its owner let expire).
     if (mode == ReconcileMode::enforce && refused_by_usage.has_errors()) {
         render_text(context.out, plan, stdout_style(values));
         print_diagnostics(context.err, refused_by_usage);
+        notify_owners_of({});
         return refuse("the recent-use guardrail refuses this pass: it would cut off mailboxes seen sending");
     }
     render_text(context.out, to_apply, stdout_style(values));
@@ -217,13 +225,17 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
         pass.exit_code = applied_run.exit_code();
         return pass;
     }
+    std::set<Name> reverted;
     for (const AppliedChange& applied : result.changes)
         if (applied.outcome == ChangeStatus::verified && applied.change.reason == Reason::exception_expired &&
-            applied.change.resource == Resource::mailbox)
+            applied.change.resource == Resource::mailbox) {
+            reverted.insert(applied.change.target);
             notifier.send("reverted",
                           applied.change.target + " reverted to inherit the organisation's SMTP AUTH setting (" +
                               applied.change.detail + ")",
                           {{"mailbox", applied.change.target}});
+        }
+    notify_owners_of(reverted);
     if (!applied_run.succeeded()) {
         notifier.send("failure", std::to_string(run.record().failed) + " of " + std::to_string(result.changes.size()) +
                                      " changes were not made; see authgate history");

@@ -14,6 +14,7 @@ int run_status(CommandContext& context);
 int run_history(CommandContext& context);
 int run_state(CommandContext& context);
 int run_usage(CommandContext& context);
+int run_notify(CommandContext& context);
 int run_explain(CommandContext& context);
 int run_snapshot(CommandContext& context);
 int run_import(CommandContext& context);

@@ -56,7 +56,8 @@ public:
     TenantTraffic traffic() const override {
         const ExchangeCounters counters = exchange_.counters();
         return {counters.requests, counters.retries, counters.pages, counters.bytes_received,
-                tokens_.requests_made() + (graph_tokens_ ? graph_tokens_->requests_made() : 0)};
+                tokens_.requests_made() + (graph_tokens_ ? graph_tokens_->requests_made() : 0) +
+                    (smtp_tokens_ ? smtp_tokens_->requests_made() : 0)};
     }
     std::string tenant_id() override { return exchange_.tenant(); }
     std::optional<Instant> certificate_expiry() const override {
@@ -67,18 +68,50 @@ public:
 
     GraphUsageReader& graph_usage() override {
         if (!graph_) {
-            graph_tokens_ = std::make_unique<TokenClient>(*source_, graph_token_settings(settings_),
-                                                          [this] { return clock_.now(); });
             GraphUsageLimits limits;
             limits.first_delay = exchange_settings_of(settings_).retry.first_delay;  // AUTHGATE_RETRY_DELAY_MS too
             graph_ = std::make_unique<GraphUsageReader>(
-                *http_, *graph_tokens_, settings_.graph_endpoint, [this] { return clock_.now(); },
+                *http_, graph_tokens(), settings_.graph_endpoint, [this] { return clock_.now(); },
                 GraphUsageReader::Sleep{}, 0, limits);
         }
         return *graph_;
     }
 
+    MailTransport& mail(const EmailNotifications& email) override {
+        if (!mail_) {
+            if (email.transport == MailTransportKind::graph) {
+                mail_ = make_graph_mail(*http_, graph_tokens(), settings_.graph_endpoint, longest_wait());
+            } else {
+                TokenSettings smtp = token_settings_of(settings_);
+                const std::string audience = smtp_token_audience(email.smtp_host, token_audience(smtp));
+                TokenClient* tokens = &tokens_;  // smtp.office365.com takes Exchange's own token
+                if (audience != token_audience(smtp)) {
+                    smtp.resource = audience;
+                    smtp_tokens_ = std::make_unique<TokenClient>(*source_, smtp, [this] { return clock_.now(); });
+                    tokens = smtp_tokens_.get();
+                }
+                mail_ = make_smtp_mail({email.smtp_host, email.smtp_port, settings_.ca_bundle,
+                                        settings_.http_timeout.value_or(std::chrono::seconds(120))},
+                                       *tokens);
+            }
+        }
+        return *mail_;
+    }
+
 private:
+    TokenClient& graph_tokens() {
+        if (!graph_tokens_)
+            graph_tokens_ = std::make_unique<TokenClient>(*source_, graph_token_settings(settings_),
+                                                          [this] { return clock_.now(); });
+        return *graph_tokens_;
+    }
+    // The longest a throttled send waits for Graph, shortened with the other waits by
+    // AUTHGATE_RETRY_DELAY_MS for the fault tests.
+    std::chrono::milliseconds longest_wait() const {
+        return std::chrono::seconds(30) * exchange_settings_of(settings_).retry.first_delay.count() /
+               RetryPolicy{}.first_delay.count();
+    }
+
     ConnectionSettings settings_;
     const Clock& clock_;
     std::unique_ptr<HttpTransport> http_;
@@ -88,6 +121,8 @@ private:
     ExchangeOnlineConnector connector_;
     std::unique_ptr<TokenClient> graph_tokens_;  // asks for Graph, from the same source
     std::unique_ptr<GraphUsageReader> graph_;
+    std::unique_ptr<TokenClient> smtp_tokens_;  // High Volume Email's audience, from the same source
+    std::unique_ptr<MailTransport> mail_;
 };
 
 }  // namespace
@@ -99,6 +134,10 @@ std::unique_ptr<HttpTransport> make_transport(const ConnectionSettings& settings
 }
 
 GraphUsageReader& TenantSession::graph_usage() { throw ConnectorError("this connection cannot read Microsoft Graph"); }
+
+MailTransport& TenantSession::mail(const EmailNotifications&) {
+    throw ConnectorError("this connection cannot send mail");
+}
 
 TokenSettings token_settings_of(const ConnectionSettings& settings) {
     return {settings.login_endpoint, settings.exchange_endpoint, settings.tenant, settings.app_id};

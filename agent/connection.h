@@ -20,6 +20,7 @@
 #include "connectors/exchange_client.h"
 #include "connectors/graph_usage.h"
 #include "connectors/http.h"
+#include "connectors/mail.h"
 #include "connectors/managed_identity.h"
 #include "connectors/token_client.h"
 
@@ -87,6 +88,11 @@ public:
     // token of its own, for the Graph endpoint), over the same TLS settings. Made on first use and
     // owned by the session. Throws ConnectorError where the session has no Graph.
     virtual GraphUsageReader& graph_usage();
+    // The transport of owner notices ([notifications.email]) as the same application, over the
+    // same TLS settings: Graph's sendMail with a Graph token, or SMTP with a token for the SMTP
+    // host's audience. Made on first use (from the first settings given) and owned by the
+    // session. Throws ConnectorError where the session cannot send mail.
+    virtual MailTransport& mail(const EmailNotifications& email);
     // When the certificate authgate signs with stops being valid; nullopt for the other kinds.
     virtual std::optional<Instant> certificate_expiry() const { return std::nullopt; }
 };

@@ -37,8 +37,8 @@ void warn_if_unset(const Notifications& notifications, const Environment& enviro
 }
 
 Notifier::Notifier(std::optional<std::string> url, std::optional<std::string> ca_bundle, std::string tenant,
-                   Logger& logger, const Clock& clock)
-    : url_(std::move(url)), tenant_(std::move(tenant)), logger_(logger), clock_(clock) {
+                   Logger& logger, const Clock& clock, WebhookFormat format)
+    : url_(std::move(url)), format_(format), tenant_(std::move(tenant)), logger_(logger), clock_(clock) {
     if (url_ && origin_of(*url_).empty()) {
         logger_.warn("notification",
                      "the webhook URL is refused: it must be https:// and carry no user name or password; no "
@@ -49,15 +49,76 @@ Notifier::Notifier(std::optional<std::string> url, std::optional<std::string> ca
     if (url_) http_ = make_https_transport({std::move(ca_bundle), std::chrono::seconds(30)});
 }
 
-void Notifier::send(const std::string& event, const std::string& text, const LogFields& fields) {
-    if (!url_) return;
+bool is_teams_workflow(const std::string& url) {
+    const std::string origin = origin_of(url);
+    const auto ends_with = [&](std::string_view suffix) {
+        std::string host = origin;
+        if (const std::size_t colon = host.rfind(':'); colon != std::string::npos && colon > 8) host.resize(colon);
+        return host.size() >= suffix.size() && host.compare(host.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    // Power Automate's "When a Teams webhook request is received": Logic Apps' hosts, or the
+    // Power Platform's environment API.
+    return !origin.empty() &&
+           (ends_with(".logic.azure.com") || ends_with(".api.powerplatform.com") || ends_with(".powerautomate.com"));
+}
+
+web::json::value webhook_payload(const WebhookNotice& notice, WebhookFormat format) {
     using web::json::value;
     value body = value::object(true);
-    body["text"] = value::string(chat_inert("authgate (" + tenant_ + "): " + text));
-    body["event"] = value::string(event);
-    body["tenant"] = value::string(tenant_);
-    body["time"] = value::string(format_instant(clock_.now()));
-    for (const auto& [name, field] : fields) body[name] = value::string(field);
+    const std::string text = "authgate (" + notice.tenant + "): " + notice.text;
+    if (format == WebhookFormat::teams) {
+        // An Adaptive Card (1.4) in a message, as Teams' workflows expect. Every piece of text is a
+        // TextRun, which Teams shows as written (a TextBlock or a fact would render Markdown).
+        const auto run = [](const std::string& content, bool bold) {
+            value text_run = value::object(true);
+            text_run["type"] = value::string("TextRun");
+            text_run["text"] = value::string(printable(content));
+            if (bold) text_run["weight"] = value::string("Bolder");
+            return text_run;
+        };
+        const auto paragraph = [](std::vector<value> runs) {
+            value block = value::object(true);
+            block["type"] = value::string("RichTextBlock");
+            block["inlines"] = value::array(std::move(runs));
+            return block;
+        };
+        std::vector<value> blocks;
+        blocks.push_back(paragraph({run("authgate: " + notice.event + " in " + notice.tenant, true)}));
+        blocks.push_back(paragraph({run(notice.text, false)}));
+        for (const auto& [name, field] : notice.fields)
+            blocks.push_back(paragraph({run(name + ": ", true), run(field, false)}));
+        for (const auto& [name, number] : notice.numbers)
+            blocks.push_back(paragraph({run(name + ": ", true), run(std::to_string(number), false)}));
+        value card = value::object(true);
+        card["$schema"] = value::string("http://adaptivecards.io/schemas/adaptive-card.json");
+        card["type"] = value::string("AdaptiveCard");
+        card["version"] = value::string("1.4");
+        card["body"] = value::array(std::move(blocks));
+        value attachment = value::object(true);
+        attachment["contentType"] = value::string("application/vnd.microsoft.card.adaptive");
+        attachment["contentUrl"] = value::null();
+        attachment["content"] = card;
+        body["type"] = value::string("message");
+        body["attachments"] = value::array({attachment});
+        return body;
+    }
+    body["text"] = value::string(chat_inert(text));
+    body["event"] = value::string(notice.event);
+    body["tenant"] = value::string(notice.tenant);
+    body["time"] = value::string(notice.time);
+    for (const auto& [name, field] : notice.fields) body[name] = value::string(field);
+    for (const auto& [name, number] : notice.numbers) body[name] = value::number(static_cast<int64_t>(number));
+    return body;
+}
+
+void Notifier::send(const std::string& event, const std::string& text, const LogFields& fields,
+                    const std::vector<std::pair<std::string, long long>>& numbers) {
+    if (!url_) return;
+    const WebhookFormat format = format_ == WebhookFormat::automatic
+                                     ? (is_teams_workflow(*url_) ? WebhookFormat::teams : WebhookFormat::json)
+                                     : format_;
+    const web::json::value body = webhook_payload({event, text, tenant_, format_instant(clock_.now()), fields, numbers},
+                                                  format);
     const std::string host = origin_of(*url_);
     try {
         const HttpResponse response = http_->post({*url_, {{"Content-Type", "application/json"}}, body.serialize()});

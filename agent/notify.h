@@ -5,6 +5,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include <cpprest/json.h>
 
 #include "agent/connection.h"
 #include "agent/log.h"
@@ -17,6 +21,24 @@ std::optional<std::string> webhook_url(const Notifications& notifications, const
 // A warning when [notifications] names a variable for the URL and it is not set.
 void warn_if_unset(const Notifications& notifications, const Environment& environment, Logger& logger);
 
+// True for the URL of a Teams workflow ("When a Teams webhook request is received", on Logic Apps'
+// or the Power Platform's hosts), which expects an Adaptive Card.
+bool is_teams_workflow(const std::string& url);
+
+// One notification, as the webhook is sent it.
+struct WebhookNotice {
+    std::string event;  // drift, expired, reverted, warning, failure, certificate_expiring
+    std::string text;
+    std::string tenant;
+    std::string time;
+    LogFields fields;                                        // text fields: mailbox, owner, expires
+    std::vector<std::pair<std::string, long long>> numbers;  // number fields: days_left, threshold_days, count
+};
+
+// The JSON body: {"text", "event", "tenant", "time", fields…, numbers…} (Slack and any JSON
+// consumer), or for Teams an Adaptive Card 1.4 in a message. Text is inert in both.
+web::json::value webhook_payload(const WebhookNotice& notice, WebhookFormat format);
+
 class Notifier {
 public:
     // Without a URL nothing is sent. `ca_bundle` adds trust anchors, as for the tenant. A URL that
@@ -24,15 +46,17 @@ public:
     // only its host: the URL authorises posting, so it is a secret.
     // `clock` stamps the notifications: the command's.
     Notifier(std::optional<std::string> url, std::optional<std::string> ca_bundle, std::string tenant, Logger& logger,
-             const Clock& clock);
+             const Clock& clock, WebhookFormat format = WebhookFormat::automatic);
 
     // `event`: drift, expired, reverted, warning, failure. `text` reads well in a chat;
     // `fields` are for machines.
-    void send(const std::string& event, const std::string& text, const LogFields& fields = {});
+    void send(const std::string& event, const std::string& text, const LogFields& fields = {},
+              const std::vector<std::pair<std::string, long long>>& numbers = {});
     int sent() const { return sent_; }
 
 private:
     std::optional<std::string> url_;
+    WebhookFormat format_;
     std::unique_ptr<HttpTransport> http_;
     std::string tenant_;
     Logger& logger_;

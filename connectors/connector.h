@@ -32,6 +32,13 @@ struct WriteOutcome {
     bool uncertain() const { return result == WriteResult::uncertain; }
 };
 
+// A recipient as Exchange knows it: a mailbox, a group, a mail user or contact.
+struct Recipient {
+    std::string address;  // PrimarySmtpAddress
+    std::string display_name;
+    std::string type;  // RecipientTypeDetails: UserMailbox, SharedMailbox, MailUniversalDistributionGroup, …
+};
+
 class TenantConnector {
 public:
     virtual ~TenantConnector() = default;
@@ -46,6 +53,12 @@ public:
     virtual std::optional<std::string> read_tokens_valid_from(const std::string& identity) {
         (void)identity;
         return std::nullopt;
+    }
+    // The recipient with this address (primary or secondary), nullopt when the tenant has none.
+    // Throws ConnectorError when the lookup fails or this connector cannot look.
+    virtual std::optional<Recipient> find_recipient(const std::string& address) {
+        (void)address;
+        throw ConnectorError("this connection cannot look up recipients");
     }
 };
 

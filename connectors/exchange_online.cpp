@@ -78,6 +78,40 @@ std::optional<std::string> ExchangeOnlineConnector::read_tokens_valid_from(const
     return found;
 }
 
+std::optional<Recipient> ExchangeOnlineConnector::find_recipient(const std::string& address) {
+    std::vector<Recipient> found;
+    try {
+        client_.read(
+            {"Get-Recipient", {{"Identity", address}}}, {"PrimarySmtpAddress", "DisplayName", "RecipientTypeDetails"},
+            [&] { found.clear(); },
+            [&](const simdjson::dom::element& json) {
+                simdjson::dom::object object;
+                if (json.get_object().get(object) != simdjson::SUCCESS) return;
+                Recipient recipient;
+                for (const auto field : object) {
+                    std::string_view text;
+                    if (field.value.get_string().get(text) != simdjson::SUCCESS) continue;
+                    if (equals_ignoring_case(field.key, "PrimarySmtpAddress")) recipient.address = std::string(text);
+                    else if (equals_ignoring_case(field.key, "DisplayName")) recipient.display_name = std::string(text);
+                    else if (equals_ignoring_case(field.key, "RecipientTypeDetails"))
+                        recipient.type = std::string(text);
+                }
+                found.push_back(std::move(recipient));
+            });
+    } catch (const ExchangeError& error) {
+        // Exchange's answer for an identity it does not know; anything else is a failed lookup.
+        if (error.text().find("ManagementObjectNotFoundException") != std::string::npos ||
+            error.text().find("couldn't be found") != std::string::npos)
+            return std::nullopt;
+        throw;
+    }
+    if (found.size() > 1)
+        throw ConnectorError("Get-Recipient -Identity " + address + " returned " + std::to_string(found.size()) +
+                             " recipients where one was expected");
+    if (found.empty()) return std::nullopt;
+    return found.front();
+}
+
 LiveState ExchangeOnlineConnector::read_live_state() {
     LiveState state;
     state.org_smtp_auth_disabled = read_one<bool>(client_, "Get-TransportConfig", {"SmtpClientAuthenticationDisabled"},

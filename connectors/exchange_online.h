@@ -18,6 +18,8 @@ public:
     std::vector<WriteOutcome> write(const std::vector<Cmdlet>& cmdlets) override;
     // Get-User -Identity: live tenants return StsRefreshTokensValidFrom.
     std::optional<std::string> read_tokens_valid_from(const std::string& identity) override;
+    // Get-Recipient -Identity: mailboxes, groups, mail users and contacts alike.
+    std::optional<Recipient> find_recipient(const std::string& address) override;
 
 private:
     ExchangeClient& client_;

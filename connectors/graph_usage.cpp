@@ -36,11 +36,7 @@ std::string trim(std::string_view text) {
     return std::string(text);
 }
 
-// Graph's error envelope: {"error":{"code":…,"message":…}}; the message shown inert.
-struct GraphError {
-    std::string code;
-    std::string message;
-};
+}  // namespace
 
 GraphError graph_error(const HttpResponse& response) {
     GraphError error;
@@ -61,6 +57,8 @@ GraphError graph_error(const HttpResponse& response) {
     }
     return error;
 }
+
+namespace {
 
 // Sign-in ids seen, to count each sign-in once: a GUID as its 128 bits (most are), anything else
 // as text.

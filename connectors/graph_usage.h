@@ -34,6 +34,14 @@ struct GraphUsageLimits {
     int max_pages = 10000;  // of one window: 10 million sign-ins; a server that never ends is refused
 };
 
+// Graph's error envelope: {"error":{"code":…,"message":…}}; the message shown inert, or the
+// body itself when it is not that envelope.
+struct GraphError {
+    std::string code;
+    std::string message;
+};
+GraphError graph_error(const HttpResponse& response);
+
 class GraphUsageReader {
 public:
     using Sleep = std::function<void(std::chrono::milliseconds)>;

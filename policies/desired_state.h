@@ -89,7 +89,8 @@ struct Exception {
     std::optional<std::string> ticket;
     std::optional<Replacement> replacement;
     bool basic_auth = false;
-    SourceLocation source;  // the [[smtp_auth.exception]] header
+    std::vector<std::string> notify;  // more recipients of this exception's notices (after the owner)
+    SourceLocation source;            // the [[smtp_auth.exception]] header
     SourceLocation expires_source;
 };
 
@@ -153,10 +154,41 @@ struct Guardrails {
     std::optional<Located<int>> recent_use_days;
 };
 
+// How owner notices are mailed: Microsoft Graph's sendMail (application permission Mail.Send,
+// scoped to the sender), or SMTP with OAuth (SASL XOAUTH2) to High Volume Email or
+// smtp.office365.com. Both sign in as the app itself; there is no password.
+enum class MailTransportKind { graph, smtp };
+template <>
+struct EnumNames<MailTransportKind> {
+    static constexpr std::array<std::pair<MailTransportKind, std::string_view>, 2> table{
+        {{MailTransportKind::graph, "graph"}, {MailTransportKind::smtp, "smtp"}}};
+};
+
+// [notifications.email]: one message per owner per run about their exceptions.
+struct EmailNotifications {
+    MailTransportKind transport = MailTransportKind::graph;
+    std::string sender;                               // the mailbox notices are sent as
+    std::string smtp_host = "smtp.hve.mx.microsoft";  // for transport = "smtp"
+    int smtp_port = 587;
+    std::vector<std::string> cc;  // copied on every notice
+    SourceLocation source;
+};
+
+// What the webhook is sent: JSON with a `text` (Slack, and any JSON consumer), or an Adaptive Card
+// (Teams workflows); "auto" tells a Teams workflow by its URL's host.
+enum class WebhookFormat { automatic, json, teams };
+template <>
+struct EnumNames<WebhookFormat> {
+    static constexpr std::array<std::pair<WebhookFormat, std::string_view>, 3> table{
+        {{WebhookFormat::automatic, "auto"}, {WebhookFormat::json, "json"}, {WebhookFormat::teams, "teams"}}};
+};
+
 // Where drift, expiry reverts, warnings and failures are announced.
 struct Notifications {
     std::optional<std::string> webhook_url;      // https only; treat as a secret (it authorises posting)
     std::optional<std::string> webhook_url_env;  // the variable that holds it instead
+    WebhookFormat webhook_format = WebhookFormat::automatic;
+    std::optional<EmailNotifications> email;  // absent: owners are not mailed
 };
 
 struct DesiredState {

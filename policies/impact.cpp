@@ -227,19 +227,46 @@ void check_recent_use(const PlanUsage& usage, const DesiredState& desired, bool 
     }
 }
 
+namespace {
+
+bool can_judge_unused(const DesiredState& desired, const UsageEvidence& evidence) {
+    return desired.exception_settings.unused_days && desired.smtp_auth && !evidence.sources.empty() &&
+           !evidence.incomplete();
+}
+
+// The senders seen within [exceptions] unused_days of `now`, by mailbox.
+std::unordered_map<Name, MailboxUsage> recent_senders(const DesiredState& desired, const LiveState& live,
+                                                      const UsageEvidence& evidence, Instant now) {
+    std::unordered_map<Name, MailboxUsage> seen;
+    const int days = desired.exception_settings.unused_days->value;
+    for (MailboxUsage& sender : usage_by_sender(evidence, live, now - std::chrono::hours(24) * days))
+        seen.emplace(sender.mailbox, std::move(sender));
+    return seen;
+}
+
+}  // namespace
+
+std::optional<std::set<Name>> unused_exceptions(const DesiredState& desired, const LiveState& live,
+                                                const UsageEvidence& evidence, Instant now) {
+    if (!can_judge_unused(desired, evidence)) return std::nullopt;
+    const auto seen = recent_senders(desired, live, evidence, now);
+    std::set<Name> unused;
+    for (const Exception& exception : desired.smtp_auth->exceptions)
+        if (exception.expires > now && !seen.count(exception.mailbox)) unused.insert(exception.mailbox);
+    return unused;
+}
+
 void warn_unused_exceptions(const DesiredState& desired, const LiveState& live, const UsageEvidence& evidence,
                             Instant now, Diagnostics& diagnostics) {
     if (!desired.exception_settings.unused_days || !desired.smtp_auth || desired.smtp_auth->exceptions.empty()) return;
     const int* days = &desired.exception_settings.unused_days->value;
-    if (evidence.sources.empty() || evidence.incomplete()) {
+    if (!can_judge_unused(desired, evidence)) {
         diagnostics.warning(desired.exception_settings.unused_days->source, "unused_unknown",
                             "[exceptions] unused_days is set, but the usage evidence could not be read in full: "
                             "which exceptions are unused is not known");
         return;
     }
-    std::unordered_map<Name, MailboxUsage> seen;
-    for (MailboxUsage& sender : usage_by_sender(evidence, live, now - std::chrono::hours(24) * *days))
-        seen.emplace(sender.mailbox, std::move(sender));
+    const auto seen = recent_senders(desired, live, evidence, now);
     for (const Exception& exception : desired.smtp_auth->exceptions) {
         if (exception.expires <= now) continue;
         const auto sender = seen.find(exception.mailbox);

@@ -3,6 +3,8 @@
 // switch turned off for the mailboxes that inherit it, an exception reverted, an override
 // reverted, a mailbox denied, Basic SMTP taken away by a policy), the recent-use guardrail, and
 // exceptions no one uses.
+#include <optional>
+#include <set>
 #include <vector>
 
 #include "policies/desired_state.h"
@@ -30,6 +32,11 @@ void check_recent_use(const PlanUsage& usage, const DesiredState& desired, bool 
 // [exceptions] unused_days: a warning for each exception with no SMTP AUTH use seen in that many
 // days, and "basic_auth no longer needed" for a basic_auth exception seen only on OAuth. Said only
 // when every source was read; otherwise one warning that it could not be judged.
+// The mailboxes of exceptions in force with no SMTP AUTH use seen in [exceptions] unused_days;
+// nullopt when that cannot be judged (no setting, or evidence not read in full).
+std::optional<std::set<Name>> unused_exceptions(const DesiredState& desired, const LiveState& live,
+                                                const UsageEvidence& evidence, Instant now);
+
 void warn_unused_exceptions(const DesiredState& desired, const LiveState& live, const UsageEvidence& evidence,
                             Instant now, Diagnostics& diagnostics);
 

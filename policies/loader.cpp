@@ -244,7 +244,7 @@ private:
 
     void read_exception(const toml::table& table, const std::string& file, SmtpAuth& smtp) {
         TableReader reader(table, "[[smtp_auth.exception]]", file, diagnostics_);
-        reader.allow_keys({"mailbox", "owner", "reason", "expires", "ticket", "replacement", "basic_auth"});
+        reader.allow_keys({"mailbox", "owner", "reason", "expires", "ticket", "replacement", "basic_auth", "notify"});
         Exception exception;
         exception.source = reader.location();
         bool complete = true;
@@ -271,6 +271,8 @@ private:
         if (auto ticket = reader.string("ticket", false)) exception.ticket = ticket->value;
         if (auto replacement = reader.choice<Replacement>("replacement")) exception.replacement = replacement->value;
         if (auto basic = reader.boolean("basic_auth")) exception.basic_auth = basic->value;
+        if (auto notify = reader.addresses("notify"))
+            for (auto& address : *notify) exception.notify.push_back(std::move(address.value));
         // An incomplete exception is reported above; keeping it would only cause follow-on noise.
         if (complete) smtp.exceptions.push_back(std::move(exception));
     }
@@ -403,8 +405,13 @@ private:
     void read_notifications(const toml::table& table, const std::string& file) {
         TableReader reader(table, "[notifications]", file, diagnostics_);
         if (!claim("[notifications]", reader.location())) return;
-        reader.allow_keys({"webhook_url", "webhook_url_env"});
+        reader.allow_keys({"webhook_url", "webhook_url_env", "webhook_format", "email"});
         Notifications& notifications = state_.notifications;
+        if (auto format = reader.choice<WebhookFormat>("webhook_format")) notifications.webhook_format = format->value;
+        if (const toml::node* email = reader.find("email")) {
+            if (const toml::table* table = email->as_table()) read_email(*table, file);
+            else diagnostics_.error(reader.at(*email), "'email' must be a table: [notifications.email]");
+        }
         if (auto url = reader.string("webhook_url", false)) {
             if (url->value.rfind("https://", 0) != 0 || url->value.size() <= 8)
                 diagnostics_.error(url->source, "'webhook_url' must be an https:// URL");
@@ -417,6 +424,38 @@ private:
                                                     shown(env->value) + "\"");
             notifications.webhook_url_env = env->value;
         }
+    }
+
+    void read_email(const toml::table& table, const std::string& file) {
+        TableReader reader(table, "[notifications.email]", file, diagnostics_);
+        reader.allow_keys({"transport", "sender", "smtp_host", "smtp_port", "cc"});
+        EmailNotifications email;
+        email.source = reader.location();
+        if (auto transport = reader.choice<MailTransportKind>("transport")) email.transport = transport->value;
+        if (auto sender = reader.string("sender", true)) {
+            if (!is_plausible_address(sender->value))
+                diagnostics_.error(sender->source,
+                                   "'sender' is not a plausible mail address: \"" + shown(sender->value) + "\"");
+            email.sender = sender->value;
+        }
+        if (auto host = reader.string("smtp_host", false)) {
+            if (!is_host_name(host->value))
+                diagnostics_.error(host->source,
+                                   "'smtp_host' must be a host name such as smtp.hve.mx.microsoft, not \"" +
+                                       shown(host->value) + "\"");
+            email.smtp_host = host->value;
+        }
+        if (auto port = reader.integer("smtp_port", 1, 65535)) email.smtp_port = port->value;
+        if (auto cc = reader.addresses("cc"))
+            for (auto& address : *cc) email.cc.push_back(std::move(address.value));
+        state_.notifications.email = std::move(email);
+    }
+
+    // Letters, digits, '-' and '.', as a DNS name (or an IPv4 address) is written.
+    static bool is_host_name(std::string_view text) {
+        if (text.empty() || text.size() > 253 || text.front() == '.' || text.back() == '.') return false;
+        return std::all_of(text.begin(), text.end(),
+                           [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.'; });
     }
 
     DesiredState& state_;

@@ -109,6 +109,25 @@ const char* const migrations[] = {
         recorded_at TEXT NOT NULL);
     CREATE UNIQUE INDEX sender_usage_once ON sender_usage(tenant, address, source, protocol);
     )sql",
+    // Owner notices by e-mail: each sent once per exception, kind and milestone; a failed one is
+    // kept with its error and tried again by the next run.
+    R"sql(
+    CREATE TABLE notices(
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER REFERENCES runs(id),
+        tenant TEXT NOT NULL,
+        mailbox TEXT NOT NULL,
+        notice TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        transport TEXT NOT NULL,
+        status TEXT NOT NULL CHECK(status IN ('sent', 'failed')),
+        message_id TEXT NOT NULL DEFAULT '',
+        attempts INTEGER NOT NULL DEFAULT 1,
+        error TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL);
+    CREATE UNIQUE INDEX notice_once ON notices(tenant, mailbox, notice);
+    )sql",
 };
 constexpr int current_version = static_cast<int>(std::size(migrations));
 
@@ -647,6 +666,13 @@ void Journal::adopt_tenant(const std::string& name, const std::string& key) {
     }
     Statement drift(*db_, "UPDATE drift SET tenant = ?1 WHERE lower(tenant) = lower(?2) AND tenant != ?1");
     drift.bind(1, key).bind(2, name).run();
+    // A notice recorded under two names is kept once, under the key.
+    Statement twins(*db_, "DELETE FROM notices WHERE lower(tenant) = lower(?2) AND tenant != ?1 AND EXISTS (SELECT 1 "
+                          "FROM notices k WHERE k.tenant = ?1 AND k.mailbox = notices.mailbox AND "
+                          "k.notice = notices.notice)");
+    twins.bind(1, key).bind(2, name).run();
+    Statement notices(*db_, "UPDATE notices SET tenant = ?1 WHERE lower(tenant) = lower(?2) AND tenant != ?1");
+    notices.bind(1, key).bind(2, name).run();
     transaction.commit();
 }
 
@@ -812,6 +838,75 @@ void Journal::record_usage(const std::string& tenant, const std::vector<UsageObs
     transaction.commit();
 }
 
+std::set<std::string> Journal::sent_notices(const std::string& tenant) const {
+    Statement statement(*db_, "SELECT mailbox, notice FROM notices WHERE tenant = ? AND status = 'sent'");
+    statement.bind(1, tenant);
+    std::set<std::string> sent;
+    while (statement.step()) sent.insert(statement.text(0) + " " + statement.text(1));
+    return sent;
+}
+
+std::string Journal::notice_id(const std::string& mailbox, const std::string& notice) {
+    return fold_case(mailbox) + " " + notice;
+}
+
+void Journal::record_notice(const NoticeRecord& notice) {
+    // A notice once sent stays sent; a failure counts its attempts and keeps the latest error.
+    Statement statement(*db_,
+                        "INSERT INTO notices(run_id, tenant, mailbox, notice, owner, recipients, transport, status, "
+                        "message_id, error, at) VALUES(NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT(tenant, mailbox, notice) DO UPDATE SET run_id = excluded.run_id, "
+                        "owner = excluded.owner, recipients = excluded.recipients, transport = excluded.transport, "
+                        "status = excluded.status, message_id = excluded.message_id, error = excluded.error, "
+                        "attempts = notices.attempts + 1, at = excluded.at WHERE notices.status != 'sent'");
+    statement.bind(1, notice.run_id)
+        .bind(2, notice.tenant)
+        .bind(3, fold_case(notice.mailbox))
+        .bind(4, notice.notice)
+        .bind(5, notice.owner)
+        .bind(6, notice.recipients)
+        .bind(7, notice.transport)
+        .bind(8, std::string(notice.sent ? "sent" : "failed"))
+        .bind(9, notice.message_id)
+        .bind(10, notice.error)
+        .bind(11, format_instant(notice.at))
+        .run();
+}
+
+std::vector<NoticeRecord> Journal::notices(const std::string& tenant) const {
+    Statement statement(*db_, "SELECT COALESCE(run_id, 0), mailbox, notice, owner, recipients, transport, status, "
+                              "message_id, attempts, error, at FROM notices WHERE tenant = ? ORDER BY id");
+    statement.bind(1, tenant);
+    std::vector<NoticeRecord> records;
+    while (statement.step()) {
+        NoticeRecord record;
+        record.run_id = statement.number(0);
+        record.tenant = tenant;
+        record.mailbox = statement.text(1);
+        record.notice = statement.text(2);
+        record.owner = statement.text(3);
+        record.recipients = statement.text(4);
+        record.transport = statement.text(5);
+        record.sent = statement.text(6) == "sent";
+        record.message_id = statement.text(7);
+        record.attempts = static_cast<int>(statement.number(8));
+        record.error = statement.text(9);
+        record.at = statement.instant(10);
+        records.push_back(std::move(record));
+    }
+    return records;
+}
+
+std::map<std::string, Instant> Journal::reverted_mailboxes(const std::string& tenant) const {
+    Statement statement(*db_, "SELECT lower(c.target), MAX(c.at) FROM changes c JOIN runs r ON r.id = c.run_id "
+                              "WHERE r.tenant = ? AND c.resource = 'mailbox' AND c.reason = 'exception_expired' "
+                              "AND c.status = 'verified' GROUP BY lower(c.target)");
+    statement.bind(1, tenant);
+    std::map<std::string, Instant> mailboxes;
+    while (statement.step()) mailboxes[statement.text(0)] = statement.instant(1);
+    return mailboxes;
+}
+
 std::vector<UsageObservation> Journal::usage(const std::string& tenant) const {
     Statement statement(*db_, "SELECT address, user_id, source, protocol, first_seen, last_seen, messages, failures, "
                               "last_error FROM sender_usage WHERE tenant = ? ORDER BY last_seen DESC, address");
@@ -845,6 +940,7 @@ Journal::Counts Journal::counts() const {
     counts.exception_events = count("SELECT COUNT(*) FROM exception_events");
     counts.drift = count("SELECT COUNT(*) FROM drift");
     counts.usage = count("SELECT COUNT(*) FROM sender_usage");
+    counts.notices = count("SELECT COUNT(*) FROM notices");
     return counts;
 }
 
@@ -858,6 +954,8 @@ constexpr const char* change_columns =
     "run_id, sequence, resource, target, attribute, action, before, after, reason, status, error, "
     "client_request_id, verified, at";
 constexpr const char* event_columns = "run_id, tenant, mailbox, event, owner, expires, threshold_days, at";
+constexpr const char* notice_columns =
+    "run_id, tenant, mailbox, notice, owner, recipients, transport, status, message_id, attempts, error, at";
 constexpr const char* usage_columns =
     "tenant, address, user_id, source, protocol, first_seen, last_seen, messages, failures, last_error, recorded_at";
 constexpr const char* drift_columns =
@@ -916,7 +1014,8 @@ Journal::Counts Journal::copy_to(Journal& to, Instant now) const {
     std::vector<std::string> names;
     {
         Statement all(*db_, "SELECT tenant FROM runs UNION SELECT tenant FROM exception_events UNION "
-                            "SELECT tenant FROM drift UNION SELECT tenant FROM sender_usage ORDER BY 1");
+                            "SELECT tenant FROM drift UNION SELECT tenant FROM sender_usage UNION SELECT tenant FROM "
+                            "notices ORDER BY 1");
         while (all.step()) names.push_back(all.text(0));
     }
     {
@@ -931,7 +1030,8 @@ Journal::Counts Journal::copy_to(Journal& to, Instant now) const {
         Statement there(*to.db_,
                         "SELECT (SELECT COUNT(*) FROM runs WHERE tenant = ?1) + (SELECT COUNT(*) FROM "
                         "exception_events WHERE tenant = ?1) + (SELECT COUNT(*) FROM drift WHERE tenant = ?1) + "
-                        "(SELECT COUNT(*) FROM sender_usage WHERE tenant = ?1)");
+                        "(SELECT COUNT(*) FROM sender_usage WHERE tenant = ?1) + (SELECT COUNT(*) FROM notices WHERE "
+                        "tenant = ?1)");
         there.bind(1, tenant);
         if (there.step() && there.number(0) > 0)
             throw JournalError(to.location() + " already holds runs of tenant " + tenant +
@@ -944,6 +1044,7 @@ Journal::Counts Journal::copy_to(Journal& to, Instant now) const {
     copy_rows(*db_, *to.db_, "exception_events", event_columns, &runs);
     copy_rows(*db_, *to.db_, "drift", drift_columns, nullptr);
     copy_rows(*db_, *to.db_, "sender_usage", usage_columns, nullptr);
+    copy_rows(*db_, *to.db_, "notices", notice_columns, &runs);
 
     // What `to` now holds of these tenants is what was read, row for row.
     Counts copied;
@@ -959,6 +1060,7 @@ Journal::Counts Journal::copy_to(Journal& to, Instant now) const {
         copied.exception_events += count("SELECT COUNT(*) FROM exception_events WHERE tenant = ?");
         copied.drift += count("SELECT COUNT(*) FROM drift WHERE tenant = ?");
         copied.usage += count("SELECT COUNT(*) FROM sender_usage WHERE tenant = ?");
+        copied.notices += count("SELECT COUNT(*) FROM notices WHERE tenant = ?");
     }
     if (!(copied == source)) {
         throw JournalError("the copy in " + to.location() + " holds " + std::to_string(copied.runs) + " runs, " +

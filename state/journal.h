@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -131,6 +132,22 @@ struct DriftRecord {
     std::optional<Instant> resolved_at;
 };
 
+// An owner notice sent by e-mail, or tried and failed (then tried again by the next run).
+struct NoticeRecord {
+    long long run_id = 0;
+    std::string tenant;
+    std::string mailbox;
+    std::string notice;  // what makes it once: "warning 14 days 2027-03-31", "expired 2027-03-31", ...
+    std::string owner;
+    std::string recipients;  // every address it went to, comma-separated
+    std::string transport;   // graph, smtp
+    bool sent = false;
+    std::string message_id;  // the Message-ID authgate gave it
+    int attempts = 1;
+    std::string error;  // why the last attempt failed
+    Instant at{};
+};
+
 class Journal {
 public:
     // Opens the journal at `location` (a PostgreSQL URI, else a SQLite file's path, made with
@@ -215,8 +232,18 @@ public:
     void record_usage(const std::string& tenant, const std::vector<UsageObservation>& observations, Instant now);
     std::vector<UsageObservation> usage(const std::string& tenant) const;
 
+    // Owner notices: the keys (notice_id) of those sent for `tenant`; one recorded as sent or as
+    // failed (a sent one is never changed again); all of them, in the order first tried.
+    std::set<std::string> sent_notices(const std::string& tenant) const;
+    static std::string notice_id(const std::string& mailbox, const std::string& notice);
+    void record_notice(const NoticeRecord& notice);
+    std::vector<NoticeRecord> notices(const std::string& tenant) const;
+    // Mailboxes of `tenant` (lower case) whose expired exception authgate reverted (verified), with
+    // the latest such revert.
+    std::map<std::string, Instant> reverted_mailboxes(const std::string& tenant) const;
+
     struct Counts {
-        long long runs = 0, changes = 0, exception_events = 0, drift = 0, usage = 0;
+        long long runs = 0, changes = 0, exception_events = 0, drift = 0, usage = 0, notices = 0;
         bool operator==(const Counts&) const = default;
     };
     Counts counts() const;

@@ -66,12 +66,12 @@ TEST_CASE("the journal is created, migrated once and kept in WAL mode", "[journa
     TempDatabase db;
     {
         Journal journal = Journal::open(db.path);
-        CHECK(journal.schema_version() == 4);
+        CHECK(journal.schema_version() == 5);
     }
     Journal again = Journal::open(db.path);  // opening twice migrates nothing
-    CHECK(again.schema_version() == 4);
+    CHECK(again.schema_version() == 5);
     CHECK(pragma(db.path, "journal_mode") == "wal");
-    CHECK(pragma(db.path, "user_version") == "4");
+    CHECK(pragma(db.path, "user_version") == "5");
 }
 
 TEST_CASE("a journal from a newer authgate is refused, not rewritten", "[journal]") {
@@ -80,7 +80,7 @@ TEST_CASE("a journal from a newer authgate is refused, not rewritten", "[journal
     modify(db.path,
            is_postgresql_location(db.path) ? "UPDATE authgate_schema SET version = 99" : "PRAGMA user_version = 99");
     CHECK_THROWS_WITH(Journal::open(db.path), "the state database " + shown_location(db.path) +
-                                                  " has schema version 99, newer than this authgate knows (4)");
+                                                  " has schema version 99, newer than this authgate knows (5)");
     CHECK_THROWS(Journal::open_existing(db.path));
 }
 
@@ -152,6 +152,44 @@ TEST_CASE("an exception warning is recorded once per threshold", "[journal]") {
     CHECK(journal.was_recorded("contoso", "scanner@contoso.com", "2027-03-31", ExceptionEvent::warned, 14));
     CHECK_FALSE(journal.was_recorded("contoso", "scanner@contoso.com", "2027-03-31", ExceptionEvent::warned, 1));
     CHECK(journal.exception_events("contoso").size() == 3);
+}
+
+TEST_CASE("an owner notice is sent once, and a failed one is tried again", "[journal][notices]") {
+    TempDatabase db;
+    Journal journal = Journal::open(db.path);
+    NoticeRecord notice{0,
+                        "contoso",
+                        "Scanner@contoso.com",
+                        "warning 14 days 2027-03-31",
+                        "it@contoso.com",
+                        "it@contoso.com",
+                        "graph",
+                        false,
+                        "",
+                        1,
+                        "HTTP 503",
+                        t0};
+    journal.record_notice(notice);
+    CHECK(journal.sent_notices("contoso").empty());
+    notice.sent = true;
+    notice.message_id = "<authgate.1@contoso.com>";
+    notice.error.clear();
+    journal.record_notice(notice);
+    CHECK(journal.sent_notices("contoso") ==
+          std::set<std::string>{Journal::notice_id("scanner@contoso.com", "warning 14 days 2027-03-31")});
+    // Sent stays sent, whatever a later attempt says.
+    notice.sent = false;
+    notice.error = "late failure";
+    journal.record_notice(notice);
+    const auto records = journal.notices("contoso");
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].sent);
+    CHECK(records[0].attempts == 2);
+    CHECK(records[0].message_id == "<authgate.1@contoso.com>");
+    CHECK(journal.counts().notices == 1);
+    // A tenant known by its name first moves to its GUID with its notices.
+    journal.adopt_tenant("contoso", "guid-1");
+    CHECK(journal.notices("guid-1").size() == 1);
 }
 
 TEST_CASE("drift has a first and last sighting and is resolved when it is gone", "[journal]") {

@@ -202,7 +202,7 @@ TEST_CASE("two processes opening a new journal at once migrate it once", "[postg
         openers.emplace_back([&, i] { errors[i] = message_of([&] { Journal::open(uri); }); });
     for (auto& opener : openers) opener.join();
     for (const std::string& error : errors) CHECK(error.empty());
-    CHECK(Journal::open(uri).schema_version() == 4);
+    CHECK(Journal::open(uri).schema_version() == 5);
     CHECK(pg_query(uri, "SELECT COUNT(*) AS n FROM authgate_schema").at(0).at("n") == "1");
 }
 
@@ -266,7 +266,7 @@ TEST_CASE("TLS to a server elsewhere is verified against its certificate authori
     // Named in the URI, it is trusted.
     Journal journal =
         Journal::open(over_tcp("correct-horse", "&sslrootcert=" + test_server().at("AUTHGATE_TEST_PG_CA")));
-    CHECK(journal.schema_version() == 4);
+    CHECK(journal.schema_version() == 5);
     CHECK(journal.location().find("correct-horse") == std::string::npos);
     // Plain text to it, only when asked for.
     CHECK_THROWS_WITH(Journal::open(over_tcp("correct-horse", "&sslmode=disable")),

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseWorkflow, convertWorkflowTemplate } from '@actions/workflow-parser';
 import { ErrorPolicy } from '@actions/workflow-parser/model/convert';
-import { parse } from 'yaml';
+import { parseDocument } from 'yaml';
 
 let failures = 0;
 const fail = (file, message) => {
@@ -23,10 +23,13 @@ for (const file of process.argv.slice(2)) {
                                                    { errorPolicy: ErrorPolicy.TryConversion });
     for (const error of parsed.context.errors.getErrors()) problems.push(error.message);
     for (const error of template.errors ?? []) problems.push(error.Message);
+    // The parser reads YAML leniently; a duplicate key or a YAML warning fails too.
+    const document = parseDocument(content, { uniqueKeys: true });
+    for (const problem of [...document.errors, ...document.warnings]) problems.push(`YAML: ${problem.message}`);
     for (const problem of new Set(problems)) fail(file, `workflow parser: ${problem}`);
     if (problems.length) continue;
 
-    const workflow = parse(content);
+    const workflow = document.toJS();
     for (const [id, job] of Object.entries(workflow.jobs)) {
         const steps = job.steps ?? [];
         const runsAuthgate = steps.some((step) => /(^|[\s;&|(])authgate [a-z]/m.test(step.run ?? ''));

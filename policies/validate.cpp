@@ -107,6 +107,25 @@ void check_exception_times(const DesiredState& state, Instant now, Instant grant
     }
 }
 
+// SMTP to smtp.office365.com signs the sender in with SMTP AUTH: with the organisation's switch
+// off, only an exception of its own lets the notices through (High Volume Email and Graph need none).
+void check_mail_sender(const DesiredState& state, Instant now, Diagnostics& diagnostics) {
+    if (!state.notifications.email || state.notifications.email->transport != MailTransportKind::smtp) return;
+    const EmailNotifications& email = *state.notifications.email;
+    std::string host = email.smtp_host;
+    std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (host != "smtp.office365.com" || !state.smtp_auth || !state.smtp_auth->org_disabled ||
+        !state.smtp_auth->org_disabled->value)
+        return;
+    const Exception* own = state.find_exception(email.sender);
+    if (own && own->expires > now) return;
+    diagnostics.warning(email.source, "mail_sender_without_smtp_auth",
+                        "notices go by SMTP to smtp.office365.com as '" + email.sender +
+                            "', but SMTP AUTH is off for the organisation and that mailbox has no exception: the "
+                            "server will answer 535 5.7.139; use smtp_host = \"smtp.hve.mx.microsoft\" or "
+                            "transport = \"graph\"");
+}
+
 }  // namespace
 
 bool is_plausible_address(std::string_view text) {
@@ -156,6 +175,7 @@ Diagnostics validate(const DesiredState& state, Instant now, std::optional<Insta
         check_basic_auth_policy(state, diagnostics);
         check_exception_times(state, now, granted_at.value_or(now), diagnostics);
     }
+    check_mail_sender(state, now, diagnostics);
 
     diagnostics.sort();
     return diagnostics;

@@ -5,10 +5,13 @@
 
 #include <cpprest/json.h>
 
+#include <regex>
+
 #include "agent/notify.h"
 #include "connectors/mail.h"
 #include "policies/loader.h"
 #include "policies/notices.h"
+#include "policies/validate.h"
 
 using namespace authgate;
 
@@ -199,4 +202,21 @@ TEST_CASE("webhook: JSON with numbers as numbers, or an Adaptive Card for Teams"
                             "workflows/abc/triggers/manual/paths/invoke"));
     CHECK_FALSE(is_teams_workflow("https://hooks.slack.com/services/T/B/X"));
     CHECK_FALSE(is_teams_workflow("https://evil.example/logic.azure.com"));
+}
+
+TEST_CASE("notices: SMTP to smtp.office365.com from a sender without SMTP AUTH is warned about",
+          "[notices][validate]") {
+    const std::string smtp =
+        "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\n[smtp_auth]\norg_disabled = true\n"
+        "[notifications.email]\ntransport = \"smtp\"\nsender = \"notify@contoso.com\"\n"
+        "smtp_host = \"smtp.office365.com\"\n";
+    const LoadResult result = load_desired_state_text("n.toml", smtp);
+    REQUIRE_FALSE(result.diagnostics.has_errors());
+    const Diagnostics warned = validate(result.state, now);
+    REQUIRE(warned.all().size() == 1);
+    CHECK(warned.all()[0].code == "mail_sender_without_smtp_auth");
+    // High Volume Email works with SMTP AUTH off.
+    const LoadResult hve = load_desired_state_text("n.toml", std::regex_replace(smtp, std::regex("smtp.office365.com"),
+                                                                                "smtp.hve.mx.microsoft"));
+    CHECK(validate(hve.state, now).all().empty());
 }

@@ -33,6 +33,7 @@ const std::vector<Command>& commands() {
         {"snapshot", "save the live state in the snapshot format, for offline plans and evidence", run_snapshot},
         {"explain", "say whether a mailbox can use SMTP AUTH, and which setting decides it", run_explain},
         {"usage", "who sends with SMTP AUTH, joined to exceptions and to what the plan does to them", run_usage},
+        {"report", "the migration as one self-contained HTML page, for admins, managers and auditors", run_report},
         {"status", "exceptions in force, the last runs and open drift, from the journal", run_status},
         {"history", "the journal of runs and the changes they made", run_history},
         {"state", "copy the journal between a SQLite file and PostgreSQL, verified", run_state},

@@ -14,6 +14,7 @@
 #include "agent/state_options.h"
 #include "agent/usage_evidence.h"
 #include "connectors/snapshot.h"
+#include "policies/files.h"
 #include "policies/impact.h"
 #include "policies/lifecycle.h"
 #include "policies/planner.h"
@@ -94,6 +95,10 @@ int run_report(CommandContext& context) {
     if (!values) return exit_ok;
     if (!values->count("out")) throw UsageError("--out FILE.html is required: the report is a file");
     const std::string out_path = (*values)["out"].as<std::string>();
+    // Said before the tenant is read, which can take minutes: the page would have nowhere to go.
+    if (const auto folder = std::filesystem::path(out_path).parent_path();
+        !folder.empty() && !std::filesystem::is_directory(folder))
+        throw FileError("cannot write", out_path, "No such file or directory");
     const CommandClock clock(*values, context.clock);
     const Instant now = clock.now();
     Logger logger = make_logger(*values, context, clock);

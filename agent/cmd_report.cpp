@@ -27,16 +27,6 @@ namespace {
 constexpr int report_runs = 10;
 constexpr std::size_t changes_per_run = 50;
 
-// The journal's key of the tenant: the GUID the sign-in named when the journal knows it, else
-// the key a run learnt for its name. Nothing is written: a report changes no journal record.
-std::string journal_key(const Journal& journal, const std::string& name, const std::optional<std::string>& tenant_id) {
-    if (tenant_id) {
-        const auto keys = journal.tenants();
-        if (std::find(keys.begin(), keys.end(), *tenant_id) != keys.end()) return *tenant_id;
-    }
-    return journal.key_of(name);
-}
-
 std::vector<ReportException> exceptions_of(const DesiredState& desired, const Plan& plan, const LiveState& live,
                                            const std::optional<UsageEvidence>& evidence, const Journal* journal,
                                            const std::string& key, Instant now) {
@@ -136,7 +126,15 @@ int run_report(CommandContext& context) {
     // 3. The plan and its impact on the senders, as plan judges them, from what the journal holds.
     auto journal = Journal::open_existing(state_path(*values));
     const std::string name = checked.state.tenant ? checked.state.tenant->id : settings.tenant;
-    const std::string key = journal ? journal_key(*journal, name, tenant_id) : name;
+    // The journal's key of the tenant, as plan finds it: the GUID the sign-in names (records made
+    // under the name move to it), else the key a run learnt for the name.
+    std::string key = name;
+    if (journal && tenant_id) {
+        journal->adopt_tenant(name, *tenant_id);
+        key = *tenant_id;
+    } else if (journal) {
+        key = journal->key_of(name);
+    }
     PlanResult result = make_plan(checked.state, live, now, journal ? journal->plan_history(key) : PlanHistory{});
     if (result.diagnostics.has_errors()) {
         print_diagnostics(context.err, result.diagnostics);
@@ -169,8 +167,12 @@ int run_report(CommandContext& context) {
     report.plan_reports = plan.report_count();
     report.exceptions = exceptions_of(checked.state, plan, live, evidence, journal ? &*journal : nullptr, key, now);
     report.warn_days = checked.state.exception_settings.max_warn_days();
-    if (checked.state.exception_settings.unused_days)
+    if (checked.state.exception_settings.unused_days) {
         report.unused_days = checked.state.exception_settings.unused_days->value;
+        report.unused_judged = evidence &&
+                               std::none_of(plan.warnings.begin(), plan.warnings.end(),
+                                            [](const Diagnostic& warning) { return warning.code == "unused_unknown"; });
+    }
     report.usage_recorded = evidence.has_value();
     if (plan.usage) {
         report.sources = plan.usage->sources;
@@ -186,8 +188,14 @@ int run_report(CommandContext& context) {
         // The burn-down: from the first Basic sighting kept (at most a year back) to now.
         const auto kept = journal->usage(key);
         Instant first = now;
-        for (const UsageObservation& seen : kept)
-            if (seen.protocol == SmtpProtocol::basic) first = std::min(first, seen.first_seen);
+        std::unordered_map<Name, bool> recent;
+        for (const UsageObservation& seen : kept) {
+            if (seen.protocol != SmtpProtocol::basic) continue;
+            first = std::min(first, seen.first_seen);
+            if (seen.last_seen >= now - std::chrono::hours(24) * usage.days) recent.emplace(Name(seen.address), true);
+        }
+        report.usage_days = usage.days;
+        report.recent_senders = static_cast<long>(recent.size());
         if (first < now)
             report.basic_senders = basic_senders_by_day(kept, std::max(first, now - std::chrono::hours(24 * 365)), now);
         report.drift = journal->drift_history(key, static_cast<int>(report_list_limit));

@@ -122,10 +122,9 @@ void render_glance(std::ostream& out, const MigrationReport& report) {
          counts[2]   ? "bad"
          : counts[1] ? "warn"
                      : "");
-    if (report.usage_recorded && !report.basic_senders.empty())
-        card("Basic SMTP senders", std::to_string(report.basic_senders.back().senders),
-             "seen on " + day_of(report.basic_senders.back().day) + " (journal)",
-             report.basic_senders.back().senders ? "warn" : "ok");
+    if (report.usage_recorded)
+        card("Basic SMTP senders", "<span id=\"sender-count\">" + std::to_string(report.recent_senders) + "</span>",
+             "seen in the last " + std::to_string(report.usage_days) + " days", report.recent_senders ? "warn" : "ok");
     else card("Basic SMTP senders", "unknown", "no usage recorded in the journal");
     if (report.usage_recorded)
         card("Would be cut off", "<span id=\"cutoff-count\">" + std::to_string(report.cutoffs.size()) + "</span>",
@@ -225,6 +224,9 @@ void render_exceptions(std::ostream& out, const MigrationReport& report) {
     if (!report.unused_days)
         out << "<p class=\"note\">Unused exceptions are judged when <code>[exceptions] unused_days</code> is set and "
                "every usage source was read.</p>\n";
+    else if (!report.unused_judged)
+        out << "<p class=\"note\">Which exceptions are unused is not known: the usage evidence could not be read in "
+               "full (a report from a snapshot reads no usage source).</p>\n";
     out << "<table id=\"exception-table\"><thead><tr><th>mailbox</th><th>state</th><th>owner</th><th>reason</th>"
            "<th>ticket</th><th>replacement</th><th>granted</th><th>expires</th><th>last use</th></tr></thead><tbody>\n";
     for (const ReportException& exception : report.exceptions) {
@@ -295,6 +297,8 @@ void render_usage(std::ostream& out, const MigrationReport& report) {
     if (!report.basic_senders.empty()) render_burn_down(out, report.basic_senders);
     out << "<ul class=\"note\">\n";
     for (const SourceReport& source : report.sources) out << "<li>" << text(describe(source)) << "</li>\n";
+    if (report.sources.empty())
+        out << "<li>no source was read for this report: the evidence is what the journal kept</li>\n";
     out << "</ul>\n<h3>Would be cut off</h3>\n";
     if (report.inheriting >= 0)
         out << "<p>Once the plan turns SMTP AUTH off for the organisation, " << report.inheriting

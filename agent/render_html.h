@@ -61,10 +61,13 @@ struct MigrationReport {
     std::vector<ReportException> exceptions;
     int warn_days = 0;               // the widest warning window
     std::optional<int> unused_days;  // [exceptions] unused_days
+    bool unused_judged = false;      // ... and the evidence was complete enough to judge it
 
     // Usage, from what the journal kept of every read.
     bool usage_recorded = false;  // the journal holds any usage of the tenant
     std::vector<DailySenders> basic_senders;
+    int usage_days = 7;           // the window of evidence (--days)
+    long recent_senders = 0;      // Basic SMTP senders seen within it
     long inheriting = -1;         // mailboxes inheriting the org switch once the plan turns it off; -1: not turned off
     std::vector<Cutoff> cutoffs;  // senders without an exception in force whom the plan cuts off
     std::vector<SourceReport> sources;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The migration report in a real browser: the page of the bundled example (its live.json
-# snapshot), of a generated 10,000-mailbox tenant with a journal, and of desired-state text that
-# would be markup if it were not escaped, each opened in headless Chromium (check-page.js): every
-# exception shown, the counts right, no script or active element, no request but the page itself.
+# snapshot), of a generated 10,000-mailbox tenant with a journal, and of desired-state and tenant
+# text that would be markup if it were not escaped, each opened in headless Chromium
+# (check-page.js): every exception shown, the counts right, no script or active element, no
+# request but the page itself.
 # Screenshots and PDF prints are kept in OUT. Without Chromium or Node the test says so and is
 # skipped (exit 77), never passed.
 #   run.sh AUTHGATE FIXTURE REPO OUT
@@ -29,7 +30,11 @@ check_file() {
 cd "$repo" || exit 1
 "$authgate" report -c examples/contoso --snapshot examples/contoso/live.json --at 2026-11-22T10:00:00Z \
     --state "$out/contoso-state.db" --out "$out/contoso.html" >/dev/null || fail "report of the example"
-"$authgate" report -c "$here/hostile" --snapshot examples/contoso/live.json --at 2026-11-22T10:00:00Z \
+# Hostile text from the tenant too: its default authentication policy, as a snapshot names it.
+sed 's#"DefaultAuthenticationPolicy": null#"DefaultAuthenticationPolicy": "<script>alert(\\"live\\")</script><img src=x onerror=alert(2)>"#' \
+    examples/contoso/live.json >"$out/hostile-live.json"
+grep -qF '<img src=x onerror=alert(2)>' "$out/hostile-live.json" || fail "the hostile snapshot was not made"
+"$authgate" report -c "$here/hostile" --snapshot "$out/hostile-live.json" --at 2026-11-22T10:00:00Z \
     --state "$out/contoso-state.db" --out "$out/hostile.html" >/dev/null || fail "report of the hostile text"
 "$fixture" "$out/tenant-10000" 10000 >"$out/tenant-10000.expected" || fail "the generated tenant"
 "$authgate" report -c "$out/tenant-10000/desired" --snapshot "$out/tenant-10000/seed.json" \

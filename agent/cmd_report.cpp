@@ -198,6 +198,8 @@ int run_report(CommandContext& context) {
         report.recent_senders = static_cast<long>(recent.size());
         if (first < now)
             report.basic_senders = basic_senders_by_day(kept, std::max(first, now - std::chrono::hours(24 * 365)), now);
+        for (ExceptionEventRecord& grant : journal->granted_exceptions(key))
+            if (!checked.state.find_exception(grant.mailbox)) report.undeclared_grants.push_back(std::move(grant));
         report.drift = journal->drift_history(key, static_cast<int>(report_list_limit));
         for (RunRecord& run : journal->runs(report_runs, key)) {
             auto changes = journal->changes_of(run.id);

@@ -207,6 +207,17 @@ void render_timeline(std::ostream& out, const MigrationReport& report) {
     out << "</svg>\n";
 }
 
+void render_undeclared(std::ostream& out, const MigrationReport& report) {
+    if (report.undeclared_grants.empty()) return;
+    out << "<h3>Granted, no longer declared</h3>\n<p>Exceptions authgate granted that the desired state no longer "
+           "declares: the plan reverts them like expired ones.</p>\n<table id=\"undeclared-table\"><thead><tr>"
+           "<th>mailbox</th><th>owner</th><th>expires</th><th>granted</th></tr></thead><tbody>\n";
+    for (const ExceptionEventRecord& grant : report.undeclared_grants)
+        out << "<tr class=\"undeclared\"><td>" << text(grant.mailbox) << "</td><td>" << text(grant.owner) << "</td><td>"
+            << text(grant.expires) << "</td><td>" << day_of(grant.at) << "</td></tr>\n";
+    out << "</tbody></table>\n";
+}
+
 void render_exceptions(std::ostream& out, const MigrationReport& report) {
     out << "<section id=\"exceptions\"><h2>Exceptions</h2>\n"
            "<p class=\"legend\"><span><i style=\"background:var(--active)\"></i>active</span>"
@@ -217,7 +228,9 @@ void render_exceptions(std::ostream& out, const MigrationReport& report) {
         << (report.unused_days ? " for " + std::to_string(*report.unused_days) + " days" : std::string())
         << "</span><span><i style=\"background:var(--active);opacity:.45\"></i>no grant journalled</span></p>\n";
     if (report.exceptions.empty()) {
-        out << "<p>The desired state declares no exception.</p></section>\n";
+        out << "<p>The desired state declares no exception.</p>\n";
+        render_undeclared(out, report);
+        out << "</section>\n";
         return;
     }
     render_timeline(out, report);
@@ -248,7 +261,9 @@ void render_exceptions(std::ostream& out, const MigrationReport& report) {
                                             : std::string("not known"))
             << "</td></tr>\n";
     }
-    out << "</tbody></table></section>\n";
+    out << "</tbody></table>\n";
+    render_undeclared(out, report);
+    out << "</section>\n";
 }
 
 // Basic SMTP senders per day, as a step area down toward zero.

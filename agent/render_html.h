@@ -59,6 +59,8 @@ struct MigrationReport {
     std::size_t plan_reports = 0;
 
     std::vector<ReportException> exceptions;
+    // Granted by authgate and not reverted, but no longer declared: the plan reverts them.
+    std::vector<ExceptionEventRecord> undeclared_grants;
     int warn_days = 0;               // the widest warning window
     std::optional<int> unused_days;  // [exceptions] unused_days
     bool unused_judged = false;      // ... and the evidence was complete enough to judge it

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include "policies/time.h"
 #include "sandbox_fixture.h"
@@ -71,8 +72,23 @@ TEST_CASE("the report shows whom the plan cuts off, then the apply that did it, 
           std::string::npos);
     CHECK(occurrences(applied, ", granted " + test_day()) == 2);  // the two exceptions the apply granted
 
+    // The scanner's exception deleted from the desired state: granted, no longer declared.
+    const fs::path desired = sandbox.folder() / "desired";
+    fs::copy(sandbox.example(), desired, fs::copy_options::recursive);
+    const std::string facilities = file_text(desired / "exceptions" / "facilities.toml");
+    std::ofstream(desired / "exceptions" / "facilities.toml") << std::regex_replace(
+        facilities, std::regex(R"(\[\[smtp_auth\.exception\]\]\nmailbox = "scanner-3f@contoso\.com"[^\[]*)"), "");
+    const fs::path removed = sandbox.folder() / "removed.html";
+    REQUIRE(
+        sandbox.authgate({"report", "-c", desired.string(), "--state", state, "--out", removed.string()}).exit_code ==
+        0);
+    const std::string undeclared = file_text(removed);
+    CHECK(occurrences(undeclared, "<tr class=\"exception\">") == 6);
+    CHECK(undeclared.find("<tr class=\"undeclared\"><td>scanner-3f@contoso.com</td><td>facilities-it@contoso.com") !=
+          std::string::npos);
+
     // Where the tenant, the certificate, the trust anchors and the journal are: on no page.
-    for (const std::string& page_text : {page, applied})
+    for (const std::string& page_text : {page, applied, undeclared})
         for (const std::string& setting :
              {sandbox.origin(), sandbox.ca_bundle(), client_credentials().pem, state, sandbox.folder().string()}) {
             INFO(setting);

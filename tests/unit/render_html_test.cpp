@@ -84,6 +84,8 @@ TEST_CASE("hostile desired-state and tenant text adds no element to the page", "
         cutoff.accepted = hostile[i];
         report.cutoffs.push_back(cutoff);
         report.drift.push_back({"t", hostile[i], hostile[i], hostile[i], hostile[i], hostile[i], now, now, {}});
+        report.undeclared_grants.push_back(
+            {1, "t", hostile[i], ExceptionEvent::granted, hostile[i], hostile[i], 0, now});
         SourceReport source;
         source.why_not = hostile[i];
         report.sources.push_back(source);
@@ -112,6 +114,7 @@ TEST_CASE("hostile desired-state and tenant text adds no element to the page", "
     CHECK(page.find("&lt;script&gt;alert(1)&lt;/script&gt;@contoso.com") != std::string::npos);
     CHECK(page.find("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;") != std::string::npos);
     CHECK(occurrences(page, "<tr class=\"exception\">") == hostile.size());
+    CHECK(occurrences(page, "<tr class=\"undeclared\">") == hostile.size());
 }
 
 TEST_CASE("the page of a large tenant stays small: long lists are cut and counted", "[render][html]") {

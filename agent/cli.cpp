@@ -35,6 +35,7 @@ const std::vector<Command>& commands() {
         {"usage", "who sends with SMTP AUTH, joined to exceptions and to what the plan does to them", run_usage},
         {"notify", "mail the owner notices that are due (--dry-run: who would get what; --to: a test message)",
          run_notify},
+        {"report", "the migration as one self-contained HTML page, for admins, managers and auditors", run_report},
         {"status", "exceptions in force, the last runs and open drift, from the journal", run_status},
         {"history", "the journal of runs and the changes they made", run_history},
         {"state", "copy the journal between a SQLite file and PostgreSQL, verified", run_state},

@@ -11,6 +11,7 @@ int run_plan(CommandContext& context);
 int run_apply(CommandContext& context);
 int run_reconcile(CommandContext& context);
 int run_status(CommandContext& context);
+int run_report(CommandContext& context);
 int run_history(CommandContext& context);
 int run_state(CommandContext& context);
 int run_usage(CommandContext& context);

@@ -75,6 +75,40 @@ std::string day_of(Instant instant) { return format_instant(instant).substr(0, 1
 
 }  // namespace
 
+std::vector<DailySenders> basic_senders_by_day(const std::vector<UsageObservation>& observations, Instant from,
+                                               Instant to) {
+    using days = std::chrono::days;
+    const auto first_day = std::chrono::floor<days>(from);
+    const auto last_day = std::chrono::floor<days>(to);
+    if (last_day < first_day) return {};
+    const auto count = static_cast<std::size_t>((last_day - first_day).count()) + 1;
+    // Each sender's span, by address (its sightings from every source merged), then the spans
+    // added up through a difference array: one pass whatever the window.
+    std::unordered_map<std::string, std::pair<Instant, Instant>> spans;
+    for (const UsageObservation& seen : observations) {
+        if (seen.protocol != SmtpProtocol::basic) continue;
+        const auto [span, fresh] = spans.try_emplace(fold_case(seen.address), seen.first_seen, seen.last_seen);
+        if (fresh) continue;
+        span->second.first = std::min(span->second.first, seen.first_seen);
+        span->second.second = std::max(span->second.second, seen.last_seen);
+    }
+    std::vector<long> change(count + 1, 0);
+    for (const auto& [address, span] : spans) {
+        const auto begin = std::max(std::chrono::floor<days>(span.first), first_day);
+        const auto end = std::min(std::chrono::floor<days>(span.second), last_day);
+        if (end < begin) continue;
+        ++change[static_cast<std::size_t>((begin - first_day).count())];
+        --change[static_cast<std::size_t>((end - first_day).count()) + 1];
+    }
+    std::vector<DailySenders> result(count);
+    long running = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        running += change[i];
+        result[i] = {Instant(first_day + days(static_cast<long>(i))), running};
+    }
+    return result;
+}
+
 std::string describe(const MailboxUsage& usage, Instant now) {
     std::string protocol = usage.basic && usage.oauth ? "Basic and OAuth SMTP"
                            : usage.basic              ? "Basic SMTP"

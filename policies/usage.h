@@ -97,6 +97,16 @@ std::vector<MailboxUsage> usage_by_sender(const UsageEvidence& evidence, const L
 // "312 messages with Basic SMTP, last 2026-11-29 (sign-in logs)": one sender's use, for people.
 std::string describe(const MailboxUsage& usage, Instant now);
 
+// How many senders were using Basic SMTP on each UTC day from `from`'s day to `to`'s: a sender
+// counts on every day from its first sighting to its last (what the journal keeps of it), by
+// address, whichever source saw it.
+struct DailySenders {
+    Instant day{};  // the day's first instant
+    long senders = 0;
+};
+std::vector<DailySenders> basic_senders_by_day(const std::vector<UsageObservation>& observations, Instant from,
+                                               Instant to);
+
 // The Exchange admin center's SMTP AUTH clients report, exported as CSV: one observation per
 // sender, dated as seen within [from, to] (the file does not state its range). Headers are
 // matched without regard to case, spaces or punctuation, with aliases; columns it does not

@@ -593,6 +593,18 @@ std::vector<DriftRecord> Journal::open_drift(const std::string& tenant) const {
     return drift;
 }
 
+std::vector<DriftRecord> Journal::drift_history(const std::string& tenant, int limit) const {
+    Statement statement(*db_, "SELECT tenant, resource, target, attribute, expected, actual, first_seen, last_seen, "
+                              "resolved_at FROM drift WHERE tenant = ? ORDER BY CASE WHEN resolved_at IS NULL THEN 0 "
+                              "ELSE 1 END, last_seen DESC, id DESC LIMIT ?");
+    statement.bind(1, tenant).bind(2, static_cast<long long>(limit));
+    std::vector<DriftRecord> drift;
+    while (statement.step())
+        drift.push_back({statement.text(0), statement.text(1), statement.text(2), statement.text(3), statement.text(4),
+                         statement.text(5), statement.instant(6), statement.instant(7), statement.optional_instant(8)});
+    return drift;
+}
+
 std::optional<LockHolder> Journal::acquire_lock(const std::string& tenant, const LockHolder& me, Instant now,
                                                 std::chrono::seconds lease,
                                                 const std::function<bool(const LockHolder&)>& dead) {

@@ -191,6 +191,8 @@ public:
     std::vector<DriftRecord> observe_drift(const std::string& tenant, const std::vector<DriftRecord>& current,
                                            Instant now);
     std::vector<DriftRecord> open_drift(const std::string& tenant) const;
+    // Drift open and resolved: the open first, then the most recently seen, at most `limit` rows.
+    std::vector<DriftRecord> drift_history(const std::string& tenant, int limit) const;
 
     // The apply lock of the tenant keyed `tenant`: taken when free, when its lease has run out,
     // or when `dead` says its holder is gone; otherwise the holder is returned and nothing

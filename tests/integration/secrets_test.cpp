@@ -1,8 +1,8 @@
 // No access token, client assertion, private key, certificate password or webhook URL in anything
 // authgate writes: standard output and error, logs at every level in both formats, the journal,
-// saved plans and snapshots; on the paths that succeed and on those that fail. The real binary
-// over real HTTPS; the sandbox tells which tokens it issued (their SHA-256) and which assertions
-// it accepted (their jti).
+// saved plans, snapshots and the report page; on the paths that succeed and on those that fail.
+// The real binary over real HTTPS; the sandbox tells which tokens it issued (their SHA-256) and
+// which assertions it accepted (their jti).
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -163,6 +163,8 @@ TEST_CASE("no token, assertion, key, password or webhook URL appears in any outp
         sweep.keep(applied);
         sweep.keep(with_pfx({"apply", "-c", desired, "--auto-approve", "--state", state.string()}));
         sweep.keep(with_pfx({"snapshot", "--out", snapshot.string(), "-c", desired}));
+        const fs::path report = sandbox.folder() / "report.html";
+        sweep.keep(with_pfx({"report", "-c", desired, "--state", state.string(), "--out", report.string()}));
 
         // Failures: refused sign-ins (PS256, then RS256) on every command, a token that expires in
         // use, the wrong PFX password.
@@ -189,6 +191,7 @@ TEST_CASE("no token, assertion, key, password or webhook URL appears in any outp
         sweep.keep(sandbox.authgate({"status", "--state", state.string()}, {}, false));
         sweep.keep(saved_plan);
         sweep.keep(snapshot);
+        sweep.keep(report);
         sweep.keep_journal(state);
         sweep.keep_credentials(sandbox);
     }
@@ -217,7 +220,7 @@ TEST_CASE("no token, assertion, key, password or webhook URL appears in any outp
     }
 
     // The sweep looked at real output and the sandboxes saw real credentials.
-    REQUIRE(sweep.runs == 24);
+    REQUIRE(sweep.runs == 25);
     REQUIRE(sweep.everything.size() > 100000);
     REQUIRE(sweep.token_digests.size() >= 15);  // one per sign-in, and one more after the expired token
     REQUIRE(sweep.jtis.size() == sweep.token_digests.size());

@@ -213,6 +213,25 @@ TEST_CASE("drift has a first and last sighting and is resolved when it is gone",
     CHECK(journal.open_drift("contoso")[0].first_seen == t0 + std::chrono::hours(3));
 }
 
+TEST_CASE("drift history lists the open first, then the closed by last sighting, up to a limit", "[journal]") {
+    TempDatabase db;
+    Journal journal = Journal::open(db.path);
+    const auto drift = [](const std::string& target) {
+        return DriftRecord{"contoso", "mailbox", target, "SmtpClientAuthenticationDisabled", "null", "false",
+                           {},        {},        {}};
+    };
+    journal.observe_drift("contoso", {drift("a@contoso.com"), drift("b@contoso.com")}, t0);
+    journal.observe_drift("contoso", {drift("c@contoso.com")}, t0 + std::chrono::hours(1));  // a and b closed
+    journal.observe_drift("other", {drift("d@contoso.com")}, t0);
+    const auto history = journal.drift_history("contoso", 10);
+    REQUIRE(history.size() == 3);
+    CHECK(history[0].target == "c@contoso.com");
+    CHECK_FALSE(history[0].resolved_at);
+    CHECK(history[1].resolved_at == t0 + std::chrono::hours(1));
+    CHECK(history[2].resolved_at == t0 + std::chrono::hours(1));
+    CHECK(journal.drift_history("contoso", 2).size() == 2);
+}
+
 LockHolder named(const std::string& holder) {
     LockHolder named;
     named.holder = holder;

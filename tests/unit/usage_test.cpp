@@ -241,3 +241,28 @@ TEST_CASE("exceptions no one uses, and basic_auth seen only on OAuth, are warned
     REQUIRE(unknown.all().size() == 1);
     CHECK(unknown.all()[0].code == "unused_unknown");
 }
+
+TEST_CASE("Basic SMTP senders are counted on each day from their first sighting to their last", "[usage]") {
+    std::vector<UsageObservation> observations{
+        seen("scanner@contoso.com", SmtpProtocol::basic, 10, days_ago(1)),  // days 3, 2, 1 ago
+        seen("SCANNER@contoso.com", SmtpProtocol::basic, 10, days_ago(1),   // the same sender, another source
+             UsageSource::smtp_auth_report),
+        seen("app@contoso.com", SmtpProtocol::oauth, 10, days_ago(0)),       // OAuth: not counted
+        seen("old@contoso.com", SmtpProtocol::basic, 10, days_ago(4)),       // days 6, 5, 4 ago
+        seen("ancient@contoso.com", SmtpProtocol::basic, 10, days_ago(30)),  // before the window
+    };
+    const auto days = basic_senders_by_day(observations, days_ago(6), now);
+    REQUIRE(days.size() == 7);
+    const std::vector<long> expected{1, 1, 1, 1, 1, 1, 0};  // 6 days ago .. today
+    for (std::size_t i = 0; i < days.size(); ++i) {
+        INFO("day " << format_instant(days[i].day));
+        CHECK(days[i].senders == expected[i]);
+    }
+    CHECK(format_instant(days.front().day) == "2026-11-24T00:00:00Z");
+    CHECK(format_instant(days.back().day) == "2026-11-30T00:00:00Z");
+    observations.push_back(seen("new@contoso.com", SmtpProtocol::basic, 1, days_ago(0)));  // days 2, 1, 0 ago
+    const auto more = basic_senders_by_day(observations, days_ago(6), now);
+    CHECK(more[4].senders == 2);
+    CHECK(more[6].senders == 1);
+    CHECK(basic_senders_by_day(observations, now, days_ago(1)).empty());
+}

@@ -22,7 +22,8 @@ value email_addresses(const value& object) {
 
 bool has_smtp_address(const value& object, std::string_view address) {
     if (iequals(text_property(object, "PrimarySmtpAddress"), address)) return true;
-    for (const auto& entry : email_addresses(object).as_array()) {
+    const value addresses = email_addresses(object);
+    for (const auto& entry : addresses.as_array()) {
         if (entry.is_string() && istarts_with(entry.as_string(), "smtp:") &&
             iequals(std::string_view(entry.as_string()).substr(5), address))
             return true;

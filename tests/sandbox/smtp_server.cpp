@@ -157,13 +157,13 @@ void SmtpServer::close() {
     if (acceptor_.joinable()) acceptor_.join();
     ::close(listener_);
     listener_ = -1;
-    std::vector<std::thread> threads;
+    std::vector<Session> sessions;
     {
         const std::lock_guard lock(sessions_mutex_);
         for (const int descriptor : open_sessions_) ::shutdown(descriptor, SHUT_RDWR);
-        threads.swap(session_threads_);
+        sessions.swap(sessions_);
     }
-    for (auto& thread : threads) thread.join();
+    for (auto& session : sessions) session.thread.join();
 }
 
 void SmtpServer::accept_loop() {
@@ -179,13 +179,22 @@ void SmtpServer::accept_loop() {
             ::close(descriptor);
             break;
         }
-        open_sessions_.insert(descriptor);
-        session_threads_.emplace_back([this, descriptor] {
-            session(descriptor);
-            const std::lock_guard ended(sessions_mutex_);
-            open_sessions_.erase(descriptor);
-            ::close(descriptor);
+        // Sessions that have ended are joined here, so that a long run does not keep their threads.
+        std::erase_if(sessions_, [](Session& ended) {
+            if (!*ended.done) return false;
+            ended.thread.join();
+            return true;
         });
+        open_sessions_.insert(descriptor);
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        sessions_.push_back(Session{std::thread([this, descriptor, done] {
+                                        session(descriptor);
+                                        const std::lock_guard ended(sessions_mutex_);
+                                        open_sessions_.erase(descriptor);
+                                        ::close(descriptor);
+                                        *done = true;
+                                    }),
+                                    done});
     }
 }
 

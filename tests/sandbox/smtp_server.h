@@ -43,9 +43,13 @@ private:
     int listener_ = -1;
     std::atomic<bool> stopping_{false};
     std::thread acceptor_;
+    struct Session {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+    };
     std::mutex sessions_mutex_;
     std::set<int> open_sessions_;
-    std::vector<std::thread> session_threads_;
+    std::vector<Session> sessions_;  // joined when done, at the next connection or at close
 };
 
 }  // namespace sandbox

@@ -6,6 +6,7 @@
 #include "cmdlets.h"
 #include "exchange_error.h"
 #include "sandbox_fixture.h"
+#include "serve.h"
 
 namespace sandbox::test {
 namespace {
@@ -304,6 +305,15 @@ TEST_CASE("Get-Recipient over InvokeCommand: a mailbox, and Exchange's not-found
           "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be "
           "performed because object 'nobody@contoso.com' couldn't be found on '" +
               std::string(exchange::kServerName) + "'.");
+}
+
+TEST_CASE("The example tenant's seed has the messaging team as a group recipient") {
+    Tenant tenant = Tenant::from_snapshot(read_json_file(std::string(AUTHGATE_EXAMPLES) + "/contoso/live.json"),
+                                          kTenant);
+    const value team = get_recipient(tenant, "Messaging-Team@contoso.onmicrosoft.com");
+    CHECK(team.at("PrimarySmtpAddress").as_string() == "messaging-team@contoso.com");
+    CHECK(team.at("RecipientTypeDetails").as_string() == "MailUniversalDistributionGroup");
+    CHECK(get_recipient(tenant, "adele.brooks@contoso.com").at("RecipientTypeDetails").as_string() == "UserMailbox");
 }
 
 }  // namespace sandbox::test

@@ -3,9 +3,11 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -188,6 +190,12 @@ void SmtpServer::accept_loop() {
         open_sessions_.insert(descriptor);
         auto done = std::make_shared<std::atomic<bool>>(false);
         sessions_.push_back(Session{std::thread([this, descriptor, done] {
+                                        // A write to a connection the client (or close()) ended
+                                        // fails with EPIPE instead of killing the process.
+                                        sigset_t pipe_signal;
+                                        sigemptyset(&pipe_signal);
+                                        sigaddset(&pipe_signal, SIGPIPE);
+                                        pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
                                         session(descriptor);
                                         const std::lock_guard ended(sessions_mutex_);
                                         open_sessions_.erase(descriptor);

@@ -28,13 +28,23 @@ namespace {
 
 using web::json::value;
 
-std::filesystem::path smtp_tls_directory() {
-    static const std::filesystem::path directory = [] {
+// The TLS directory of the in-process listeners: made once per process, removed at its end.
+struct SmtpTlsDirectory {
+    SmtpTlsDirectory() {
         std::string pattern = (std::filesystem::temp_directory_path() / "sandbox-smtp-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        return std::filesystem::path(pattern);
-    }();
-    return directory;
+        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+        path = pattern;
+    }
+    ~SmtpTlsDirectory() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+    }
+    std::filesystem::path path;
+};
+
+std::filesystem::path smtp_tls_directory() {
+    static const SmtpTlsDirectory directory;
+    return directory.path;
 }
 
 ServerCredential smtp_credential() {

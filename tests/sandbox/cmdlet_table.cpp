@@ -33,6 +33,7 @@ const std::vector<CmdletDefinition>& table() {
          true,
          {{"Identity", text, true}, {"AuthenticationPolicy", nullable_text}, {"STSRefreshTokensValidFrom", date_time}},
          set_user},
+        {"Get-Recipient", false, {{"Identity", text}, {"ResultSize", result_size}}, get_recipient},
     };
     return cmdlets;
 }

@@ -49,6 +49,7 @@ CmdletResult get_organization_config(Tenant& tenant, const BoundParameters& para
 CmdletResult set_organization_config(Tenant& tenant, const BoundParameters& parameters);
 CmdletResult get_user(Tenant& tenant, const BoundParameters& parameters);
 CmdletResult set_user(Tenant& tenant, const BoundParameters& parameters);
+CmdletResult get_recipient(Tenant& tenant, const BoundParameters& parameters);
 
 // Shared by the Set-* cmdlets: a write that changed nothing succeeds with this warning.
 CmdletResult write_result(bool changed, const web::json::value& target);

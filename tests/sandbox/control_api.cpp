@@ -75,6 +75,7 @@ value state_document(const SandboxState& state) {
     if (!state.platform_tokens.empty()) credentials["platform_tokens"] = value::array(state.platform_tokens);
     document["credentials"] = credentials;
     if (state.http_port != 0) document["http_port"] = value::number(state.http_port);
+    if (state.mail.smtp_port != 0) document["smtp_port"] = value::number(state.mail.smtp_port);
     if (!state.identity_requests.empty()) {
         value identity_requests = value::object(true);
         for (const auto& [endpoint, count] : state.identity_requests)
@@ -105,6 +106,7 @@ HttpResponse handle_control(SandboxState& state, const HttpRequest& request) {
     if (request.path == "/_sandbox/platforms") return handle_platforms_control(state, request);
     if (request.path == "/_sandbox/federated-credentials") return handle_federated_credentials_control(state, request);
     if (request.path == "/_sandbox/managed-identities") return handle_managed_identities_control(state, request);
+    if (request.path == "/_sandbox/mail") return handle_mail_control(state, request);
     if (request.path == "/_sandbox/webhook") {
         if (request.method != "POST") return problem(405, "use POST on /_sandbox/webhook");
         try {

@@ -126,7 +126,11 @@ FaultSettings FaultSettings::parse(const value& document) {
                    "platform_wrong_audience",
                    "github_pull_request_subject",
                    "managed_identity_error",
-                   "managed_identity_no_role"});
+                   "managed_identity_no_role",
+                   "send_mail",
+                   "smtp",
+                   "smtp_send_as_app",
+                   "smtp_hve"});
     FaultSettings settings;
     settings.latency_ms = integer(document, "document", "latency_ms", 0, 0);
     if (document.has_field("throttle")) {
@@ -339,6 +343,7 @@ FaultSettings FaultSettings::parse(const value& document) {
         settings.managed_identity_error = fault;
     }
     settings.managed_identity_no_role = flag(document, "managed_identity_no_role");
+    settings.mail = MailFaults::parse(document);
     return settings;
 }
 
@@ -489,6 +494,7 @@ value FaultSettings::to_json() const {
         document["managed_identity_error"] = member;
     }
     if (managed_identity_no_role) document["managed_identity_no_role"] = value::boolean(true);
+    mail.add_to(document);
     return document;
 }
 

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "mail_faults.h"
+
 namespace sandbox {
 
 struct ThrottleFault {
@@ -160,7 +162,7 @@ struct ManagedIdentityErrorFault {
 // The Graph application roles the app holds unless graph_missing_roles takes some away.
 inline const std::vector<std::string>& graph_application_roles() {
     static const std::vector<std::string> roles = {"AuditLog.Read.All", "Directory.Read.All", "Reports.Read.All",
-                                                   "ReportSettings.Read.All"};
+                                                   "ReportSettings.Read.All", "Mail.Send"};
     return roles;
 }
 
@@ -193,6 +195,7 @@ struct FaultSettings {
     // Exchange answers every request bearing a managed identity's token as one without the
     // Exchange.ManageAsApp role.
     bool managed_identity_no_role = false;
+    MailFaults mail;  // send_mail, smtp, smtp_send_as_app, smtp_hve (mail_faults.h)
 
     // Throws std::invalid_argument naming the member that is wrong; unknown members are refused
     // so that a misspelt fault does not silently do nothing.
@@ -242,6 +245,11 @@ public:
     bool refuses_managed_identity_role();  // managed_identity_no_role, counted as fired
     // The Graph application roles a token issued now carries: all of them but graph_missing_roles.
     std::vector<std::string> graph_roles() const;
+    // The mail faults (mail_faults.cpp).
+    std::optional<SendMailFault> take_send_mail();
+    std::optional<SmtpFault> take_smtp(SmtpStage stage);
+    bool smtp_send_as_app() const { return settings_.mail.smtp_send_as_app; }
+    bool smtp_hve() const { return settings_.mail.smtp_hve; }
 
     web::json::value report() const;  // {"active": …, "fired": {"throttle": 2, …}}
 

@@ -410,4 +410,13 @@ value usage_summary(const GraphState& graph) {
     return summary;
 }
 
+std::variant<const TokenGrant*, HttpResponse> check_graph_bearer(SandboxState& state, const HttpRequest& request) {
+    return graph_bearer(state, request);
+}
+
+HttpResponse graph_error_answer(const SandboxState& state, const HttpRequest& request, int status,
+                                const std::string& code, const std::string& message) {
+    return graph_error(state, request, status, code, message);
+}
+
 }  // namespace sandbox

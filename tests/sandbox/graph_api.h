@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "clock.h"
@@ -71,5 +72,12 @@ std::string email_app_usage_csv(const UsageData& usage, Instant now, int days);
 // {"signin_rows": …, "email_app_usage_rows": …, "concealed": …, "document": …}: the answer of
 // /_sandbox/usage.
 web::json::value usage_summary(const GraphState& graph);
+
+// For Graph endpoints served elsewhere (mail.cpp): Graph's bearer check (the token's grant, or
+// the 401 to answer) and Graph's error answer with its headers.
+struct TokenGrant;
+std::variant<const TokenGrant*, HttpResponse> check_graph_bearer(SandboxState& state, const HttpRequest& request);
+HttpResponse graph_error_answer(const SandboxState& state, const HttpRequest& request, int status,
+                                const std::string& code, const std::string& message);
 
 }  // namespace sandbox

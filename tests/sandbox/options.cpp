@@ -82,6 +82,11 @@ Command parse_serve(const std::vector<std::string>& arguments) {
         "also serve the managed identity endpoints over plain HTTP on this port (0: a free one)")(
         "http-port-file", po::value<std::filesystem::path>(),
         "write the plain-HTTP port here once listening (implies --http-port 0 if that is not given)")(
+        "smtp-port", po::value<int>(), "also listen for SMTP with STARTTLS and XOAUTH2 on this port (0: a free one)")(
+        "smtp-port-file", po::value<std::filesystem::path>(),
+        "write the SMTP port here once listening (implies --smtp-port 0 if that is not given)")(
+        "smtp-hve", po::bool_switch(&options.smtp_hve),
+        "the SMTP listener plays High Volume Email: no SMTP AUTH setting checked, internal recipients only")(
         "arc-key-dir", po::value<std::filesystem::path>(),
         "directory of Azure Arc's challenge key files (default: TLS-DIR/azcmagent-tokens)")(
         "federation-errors", po::value<std::string>(&federation_errors),
@@ -117,6 +122,11 @@ Command parse_serve(const std::vector<std::string>& arguments) {
         options.http_port_file = values["http-port-file"].as<std::filesystem::path>();
         if (!options.http_port) options.http_port = 0;
     }
+    if (values.count("smtp-port")) options.smtp_port = values["smtp-port"].as<int>();
+    if (values.count("smtp-port-file")) {
+        options.smtp_port_file = values["smtp-port-file"].as<std::filesystem::path>();
+        if (!options.smtp_port) options.smtp_port = 0;
+    }
     if (values.count("arc-key-dir")) options.arc_key_dir = values["arc-key-dir"].as<std::filesystem::path>();
     if (federation_errors == "generic") behaviours.generic_federation_errors = true;
     else if (federation_errors != "specific")
@@ -134,6 +144,7 @@ Command parse_serve(const std::vector<std::string>& arguments) {
     options.behaviours = behaviours;
     require_range("port", options.port, 0, 65535);
     if (options.http_port) require_range("http-port", *options.http_port, 0, 65535);
+    if (options.smtp_port) require_range("smtp-port", *options.smtp_port, 0, 65535);
     require_range("token-lifetime", options.token_lifetime, 1, 86400);
     require_range("page-size-max", options.page_size_max, 1, 1000);
     require_range("link-expiry", options.link_expiry, 1, 86400);

@@ -25,6 +25,9 @@ struct ServeOptions {
     std::optional<std::filesystem::path> faults_file;
     std::optional<int> http_port;  // plain HTTP for the managed identity endpoints (0: a free port)
     std::optional<std::filesystem::path> http_port_file;
+    std::optional<int> smtp_port;  // the SMTP listener (0: a free port)
+    std::optional<std::filesystem::path> smtp_port_file;
+    bool smtp_hve = false;
     std::optional<std::filesystem::path> arc_key_dir;
     int token_lifetime = 3599;
     int page_size_max = 1000;

@@ -8,6 +8,7 @@
 #include "files.h"
 #include "graph_api.h"
 #include "invoke_command.h"
+#include "mail.h"
 #include "managed_identity.h"
 #include "oidc_issuer.h"
 #include "platform_endpoints.h"
@@ -84,6 +85,7 @@ HttpResponse Sandbox::route(const HttpRequest& request) {
     if (is_admin_api(segments) && segments[4] == "InvokeCommand")
         return handle_invoke_command(state_, request, segments[3]);
     if (is_admin_api(segments) && segments[4] == "$batch") return handle_batch(state_, request, segments[3]);
+    if (is_send_mail_path(request.path)) return handle_send_mail(state_, request);
     if (is_graph_path(request.path)) return handle_graph(state_, request);
     if (is_report_download_path(request.path)) return handle_report_download(state_, request);
     return not_found(request.path);

@@ -29,6 +29,12 @@ public:
     void keep_state_file(std::filesystem::path path);
     void write_state_file();
     web::json::value state_document();
+    // Runs `action(state)` under the lock: for the SMTP listener, whose sessions are not HTTP.
+    template <typename Action>
+    auto with_state(Action&& action) {
+        const std::lock_guard lock(mutex_);
+        return action(state_);
+    }
 
 private:
     HttpResponse route(const HttpRequest& request);

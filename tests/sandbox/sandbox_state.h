@@ -16,6 +16,7 @@
 #include "federation.h"
 #include "graph_api.h"
 #include "journal.h"
+#include "mail.h"
 #include "managed_identity.h"
 #include "paging.h"
 #include "platform_endpoints.h"
@@ -91,6 +92,7 @@ struct SandboxState {
     std::vector<web::json::value> platform_tokens;
     std::vector<web::json::value> sign_ins;
     std::map<std::string, int> identity_requests;
+    MailState mail;  // sendMail and the SMTP listener: messages, counters (mail.h)
 };
 
 }  // namespace sandbox

@@ -9,6 +9,7 @@
 #include "files.h"
 #include "https_server.h"
 #include "sandbox.h"
+#include "smtp_server.h"
 #include "tls_directory.h"
 
 namespace sandbox {
@@ -104,9 +105,17 @@ int serve(const ServeOptions& options) {
     if (options.state_file) sandbox.keep_state_file(*options.state_file);
 
     // TLS identity, then the listener; the port is published only once it accepts connections.
-    HttpsServer server(sandbox, prepare_tls_directory(options.tls_dir, std::chrono::system_clock::now()),
-                       options.quiet ? RequestLog::off : RequestLog::on);
+    ServerCredential credential = prepare_tls_directory(options.tls_dir, std::chrono::system_clock::now());
+    // The SMTP listener (mail), with the same certificate; its port file is written before --port-file.
+    std::optional<SmtpServer> smtp;
+    if (options.smtp_port) smtp.emplace(sandbox, credential, options.smtp_hve);
+    HttpsServer server(sandbox, std::move(credential), options.quiet ? RequestLog::off : RequestLog::on);
     const int port = server.open(options.port);
+    int smtp_port = 0;
+    if (smtp) {
+        smtp_port = smtp->open(*options.smtp_port);
+        if (options.smtp_port_file) write_file_atomically(*options.smtp_port_file, std::to_string(smtp_port) + "\n");
+    }
     // The managed identity endpoints over plain HTTP too, as the platforms serve them.
     std::optional<HttpsServer> plain;
     int http_port = 0;
@@ -120,11 +129,13 @@ int serve(const ServeOptions& options) {
     std::cout << "listening on https://127.0.0.1:" << port << std::endl;
     if (plain)
         std::cout << "listening on http://127.0.0.1:" << http_port << " (managed identity endpoints)" << std::endl;
+    if (smtp) std::cout << "listening on smtp://127.0.0.1:" << smtp_port << " (STARTTLS)" << std::endl;
 
     // Until SIGTERM or SIGINT; then stop listening and leave the final state behind.
     const sigset_t signals = termination_signals();
     int received = 0;
     sigwait(&signals, &received);
+    if (smtp) smtp->close();
     if (plain) plain->close();
     server.close();
     sandbox.write_state_file();

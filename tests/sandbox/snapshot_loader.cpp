@@ -132,6 +132,14 @@ public:
         }
     }
 
+    // Optional: recipients other than the mailboxes (groups), each with a PrimarySmtpAddress.
+    void load_recipients() {
+        tenant_.recipients_ = objects("recipients", false);
+        for (size_t i = 0; i < tenant_.recipients_.size(); ++i)
+            require_text(*tenant_.recipients_[i], where("recipients", i), "PrimarySmtpAddress");
+        require_unique(tenant_.recipients_, "recipients", "PrimarySmtpAddress");
+    }
+
     Tenant finish() {
         if (!problems_.empty()) throw SnapshotError(std::move(problems_));
         return std::move(tenant_);
@@ -239,6 +247,7 @@ Tenant Tenant::from_snapshot(const value& snapshot, std::string domain) {
     loader.load_policies();  // before anything that refers to a policy
     loader.load_mailboxes();
     loader.load_users();  // after the mailboxes they belong to
+    loader.load_recipients();
     return loader.finish();
 }
 

@@ -98,6 +98,7 @@ value Tenant::to_snapshot() const {
     snapshot["authentication_policies"] = copied(policies_);
     snapshot["organization_config"] = organization_config;
     snapshot["users"] = copied(users_);
+    if (!recipients_.empty()) snapshot["recipients"] = copied(recipients_);
     return snapshot;
 }
 

@@ -48,6 +48,8 @@ public:
     const Objects& users() const { return users_; }
     web::json::value& user(size_t index) { return writable(users_[index]); }
     const Objects& policies() const { return policies_; }
+    // The seed's optional "recipients" (groups and others without a mailbox), for Get-Recipient.
+    const Objects& recipients() const { return recipients_; }
     web::json::value& policy(size_t index) { return writable(policies_[index]); }
     void add_policy(web::json::value policy) {
         policies_.push_back(std::make_shared<web::json::value>(std::move(policy)));
@@ -80,6 +82,7 @@ private:
     Objects mailboxes_;
     Objects users_;
     Objects policies_;
+    Objects recipients_;
     std::multimap<std::string, size_t> mailbox_index_;  // lower-cased identity -> mailbox
     std::multimap<std::string, size_t> user_index_;     // lower-cased identity -> user
 };

@@ -184,7 +184,10 @@ IssuedToken issue_access_token(SandboxState& state, const std::string& audience,
     grant.audience = audience;
     grant.app_id = subject.app_id;
     grant.via = subject.via;
-    if (audience != kGraphResource && subject.exchange_role) grant.roles.push_back("Exchange.ManageAsApp");
+    if (audience != kGraphResource && subject.exchange_role) {
+        grant.roles.push_back("Exchange.ManageAsApp");
+        if (state.faults.smtp_send_as_app()) grant.roles.push_back("SMTP.SendAsApp");  // SMTP AUTH with XOAUTH2
+    }
     for (const auto& role : state.faults.graph_roles()) grant.roles.push_back(role);
     // The claims Exchange reads, and the tenant's GUID (`tid`) that clients use in URLs and anchors.
     value claims = value::object(true);

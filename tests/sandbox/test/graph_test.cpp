@@ -141,17 +141,18 @@ TEST_CASE("Graph's scope earns a token for Graph with the app's Graph roles, the
     const value graph = claims_of(graph_token_for(fixture));
     CHECK(graph.at("aud").as_string() == "https://graph.microsoft.com");
     CHECK(role_names(graph) == std::vector<std::string>{"AuditLog.Read.All", "Directory.Read.All", "Reports.Read.All",
-                                                        "ReportSettings.Read.All"});
+                                                        "ReportSettings.Read.All", "Mail.Send"});
     CHECK(claims_of(graph_token_for(fixture, "00000003-0000-0000-c000-000000000000/.default")).at("aud").as_string() ==
           "https://graph.microsoft.com");
     const value own = claims_of(graph_token_for(fixture, kOrigin + "/.default"));
     CHECK(own.at("aud").as_string() == kOrigin);
     CHECK(role_names(own).front() == "Exchange.ManageAsApp");
-    CHECK(role_names(own).size() == 5);
+    CHECK(role_names(own).at(1) == "SMTP.SendAsApp");
+    CHECK(role_names(own).size() == 7);
 
     fixture.set_faults(R"({"graph_missing_roles": ["auditlog.read.all", "Reports.Read.All"]})");
     CHECK(role_names(claims_of(graph_token_for(fixture))) ==
-          std::vector<std::string>{"Directory.Read.All", "ReportSettings.Read.All"});
+          std::vector<std::string>{"Directory.Read.All", "ReportSettings.Read.All", "Mail.Send"});
     CHECK(body_of(fixture.control("GET", "/_sandbox/faults")).at("active").at("graph_missing_roles").size() == 2);
 }
 
@@ -505,7 +506,7 @@ TEST_CASE("a usage document or a Graph fault with a mistake is refused, naming i
     }
     const std::vector<std::pair<std::string, std::string>> faults = {
         {R"({"graph_throttle": {"endpoint": "users"}})", "graph_throttle.endpoint"},
-        {R"({"graph_missing_roles": ["Mail.Send"]})", "graph_missing_roles"},
+        {R"({"graph_missing_roles": ["Mail.ReadWrite"]})", "graph_missing_roles"},
         {R"({"graph_stale_skiptoken": {"page": 1}})", "graph_stale_skiptoken.page"},
         {R"({"graph_no_premium": {"times": 1}})", "no member 'times'"},
     };

@@ -198,6 +198,102 @@ std::string exclusion_advice(const ConditionalAccessPolicy& policy, const std::s
            " (conditions.users.excludeUsers, or a group of its own in excludeGroups)";
 }
 
+EntraOutcome effective_outcome(bool exchange_allows, const EntraAnswer& entra) {
+    return exchange_allows ? entra.outcome : EntraOutcome::refuses;
+}
+
+std::string outcome_text(EntraOutcome outcome, const EntraAnswer& entra) {
+    switch (outcome) {
+        case EntraOutcome::allows: return "allowed";
+        case EntraOutcome::refuses: return "refused";
+        case EntraOutcome::unknown: return "unknown";
+        case EntraOutcome::depends: break;
+    }
+    for (const auto& [policy, judgement] : entra.policies)
+        if (judgement.verdict == PolicyVerdict::depends &&
+            std::find(policy->sign_in_conditions.begin(), policy->sign_in_conditions.end(), "locations") !=
+                policy->sign_in_conditions.end())
+            return "depends on where it signs in from";
+    return "depends on the sign-in";
+}
+
+const DirectoryMembership* EntraMemberships::find(const std::string& user_id) const {
+    for (const auto& [id, membership] : by_user)
+        if (equals_ignoring_case(id, user_id)) return &membership;
+    return nullptr;
+}
+
+std::vector<const Exception*> basic_auth_exceptions(const DesiredState& desired, Instant now) {
+    std::vector<const Exception*> found;
+    if (!desired.smtp_auth) return found;
+    for (const Exception& exception : desired.smtp_auth->exceptions)
+        if (exception.basic_auth && exception.expires > now) found.push_back(&exception);
+    return found;
+}
+
+void warn_entra_blocks(const DesiredState& desired, const LiveState& live, const EntraPolicies& entra,
+                       const EntraMemberships& memberships, Instant now, Diagnostics& warnings) {
+    const std::vector<const Exception*> exceptions = basic_auth_exceptions(desired, now);
+    if (exceptions.empty() || !live.mailboxes) return;
+    const std::string count = std::to_string(exceptions.size()) +
+                              (exceptions.size() == 1 ? " basic_auth exception" : " basic_auth exceptions");
+    if (!entra.security_defaults)
+        warnings.warning(exceptions.front()->source, "entra_unread",
+                         "whether Entra's security defaults let the " + count +
+                             " work is unknown: " + entra.security_defaults_why_not);
+    if (!entra.conditional_access)
+        warnings.warning(exceptions.front()->source, "entra_unread",
+                         "whether Conditional Access lets the " + count +
+                             " work is unknown: " + entra.conditional_access_why_not);
+    const LiveIndex index(live);
+    const DirectoryMembership unread{std::nullopt, std::nullopt, "the user has no directory object id"};
+    for (const Exception* exception : exceptions) {
+        const Mailbox* mailbox = index.mailbox(exception->mailbox.text());
+        if (!mailbox) continue;  // a missing mailbox has its own warning
+        const std::string& user = mailbox->external_directory_object_id;
+        const DirectoryMembership* membership = memberships.find(user);
+        const std::string who = "the basic_auth exception of " + printable(exception->mailbox.text());
+        if (entra.security_defaults && *entra.security_defaults)
+            warnings.warning(exception->source, "exception_blocked_by_entra",
+                             who + " cannot work: Entra's security defaults are on, and they refuse Basic auth for "
+                                   "every user (they exclude no one); to make it work, turn security defaults off "
+                                   "and block legacy authentication with a Conditional Access policy that excludes "
+                                   "this user");
+        if (!entra.conditional_access) continue;
+        for (const ConditionalAccessPolicy& policy : *entra.conditional_access) {
+            const PolicyJudgement judged = judge_policy(policy, SmtpAuthKind::basic, user,
+                                                        membership ? *membership : unread);
+            switch (judged.verdict) {
+                case PolicyVerdict::blocks:
+                    warnings.warning(exception->source, "exception_blocked_by_entra",
+                                     who + " cannot work: Conditional Access policy " + quoted(policy) +
+                                         " refuses Basic auth for it (" + judged.why + "); to make it work, " +
+                                         exclusion_advice(policy, user));
+                    break;
+                case PolicyVerdict::report_only:
+                    warnings.warning(exception->source, "exception_report_only_block",
+                                     who + " would stop working if Conditional Access policy " + quoted(policy) +
+                                         " were enforced (it is report-only and includes the user); before "
+                                         "enforcing it, " +
+                                         exclusion_advice(policy, user));
+                    break;
+                case PolicyVerdict::depends:
+                    warnings.warning(exception->source, "exception_entra_depends",
+                                     who + " may not work: Conditional Access policy " + quoted(policy) +
+                                         " refuses Basic auth for it from some sign-ins (" + judged.why +
+                                         "); to be sure, " + exclusion_advice(policy, user));
+                    break;
+                case PolicyVerdict::unknown:
+                    warnings.warning(exception->source, "entra_unread",
+                                     "whether Conditional Access policy " + quoted(policy) + " lets " + who +
+                                         " work is unknown: " + judged.why);
+                    break;
+                default: break;
+            }
+        }
+    }
+}
+
 int legacy_blocking_policies(const std::vector<ConditionalAccessPolicy>& policies) {
     return static_cast<int>(std::count_if(policies.begin(), policies.end(), [](const ConditionalAccessPolicy& policy) {
         return policy.state == PolicyState::enabled && policy_concerns(policy, SmtpAuthKind::basic);

@@ -12,7 +12,11 @@
 #include <utility>
 #include <vector>
 
+#include "policies/desired_state.h"
+#include "policies/diagnostics.h"
+#include "policies/live_state.h"
 #include "policies/names.h"
+#include "policies/time.h"
 
 namespace authgate {
 
@@ -111,6 +115,26 @@ EntraAnswer entra_answer(const EntraPolicies& entra, SmtpAuthKind kind, const st
 // The exclusion that lets `user_id` past `policy`: "exclude the user … from Conditional Access
 // policy '…' (conditions.users.excludeUsers)".
 std::string exclusion_advice(const ConditionalAccessPolicy& policy, const std::string& user_id);
+
+// The effective answer for one kind of SMTP AUTH: Exchange refuses before Entra is asked; where
+// Exchange allows, Entra's answer is the answer.
+EntraOutcome effective_outcome(bool exchange_allows, const EntraAnswer& entra);
+// "allowed", "refused", "depends on where it signs in from" (or "on the sign-in"), "unknown".
+std::string outcome_text(EntraOutcome outcome, const EntraAnswer& entra);
+
+// The basic_auth exceptions in force that Entra makes useless or uncertain, as warnings on each
+// exception: security defaults on; an enabled policy that refuses Basic auth to its user (with the
+// exclusion that would let it through); one that only reports, or that depends on where it signs
+// in from; a membership that could not be read. `memberships` is keyed by directory object id
+// (lower case); a user without one is judged with its membership not read. Parts of Entra that
+// were not read give one warning for the plan (never "nothing blocks").
+struct EntraMemberships {
+    std::vector<std::pair<std::string, DirectoryMembership>> by_user;
+    const DirectoryMembership* find(const std::string& user_id) const;
+};
+std::vector<const Exception*> basic_auth_exceptions(const DesiredState& desired, Instant now);
+void warn_entra_blocks(const DesiredState& desired, const LiveState& live, const EntraPolicies& entra,
+                       const EntraMemberships& memberships, Instant now, Diagnostics& warnings);
 
 // How many enabled policies block Basic SMTP for some user (doctor's count).
 int legacy_blocking_policies(const std::vector<ConditionalAccessPolicy>& policies);

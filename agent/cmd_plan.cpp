@@ -105,8 +105,8 @@ int run_plan(CommandContext& context) {
                                             key, &logger))
         refused = judge_usage(plan, checked.state, live, *evidence, now, usage);
     // The basic_auth exceptions Entra refuses (security defaults, Conditional Access), when there
-    // are any and a tenant to ask: a snapshot plan reads nothing of Entra.
-    if (plan_wants_entra(checked.state, now, session.get()))
+    // are any and the plan reads Graph for usage evidence: a snapshot plan reads nothing of Entra.
+    if (plan_wants_entra(checked.state, now, session.get(), plan_wants_usage(checked.state, usage)))
         judge_entra(plan, checked.state, live, *session, now, &logger);
     // The certificate authgate signs with, judged by the real clock.
     if (const auto expiry = session ? session->certificate_expiry() : std::nullopt)

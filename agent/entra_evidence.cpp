@@ -38,12 +38,12 @@ DirectoryMembership read_membership(TenantSession& session, const EntraPolicies&
     }
 }
 
-bool plan_wants_entra(const DesiredState& desired, Instant now, const TenantSession* session) {
-    return session && !basic_auth_exceptions(desired, now).empty();
+bool plan_wants_entra(const DesiredState& desired, Instant now, const TenantSession* session, bool reads_graph) {
+    return session && reads_graph && !basic_auth_exceptions(desired, now).empty();
 }
 
-void judge_entra(Plan& plan, const DesiredState& desired, const LiveState& live, TenantSession& session, Instant now,
-                 Logger* logger) {
+Diagnostics entra_warnings(const DesiredState& desired, const LiveState& live, TenantSession& session, Instant now,
+                           Logger* logger) {
     const EntraPolicies entra = read_entra(session, logger);
     EntraMemberships memberships;
     if (live.mailboxes) {
@@ -59,6 +59,12 @@ void judge_entra(Plan& plan, const DesiredState& desired, const LiveState& live,
     }
     Diagnostics warnings;
     warn_entra_blocks(desired, live, entra, memberships, now, warnings);
+    return warnings;
+}
+
+void judge_entra(Plan& plan, const DesiredState& desired, const LiveState& live, TenantSession& session, Instant now,
+                 Logger* logger) {
+    const Diagnostics warnings = entra_warnings(desired, live, session, now, logger);
     for (const Diagnostic& warning : warnings.all()) plan.warnings.push_back(warning);
 }
 

@@ -7,6 +7,7 @@
 
 #include "agent/connection.h"
 #include "agent/log.h"
+#include "agent/usage_evidence.h"
 #include "policies/conditional_access.h"
 #include "policies/desired_state.h"
 #include "policies/live_state.h"
@@ -20,12 +21,17 @@ EntraPolicies read_entra(TenantSession& session, Logger* logger);
 // SMTP AUTH names groups or roles; otherwise none is needed and none is read.
 DirectoryMembership read_membership(TenantSession& session, const EntraPolicies& entra, const std::string& user_id);
 
-// Whether a plan of `desired` reads Entra: it has basic_auth exceptions in force and a tenant to
-// ask (never for a snapshot).
-bool plan_wants_entra(const DesiredState& desired, Instant now, const TenantSession* session);
+// Whether a plan of `desired` reads Entra: it has basic_auth exceptions in force, a tenant to ask
+// (never a snapshot), and it reads Graph anyway for usage evidence (plan_wants_usage: the
+// desired state or the command asks), so that a plan that asks nothing of Graph signs in to
+// Graph no more than before.
+bool plan_wants_entra(const DesiredState& desired, Instant now, const TenantSession* session, bool reads_graph);
 
-// Reads Entra and the memberships the basic_auth exceptions' users need, and adds to `plan` the
-// warnings of those exceptions that cannot work (warn_entra_blocks).
+// Reads Entra and the memberships the basic_auth exceptions' users need, and gives the warnings
+// of those exceptions that cannot work (warn_entra_blocks).
+Diagnostics entra_warnings(const DesiredState& desired, const LiveState& live, TenantSession& session, Instant now,
+                           Logger* logger);
+// The same, added to `plan`'s warnings.
 void judge_entra(Plan& plan, const DesiredState& desired, const LiveState& live, TenantSession& session, Instant now,
                  Logger* logger);
 

@@ -6,11 +6,14 @@
 
 #include <cpprest/json.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "sandbox_fixture.h"
 
 using namespace authgate::testing;
+namespace fs = std::filesystem;
 using web::json::value;
 
 namespace {
@@ -55,8 +58,23 @@ value explain_json(const Sandbox& sandbox, const std::map<std::string, std::stri
     return value::parse(result.out);
 }
 
+// The example asking for usage evidence (unused_days): a plan that reads Graph checks Entra too.
+std::string with_evidence(const Sandbox& sandbox) {
+    const fs::path copy = sandbox.folder() / "with-evidence";
+    if (!fs::exists(copy)) {
+        fs::copy(sandbox.example(), copy, fs::copy_options::recursive);
+        std::ifstream in(copy / "tenant.toml");
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        in.close();
+        const std::string section = "[exceptions]\n";
+        text.insert(text.find(section) + section.size(), "unused_days = 60\n");
+        std::ofstream(copy / "tenant.toml") << text;
+    }
+    return copy.string();
+}
+
 std::string plan_text(const Sandbox& sandbox, const std::map<std::string, std::string>& environment = {}) {
-    const RunResult result = sandbox.authgate({"plan", "-c", sandbox.example()}, environment);
+    const RunResult result = sandbox.authgate({"plan", "-c", with_evidence(sandbox)}, environment);
     INFO(result.err);
     REQUIRE(result.exit_code == 0);
     return result.out;
@@ -156,7 +174,7 @@ TEST_CASE("explain in text: the effective answer first, the exclusion that would
     CHECK_THAT(result.out, !Catch::Contains("Exchange cannot tell"));
 
     // Markdown puts the same warning before reviewers.
-    const RunResult markdown = sandbox.authgate({"plan", "-c", sandbox.example(), "--format", "markdown"});
+    const RunResult markdown = sandbox.authgate({"plan", "-c", with_evidence(sandbox), "--format", "markdown"});
     REQUIRE(markdown.exit_code == 0);
     CHECK_THAT(markdown.out, Catch::Contains("basic_auth exception of mfp-lobby@contoso.com cannot work"));
 }
@@ -219,6 +237,15 @@ TEST_CASE("policies over many pages are all read", "[integration][conditional-ac
     CHECK(sandbox.state().at("graph_requests").at("conditionalAccessPolicies").as_integer() == 3);
 }
 
+TEST_CASE("a plan that asks nothing of Graph reads nothing of Entra", "[integration][conditional-access]") {
+    Sandbox sandbox;
+    sandbox.load_entra(entra(block_all(), true));
+    const RunResult planned = sandbox.authgate({"plan", "-c", sandbox.example()});
+    REQUIRE(planned.exit_code == 0);
+    CHECK_THAT(planned.out, !Catch::Contains("basic_auth exception of"));
+    CHECK_FALSE(sandbox.state().has_field("graph_requests"));
+}
+
 TEST_CASE("a snapshot plan and explain read nothing of Entra", "[integration][conditional-access]") {
     Sandbox sandbox;
     sandbox.load_entra(entra(block_all(), true));
@@ -232,4 +259,40 @@ TEST_CASE("a snapshot plan and explain read nothing of Entra", "[integration][co
     CHECK_THAT(planned.out, !Catch::Contains("basic_auth exception of"));
     const value state = sandbox.state();
     CHECK_FALSE(state.has_field("graph_requests"));
+}
+
+TEST_CASE("usage lists the basic_auth exceptions Entra refuses, doctor counts the policies",
+          "[integration][conditional-access]") {
+    Sandbox sandbox;
+    sandbox.load_entra(entra(block_all() + "," + block_all("enabledForReportingButNotEnforced"), true));
+    const RunResult used = sandbox.authgate({"usage", "-c", sandbox.example(), "--state", sandbox.journal()});
+    INFO(used.err);
+    REQUIRE(used.exit_code == 0);
+    CHECK_THAT(used.out, Catch::Contains("\nbasic_auth exceptions Entra refuses:\n"));
+    CHECK_THAT(used.out, Catch::Contains("cannot work: Entra's security defaults are on"));
+    CHECK_THAT(used.out, Catch::Contains("cannot work: Conditional Access policy 'Block legacy authentication'"));
+    const RunResult json =
+        sandbox.authgate({"usage", "-c", sandbox.example(), "--state", sandbox.journal(), "--format", "json"});
+    REQUIRE(json.exit_code == 0);
+    const value report = value::parse(json.out);
+    CHECK(report.at("entra_warnings").size() == 3);
+    CHECK(report.at("entra_warnings").at(0).at("code").as_string() == "exception_blocked_by_entra");
+    const RunResult offline = sandbox.authgate(
+        {"usage", "-c", sandbox.example(), "--state", sandbox.journal(), "--no-graph", "--format", "json"});
+    CHECK(value::parse(offline.out).at("entra_warnings").size() == 0);
+
+    const RunResult doctor = sandbox.authgate({"doctor", "-c", sandbox.example(), "--format", "json"});
+    INFO(doctor.out << doctor.err);
+    CHECK(doctor.exit_code == 0);  // plan does not need Entra
+    const value checks = value::parse(doctor.out).at("checks");
+    for (const value& check : checks.as_array()) {
+        if (check.at("name").as_string() != "entra") continue;
+        CHECK(check.at("status").as_string() == "warning");
+        CHECK(check.at("detail").as_string() ==
+              "security defaults on; 2 Conditional Access policies, 1 enabled that refuse legacy clients (Basic SMTP)");
+    }
+    sandbox.set_faults(R"({"graph_missing_roles": ["Policy.Read.All"]})");
+    const RunResult unread = sandbox.authgate({"doctor", "-c", sandbox.example()});
+    CHECK(unread.exit_code == 0);
+    CHECK_THAT(unread.out, Catch::Contains("security defaults not read") && Catch::Contains("Policy.Read.All"));
 }

@@ -233,3 +233,44 @@ TEST_CASE("doctor counts the enabled policies that refuse Basic SMTP", "[unit][c
               ") from Conditional Access policy 'Block legacy authentication' (conditions.users.excludeUsers, or a "
               "group of its own in excludeGroups)");
 }
+
+TEST_CASE("the warnings of basic_auth exceptions Entra refuses, on the exception's line",
+          "[unit][conditional-access]") {
+    LiveState live;
+    live.mailboxes = std::vector<Mailbox>{{"guid-1", "printer", user, "printer@contoso.com", std::nullopt}};
+    DesiredState desired;
+    desired.smtp_auth = SmtpAuth{};
+    Exception exception;
+    exception.mailbox = Name("printer@contoso.com");
+    exception.basic_auth = true;
+    exception.expires = *parse_instant("2027-01-01T00:00:00Z");
+    exception.source = {"exceptions/printers.toml", 3, 1};
+    desired.smtp_auth->exceptions.push_back(exception);
+    const Instant now = *parse_instant("2026-11-22T10:00:00Z");
+    const auto codes = [&](const EntraPolicies& entra, const EntraMemberships& memberships = {}) {
+        Diagnostics warnings;
+        warn_entra_blocks(desired, live, entra, memberships, now, warnings);
+        std::vector<std::string> found;
+        for (const Diagnostic& warning : warnings.all()) {
+            CHECK(warning.source.line == 3);
+            found.push_back(warning.code);
+        }
+        return found;
+    };
+    ConditionalAccessPolicy excluding = block_legacy();
+    excluding.exclude_groups = {group};
+    ConditionalAccessPolicy reporting = block_legacy();
+    reporting.state = PolicyState::report_only;
+    using Codes = std::vector<std::string>;
+    CHECK(codes({false, "", std::vector<ConditionalAccessPolicy>{}, ""}).empty());
+    CHECK(codes({true, "", std::vector<ConditionalAccessPolicy>{}, ""}) == Codes{"exception_blocked_by_entra"});
+    CHECK(codes({false, "", std::vector{block_legacy()}, ""}) == Codes{"exception_blocked_by_entra"});
+    CHECK(codes({false, "", std::vector{reporting}, ""}) == Codes{"exception_report_only_block"});
+    CHECK(codes({std::nullopt, "403", std::nullopt, "403"}) == Codes{"entra_unread", "entra_unread"});
+    CHECK(codes({false, "", std::vector{excluding}, ""}) == Codes{"entra_unread"});
+    EntraMemberships in_group;
+    in_group.by_user.emplace_back(user, member_of({group}));
+    CHECK(codes({false, "", std::vector{excluding}, ""}, in_group).empty());
+    desired.smtp_auth->exceptions.front().expires = now;  // expired: no longer in force
+    CHECK(codes({true, "", std::vector{block_legacy()}, ""}).empty());
+}

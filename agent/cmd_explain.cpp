@@ -96,10 +96,12 @@ void print_entra(std::ostream& out, const EntraView& entra, const SmtpAuthAccess
     out << "Entra (beside Exchange):\n";
     out << "  Basic auth: " << outcome_text(entra.basic.outcome, entra.basic) << " by Entra\n";
     for (const std::string& reason : entra.basic.reasons) out << "    " << printable(reason) << "\n";
-    for (const auto& [policy, judgement] : entra.basic.policies)
-        if (judgement.verdict == PolicyVerdict::blocks || judgement.verdict == PolicyVerdict::depends ||
-            judgement.verdict == PolicyVerdict::report_only)
+    for (const auto& [policy, judgement] : entra.basic.policies) {
+        if (judgement.verdict == PolicyVerdict::blocks || judgement.verdict == PolicyVerdict::depends)
             out << "    to let Basic auth through: " << printable(exclusion_advice(*policy, user_id)) << "\n";
+        else if (judgement.verdict == PolicyVerdict::report_only)
+            out << "    before that policy is enforced: " << printable(exclusion_advice(*policy, user_id)) << "\n";
+    }
     out << "  OAuth: " << outcome_text(entra.oauth.outcome, entra.oauth) << " by Entra\n";
     for (const std::string& reason : entra.oauth.reasons) out << "    " << printable(reason) << "\n";
     out << "  Effective: OAuth " << outcome_text(entra.oauth_effective, entra.oauth) << ", Basic auth "

@@ -296,3 +296,19 @@ TEST_CASE("usage lists the basic_auth exceptions Entra refuses, doctor counts th
     CHECK(unread.exit_code == 0);
     CHECK_THAT(unread.out, Catch::Contains("security defaults not read") && Catch::Contains("Policy.Read.All"));
 }
+
+TEST_CASE("a policy's name from the tenant is shown inert in explain and in the plan",
+          "[integration][conditional-access][safety]") {
+    Sandbox sandbox;
+    sandbox.load_entra(entra(policy(R"(Block\u001b[2J\nlegacy)", "enabled", R"({"includeUsers": ["All"]})")));
+    const RunResult explained = sandbox.authgate({"explain", mailbox, "-c", sandbox.example()});
+    REQUIRE(explained.exit_code == 0);
+    CHECK_THAT(explained.out, Catch::Contains(R"(policy 'Block\x1b[2J\nlegacy' (enabled): refuses it)"));
+    CHECK(explained.out.find('\x1b') == std::string::npos);
+    for (const std::string format : {"text", "markdown", "json"}) {
+        const RunResult planned = sandbox.authgate({"plan", "-c", with_evidence(sandbox), "--format", format});
+        REQUIRE(planned.exit_code == 0);
+        CHECK(planned.out.find('\x1b') == std::string::npos);
+        CHECK_THAT(planned.out, Catch::Contains("legacy' refuses Basic auth"));
+    }
+}

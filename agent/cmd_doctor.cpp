@@ -76,6 +76,7 @@ public:
         cmdlets(exchange);
         if (!reads(exchange)) return finish();
         paging();
+        entra();
         return finish();
     }
 
@@ -302,6 +303,51 @@ private:
             add("paging", Status::skipped, "fewer than two authentication policies: nothing to page through");
         else
             add("paging", Status::ok, std::to_string(counters.pages) + " pages of one policy each followed to the end");
+    }
+
+    // Entra beside Exchange (Graph, Policy.Read.All): whether security defaults are on and how many
+    // Conditional Access policies refuse legacy clients, both of which make basic_auth exceptions
+    // fail. Plan runs without it, so a failure is a warning; never "nothing blocks".
+    void entra() {
+        TokenClient graph_tokens(*source_, graph_token_settings(settings_), [this] { return context_.clock.now(); });
+        GraphUsageLimits limits;
+        limits.first_delay = exchange_settings_of(settings_).retry.first_delay;
+        GraphUsageReader graph(
+            *http_, graph_tokens, settings_.graph_endpoint, [this] { return context_.clock.now(); },
+            GraphUsageReader::Sleep{}, 0, limits);
+        const EntraPolicies policies = graph.entra_policies();
+        std::string detail, fix;
+        Status status = Status::ok;
+        if (policies.security_defaults) {
+            detail = std::string("security defaults ") + (*policies.security_defaults ? "on" : "off");
+            if (*policies.security_defaults) {
+                status = Status::warning;
+                fix = "security defaults refuse Basic auth for every user: basic_auth exceptions cannot work while "
+                      "they are on";
+            }
+        } else {
+            status = Status::warning;
+            detail = "security defaults not read: " + policies.security_defaults_why_not;
+        }
+        if (policies.conditional_access) {
+            const int blocking = legacy_blocking_policies(*policies.conditional_access);
+            detail += "; " + std::to_string(policies.conditional_access->size()) + " Conditional Access policies, " +
+                      std::to_string(blocking) + " enabled that refuse legacy clients (Basic SMTP)";
+            if (blocking > 0) {
+                status = Status::warning;
+                fix += std::string(fix.empty() ? "" : "; ") +
+                       "a basic_auth exception works only for a user those policies exclude: authgate explain "
+                       "MAILBOX names the policy and the exclusion";
+            }
+        } else {
+            status = Status::warning;
+            detail += "; Conditional Access not read: " + policies.conditional_access_why_not;
+        }
+        if (!policies.security_defaults || !policies.conditional_access)
+            fix += std::string(fix.empty() ? "" : "; ") +
+                   "grant the app the Graph application permission Policy.Read.All (and GroupMember.Read.All), with "
+                   "admin consent, so that authgate can tell whether basic_auth exceptions can work";
+        add("entra", status, detail, fix);
     }
 
     CommandContext& context_;

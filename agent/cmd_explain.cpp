@@ -4,6 +4,7 @@
 
 #include "agent/commands.h"
 #include "agent/connection.h"
+#include "agent/entra_evidence.h"
 #include "agent/json_output.h"
 #include "agent/log.h"
 #include "agent/options.h"
@@ -35,6 +36,80 @@ std::optional<MailboxUsage> recorded_use(const po::variables_map& values, const 
     for (MailboxUsage& sender : usage_by_sender(evidence, live, Instant{}))
         if (sender.mailbox == mailbox) return std::move(sender);
     return std::nullopt;
+}
+
+// Entra's answers for the mailbox's user, and the effective answers with Exchange's.
+struct EntraView {
+    EntraPolicies policies;
+    DirectoryMembership membership;
+    EntraAnswer basic, oauth;
+    EntraOutcome basic_effective = EntraOutcome::unknown, oauth_effective = EntraOutcome::unknown;
+};
+
+EntraView read_entra_view(TenantSession& session, const std::string& user_id, const SmtpAuthAccess& verdict,
+                          Logger& logger) {
+    EntraView view;
+    view.policies = read_entra(session, &logger);
+    view.membership = read_membership(session, view.policies, user_id);
+    view.basic = entra_answer(view.policies, SmtpAuthKind::basic, user_id, view.membership);
+    view.oauth = entra_answer(view.policies, SmtpAuthKind::oauth, user_id, view.membership);
+    view.basic_effective = effective_outcome(verdict.basic, view.basic);
+    view.oauth_effective = effective_outcome(verdict.smtp_auth, view.oauth);
+    return view;
+}
+
+web::json::value answer_json(const EntraAnswer& answer) {
+    using web::json::value;
+    value json = value::object(true);
+    json["outcome"] = value::string(outcome_text(answer.outcome, answer));
+    std::vector<value> reasons;
+    for (const std::string& reason : answer.reasons) reasons.push_back(value::string(reason));
+    json["reasons"] = value::array(reasons);
+    return json;
+}
+
+web::json::value entra_json(const EntraView& entra, const std::string& user_id) {
+    using web::json::value;
+    value json = value::object(true);
+    json["security_defaults"] = entra.policies.security_defaults ? value::boolean(*entra.policies.security_defaults)
+                                                                 : value::null();
+    json["security_defaults_not_read"] =
+        entra.policies.security_defaults ? value::null() : value::string(entra.policies.security_defaults_why_not);
+    json["conditional_access_policies"] =
+        entra.policies.conditional_access
+            ? value::number(static_cast<int64_t>(entra.policies.conditional_access->size()))
+            : value::null();
+    json["conditional_access_not_read"] =
+        entra.policies.conditional_access ? value::null() : value::string(entra.policies.conditional_access_why_not);
+    json["basic"] = answer_json(entra.basic);
+    json["oauth"] = answer_json(entra.oauth);
+    std::vector<value> fixes;
+    for (const auto& [policy, judgement] : entra.basic.policies)
+        if (judgement.verdict == PolicyVerdict::blocks || judgement.verdict == PolicyVerdict::depends ||
+            judgement.verdict == PolicyVerdict::report_only)
+            fixes.push_back(value::string(exclusion_advice(*policy, user_id)));
+    json["basic_fixes"] = value::array(fixes);
+    return json;
+}
+
+void print_entra(std::ostream& out, const EntraView& entra, const SmtpAuthAccess& verdict, const std::string& user_id) {
+    out << "Entra (beside Exchange):\n";
+    out << "  Basic auth: " << outcome_text(entra.basic.outcome, entra.basic) << " by Entra\n";
+    for (const std::string& reason : entra.basic.reasons) out << "    " << printable(reason) << "\n";
+    for (const auto& [policy, judgement] : entra.basic.policies) {
+        if (judgement.verdict == PolicyVerdict::blocks || judgement.verdict == PolicyVerdict::depends)
+            out << "    to let Basic auth through: " << printable(exclusion_advice(*policy, user_id)) << "\n";
+        else if (judgement.verdict == PolicyVerdict::report_only)
+            out << "    before that policy is enforced: " << printable(exclusion_advice(*policy, user_id)) << "\n";
+    }
+    out << "  OAuth: " << outcome_text(entra.oauth.outcome, entra.oauth) << " by Entra\n";
+    for (const std::string& reason : entra.oauth.reasons) out << "    " << printable(reason) << "\n";
+    out << "  Effective: OAuth " << outcome_text(entra.oauth_effective, entra.oauth) << ", Basic auth "
+        << outcome_text(entra.basic_effective, entra.basic);
+    if (!verdict.basic) out << " (Exchange refuses Basic auth before Entra is asked)";
+    else if (entra.basic_effective == EntraOutcome::unknown)
+        out << " (Exchange allows it; what Entra decides could not be read)";
+    out << ".\n\n";
 }
 
 std::string policy_text(const std::optional<std::string>& name) { return name ? "'" + printable(*name) + "'" : "none"; }
@@ -69,13 +144,13 @@ int run_explain(CommandContext& context) {
     }
     LiveState live;
     std::optional<std::string> tenant_id;
+    std::unique_ptr<TenantSession> session;
     try {
         if (values->count("snapshot")) {
             live = SnapshotConnector((*values)["snapshot"].as<std::string>()).read_live_state();
         } else {
             const Environment environment = process_environment();
-            const auto session = open_tenant(resolve_connection(*values, checked.state, environment), environment,
-                                             context.clock);
+            session = open_tenant(resolve_connection(*values, checked.state, environment), environment, context.clock);
             live = read_tenant(*session, logger);
             tenant_id = fold_case(session->tenant_id());
         }
@@ -98,6 +173,9 @@ int run_explain(CommandContext& context) {
     const Exception* exception = checked.state.find_exception(address);
     const std::optional<MailboxUsage> last_use = recorded_use(*values, checked.state, tenant_id, live,
                                                               mailbox->primary_smtp_address);
+    // Entra's layer, when there is a tenant to ask (a snapshot holds none of it).
+    std::optional<EntraView> entra;
+    if (session) entra = read_entra_view(*session, mailbox->external_directory_object_id, verdict, logger);
 
     if (format == ReportFormat::json) {
         using web::json::value;
@@ -141,18 +219,33 @@ int run_explain(CommandContext& context) {
         } else {
             report["last_use"] = value::null();
         }
-        report["outside_exchange"] = value::string(outside_exchange);
+        if (entra) {
+            report["effective_oauth"] = value::string(outcome_text(entra->oauth_effective, entra->oauth));
+            report["effective_basic"] = value::string(outcome_text(entra->basic_effective, entra->basic));
+            report["entra"] = entra_json(*entra, mailbox->external_directory_object_id);
+        } else {
+            report["outside_exchange"] = value::string(outside_exchange);
+        }
         write_json(context.out, report);
         return exit_ok;
     }
 
     std::ostream& out = context.out;
     out << printable(mailbox->primary_smtp_address) << "\n";
-    out << "  SMTP AUTH with OAuth (XOAUTH2): " << (verdict.smtp_auth ? "allowed" : "refused") << "\n";
-    out << "  SMTP AUTH with Basic auth:      " << (verdict.basic ? "allowed" : "refused") << "\n\n";
+    out << "  SMTP AUTH with OAuth (XOAUTH2): "
+        << (entra               ? outcome_text(entra->oauth_effective, entra->oauth)
+            : verdict.smtp_auth ? "allowed"
+                                : "refused")
+        << "\n";
+    out << "  SMTP AUTH with Basic auth:      "
+        << (entra           ? outcome_text(entra->basic_effective, entra->basic)
+            : verdict.basic ? "allowed"
+                            : "refused")
+        << "\n\n";
     out << "Why:\n";
     out << "  SMTP AUTH: " << printable(verdict.smtp_auth_why) << ".\n";
     out << "  Basic auth: " << printable(verdict.basic_why) << ".\n\n";
+    if (entra) print_entra(out, *entra, verdict, mailbox->external_directory_object_id);
     out << "Settings:\n";
     out << "  organization  SmtpClientAuthenticationDisabled = " << (*live.org_smtp_auth_disabled ? "true" : "false")
         << "\n";
@@ -169,9 +262,9 @@ int run_explain(CommandContext& context) {
     } else {
         out << "Exception: none in the desired state.\n\n";
     }
-    if (last_use) out << "Last use: " << printable(describe(*last_use, now)) << "\n\n";
-    else out << "Last use: none recorded in the journal (authgate usage reads the sign-in logs and reports).\n\n";
-    out << outside_exchange << "\n";
+    if (last_use) out << "Last use: " << printable(describe(*last_use, now)) << "\n";
+    else out << "Last use: none recorded in the journal (authgate usage reads the sign-in logs and reports).\n";
+    if (!entra) out << "\n" << outside_exchange << "\n";
     return exit_ok;
 }
 

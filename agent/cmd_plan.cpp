@@ -3,6 +3,7 @@
 
 #include "agent/commands.h"
 #include "agent/connection.h"
+#include "agent/entra_evidence.h"
 #include "agent/files.h"
 #include "agent/github.h"
 #include "agent/log.h"
@@ -103,6 +104,10 @@ int run_plan(CommandContext& context) {
     if (const auto evidence = plan_evidence(checked.state, usage, session.get(), now, journal ? &*journal : nullptr,
                                             key, &logger))
         refused = judge_usage(plan, checked.state, live, *evidence, now, usage);
+    // The basic_auth exceptions Entra refuses (security defaults, Conditional Access), when there
+    // are any and the plan reads Graph for usage evidence: a snapshot plan reads nothing of Entra.
+    if (plan_wants_entra(checked.state, now, session.get(), plan_wants_usage(checked.state, usage)))
+        judge_entra(plan, checked.state, live, *session, now, &logger);
     // The certificate authgate signs with, judged by the real clock.
     if (const auto expiry = session ? session->certificate_expiry() : std::nullopt)
         if (auto warning = certificate_expiring(*expiry, context.clock.now(),

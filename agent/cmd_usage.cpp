@@ -6,6 +6,7 @@
 #include "agent/apply_run.h"
 #include "agent/commands.h"
 #include "agent/connection.h"
+#include "agent/entra_evidence.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
 #include "agent/render.h"
@@ -71,6 +72,21 @@ std::vector<SenderRow> rows_of(const std::vector<MailboxUsage>& senders, const D
     return rows;
 }
 
+// The basic_auth exceptions Entra refuses, a line each (in Markdown, an inert code span).
+void render_entra(std::ostream& out, const Diagnostics& entra, bool markdown) {
+    if (entra.empty()) return;
+    out << (markdown ? "\n### basic_auth exceptions Entra refuses\n\n" : "\nbasic_auth exceptions Entra refuses:\n");
+    for (const Diagnostic& warning : entra.all()) {
+        std::string text = printable(format(warning));
+        if (!markdown) {
+            out << "  - " << text << "\n";
+            continue;
+        }
+        std::replace(text.begin(), text.end(), '`', '\'');
+        out << "- `" << text << "`\n";
+    }
+}
+
 void render_text(std::ostream& out, const std::vector<SenderRow>& rows, const PlanUsage& usage, Instant now) {
     out << "Senders seen using SMTP AUTH in the last " << usage.days << " days: " << rows.size() << "\n";
     for (const SenderRow& row : rows) {
@@ -101,7 +117,8 @@ void render_markdown(std::ostream& out, const std::vector<SenderRow>& rows, cons
     for (const SourceReport& source : usage.sources) out << "- " << cell(describe(source)) << "\n";
 }
 
-void render_json(std::ostream& out, const std::vector<SenderRow>& rows, const PlanUsage& usage) {
+void render_json(std::ostream& out, const std::vector<SenderRow>& rows, const PlanUsage& usage,
+                 const Diagnostics& entra) {
     using web::json::value;
     value report = value::object(true);
     report["days"] = value::number(usage.days);
@@ -130,6 +147,17 @@ void render_json(std::ostream& out, const std::vector<SenderRow>& rows, const Pl
     value sources = value::array();
     for (std::size_t i = 0; i < usage.sources.size(); ++i) sources[i] = source_to_json(usage.sources[i]);
     report["sources"] = sources;
+    value warnings = value::array();
+    for (std::size_t i = 0; i < entra.all().size(); ++i) {
+        const Diagnostic& warning = entra.all()[i];
+        value entry = value::object(true);
+        entry["code"] = value::string(warning.code);
+        entry["message"] = value::string(warning.message);
+        entry["file"] = value::string(warning.source.file);
+        entry["line"] = value::number(warning.source.line);
+        warnings[i] = entry;
+    }
+    report["entra_warnings"] = warnings;
     write_json(out, report);
 }
 
@@ -180,10 +208,20 @@ int run_usage(CommandContext& context) {
     plan.usage = assess_impact(plan, checked.state, live, evidence, now, {usage_settings.days, false});
     const auto senders = usage_by_sender(evidence, live, now - std::chrono::hours(24) * usage_settings.days);
     const std::vector<SenderRow> rows = rows_of(senders, checked.state, plan, now);
+    // The basic_auth exceptions Entra refuses (security defaults, Conditional Access), read with Graph.
+    const Diagnostics entra = plan_wants_entra(checked.state, now, session.get(), usage_settings.graph)
+                                  ? entra_warnings(checked.state, live, *session, now, &logger)
+                                  : Diagnostics{};
     switch (format) {
-        case ReportFormat::json: render_json(context.out, rows, *plan.usage); break;
-        case ReportFormat::markdown: render_markdown(context.out, rows, *plan.usage, now); break;
-        case ReportFormat::text: render_text(context.out, rows, *plan.usage, now); break;
+        case ReportFormat::json: render_json(context.out, rows, *plan.usage, entra); break;
+        case ReportFormat::markdown:
+            render_markdown(context.out, rows, *plan.usage, now);
+            render_entra(context.out, entra, true);
+            break;
+        case ReportFormat::text:
+            render_text(context.out, rows, *plan.usage, now);
+            render_entra(context.out, entra, false);
+            break;
     }
     // Every source asked for failed: nothing could be seen, which is not "nobody sends".
     const bool none_read = !evidence.sources.empty() && evidence.incomplete() &&

@@ -169,17 +169,6 @@ const std::string concealed_fix =
 
 }  // namespace
 
-struct GraphUsageReader::Answer {
-    HttpResponse response;
-    std::string request_id;
-    int status = 0;
-    std::string code;     // Graph's error.code
-    std::string failure;  // empty when the answer can be used
-    bool stale_link = false;
-
-    bool ok() const { return failure.empty(); }
-};
-
 struct GraphUsageReader::Fold {
     explicit Fold(std::vector<UsageObservation>& observations) : out(observations) {}
 

@@ -10,9 +10,14 @@
 
 #include "connectors/http.h"
 #include "connectors/token_client.h"
+#include "policies/conditional_access.h"
 #include "policies/jitter.h"
 #include "policies/time.h"
 #include "policies/usage.h"
+
+namespace simdjson::dom {
+class element;
+}
 
 namespace authgate {
 
@@ -65,10 +70,30 @@ public:
     // names in reports. Needs Reports.Read.All and ReportSettings.Read.All.
     UsageRead email_app_usage(int days);
 
+    // Entra's policies that decide SMTP AUTH beside Exchange (policies/conditional_access.h): the
+    // security defaults policy and every Conditional Access policy (following @odata.nextLink on
+    // the Graph origin only). Needs Policy.Read.All; Conditional Access needs Entra ID P1 too. A
+    // part that cannot be read, wholly or in part, comes back nullopt with what failed and the fix.
+    EntraPolicies entra_policies();
+
+    // The groups `user_id` (a directory object id) belongs to, directly or through other groups,
+    // and the template ids of its directory roles (transitiveMemberOf, every page). Needs
+    // GroupMember.Read.All (or Directory.Read.All). Not read: both nullopt, and why_not says why.
+    DirectoryMembership membership(const std::string& user_id);
+
     int requests_made() const { return requests_; }
 
 private:
-    struct Answer;
+    struct Answer {
+        HttpResponse response;
+        std::string request_id;
+        int status = 0;
+        std::string code;     // Graph's error.code
+        std::string failure;  // empty when the answer can be used
+        bool stale_link = false;
+
+        bool ok() const { return failure.empty(); }
+    };
     struct Fold;  // sign-in rows, de-duplicated and folded per user as they are parsed
     // GETs `url` on Graph with the bearer: retried after 429, 503 and 504 (honouring Retry-After),
     // after a first 403 for want of a premium licence, and once with a fresh token after a 401.
@@ -78,6 +103,10 @@ private:
     // Reads one window of sign-ins into `fold`; empty when it was read to its end, else why not.
     std::string read_window(Instant from, Instant to, Fold& fold, SourceReport& report);
     std::chrono::milliseconds backoff(int attempt, const std::string& retry_after);
+    // Reads a list from `url` to its end, calling `each` with every element of every page; empty
+    // when it was read whole, else why not (the failed answer is in `failed`, when there was one).
+    std::string read_list(const std::string& url, const std::string& what,
+                          const std::function<void(const simdjson::dom::element&)>& each, Answer* failed = nullptr);
 
     HttpTransport& http_;
     TokenClient& tokens_;

@@ -222,6 +222,13 @@ void Sandbox::load_usage(const std::string& document) const {
     if (response.status_code() != 200) throw std::runtime_error("usage refused: " + response.extract_string().get());
 }
 
+void Sandbox::load_entra(const std::string& document) const {
+    auto client = control_client(origin(), ca_bundle());
+    const auto response =
+        client.request(web::http::methods::POST, "/_sandbox/entra", document, "application/json").get();
+    if (response.status_code() != 200) throw std::runtime_error("entra refused: " + response.extract_string().get());
+}
+
 int Sandbox::cmdlet_calls(const std::string& cmdlet) const {
     const auto by_cmdlet = state().at("requests").at("by_cmdlet");
     return by_cmdlet.has_field(cmdlet) ? by_cmdlet.at(cmdlet).as_integer() : 0;

@@ -73,6 +73,7 @@ public:
     std::string tenant_id() const;                       // the GUID its tokens name (tid)
     void set_faults(const std::string& document) const;  // POST /_sandbox/faults
     void load_usage(const std::string& document) const;  // POST /_sandbox/usage: sign-ins, the email apps report
+    void load_entra(const std::string& document) const;  // POST /_sandbox/entra: security defaults, Conditional Access
     int cmdlet_calls(const std::string& cmdlet) const;
     int token_requests() const;
 

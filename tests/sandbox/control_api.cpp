@@ -102,6 +102,7 @@ HttpResponse handle_control(SandboxState& state, const HttpRequest& request) {
     }
     if (request.path == "/_sandbox/faults") return handle_faults(state, request);
     if (request.path == "/_sandbox/usage") return handle_usage(state, request);
+    if (request.path == "/_sandbox/entra") return handle_entra_control(state, request);
     if (request.path == "/_sandbox/oidc/token") return handle_oidc_token_control(state, request);
     if (request.path == "/_sandbox/platforms") return handle_platforms_control(state, request);
     if (request.path == "/_sandbox/federated-credentials") return handle_federated_credentials_control(state, request);

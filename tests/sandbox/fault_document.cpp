@@ -94,7 +94,9 @@ value optional_platform(const std::optional<Platform>& platform) {
 }
 
 // The Graph endpoints a graph_throttle can be limited to, as they are spelled in the fault.
-const std::vector<std::string> kGraphEndpoints = {"signIns", "getEmailAppUsageUserDetail", "reportSettings"};
+const std::vector<std::string> kGraphEndpoints = {
+    "signIns",          "getEmailAppUsageUserDetail", "reportSettings",
+    "securityDefaults", "conditionalAccessPolicies",  "transitiveMemberOf"};
 
 }  // namespace
 
@@ -255,7 +257,8 @@ FaultSettings FaultSettings::parse(const value& document) {
             }
             if (!fault.endpoint)
                 refuse("graph_throttle.endpoint",
-                       "must be \"signIns\", \"getEmailAppUsageUserDetail\", \"reportSettings\" or null");
+                       "must be \"signIns\", \"getEmailAppUsageUserDetail\", \"reportSettings\", "
+                       "\"securityDefaults\", \"conditionalAccessPolicies\", \"transitiveMemberOf\" or null");
         }
         settings.graph_throttle = fault;
     }
@@ -276,8 +279,8 @@ FaultSettings FaultSettings::parse(const value& document) {
     if (document.has_field("graph_missing_roles")) {
         const value& member = document.at("graph_missing_roles");
         const std::string expectation =
-            "must be a list of Graph roles among AuditLog.Read.All, Directory.Read.All, Reports.Read.All and "
-            "ReportSettings.Read.All";
+            "must be a list of Graph roles among AuditLog.Read.All, Directory.Read.All, Reports.Read.All, "
+            "ReportSettings.Read.All, Policy.Read.All and GroupMember.Read.All";
         if (!member.is_array()) refuse("graph_missing_roles", expectation);
         for (const value& name : member.as_array()) {
             const auto& roles = graph_application_roles();

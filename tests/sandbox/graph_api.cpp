@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "crypto.h"
+#include "entra_policies.h"
 #include "sandbox_state.h"
 #include "signin_filter.h"
 #include "text.h"
@@ -40,6 +41,8 @@ void add_graph_headers(HttpResponse& response, const SandboxState& state, const 
     response.headers.set("Date", http_date(state.clock()));
 }
 
+}  // namespace
+
 // Graph's error body: {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}.
 HttpResponse graph_error(const SandboxState& state, const HttpRequest& request, int status, const std::string& code,
                          const std::string& message) {
@@ -60,20 +63,22 @@ HttpResponse graph_error(const SandboxState& state, const HttpRequest& request, 
     return response;
 }
 
+HttpResponse graph_success(const SandboxState& state, const HttpRequest& request, const value& body) {
+    HttpResponse response = HttpResponse::json(200, body);
+    response.headers.set("Content-Type", kGraphSuccessType);
+    response.headers.set("OData-Version", "4.0");
+    add_graph_headers(response, state, request, random_guid());
+    return response;
+}
+
+namespace {
+
 HttpResponse graph_unauthorized(const SandboxState& state, const HttpRequest& request, const std::string& message) {
     HttpResponse response = graph_error(state, request, 401, "InvalidAuthenticationToken", message);
     response.headers.set("WWW-Authenticate",
                          "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/"
                          "authorize\", client_id=\"" +
                              std::string(kGraphAppId) + "\"");
-    return response;
-}
-
-HttpResponse graph_success(const SandboxState& state, const HttpRequest& request, const value& body) {
-    HttpResponse response = HttpResponse::json(200, body);
-    response.headers.set("Content-Type", kGraphSuccessType);
-    response.headers.set("OData-Version", "4.0");
-    add_graph_headers(response, state, request, random_guid());
     return response;
 }
 
@@ -317,6 +322,8 @@ HttpResponse handle_graph(SandboxState& state, const HttpRequest& request) {
         endpoint = kEmailAppUsageEndpoint;
     } else if (path == "/v1.0/admin/reportsettings") {
         endpoint = kReportSettingsEndpoint;
+    } else if (is_entra_policy_path(path)) {
+        endpoint = entra_endpoint(path);
     }
     ++state.graph.requests[endpoint.empty() ? "other" : endpoint];
     if (endpoint.empty()) {
@@ -333,6 +340,7 @@ HttpResponse handle_graph(SandboxState& state, const HttpRequest& request) {
     }
     if (endpoint == kSignInsEndpoint) return handle_signins(state, request, grant);
     if (endpoint == kEmailAppUsageEndpoint) return handle_email_app_usage(state, request, grant);
+    if (is_entra_policy_path(path)) return handle_entra_policy(state, request, grant.roles);
     return handle_report_settings(state, request, grant);
 }
 

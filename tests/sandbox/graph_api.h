@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "clock.h"
+#include "entra_policies.h"
 #include "http_message.h"
 #include "usage_data.h"
 
@@ -53,6 +54,7 @@ struct GraphState {
     std::map<std::string, ReportDownload> report_links;  // by the last segment of the download path
     std::vector<web::json::value> report_downloads;      // every request to a download link, in order
     std::map<std::string, int> requests;                 // by endpoint
+    EntraData entra;  // security defaults, Conditional Access, groups and roles (POST /_sandbox/entra)
 };
 
 // How long a sign-in $skiptoken and a report's download link stay valid.
@@ -63,6 +65,11 @@ bool is_graph_path(std::string_view path);            // /v1.0/…
 bool is_report_download_path(std::string_view path);  // /_reports/download/…
 
 HttpResponse handle_graph(SandboxState& state, const HttpRequest& request);
+
+// Graph's error body ({"error":{"code","message","innerError":{…}}}) and a success, with Graph's headers.
+HttpResponse graph_error(const SandboxState& state, const HttpRequest& request, int status, const std::string& code,
+                         const std::string& message);
+HttpResponse graph_success(const SandboxState& state, const HttpRequest& request, const web::json::value& body);
 HttpResponse handle_report_download(SandboxState& state, const HttpRequest& request);
 
 // The email apps usage report as CSV (with a UTF-8 byte order mark, CRLF line ends), for a

@@ -287,7 +287,7 @@ TEST_CASE("a platform's token earns the access token a certificate sign-in gets,
             REQUIRE(graph.status == 200);
             const value graph_claims = payload_of(body_of(graph).at("access_token").as_string());
             CHECK(graph_claims.at("aud").as_string() == "https://graph.microsoft.com");
-            CHECK(graph_claims.at("roles").size() == 5);
+            CHECK(graph_claims.at("roles").size() == 7);
 
             const value sign_ins = fixture.state().at("credentials").at("sign_ins");
             CHECK(sign_ins.at(0).at("via").as_string() == "certificate");  // fixture.token()'s

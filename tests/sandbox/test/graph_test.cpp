@@ -141,7 +141,8 @@ TEST_CASE("Graph's scope earns a token for Graph with the app's Graph roles, the
     const value graph = claims_of(graph_token_for(fixture));
     CHECK(graph.at("aud").as_string() == "https://graph.microsoft.com");
     CHECK(role_names(graph) == std::vector<std::string>{"AuditLog.Read.All", "Directory.Read.All", "Reports.Read.All",
-                                                        "ReportSettings.Read.All", "Mail.Send"});
+                                                        "ReportSettings.Read.All", "Mail.Send",
+                                                        "Policy.Read.All", "GroupMember.Read.All"});
     CHECK(claims_of(graph_token_for(fixture, "00000003-0000-0000-c000-000000000000/.default")).at("aud").as_string() ==
           "https://graph.microsoft.com");
     const value own = claims_of(graph_token_for(fixture, kOrigin + "/.default"));
@@ -152,7 +153,8 @@ TEST_CASE("Graph's scope earns a token for Graph with the app's Graph roles, the
 
     fixture.set_faults(R"({"graph_missing_roles": ["auditlog.read.all", "Reports.Read.All"]})");
     CHECK(role_names(claims_of(graph_token_for(fixture))) ==
-          std::vector<std::string>{"Directory.Read.All", "ReportSettings.Read.All", "Mail.Send"});
+          std::vector<std::string>{"Directory.Read.All", "ReportSettings.Read.All", "Mail.Send", "Policy.Read.All",
+                                   "GroupMember.Read.All"});
     CHECK(body_of(fixture.control("GET", "/_sandbox/faults")).at("active").at("graph_missing_roles").size() == 2);
 }
 
@@ -517,6 +519,67 @@ TEST_CASE("a usage document or a Graph fault with a mistake is refused, naming i
     }
     CHECK(fixture.control("DELETE", "/_sandbox/usage").status == 200);
     CHECK(body_of(fixture.control("GET", "/_sandbox/usage")).at("signin_rows").as_integer() == 0);
+}
+
+}  // namespace sandbox::test
+
+namespace sandbox::test {
+
+TEST_CASE("Entra's policies: security defaults, Conditional Access paged, nested groups and roles, 403s") {
+    SandboxFixture fixture;
+    const std::string token = graph_token_for(fixture);
+    const std::string defaults = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy";
+    const std::string policies = "/v1.0/identity/conditionalAccess/policies";
+    CHECK(body_of(graph_get(fixture, defaults, {}, token)).at("isEnabled").as_bool() == false);
+    CHECK(body_of(graph_get(fixture, policies, {}, token)).at("value").size() == 0);
+
+    const HttpResponse loaded = fixture.control("POST", "/_sandbox/entra", R"({"security_defaults":true,"page_size":1,
+      "groups":[{"id":"g-outer","members":["g-inner"]},{"id":"g-inner","members":["scanner-3f@contoso.com"]}],
+      "roles":[{"template_id":"r-1","members":["g-outer"]}],
+      "policies":[{"displayName":"A","state":"enabled","conditions":{"users":{"includeUsers":["All"],
+        "excludeUsers":["scanner-3f@contoso.com"]}}},{"displayName":"B","state":"disabled"}]})");
+    INFO(loaded.body);
+    REQUIRE(loaded.status == 200);
+    CHECK(body_of(graph_get(fixture, defaults, {}, token)).at("isEnabled").as_bool() == true);
+    HttpResponse first = graph_get(fixture, policies, {}, token);
+    const value page = body_of(first);
+    CHECK(page.at("value").size() == 1);
+    CHECK(page.at("value").at(0).at("conditions").at("users").at("excludeUsers").at(0).as_string() ==
+          "aaaa0001-0000-4000-8000-000000000001");
+    const HttpResponse second = graph_follow(fixture, next_link_of(first), token);
+    CHECK(body_of(second).at("value").at(0).at("displayName").as_string() == "B");
+    CHECK(next_link_of(second).empty());
+
+    std::set<std::string> seen;
+    HttpResponse member = graph_get(fixture, "/v1.0/users/aaaa0001-0000-4000-8000-000000000001/transitiveMemberOf", {},
+                                    token);
+    for (int pages = 0; pages < 5; ++pages) {
+        REQUIRE(member.status == 200);
+        const value body = body_of(member);
+        for (const value& row : body.at("value").as_array())
+            seen.insert(row.has_field("roleTemplateId") ? "role:" + row.at("roleTemplateId").as_string()
+                                                        : row.at("id").as_string());
+        if (next_link_of(member).empty()) break;
+        member = graph_follow(fixture, next_link_of(member), token);
+    }
+    CHECK(seen == std::set<std::string>{"g-inner", "g-outer", "role:r-1"});
+    CHECK(graph_get(fixture, "/v1.0/users/00000000-0000-0000-0000-00000000dead/transitiveMemberOf", {}, token).status ==
+          404);
+
+    fixture.control("POST", "/_sandbox/entra", R"({"premium":false})");
+    const HttpResponse unlicensed = graph_get(fixture, policies, {}, token);
+    CHECK(unlicensed.status == 403);
+    CHECK(graph_error_of(unlicensed).at("code").as_string() == "Authentication_RequestFromNonPremiumTenantOrB2CTenant");
+    fixture.set_faults(R"({"graph_missing_roles": ["Policy.Read.All", "GroupMember.Read.All", "Directory.Read.All"]})");
+    const std::string without = graph_token_for(fixture);
+    CHECK(graph_get(fixture, defaults, {}, without).status == 403);
+    CHECK(
+        graph_get(fixture, "/v1.0/users/aaaa0001-0000-4000-8000-000000000001/transitiveMemberOf", {}, without).status ==
+        403);
+    CHECK(fixture
+              .control("POST", "/_sandbox/entra", R"({"policies":[{"conditions":{"users":{"includeUsers":
+      ["nobody@contoso.com"]}}}]})")
+              .status == 400);
 }
 
 }  // namespace sandbox::test

@@ -262,7 +262,7 @@ TEST_CASE("a managed identity without the Exchange role is answered as such by E
     SECTION("exchange_role false") {
         configure(fixture, R"({"system_assigned":{"exchange_role":false}})");
         const std::string token = body_of(imds(fixture)).at("access_token").as_string();
-        CHECK(identity_token_claims(token).at("roles").size() == 5);  // the Graph roles only
+        CHECK(identity_token_claims(token).at("roles").size() == 7);  // the Graph roles only
         const HttpResponse refused = invoke_as(fixture, token);
         CHECK(refused.status == 403);
         CHECK(refused.body == std::string(4096, '\0'));

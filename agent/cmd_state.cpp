@@ -34,9 +34,9 @@ int run_state(CommandContext& context) {
     Journal destination = Journal::open(to);
     const Journal::Counts copied = source->copy_to(destination, context.clock.now());
     context.out << "Copied " << copied.runs << " runs, " << copied.changes << " changes, " << copied.exception_events
-                << " exception events, " << copied.drift << " drift records and " << copied.usage
-                << " usage records from " << printable(shown_location(from)) << " to " << printable(shown_location(to))
-                << "; the copy holds them all, row for row.\n"
+                << " exception events, " << copied.drift << " drift records, " << copied.usage << " usage records and "
+                << copied.notices << " owner notices from " << printable(shown_location(from)) << " to "
+                << printable(shown_location(to)) << "; the copy holds them all, row for row.\n"
                 << "Locks are not copied: point every runner at the new journal before the next apply.\n";
     return exit_ok;
 }

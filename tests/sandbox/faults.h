@@ -161,8 +161,8 @@ struct ManagedIdentityErrorFault {
 
 // The Graph application roles the app holds unless graph_missing_roles takes some away.
 inline const std::vector<std::string>& graph_application_roles() {
-    static const std::vector<std::string> roles = {"AuditLog.Read.All", "Directory.Read.All", "Reports.Read.All",
-                                                   "ReportSettings.Read.All", "Mail.Send", "Policy.Read.All",
+    static const std::vector<std::string> roles = {"AuditLog.Read.All",       "Directory.Read.All", "Reports.Read.All",
+                                                   "ReportSettings.Read.All", "Mail.Send",          "Policy.Read.All",
                                                    "GroupMember.Read.All"};
     return roles;
 }

@@ -141,8 +141,8 @@ TEST_CASE("Graph's scope earns a token for Graph with the app's Graph roles, the
     const value graph = claims_of(graph_token_for(fixture));
     CHECK(graph.at("aud").as_string() == "https://graph.microsoft.com");
     CHECK(role_names(graph) == std::vector<std::string>{"AuditLog.Read.All", "Directory.Read.All", "Reports.Read.All",
-                                                        "ReportSettings.Read.All", "Mail.Send",
-                                                        "Policy.Read.All", "GroupMember.Read.All"});
+                                                        "ReportSettings.Read.All", "Mail.Send", "Policy.Read.All",
+                                                        "GroupMember.Read.All"});
     CHECK(claims_of(graph_token_for(fixture, "00000003-0000-0000-c000-000000000000/.default")).at("aud").as_string() ==
           "https://graph.microsoft.com");
     const value own = claims_of(graph_token_for(fixture, kOrigin + "/.default"));

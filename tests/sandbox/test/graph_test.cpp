@@ -149,7 +149,7 @@ TEST_CASE("Graph's scope earns a token for Graph with the app's Graph roles, the
     CHECK(own.at("aud").as_string() == kOrigin);
     CHECK(role_names(own).front() == "Exchange.ManageAsApp");
     CHECK(role_names(own).at(1) == "SMTP.SendAsApp");
-    CHECK(role_names(own).size() == 7);
+    CHECK(role_names(own).size() == 9);
 
     fixture.set_faults(R"({"graph_missing_roles": ["auditlog.read.all", "Reports.Read.All"]})");
     CHECK(role_names(claims_of(graph_token_for(fixture))) ==

@@ -80,7 +80,7 @@ public:
     MailTransport& mail(const EmailNotifications& email) override {
         if (!mail_) {
             if (email.transport == MailTransportKind::graph) {
-                mail_ = make_graph_mail(*http_, graph_tokens(), settings_.graph_endpoint, longest_wait());
+                mail_ = make_graph_mail(*http_, graph_tokens(), settings_.graph_endpoint, retry_sleep());
             } else {
                 TokenSettings smtp = token_settings_of(settings_);
                 const std::string audience = smtp_token_audience(email.smtp_host, token_audience(smtp));
@@ -105,11 +105,13 @@ private:
                                                           [this] { return clock_.now(); });
         return *graph_tokens_;
     }
-    // The longest a throttled send waits for Graph, shortened with the other waits by
-    // AUTHGATE_RETRY_DELAY_MS for the fault tests.
-    std::chrono::milliseconds longest_wait() const {
-        return std::chrono::seconds(30) * exchange_settings_of(settings_).retry.first_delay.count() /
-               RetryPolicy{}.first_delay.count();
+    // Waits between retries, shortened in proportion with Exchange's by AUTHGATE_RETRY_DELAY_MS
+    // for the fault tests.
+    RetrySleep retry_sleep() const {
+        const std::chrono::milliseconds first = exchange_settings_of(settings_).retry.first_delay;
+        return [first](std::chrono::milliseconds wait) {
+            sleep_for(wait * first.count() / RetryPolicy{}.first_delay.count());
+        };
     }
 
     ConnectionSettings settings_;

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <ctime>
 #include <mutex>
-#include <thread>
 
 #include "connectors/graph_usage.h"
 #include "policies/printable.h"
@@ -78,9 +77,8 @@ bool contains(std::string_view text, std::string_view part) { return text.find(p
 
 class GraphMail : public MailTransport {
 public:
-    GraphMail(HttpTransport& http, TokenClient& tokens, std::string graph_endpoint,
-              std::chrono::milliseconds longest_wait)
-        : http_(http), tokens_(tokens), endpoint_(trim_slash(std::move(graph_endpoint))), longest_wait_(longest_wait) {}
+    GraphMail(HttpTransport& http, TokenClient& tokens, std::string graph_endpoint, RetrySleep sleep)
+        : http_(http), tokens_(tokens), endpoint_(trim_slash(std::move(graph_endpoint))), sleep_(std::move(sleep)) {}
 
     std::string name() const override { return "graph"; }
     std::string where() const override { return origin_of(endpoint_); }
@@ -150,7 +148,7 @@ public:
                         // An HTTP date or garbage: the backoff above.
                     }
                 }
-                std::this_thread::sleep_for(std::min(wait, longest_wait_));
+                sleep_(std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(30)));
                 continue;
             }
             throw refusal(response, message.from);
@@ -188,7 +186,7 @@ private:
     HttpTransport& http_;
     TokenClient& tokens_;
     std::string endpoint_;
-    std::chrono::milliseconds longest_wait_;
+    RetrySleep sleep_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -354,8 +352,8 @@ std::string make_message_id(const std::string& sender) {
 }
 
 std::unique_ptr<MailTransport> make_graph_mail(HttpTransport& http, TokenClient& tokens, std::string graph_endpoint,
-                                               std::chrono::milliseconds longest_wait) {
-    return std::make_unique<GraphMail>(http, tokens, std::move(graph_endpoint), longest_wait);
+                                               RetrySleep sleep) {
+    return std::make_unique<GraphMail>(http, tokens, std::move(graph_endpoint), std::move(sleep));
 }
 
 std::unique_ptr<MailTransport> make_smtp_mail(SmtpSettings settings, TokenClient& tokens) {

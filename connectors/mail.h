@@ -59,11 +59,11 @@ public:
 };
 
 // POST {graph}/v1.0/users/{sender}/sendMail with a Graph token from `tokens`: 202 is success.
-// Retries 429, 503 and 504 (at most three tries, honouring Retry-After up to `longest_wait`) and
-// once with a fresh token after 401; each try on a connection of its own, so that the HTTP
-// client never sends a message twice by itself.
+// Retries 429, 503 and 504 (at most three tries, honouring Retry-After up to 30 s; `sleep`
+// waits) and once with a fresh token after 401; each try on a connection of its own, so that
+// the HTTP client never sends a message twice by itself.
 std::unique_ptr<MailTransport> make_graph_mail(HttpTransport& http, TokenClient& tokens, std::string graph_endpoint,
-                                               std::chrono::milliseconds longest_wait = std::chrono::seconds(30));
+                                               RetrySleep sleep = sleep_for);
 
 struct SmtpSettings {
     std::string host;  // smtp.hve.mx.microsoft, smtp.office365.com

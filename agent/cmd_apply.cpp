@@ -227,7 +227,7 @@ int run_apply(CommandContext& context) {
         if (isatty(STDIN_FILENO)) {
             if (!confirmed(context, plan)) {
                 context.err << "Apply cancelled; nothing was changed.\n";
-                run.finish(RunOutcome::refused, "cancelled at the prompt");
+                run.finish(RunOutcome::declined, "declined at the prompt");
                 return exit_error;
             }
             // The answer may have come long after the plan: the lock may have gone to another

@@ -175,7 +175,7 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     // 4. What the journal remembers: drift, warnings once per threshold, expiries.
     record_lifecycle(journal, run.record().id, run.record().tenant, checked.state, now, notifier);
     record_drift(journal, run.record().tenant, plan, now, notifier);
-    const bool drift = !plan.changes.empty();
+    const bool drift = plan.has_drift();
 
     // 5. What this mode changes.
     Plan to_apply = plan;

@@ -107,8 +107,7 @@ int run_status(CommandContext& context) {
     out << "\nLast runs:\n";
     if (runs.empty()) out << "  none\n";
     for (const auto& run : runs)
-        out << "  #" << run.id << "  " << format_instant(run.started_at) << "  " << to_string(run.command)
-            << (run.mode == RunMode::none ? "" : " --mode " + std::string(to_string(run.mode))) << "  "
+        out << "  #" << run.id << "  " << format_instant(run.started_at) << "  " << run_command_line(run) << "  "
             << printable(run.display_tenant()) << "  " << to_string(run.outcome) << "  (" << run.applied << " applied, "
             << run.failed << " failed)\n";
     out << "\nOpen drift:\n";

@@ -64,16 +64,25 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
                 on_basic_policy.insert(fold_case(user.identity));
             }
 
-    std::vector<const Mailbox*> enabled, disabled;
+    const auto on_basic = [&](const Mailbox& mailbox) {
+        return on_basic_policy.count(fold_case(mailbox.external_directory_object_id)) ||
+               on_basic_policy.count(fold_case(mailbox.identity));
+    };
+    std::vector<const Mailbox*> enabled, disabled, basic_inheriting;
     for (const auto& mailbox : *live.mailboxes) {
         if (mailbox.smtp_auth_disabled == false) enabled.push_back(&mailbox);
         if (mailbox.smtp_auth_disabled == true) disabled.push_back(&mailbox);
+        // A user on the basic-auth policy whose mailbox inherits SMTP AUTH from an organization that
+        // has it on: an exception too (basic_auth), which needs no override while the switch stays on.
+        if (!mailbox.smtp_auth_disabled && !*live.org_smtp_auth_disabled && on_basic(mailbox))
+            basic_inheriting.push_back(&mailbox);
     }
     const auto by_address = [](const Mailbox* a, const Mailbox* b) {
         return a->primary_smtp_address < b->primary_smtp_address;
     };
     std::sort(enabled.begin(), enabled.end(), by_address);
     std::sort(disabled.begin(), disabled.end(), by_address);
+    std::sort(basic_inheriting.begin(), basic_inheriting.end(), by_address);
 
     std::ostringstream out;
     // Comments hold tenant text as inert escapes: a newline in a name must not write a TOML line.
@@ -124,19 +133,22 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
             for (const std::string& line : inheriting) out << "#   " << line << "\n";
         }
     }
-    if (!enabled.empty())
-        out << "\n# Mailboxes with SMTP AUTH explicitly enabled (SmtpClientAuthenticationDisabled = false).\n";
-    for (const Mailbox* mailbox : enabled) {
-        const bool basic = on_basic_policy.count(fold_case(mailbox->external_directory_object_id)) ||
-                           on_basic_policy.count(fold_case(mailbox->identity));
+    const auto write_exception = [&](const Mailbox& mailbox) {
         out << "\n[[smtp_auth.exception]]\n"
-            << "mailbox = " << quoted(mailbox->primary_smtp_address) << "\n"
+            << "mailbox = " << quoted(mailbox.primary_smtp_address) << "\n"
             << "owner = \"unknown\"                    # who answers for it: a person or team address\n"
             << "reason = " << quoted("imported from the tenant on " + today + "; say why it still needs SMTP AUTH")
             << "\n"
             << "expires = " << expires << "\n";
-        if (basic) out << "basic_auth = true                    # its user is on " << printable(*basic_policy) << "\n";
-    }
+        if (on_basic(mailbox))
+            out << "basic_auth = true                    # its user is on " << printable(*basic_policy) << "\n";
+    };
+    if (!enabled.empty())
+        out << "\n# Mailboxes with SMTP AUTH explicitly enabled (SmtpClientAuthenticationDisabled = false).\n";
+    for (const Mailbox* mailbox : enabled) write_exception(*mailbox);
+    if (!basic_inheriting.empty())
+        out << "\n# Users on the basic-auth policy whose mailboxes inherit SMTP AUTH from the organization.\n";
+    for (const Mailbox* mailbox : basic_inheriting) write_exception(*mailbox);
 
     for (const auto& policy : *live.policies) {
         if (policy.name == legacy_pseudo_policy) continue;

@@ -296,6 +296,10 @@ private:
                 plan_mailbox(*mailbox, std::nullopt, Phase::enforce, Reason::exception_expired, Action::update,
                              "exception expired " + exception.expires_text + " (" + exception_context(exception) + ")",
                              exception.source);
+            } else if (!mailbox->smtp_auth_disabled && org_enabled_after_plan()) {
+                // It inherits SMTP AUTH from an organization that has it on, and keeps it on: the
+                // exception holds without an override; the plan that turns the switch off grants it.
+                continue;
             } else {
                 plan_mailbox(*mailbox, false, Phase::grant, Reason::exception_active, Action::update,
                              "exception until " + exception.expires_text + " (" + exception_context(exception) + ")",

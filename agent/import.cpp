@@ -49,6 +49,8 @@ std::optional<std::string> basic_auth_policy(const LiveState& live) {
 
 }  // namespace
 
+int imported_max_days(int exception_days) { return std::max(180, exception_days + 1); }
+
 std::string import_desired_state(const LiveState& live, const ImportOptions& options) {
     const std::string today = format_date(options.now);
     const std::string expires = format_date(options.now + std::chrono::days{options.exception_days});
@@ -92,8 +94,13 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
         << "# org_disabled. Exceptions imported here expire " << expires << ".\n"
         << "version = 1\n\n"
         << "[tenant]\nid = " << quoted(options.tenant) << "\ncloud = " << quoted(std::string(to_string(options.cloud)))
-        << "\n\n"
-        << "[smtp_auth]\n"
+        << "\n\n";
+    if (!options.connection.empty()) {
+        out << "[connection]                           # as the import signed in; flags and environment override\n";
+        for (const auto& [key, value] : options.connection) out << key << " = " << quoted(value) << "\n";
+        out << "\n";
+    }
+    out << "[smtp_auth]\n"
         << "org_disabled = " << (*live.org_smtp_auth_disabled ? "true" : "false")
         << "                 # as the tenant has it today; the goal is true\n"
         << "unlisted_overrides = \"report\"       # report what is not declared here; \"revert\" once reviewed\n";
@@ -102,7 +109,7 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
         for (const Mailbox* mailbox : disabled) out << "  " << quoted(mailbox->primary_smtp_address) << ",\n";
         out << "]\n";
     }
-    out << "\n[exceptions]\nmax_days = " << std::max(180, options.exception_days) << "\n";
+    out << "\n[exceptions]\nmax_days = " << imported_max_days(options.exception_days) << "\n";
     if (basic_policy) out << "basic_auth_policy = " << quoted(*basic_policy) << "\n";
 
     std::unordered_map<Name, const MailboxUsage*> seen;

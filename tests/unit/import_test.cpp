@@ -81,3 +81,20 @@ TEST_CASE("import's comments hold tenant text inert: a newline in a policy name 
     CHECK_THAT(errors, Catch::Contains("contains a control character"));
     CHECK_THAT(errors, !Catch::Contains("org_disabled"));
 }
+
+TEST_CASE("an import with a long --exception-days validates, and names the connection it used", "[import]") {
+    const Instant now = *parse_instant("2026-11-22T10:00:00Z");
+    const std::string path = std::string(AUTHGATE_SOURCE_DIR) + "/examples/contoso/live.json";
+    const LiveState live = SnapshotConnector(path).read_live_state();
+    for (int days : {1, 179, 180, 365, 3649}) {
+        ImportOptions options{"contoso.onmicrosoft.com", Cloud::global, now, days};
+        options.connection = {{"app_id", "6f1c0e2a-0000-4000-8000-000000000001"}, {"credential", "certificate"}};
+        const std::string text = import_desired_state(live, options);
+        const LoadResult loaded = load_desired_state_text("imported.toml", text);
+        INFO(days);
+        CHECK_FALSE(loaded.diagnostics.has_errors());
+        CHECK_FALSE(validate(loaded.state, now).has_errors());
+        CHECK(loaded.state.connection.app_id == "6f1c0e2a-0000-4000-8000-000000000001");
+        CHECK(loaded.state.exception_settings.max_days == imported_max_days(days));
+    }
+}

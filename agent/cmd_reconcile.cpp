@@ -1,5 +1,6 @@
 // reconcile: the scheduled job. Each pass reads the tenant, records drift and the exception
 // lifecycle, and (by mode) enforces the desired state or only reverts expired exceptions.
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <ostream>
@@ -61,12 +62,34 @@ void record_lifecycle(Journal& journal, long long run_id, const std::string& ten
     }
 }
 
-void record_drift(Journal& journal, const std::string& tenant, const Plan& plan, Instant now, Notifier& notifier) {
+std::vector<DriftRecord> drift_of(const std::string& tenant, const std::vector<Change>& changes, Instant now) {
     std::vector<DriftRecord> drift;
-    for (const Change& change : plan.changes)
+    for (const Change& change : changes)
         drift.push_back({tenant, std::string(to_string(change.resource)), change.target, change.attribute,
                          value_text(change.after), value_text(change.before), now, now, std::nullopt});
-    const std::vector<DriftRecord> opened = journal.observe_drift(tenant, drift, now);
+    return drift;
+}
+
+// The drift this pass fixed is closed by it: what is still open is what it did not make.
+void close_fixed_drift(Journal& journal, const std::string& tenant, const Plan& plan, const ApplyResult& result,
+                       Instant now, Logger& logger) try {
+    std::vector<Change> left;
+    for (const Change& change : plan.changes) {
+        const bool made = std::any_of(result.changes.begin(), result.changes.end(), [&](const AppliedChange& applied) {
+            return (applied.outcome == ChangeStatus::verified || applied.outcome == ChangeStatus::applied) &&
+                   applied.change.resource == change.resource && applied.change.target == change.target &&
+                   applied.change.attribute == change.attribute;
+        });
+        if (!made) left.push_back(change);
+    }
+    journal.observe_drift(tenant, drift_of(tenant, left, now), now);
+} catch (const std::exception& error) {
+    // The changes are made and journalled; the next pass closes what this one could not.
+    logger.warn("journal", "the drift this pass fixed could not be closed", {{"error", error.what()}});
+}
+
+void record_drift(Journal& journal, const std::string& tenant, const Plan& plan, Instant now, Notifier& notifier) {
+    const std::vector<DriftRecord> opened = journal.observe_drift(tenant, drift_of(tenant, plan.changes, now), now);
     if (opened.empty()) return;
     std::string text = std::to_string(opened.size()) + (opened.size() == 1 ? " new drift: " : " new drifts: ");
     for (std::size_t i = 0; i < opened.size() && i < 5; ++i)
@@ -182,6 +205,16 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     std::erase_if(to_apply.changes, [&](const Change& change) { return !makes(mode, change); });
     if (to_apply.changes.empty()) {
         render_text(context.out, plan, stdout_style(values));
+        // What a run that changes the tenant would make of this plan, at this pass's time (--at:
+        // what tonight's run will do).
+        if (mode == ReconcileMode::report) {
+            for (ReconcileMode other : {ReconcileMode::enforce, ReconcileMode::expiry}) {
+                const auto made = std::count_if(plan.changes.begin(), plan.changes.end(),
+                                                [&](const Change& change) { return makes(other, change); });
+                context.out << "At " << format_instant(now) << ", reconcile --mode " << to_string(other)
+                            << " would make " << counted(static_cast<std::size_t>(made), "change") << ".\n";
+            }
+        }
         run.finish(RunOutcome::succeeded);
         pass.exit_code = drift && (mode == ReconcileMode::report || values.count("detailed-exitcode")) ? exit_changes
                                                                                                        : exit_ok;
@@ -201,6 +234,7 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     const auto apply_started = std::chrono::steady_clock::now();
     const JournalledResult applied_run = apply_journalled(to_apply, session->connector(), journalled);
     const ApplyResult& result = applied_run.apply;
+    close_fixed_drift(journal, run.record().tenant, plan, result, now, logger);
     // What the writes cost, as apply logs it; the journal's part is that of the whole pass so far.
     LogFields fields = traffic_fields(session->traffic(), apply_started);
     const Journal::Cost journal_cost = journal.cost();

@@ -193,7 +193,8 @@ JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, 
             return false;
         }
     };
-    context.out << "\nApplying " << plan.change_count() << " changes...\n";
+    context.out << "\nApplying " << plan.change_count() << (plan.change_count() == 1 ? " change" : " changes")
+                << "...\n";
     int sequence = 0;
     std::vector<bool> recorded(plan.changes.size(), false);
     ApplyHooks hooks;
@@ -278,14 +279,17 @@ JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, 
                                : result.succeeded() ? RunOutcome::succeeded
                                : run.applied > 0    ? RunOutcome::partial
                                                     : RunOutcome::failed;
-    const std::string error = result.succeeded()          ? ""
-                              : result.stopped            ? *result.stopped
-                              : result.verification_error ? *result.verification_error
-                                                          : std::to_string(run.failed) + " changes not made";
+    const std::string error = result.succeeded() ? ""
+                              : result.stopped   ? *result.stopped
+                              : result.verification_error
+                                  ? *result.verification_error
+                                  : std::to_string(run.failed) + (run.failed == 1 ? " change" : " changes") +
+                                        " not made";
     if (!journalled([&] { context.run.finish(settled, error); })) context.run.finish_unrecorded(settled, error);
     if (outcome.signal)
         context.err << "Interrupted by " << signal_name(outcome.signal) << ": " << run.applied << " of "
-                    << result.changes.size() << " changes were sent and accepted; the rest were not sent. "
+                    << result.changes.size() << (result.changes.size() == 1 ? " change was" : " changes were")
+                    << " sent and accepted; the rest were not sent. "
                     << "The journal records the run as interrupted.\n";
     if (outcome.journal_error)
         context.err << "error: the journal could not be written (" << printable(*outcome.journal_error)

@@ -260,7 +260,8 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
                           {{"mailbox", applied.change.target}});
     if (!applied_run.succeeded()) {
         notifier.send("failure", std::to_string(run.record().failed) + " of " + std::to_string(result.changes.size()) +
-                                     " changes were not made; see authgate history");
+                                     (result.changes.size() == 1 ? " change was" : " changes were") +
+                                     " not made; see authgate history");
         pass.failed = true;
         pass.exit_code = exit_error;
         return pass;

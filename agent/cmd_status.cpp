@@ -169,7 +169,10 @@ int run_status(CommandContext& context) {
         const auto expiry = expiry_of(exception.expires);
         out << "  " << printable(exception.mailbox) << "  owner " << printable(exception.owner) << "  expires "
             << printable(exception.expires);
-        if (expiry) out << "  (" << whole_days(now, *expiry) << " days left)";
+        if (expiry) {
+            const auto left = whole_days(now, *expiry);
+            out << "  (" << left << (left == 1 ? " day left)" : " days left)");
+        }
         out << "  [" << printable(name_of(exception.tenant)) << "]\n";
     }
     out << "\nLast runs:\n";

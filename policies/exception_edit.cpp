@@ -184,8 +184,10 @@ std::string unified_diff(const std::string& path, const std::string& before, con
     const auto range = [](std::size_t first, std::size_t count) {
         return std::to_string(count == 0 ? first : first + 1) + "," + std::to_string(count);
     };
-    std::string diff = "--- a/" + path + "\n+++ b/" + path + "\n@@ -" + range(start, a_end - start) + " +" +
-                       range(start, b_end - start) + " @@\n";
+    // git's a/ and b/ before a relative path; an absolute one as it is.
+    const bool absolute = !path.empty() && path.front() == '/';
+    std::string diff = "--- " + std::string(absolute ? "" : "a/") + path + "\n+++ " + (absolute ? "" : "b/") + path +
+                       "\n@@ -" + range(start, a_end - start) + " +" + range(start, b_end - start) + " @@\n";
     const auto line = [](char mark, std::string text) {
         if (text.empty() || text.back() != '\n') text += "\n\\ No newline at end of file\n";
         return std::string(1, mark) + text;

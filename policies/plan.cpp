@@ -149,13 +149,13 @@ std::optional<std::string> first_difference(const Plan& reviewed, const Plan& ma
             return "change " + std::to_string(i + 1) + " is " + change_text(*saved[i]) + " in the saved plan, but " +
                    change_text(*now[i]) + " in the plan made now";
     if (saved.size() > now.size())
-        return "the saved plan has " + std::to_string(saved.size()) + " changes, the plan made now " +
-               std::to_string(now.size()) + "; change " + std::to_string(now.size() + 1) + " is " +
-               change_text(*saved[now.size()]);
+        return "the saved plan has " + std::to_string(saved.size()) + (saved.size() == 1 ? " change" : " changes") +
+               ", the plan made now " + std::to_string(now.size()) + "; change " + std::to_string(now.size() + 1) +
+               " is " + change_text(*saved[now.size()]);
     if (now.size() > saved.size())
-        return "the plan made now has " + std::to_string(now.size()) + " changes, the saved plan " +
-               std::to_string(saved.size()) + "; change " + std::to_string(saved.size() + 1) + " is " +
-               change_text(*now[saved.size()]);
+        return "the plan made now has " + std::to_string(now.size()) + (now.size() == 1 ? " change" : " changes") +
+               ", the saved plan " + std::to_string(saved.size()) + "; change " + std::to_string(saved.size() + 1) +
+               " is " + change_text(*now[saved.size()]);
     return std::nullopt;
 }
 

@@ -592,3 +592,22 @@ TEST_CASE("a missing mailbox no plan change resembles is a warning naming the ne
     REQUIRE(strict.diagnostics.has_errors());
     CHECK_THAT(strict.diagnostics.all().at(0).message, Catch::EndsWith("[guardrails] missing_mailbox = \"error\""));
 }
+
+TEST_CASE("a change names the mailbox's display name, the TOML line behind it and the guardrail it is held to",
+          "[planner]") {
+    Mailbox scanner = mailbox("scanner", std::nullopt);
+    scanner.display_name = "Lobby Scanner";
+    const Plan plan =
+        plan_of(desired("[smtp_auth]\norg_disabled = true\nunlisted_overrides = \"revert\"\n"
+                        "[[smtp_auth.exception]]\nmailbox = \"scanner@contoso.com\"\nowner = \"it@contoso.com\"\n"
+                        "reason = \"r\"\nexpires = 2026-12-31\n[guardrails]\nmax_changes = 1\n"),
+                live(false, {scanner, mailbox("stray", false)}));
+    REQUIRE(plan.changes.size() == 3);  // the grant, the org switch, the stray's revert
+    CHECK(plan.changes[0].display_name == "Lobby Scanner");
+    CHECK(cmdlet_identity(plan.changes[0]) == "guid-scanner");
+    CHECK(plan.changes[0].source->line == 7);  // its [[smtp_auth.exception]]
+    CHECK(plan.changes[1].source->line == 5);  // org_disabled
+    CHECK(plan.changes[2].source->line == 6);  // unlisted_overrides, which says to revert it
+    CHECK(plan.max_changes == 1);
+    CHECK(plan.exceeds_max_changes());
+}

@@ -36,7 +36,7 @@ int run_plan(CommandContext& context) {
     add_color_option(options);
     const auto values = parse_options(context, options,
                                       "authgate plan -c PATH... [--snapshot FILE] [--at TIME] [--format FORMAT] "
-                                      "[--detailed-exitcode] [--out PLANFILE]");
+                                      "[--detailed-exitcode] [--out PLANFILE] [--link-base URL]");
     if (!values) return exit_ok;
     const CommandClock clock(*values, context.clock);
     const Instant now = clock.now();

@@ -62,32 +62,6 @@ void record_lifecycle(Journal& journal, long long run_id, const std::string& ten
     }
 }
 
-std::vector<DriftRecord> drift_of(const std::string& tenant, const std::vector<Change>& changes, Instant now) {
-    std::vector<DriftRecord> drift;
-    for (const Change& change : changes)
-        drift.push_back({tenant, std::string(to_string(change.resource)), change.target, change.attribute,
-                         value_text(change.after), value_text(change.before), now, now, std::nullopt});
-    return drift;
-}
-
-// The drift this pass fixed is closed by it: what is still open is what it did not make.
-void close_fixed_drift(Journal& journal, const std::string& tenant, const Plan& plan, const ApplyResult& result,
-                       Instant now, Logger& logger) try {
-    std::vector<Change> left;
-    for (const Change& change : plan.changes) {
-        const bool made = std::any_of(result.changes.begin(), result.changes.end(), [&](const AppliedChange& applied) {
-            return (applied.outcome == ChangeStatus::verified || applied.outcome == ChangeStatus::applied) &&
-                   applied.change.resource == change.resource && applied.change.target == change.target &&
-                   applied.change.attribute == change.attribute;
-        });
-        if (!made) left.push_back(change);
-    }
-    journal.observe_drift(tenant, drift_of(tenant, left, now), now);
-} catch (const std::exception& error) {
-    // The changes are made and journalled; the next pass closes what this one could not.
-    logger.warn("journal", "the drift this pass fixed could not be closed", {{"error", error.what()}});
-}
-
 void record_drift(Journal& journal, const std::string& tenant, const Plan& plan, Instant now, Notifier& notifier) {
     const std::vector<DriftRecord> opened = journal.observe_drift(tenant, drift_of(tenant, plan.changes, now), now);
     if (opened.empty()) return;
@@ -234,7 +208,7 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     const auto apply_started = std::chrono::steady_clock::now();
     const JournalledResult applied_run = apply_journalled(to_apply, session->connector(), journalled);
     const ApplyResult& result = applied_run.apply;
-    close_fixed_drift(journal, run.record().tenant, plan, result, now, logger);
+    close_fixed_drift(journal, run.record().tenant, plan, result, now, logger, DriftOpening::open_new);
     // What the writes cost, as apply logs it; the journal's part is that of the whole pass so far.
     LogFields fields = traffic_fields(session->traffic(), apply_started);
     const Journal::Cost journal_cost = journal.cost();

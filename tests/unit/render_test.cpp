@@ -1,9 +1,11 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
+#include "agent/github.h"
 #include "agent/render.h"
 #include "policies/loader.h"
 #include "policies/planner.h"
@@ -167,4 +169,34 @@ TEST_CASE("counts are pluralised and grouped", "[render]") {
     CHECK(counted(2, "entry", "entries") == "2 entries");
     CHECK(grouped(1234567) == "1,234,567");
     CHECK(grouped(999) == "999");
+}
+
+TEST_CASE("links come from --link-base or GitHub's variables, and only as plain https addresses", "[render]") {
+    const auto restore = [](const char* name, const char* old) {
+        if (old) ::setenv(name, old, 1);
+        else ::unsetenv(name);
+    };
+    const char* names[] = {"GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA", "GITHUB_WORKSPACE"};
+    std::vector<std::optional<std::string>> saved;
+    for (const char* name : names)
+        saved.push_back(std::getenv(name) ? std::optional<std::string>(std::getenv(name)) : std::nullopt);
+    ::setenv("GITHUB_SERVER_URL", "https://github.com", 1);
+    ::setenv("GITHUB_REPOSITORY", "contoso/policies", 1);
+    ::setenv("GITHUB_SHA", "0123abcd", 1);
+    ::setenv("GITHUB_WORKSPACE", "/work/checkout", 1);
+    const po::variables_map none;
+    SourceLinks links = source_links(none);
+    CHECK(links.base == "https://github.com/contoso/policies/blob/0123abcd");
+    CHECK(links.root == "/work/checkout");
+    CHECK(links.url({"/work/checkout/policies/it.toml", 4, 1}) ==
+          "https://github.com/contoso/policies/blob/0123abcd/policies/it.toml#L4");
+    CHECK_FALSE(links.url({"/elsewhere/it.toml", 4, 1}));
+    // Anything but a plain https:// address gives no links rather than a link that misleads.
+    ::setenv("GITHUB_SERVER_URL", "javascript:alert(1)//", 1);
+    CHECK(source_links(none).base.empty());
+    ::setenv("GITHUB_SERVER_URL", "https://github.com/x) [y](https://evil.example", 1);
+    CHECK(source_links(none).base.empty());
+    ::unsetenv("GITHUB_SHA");
+    CHECK(source_links(none).base.empty());
+    for (std::size_t i = 0; i < saved.size(); ++i) restore(names[i], saved[i] ? saved[i]->c_str() : nullptr);
 }

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -193,7 +194,8 @@ JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, 
             return false;
         }
     };
-    context.out << "\nApplying " << plan.change_count() << " changes...\n";
+    context.out << "\nApplying " << plan.change_count() << (plan.change_count() == 1 ? " change" : " changes")
+                << "...\n";
     int sequence = 0;
     std::vector<bool> recorded(plan.changes.size(), false);
     ApplyHooks hooks;
@@ -278,20 +280,59 @@ JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, 
                                : result.succeeded() ? RunOutcome::succeeded
                                : run.applied > 0    ? RunOutcome::partial
                                                     : RunOutcome::failed;
-    const std::string error = result.succeeded()          ? ""
-                              : result.stopped            ? *result.stopped
-                              : result.verification_error ? *result.verification_error
-                                                          : std::to_string(run.failed) + " changes not made";
+    const std::string error = result.succeeded() ? ""
+                              : result.stopped   ? *result.stopped
+                              : result.verification_error
+                                  ? *result.verification_error
+                                  : std::to_string(run.failed) + (run.failed == 1 ? " change" : " changes") +
+                                        " not made";
     if (!journalled([&] { context.run.finish(settled, error); })) context.run.finish_unrecorded(settled, error);
     if (outcome.signal)
         context.err << "Interrupted by " << signal_name(outcome.signal) << ": " << run.applied << " of "
-                    << result.changes.size() << " changes were sent and accepted; the rest were not sent. "
+                    << result.changes.size() << (result.changes.size() == 1 ? " change was" : " changes were")
+                    << " sent and accepted; the rest were not sent. "
                     << "The journal records the run as interrupted.\n";
     if (outcome.journal_error)
         context.err << "error: the journal could not be written (" << printable(*outcome.journal_error)
                     << "); no change was sent after that. The lines above say what was made; the journal may not "
                        "record all of it.\n";
     return outcome;
+}
+
+std::vector<DriftRecord> drift_of(const std::string& tenant, const std::vector<Change>& changes, Instant now) {
+    std::vector<DriftRecord> drift;
+    for (const Change& change : changes)
+        drift.push_back({tenant, std::string(to_string(change.resource)), change.target, change.attribute,
+                         value_text(change.after), value_text(change.before), now, now, std::nullopt});
+    return drift;
+}
+
+void close_fixed_drift(Journal& journal, const std::string& tenant, const Plan& plan, const ApplyResult& result,
+                       Instant now, Logger& logger, DriftOpening opening) try {
+    std::vector<Change> left;
+    for (const Change& change : plan.changes) {
+        const bool made = std::any_of(result.changes.begin(), result.changes.end(), [&](const AppliedChange& applied) {
+            return (applied.outcome == ChangeStatus::verified || applied.outcome == ChangeStatus::applied) &&
+                   applied.change.resource == change.resource && applied.change.target == change.target &&
+                   applied.change.attribute == change.attribute;
+        });
+        if (!made) left.push_back(change);
+    }
+    std::vector<DriftRecord> still = drift_of(tenant, left, now);
+    if (opening == DriftOpening::keep_open_only) {
+        const std::vector<DriftRecord> open = journal.open_drift(tenant);
+        if (open.empty()) return;
+        std::erase_if(still, [&](const DriftRecord& drift) {
+            return std::none_of(open.begin(), open.end(), [&](const DriftRecord& row) {
+                return row.resource == drift.resource && equals_ignoring_case(row.target, drift.target) &&
+                       row.attribute == drift.attribute;
+            });
+        });
+    }
+    journal.observe_drift(tenant, still, now);
+} catch (const std::exception& error) {
+    // The changes are made and journalled; the next run closes what this one could not.
+    logger.warn("journal", "the drift this run fixed could not be closed", {{"error", error.what()}});
 }
 
 }  // namespace authgate

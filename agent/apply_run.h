@@ -125,4 +125,12 @@ struct JournalledResult {
 // the run then reports what was made and never throws for it.
 JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, JournalledApply& context);
 
+// The plan's changes as the journal's drift rows of `tenant`, seen at `now`.
+std::vector<DriftRecord> drift_of(const std::string& tenant, const std::vector<Change>& changes, Instant now);
+// Drift that a run fixed is closed by that run: what stays open is what its plan holds and it did
+// not make. A reconcile opens that too (open_new); an apply only keeps open what was open already.
+enum class DriftOpening { open_new, keep_open_only };
+void close_fixed_drift(Journal& journal, const std::string& tenant, const Plan& plan, const ApplyResult& result,
+                       Instant now, Logger& logger, DriftOpening opening = DriftOpening::keep_open_only);
+
 }  // namespace authgate

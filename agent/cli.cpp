@@ -29,6 +29,7 @@ const std::vector<Command>& commands() {
         {"plan", "compare the desired state with the tenant and show the changes", run_plan},
         {"apply", "make the planned changes, then read them back to verify", run_apply},
         {"reconcile", "the scheduled job: record drift, revert expired exceptions, enforce", run_reconcile},
+        {"exception", "add, renew or remove an exception in the desired state, keeping its layout", run_exception},
         {"import", "write a desired state from the live tenant, to adopt authgate on it", run_import},
         {"snapshot", "save the live state in the snapshot format, for offline plans and evidence", run_snapshot},
         {"explain", "say whether a mailbox can use SMTP AUTH, and which setting decides it", run_explain},

@@ -227,7 +227,7 @@ int run_apply(CommandContext& context) {
         if (isatty(STDIN_FILENO)) {
             if (!confirmed(context, plan)) {
                 context.err << "Apply cancelled; nothing was changed.\n";
-                run.finish(RunOutcome::refused, "cancelled at the prompt");
+                run.finish(RunOutcome::declined, "declined at the prompt");
                 return exit_error;
             }
             // The answer may have come long after the plan: the lock may have gone to another
@@ -251,6 +251,7 @@ int run_apply(CommandContext& context) {
     JournalledApply journalled{run, context.out, context.err, nullptr, &progress, &interrupts};
     const auto apply_started = std::chrono::steady_clock::now();
     const JournalledResult result = apply_journalled(plan, session->connector(), journalled);
+    close_fixed_drift(journal, run.record().tenant, plan, result.apply, clock.now(), logger);
     LogFields fields = traffic_fields(session->traffic(), apply_started);
     fields.insert(fields.begin(), {{"changes", std::to_string(result.apply.changes.size())},
                                    {"write_seconds", seconds_text(result.apply.write_time)},

@@ -255,9 +255,15 @@ int run_explain(CommandContext& context) {
     out << "  organization  DefaultAuthenticationPolicy = " << policy_text(verdict.default_policy) << "\n\n";
     if (exception) {
         const long left = days_left(*exception, now);
-        out << "Exception: " << to_string(state_at(*exception, checked.state.exception_settings, now)) << ", expires "
-            << exception->expires_text << " (" << left << (left == 1 ? " day" : " days") << " left), owner "
-            << printable(exception->owner) << (exception->ticket ? ", " + printable(*exception->ticket) : "") << " ("
+        const ExceptionState state = state_at(*exception, checked.state.exception_settings, now);
+        // Said one way: an expired exception "expired" so many days ago, never "expires" with days left below 0.
+        if (state == ExceptionState::expired)
+            out << "Exception: expired " << exception->expires_text << " ("
+                << counted(static_cast<std::size_t>(-left), "day") << " ago), owner ";
+        else
+            out << "Exception: " << to_string(state) << ", expires " << exception->expires_text << " ("
+                << counted(static_cast<std::size_t>(left), "day") << " left), owner ";
+        out << printable(exception->owner) << (exception->ticket ? ", " + printable(*exception->ticket) : "") << " ("
             << to_string(exception->source) << ")\n\n";
     } else {
         out << "Exception: none in the desired state.\n\n";

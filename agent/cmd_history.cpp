@@ -65,8 +65,7 @@ int run_history(CommandContext& context) {
 
     if (runs.empty()) context.out << "No runs in the journal yet.\n";
     for (const auto& run : runs) {
-        context.out << "#" << run.id << "  " << format_instant(run.started_at) << "  " << to_string(run.command)
-                    << (run.mode == RunMode::none ? "" : " --mode " + std::string(to_string(run.mode))) << "  "
+        context.out << "#" << run.id << "  " << format_instant(run.started_at) << "  " << run_command_line(run) << "  "
                     << printable(run.display_tenant()) << "  " << to_string(run.outcome) << "  (" << run.planned
                     << " planned, " << run.applied << " applied, " << run.failed << " failed)\n";
         if (!run.error.empty()) context.out << "    " << printable(run.error) << "\n";

@@ -1,4 +1,6 @@
 // import: a desired state written from the live tenant, for migrating an existing tenant.
+#include <unistd.h>
+
 #include <filesystem>
 #include <ostream>
 
@@ -10,6 +12,9 @@
 #include "agent/options.h"
 #include "agent/state_options.h"
 #include "agent/usage_evidence.h"
+#include "policies/loader.h"
+#include "policies/printable.h"
+#include "policies/validate.h"
 
 namespace authgate {
 
@@ -28,9 +33,18 @@ int run_import(CommandContext& context) {
     if (!values->count("out")) throw UsageError("say where to write the desired state: --out FILE");
     const std::string path = (*values)["out"].as<std::string>();
     const int days = (*values)["exception-days"].as<int>();
-    if (days < 1 || days > 3650) throw UsageError("--exception-days must be from 1 to 3650");
-    if (std::filesystem::exists(path))
-        throw UsageError(path + " exists; import writes a new file and never overwrites one");
+    if (days < 1 || days > 3649) throw UsageError("--exception-days must be from 1 to 3649");
+    // Said before the tenant is read: why the file cannot be written.
+    std::error_code error;
+    if (std::filesystem::exists(path, error) || std::filesystem::is_symlink(path, error))
+        throw UsageError("cannot write " + path + ": it exists; import writes a new file and never overwrites one");
+    const std::filesystem::path folder = std::filesystem::path(path).has_parent_path()
+                                             ? std::filesystem::path(path).parent_path()
+                                             : std::filesystem::path(".");
+    if (!std::filesystem::is_directory(folder, error))
+        throw UsageError("cannot write " + path + ": the folder " + folder.string() + " does not exist");
+    if (::access(folder.c_str(), W_OK) != 0)
+        throw UsageError("cannot write " + path + ": no permission to write in " + folder.string());
 
     // The connection comes from -c when given (its [tenant] and [connection]), else from flags and environment.
     const Instant now = context.clock.now();
@@ -70,13 +84,39 @@ int run_import(CommandContext& context) {
         report_unreadable(context.err, error, "nothing was written");
         return exit_error;
     }
+    // [connection] as signed in: what plan -c needs to read the same tenant (no secret).
+    const auto absolute = [](const std::string& file) { return std::filesystem::absolute(file).string(); };
+    if (!settings.app_id.empty()) import.connection.emplace_back("app_id", settings.app_id);
+    import.connection.emplace_back("credential", std::string(to_string(settings.credential)));
+    if (!settings.certificate.empty()) {
+        import.connection.emplace_back("certificate", absolute(settings.certificate));
+        import.connection.emplace_back("certificate_password_env", settings.certificate_password_env);
+    }
+    if (!settings.login_endpoint.empty()) import.connection.emplace_back("login_endpoint", settings.login_endpoint);
+    if (!settings.exchange_endpoint.empty())
+        import.connection.emplace_back("exchange_endpoint", settings.exchange_endpoint);
+    if (settings.ca_bundle) import.connection.emplace_back("ca_bundle", absolute(*settings.ca_bundle));
     const std::string text = import_desired_state(live, import);
+    // What is written must load and validate as plan will read it.
+    const LoadResult written = load_desired_state_text(path, text);
+    Diagnostics checks = written.diagnostics;
+    checks.append(validate(written.state, now));
+    if (checks.has_errors()) {
+        print_diagnostics(context.err, checks);
+        context.err << "error: the imported desired state does not validate; nothing was written\n";
+        return exit_error;
+    }
     write_file_atomically(path, [&](std::ostream& out) { out << text; });
     std::size_t overrides = 0;
     for (const auto& mailbox : *live.mailboxes) overrides += mailbox.smtp_auth_disabled.has_value();
+    const std::size_t exceptions = written.state.smtp_auth ? written.state.smtp_auth->exceptions.size() : 0;
+    const std::size_t denied = written.state.smtp_auth ? written.state.smtp_auth->deny.size() : 0;
     context.out << "Wrote " << path << " from " << settings.tenant << ": " << overrides
                 << " explicit mailbox overrides to review, " << live.policies->size()
-                << " authentication policies. Run authgate plan -c " << path << " next.\n";
+                << " authentication policies. It holds " << counted(exceptions, "exception") << ", "
+                << counted(denied, "deny entry", "deny entries") << " and "
+                << counted(written.state.policies.size(), "authentication policy", "authentication policies")
+                << ". Run authgate plan -c " << path << " next.\n";
     return exit_ok;
 }
 

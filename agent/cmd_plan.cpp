@@ -27,16 +27,17 @@ int run_plan(CommandContext& context) {
                           "read the live state from this snapshot file instead of the tenant")(
         "at", po::value<std::string>(), "plan as at this time (RFC 3339), not now")("format", po::value<std::string>(),
                                                                                     "text (default), markdown or json")(
-        "detailed-exitcode", "exit 2 when there are changes to make")(
+        "detailed-exitcode", "exit 2 when there is drift: changes to make or overrides to report")(
         "out", po::value<std::string>(), "also save the plan, for authgate apply PLANFILE");
     add_usage_options(options, true);
     add_connection_options(options);
     add_state_option(options);
     add_github_option(options);
+    add_link_base_option(options);
     add_color_option(options);
     const auto values = parse_options(context, options,
                                       "authgate plan -c PATH... [--snapshot FILE] [--at TIME] [--format FORMAT] "
-                                      "[--detailed-exitcode] [--out PLANFILE]");
+                                      "[--detailed-exitcode] [--out PLANFILE] [--link-base URL]");
     if (!values) return exit_ok;
     const CommandClock clock(*values, context.clock);
     const Instant now = clock.now();
@@ -115,7 +116,8 @@ int run_plan(CommandContext& context) {
             plan.warnings.push_back(std::move(*warning));
     prepend_warnings(plan, checked.diagnostics);
 
-    render_plan(context.out, plan, format, stdout_style(*values));
+    const SourceLinks links = source_links(*values);
+    render_plan(context.out, plan, format, stdout_style(*values), links);
     if (refused.has_errors()) {
         print_diagnostics(context.err, refused);
         if (github) annotate(context.err, refused.all());
@@ -124,7 +126,7 @@ int run_plan(CommandContext& context) {
     }
     if (github) {
         annotate(context.err, plan.warnings);
-        append_step_summary(plan);
+        append_step_summary(plan, links);
     }
     if (values->count("out")) {
         const std::string path = (*values)["out"].as<std::string>();
@@ -136,7 +138,7 @@ int run_plan(CommandContext& context) {
             write_saved_plan(out, {plan, settings, checked.state.guardrails.max_changes, desired_state_paths(*values)});
         });
     }
-    return values->count("detailed-exitcode") && plan.change_count() > 0 ? exit_changes : exit_ok;
+    return values->count("detailed-exitcode") && plan.has_drift() ? exit_changes : exit_ok;
 }
 
 }  // namespace authgate

@@ -1,5 +1,6 @@
 // reconcile: the scheduled job. Each pass reads the tenant, records drift and the exception
 // lifecycle, and (by mode) enforces the desired state or only reverts expired exceptions.
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <ostream>
@@ -60,11 +61,7 @@ void record_lifecycle(Journal& journal, long long run_id, const std::string& ten
 }
 
 void record_drift(Journal& journal, const std::string& tenant, const Plan& plan, Instant now, Notifier& notifier) {
-    std::vector<DriftRecord> drift;
-    for (const Change& change : plan.changes)
-        drift.push_back({tenant, std::string(to_string(change.resource)), change.target, change.attribute,
-                         value_text(change.after), value_text(change.before), now, now, std::nullopt});
-    const std::vector<DriftRecord> opened = journal.observe_drift(tenant, drift, now);
+    const std::vector<DriftRecord> opened = journal.observe_drift(tenant, drift_of(tenant, plan.changes, now), now);
     if (opened.empty()) return;
     std::string text = std::to_string(opened.size()) + (opened.size() == 1 ? " new drift: " : " new drifts: ");
     for (std::size_t i = 0; i < opened.size() && i < 5; ++i)
@@ -178,13 +175,23 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     // 4. What the journal remembers: drift, warnings once per threshold, expiries.
     record_lifecycle(journal, run.record().id, run.record().tenant, checked.state, now, notifier);
     record_drift(journal, run.record().tenant, plan, now, notifier);
-    const bool drift = !plan.changes.empty();
+    const bool drift = plan.has_drift();
 
     // 5. What this mode changes.
     Plan to_apply = plan;
     std::erase_if(to_apply.changes, [&](const Change& change) { return !makes(mode, change); });
     if (to_apply.changes.empty()) {
         render_text(context.out, plan, stdout_style(values));
+        // What a run that changes the tenant would make of this plan, at this pass's time (--at:
+        // what tonight's run will do).
+        if (mode == ReconcileMode::report) {
+            for (ReconcileMode other : {ReconcileMode::enforce, ReconcileMode::expiry}) {
+                const auto made = std::count_if(plan.changes.begin(), plan.changes.end(),
+                                                [&](const Change& change) { return makes(other, change); });
+                context.out << "At " << format_instant(now) << ", reconcile --mode " << to_string(other)
+                            << " would make " << counted(static_cast<std::size_t>(made), "change") << ".\n";
+            }
+        }
         notify_owners_of({});
         run.finish(RunOutcome::succeeded);
         pass.exit_code = drift && (mode == ReconcileMode::report || values.count("detailed-exitcode")) ? exit_changes
@@ -209,6 +216,7 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     const auto apply_started = std::chrono::steady_clock::now();
     const JournalledResult applied_run = apply_journalled(to_apply, session->connector(), journalled);
     const ApplyResult& result = applied_run.apply;
+    close_fixed_drift(journal, run.record().tenant, plan, result, now, logger, DriftOpening::open_new);
     // What the writes cost, as apply logs it; the journal's part is that of the whole pass so far.
     LogFields fields = traffic_fields(session->traffic(), apply_started);
     const Journal::Cost journal_cost = journal.cost();
@@ -238,7 +246,8 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     notify_owners_of(reverted);
     if (!applied_run.succeeded()) {
         notifier.send("failure", std::to_string(run.record().failed) + " of " + std::to_string(result.changes.size()) +
-                                     " changes were not made; see authgate history");
+                                     (result.changes.size() == 1 ? " change was" : " changes were") +
+                                     " not made; see authgate history");
         pass.failed = true;
         pass.exit_code = exit_error;
         return pass;

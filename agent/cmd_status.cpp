@@ -9,6 +9,7 @@
 #include "agent/state_options.h"
 #include "policies/lifecycle.h"
 #include "policies/printable.h"
+#include "policies/usage.h"
 #include "state/journal.h"
 
 namespace authgate {
@@ -19,8 +20,11 @@ int run_status(CommandContext& context) {
         "at", po::value<std::string>(), "count days left as at this time (RFC 3339), not now");
     add_state_option(options);
     add_tenant_filter_option(options);
+    options.add_options()("config,c", po::value<std::vector<std::string>>()->composing()->multitoken(),
+                          "also list the exceptions the desired state declares, in force or not, with their use");
     const auto values = parse_options(
-        context, options, "authgate status [--format text|json] [--state PATH|URI] [--tenant TENANT] [--at TIME]");
+        context, options,
+        "authgate status [-c PATH...] [--format text|json] [--state PATH|URI] [--tenant TENANT] [--at TIME]");
     if (!values) return exit_ok;
     const ReportFormat format = report_format(*values);
     // A read-only command creates no journal: none yet means nothing has been done here.
@@ -30,6 +34,36 @@ int run_status(CommandContext& context) {
     const Instant now = CommandClock(*values, context.clock).now();
     const auto tenant = tenant_filter(journal, *values);
     const auto exceptions = journal.granted_exceptions(tenant);
+    // The desired state's exceptions (-c), judged now, with the use the journal recorded of each.
+    struct Declared {
+        const Exception* exception;
+        ExceptionState state;
+        long days_left;
+        long long messages = 0;
+        std::optional<Instant> last_seen = std::nullopt;
+    };
+    std::vector<Declared> declared;
+    CheckedDesiredState desired;
+    if (values->count("config")) {
+        desired = load_and_validate(desired_state_paths(*values), now);
+        if (desired.diagnostics.has_errors()) {
+            print_diagnostics(context.err, desired.diagnostics);
+            return exit_error;
+        }
+        const std::string key = tenant ? *tenant : journal.key_of(desired.state.tenant ? desired.state.tenant->id : "");
+        const auto observed = journal.usage(key);
+        if (desired.state.smtp_auth)
+            for (const Exception& exception : desired.state.smtp_auth->exceptions) {
+                Declared entry{&exception, state_at(exception, desired.state.exception_settings, now),
+                               days_left(exception, now), 0, std::nullopt};
+                for (const UsageObservation& use : observed)
+                    if (equals_ignoring_case(use.address, exception.mailbox)) {
+                        entry.messages += use.messages;
+                        if (!entry.last_seen || use.last_seen > *entry.last_seen) entry.last_seen = use.last_seen;
+                    }
+                declared.push_back(entry);
+            }
+    }
     const auto runs = journal.runs(10, tenant);
     const auto tenants = tenant ? std::vector<std::string>{*tenant} : journal.tenants();
     // The journal keys tenants by GUID; people know them by the name they gave.
@@ -56,6 +90,24 @@ int run_status(CommandContext& context) {
             list[i++] = entry;
         }
         report["exceptions"] = list;
+        if (values->count("config")) {
+            value desired_list = value::array();
+            i = 0;
+            for (const Declared& entry : declared) {
+                value item = value::object(true);
+                item["mailbox"] = value::string(entry.exception->mailbox);
+                item["owner"] = value::string(entry.exception->owner);
+                item["expires"] = value::string(entry.exception->expires_text);
+                item["state"] = value::string(std::string(to_string(entry.state)));
+                item["days_left"] = value::number(static_cast<int64_t>(entry.days_left));
+                item["file"] = value::string(entry.exception->source.file);
+                item["line"] = value::number(entry.exception->source.line);
+                item["messages"] = value::number(static_cast<int64_t>(entry.messages));
+                item["last_seen"] = entry.last_seen ? value::string(format_instant(*entry.last_seen)) : value::null();
+                desired_list[i++] = item;
+            }
+            report["desired_exceptions"] = desired_list;
+        }
         value run_list = value::array();
         i = 0;
         for (const auto& run : runs) {
@@ -95,20 +147,38 @@ int run_status(CommandContext& context) {
     }
 
     std::ostream& out = context.out;
+    if (values->count("config")) {
+        out << "Exceptions in the desired state (" << declared.size() << "):\n";
+        if (declared.empty()) out << "  none\n";
+        for (const Declared& entry : declared) {
+            out << "  " << printable(entry.exception->mailbox) << "  owner " << printable(entry.exception->owner)
+                << "  expires " << printable(entry.exception->expires_text) << "  " << to_string(entry.state);
+            if (entry.state == ExceptionState::expired) out << " " << counted(-entry.days_left, "day") << " ago";
+            else out << ", " << counted(entry.days_left, "day") << " left";
+            out << "  ";
+            if (entry.last_seen)
+                out << "used: " << counted(entry.messages, "message") << ", last " << format_instant(*entry.last_seen);
+            else out << "no use recorded";
+            out << "  (" << printable(entry.exception->source.file) << ":" << entry.exception->source.line << ")\n";
+        }
+        out << "\n";
+    }
     out << "Exceptions in force (" << exceptions.size() << "):\n";
     if (exceptions.empty()) out << "  none granted by authgate\n";
     for (const auto& exception : exceptions) {
         const auto expiry = expiry_of(exception.expires);
         out << "  " << printable(exception.mailbox) << "  owner " << printable(exception.owner) << "  expires "
             << printable(exception.expires);
-        if (expiry) out << "  (" << whole_days(now, *expiry) << " days left)";
+        if (expiry) {
+            const auto left = whole_days(now, *expiry);
+            out << "  (" << left << (left == 1 ? " day left)" : " days left)");
+        }
         out << "  [" << printable(name_of(exception.tenant)) << "]\n";
     }
     out << "\nLast runs:\n";
     if (runs.empty()) out << "  none\n";
     for (const auto& run : runs)
-        out << "  #" << run.id << "  " << format_instant(run.started_at) << "  " << to_string(run.command)
-            << (run.mode == RunMode::none ? "" : " --mode " + std::string(to_string(run.mode))) << "  "
+        out << "  #" << run.id << "  " << format_instant(run.started_at) << "  " << run_command_line(run) << "  "
             << printable(run.display_tenant()) << "  " << to_string(run.outcome) << "  (" << run.applied << " applied, "
             << run.failed << " failed)\n";
     out << "\nOpen drift:\n";

@@ -34,8 +34,10 @@ std::string standing_of(const DesiredState& desired, const MailboxUsage& usage, 
             if (!(exception.mailbox == usage.mailbox)) continue;
             const ExceptionState state = state_at(exception, desired.exception_settings, now);
             std::string text = "exception " + std::string(to_string(state)) + " (owner " + exception.owner + ", ";
-            text += state == ExceptionState::expired ? "expired " + exception.expires_text
-                                                     : std::to_string(days_left(exception, now)) + " days left";
+            text += state == ExceptionState::expired
+                        ? "expired " + exception.expires_text
+                        : std::to_string(days_left(exception, now)) +
+                              (days_left(exception, now) == 1 ? " day left" : " days left");
             return text + (exception.basic_auth ? ", basic_auth" : "") + ")";
         }
         for (const auto& denied : desired.smtp_auth->deny)

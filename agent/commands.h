@@ -21,6 +21,7 @@ int run_snapshot(CommandContext& context);
 int run_import(CommandContext& context);
 int run_version(CommandContext& context);
 int run_doctor(CommandContext& context);
+int run_exception(CommandContext& context);
 
 // The first phase of every command that reads a desired state: load, then validate at `now`
 // (max_days from `granted_at` when given; see validate()).

@@ -13,11 +13,12 @@
 
 namespace authgate {
 
-void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write, FileMode mode) {
     const auto fail = [&](const std::string& why) { return FileError("cannot write", path, why); };
     // Only a regular file is replaced: never a link (whatever it points at), a folder or a device.
     struct stat existing {};
-    if (::lstat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode))
+    const bool exists = ::lstat(path.c_str(), &existing) == 0;
+    if (exists && !S_ISREG(existing.st_mode))
         throw fail(S_ISLNK(existing.st_mode) ? "it is a symbolic link, which authgate does not replace or follow"
                                              : "it is not a regular file");
     std::ostringstream text;
@@ -39,7 +40,9 @@ void write_file_atomically(const std::string& path, const std::function<void(std
         if (n <= 0) break;
         written += static_cast<std::size_t>(n);
     }
-    const bool complete = written == content.size() && ::fsync(fd) == 0;
+    bool complete = written == content.size();
+    if (complete && mode == FileMode::keep && exists) complete = ::fchmod(fd, existing.st_mode & 07777) == 0;
+    complete = complete && ::fsync(fd) == 0;
     const int error = errno;
     ::close(fd);
     if (!complete) {

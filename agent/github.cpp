@@ -1,9 +1,12 @@
 #include "agent/github.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "agent/render.h"
 
@@ -24,7 +27,48 @@ std::string escape(const std::string& text, bool property) {
     return out;
 }
 
+std::string variable(const char* name) {
+    const char* value = std::getenv(name);
+    return value ? value : "";
+}
+
+// An https:// address with nothing that could end a Markdown link or hide in one.
+bool plain_https(const std::string& url) {
+    if (url.rfind("https://", 0) != 0 || url.size() <= 8) return false;
+    return std::all_of(url.begin(), url.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte > 0x20 && byte < 0x7f && std::string_view("<>()[]\"'`\\ {}|^").find(c) == std::string_view::npos;
+    });
+}
+
 }  // namespace
+
+void add_link_base_option(po::options_description& options) {
+    options.add_options()("link-base", po::value<std::string>(),
+                          "link each change of a Markdown plan to its TOML line under this address, e.g. "
+                          "https://github.com/OWNER/REPO/blob/COMMIT (default: from GITHUB_SERVER_URL, "
+                          "GITHUB_REPOSITORY and GITHUB_SHA)");
+}
+
+SourceLinks source_links(const po::variables_map& values) {
+    SourceLinks links;
+    std::error_code error;
+    const std::string here = std::filesystem::current_path(error).string();
+    if (values.count("link-base")) {
+        links.base = values["link-base"].as<std::string>();
+        links.root = here;
+    } else {
+        const std::string server = variable("GITHUB_SERVER_URL"), repository = variable("GITHUB_REPOSITORY"),
+                          sha = variable("GITHUB_SHA");
+        if (server.empty() || repository.empty() || sha.empty()) return {};
+        links.base = server + "/" + repository + "/blob/" + sha;
+        const std::string workspace = variable("GITHUB_WORKSPACE");
+        links.root = workspace.empty() ? here : workspace;
+    }
+    while (!links.base.empty() && links.base.back() == '/') links.base.pop_back();
+    if (!plain_https(links.base) || links.root.empty()) return {};
+    return links;
+}
 
 void add_github_option(po::options_description& options) {
     options.add_options()("github", "GitHub Actions annotations and job summary (also when GITHUB_ACTIONS=true)");
@@ -49,11 +93,11 @@ void annotate(std::ostream& err, const std::vector<Diagnostic>& diagnostics) {
     }
 }
 
-void append_step_summary(const Plan& plan) {
+void append_step_summary(const Plan& plan, const SourceLinks& links) {
     const char* path = std::getenv("GITHUB_STEP_SUMMARY");
     if (!path || !*path) return;
     std::ofstream summary(path, std::ios::app);
-    render_markdown(summary, plan);
+    render_markdown(summary, plan, links);
     summary << "\n";
 }
 

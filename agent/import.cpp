@@ -49,6 +49,8 @@ std::optional<std::string> basic_auth_policy(const LiveState& live) {
 
 }  // namespace
 
+int imported_max_days(int exception_days) { return std::max(180, exception_days + 1); }
+
 std::string import_desired_state(const LiveState& live, const ImportOptions& options) {
     const std::string today = format_date(options.now);
     const std::string expires = format_date(options.now + std::chrono::days{options.exception_days});
@@ -64,16 +66,25 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
                 on_basic_policy.insert(fold_case(user.identity));
             }
 
-    std::vector<const Mailbox*> enabled, disabled;
+    const auto on_basic = [&](const Mailbox& mailbox) {
+        return on_basic_policy.count(fold_case(mailbox.external_directory_object_id)) ||
+               on_basic_policy.count(fold_case(mailbox.identity));
+    };
+    std::vector<const Mailbox*> enabled, disabled, basic_inheriting;
     for (const auto& mailbox : *live.mailboxes) {
         if (mailbox.smtp_auth_disabled == false) enabled.push_back(&mailbox);
         if (mailbox.smtp_auth_disabled == true) disabled.push_back(&mailbox);
+        // A user on the basic-auth policy whose mailbox inherits SMTP AUTH from an organization that
+        // has it on: an exception too (basic_auth), which needs no override while the switch stays on.
+        if (!mailbox.smtp_auth_disabled && !*live.org_smtp_auth_disabled && on_basic(mailbox))
+            basic_inheriting.push_back(&mailbox);
     }
     const auto by_address = [](const Mailbox* a, const Mailbox* b) {
         return a->primary_smtp_address < b->primary_smtp_address;
     };
     std::sort(enabled.begin(), enabled.end(), by_address);
     std::sort(disabled.begin(), disabled.end(), by_address);
+    std::sort(basic_inheriting.begin(), basic_inheriting.end(), by_address);
 
     std::ostringstream out;
     // Comments hold tenant text as inert escapes: a newline in a name must not write a TOML line.
@@ -83,8 +94,13 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
         << "# org_disabled. Exceptions imported here expire " << expires << ".\n"
         << "version = 1\n\n"
         << "[tenant]\nid = " << quoted(options.tenant) << "\ncloud = " << quoted(std::string(to_string(options.cloud)))
-        << "\n\n"
-        << "[smtp_auth]\n"
+        << "\n\n";
+    if (!options.connection.empty()) {
+        out << "[connection]                           # as the import signed in; flags and environment override\n";
+        for (const auto& [key, value] : options.connection) out << key << " = " << quoted(value) << "\n";
+        out << "\n";
+    }
+    out << "[smtp_auth]\n"
         << "org_disabled = " << (*live.org_smtp_auth_disabled ? "true" : "false")
         << "                 # as the tenant has it today; the goal is true\n"
         << "unlisted_overrides = \"report\"       # report what is not declared here; \"revert\" once reviewed\n";
@@ -93,7 +109,7 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
         for (const Mailbox* mailbox : disabled) out << "  " << quoted(mailbox->primary_smtp_address) << ",\n";
         out << "]\n";
     }
-    out << "\n[exceptions]\nmax_days = " << std::max(180, options.exception_days) << "\n";
+    out << "\n[exceptions]\nmax_days = " << imported_max_days(options.exception_days) << "\n";
     if (basic_policy) out << "basic_auth_policy = " << quoted(*basic_policy) << "\n";
 
     std::unordered_map<Name, const MailboxUsage*> seen;
@@ -124,19 +140,22 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
             for (const std::string& line : inheriting) out << "#   " << line << "\n";
         }
     }
-    if (!enabled.empty())
-        out << "\n# Mailboxes with SMTP AUTH explicitly enabled (SmtpClientAuthenticationDisabled = false).\n";
-    for (const Mailbox* mailbox : enabled) {
-        const bool basic = on_basic_policy.count(fold_case(mailbox->external_directory_object_id)) ||
-                           on_basic_policy.count(fold_case(mailbox->identity));
+    const auto write_exception = [&](const Mailbox& mailbox) {
         out << "\n[[smtp_auth.exception]]\n"
-            << "mailbox = " << quoted(mailbox->primary_smtp_address) << "\n"
+            << "mailbox = " << quoted(mailbox.primary_smtp_address) << "\n"
             << "owner = \"unknown\"                    # who answers for it: a person or team address\n"
             << "reason = " << quoted("imported from the tenant on " + today + "; say why it still needs SMTP AUTH")
             << "\n"
             << "expires = " << expires << "\n";
-        if (basic) out << "basic_auth = true                    # its user is on " << printable(*basic_policy) << "\n";
-    }
+        if (on_basic(mailbox))
+            out << "basic_auth = true                    # its user is on " << printable(*basic_policy) << "\n";
+    };
+    if (!enabled.empty())
+        out << "\n# Mailboxes with SMTP AUTH explicitly enabled (SmtpClientAuthenticationDisabled = false).\n";
+    for (const Mailbox* mailbox : enabled) write_exception(*mailbox);
+    if (!basic_inheriting.empty())
+        out << "\n# Users on the basic-auth policy whose mailboxes inherit SMTP AUTH from the organization.\n";
+    for (const Mailbox* mailbox : basic_inheriting) write_exception(*mailbox);
 
     for (const auto& policy : *live.policies) {
         if (policy.name == legacy_pseudo_policy) continue;

@@ -20,7 +20,14 @@ struct ImportOptions {
     // candidate. nullopt: every override is proposed.
     std::optional<std::vector<MailboxUsage>> used = std::nullopt;
     int used_days = 0;
+    // [connection]: the settings the import signed in with (key and value), so that plan -c reads
+    // the same tenant the same way; none when empty.
+    std::vector<std::pair<std::string, std::string>> connection = {};
 };
+
+// [exceptions] max_days that admits exceptions written to expire `exception_days` from now: a
+// date holds through its whole day, so one day more.
+int imported_max_days(int exception_days);
 
 // Needs every part of the live state; the caller has checked that.
 std::string import_desired_state(const LiveState& live, const ImportOptions& options);

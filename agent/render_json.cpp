@@ -22,6 +22,9 @@ value to_json(const Change& change) {
     value json = value::object(true);
     json["resource"] = value::string(std::string(to_string(change.resource)));
     json["target"] = value::string(change.target);
+    const std::string identity = cmdlet_identity(change);
+    json["identity"] = identity.empty() ? value::null() : value::string(identity);
+    json["display_name"] = change.display_name.empty() ? value::null() : value::string(change.display_name);
     json["attribute"] = value::string(change.attribute);
     json["action"] = value::string(std::string(to_string(change.action)));
     json["before"] = authgate::to_json<value>(change.before);
@@ -67,6 +70,10 @@ value plan_to_json(const Plan& plan) {
     summary["report"] = value::number(static_cast<uint64_t>(plan.report_count()));
     summary["skipped"] = value::number(static_cast<uint64_t>(plan.skipped.size()));
     summary["warnings"] = value::number(static_cast<uint64_t>(plan.warnings.size()));
+    if (plan.max_changes > 0) {
+        summary["max_changes"] = value::number(plan.max_changes);
+        summary["exceeds_max_changes"] = value::boolean(plan.exceeds_max_changes());
+    }
     json["summary"] = summary;
 
     value changes = value::array(plan.changes.size());
@@ -184,6 +191,7 @@ value snapshot_json(const LiveState& live) {
             m["Guid"] = value::string(mailbox.guid);
             m["ExternalDirectoryObjectId"] = value::string(mailbox.external_directory_object_id);
             m["PrimarySmtpAddress"] = value::string(mailbox.primary_smtp_address);
+            if (!mailbox.display_name.empty()) m["DisplayName"] = value::string(mailbox.display_name);
             m["SmtpClientAuthenticationDisabled"] =
                 mailbox.smtp_auth_disabled ? value::boolean(*mailbox.smtp_auth_disabled) : value::null();
             list[i] = m;
@@ -230,10 +238,11 @@ void render_plan(std::ostream& out, const Plan& plan, ReportFormat format) {
     render_plan(out, plan, format, TextStyle{});
 }
 
-void render_plan(std::ostream& out, const Plan& plan, ReportFormat format, const TextStyle& style) {
+void render_plan(std::ostream& out, const Plan& plan, ReportFormat format, const TextStyle& style,
+                 const SourceLinks& links) {
     switch (format) {
         case ReportFormat::json: write_json(out, plan_to_json(plan)); break;
-        case ReportFormat::markdown: render_markdown(out, plan); break;
+        case ReportFormat::markdown: render_markdown(out, plan, links); break;
         case ReportFormat::text: render_text(out, plan, style); break;
     }
 }

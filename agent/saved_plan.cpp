@@ -115,6 +115,7 @@ SavedPlan read_saved_plan(const std::string& path) {
         change.after = r.plan_value(r.member(c, "after", where), where + ".after");
         change.reason = r.choice<Reason>(r.text(c, "reason", where), where + ".reason");
         change.detail = r.text(c, "detail", where);
+        if (c.has_string_field("display_name")) change.display_name = c.at("display_name").as_string();
         const value& cmdlet = r.member(c, "cmdlet", where);
         change.cmdlet.name = r.text(cmdlet, "name", where + ".cmdlet");
         const value& parameters = r.member(cmdlet, "parameters", where + ".cmdlet");
@@ -165,6 +166,7 @@ SavedPlan read_saved_plan(const std::string& path) {
     settings.exchange_endpoint = r.text(connection, "exchange_endpoint", "saved.connection");
     if (connection.has_string_field("ca_bundle")) settings.ca_bundle = connection.at("ca_bundle").as_string();
     if (extra.has_number_field("max_changes")) saved.max_changes = extra.at("max_changes").as_integer();
+    saved.plan.max_changes = saved.max_changes;
     if (extra.has_array_field("desired_paths"))
         for (const value& path : extra.at("desired_paths").as_array()) {
             if (!path.is_string()) r.fail("saved.desired_paths must hold strings");

@@ -118,8 +118,9 @@ bool flag(const element* json, std::string_view name, const Place& place) {
     return *flag;
 }
 
-const std::array<std::string_view, 5> mailbox_names{"Guid", "Identity", "ExternalDirectoryObjectId",
-                                                    "PrimarySmtpAddress", "SmtpClientAuthenticationDisabled"};
+const std::array<std::string_view, 6> mailbox_names{
+    "Guid",       "Identity", "ExternalDirectoryObjectId", "PrimarySmtpAddress", "SmtpClientAuthenticationDisabled",
+    "DisplayName"};
 enum { policy_name, policy_identity, policy_guid, policy_distinguished_name, policy_first_flag };
 // A function: the flags' names are another file's global, not yet made during static initialisation.
 const std::array<std::string_view, policy_first_flag + basic_auth_flag_count>& policy_names() {
@@ -148,7 +149,7 @@ simdjson::dom::object as_object(const simdjson::dom::element& json, const Place&
 }
 
 Mailbox read_mailbox(const simdjson::dom::object& object, Place place) {
-    enum { guid, identity, external_id, address, disabled };
+    enum { guid, identity, external_id, address, disabled, display_name };
     const Fields fields(object, mailbox_names);
     place.label = first_text({fields[address], fields[identity], fields[guid], fields[external_id]});
     fields.check(place);
@@ -164,6 +165,9 @@ Mailbox read_mailbox(const simdjson::dom::object& object, Place place) {
                    "address the mailbox without ambiguity");
     }
     mailbox.smtp_auth_disabled = required_tristate(fields[disabled], fields.name(disabled), place);
+    // For people only: a display name that is not text is left out rather than failing the read.
+    if (fields[display_name])
+        if (const auto text = text_of(*fields[display_name])) mailbox.display_name = std::string(*text);
     return mailbox;
 }
 

@@ -122,7 +122,7 @@ LiveState ExchangeOnlineConnector::read_live_state() {
     // properties the plan needs.
     state.mailboxes = read_all<Mailbox>(client_, {"Get-CASMailbox", {{"ResultSize", std::string("Unlimited")}}},
                                         {"Guid", "Identity", "ExternalDirectoryObjectId", "PrimarySmtpAddress",
-                                         "SmtpClientAuthenticationDisabled"},
+                                         "SmtpClientAuthenticationDisabled", "DisplayName"},
                                         read_mailbox, progress_);
     state.policies = read_all<LivePolicy>(client_, {"Get-AuthenticationPolicy", {}}, {}, read_policy);
 

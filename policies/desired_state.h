@@ -105,6 +105,7 @@ struct AcceptedCutoff {
 struct SmtpAuth {
     std::optional<Located<bool>> org_disabled;  // absent: the org switch is not managed
     UnlistedOverrides unlisted_overrides = UnlistedOverrides::report;
+    SourceLocation unlisted_overrides_source;  // unknown when the default holds
     std::vector<Located<std::string>> deny;
     std::vector<Exception> exceptions;
     std::vector<AcceptedCutoff> accept_cutoff;

@@ -19,6 +19,7 @@ struct Mailbox {
     std::string external_directory_object_id;
     Name primary_smtp_address;
     std::optional<bool> smtp_auth_disabled;  // the override: true, false, or null (inherit)
+    std::string display_name{};              // for people only; "" when the tenant gave none
 
     bool operator==(const Mailbox&) const = default;
 };

@@ -199,8 +199,10 @@ private:
             if (const toml::node* node = reader.find(key); node && !first_setting) first_setting = node;
         if (first_setting && claim(smtp_settings, reader.location())) {
             if (auto org = reader.boolean("org_disabled")) smtp.org_disabled = org;
-            if (auto mode = reader.choice<UnlistedOverrides>("unlisted_overrides"))
+            if (auto mode = reader.choice<UnlistedOverrides>("unlisted_overrides")) {
                 smtp.unlisted_overrides = mode->value;
+                smtp.unlisted_overrides_source = mode->source;
+            }
             if (auto deny = reader.addresses("deny")) smtp.deny = std::move(*deny);
             read_accept_cutoff(reader, file, smtp);
         }
@@ -529,7 +531,9 @@ void finish(LoadResult& result, const Merger& merger, bool every_file_read) {
 
 }  // namespace
 
-LoadResult load_desired_state(const std::vector<std::string>& paths) {
+LoadResult load_desired_state(const std::vector<std::string>& paths) { return load_desired_state(paths, {}); }
+
+LoadResult load_desired_state(const std::vector<std::string>& paths, const EditedFile& edited) {
     LoadResult result;
     Merger merger(result);
     Digest digest;
@@ -538,7 +542,7 @@ LoadResult load_desired_state(const std::vector<std::string>& paths) {
     for (const SourceFile& file : files) {
         std::string text;
         try {
-            text = read_file(file.display);
+            text = !edited.path.empty() && file.display == edited.path ? edited.text : read_file(file.display);
         } catch (const FileError&) {
             result.diagnostics.error({file.display, 0, 0}, "cannot read file");
             every_file_read = false;

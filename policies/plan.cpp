@@ -94,6 +94,25 @@ std::string describe(const Change& change) {
     return std::string(to_string(change.resource)) + " " + printable(change.target) + " " + printable(change.attribute);
 }
 
+std::string cmdlet_identity(const Change& change) {
+    for (const auto& [name, value] : change.cmdlet.parameters)
+        if (name == "Identity")
+            if (const std::string* text = std::get_if<std::string>(&value)) return *text;
+    return {};
+}
+
+std::string_view phase_title(Phase phase) {
+    switch (phase) {
+        case Phase::policy_loosen: return "Policies created or loosened";
+        case Phase::grant: return "Exception grants";
+        case Phase::org_switch: return "Organization SMTP AUTH switch";
+        case Phase::policy_tighten: return "Policies tightened";
+        case Phase::org_default: return "Organization default policy";
+        case Phase::enforce: return "Deny entries and reverts";
+    }
+    return "Changes";
+}
+
 std::size_t Plan::change_count() const {
     return std::count_if(changes.begin(), changes.end(), [](const Change& c) { return c.changes_tenant(); });
 }
@@ -130,13 +149,13 @@ std::optional<std::string> first_difference(const Plan& reviewed, const Plan& ma
             return "change " + std::to_string(i + 1) + " is " + change_text(*saved[i]) + " in the saved plan, but " +
                    change_text(*now[i]) + " in the plan made now";
     if (saved.size() > now.size())
-        return "the saved plan has " + std::to_string(saved.size()) + " changes, the plan made now " +
-               std::to_string(now.size()) + "; change " + std::to_string(now.size() + 1) + " is " +
-               change_text(*saved[now.size()]);
+        return "the saved plan has " + std::to_string(saved.size()) + (saved.size() == 1 ? " change" : " changes") +
+               ", the plan made now " + std::to_string(now.size()) + "; change " + std::to_string(now.size() + 1) +
+               " is " + change_text(*saved[now.size()]);
     if (now.size() > saved.size())
-        return "the plan made now has " + std::to_string(now.size()) + " changes, the saved plan " +
-               std::to_string(saved.size()) + "; change " + std::to_string(saved.size() + 1) + " is " +
-               change_text(*now[saved.size()]);
+        return "the plan made now has " + std::to_string(now.size()) + (now.size() == 1 ? " change" : " changes") +
+               ", the saved plan " + std::to_string(saved.size()) + "; change " + std::to_string(saved.size() + 1) +
+               " is " + change_text(*now[saved.size()]);
     return std::nullopt;
 }
 

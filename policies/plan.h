@@ -119,8 +119,9 @@ struct Change {
     Reason reason = Reason::declared;
     std::string detail{};
     Cmdlet cmdlet{};
-    std::optional<SourceLocation> source{};
+    std::optional<SourceLocation> source{};  // the TOML entry that causes it
     Phase phase = Phase::enforce;
+    std::string display_name{};  // the mailbox's DisplayName, when the tenant gave one
     // Safe only once SMTP AUTH is off for the organization (a revert to inherit of a disabled
     // mailbox): apply makes it only after this plan's org switch change succeeded.
     bool requires_org_disabled = false;
@@ -130,6 +131,13 @@ struct Change {
 
 // A change for people, its tenant text inert: "mailbox scanner@contoso.com SmtpClientAuthenticationDisabled".
 std::string describe(const Change& change);
+// The object the cmdlet names (its -Identity: a mailbox's Guid, a user's directory id, a policy's
+// name), or "" when the cmdlet names none (the organization's settings).
+std::string cmdlet_identity(const Change& change);
+// What each phase is, for people: "exception grants", in apply order.
+std::string_view phase_title(Phase phase);
+inline constexpr std::array<Phase, 6> phases_in_order{Phase::policy_loosen,  Phase::grant,       Phase::org_switch,
+                                                      Phase::policy_tighten, Phase::org_default, Phase::enforce};
 
 struct ExceptionStatus {
     Name mailbox;
@@ -192,9 +200,17 @@ struct Plan {
     std::vector<Diagnostic> warnings;
     std::vector<Skipped> skipped;
     std::optional<PlanUsage> usage;  // when usage evidence was asked for
+    int max_changes = 0;             // [guardrails] max_changes, which apply holds it to (0: none known)
 
     std::size_t change_count() const;  // update + create
     std::size_t report_count() const;
+    // Drift: anything the tenant holds that the desired state does not, changed or only reported.
+    // plan --detailed-exitcode and reconcile exit 2 on it.
+    bool has_drift() const { return !changes.empty(); }
+    // More changes than max_changes: apply refuses the plan without --allow-large.
+    bool exceeds_max_changes() const {
+        return max_changes > 0 && change_count() > static_cast<std::size_t>(max_changes);
+    }
 };
 
 // Grants: policies created or loosened, and exceptions granted.

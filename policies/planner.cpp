@@ -88,7 +88,12 @@ public:
         std::stable_sort(ordered_.begin(), ordered_.end(), [](const Change& a, const Change& b) {
             return std::tie(a.phase, a.resource) < std::tie(b.phase, b.resource);
         });
+        // For reviewers: whose mailbox each change touches, by the name people know it by.
+        for (Change& change : ordered_)
+            if (change.resource == Resource::mailbox || change.resource == Resource::user)
+                if (const Mailbox* mailbox = index_.mailbox(change.target)) change.display_name = mailbox->display_name;
         result.plan.changes = std::move(ordered_);
+        result.plan.max_changes = desired_.guardrails.max_changes;
         result.plan.exceptions = std::move(exceptions_);
         result.plan.skipped = std::move(skipped_);
         result.plan.warnings = diagnostics_.warnings();
@@ -162,7 +167,8 @@ private:
                      .attribute = attribute,
                      .before = SettingValue{live->flags[i]},
                      .after = SettingValue{policy.flags[i]},
-                     .detail = "declared in [[authentication_policy]] '" + policy.name + "'",
+                     .detail = "[[authentication_policy]] '" + policy.name + "' " +
+                               std::string(basic_auth_flags[i].toml_key) + " = " + (policy.flags[i] ? "true" : "false"),
                      .cmdlet = {"Set-AuthenticationPolicy", {{"Identity", live->name}, {attribute, policy.flags[i]}}},
                      .source = policy.source});
             }
@@ -290,6 +296,10 @@ private:
                 plan_mailbox(*mailbox, std::nullopt, Phase::enforce, Reason::exception_expired, Action::update,
                              "exception expired " + exception.expires_text + " (" + exception_context(exception) + ")",
                              exception.source);
+            } else if (!mailbox->smtp_auth_disabled && org_enabled_after_plan()) {
+                // It inherits SMTP AUTH from an organization that has it on, and keeps it on: the
+                // exception holds without an override; the plan that turns the switch off grants it.
+                continue;
             } else {
                 plan_mailbox(*mailbox, false, Phase::grant, Reason::exception_active, Action::update,
                              "exception until " + exception.expires_text + " (" + exception_context(exception) + ")",
@@ -334,7 +344,14 @@ private:
         for (const Mailbox* mailbox : unlisted)
             plan_mailbox(*mailbox, std::nullopt, Phase::enforce, Reason::unlisted_override,
                          mode == UnlistedOverrides::revert ? Action::update : Action::report,
-                         std::string("explicit override with no exception or deny entry"), std::nullopt);
+                         std::string("explicit override with no exception or deny entry"), unlisted_source());
+    }
+
+    // An unlisted override is caused by the absence of an entry: the setting that says what to do
+    // with it is the line to point at, when it is written.
+    std::optional<SourceLocation> unlisted_source() const {
+        const SourceLocation& source = desired_.smtp_auth->unlisted_overrides_source;
+        return source.known() ? std::optional<SourceLocation>(source) : std::nullopt;
     }
 
     void plan_users() {
@@ -381,7 +398,7 @@ private:
                       user->external_directory_object_id.empty() ? user->identity : user->external_directory_object_id,
                       user->authentication_policy, std::nullopt, Phase::enforce, Reason::unlisted_override,
                       mode == UnlistedOverrides::revert ? Action::update : Action::report,
-                      "assigned to basic_auth_policy '" + policy + "' with no basic_auth exception", std::nullopt);
+                      "assigned to basic_auth_policy '" + policy + "' with no basic_auth exception", unlisted_source());
         }
     }
 

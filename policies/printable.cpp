@@ -56,4 +56,20 @@ std::string printable(std::string_view text) {
     return shown;
 }
 
+std::string grouped(std::size_t number) {
+    const std::string digits = std::to_string(number);
+    std::string text;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) text += ',';
+        text += digits[i];
+    }
+    return text;
+}
+
+std::string counted(std::size_t number, std::string_view noun, std::string_view plural) {
+    std::string text = grouped(number) + " ";
+    if (number == 1) return text.append(noun);
+    return plural.empty() ? text.append(noun).append("s") : text.append(plural);
+}
+
 }  // namespace authgate

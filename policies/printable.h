@@ -11,4 +11,9 @@ namespace authgate {
 
 std::string printable(std::string_view text);
 
+// A number for people, its thousands grouped: "4,016".
+std::string grouped(std::size_t number);
+// A count and its noun, pluralised: "1 change", "4,016 changes" (`plural` defaults to noun + "s").
+std::string counted(std::size_t number, std::string_view noun, std::string_view plural = {});
+
 }  // namespace authgate

@@ -43,16 +43,18 @@ struct EnumNames<RunMode> {
 };
 RunMode run_mode(ReconcileMode mode);
 // interrupted: stopped by a signal, or found dead (killed, crashed) by a later run.
-enum class RunOutcome { running, succeeded, failed, partial, refused, interrupted };
+// declined: the person at the prompt answered no.
+enum class RunOutcome { running, succeeded, failed, partial, refused, interrupted, declined };
 template <>
 struct EnumNames<RunOutcome> {
-    static constexpr std::array<std::pair<RunOutcome, std::string_view>, 6> table{{
+    static constexpr std::array<std::pair<RunOutcome, std::string_view>, 7> table{{
         {RunOutcome::running, "running"},
         {RunOutcome::succeeded, "succeeded"},
         {RunOutcome::failed, "failed"},
         {RunOutcome::partial, "partial"},
         {RunOutcome::refused, "refused"},
         {RunOutcome::interrupted, "interrupted"},
+        {RunOutcome::declined, "declined"},
     }};
 };
 

@@ -12,7 +12,8 @@ mapfile -t args < "$case_dir/args"
 out=$(mktemp) err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
 # Goldens must not depend on where they run (GitHub Actions adds annotations).
-env -u GITHUB_ACTIONS -u GITHUB_STEP_SUMMARY "$authgate" "${args[@]}" >"$out" 2>"$err"
+env -u GITHUB_ACTIONS -u GITHUB_STEP_SUMMARY -u GITHUB_SERVER_URL -u GITHUB_REPOSITORY -u GITHUB_SHA \
+    -u GITHUB_WORKSPACE "$authgate" "${args[@]}" >"$out" 2>"$err"
 rc=$?
 status=0
 expected_rc=$(cat "$case_dir/expected_rc")

@@ -1,6 +1,8 @@
 // What auditors read after an apply: status, history, explain. (That no secret is anywhere: secrets_test.)
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include "journal_reader.h"
 #include "sandbox_fixture.h"
 
@@ -27,6 +29,21 @@ TEST_CASE("after an apply, status, history and explain tell what was done", "[in
                Catch::StartsWith(
                    "Exceptions in force (2):\n  mfp-lobby@contoso.com  owner facilities-it@contoso.com  expires " +
                    example_date("2027-02-28")));
+
+    // With the desired state, every exception it declares, in force or not, with its file and line.
+    const RunResult declared =
+        sandbox.authgate({"status", "-c", sandbox.example(), "--format", "json", "--state", state}, {}, false);
+    INFO(declared.err);
+    REQUIRE(declared.exit_code == 0);
+    const auto listed = web::json::value::parse(declared.out).at("desired_exceptions");
+    REQUIRE(listed.size() == 7);
+    std::map<std::string, std::string> states;
+    for (const auto& entry : listed.as_array()) states[entry.at("mailbox").as_string()] = entry.at("state").as_string();
+    CHECK(states.at("legacy-erp@contoso.com") == "expired");
+    CHECK(states.at("scanner-3f@contoso.com") == "active");
+    CHECK(listed.at(0).at("file").as_string().find(".toml") != std::string::npos);
+    const RunResult declared_text = sandbox.authgate({"status", "-c", sandbox.example(), "--state", state}, {}, false);
+    CHECK_THAT(declared_text.out, Catch::StartsWith("Exceptions in the desired state (7):\n"));
 
     const RunResult history = sandbox.authgate({"history", "--format", "json", "--state", state}, {}, false);
     REQUIRE(history.exit_code == 0);

@@ -5,8 +5,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "policies/time.h"
 #include "sandbox_fixture.h"
 
+using namespace authgate;
 using namespace authgate::testing;
 namespace fs = std::filesystem;
 
@@ -218,7 +220,7 @@ TEST_CASE("import then plan: no change against the tenant it was imported from",
     const RunResult plan = sandbox.authgate({"plan", "-c", imported, "--detailed-exitcode"});
     INFO(plan.out << plan.err);
     CHECK(plan.exit_code == 0);
-    CHECK_THAT(plan.out, Catch::Contains("Plan: 0 to change, 1 to report, 0 skipped."));
+    CHECK_THAT(plan.out, Catch::Contains("Plan: 0 to change, 0 to report, 0 skipped."));
     CHECK(sandbox.authgate({"import", "--out", imported, "--tenant", tenant}).exit_code == 1);  // never overwrites
 }
 
@@ -231,7 +233,7 @@ TEST_CASE("a terminal gets colour and progress, --no-color and pipes get plain t
                                       {{"TERM", "xterm"}, {"NO_COLOR", ""}});
     INFO(tty.out);
     CHECK(tty.exit_code == 0);
-    CHECK_THAT(tty.out, Catch::Contains("\033[33m~\033[0m scanner-3f@contoso.com"));
+    CHECK_THAT(tty.out, Catch::Contains("\033[33m~\033[0m mailbox scanner-3f@contoso.com"));
     CHECK_THAT(tty.out, Catch::Contains("\033[1mPlan: 15 to change, 0 to report, 1 skipped.\033[0m"));
     CHECK_THAT(tty.out, Catch::Contains("Get-CASMailbox: reading"));
     const RunResult plain = run_program({"/usr/bin/script", "-qec", command + " --no-color", "/dev/null"},
@@ -302,4 +304,50 @@ TEST_CASE("an SSL_CERT_FILE bundle is honoured, read when a server's issuer is n
                                                 {"SSL_CERT_DIR", empty_dir.string()}});
     INFO(bundled.err);
     CHECK(bundled.exit_code == 0);
+}
+
+TEST_CASE("exception renew and remove edit the desired state in place, keep its layout and its mode",
+          "[integration][exception]") {
+    Sandbox sandbox;
+    const fs::path file = fs::path(sandbox.example()) / "exceptions" / "it-ops.toml";
+    fs::permissions(file,
+                    fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+    std::string before;
+    {
+        std::ifstream in(file);
+        before.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const auto read = [&] {
+        std::ifstream in(file);
+        return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    };
+    // Renewed within max_days from now (the real clock: the example is dated to today).
+    const std::string expires = format_date(now_utc() + std::chrono::days(60));
+    const RunResult renewed = sandbox.authgate({"exception", "renew", "monitoring@contoso.com", "-c", sandbox.example(),
+                                                "--expires", expires, "--ticket", "CHG0013100"},
+                                               {}, false);
+    INFO(renewed.out << renewed.err);
+    REQUIRE(renewed.exit_code == 0);
+    CHECK_THAT(renewed.out,
+               Catch::Contains("+expires = " + expires + "\n") && Catch::Contains("+ticket = \"CHG0013100\"\n") &&
+                   Catch::EndsWith("Exception for monitoring@contoso.com renewed in " + file.string() + ".\n"));
+    const std::string after = read();
+    CHECK(after.size() > before.size());
+    CHECK(after.substr(0, after.find("monitoring@contoso.com")) ==
+          before.substr(0, before.find("monitoring@contoso.com")));
+    CHECK((fs::status(file).permissions() & fs::perms::others_read) == fs::perms::others_read);
+    CHECK(sandbox.authgate({"validate", "-c", sandbox.example()}, {}, false).exit_code == 0);
+
+    // Past max_days: refused, and the file is left as it was.
+    const RunResult refused = sandbox.authgate({"exception", "renew", "monitoring@contoso.com", "-c", sandbox.example(),
+                                                "--expires", "2999-01-01"},
+                                               {}, false);
+    CHECK(refused.exit_code == 1);
+    CHECK_THAT(refused.err, Catch::Contains("more than max_days") && Catch::Contains("nothing was written"));
+    CHECK(read() == after);
+
+    REQUIRE(sandbox.authgate({"exception", "remove", "monitoring@contoso.com", "-c", sandbox.example()}, {}, false)
+                .exit_code == 0);
+    CHECK(read().find("monitoring@contoso.com") == std::string::npos);
+    CHECK(sandbox.authgate({"validate", "-c", sandbox.example()}, {}, false).exit_code == 0);
 }

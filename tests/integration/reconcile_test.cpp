@@ -127,11 +127,31 @@ TEST_CASE("report mode changes nothing, exits 2 on drift and remembers it", "[in
           "9");                                  // the same rows, seen again
     CHECK(webhook_events(sandbox).size() == 1);  // nothing new to announce
 
+    // What a run that changes the tenant would make of it.
+    CHECK_THAT(first.out, Catch::Contains(", reconcile --mode enforce would make 2 changes.\n"));
+    CHECK_THAT(first.out, Catch::Contains(", reconcile --mode expiry would make 0 changes.\n"));
+
     REQUIRE(sandbox.authgate({"reconcile", "-c", desired, "--once", "--state", state_db(sandbox)}).exit_code == 0);
+    // The run that fixed the grant and the org switch closed their drift itself.
+    CHECK(query(state_db(sandbox), "SELECT COUNT(*) AS n FROM drift WHERE resolved_at IS NULL").at(0).at("n") == "7");
     const RunResult after = report();
     CHECK(after.exit_code == 2);  // the unlisted overrides stay reported
     // The grant and the org switch are resolved; the reported overrides stay open.
     CHECK(query(state_db(sandbox), "SELECT COUNT(*) AS n FROM drift WHERE resolved_at IS NULL").at(0).at("n") == "7");
+}
+
+TEST_CASE("an apply closes the drift a reconcile recorded and it fixed", "[integration][reconcile]") {
+    Sandbox sandbox;
+    const std::string desired = write_desired(sandbox, format_date(now_utc() + std::chrono::days(120)));
+    REQUIRE(sandbox.authgate({"reconcile", "-c", desired, "--once", "--mode", "report", "--state", state_db(sandbox)})
+                .exit_code == 2);
+    const auto open = [&] {
+        return query(state_db(sandbox), "SELECT COUNT(*) AS n FROM drift WHERE resolved_at IS NULL").at(0).at("n");
+    };
+    CHECK(open() == "9");
+    REQUIRE(sandbox.authgate({"apply", "-c", desired, "--auto-approve", "--state", state_db(sandbox)}).exit_code == 0);
+    CHECK(open() == "7");  // the grant and the org switch, made; the reported overrides stay open
+    CHECK(query(state_db(sandbox), "SELECT COUNT(*) AS n FROM drift").at(0).at("n") == "9");  // none opened
 }
 
 TEST_CASE("a warning is sent once per warn_days threshold", "[integration][reconcile][clock]") {

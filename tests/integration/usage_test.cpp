@@ -261,11 +261,13 @@ TEST_CASE("import --only-used proposes exceptions only for mailboxes seen sendin
     CHECK(text.find("mailbox = \"old-printer@contoso.com\"") == std::string::npos);  // enabled, silent
     CHECK(text.find("#   old-printer@contoso.com") != std::string::npos);
     CHECK(text.find("#   sales-bot@contoso.com: 312 messages with Basic SMTP") != std::string::npos);
-    // Still a plan of no change: the silent override is reported, not reverted.
+    // Still a plan of no change: the silent override is reported (drift, exit 2), not reverted.
     const RunResult plan =
         sandbox.authgate({"plan", "-c", imported, "--detailed-exitcode", "--state", sandbox.journal()});
     INFO(plan.out << plan.err);
-    CHECK(plan.exit_code == 0);
+    CHECK(plan.exit_code == 2);
+    CHECK_THAT(plan.out, Catch::Contains("Plan: 0 to change, 5 to report, 0 skipped."));
+    CHECK_THAT(plan.out, Catch::Contains("! mailbox old-printer@contoso.com"));
     // A source that cannot be read writes nothing.
     sandbox.set_faults(R"({"graph_no_premium": {"count": 10}})");
     const std::string again = (sandbox.folder() / "again.toml").string();

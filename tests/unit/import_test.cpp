@@ -22,14 +22,15 @@ TEST_CASE("an imported desired state plans no change against the tenant it came 
     // Every imported exception is flagged until someone owns it.
     const auto warnings = checks.warnings();
     CHECK(std::count_if(warnings.begin(), warnings.end(),
-                        [](const Diagnostic& d) { return d.code == "exception_without_owner"; }) == 6);
+                        [](const Diagnostic& d) { return d.code == "exception_without_owner"; }) == 7);
 
     const PlanResult plan = make_plan(loaded.state, live, now);
     REQUIRE_FALSE(plan.diagnostics.has_errors());
     CHECK(plan.plan.change_count() == 0);
-    // What it cannot express stays reported: a user on the basic-auth policy whose mailbox has no override.
-    REQUIRE(plan.plan.report_count() == 1);
-    CHECK(plan.plan.changes[0].target == "sales-bot@contoso.com");
+    // Nothing to report either: a user on the basic-auth policy whose mailbox inherits SMTP AUTH from
+    // the organization is imported as a basic_auth exception, which needs no override while it is on.
+    CHECK(plan.plan.report_count() == 0);
+    CHECK_THAT(text, Catch::Contains("mailbox = \"sales-bot@contoso.com\"\nowner = \"unknown\""));
 
     CHECK_THAT(text, Catch::Contains("deny = [\n  \"hr-payroll@contoso.com\",\n]\n"));
     CHECK_THAT(text, Catch::Contains("mailbox = \"legacy-erp@contoso.com\"\nowner = \"unknown\""));
@@ -79,4 +80,21 @@ TEST_CASE("import's comments hold tenant text inert: a newline in a policy name 
     for (const auto& d : loaded.diagnostics.all()) errors += format(d) + "\n";
     CHECK_THAT(errors, Catch::Contains("contains a control character"));
     CHECK_THAT(errors, !Catch::Contains("org_disabled"));
+}
+
+TEST_CASE("an import with a long --exception-days validates, and names the connection it used", "[import]") {
+    const Instant now = *parse_instant("2026-11-22T10:00:00Z");
+    const std::string path = std::string(AUTHGATE_SOURCE_DIR) + "/examples/contoso/live.json";
+    const LiveState live = SnapshotConnector(path).read_live_state();
+    for (int days : {1, 179, 180, 365, 3649}) {
+        ImportOptions options{"contoso.onmicrosoft.com", Cloud::global, now, days};
+        options.connection = {{"app_id", "6f1c0e2a-0000-4000-8000-000000000001"}, {"credential", "certificate"}};
+        const std::string text = import_desired_state(live, options);
+        const LoadResult loaded = load_desired_state_text("imported.toml", text);
+        INFO(days);
+        CHECK_FALSE(loaded.diagnostics.has_errors());
+        CHECK_FALSE(validate(loaded.state, now).has_errors());
+        CHECK(loaded.state.connection.app_id == "6f1c0e2a-0000-4000-8000-000000000001");
+        CHECK(loaded.state.exception_settings.max_days == imported_max_days(days));
+    }
 }

@@ -89,6 +89,10 @@ TEST_CASE("mailbox overrides follow the rules of the desired state", "[planner]"
          Reason::exception_active},
         {"active exception already granted changes nothing", "org_disabled = true", true, Listing::active, F,
          std::nullopt, F, Reason::exception_active},
+        {"active exception on a mailbox that inherits from an org that stays on needs no override",
+         "org_disabled = false", false, Listing::active, N, std::nullopt, N, Reason::exception_active},
+        {"active exception on a mailbox that inherits is granted before the org switch goes off", "org_disabled = true",
+         false, Listing::active, N, Action::update, F, Reason::exception_active},
         {"expiring exception still grants", "org_disabled = true", true, Listing::expiring, N, Action::update, F,
          Reason::exception_active},
         {"expired exception reverts to inherit", "org_disabled = true", true, Listing::expired, F, Action::update, N,
@@ -587,4 +591,23 @@ TEST_CASE("a missing mailbox no plan change resembles is a warning naming the ne
     const PlanResult strict = make_plan(desired(body + "[guardrails]\nmissing_mailbox = \"error\"\n"), tenant, now);
     REQUIRE(strict.diagnostics.has_errors());
     CHECK_THAT(strict.diagnostics.all().at(0).message, Catch::EndsWith("[guardrails] missing_mailbox = \"error\""));
+}
+
+TEST_CASE("a change names the mailbox's display name, the TOML line behind it and the guardrail it is held to",
+          "[planner]") {
+    Mailbox scanner = mailbox("scanner", std::nullopt);
+    scanner.display_name = "Lobby Scanner";
+    const Plan plan =
+        plan_of(desired("[smtp_auth]\norg_disabled = true\nunlisted_overrides = \"revert\"\n"
+                        "[[smtp_auth.exception]]\nmailbox = \"scanner@contoso.com\"\nowner = \"it@contoso.com\"\n"
+                        "reason = \"r\"\nexpires = 2026-12-31\n[guardrails]\nmax_changes = 1\n"),
+                live(false, {scanner, mailbox("stray", false)}));
+    REQUIRE(plan.changes.size() == 3);  // the grant, the org switch, the stray's revert
+    CHECK(plan.changes[0].display_name == "Lobby Scanner");
+    CHECK(cmdlet_identity(plan.changes[0]) == "guid-scanner");
+    CHECK(plan.changes[0].source->line == 7);  // its [[smtp_auth.exception]]
+    CHECK(plan.changes[1].source->line == 5);  // org_disabled
+    CHECK(plan.changes[2].source->line == 6);  // unlisted_overrides, which says to revert it
+    CHECK(plan.max_changes == 1);
+    CHECK(plan.exceeds_max_changes());
 }

@@ -463,3 +463,19 @@ TEST_CASE("a snapshot file that cannot be read is an error naming it", "[snapsho
     REQUIRE_THROWS_WITH(directory.read_live_state(),
                         "cannot read snapshot " AUTHGATE_TEST_DATA "/snapshots: Is a directory");
 }
+
+TEST_CASE("a mailbox's display name is read for people, and one that is not text is left out", "[snapshot]") {
+    const LiveState state = load(R"({"cas_mailboxes": [
+      {"Guid": "g1", "PrimarySmtpAddress": "a@contoso.com", "SmtpClientAuthenticationDisabled": null,
+       "DisplayName": "Lobby Scanner 3F"},
+      {"Guid": "g2", "PrimarySmtpAddress": "b@contoso.com", "SmtpClientAuthenticationDisabled": null,
+       "DisplayName": {"odd": true}},
+      {"Guid": "g3", "PrimarySmtpAddress": "c@contoso.com", "SmtpClientAuthenticationDisabled": null}
+    ]})");
+    REQUIRE(state.mailboxes->size() == 3);
+    CHECK(state.mailboxes->at(0).display_name == "Lobby Scanner 3F");
+    CHECK(state.mailboxes->at(1).display_name.empty());
+    CHECK(state.mailboxes->at(2).display_name.empty());
+    // Written back under the same name, so that a snapshot of a snapshot keeps it.
+    CHECK(authgate::snapshot_json(state).at("cas_mailboxes").at(0).at("DisplayName").as_string() == "Lobby Scanner 3F");
+}

@@ -163,6 +163,8 @@ TEST_CASE("two applies at once: one runs, the other is refused by the lock, neve
     // (Bounded generously: on a loaded machine the first may take long to start.)
     const bool locked = wait_for_lock(sandbox);
     if (!locked) a.join();
+    // When the lock was never seen, what the first apply said is the clue.
+    INFO("first apply: exit " << first.exit_code << "\n" << first.out << first.err);
     REQUIRE(locked);
     const RunResult second = sandbox.authgate(apply_args(sandbox));
     sandbox.set_faults("{}");  // the second has met the lock: the first need not be slow any more

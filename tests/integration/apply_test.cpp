@@ -161,11 +161,10 @@ TEST_CASE("two applies at once: one runs, the other is refused by the lock, neve
     std::thread a([&] { first = sandbox.authgate(apply_args(sandbox)); });
     // The second starts once the first holds the lock, not merely at about the same time.
     // (Bounded generously: on a loaded machine the first may take long to start.)
-    const bool locked = wait_for_lock(sandbox);
-    if (!locked) a.join();
-    // When the lock was never seen, what the first apply said is the clue.
-    INFO("first apply: exit " << first.exit_code << "\n" << first.out << first.err);
-    REQUIRE(locked);
+    if (!wait_for_lock(sandbox)) {
+        a.join();  // what the first apply said is the clue
+        FAIL("the first apply's lock was never seen; it exited " << first.exit_code << ":\n" << first.out << first.err);
+    }
     const RunResult second = sandbox.authgate(apply_args(sandbox));
     sandbox.set_faults("{}");  // the second has met the lock: the first need not be slow any more
     a.join();

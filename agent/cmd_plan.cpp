@@ -28,7 +28,9 @@ int run_plan(CommandContext& context) {
         "at", po::value<std::string>(), "plan as at this time (RFC 3339), not now")("format", po::value<std::string>(),
                                                                                     "text (default), markdown or json")(
         "detailed-exitcode", "exit 2 when there is drift: changes to make or overrides to report")(
-        "out", po::value<std::string>(), "also save the plan, for authgate apply PLANFILE");
+        "out", po::value<std::string>(), "also save the plan, for authgate apply PLANFILE")(
+        "check-entra", "read Entra's security defaults and Conditional Access for the basic_auth exceptions even "
+                       "when no usage evidence is asked for (needs Policy.Read.All)");
     add_usage_options(options, true);
     add_connection_options(options);
     add_state_option(options);
@@ -107,7 +109,8 @@ int run_plan(CommandContext& context) {
         refused = judge_usage(plan, checked.state, live, *evidence, now, usage);
     // The basic_auth exceptions Entra refuses (security defaults, Conditional Access), when there
     // are any and the plan reads Graph for usage evidence: a snapshot plan reads nothing of Entra.
-    if (plan_wants_entra(checked.state, now, session.get(), plan_wants_usage(checked.state, usage)))
+    if (plan_wants_entra(checked.state, now, session.get(),
+                         plan_wants_usage(checked.state, usage) || values->count("check-entra") > 0))
         judge_entra(plan, checked.state, live, *session, now, &logger);
     // The certificate authgate signs with, judged by the real clock.
     if (const auto expiry = session ? session->certificate_expiry() : std::nullopt)

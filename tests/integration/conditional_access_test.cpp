@@ -246,6 +246,16 @@ TEST_CASE("a plan that asks nothing of Graph reads nothing of Entra", "[integrat
     CHECK_FALSE(sandbox.state().has_field("graph_requests"));
 }
 
+TEST_CASE("plan --check-entra reads Entra without asking for usage evidence", "[integration][conditional-access]") {
+    Sandbox sandbox;
+    sandbox.load_entra(entra(block_all()));
+    const RunResult planned = sandbox.authgate({"plan", "-c", sandbox.example(), "--check-entra", "--format", "markdown"});
+    INFO(planned.err);
+    REQUIRE(planned.exit_code == 0);
+    CHECK_THAT(planned.out, Catch::Contains("basic_auth exception of"));
+    CHECK_THAT(planned.out, Catch::Contains("Block legacy authentication"));
+}
+
 TEST_CASE("a snapshot plan and explain read nothing of Entra", "[integration][conditional-access]") {
     Sandbox sandbox;
     sandbox.load_entra(entra(block_all(), true));

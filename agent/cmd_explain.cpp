@@ -8,6 +8,7 @@
 #include "agent/json_output.h"
 #include "agent/log.h"
 #include "agent/options.h"
+#include "agent/usage_error.h"
 #include "agent/state_options.h"
 #include "connectors/snapshot.h"
 #include "policies/access.h"
@@ -135,6 +136,7 @@ int run_explain(CommandContext& context) {
     if (!values->count("mailbox")) throw UsageError("name the mailbox: authgate explain MAILBOX -c PATH");
     const std::string address = (*values)["mailbox"].as<std::string>();
     const ReportFormat format = report_format(*values);
+    if (format == ReportFormat::markdown) throw UsageError("--format must be text or json");
     const Instant now = clock.now();
 
     CheckedDesiredState checked = load_and_validate(desired_state_paths(*values), now);

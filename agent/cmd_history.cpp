@@ -4,6 +4,7 @@
 #include "agent/commands.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
+#include "agent/usage_error.h"
 #include "agent/render.h"
 #include "agent/state_options.h"
 #include "policies/printable.h"
@@ -21,6 +22,7 @@ int run_history(CommandContext& context) {
         context, options, "authgate history [--limit N] [--format text|json] [--state PATH|URI] [--tenant TENANT]");
     if (!values) return exit_ok;
     const ReportFormat format = report_format(*values);
+    if (format == ReportFormat::markdown) throw UsageError("--format must be text or json");
     const int limit = (*values)["limit"].as<int>();
     if (limit < 1) throw UsageError("--limit must be at least 1");
     // A read-only command creates no journal: none yet means nothing has been done here.

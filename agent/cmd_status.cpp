@@ -5,6 +5,7 @@
 #include "agent/commands.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
+#include "agent/usage_error.h"
 #include "agent/render.h"
 #include "agent/state_options.h"
 #include "policies/lifecycle.h"
@@ -27,6 +28,7 @@ int run_status(CommandContext& context) {
         "authgate status [-c PATH...] [--format text|json] [--state PATH|URI] [--tenant TENANT] [--at TIME]");
     if (!values) return exit_ok;
     const ReportFormat format = report_format(*values);
+    if (format == ReportFormat::markdown) throw UsageError("--format must be text or json");
     // A read-only command creates no journal: none yet means nothing has been done here.
     const auto opened = open_existing_journal(*values, context.out);
     if (!opened) return exit_ok;

@@ -4,6 +4,7 @@
 #include "agent/github.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
+#include "agent/usage_error.h"
 #include "policies/loader.h"
 #include "policies/validate.h"
 
@@ -50,6 +51,7 @@ int run_validate(CommandContext& context) {
     const auto values = parse_options(context, options, "authgate validate -c PATH... [--strict] [--at TIME]");
     if (!values) return exit_ok;
     const ReportFormat format = report_format(*values);
+    if (format == ReportFormat::markdown) throw UsageError("--format must be text or json");
     const CheckedDesiredState checked = load_and_validate(desired_state_paths(*values),
                                                           CommandClock(*values, context.clock).now());
     const Diagnostics& diagnostics = checked.diagnostics;

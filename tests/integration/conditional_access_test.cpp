@@ -249,7 +249,8 @@ TEST_CASE("a plan that asks nothing of Graph reads nothing of Entra", "[integrat
 TEST_CASE("plan --check-entra reads Entra without asking for usage evidence", "[integration][conditional-access]") {
     Sandbox sandbox;
     sandbox.load_entra(entra(block_all()));
-    const RunResult planned = sandbox.authgate({"plan", "-c", sandbox.example(), "--check-entra", "--format", "markdown"});
+    const RunResult planned =
+        sandbox.authgate({"plan", "-c", sandbox.example(), "--check-entra", "--format", "markdown"});
     INFO(planned.err);
     REQUIRE(planned.exit_code == 0);
     CHECK_THAT(planned.out, Catch::Contains("basic_auth exception of"));

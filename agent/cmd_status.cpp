@@ -1,13 +1,16 @@
 // status: what an auditor asks first. Exceptions in force with their days left, the last runs,
-// and open drift, from the journal alone (no network).
+// and open drift, from the journal alone (no network); with -c the desired state's exceptions, and
+// with --snapshot those the tenant grants.
+#include <algorithm>
 #include <ostream>
 
 #include "agent/commands.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
-#include "agent/usage_error.h"
 #include "agent/render.h"
 #include "agent/state_options.h"
+#include "agent/usage_error.h"
+#include "connectors/snapshot.h"
 #include "policies/lifecycle.h"
 #include "policies/printable.h"
 #include "policies/usage.h"
@@ -22,10 +25,13 @@ int run_status(CommandContext& context) {
     add_state_option(options);
     add_tenant_filter_option(options);
     options.add_options()("config,c", po::value<std::vector<std::string>>()->composing()->multitoken(),
-                          "also list the exceptions the desired state declares, in force or not, with their use");
+                          "also list the exceptions the desired state declares, in force or not, with their use")(
+        "snapshot", po::value<std::string>(),
+        "also list the exceptions in force in the tenant as this snapshot shows it (authgate snapshot --out FILE)");
     const auto values = parse_options(
         context, options,
-        "authgate status [-c PATH...] [--format text|json] [--state PATH|URI] [--tenant TENANT] [--at TIME]");
+        "authgate status [-c PATH...] [--snapshot FILE] [--format text|json] [--state PATH|URI] [--tenant TENANT] "
+        "[--at TIME]");
     if (!values) return exit_ok;
     const ReportFormat format = report_format(*values);
     if (format == ReportFormat::markdown) throw UsageError("--format must be text or json");
@@ -66,6 +72,28 @@ int run_status(CommandContext& context) {
                 declared.push_back(entry);
             }
     }
+    // What the tenant grants (--snapshot): every mailbox whose own setting turns SMTP AUTH on, and
+    // whether the desired state declares it and authgate granted it.
+    struct InForce {
+        const Mailbox* mailbox;
+        const Exception* declared = nullptr;
+        bool granted = false;
+    };
+    std::vector<InForce> in_tenant;
+    LiveState live;
+    if (values->count("snapshot")) {
+        live = SnapshotConnector((*values)["snapshot"].as<std::string>()).read_live_state();
+        if (!live.mailboxes) throw ConnectorError("the snapshot holds no mailboxes");
+        for (const Mailbox& mailbox : *live.mailboxes) {
+            if (mailbox.smtp_auth_disabled != false) continue;
+            InForce entry{&mailbox};
+            if (desired.state.smtp_auth) entry.declared = desired.state.find_exception(mailbox.primary_smtp_address);
+            entry.granted = std::any_of(exceptions.begin(), exceptions.end(), [&](const ExceptionEventRecord& granted) {
+                return mailbox.primary_smtp_address == granted.mailbox;
+            });
+            in_tenant.push_back(entry);
+        }
+    }
     const auto runs = journal.runs(10, tenant);
     const auto tenants = tenant ? std::vector<std::string>{*tenant} : journal.tenants();
     // The journal keys tenants by GUID; people know them by the name they gave.
@@ -92,6 +120,20 @@ int run_status(CommandContext& context) {
             list[i++] = entry;
         }
         report["exceptions"] = list;
+        if (values->count("snapshot")) {
+            value tenant_list = value::array();
+            i = 0;
+            for (const InForce& entry : in_tenant) {
+                value item = value::object(true);
+                item["mailbox"] = value::string(entry.mailbox->primary_smtp_address);
+                item["declared"] = entry.declared ? value::string(entry.declared->source.file + ":" +
+                                                                  std::to_string(entry.declared->source.line))
+                                                  : value::null();
+                item["granted_by_authgate"] = value::boolean(entry.granted);
+                tenant_list[i++] = item;
+            }
+            report["tenant_exceptions"] = tenant_list;
+        }
         if (values->count("config")) {
             value desired_list = value::array();
             i = 0;
@@ -162,6 +204,20 @@ int run_status(CommandContext& context) {
                 out << "used: " << counted(entry.messages, "message") << ", last " << format_instant(*entry.last_seen);
             else out << "no use recorded";
             out << "  (" << printable(entry.exception->source.file) << ":" << entry.exception->source.line << ")\n";
+        }
+        out << "\n";
+    }
+    if (values->count("snapshot")) {
+        out << "SMTP AUTH on by the mailbox's own setting in the tenant (" << in_tenant.size() << "):\n";
+        if (in_tenant.empty()) out << "  none\n";
+        for (const InForce& entry : in_tenant) {
+            out << "  " << printable(entry.mailbox->primary_smtp_address.text()) << "  ";
+            if (entry.declared)
+                out << "declared (" << printable(entry.declared->source.file) << ":" << entry.declared->source.line
+                    << ")";
+            else if (values->count("config")) out << "not declared: an unlisted override";
+            else out << "(give -c to compare with the desired state)";
+            out << (entry.granted ? ", granted by authgate" : "") << "\n";
         }
         out << "\n";
     }

@@ -45,6 +45,31 @@ TEST_CASE("after an apply, status, history and explain tell what was done", "[in
     const RunResult declared_text = sandbox.authgate({"status", "-c", sandbox.example(), "--state", state}, {}, false);
     CHECK_THAT(declared_text.out, Catch::StartsWith("Exceptions in the desired state (7):\n"));
 
+    // With the tenant as a snapshot shows it: every mailbox its own setting lets use SMTP AUTH,
+    // declared or not, granted by authgate or not.
+    const std::string snapshot = (sandbox.folder() / "live.json").string();
+    REQUIRE(sandbox.authgate({"snapshot", "--out", snapshot, "-c", sandbox.example()}).exit_code == 0);
+    const RunResult in_tenant = sandbox.authgate(
+        {"status", "-c", sandbox.example(), "--snapshot", snapshot, "--format", "json", "--state", state}, {}, false);
+    INFO(in_tenant.err);
+    REQUIRE(in_tenant.exit_code == 0);
+    const auto tenant_report = web::json::value::parse(in_tenant.out);  // kept: the loop reads into it
+    std::map<std::string, web::json::value> tenant_side;
+    for (const auto& entry : tenant_report.at("tenant_exceptions").as_array())
+        tenant_side[entry.at("mailbox").as_string()] = entry;
+    REQUIRE(tenant_side.count("scanner-3f@contoso.com"));
+    CHECK(tenant_side.at("scanner-3f@contoso.com").at("granted_by_authgate").as_bool());
+    CHECK_THAT(tenant_side.at("scanner-3f@contoso.com").at("declared").as_string(),
+               Catch::Contains("facilities.toml:"));
+    REQUIRE(tenant_side.count("monitoring@contoso.com"));
+    CHECK_FALSE(tenant_side.at("monitoring@contoso.com").at("granted_by_authgate").as_bool());
+    REQUIRE(tenant_side.count("breakglass@contoso.com"));  // protected: in force, declared nowhere
+    CHECK(tenant_side.at("breakglass@contoso.com").at("declared").is_null());
+    CHECK_FALSE(tenant_side.count("hr-payroll@contoso.com"));  // its own setting turns SMTP AUTH off
+    const RunResult in_tenant_text =
+        sandbox.authgate({"status", "-c", sandbox.example(), "--snapshot", snapshot, "--state", state}, {}, false);
+    CHECK_THAT(in_tenant_text.out, Catch::Contains("breakglass@contoso.com  not declared: an unlisted override"));
+
     const RunResult history = sandbox.authgate({"history", "--format", "json", "--state", state}, {}, false);
     REQUIRE(history.exit_code == 0);
     const auto runs = web::json::value::parse(history.out).at("runs");

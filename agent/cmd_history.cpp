@@ -4,9 +4,9 @@
 #include "agent/commands.h"
 #include "agent/json_output.h"
 #include "agent/options.h"
-#include "agent/usage_error.h"
 #include "agent/render.h"
 #include "agent/state_options.h"
+#include "agent/usage_error.h"
 #include "policies/printable.h"
 #include "state/journal.h"
 

@@ -562,6 +562,10 @@ TEST_CASE("on a terminal, apply of a saved plan asks, and reads the tenant again
         CHECK(result.exit_code == 1);
         CHECK_THAT(result.out, Catch::Contains("Apply cancelled; nothing was changed."));
         CHECK(mutations(sandbox) == 0);
+        // The journal says the admin declined, not that the run failed.
+        const auto runs = query(state_db(sandbox), "SELECT outcome FROM runs");
+        REQUIRE(runs.size() == 1);
+        CHECK(runs[0].at("outcome") == "declined");
     }
     SECTION("yes: applied") {
         auto apply = sandbox.start_authgate({"apply", plan_file, "--state", state_db(sandbox)}, {}, true);

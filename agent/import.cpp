@@ -1,5 +1,6 @@
 #include "agent/import.h"
 
+#include "policies/exception_edit.h"
 #include "policies/printable.h"
 
 #include <algorithm>
@@ -10,24 +11,6 @@
 
 namespace authgate {
 namespace {
-
-// A TOML basic string: quotes, backslashes and control characters escaped.
-std::string quoted(const std::string& text) {
-    std::string out = "\"";
-    for (unsigned char c : text) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c < 0x20 || c == 0x7f) {
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\u%04X", c);
-            out += escaped;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out + "\"";
-}
 
 // The policy to name as basic_auth_policy: the one allowing Basic SMTP with the most users.
 std::optional<std::string> basic_auth_policy(const LiveState& live) {
@@ -93,11 +76,11 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
         << "# give every exception a real owner, reason, ticket and expiry (or delete it), and decide\n"
         << "# org_disabled. Exceptions imported here expire " << expires << ".\n"
         << "version = 1\n\n"
-        << "[tenant]\nid = " << quoted(options.tenant) << "\ncloud = " << quoted(std::string(to_string(options.cloud)))
-        << "\n\n";
+        << "[tenant]\nid = " << toml_string(options.tenant)
+        << "\ncloud = " << toml_string(std::string(to_string(options.cloud))) << "\n\n";
     if (!options.connection.empty()) {
         out << "[connection]                           # as the import signed in; flags and environment override\n";
-        for (const auto& [key, value] : options.connection) out << key << " = " << quoted(value) << "\n";
+        for (const auto& [key, value] : options.connection) out << key << " = " << toml_string(value) << "\n";
         out << "\n";
     }
     out << "[smtp_auth]\n"
@@ -106,11 +89,11 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
         << "unlisted_overrides = \"report\"       # report what is not declared here; \"revert\" once reviewed\n";
     if (!disabled.empty()) {
         out << "# Mailboxes with SMTP AUTH explicitly disabled.\ndeny = [\n";
-        for (const Mailbox* mailbox : disabled) out << "  " << quoted(mailbox->primary_smtp_address) << ",\n";
+        for (const Mailbox* mailbox : disabled) out << "  " << toml_string(mailbox->primary_smtp_address) << ",\n";
         out << "]\n";
     }
     out << "\n[exceptions]\nmax_days = " << imported_max_days(options.exception_days) << "\n";
-    if (basic_policy) out << "basic_auth_policy = " << quoted(*basic_policy) << "\n";
+    if (basic_policy) out << "basic_auth_policy = " << toml_string(*basic_policy) << "\n";
 
     std::unordered_map<Name, const MailboxUsage*> seen;
     if (options.used)
@@ -142,9 +125,9 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
     }
     const auto write_exception = [&](const Mailbox& mailbox) {
         out << "\n[[smtp_auth.exception]]\n"
-            << "mailbox = " << quoted(mailbox.primary_smtp_address) << "\n"
+            << "mailbox = " << toml_string(mailbox.primary_smtp_address) << "\n"
             << "owner = \"unknown\"                    # who answers for it: a person or team address\n"
-            << "reason = " << quoted("imported from the tenant on " + today + "; say why it still needs SMTP AUTH")
+            << "reason = " << toml_string("imported from the tenant on " + today + "; say why it still needs SMTP AUTH")
             << "\n"
             << "expires = " << expires << "\n";
         if (on_basic(mailbox))
@@ -159,12 +142,12 @@ std::string import_desired_state(const LiveState& live, const ImportOptions& opt
 
     for (const auto& policy : *live.policies) {
         if (policy.name == legacy_pseudo_policy) continue;
-        out << "\n[[authentication_policy]]\nname = " << quoted(policy.name) << "\n";
+        out << "\n[[authentication_policy]]\nname = " << toml_string(policy.name) << "\n";
         for (std::size_t i = 0; i < basic_auth_flag_count; ++i)
             if (policy.flags[i]) out << basic_auth_flags[i].toml_key << " = true\n";
     }
     out << "\n[organization]\ndefault_authentication_policy = "
-        << quoted(live.organization->default_authentication_policy.value_or("")) << "\n";
+        << toml_string(live.organization->default_authentication_policy.value_or("")) << "\n";
     return out.str();
 }
 

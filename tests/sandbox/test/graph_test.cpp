@@ -41,18 +41,7 @@ void load_usage(SandboxFixture& fixture, const std::string& document = kUsageDoc
 }
 
 std::string graph_token_for(SandboxFixture& fixture, const std::string& scope = kGraphScope) {
-    const std::string assertion = sign_assertion(standard_header(app_credential(), Algorithm::ps256),
-                                                 standard_claims(kAppId, kTokenUrl, fixture.now()),
-                                                 app_credential().key.get(), Algorithm::ps256);
-    const HttpResponse response =
-        fixture.post_token({{"grant_type", "client_credentials"},
-                            {"client_id", kAppId},
-                            {"scope", scope},
-                            {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-                            {"client_assertion", assertion}});
-    INFO(response.body);
-    REQUIRE(response.status == 200);
-    return body_of(response).at("access_token").as_string();
+    return fixture.token_for(scope);
 }
 
 value claims_of(const std::string& token) {

@@ -16,18 +16,7 @@ using web::json::value;
 const std::string kSendMail = "/v1.0/users/authgate-notify@contoso.com/sendMail";
 
 std::string mail_token(SandboxFixture& fixture, const std::string& scope = "https://graph.microsoft.com/.default") {
-    const std::string assertion = sign_assertion(standard_header(app_credential(), Algorithm::ps256),
-                                                 standard_claims(kAppId, kTokenUrl, fixture.now()),
-                                                 app_credential().key.get(), Algorithm::ps256);
-    const HttpResponse response =
-        fixture.post_token({{"grant_type", "client_credentials"},
-                            {"client_id", kAppId},
-                            {"scope", scope},
-                            {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-                            {"client_assertion", assertion}});
-    INFO(response.body);
-    REQUIRE(response.status == 200);
-    return body_of(response).at("access_token").as_string();
+    return fixture.token_for(scope);
 }
 
 const char* const kMessage =

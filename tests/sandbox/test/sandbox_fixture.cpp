@@ -41,20 +41,23 @@ HttpResponse SandboxFixture::post_token(const std::map<std::string, std::string>
 }
 
 const std::string& SandboxFixture::token() {
-    if (!token_) {
-        const std::string assertion = sign_assertion(standard_header(app_credential(), Algorithm::ps256),
-                                                     standard_claims(kAppId, kTokenUrl, now()),
-                                                     app_credential().key.get(), Algorithm::ps256);
-        const HttpResponse response =
-            post_token({{"grant_type", "client_credentials"},
-                        {"client_id", kAppId},
-                        {"scope", kOrigin + "/.default"},
-                        {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-                        {"client_assertion", assertion}});
-        REQUIRE(response.status == 200);
-        token_ = body_of(response).at("access_token").as_string();
-    }
+    if (!token_) token_ = token_for(kOrigin + "/.default");
     return *token_;
+}
+
+std::string SandboxFixture::token_for(const std::string& scope) {
+    const std::string assertion = sign_assertion(standard_header(app_credential(), Algorithm::ps256),
+                                                 standard_claims(kAppId, kTokenUrl, now()), app_credential().key.get(),
+                                                 Algorithm::ps256);
+    const HttpResponse response =
+        post_token({{"grant_type", "client_credentials"},
+                    {"client_id", kAppId},
+                    {"scope", scope},
+                    {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+                    {"client_assertion", assertion}});
+    INFO(response.body);
+    REQUIRE(response.status == 200);
+    return body_of(response).at("access_token").as_string();
 }
 
 HttpResponse SandboxFixture::post(const std::string& path, const std::string& body,

@@ -43,6 +43,8 @@ public:
     HttpResponse post_token(const std::map<std::string, std::string>& form, const std::string& tenant = kTenant);
     // A token for the admin API, obtained the way a client does.
     const std::string& token();
+    // A new token for `scope` ("https://graph.microsoft.com/.default", the origin's), obtained the same way.
+    std::string token_for(const std::string& scope);
 
     // POST InvokeCommand with the headers a good client sends; `headers` adds or replaces them
     // (an empty value leaves the header out).

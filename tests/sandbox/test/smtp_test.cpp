@@ -163,19 +163,7 @@ struct SmtpFixture {
         return client;
     }
 
-    std::string token_for(const std::string& scope) {
-        const std::string assertion = sign_assertion(standard_header(app_credential(), Algorithm::ps256),
-                                                     standard_claims(kAppId, kTokenUrl, fixture.now()),
-                                                     app_credential().key.get(), Algorithm::ps256);
-        const HttpResponse response =
-            fixture.post_token({{"grant_type", "client_credentials"},
-                                {"client_id", kAppId},
-                                {"scope", scope},
-                                {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-                                {"client_assertion", assertion}});
-        REQUIRE(response.status == 200);
-        return body_of(response).at("access_token").as_string();
-    }
+    std::string token_for(const std::string& scope) { return fixture.token_for(scope); }
 
     std::string authenticate(SmtpClient& client, const std::string& user) {
         return client.command("AUTH XOAUTH2 " + xoauth2(user, fixture.token()));

@@ -50,16 +50,14 @@ Notifier::Notifier(std::optional<std::string> url, std::optional<std::string> ca
 }
 
 bool is_teams_workflow(const std::string& url) {
-    const std::string origin = origin_of(url);
-    const auto ends_with = [&](std::string_view suffix) {
-        std::string host = origin;
-        if (const std::size_t colon = host.rfind(':'); colon != std::string::npos && colon > 8) host.resize(colon);
-        return host.size() >= suffix.size() && host.compare(host.size() - suffix.size(), suffix.size(), suffix) == 0;
-    };
+    std::string host = origin_of(url);  // "https://host:port", lower case; empty for anything else
+    if (host.empty()) return false;
+    host.erase(0, std::string_view("https://").size());
+    if (const std::size_t colon = host.find(':'); colon != std::string::npos) host.resize(colon);
     // Power Automate's "When a Teams webhook request is received": Logic Apps' hosts, or the
     // Power Platform's environment API.
-    return !origin.empty() &&
-           (ends_with(".logic.azure.com") || ends_with(".api.powerplatform.com") || ends_with(".powerautomate.com"));
+    return host.ends_with(".logic.azure.com") || host.ends_with(".api.powerplatform.com") ||
+           host.ends_with(".powerautomate.com");
 }
 
 web::json::value webhook_payload(const WebhookNotice& notice, WebhookFormat format) {

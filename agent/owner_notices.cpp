@@ -4,15 +4,11 @@
 #include <ostream>
 
 #include "policies/impact.h"
+#include "policies/name.h"
 #include "policies/printable.h"
 
 namespace authgate {
 namespace {
-
-std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-    return text;
-}
 
 std::string joined(const std::vector<std::string>& addresses) {
     std::string text;
@@ -22,7 +18,7 @@ std::string joined(const std::vector<std::string>& addresses) {
 
 }  // namespace
 
-bool RecipientCheck::known(const std::string& address) const { return !missing.count(lower(address)); }
+bool RecipientCheck::known(const std::string& address) const { return !missing.count(fold_case(address)); }
 
 NoticeFacts notice_facts(const NoticeRun& run, const LiveState* live, const std::optional<UsageEvidence>& evidence,
                          const std::set<Name>& reverted_now) {
@@ -32,7 +28,7 @@ NoticeFacts notice_facts(const NoticeRun& run, const LiveState* live, const std:
         const std::map<std::string, Instant> reverted = run.journal.reverted_mailboxes(run.tenant);
         // A revert counts for the exception's current expiry only: one renewed since is not reverted.
         for (const Exception& exception : run.desired.smtp_auth->exceptions)
-            if (const auto found = reverted.find(lower(exception.mailbox.text()));
+            if (const auto found = reverted.find(fold_case(exception.mailbox.text()));
                 found != reverted.end() && found->second >= exception.expires)
                 facts.reverted.insert(exception.mailbox);
     }
@@ -60,8 +56,8 @@ RecipientCheck check_recipients(const std::vector<OwnerMessage>& messages, Tenan
     RecipientCheck check;
     std::set<std::string> addresses;
     for (const OwnerMessage& message : messages) {
-        addresses.insert(lower(message.to));
-        for (const std::string& cc : message.cc) addresses.insert(lower(cc));
+        addresses.insert(fold_case(message.to));
+        for (const std::string& cc : message.cc) addresses.insert(fold_case(cc));
     }
     try {
         for (const std::string& address : addresses) {
@@ -171,7 +167,7 @@ void render_due_messages(std::ostream& out, const std::vector<OwnerMessage>& mes
     if (recipients.failed) out << "  (the addresses could not be checked: " << *recipients.failed << ")\n";
     const auto shown = [&](const std::string& address) {
         std::string text = printable(address);
-        if (const auto found = recipients.found.find(lower(address)); found != recipients.found.end())
+        if (const auto found = recipients.found.find(fold_case(address)); found != recipients.found.end())
             text += " (" + printable(found->second.type) + ")";
         else if (!recipients.known(address)) text += " (no such recipient in the tenant: would bounce)";
         return text;

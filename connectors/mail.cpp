@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "connectors/graph_usage.h"
+#include "policies/name.h"
 #include "policies/printable.h"
 
 namespace authgate {
@@ -361,12 +362,8 @@ std::unique_ptr<MailTransport> make_smtp_mail(SmtpSettings settings, TokenClient
 }
 
 std::string smtp_token_audience(const std::string& host, const std::string& exchange_audience) {
-    std::string lower = host;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-    const auto ends_with = [&](std::string_view suffix) {
-        return lower.size() >= suffix.size() && lower.compare(lower.size() - suffix.size(), suffix.size(), suffix) == 0;
-    };
-    if (ends_with("hve.mx.microsoft") || lower == "smtp-hve.office365.com") return "https://outlook.office.com";
+    const std::string lower = fold_case(host);
+    if (lower.ends_with("hve.mx.microsoft") || lower == "smtp-hve.office365.com") return "https://outlook.office.com";
     return exchange_audience;
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "policies/lifecycle.h"
+#include "policies/name.h"
 
 namespace authgate {
 namespace {
@@ -112,10 +113,8 @@ void check_exception_times(const DesiredState& state, Instant now, Instant grant
 void check_mail_sender(const DesiredState& state, Instant now, Diagnostics& diagnostics) {
     if (!state.notifications.email || state.notifications.email->transport != MailTransportKind::smtp) return;
     const EmailNotifications& email = *state.notifications.email;
-    std::string host = email.smtp_host;
-    std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (host != "smtp.office365.com" || !state.smtp_auth || !state.smtp_auth->org_disabled ||
-        !state.smtp_auth->org_disabled->value)
+    if (!equals_ignoring_case(email.smtp_host, "smtp.office365.com") || !state.smtp_auth ||
+        !state.smtp_auth->org_disabled || !state.smtp_auth->org_disabled->value)
         return;
     const Exception* own = state.find_exception(email.sender);
     if (own && own->expires > now) return;

@@ -117,8 +117,8 @@ int run_notify(CommandContext& context) {
         context.err << "error: " << error.what() << "\n";
         return exit_error;
     }
-    context.out << outcome.messages << (outcome.messages == 1 ? " message" : " messages") << " sent ("
-                << outcome.notices << (outcome.notices == 1 ? " notice" : " notices") << ")";
+    context.out << counted(static_cast<std::size_t>(outcome.messages), "message") << " sent ("
+                << counted(static_cast<std::size_t>(outcome.notices), "notice") << ")";
     if (outcome.failed > 0)
         context.out << ", " << outcome.failed << " not sent (see the warnings; tried again next run)";
     context.out << ".\n";

@@ -163,7 +163,7 @@ NoticeOutcome notify_owners(const NoticeRun& run, TenantSession& session, const 
 void render_due_messages(std::ostream& out, const std::vector<OwnerMessage>& messages, const RecipientCheck& recipients,
                          const EmailNotifications& email, std::size_t already_sent) {
     out << "Owner notices due now, by " << to_string(email.transport) << " as " << printable(email.sender) << ": "
-        << messages.size() << (messages.size() == 1 ? " message" : " messages") << "\n";
+        << counted(messages.size(), "message") << "\n";
     if (recipients.failed) out << "  (the addresses could not be checked: " << *recipients.failed << ")\n";
     const auto shown = [&](const std::string& address) {
         std::string text = printable(address);
@@ -181,7 +181,7 @@ void render_due_messages(std::ostream& out, const std::vector<OwnerMessage>& mes
     }
     if (already_sent > 0)
         out << "\n"
-            << already_sent << (already_sent == 1 ? " notice was" : " notices were")
+            << counted(already_sent, "notice") << (already_sent == 1 ? " was" : " were")
             << " sent before and will not be sent again.\n";
 }
 

@@ -9,7 +9,8 @@
 namespace authgate {
 namespace {
 
-std::string days_text(long days) { return std::to_string(days) + (days == 1 || days == -1 ? " day" : " days"); }
+// Whole days, never negative where they are shown: "1 day", "14 days".
+std::string days_text(long days) { return counted(static_cast<std::size_t>(days), "day"); }
 
 std::string source_text(UsageSource source) {
     switch (source) {

@@ -3,9 +3,11 @@
 #include <map>
 
 #include "agent/connection.h"
+#include "connection_inputs.h"
 #include "policies/loader.h"
 
 using namespace authgate;
+using namespace authgate::testing;
 
 namespace {
 
@@ -15,22 +17,6 @@ DesiredState desired(const std::string& connection) {
         "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\ncloud = \"gcc-high\"\n" + connection);
     REQUIRE_FALSE(loaded.diagnostics.has_errors());
     return loaded.state;
-}
-
-po::variables_map flags(std::vector<std::string> args) {
-    po::options_description options;
-    add_connection_options(options);
-    po::variables_map values;
-    po::store(po::command_line_parser(args).options(options).run(), values);
-    return values;
-}
-
-Environment environment(std::map<std::string, std::string> variables) {
-    return [variables](const std::string& name) -> std::optional<std::string> {
-        const auto it = variables.find(name);
-        if (it == variables.end()) return std::nullopt;
-        return it->second;
-    };
 }
 
 const std::string file_connection =
@@ -43,7 +29,7 @@ const std::string file_connection =
 TEST_CASE("connection settings: flag over environment over the desired state over the cloud default", "[connection]") {
     const DesiredState state = desired(file_connection);
     SECTION("from the desired state, paths relative to its file, defaults by cloud") {
-        const ConnectionSettings s = resolve_connection(flags({}), state, environment({}));
+        const ConnectionSettings s = resolve_connection(connection_flags({}), state, environment_of({}));
         CHECK(s.tenant == "contoso.onmicrosoft.com");
         CHECK(s.app_id == "6f1c0e2a-0000-4000-8000-000000000001");
         CHECK(s.certificate == "/repo/secrets/app.pem");
@@ -54,13 +40,13 @@ TEST_CASE("connection settings: flag over environment over the desired state ove
     }
     SECTION("the environment overrides the file") {
         const ConnectionSettings s =
-            resolve_connection(flags({}), state,
-                               environment({{"AUTHGATE_APP_ID", "env-app"},
-                                            {"AUTHGATE_EXCHANGE_ENDPOINT", "https://env.example"},
-                                            {"AUTHGATE_LOGIN_ENDPOINT", "https://login.env.example"},
-                                            {"AUTHGATE_CERTIFICATE", "/env.pem"},
-                                            {"AUTHGATE_TENANT", "env.onmicrosoft.com"},
-                                            {"AUTHGATE_CA_BUNDLE", "/env-ca.pem"}}));
+            resolve_connection(connection_flags({}), state,
+                               environment_of({{"AUTHGATE_APP_ID", "env-app"},
+                                               {"AUTHGATE_EXCHANGE_ENDPOINT", "https://env.example"},
+                                               {"AUTHGATE_LOGIN_ENDPOINT", "https://login.env.example"},
+                                               {"AUTHGATE_CERTIFICATE", "/env.pem"},
+                                               {"AUTHGATE_TENANT", "env.onmicrosoft.com"},
+                                               {"AUTHGATE_CA_BUNDLE", "/env-ca.pem"}}));
         CHECK(s.tenant == "env.onmicrosoft.com");
         CHECK(s.app_id == "env-app");
         CHECK(s.certificate == "/env.pem");
@@ -70,11 +56,11 @@ TEST_CASE("connection settings: flag over environment over the desired state ove
     }
     SECTION("flags override the environment") {
         const ConnectionSettings s = resolve_connection(
-            flags({"--app-id", "flag-app", "--exchange-endpoint", "https://flag.example", "--certificate", "/flag.pem",
-                   "--tenant", "flag.onmicrosoft.com", "--ca-bundle", "/flag-ca.pem", "--login-endpoint",
-                   "https://login.flag.example"}),
+            connection_flags({"--app-id", "flag-app", "--exchange-endpoint", "https://flag.example", "--certificate",
+                              "/flag.pem", "--tenant", "flag.onmicrosoft.com", "--ca-bundle", "/flag-ca.pem",
+                              "--login-endpoint", "https://login.flag.example"}),
             state,
-            environment({{"AUTHGATE_APP_ID", "env-app"}, {"AUTHGATE_EXCHANGE_ENDPOINT", "https://env.example"}}));
+            environment_of({{"AUTHGATE_APP_ID", "env-app"}, {"AUTHGATE_EXCHANGE_ENDPOINT", "https://env.example"}}));
         CHECK(s.tenant == "flag.onmicrosoft.com");
         CHECK(s.app_id == "flag-app");
         CHECK(s.certificate == "/flag.pem");
@@ -85,22 +71,23 @@ TEST_CASE("connection settings: flag over environment over the desired state ove
 }
 
 TEST_CASE("missing connection settings are named together", "[connection]") {
-    CHECK_THROWS_WITH(resolve_connection(flags({}), desired(""), environment({})),
+    CHECK_THROWS_WITH(resolve_connection(connection_flags({}), desired(""), environment_of({})),
                       "reading the tenant needs these settings (plan can read a --snapshot FILE instead):\n"
                       "  application id: --app-id, AUTHGATE_APP_ID or [connection] app_id\n"
                       "  certificate: --certificate, AUTHGATE_CERTIFICATE or [connection] certificate");
 }
 
 TEST_CASE("an endpoint that is not https is refused: TLS cannot be turned off", "[connection][safety]") {
-    CHECK_THROWS_WITH(resolve_connection(flags({"--exchange-endpoint", "http://127.0.0.1:8443"}),
-                                         desired(file_connection), environment({})),
+    CHECK_THROWS_WITH(resolve_connection(connection_flags({"--exchange-endpoint", "http://127.0.0.1:8443"}),
+                                         desired(file_connection), environment_of({})),
                       "endpoints must be https:// URLs without a user name or password (TLS is always verified), "
                       "not 'http://127.0.0.1:8443'");
     // A password in an endpoint URL is never sent, nor printed back.
-    CHECK_THROWS_WITH(resolve_connection(flags({"--login-endpoint", "https://admin:s3cret@login.example.com/x"}),
-                                         desired(file_connection), environment({})),
-                      "endpoints must be https:// URLs without a user name or password (TLS is always verified), "
-                      "not 'https://login.example.com'");
+    CHECK_THROWS_WITH(
+        resolve_connection(connection_flags({"--login-endpoint", "https://admin:s3cret@login.example.com/x"}),
+                           desired(file_connection), environment_of({})),
+        "endpoints must be https:// URLs without a user name or password (TLS is always verified), "
+        "not 'https://login.example.com'");
 }
 
 TEST_CASE("every cloud has its own default endpoints", "[connection]") {
@@ -115,7 +102,7 @@ TEST_CASE("every cloud has its own default endpoints", "[connection]") {
             "d.toml",
             "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\ncloud = \"" + cloud +
                 "\"\n[connection]\napp_id = \"6f1c0e2a-0000-4000-8000-000000000001\"\ncertificate = \"a.pem\"\n");
-        const ConnectionSettings s = resolve_connection(flags({}), loaded.state, environment({}));
+        const ConnectionSettings s = resolve_connection(connection_flags({}), loaded.state, environment_of({}));
         CHECK(s.login_endpoint == login);
         CHECK(s.exchange_endpoint == exchange);
     }
@@ -125,12 +112,15 @@ TEST_CASE("the HTTP timeout (--http-timeout): flag over environment, the module'
           "usage error",
           "[connection]") {
     const DesiredState state = desired(file_connection);
-    CHECK_FALSE(resolve_connection(flags({}), state, environment({})).http_timeout);  // the module's defaults
-    CHECK(resolve_connection(flags({}), state, environment({{"AUTHGATE_HTTP_TIMEOUT", "2m"}})).http_timeout ==
-          std::chrono::minutes{2});
-    CHECK(resolve_connection(flags({"--http-timeout", "30s"}), state, environment({{"AUTHGATE_HTTP_TIMEOUT", "2m"}}))
+    CHECK_FALSE(
+        resolve_connection(connection_flags({}), state, environment_of({})).http_timeout);  // the module's defaults
+    CHECK(resolve_connection(connection_flags({}), state, environment_of({{"AUTHGATE_HTTP_TIMEOUT", "2m"}}))
+              .http_timeout == std::chrono::minutes{2});
+    CHECK(resolve_connection(connection_flags({"--http-timeout", "30s"}), state,
+                             environment_of({{"AUTHGATE_HTTP_TIMEOUT", "2m"}}))
               .http_timeout == std::chrono::seconds{30});
-    CHECK_THROWS_WITH(resolve_connection(flags({"--http-timeout", "soon"}), state, environment({})),
+    CHECK_THROWS_WITH(resolve_connection(connection_flags({"--http-timeout", "soon"}), state, environment_of({})),
                       "--http-timeout (AUTHGATE_HTTP_TIMEOUT) must be a duration such as 30s or 2m, not 'soon'");
-    CHECK_THROWS_AS(resolve_connection(flags({}), state, environment({{"AUTHGATE_HTTP_TIMEOUT", "0s"}})), UsageError);
+    CHECK_THROWS_AS(resolve_connection(connection_flags({}), state, environment_of({{"AUTHGATE_HTTP_TIMEOUT", "0s"}})),
+                    UsageError);
 }

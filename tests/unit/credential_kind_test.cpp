@@ -5,6 +5,7 @@
 #include <map>
 
 #include "agent/connection.h"
+#include "connection_inputs.h"
 #include "connectors/managed_identity.h"
 #include "connectors/workload_identity.h"
 #include "fake_http.h"
@@ -22,22 +23,6 @@ DesiredState desired(const std::string& connection) {
     return loaded.state;
 }
 
-po::variables_map flags(std::vector<std::string> args) {
-    po::options_description options;
-    add_connection_options(options);
-    po::variables_map values;
-    po::store(po::command_line_parser(args).options(options).run(), values);
-    return values;
-}
-
-Environment environment(std::map<std::string, std::string> variables) {
-    return [variables](const std::string& name) -> std::optional<std::string> {
-        const auto it = variables.find(name);
-        if (it == variables.end()) return std::nullopt;
-        return it->second;
-    };
-}
-
 const std::string app = "[connection]\napp_id = \"6f1c0e2a-0000-4000-8000-000000000001\"\n";
 
 class FixedClock : public Clock {
@@ -49,47 +34,50 @@ public:
 
 TEST_CASE("the credential kind: flag over environment over [connection] credential, certificate by default",
           "[connection][credential]") {
-    CHECK(resolve_connection(flags({}), desired(app + "certificate = \"a.pem\"\n"), environment({})).credential ==
-          CredentialKind::certificate);
+    CHECK(resolve_connection(connection_flags({}), desired(app + "certificate = \"a.pem\"\n"), environment_of({}))
+              .credential == CredentialKind::certificate);
     const DesiredState file = desired(app + "credential = \"managed-identity\"\n");
-    CHECK(resolve_connection(flags({}), file, environment({})).credential == CredentialKind::managed_identity);
-    CHECK(resolve_connection(flags({}), file, environment({{"AUTHGATE_CREDENTIAL", "workload-identity"}})).credential ==
-          CredentialKind::workload_identity);
-    CHECK(resolve_connection(flags({"--credential", "managed-identity"}), desired(app),
-                             environment({{"AUTHGATE_CREDENTIAL", "workload-identity"}}))
+    CHECK(resolve_connection(connection_flags({}), file, environment_of({})).credential ==
+          CredentialKind::managed_identity);
+    CHECK(resolve_connection(connection_flags({}), file, environment_of({{"AUTHGATE_CREDENTIAL", "workload-identity"}}))
+              .credential == CredentialKind::workload_identity);
+    CHECK(resolve_connection(connection_flags({"--credential", "managed-identity"}), desired(app),
+                             environment_of({{"AUTHGATE_CREDENTIAL", "workload-identity"}}))
               .credential == CredentialKind::managed_identity);
-    CHECK_THROWS_WITH(resolve_connection(flags({"--credential", "client-secret"}), file, environment({})),
+    CHECK_THROWS_WITH(resolve_connection(connection_flags({"--credential", "client-secret"}), file, environment_of({})),
                       "--credential (AUTHGATE_CREDENTIAL) must be certificate, workload-identity or managed-identity, "
                       "not 'client-secret'");
 }
 
 TEST_CASE("without a certificate: what workload identity and a managed identity need", "[connection][credential]") {
     SECTION("workload identity needs the app id, not a certificate") {
-        const ConnectionSettings s = resolve_connection(flags({"--credential", "workload-identity"}), desired(app),
-                                                        environment({}));
+        const ConnectionSettings s = resolve_connection(connection_flags({"--credential", "workload-identity"}),
+                                                        desired(app), environment_of({}));
         CHECK(s.certificate.empty());
-        CHECK_THROWS_WITH(resolve_connection(flags({"--credential", "workload-identity"}), desired(""),
-                                             environment({})),
+        CHECK_THROWS_WITH(resolve_connection(connection_flags({"--credential", "workload-identity"}), desired(""),
+                                             environment_of({})),
                           "reading the tenant needs these settings (plan can read a --snapshot FILE instead):\n"
                           "  application id: --app-id, AUTHGATE_APP_ID or [connection] app_id (or AZURE_CLIENT_ID); "
                           "the app registration whose federated credential trusts the platform's token");
     }
     SECTION("the workload identity webhook's AZURE_CLIENT_ID and AZURE_TENANT_ID come last") {
-        const auto webhook = environment({{"AZURE_CLIENT_ID", "webhook-app"}, {"AZURE_TENANT_ID", "webhook-tenant"}});
+        const auto webhook =
+            environment_of({{"AZURE_CLIENT_ID", "webhook-app"}, {"AZURE_TENANT_ID", "webhook-tenant"}});
         const DesiredState no_tenant = load_desired_state_text("/repo/d.toml", "version = 1\n").state;
-        ConnectionSettings s = resolve_connection(flags({"--credential", "workload-identity"}), no_tenant, webhook);
+        ConnectionSettings s = resolve_connection(connection_flags({"--credential", "workload-identity"}), no_tenant,
+                                                  webhook);
         CHECK(s.app_id == "webhook-app");
         CHECK(s.tenant == "webhook-tenant");
-        s = resolve_connection(flags({"--credential", "workload-identity"}), desired(app), webhook);
+        s = resolve_connection(connection_flags({"--credential", "workload-identity"}), desired(app), webhook);
         CHECK(s.app_id == "6f1c0e2a-0000-4000-8000-000000000001");
         CHECK(s.tenant == "contoso.onmicrosoft.com");
         // Only for workload identity.
-        CHECK_THROWS_WITH(resolve_connection(flags({}), no_tenant, webhook),
+        CHECK_THROWS_WITH(resolve_connection(connection_flags({}), no_tenant, webhook),
                           Catch::Contains("tenant: --tenant, AUTHGATE_TENANT or [tenant] id\n"));
     }
     SECTION("a managed identity needs neither app id nor certificate") {
-        const ConnectionSettings s = resolve_connection(flags({"--credential", "managed-identity"}), desired(""),
-                                                        environment({}));
+        const ConnectionSettings s = resolve_connection(connection_flags({"--credential", "managed-identity"}),
+                                                        desired(""), environment_of({}));
         CHECK(s.app_id.empty());
         CHECK_FALSE(s.managed_identity);
     }
@@ -98,7 +86,7 @@ TEST_CASE("without a certificate: what workload identity and a managed identity 
 TEST_CASE("a user-assigned managed identity: one id, from a flag or the environment", "[connection][credential]") {
     const auto mi = [](std::vector<std::string> args, std::map<std::string, std::string> variables = {}) {
         args.insert(args.begin(), {"--credential", "managed-identity"});
-        return resolve_connection(flags(args), desired(""), environment(variables)).managed_identity;
+        return resolve_connection(connection_flags(args), desired(""), environment_of(variables)).managed_identity;
     };
     const auto client = mi({"--managed-identity-client-id", "c1"}, {{"AUTHGATE_MANAGED_IDENTITY_OBJECT_ID", "o1"}});
     REQUIRE(client);
@@ -113,12 +101,12 @@ TEST_CASE("a user-assigned managed identity: one id, from a flag or the environm
     CHECK_THROWS_WITH(mi({"--managed-identity-client-id", "c1", "--managed-identity-object-id", "o1"}),
                       "a managed identity is named by one id, not by --managed-identity-client-id and "
                       "--managed-identity-object-id");
-    CHECK_THROWS_WITH(resolve_connection(flags({"--managed-identity-client-id", "c1"}),
-                                         desired(app + "certificate = \"a.pem\"\n"), environment({})),
+    CHECK_THROWS_WITH(resolve_connection(connection_flags({"--managed-identity-client-id", "c1"}),
+                                         desired(app + "certificate = \"a.pem\"\n"), environment_of({})),
                       "--managed-identity-client-id names a managed identity: it needs --credential managed-identity");
     // The environment's id is for a managed identity only; it does not stop another kind.
-    CHECK_FALSE(resolve_connection(flags({}), desired(app + "certificate = \"a.pem\"\n"),
-                                   environment({{"AUTHGATE_MANAGED_IDENTITY_CLIENT_ID", "c1"}}))
+    CHECK_FALSE(resolve_connection(connection_flags({}), desired(app + "certificate = \"a.pem\"\n"),
+                                   environment_of({{"AUTHGATE_MANAGED_IDENTITY_CLIENT_ID", "c1"}}))
                     .managed_identity);
 }
 
@@ -131,26 +119,26 @@ TEST_CASE("the token source is the kind chosen: no certificate read, no other ki
     settings.certificate = "/nonexistent/never-read.pem";
 
     settings.credential = CredentialKind::managed_identity;
-    auto source = make_token_source(settings, http, environment({}), clock);
+    auto source = make_token_source(settings, http, environment_of({}), clock);
     REQUIRE(dynamic_cast<ManagedIdentity*>(source.get()));
     CHECK(dynamic_cast<ManagedIdentity&>(*source).host() == IdentityHost::imds);
 
     settings.credential = CredentialKind::workload_identity;
     source = make_token_source(settings, http,
-                               environment({{"AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/token"},
-                                            {"IDENTITY_ENDPOINT", "http://localhost:1/t"},
-                                            {"IDENTITY_HEADER", "h"}}),
+                               environment_of({{"AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/token"},
+                                               {"IDENTITY_ENDPOINT", "http://localhost:1/t"},
+                                               {"IDENTITY_HEADER", "h"}}),
                                clock);
     REQUIRE(dynamic_cast<FederatedAssertion*>(source.get()));
     // Nothing of the platform's: an error naming what was looked for, not a managed identity instead.
     CHECK_THROWS_WITH(
         make_token_source(settings, http,
-                          environment({{"IDENTITY_ENDPOINT", "http://localhost:1/t"}, {"IDENTITY_HEADER", "h"}}),
+                          environment_of({{"IDENTITY_ENDPOINT", "http://localhost:1/t"}, {"IDENTITY_HEADER", "h"}}),
                           clock),
         Catch::StartsWith("workload identity: this environment provides no platform token."));
 
     settings.credential = CredentialKind::certificate;
-    CHECK_THROWS_WITH(make_token_source(settings, http, environment({}), clock),
+    CHECK_THROWS_WITH(make_token_source(settings, http, environment_of({}), clock),
                       Catch::Contains("/nonexistent/never-read.pem"));
     CHECK(http.requests.empty());
 }
@@ -162,7 +150,7 @@ TEST_CASE("the Exchange and Graph token clients share one source", "[connection]
     settings.exchange_endpoint = "https://outlook.office365.com";
     settings.graph_endpoint = "https://graph.microsoft.com";
     settings.credential = CredentialKind::managed_identity;
-    ManagedIdentity source(http, environment({}));
+    ManagedIdentity source(http, environment_of({}));
     TokenClient exchange(source, token_settings_of(settings));
     TokenClient graph(source, graph_token_settings(settings));
     http.answer({200, {}, R"({"access_token":"exchange","expires_in":"3599"})"});

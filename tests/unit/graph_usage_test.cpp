@@ -3,6 +3,7 @@
 #include <map>
 
 #include "agent/connection.h"
+#include "connection_inputs.h"
 #include "connectors/graph_usage.h"
 #include "fake_http.h"
 #include "policies/loader.h"
@@ -642,22 +643,6 @@ TEST_CASE("graph: the report's period is the smallest that covers the days asked
 
 namespace {
 
-po::variables_map connection_flags(std::vector<std::string> args) {
-    po::options_description options;
-    add_connection_options(options);
-    po::variables_map values;
-    po::store(po::command_line_parser(args).options(options).run(), values);
-    return values;
-}
-
-Environment variables(std::map<std::string, std::string> values) {
-    return [values](const std::string& name) -> std::optional<std::string> {
-        const auto it = values.find(name);
-        if (it == values.end()) return std::nullopt;
-        return it->second;
-    };
-}
-
 DesiredState tenant_in(const std::string& cloud) {
     LoadResult loaded = load_desired_state_text(
         "d.toml", "version = 1\n[tenant]\nid = \"contoso.onmicrosoft.com\"\ncloud = \"" + cloud +
@@ -675,17 +660,18 @@ TEST_CASE("graph: the Graph endpoint: flag over environment over the cloud's def
                                                           {"gcc-high", "https://graph.microsoft.us"},
                                                           {"dod", "https://dod-graph.microsoft.us"},
                                                           {"china", "https://microsoftgraph.chinacloudapi.cn"}})
-        CHECK(resolve_connection(connection_flags({}), tenant_in(cloud), variables({})).graph_endpoint == endpoint);
+        CHECK(resolve_connection(connection_flags({}), tenant_in(cloud), environment_of({})).graph_endpoint ==
+              endpoint);
     const DesiredState state = tenant_in("global");
     CHECK(resolve_connection(connection_flags({}), state,
-                             variables({{"AUTHGATE_GRAPH_ENDPOINT", "https://graph.env.example"}}))
+                             environment_of({{"AUTHGATE_GRAPH_ENDPOINT", "https://graph.env.example"}}))
               .graph_endpoint == "https://graph.env.example");
     const ConnectionSettings flagged =
         resolve_connection(connection_flags({"--graph-endpoint", "https://graph.flag.example"}), state,
-                           variables({{"AUTHGATE_GRAPH_ENDPOINT", "https://graph.env.example"}}));
+                           environment_of({{"AUTHGATE_GRAPH_ENDPOINT", "https://graph.env.example"}}));
     CHECK(flagged.graph_endpoint == "https://graph.flag.example");
     CHECK_THROWS_WITH(resolve_connection(connection_flags({"--graph-endpoint", "http://graph.example"}), state,
-                                         variables({})),
+                                         environment_of({})),
                       "endpoints must be https:// URLs without a user name or password (TLS is always verified), "
                       "not 'http://graph.example'");
 

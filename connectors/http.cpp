@@ -1,12 +1,14 @@
 #include "connectors/http.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <mutex>
-#include <system_error>
+#include <string_view>
+#include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,50 +19,45 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#include <cpprest/http_client.h>
-#include <boost/asio/ssl.hpp>
+#include <curl/curl.h>
 
 namespace authgate {
 namespace {
-
-using web::http::client::http_client;
-using web::http::client::http_client_config;
 
 std::string lower(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
     return text;
 }
 
-// Why the server's certificate was refused, kept for the message: cpprest reports only "Error in
-// SSL handshake". Verification itself is OpenSSL's and cpprest's (chain, dates, host name).
-struct CertificateRefusal {
-    explicit CertificateRefusal(std::string host_) : host(std::move(host_)) {}
-    const std::string host;
-    std::mutex mutex;
-    std::optional<int> error;  // X509_V_ERR_HOSTNAME_MISMATCH when the chain was good but not for host
-};
-
-int verify_and_remember(X509_STORE_CTX* store, void* refusal) {
-    const int verified = X509_verify_cert(store);
-    if (verified <= 0) {
-        auto& remembered = *static_cast<CertificateRefusal*>(refusal);
-        int error = X509_STORE_CTX_get_error(store);
-        // cpprest's host name check refuses without saying why; OpenSSL then calls it unspecified.
-        X509* leaf = X509_STORE_CTX_get0_cert(store);
-        if ((error == X509_V_OK || error == X509_V_ERR_UNSPECIFIED) && leaf &&
-            X509_check_ip_asc(leaf, remembered.host.c_str(), 0) != 1 &&
-            X509_check_host(leaf, remembered.host.data(), remembered.host.size(), 0, nullptr) != 1)
-            error = X509_V_ERR_HOSTNAME_MISMATCH;
-        std::lock_guard lock(remembered.mutex);
-        remembered.error = error;
-    }
-    return verified;
-}
-
+// The host of an origin, without its port ("[::1]" for an IPv6 address).
 std::string host_of(const std::string& origin) {
     const std::string host = origin.substr(origin.find("://") + 3);
+    if (host.front() == '[') return host.substr(0, host.find(']') + 1);
     const auto colon = host.rfind(':');
-    return host.front() != '[' && colon != std::string::npos ? host.substr(0, colon) : host;
+    return colon != std::string::npos ? host.substr(0, colon) : host;
+}
+
+// What a handshake found wrong with the server's certificate, kept for the message: libcurl
+// reports only that verification failed. Verification itself is OpenSSL's: the chain, its dates,
+// and the host name, which libcurl checks again after the handshake.
+struct CertificateCheck {
+    std::string host;  // as the certificate must name it: a DNS name, or an IP address without brackets
+    std::mutex mutex;
+    std::optional<int> error;
+};
+
+int verify_and_remember(X509_STORE_CTX* store, void* argument) {
+    auto& check = *static_cast<CertificateCheck*>(argument);
+    X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(store);
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, check.host.c_str()) != 1 &&
+        X509_VERIFY_PARAM_set1_host(param, check.host.data(), check.host.size()) != 1)
+        return 0;
+    const int verified = X509_verify_cert(store);
+    if (verified <= 0) {
+        std::lock_guard lock(check.mutex);
+        check.error = X509_STORE_CTX_get_error(store);
+    }
+    return verified;
 }
 
 // The parenthesis after "Error in SSL handshake": what was wrong with the certificate.
@@ -71,7 +68,8 @@ std::string refusal_reason(std::optional<int> error, const std::string& origin,
         return " (the server's certificate could not be verified against " + anchors +
                "; a private CA needs --ca-bundle)";
     switch (*error) {
-        case X509_V_ERR_HOSTNAME_MISMATCH: return " (the server's certificate is not for " + host_of(origin) + ")";
+        case X509_V_ERR_HOSTNAME_MISMATCH:
+        case X509_V_ERR_IP_ADDRESS_MISMATCH: return " (the server's certificate is not for " + host_of(origin) + ")";
         case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
         case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
         case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
@@ -83,11 +81,6 @@ std::string refusal_reason(std::optional<int> error, const std::string& origin,
             return " (the server's certificate was refused: " + std::string(X509_verify_cert_error_string(*error)) +
                    ")";
     }
-}
-
-bool refused_before_sending(const std::error_code& code) {
-    return code == std::errc::connection_refused || code == std::errc::host_unreachable ||
-           code == std::errc::network_unreachable || code == std::errc::address_not_available;
 }
 
 // OpenSSL's default trust anchors, as this process was started with (SSL_CERT_FILE and
@@ -216,9 +209,156 @@ TrustStore load_trust_store(const std::optional<std::string>& ca_bundle) {
     return store;
 }
 
+// libcurl, set up once for the process (before any thread uses it).
+void curl_global() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+// One libcurl handle and the connection it keeps alive. A handle is used by one request at a
+// time; its connection is never shared with another handle, so a request on a connection of its
+// own really is alone on it.
+struct Handle {
+    Handle(TrustStore trust_store, CURLSH* sessions) : curl(curl_easy_init()), store(std::move(trust_store)) {
+        if (curl == nullptr) throw TransportError("cannot start an HTTP client", true);
+        curl_easy_setopt(curl, CURLOPT_SHARE, sessions);  // kept by curl_easy_reset
+    }
+    ~Handle() { curl_easy_cleanup(curl); }
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+
+    CURL* curl;
+    TrustStore store;
+    CertificateCheck check;  // of this handle's handshakes; outlives its connections
+    char error[CURL_ERROR_SIZE] = {};
+};
+
+// Every TLS context libcurl makes for a handle's connections: the trust store loaded once, the
+// verification that remembers why it refused, and no renegotiation.
+CURLcode configure_tls(CURL*, void* context, void* argument) {
+    auto& handle = *static_cast<Handle*>(argument);
+    auto* native = static_cast<SSL_CTX*>(context);
+    SSL_CTX_set1_cert_store(native, handle.store.get());
+    SSL_CTX_set_cert_verify_callback(native, verify_and_remember, &handle.check);
+    SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION);
+    return CURLE_OK;
+}
+
+struct Received {
+    HttpResponse response;
+    bool reserved = false;
+};
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+    auto& received = *static_cast<Received*>(user);
+    const std::size_t length = size * count;
+    std::string_view line(data, length);
+    if (line.starts_with("HTTP/")) {  // a new answer (after a 100 Continue): its own headers
+        received.response.headers.clear();
+        return length;
+    }
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return length;
+    std::string name = lower(std::string(line.substr(0, colon)));
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() &&
+           (value.back() == '\r' || value.back() == '\n' || value.back() == ' ' || value.back() == '\t'))
+        value.remove_suffix(1);
+    std::string& kept = received.response.headers[name];
+    if (!kept.empty()) kept += ", ";  // a header sent more than once: its values in one list, as HTTP allows
+    kept += value;
+    return length;
+}
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+    auto& received = *static_cast<Received*>(user);
+    const std::size_t length = size * count;
+    if (!received.reserved) {
+        received.reserved = true;
+        const std::string length_header = received.response.header("content-length");
+        char* end = nullptr;
+        const unsigned long long announced = std::strtoull(length_header.c_str(), &end, 10);
+        // Room for what the server announced, within reason: a page is a few hundred kilobytes.
+        if (!length_header.empty() && *end == '\0' && announced <= 64ull << 20)
+            received.response.body.reserve(static_cast<std::size_t>(announced));
+    }
+    received.response.body.append(data, length);
+    return length;
+}
+
+// libcurl's answer when nothing reached the server: no connection, or a handshake refused.
+bool refused_before_sending(CURLcode code, CURL* curl) {
+    switch (code) {
+        case CURLE_UNSUPPORTED_PROTOCOL:
+        case CURLE_URL_MALFORMAT:
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CIPHER:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_ENGINE_NOTFOUND:
+        case CURLE_SSL_ENGINE_SETFAILED:
+        case CURLE_SSL_ENGINE_INITFAILED:
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        case CURLE_SSL_INVALIDCERTSTATUS: return true;
+        case CURLE_OPERATION_TIMEDOUT: {
+            // Timed out before the request began: while connecting or in the handshake.
+            curl_off_t began = 0;
+            return curl_easy_getinfo(curl, CURLINFO_PRETRANSFER_TIME_T, &began) == CURLE_OK && began == 0;
+        }
+        default: return false;
+    }
+}
+
+bool is_handshake_error(CURLcode code) {
+    return code == CURLE_SSL_CONNECT_ERROR || code == CURLE_PEER_FAILED_VERIFICATION ||
+           code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_ISSUER_ERROR || code == CURLE_SSL_CIPHER;
+}
+
+// The sessions of a transport's connections, shared by its handles, so that a new connection to a
+// server already met resumes its TLS session (an abbreviated handshake); and the DNS answers.
+class SharedSessions {
+public:
+    SharedSessions() : share_(curl_share_init()) {
+        if (share_ == nullptr) throw TransportError("cannot start an HTTP client", true);
+        curl_share_setopt(share_, CURLSHOPT_LOCKFUNC, lock);
+        curl_share_setopt(share_, CURLSHOPT_UNLOCKFUNC, unlock);
+        curl_share_setopt(share_, CURLSHOPT_USERDATA, this);
+        curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+        curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    }
+    ~SharedSessions() { curl_share_cleanup(share_); }
+    SharedSessions(const SharedSessions&) = delete;
+    SharedSessions& operator=(const SharedSessions&) = delete;
+    CURLSH* get() const { return share_; }
+
+private:
+    static void lock(CURL*, curl_lock_data data, curl_lock_access, void* user) {
+        static_cast<SharedSessions*>(user)->mutexes_[index(data)].lock();
+    }
+    static void unlock(CURL*, curl_lock_data data, void* user) {
+        static_cast<SharedSessions*>(user)->mutexes_[index(data)].unlock();
+    }
+    static std::size_t index(curl_lock_data data) {
+        return static_cast<std::size_t>(data) < lock_count ? static_cast<std::size_t>(data) : 0;
+    }
+    static constexpr std::size_t lock_count = CURL_LOCK_DATA_LAST;
+    CURLSH* share_;
+    std::array<std::mutex, lock_count> mutexes_;
+};
+
 class HttpsTransport : public HttpTransport {
 public:
-    explicit HttpsTransport(HttpSettings settings) : settings_(std::move(settings)) {}
+    explicit HttpsTransport(HttpSettings settings) : settings_(std::move(settings)) { curl_global(); }
+
+    ~HttpsTransport() override {
+        // Handles first: their connections may hold sessions of the share.
+        idle_.clear();
+    }
 
     HttpResponse post(const HttpRequest& request) override {
         const std::string origin = request.identity_endpoint ? identity_origin_of(request.url) : origin_of(request.url);
@@ -232,84 +372,133 @@ public:
                                  true);
         const TrustStore store =
             trust_store();  // loaded before the first connection: a bad bundle fails before sending
-        // A client of its own has an empty pool: its one connection is new, never resent on.
-        std::unique_ptr<Connection> own;
-        if (request.connection == ConnectionUse::fresh || request.timeout || request.identity_endpoint) {
-            HttpSettings settings = settings_;
-            if (request.timeout) settings.timeout = std::max(settings.timeout, *request.timeout);
-            if (request.identity_endpoint) settings.timeout = std::min(settings.timeout, identity_timeout);
-            own = std::make_unique<Connection>(origin, settings, store, request.identity_endpoint);
-        }
-        auto& [refusal, client] = own ? *own : client_for(origin, store);
+
+        // A connection of its own: a handle of its own, made for this request, whose one
+        // connection is new and closed after it. libcurl sends a request again by itself only on
+        // a reused connection that ends before the first byte of the answer.
+        const bool own = request.connection == ConnectionUse::fresh || request.timeout || request.identity_endpoint;
+        std::unique_ptr<Handle> handle = own ? std::make_unique<Handle>(store, sessions_.get()) : take(origin, store);
         {
-            std::lock_guard lock(refusal.mutex);
-            refusal.error.reset();
+            std::lock_guard lock(handle->check.mutex);
+            handle->check.host = certificate_host(origin);
+            handle->check.error.reset();
+        }
+        std::chrono::seconds timeout = settings_.timeout;
+        if (request.timeout) timeout = std::max(timeout, *request.timeout);
+        if (request.identity_endpoint) timeout = std::min(timeout, identity_timeout);
+
+        CURL* curl = handle->curl;
+        curl_easy_reset(curl);  // keeps the handle's live connection and sessions
+        curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+        curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, origin.starts_with("http://") ? "http" : "https");
+        curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+        curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect is an answer, never followed
+        // Never through a proxy, whatever the environment says: the request and its token go
+        // straight to their origin.
+        curl_easy_setopt(curl, CURLOPT_PROXY, "");
+        curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+        // Verification cannot be turned off: peer and host always, against the store loaded once.
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl_easy_setopt(curl, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+        curl_easy_setopt(curl, CURLOPT_CAINFO, nullptr);
+        curl_easy_setopt(curl, CURLOPT_CAPATH, nullptr);
+        curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, configure_tls);
+        curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, handle.get());
+        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count() * 1000));
+        curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, handle->error);
+        handle->error[0] = '\0';
+        if (own) {
+            curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
+            curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
         }
 
-        web::http::http_request message(request.method == "GET" ? web::http::methods::GET : web::http::methods::POST);
-        message.set_request_uri(request.url.substr(origin.size()));
+        curl_slist* headers = nullptr;
+        const auto add_header = [&headers](const std::string& line) {
+            if (curl_slist* added = curl_slist_append(headers, line.c_str())) headers = added;
+            else throw TransportError("cannot start an HTTP request", true);
+        };
+        const std::unique_ptr<curl_slist*, void (*)(curl_slist**)> owned_headers(&headers, [](curl_slist** list) {
+            curl_slist_free_all(*list);
+        });
         std::string content_type = "application/json";
         for (const auto& [name, value] : request.headers) {
             if (lower(name) == "content-type") content_type = value;
-            else message.headers().add(name, value);
+            else add_header(name + ": " + value);
         }
-        // As bytes: cpprest's set_body(std::string) reads the string through a char buffer cast to
-        // an unsigned char one, which UBSan rightly reports.
-        if (request.method != "GET") {
-            message.set_body(std::vector<unsigned char>(request.body.begin(), request.body.end()));
-            message.headers().set_content_type(content_type);
+        add_header("Expect:");  // the body goes with the headers, without waiting for 100 Continue
+        add_header("User-Agent: authgate/" AUTHGATE_VERSION);
+        if (request.method == "GET") {
+            curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+        } else {
+            add_header("Content-Type: " + content_type);
+            curl_easy_setopt(curl, CURLOPT_POST, 1L);
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
         }
-        try {
-            web::http::http_response answer = client.request(message).get();
-            HttpResponse response;
-            response.status = answer.status_code();
-            for (const auto& [name, value] : answer.headers()) response.headers[lower(name)] = value;
-            const auto bytes = answer.extract_vector().get();
-            response.body.assign(bytes.begin(), bytes.end());
-            return response;
-        } catch (const web::http::http_exception& error) {
-            std::string message = "cannot reach " + origin + ": " + error.what();
-            if (message.find("SSL handshake") != std::string::npos) {
-                std::lock_guard lock(refusal.mutex);
-                message += refusal_reason(refusal.error, origin, settings_.ca_bundle);
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+
+        Received received;
+        curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(curl, CURLOPT_HEADERDATA, &received);
+        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &received);
+
+        const CURLcode code = curl_easy_perform(curl);
+        if (code != CURLE_OK) {
+            std::string message = "cannot reach " + origin + ": ";
+            if (is_handshake_error(code)) {
+                std::lock_guard lock(handle->check.mutex);
+                message += "Error in SSL handshake";
+                if (handle->check.error || code == CURLE_PEER_FAILED_VERIFICATION)
+                    message += refusal_reason(handle->check.error, origin, settings_.ca_bundle);
+                else message += " (" + curl_text(code, handle->error) + ")";
+            } else {
+                message += curl_text(code, handle->error);
             }
-            // A handshake refused by us happens before any request byte is sent.
-            throw TransportError(message, refused_before_sending(error.error_code()) ||
-                                              message.find("SSL handshake") != std::string::npos);
+            const bool before_sending = refused_before_sending(code, curl);
+            if (!own) give_back(origin, std::move(handle));
+            throw TransportError(message, before_sending);
         }
+        long status = 0;
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        received.response.status = static_cast<int>(status);
+        if (!own) give_back(origin, std::move(handle));
+        return std::move(received.response);
     }
 
 private:
-    static http_client_config client_config(const HttpSettings& settings, CertificateRefusal* refusal, TrustStore store,
-                                            bool direct) {
-        http_client_config config;
-        // An identity endpoint is this machine's or the link-local metadata service: never a proxy's.
-        if (direct) config.set_proxy(web::web_proxy(web::web_proxy::disabled));
-        config.set_timeout(settings.timeout);
-        config.set_validate_certificates(true);  // there is deliberately no way to turn this off
-        config.set_max_redirects(0);             // a redirect is an answer, never followed
-        config.set_ssl_context_callback([refusal, store = std::move(store)](boost::asio::ssl::context& context) {
-            SSL_CTX_set1_cert_store(context.native_handle(), store.get());
-            SSL_CTX_set_cert_verify_callback(context.native_handle(), verify_and_remember, refusal);
-        });
-        return config;
+    static std::string curl_text(CURLcode code, const char* error) {
+        return error[0] != '\0' ? std::string(error) : std::string(curl_easy_strerror(code));
     }
 
-    // A client, and where its handshakes record a refused certificate.
-    struct Connection {
-        Connection(const std::string& origin, const HttpSettings& settings, TrustStore store, bool direct = false)
-            : refusal(host_of(origin)), client(origin, client_config(settings, &refusal, std::move(store), direct)) {}
-        CertificateRefusal refusal;  // declared first: outlives the client and its handshakes
-        http_client client;
-    };
+    // The host as a certificate names it: an IPv6 address without brackets.
+    static std::string certificate_host(const std::string& origin) {
+        const std::string host = host_of(origin);
+        return host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+    }
 
-    // One pooled client per origin.
-    Connection& client_for(const std::string& origin, const TrustStore& store) {
+    // The handle that last finished a request to `origin` (its connection is the likeliest to be
+    // alive), or a new one.
+    std::unique_ptr<Handle> take(const std::string& origin, const TrustStore& store) {
+        {
+            std::lock_guard lock(mutex_);
+            auto& idle = idle_[origin];
+            if (!idle.empty()) {
+                std::unique_ptr<Handle> handle = std::move(idle.back());
+                idle.pop_back();
+                return handle;
+            }
+        }
+        return std::make_unique<Handle>(store, sessions_.get());
+    }
+
+    void give_back(const std::string& origin, std::unique_ptr<Handle> handle) {
+        constexpr std::size_t kept = 8;  // more than a run ever has in flight to one origin
         std::lock_guard lock(mutex_);
-        auto it = clients_.find(origin);
-        if (it == clients_.end())
-            it = clients_.emplace(origin, std::make_unique<Connection>(origin, settings_, store)).first;
-        return *it->second;
+        auto& idle = idle_[origin];
+        if (idle.size() < kept) idle.push_back(std::move(handle));
     }
 
     TrustStore trust_store() {
@@ -319,11 +508,11 @@ private:
     }
 
     HttpSettings settings_;
+    SharedSessions sessions_;  // declared before the handles that use it
     std::mutex mutex_;
     TrustStore trust_;
-    std::map<std::string, std::unique_ptr<Connection>> clients_;
+    std::map<std::string, std::vector<std::unique_ptr<Handle>>> idle_;
 };
-
 }  // namespace
 
 std::string HttpResponse::header(const std::string& lower_case_name) const {

@@ -14,6 +14,7 @@
 #include "agent/saved_plan.h"
 #include "agent/state_options.h"
 #include "agent/terminal.h"
+#include "agent/timing.h"
 #include "agent/usage_evidence.h"
 #include "policies/planner.h"
 #include "policies/printable.h"
@@ -96,6 +97,7 @@ std::optional<ApplyInputs> read_inputs(CommandContext& context, const po::variab
 }  // namespace
 
 int run_apply(CommandContext& context) {
+    RunTimer timer;
     po::options_description options("Options");
     add_desired_state_option(options);
     options.add_options()("plan-file", po::value<std::string>(), "a plan saved with authgate plan --out")(
@@ -128,6 +130,7 @@ int run_apply(CommandContext& context) {
     const std::optional<SavedPlan>& saved = inputs->saved;
     const CheckedDesiredState& desired = inputs->desired;
     const ConnectionSettings& settings = inputs->settings;
+    timer.mark("load");
 
     // 2. The journal's run; the sign-in, which names the tenant by its GUID; then the tenant's
     //    lock: two applies never write to one tenant at once, however each spells it.
@@ -139,6 +142,7 @@ int run_apply(CommandContext& context) {
     record.desired_digest = desired.state.digest;
     record.started_at = started;
     JournalRun run(journal, record, clock, context.clock);
+    timer.mark("journal");
     const auto refuse = [&](const std::string& message) {
         context.err << "error: " << message << "\nNothing was changed.\n";
         run.finish(RunOutcome::refused, message);
@@ -153,7 +157,9 @@ int run_apply(CommandContext& context) {
     std::unique_ptr<TenantSession> session;
     try {
         session = open_tenant(settings, environment, context.clock);
+        timer.mark("connect");
         run.key(*session);
+        timer.split({{"sign_in", session->traffic().token_time}}, "journal");
     } catch (const ConnectorError& error) {
         return unreadable(error);
     }
@@ -161,6 +167,7 @@ int run_apply(CommandContext& context) {
         return refuse("another apply holds the lock for " + printable(settings.tenant) + ": " + holder->holder +
                       " since " + format_instant(holder->acquired_at) + " (lease until " +
                       format_instant(holder->lease_until) + ")");
+    timer.mark("journal");
 
     // 3. A fresh read of the tenant, under the lock, and the plan made from it.
     const UsageOptions usage = usage_options(*values);
@@ -169,7 +176,7 @@ int run_apply(CommandContext& context) {
         LiveState live;
         try {
             session->on_progress([&](const std::string& text) { progress.update(text); });
-            live = read_tenant(*session, logger);
+            live = read_tenant(*session, logger, &timer);
             progress.done();
         } catch (const ConnectorError& error) {
             progress.done();
@@ -177,6 +184,7 @@ int run_apply(CommandContext& context) {
             return std::nullopt;
         }
         PlanResult planned = make_plan(desired.state, live, at, journal.plan_history(run.record().tenant));
+        timer.mark("plan");
         if (planned.diagnostics.has_errors()) {
             print_diagnostics(context.err, planned.diagnostics);
             run.finish(RunOutcome::failed, "no plan could be made");
@@ -196,6 +204,7 @@ int run_apply(CommandContext& context) {
             }
         }
         prepend_warnings(planned.plan, desired.diagnostics);
+        timer.mark("evidence");
         return std::make_pair(std::move(live), std::move(planned.plan));
     };
     auto made = read_and_plan(started);
@@ -213,6 +222,7 @@ int run_apply(CommandContext& context) {
     }
     run.count(plan);
     render_text(context.out, plan, stdout_style(*values));
+    timer.mark("output");
     if (plan.change_count() == 0) {
         context.out << "\nNothing to apply.\n";
         run.finish(RunOutcome::succeeded);
@@ -251,7 +261,9 @@ int run_apply(CommandContext& context) {
     JournalledApply journalled{run, context.out, context.err, nullptr, &progress, &interrupts};
     const auto apply_started = std::chrono::steady_clock::now();
     const JournalledResult result = apply_journalled(plan, session->connector(), journalled);
+    timer.split({{"write", result.apply.write_time}, {"verify", result.apply.verify_time}}, "journal");
     close_fixed_drift(journal, run.record().tenant, plan, result.apply, clock.now(), logger);
+    timer.mark("journal");
     LogFields fields = traffic_fields(session->traffic(), apply_started);
     fields.insert(fields.begin(), {{"changes", std::to_string(result.apply.changes.size())},
                                    {"write_seconds", seconds_text(result.apply.write_time)},
@@ -261,6 +273,7 @@ int run_apply(CommandContext& context) {
     fields.insert(fields.end(), {{"journal_statements", std::to_string(journal_cost.statements)},
                                  {"journal_seconds", seconds_text(journal_cost.time)}});
     logger.log(LogLevel::debug, "apply", "changes sent and read back", fields);
+    timer.log(logger);
     return result.exit_code();
 }
 

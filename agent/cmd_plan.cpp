@@ -12,6 +12,7 @@
 #include "agent/saved_plan.h"
 #include "agent/state_options.h"
 #include "agent/terminal.h"
+#include "agent/timing.h"
 #include "agent/usage_evidence.h"
 #include "connectors/snapshot.h"
 #include "policies/lifecycle.h"
@@ -21,6 +22,7 @@
 namespace authgate {
 
 int run_plan(CommandContext& context) {
+    RunTimer timer;
     po::options_description options("Options");
     add_desired_state_option(options);
     options.add_options()("snapshot", po::value<std::string>(),
@@ -51,6 +53,7 @@ int run_plan(CommandContext& context) {
     // 1. The desired state, checked before anything is read from the tenant.
     const bool github = github_enabled(*values);
     CheckedDesiredState checked = load_and_validate(desired_state_paths(*values), now);
+    timer.mark("load");
     if (checked.diagnostics.has_errors()) {
         print_diagnostics(context.err, checked.diagnostics);
         if (github) annotate(context.err, checked.diagnostics.all());
@@ -66,12 +69,14 @@ int run_plan(CommandContext& context) {
     try {
         if (values->count("snapshot")) {
             live = SnapshotConnector((*values)["snapshot"].as<std::string>()).read_live_state();
+            timer.mark("read");
         } else {
             settings = resolve_connection(*values, checked.state, environment);
             session = open_tenant(settings, environment, context.clock);
+            timer.mark("connect");
             Progress progress(*values);
             session->on_progress([&](const std::string& text) { progress.update(text); });
-            live = read_tenant(*session, logger);
+            live = read_tenant(*session, logger, &timer);
             tenant_id = fold_case(session->tenant_id());
         }
     } catch (const ConnectorError& error) {
@@ -94,7 +99,9 @@ int run_plan(CommandContext& context) {
         }
         history = journal->plan_history(key);
     }
+    timer.mark("journal");
     PlanResult result = make_plan(checked.state, live, now, history);
+    timer.mark("plan");
     if (result.diagnostics.has_errors()) {
         print_diagnostics(context.err, result.diagnostics);
         return exit_error;
@@ -107,11 +114,13 @@ int run_plan(CommandContext& context) {
     if (const auto evidence = plan_evidence(checked.state, usage, session.get(), now, journal ? &*journal : nullptr,
                                             key, &logger))
         refused = judge_usage(plan, checked.state, live, *evidence, now, usage);
+    timer.mark("evidence");
     // The basic_auth exceptions Entra refuses (security defaults, Conditional Access), when there
     // are any and the plan reads Graph for usage evidence: a snapshot plan reads nothing of Entra.
     if (plan_wants_entra(checked.state, now, session.get(),
                          plan_wants_usage(checked.state, usage) || values->count("check-entra") > 0))
         judge_entra(plan, checked.state, live, *session, now, &logger);
+    timer.mark("entra");
     // The certificate authgate signs with, judged by the real clock.
     if (const auto expiry = session ? session->certificate_expiry() : std::nullopt)
         if (auto warning = certificate_expiring(*expiry, context.clock.now(),
@@ -141,6 +150,8 @@ int run_plan(CommandContext& context) {
             write_saved_plan(out, {plan, settings, checked.state.guardrails.max_changes, desired_state_paths(*values)});
         });
     }
+    timer.mark("output");
+    timer.log(logger);
     return values->count("detailed-exitcode") && plan.has_drift() ? exit_changes : exit_ok;
 }
 

@@ -16,6 +16,7 @@
 #include "agent/render.h"
 #include "agent/state_options.h"
 #include "agent/terminal.h"
+#include "agent/timing.h"
 #include "agent/usage_evidence.h"
 #include "policies/jitter.h"
 #include "policies/lifecycle.h"
@@ -80,6 +81,8 @@ struct Pass {
 // One pass, judged as at the time `clock` reads when it starts.
 Pass reconcile_pass(CommandContext& context, const po::variables_map& values, ReconcileMode mode, const Clock& clock,
                     Logger& logger) {
+    RunTimer timer;
+    const RunTimer::LogAtExit log_timing(timer, logger, "notify");
     const Instant now = clock.now();
     Pass pass;
     const auto fail = [&](const std::string& message) {
@@ -95,6 +98,7 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
         print_diagnostics(context.err, checked.diagnostics);
         return fail("the desired state is invalid; nothing was changed");
     }
+    timer.mark("load");
     const Environment environment = process_environment();
     const ConnectionSettings settings = resolve_connection(values, checked.state, environment);
     warn_if_unset(checked.state.notifications, environment, logger);
@@ -121,8 +125,11 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     std::unique_ptr<TenantSession> session;
     LiveState live;
     try {
+        timer.mark("journal");
         session = open_tenant(settings, environment, context.clock);
+        timer.mark("connect");
         run.key(*session);
+        timer.split({{"sign_in", session->traffic().token_time}}, "journal");
         if (mode != ReconcileMode::report)
             if (const auto holder = run.lock()) {
                 const std::string message = "another apply holds the lock for " + printable(settings.tenant) + ": " +
@@ -131,7 +138,8 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
                 notifier.send("failure", message);
                 return fail(message);
             }
-        live = read_tenant(*session, logger);
+        timer.mark("journal");
+        live = read_tenant(*session, logger, &timer);
     } catch (const ConnectorError& error) {
         run.finish(RunOutcome::failed, error.what());
         notifier.send("failure", std::string("the tenant could not be read: ") + error.what());
@@ -143,6 +151,7 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     // Unattended: a mailbox that a missing entry may mean is left alone and reported.
     PlanResult planned = make_plan(checked.state, live, now, journal.plan_history(run.record().tenant),
                                    {SimilarMailbox::hold});
+    timer.mark("plan");
     if (planned.diagnostics.has_errors()) {
         print_diagnostics(context.err, planned.diagnostics);
         run.finish(RunOutcome::failed, "no plan could be made");
@@ -154,6 +163,7 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     const std::optional<UsageEvidence> evidence = plan_evidence(checked.state, {}, session.get(), now, &journal,
                                                                 run.record().tenant, &logger);
     if (evidence) refused_by_usage = judge_usage(plan, checked.state, live, *evidence, now, {});
+    timer.mark("evidence");
     // The owners hear, by mail, of what concerns their exceptions: once each, never failing the pass.
     const NoticeRun notices{checked.state, journal, run.record().tenant, settings.tenant, run.record().id, now};
     const auto notify_owners_of = [&](const std::set<Name>& reverted_now) {
@@ -176,12 +186,14 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
     record_lifecycle(journal, run.record().id, run.record().tenant, checked.state, now, notifier);
     record_drift(journal, run.record().tenant, plan, now, notifier);
     const bool drift = plan.has_drift();
+    timer.mark("journal");
 
     // 5. What this mode changes.
     Plan to_apply = plan;
     std::erase_if(to_apply.changes, [&](const Change& change) { return !makes(mode, change); });
     if (to_apply.changes.empty()) {
         render_text(context.out, plan, stdout_style(values));
+        timer.mark("output");
         // What a run that changes the tenant would make of this plan, at this pass's time (--at:
         // what tonight's run will do).
         if (mode == ReconcileMode::report) {
@@ -211,12 +223,14 @@ Pass reconcile_pass(CommandContext& context, const po::variables_map& values, Re
         return refuse("the recent-use guardrail refuses this pass: it would cut off mailboxes seen sending");
     }
     render_text(context.out, to_apply, stdout_style(values));
+    timer.mark("output");
     const InterruptGuard interrupts;
     JournalledApply journalled{run, context.out, context.err, &logger, nullptr, &interrupts};
     const auto apply_started = std::chrono::steady_clock::now();
     const JournalledResult applied_run = apply_journalled(to_apply, session->connector(), journalled);
     const ApplyResult& result = applied_run.apply;
     close_fixed_drift(journal, run.record().tenant, plan, result, now, logger, DriftOpening::open_new);
+    timer.split({{"write", result.write_time}, {"verify", result.verify_time}}, "journal");
     // What the writes cost, as apply logs it; the journal's part is that of the whole pass so far.
     LogFields fields = traffic_fields(session->traffic(), apply_started);
     const Journal::Cost journal_cost = journal.cost();

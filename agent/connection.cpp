@@ -1,5 +1,7 @@
 #include "agent/connection.h"
 
+#include "agent/timing.h"
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -55,9 +57,14 @@ public:
     }
     TenantTraffic traffic() const override {
         const ExchangeCounters counters = exchange_.counters();
-        return {counters.requests, counters.retries, counters.pages, counters.bytes_received,
+        return {counters.requests,
+                counters.retries,
+                counters.pages,
+                counters.bytes_received,
                 tokens_.requests_made() + (graph_tokens_ ? graph_tokens_->requests_made() : 0) +
-                    (smtp_tokens_ ? smtp_tokens_->requests_made() : 0)};
+                    (smtp_tokens_ ? smtp_tokens_->requests_made() : 0),
+                tokens_.time_spent() + (graph_tokens_ ? graph_tokens_->time_spent() : std::chrono::nanoseconds{}) +
+                    (smtp_tokens_ ? smtp_tokens_->time_spent() : std::chrono::nanoseconds{})};
     }
     std::string tenant_id() override { return exchange_.tenant(); }
     std::optional<Instant> certificate_expiry() const override {
@@ -385,10 +392,13 @@ void report_unreadable(std::ostream& err, const std::exception& error, std::stri
     err << "error: " << error.what() << "\nThe live state could not be read; " << consequence << ".\n";
 }
 
-LiveState read_tenant(TenantSession& session, Logger& logger) {
+LiveState read_tenant(TenantSession& session, Logger& logger, RunTimer* timer) {
     const auto started = std::chrono::steady_clock::now();
+    const auto signing_in = session.traffic().token_time;
     LiveState live = session.connector().read_live_state();
-    LogFields fields = traffic_fields(session.traffic(), started);
+    const TenantTraffic traffic = session.traffic();
+    if (timer) timer->split({{"sign_in", traffic.token_time - signing_in}}, "read");
+    LogFields fields = traffic_fields(traffic, started);
     fields.insert(fields.begin(), {"mailboxes", std::to_string(live.mailboxes ? live.mailboxes->size() : 0)});
     logger.log(LogLevel::debug, "read", "read the tenant", fields);
     return live;

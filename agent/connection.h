@@ -70,7 +70,8 @@ struct TenantTraffic {
     int retries = 0;
     int pages = 0;
     long long bytes_received = 0;
-    int token_requests = 0;  // to the token endpoint
+    int token_requests = 0;                 // to the token endpoint
+    std::chrono::nanoseconds token_time{};  // getting those tokens
 };
 
 // A connection to the tenant: credential, HTTPS, token and cmdlet clients, and the connector.
@@ -99,7 +100,10 @@ public:
 
 // Reads the live state through `session`, and logs at debug level how long that took and the
 // traffic it made.
-LiveState read_tenant(TenantSession& session, Logger& logger);
+class RunTimer;
+// Reads the tenant and logs what it took (debug "read"); `timer`, when given, is told how much of
+// the time since its last mark went to signing in and how much to reading.
+LiveState read_tenant(TenantSession& session, Logger& logger, RunTimer* timer = nullptr);
 // What a command says when the tenant cannot be read: the error, then what that means for this
 // command (`consequence`, e.g. "nothing was changed").
 void report_unreadable(std::ostream& err, const std::exception& error, std::string_view consequence);

@@ -3,6 +3,7 @@
 // request. How a token is obtained is a TokenSource: OAuth 2.0 client credentials against Entra's
 // token endpoint with a certificate assertion (here) or a federated one (workload_identity.h), or
 // the host's managed identity endpoint (managed_identity.h).
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -132,6 +133,8 @@ public:
     const TokenSource& source() const { return source_; }
     // The requests made for tokens (to the token or identity endpoint, and for a platform's token).
     int requests_made() const { return requests_; }
+    // The wall time spent getting tokens: signing, asking, and waiting for the answers.
+    std::chrono::nanoseconds time_spent() const { return std::chrono::nanoseconds{time_spent_.load()}; }
     // The tenant's GUID, from the `tid` claim of the last access token (Entra issues JWTs); nullopt
     // before the first token, or when the token carries none. The token is not verified here:
     // it came over verified TLS (or from this machine's identity endpoint), and Exchange is its
@@ -154,6 +157,7 @@ private:
     std::optional<Instant> server_date_;
     Instant expires_{};
     int requests_ = 0;
+    std::atomic<long long> time_spent_{0};  // nanoseconds; read by other threads
 };
 
 // The claims of a compact JWT that matter in messages, read without verifying it; empty members

@@ -6,6 +6,7 @@
 #include "agent/entra_evidence.h"
 #include "agent/files.h"
 #include "agent/github.h"
+#include "agent/keep_until_exit.h"
 #include "agent/log.h"
 #include "agent/options.h"
 #include "agent/render.h"
@@ -152,6 +153,7 @@ int run_plan(CommandContext& context) {
     }
     timer.mark("output");
     timer.log(logger);
+    keep_until_exit(std::move(live));
     return values->count("detailed-exitcode") && plan.has_drift() ? exit_changes : exit_ok;
 }
 

@@ -1,5 +1,7 @@
 #include "agent/render.h"
 
+#include <utility>
+
 #include "agent/json_output.h"
 #include "agent/terminal.h"
 
@@ -36,8 +38,8 @@ value to_json(const Change& change) {
         parameters[name] = authgate::to_json<value>(parameter);
     value cmdlet = value::object(true);
     cmdlet["name"] = value::string(change.cmdlet.name);
-    cmdlet["parameters"] = parameters;
-    json["cmdlet"] = cmdlet;
+    cmdlet["parameters"] = std::move(parameters);
+    json["cmdlet"] = std::move(cmdlet);
     json["powershell"] = value::string(powershell_line(change.cmdlet));
     json["source"] = to_json(change.source);
     return json;
@@ -55,7 +57,7 @@ value source_to_json(const SourceReport& source) {
     entry["senders"] = value::number(static_cast<int64_t>(source.rows));
     value notes = value::array();
     for (std::size_t n = 0; n < source.notes.size(); ++n) notes[n] = value::string(source.notes[n]);
-    entry["notes"] = notes;
+    entry["notes"] = std::move(notes);
     return entry;
 }
 
@@ -74,11 +76,11 @@ value plan_to_json(const Plan& plan) {
         summary["max_changes"] = value::number(plan.max_changes);
         summary["exceeds_max_changes"] = value::boolean(plan.exceeds_max_changes());
     }
-    json["summary"] = summary;
+    json["summary"] = std::move(summary);
 
     value changes = value::array(plan.changes.size());
     for (std::size_t i = 0; i < plan.changes.size(); ++i) changes[i] = to_json(plan.changes[i]);
-    json["changes"] = changes;
+    json["changes"] = std::move(changes);
 
     value exceptions = value::array(plan.exceptions.size());
     for (std::size_t i = 0; i < plan.exceptions.size(); ++i) {
@@ -90,9 +92,9 @@ value plan_to_json(const Plan& plan) {
         entry["state"] = value::string(std::string(to_string(status.state)));
         entry["days_left"] = value::number(static_cast<int64_t>(status.days_left));
         entry["source"] = to_json(std::optional<SourceLocation>(status.source));
-        exceptions[i] = entry;
+        exceptions[i] = std::move(entry);
     }
-    json["exceptions"] = exceptions;
+    json["exceptions"] = std::move(exceptions);
 
     value warnings = value::array(plan.warnings.size());
     for (std::size_t i = 0; i < plan.warnings.size(); ++i) {
@@ -100,9 +102,9 @@ value plan_to_json(const Plan& plan) {
         entry["code"] = value::string(plan.warnings[i].code);
         entry["message"] = value::string(plan.warnings[i].message);
         entry["source"] = to_json(std::optional<SourceLocation>(plan.warnings[i].source));
-        warnings[i] = entry;
+        warnings[i] = std::move(entry);
     }
-    json["warnings"] = warnings;
+    json["warnings"] = std::move(warnings);
     if (plan.usage) {
         value usage = value::object(true);
         usage["days"] = value::number(plan.usage->days);
@@ -110,7 +112,7 @@ value plan_to_json(const Plan& plan) {
         value sources = value::array();
         for (std::size_t i = 0; i < plan.usage->sources.size(); ++i)
             sources[i] = source_to_json(plan.usage->sources[i]);
-        usage["sources"] = sources;
+        usage["sources"] = std::move(sources);
         value impacts = value::array();
         for (std::size_t i = 0; i < plan.usage->impacts.size(); ++i) {
             const ChangeImpact& impact = plan.usage->impacts[i];
@@ -134,13 +136,13 @@ value plan_to_json(const Plan& plan) {
                 item["basic_only"] = value::boolean(cutoff.basic_only);
                 item["recent"] = value::boolean(cutoff.recent);
                 item["accepted"] = cutoff.accepted ? value::string(*cutoff.accepted) : value::null();
-                cutoffs[c] = item;
+                cutoffs[c] = std::move(item);
             }
-            entry["cutoffs"] = cutoffs;
-            impacts[i] = entry;
+            entry["cutoffs"] = std::move(cutoffs);
+            impacts[i] = std::move(entry);
         }
-        usage["impacts"] = impacts;
-        json["usage"] = usage;
+        usage["impacts"] = std::move(impacts);
+        json["usage"] = std::move(usage);
     }
 
     value skipped = value::array(plan.skipped.size());
@@ -149,9 +151,9 @@ value plan_to_json(const Plan& plan) {
         entry["target"] = value::string(plan.skipped[i].target);
         entry["reason"] = value::string(plan.skipped[i].reason);
         entry["detail"] = value::string(plan.skipped[i].detail);
-        skipped[i] = entry;
+        skipped[i] = std::move(entry);
     }
-    json["skipped"] = skipped;
+    json["skipped"] = std::move(skipped);
     return json;
 }
 
@@ -180,7 +182,7 @@ value snapshot_json(const LiveState& live) {
     if (live.org_smtp_auth_disabled) {
         value transport = value::object(true);
         transport["SmtpClientAuthenticationDisabled"] = value::boolean(*live.org_smtp_auth_disabled);
-        snapshot["transport_config"] = transport;
+        snapshot["transport_config"] = std::move(transport);
     }
     if (live.mailboxes) {
         value list = value::array(live.mailboxes->size());
@@ -194,9 +196,9 @@ value snapshot_json(const LiveState& live) {
             if (!mailbox.display_name.empty()) m["DisplayName"] = value::string(mailbox.display_name);
             m["SmtpClientAuthenticationDisabled"] =
                 mailbox.smtp_auth_disabled ? value::boolean(*mailbox.smtp_auth_disabled) : value::null();
-            list[i] = m;
+            list[i] = std::move(m);
         }
-        snapshot["cas_mailboxes"] = list;
+        snapshot["cas_mailboxes"] = std::move(list);
     }
     if (live.policies) {
         value list = value::array(live.policies->size());
@@ -209,14 +211,14 @@ value snapshot_json(const LiveState& live) {
             p["DistinguishedName"] = value::string(policy.distinguished_name);
             for (std::size_t f = 0; f < basic_auth_flag_count; ++f)
                 p[std::string(basic_auth_flags[f].exchange_name)] = value::boolean(policy.flags[f]);
-            list[i] = p;
+            list[i] = std::move(p);
         }
-        snapshot["authentication_policies"] = list;
+        snapshot["authentication_policies"] = std::move(list);
     }
     if (live.organization) {
         value organization = value::object(true);
         organization["DefaultAuthenticationPolicy"] = text_or_null(live.organization->default_authentication_policy);
-        snapshot["organization_config"] = organization;
+        snapshot["organization_config"] = std::move(organization);
     }
     if (live.users) {
         value list = value::array(live.users->size());
@@ -227,9 +229,9 @@ value snapshot_json(const LiveState& live) {
             u["ExternalDirectoryObjectId"] = value::string(user.external_directory_object_id);
             u["UserPrincipalName"] = value::string(user.user_principal_name);
             u["AuthenticationPolicy"] = text_or_null(user.authentication_policy);
-            list[i] = u;
+            list[i] = std::move(u);
         }
-        snapshot["users"] = list;
+        snapshot["users"] = std::move(list);
     }
     return snapshot;
 }

@@ -1,5 +1,7 @@
 #include "agent/saved_plan.h"
 
+#include <utility>
+
 #include "agent/json_output.h"
 #include "agent/render.h"
 #include "agent/usage_error.h"
@@ -53,7 +55,7 @@ void write_saved_plan(std::ostream& out, const SavedPlan& saved) {
         value apply = value::object(true);
         apply["phase"] = value::number(static_cast<int>(saved.plan.changes[i].phase));
         apply["requires_org_disabled"] = value::boolean(saved.plan.changes[i].requires_org_disabled);
-        changes[i]["apply"] = apply;
+        changes[i]["apply"] = std::move(apply);
     }
     value connection = value::object(true);
     connection["tenant"] = value::string(saved.connection.tenant);
@@ -64,12 +66,12 @@ void write_saved_plan(std::ostream& out, const SavedPlan& saved) {
     connection["exchange_endpoint"] = value::string(saved.connection.exchange_endpoint);
     connection["ca_bundle"] = optional_text(saved.connection.ca_bundle);
     value extra = value::object(true);
-    extra["connection"] = connection;
+    extra["connection"] = std::move(connection);
     extra["max_changes"] = value::number(saved.max_changes);
     value paths = value::array(saved.desired_paths.size());
     for (std::size_t i = 0; i < saved.desired_paths.size(); ++i) paths[i] = value::string(saved.desired_paths[i]);
-    extra["desired_paths"] = paths;
-    json["saved"] = extra;
+    extra["desired_paths"] = std::move(paths);
+    json["saved"] = std::move(extra);
     write_json(out, json);
 }
 

@@ -127,13 +127,14 @@ struct OneConnection {
 
 OneConnection request_on_new_connection(int port, const std::filesystem::path& ca_file, const std::string& method,
                                         const std::string& path, const std::string& body, int max_tls_version,
-                                        SSL_SESSION* resume) {
+                                        uint64_t client_options, SSL_SESSION* resume) {
     std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> context(SSL_CTX_new(TLS_client_method()), &SSL_CTX_free);
     REQUIRE(context);
     REQUIRE(SSL_CTX_load_verify_locations(context.get(), ca_file.c_str(), nullptr) == 1);
     SSL_CTX_set_verify(context.get(), SSL_VERIFY_PEER, nullptr);
     SSL_CTX_set_max_proto_version(context.get(), max_tls_version);
-    SSL_CTX_set_options(context.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);  // the listener closes without close_notify
+    // The listener closes without close_notify.
+    SSL_CTX_set_options(context.get(), SSL_OP_IGNORE_UNEXPECTED_EOF | client_options);
     const int descriptor = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     REQUIRE(descriptor >= 0);
     sockaddr_in address{};
@@ -463,7 +464,8 @@ TEST_CASE("the sandbox signs in with a platform's token over verified HTTPS, and
     std::filesystem::remove_all(directory);
 }
 
-TEST_CASE("a TLS session from one connection resumes on the next, in TLS 1.3 and 1.2, unless tls_resumption is false") {
+TEST_CASE("a TLS session from one connection resumes on the next, in TLS 1.3 and 1.2 by ticket or by session ID, "
+          "unless tls_resumption is false") {
     const auto directory = temporary_directory();
     ChildProcess maker({SANDBOX_BINARY, "make-client-cert", "--out-dir", (directory / "client").string()},
                        directory / "make.log");
@@ -481,26 +483,29 @@ TEST_CASE("a TLS session from one connection resumes on the next, in TLS 1.3 and
     };
     int before = 0;  // handshakes so far
     int resumed_before = 0;
-    for (const int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
-        INFO("TLS version " << std::hex << version);
+    // TLS 1.3 (tickets), TLS 1.2 with tickets, TLS 1.2 by session ID.
+    for (const auto& [version, options] :
+         {std::pair<int, uint64_t>{TLS1_3_VERSION, 0}, std::pair<int, uint64_t>{TLS1_2_VERSION, 0},
+          std::pair<int, uint64_t>{TLS1_2_VERSION, SSL_OP_NO_TICKET}}) {
+        INFO("TLS version " << std::hex << version << (options != 0 ? " without tickets" : ""));
         // Two connections in turn, the second offering the first's session: its handshake is resumed.
         const OneConnection first = request_on_new_connection(port, ca_file, "GET", "/_sandbox/state", "", version,
-                                                              nullptr);
+                                                              options, nullptr);
         CHECK_FALSE(first.resumed);
         const OneConnection second = request_on_new_connection(port, ca_file, "GET", "/_sandbox/state", "", version,
-                                                               first.session.get());
+                                                               options, first.session.get());
         CHECK(second.resumed);
         CHECK(handshakes(second) == std::pair{before + 2, resumed_before + 1});
 
         // A front end that does not resume: the session offered is refused, the handshake is full.
         request_on_new_connection(port, ca_file, "POST", "/_sandbox/faults", R"({"tls_resumption": false})", version,
-                                  nullptr);
+                                  options, nullptr);
         const OneConnection refused = request_on_new_connection(port, ca_file, "GET", "/_sandbox/state", "", version,
-                                                                second.session.get());
+                                                                options, second.session.get());
         CHECK_FALSE(refused.resumed);
         CHECK(handshakes(refused) == std::pair{before + 4, resumed_before + 1});
         CHECK(refused.body.at("faults").at("active").at("tls_resumption") == value::boolean(false));
-        request_on_new_connection(port, ca_file, "DELETE", "/_sandbox/faults", "", version, nullptr);
+        request_on_new_connection(port, ca_file, "DELETE", "/_sandbox/faults", "", version, options, nullptr);
         before += 5;
         resumed_before += 1;
     }

@@ -4,16 +4,23 @@
 // `authgate plan` over HTTPS and measures wall time, CPU time, peak RSS, requests and bytes; and,
 // taking turns with it, has curl fetch the very same pages from the same sandbox, one after the
 // other on one connection: the transfer floor. Then `authgate apply` of a thousand mailbox changes with
-// latency injected per request, beside the batched floor and beside one request per change; and
-// what its journal cost it (statements, and seconds in the database), with the journal in a SQLite
-// file and again, on a fresh tenant, in a PostgreSQL database of a private server that the bench
-// starts with tests/postgresql/pg-server (--pg-server) and stops at its end. Then `authgate usage`
-// of a generated tenant whose sign-in logs hold a given number of Basic SMTP sign-ins (at a fifth
-// of it and at all of it), beside curl fetching the very same sign-in pages on one connection.
+// latency injected per request, --runs times on a fresh tenant, beside the batched floor, with the
+// TLS handshakes it made (full and resumed); once, beside one request per change; and what its
+// journal cost it (statements, and seconds in the database), with the journal in a SQLite file and
+// again, on a fresh tenant, in a PostgreSQL database of a private server that the bench starts with
+// tests/postgresql/pg-server (--pg-server) and stops at its end. Then the same plan and apply "with
+// service-like latency": each read page (read_latency_ms) and each write request
+// (write_latency_ms) held back as long as Exchange Online takes. Then `authgate usage` of a
+// generated tenant whose sign-in logs hold a given number of Basic SMTP sign-ins (at a fifth of it
+// and at all of it), beside curl fetching the very same sign-in pages on one connection. When
+// authgate writes a `timing` log line, its *_seconds fields say where a plan's and an apply's time
+// went.
 //
 // Usage: authgate-bench --authgate PATH --sandbox PATH [--pg-server PATH] [--sizes 1000,10000,100000]
-//                       [--runs 3] [--changes 1000] [--latency-ms 20] [--signins 100000]
-//                       [--signin-users 20000] [--usage-mailboxes 100000] [--work-dir DIR]
+//                       [--runs 3] [--changes 1000] [--latency-ms 20] [--service-sizes 10000,100000]
+//                       [--service-runs 3] [--service-page-ms 1000] [--service-write-ms 300]
+//                       [--signins 100000] [--signin-users 20000] [--usage-mailboxes 100000]
+//                       [--work-dir DIR]
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -68,6 +75,13 @@ struct Options {
     int runs = 3;
     int changes = 1000;
     int latency_ms = 20;
+    // With service-like latency: plans of these sizes (none: no plan), and applies of `changes`,
+    // `service_runs` times each (0: none of it), each read page held back `service_page_ms` and
+    // each write request `service_write_ms`.
+    std::vector<int> service_sizes{10000, 100000};
+    int service_runs = 3;
+    int service_page_ms = 1000;
+    int service_write_ms = 300;
     // authgate usage: this many sign-ins (0: not measured), and a fifth of it, in the sign-in logs
     // of a tenant of `usage_mailboxes`, among `signin_users` users.
     int signins = 100000;
@@ -209,6 +223,82 @@ double median(std::vector<double> values) {
     std::sort(values.begin(), values.end());
     return values[values.size() / 2];
 }
+
+// What the sandbox holds back each admin API request (its latency faults): `every_ms`, or for a
+// read or a write its own when set.
+struct Latency {
+    int every_ms = 0;
+    std::optional<int> read_ms, write_ms;
+
+    int write_or_every_ms() const { return write_ms.value_or(every_ms); }
+    std::string fault_document() const {
+        std::string document = "{\"latency_ms\":" + std::to_string(every_ms);
+        if (read_ms) document += ",\"read_latency_ms\":" + std::to_string(*read_ms);
+        if (write_ms) document += ",\"write_latency_ms\":" + std::to_string(*write_ms);
+        return document + "}";
+    }
+    std::string text() const {
+        std::string text;
+        if (read_ms) text += std::to_string(*read_ms) + " ms per read page";
+        if (write_ms)
+            text += std::string(text.empty() ? "" : ", ") + std::to_string(*write_ms) + " ms per write request";
+        if (every_ms > 0 || text.empty())
+            text += std::string(text.empty() ? "" : ", others ") + std::to_string(every_ms) + " ms latency per request";
+        return text;
+    }
+};
+
+// "median of 3 runs", "1 run".
+std::string runs_text(int runs) { return runs == 1 ? "1 run" : "median of " + std::to_string(runs) + " runs"; }
+
+// Where authgate's runs spent their time, by its `timing` log line (absent from a binary that
+// does not write one): the line's *_seconds fields, median over the runs, in the line's order.
+class TimeSplit {
+public:
+    // One run's standard error.
+    void add(const fs::path& err) {
+        std::istringstream lines(read_text(err));
+        for (std::string line; std::getline(lines, line);) {
+            if (line.empty() || line.front() != '{') continue;
+            simdjson::dom::parser parser;
+            simdjson::dom::object fields;
+            if (parser.parse(line).get(fields) != simdjson::SUCCESS) continue;
+            std::string_view event;
+            if (fields["event"].get(event) != simdjson::SUCCESS || event != "timing") continue;
+            for (const auto field : fields) {
+                const std::string name(field.key);
+                if (!name.ends_with("_seconds")) continue;
+                std::string_view text;
+                double seconds = 0;
+                if (field.value.get(text) == simdjson::SUCCESS) {
+                    seconds = std::stod(std::string(text));
+                } else if (field.value.get(seconds) != simdjson::SUCCESS) {
+                    continue;
+                }
+                if (!seconds_.contains(name)) names_.push_back(name);
+                seconds_[name].push_back(seconds);
+            }
+            return;
+        }
+    }
+    // "where the time went: load 0.003 s, sign_in 0.004 s, …", or "" when no run had the line.
+    std::string line() const {
+        if (names_.empty()) return "";
+        std::string text = "where the time went:";
+        for (std::size_t i = 0; i < names_.size(); ++i) {
+            char part[96];
+            std::snprintf(part, sizeof part, "%s %s %.3f s", i ? "," : "",
+                          names_[i].substr(0, names_[i].size() - std::string("_seconds").size()).c_str(),
+                          median(seconds_.at(names_[i])));
+            text += part;
+        }
+        return text;
+    }
+
+private:
+    std::vector<std::string> names_;
+    std::map<std::string, std::vector<double>> seconds_;
+};
 
 // ---------------------------------------------------------------- the sandbox tenant
 
@@ -401,9 +491,12 @@ struct PlanFigures {
     long long bytes = 0;
     Floor floor;
     double seed_mb = 0;
+    TimeSplit where;
 };
 
-PlanFigures bench_plan(const Options& options, const fs::path& root, int size) {
+// `runs` plans of a tenant of `size` mailboxes, each read page held back by `latency`, beside
+// the curl floor under the same latency.
+PlanFigures bench_plan(const Options& options, const fs::path& root, int size, int runs, const Latency& latency) {
     const fs::path folder = root / ("plan-" + std::to_string(size));
     TenantShape shape;
     shape.mailboxes = size;
@@ -421,9 +514,10 @@ PlanFigures bench_plan(const Options& options, const fs::path& root, int size) {
 
     // authgate and curl take turns, so that whatever else the machine does weighs on both alike.
     const CurlFloor curl = prepare_curl_floor(sandbox, root, folder);
+    sandbox.control("POST", "/_sandbox/faults", latency.fault_document());  // after recording: for the runs only
     figures.floor.requests = curl.requests;
     std::vector<double> walls, cpus, reads, floors;
-    for (int run = 0; run < options.runs; ++run) {
+    for (int run = 0; run < runs; ++run) {
         floors.push_back(run_curl_floor(curl, folder, figures.floor.bytes));
         const Measured measured = run_measured(argv, folder / "plan.json", folder / "plan.err");
         if (measured.exit_code != 0)
@@ -438,6 +532,7 @@ PlanFigures bench_plan(const Options& options, const fs::path& root, int size) {
         figures.requests = std::stoi(read["requests"]);
         figures.token_requests = std::stoi(read["token_requests"]);
         figures.bytes = std::stoll(read["bytes_received"]);
+        figures.where.add(folder / "plan.err");
     }
     const auto plan = web::json::value::parse(read_text(folder / "plan.json"));
     const int changes = plan.at("summary").at("change").as_integer();
@@ -493,21 +588,42 @@ struct JournalCost {
     double seconds = 0, wall = 0;
 };
 
+// Also one request per change and the journal in PostgreSQL, once each, or only the applies.
+enum class Comparisons { yes, no };
+
 struct ApplyFigures {
-    int changes = 0, mailboxes = 0;
+    int changes = 0, mailboxes = 0, runs = 0;
+    Comparisons comparisons = Comparisons::no;
+    // Medians over the runs; the writes' fastest and slowest run.
     double wall = 0, write_seconds = 0, verify_seconds = 0, read_seconds = 0;
-    int batch_requests = 0, invoke_requests = 0, mutations = 0;
-    double one_at_a_time = 0;
+    double fastest_writes = 0, slowest_writes = 0;
+    int batch_requests = 0, invoke_requests = 0, mutations = 0;  // of one run
+    double full_handshakes = 0, resumed_handshakes = 0;          // TLS, during the apply
+    TimeSplit where;
+    double one_at_a_time = 0;  // the comparisons, once
     int one_at_a_time_requests = 0;
     JournalCost sqlite, postgresql;
 };
+
+// TLS handshakes the sandbox has made so far, from its state document.
+struct Handshakes {
+    int full = 0, resumed = 0;
+};
+
+Handshakes handshakes_in(const web::json::value& state) {
+    const int all = state.at("tls").at("handshakes").as_integer();
+    const int resumed = state.at("tls").at("resumed").as_integer();
+    return {all - resumed, resumed};
+}
 
 int sandbox_requests(const SandboxProcess& sandbox, const std::string& kind) {
     const auto state = web::json::value::parse(sandbox.control("GET", "/_sandbox/state"));
     return state.at("requests").at(kind).as_integer();
 }
 
-ApplyFigures bench_apply(const Options& options, const fs::path& root) {
+// `runs` applies of every change, each to a fresh tenant with a fresh journal, under `latency`.
+ApplyFigures bench_apply(const Options& options, const fs::path& root, int runs, const Latency& latency,
+                         Comparisons comparisons) {
     const fs::path folder = root / "apply";
     TenantShape shape;
     shape.mailboxes = options.changes * 10;
@@ -516,16 +632,18 @@ ApplyFigures bench_apply(const Options& options, const fs::path& root) {
     shape.unlisted_every = 10;
     shape.unlisted_offset = 5;
     write_tenant(folder, shape);
-    const std::string latency = "{\"latency_ms\":" + std::to_string(options.latency_ms) + "}";
+    const std::string faults = latency.fault_document();
 
     ApplyFigures figures;
     figures.changes = unlisted_count(shape);
     figures.mailboxes = shape.mailboxes;
     // One apply of every change to a fresh tenant, with the journal at `state` (fresh too);
-    // `name` names its output files.
+    // `name` names its output files. Also the TLS handshakes it made: those between two state
+    // documents of the sandbox, less the later one's own (a curl of its own: full).
     const auto apply_once = [&](const std::string& name, const std::string& state) {
         SandboxProcess sandbox(options, folder, folder / "seed.json");
-        sandbox.control("POST", "/_sandbox/faults", latency);
+        sandbox.control("POST", "/_sandbox/faults", faults);
+        const Handshakes before = handshakes_in(web::json::value::parse(sandbox.control("GET", "/_sandbox/state")));
         std::vector<std::string> argv{options.authgate, "apply",        "-c",   (folder / "desired").string(),
                                       "--auto-approve", "--log-format", "json", "--log-level",
                                       "debug",          "--state",      state};
@@ -545,20 +663,38 @@ ApplyFigures bench_apply(const Options& options, const fs::path& root) {
                                      std::to_string(figures.changes) + " (" + name + ")");
         JournalCost journal{true, std::stoll(applied.at("journal_statements")),
                             std::stod(applied.at("journal_seconds")), measured.wall};
-        return std::make_tuple(measured, applied, read, tenant, journal);
+        const Handshakes after = handshakes_in(tenant);
+        const Handshakes during{after.full - before.full - 1, after.resumed - before.resumed};
+        return std::make_tuple(measured, applied, read, tenant, journal, during);
     };
-    {
+    figures.runs = runs;
+    figures.comparisons = comparisons;
+    std::vector<double> walls, writes, verifies, reads, full, resumed;
+    for (int run = 0; run < runs; ++run) {
         for (const char* file : {"state.db", "state.db-wal", "state.db-shm"}) fs::remove(folder / file);
-        auto [measured, applied, read, tenant, journal] = apply_once("apply", (folder / "state.db").string());
-        figures.wall = measured.wall;
-        figures.write_seconds = std::stod(applied["write_seconds"]);
-        figures.verify_seconds = std::stod(applied["verify_seconds"]);
-        figures.read_seconds = std::stod(read["seconds"]);
+        auto [measured, applied, read, tenant, journal, handshakes] = apply_once("apply",
+                                                                                 (folder / "state.db").string());
+        walls.push_back(measured.wall);
+        writes.push_back(std::stod(applied["write_seconds"]));
+        verifies.push_back(std::stod(applied["verify_seconds"]));
+        reads.push_back(std::stod(read["seconds"]));
+        full.push_back(handshakes.full);
+        resumed.push_back(handshakes.resumed);
         figures.batch_requests = tenant.at("requests").at("batch").as_integer();
         figures.invoke_requests = tenant.at("requests").at("invoke").as_integer();
         figures.mutations = static_cast<int>(tenant.at("mutations").size());
-        figures.sqlite = journal;
+        if (run == 0) figures.sqlite = journal;
+        figures.where.add(folder / "apply.err");
     }
+    figures.wall = median(walls);
+    figures.write_seconds = median(writes);
+    figures.verify_seconds = median(verifies);
+    figures.read_seconds = median(reads);
+    figures.fastest_writes = *std::min_element(writes.begin(), writes.end());
+    figures.slowest_writes = *std::max_element(writes.begin(), writes.end());
+    figures.full_handshakes = median(full);
+    figures.resumed_handshakes = median(resumed);
+    if (comparisons == Comparisons::no) return figures;
     if (!options.pg_server.empty()) {
         const PgServer server(options.pg_server, folder);
         const std::string uri = server.create_database("bench_apply");
@@ -567,7 +703,7 @@ ApplyFigures bench_apply(const Options& options, const fs::path& root) {
     {
         // The same changes, one InvokeCommand each, one after the other, from a fresh tenant.
         SandboxProcess sandbox(options, folder, folder / "seed.json");
-        sandbox.control("POST", "/_sandbox/faults", latency);
+        sandbox.control("POST", "/_sandbox/faults", faults);
         const Credential credential = Credential::load((root / "client" / "client.pem").string(), std::nullopt,
                                                        now_utc());
         const auto https = make_https_transport({sandbox.ca()});
@@ -809,7 +945,95 @@ std::vector<UsageFigures> bench_usage(const Options& options, const fs::path& ro
     return all;
 }
 
+// ---------------------------------------------------------------- the figures
+
+// The plan table of `sizes`, `runs` runs each under `latency`, and what each further mailbox costs.
+void print_plans(const Options& options, const fs::path& root, const std::vector<int>& sizes, int runs,
+                 const Latency& latency) {
+    std::printf("%9s %9s %8s %8s %8s %8s %9s %8s %9s %9s %8s %7s %9s %9s\n", "mailboxes", "seed MB", "wall s", "read s",
+                "cpu s", "RSS MB", "requests", "MB recv", "curl s", "curl MB", "x floor", "reqs", "us/mbx", "KB/mbx");
+    std::vector<PlanFigures> plans;
+    for (int size : sizes) {
+        const PlanFigures f = bench_plan(options, root, size, runs, latency);
+        plans.push_back(f);
+        std::printf("%9d %9.1f %8.3f %8.3f %8.3f %8.1f %9d %8.2f %9.3f %9.2f %8.2f %7d %9.1f %9.2f\n", f.size,
+                    f.seed_mb, f.wall, f.read_seconds, f.cpu, f.max_rss_kb / 1024.0, f.requests, f.bytes / 1e6,
+                    f.floor.wall, f.floor.bytes / 1e6, f.wall / f.floor.wall, f.floor.requests, f.cpu / f.size * 1e6,
+                    f.max_rss_kb / static_cast<double>(f.size));
+        std::fflush(stdout);
+    }
+    std::printf("(wall: the whole authgate plan process; read: its reading of the tenant; curl: the same %s\n"
+                " requests sent by one curl on one connection; x floor = wall / curl)\n",
+                "admin API");
+    const auto largest = std::max_element(plans.begin(), plans.end(),
+                                          [](const PlanFigures& a, const PlanFigures& b) { return a.size < b.size; });
+    if (const std::string where = largest->where.line(); !where.empty())
+        std::printf("%d mailboxes, %s\n", largest->size, where.c_str());
+    // What each further mailbox costs: the slope between sizes, without the fixed cost of a run.
+    for (std::size_t i = 1; i < plans.size(); ++i) {
+        const PlanFigures& a = plans[i - 1];
+        const PlanFigures& b = plans[i];
+        const double added = b.size - a.size;
+        std::printf("from %d to %d mailboxes, each further mailbox: %.1f us wall, %.1f us CPU, %.2f KB peak RSS, "
+                    "%.0f bytes received\n",
+                    a.size, b.size, (b.wall - a.wall) / added * 1e6, (b.cpu - a.cpu) / added * 1e6,
+                    (b.max_rss_kb - a.max_rss_kb) / added, (b.bytes - a.bytes) / added);
+    }
+    std::printf("\n");
+}
+
+// The apply's figures beside the batched floor under `latency`; the comparisons when measured.
+void print_apply(const ApplyFigures& a, const Latency& latency) {
+    const int write_ms = latency.write_or_every_ms();
+    const double floor = std::ceil(a.changes / 10.0) / 4.0 * write_ms / 1000.0;
+    std::printf("apply of %d mailbox changes (tenant of %d mailboxes), %s, %s\n", a.changes, a.mailboxes,
+                latency.text().c_str(), runs_text(a.runs).c_str());
+    std::printf("  authgate apply, whole run      %8.3f s  (read %.3f s, writes %.3f s, read-back %.3f s)\n", a.wall,
+                a.read_seconds, a.write_seconds, a.verify_seconds);
+    std::printf("  write requests                 %8d $batch (%d InvokeCommand for the reads), %d mutations\n",
+                a.batch_requests, a.invoke_requests, a.mutations);
+    std::printf("  batched floor ceil(%d/10)/4 x %d ms = %.3f s; writes / floor = %.2f (runs: %.2f to %.2f)\n",
+                a.changes, write_ms, floor, a.write_seconds / floor, a.fastest_writes / floor,
+                a.slowest_writes / floor);
+    std::printf("  TLS handshakes during the apply %6.0f full, %.0f resumed\n", a.full_handshakes,
+                a.resumed_handshakes);
+    if (const std::string where = a.where.line(); !where.empty()) std::printf("  %s\n", where.c_str());
+    if (a.comparisons == Comparisons::no) {
+        std::printf("\n");
+        std::fflush(stdout);
+        return;
+    }
+    const double serial = a.changes * write_ms / 1000.0;
+    std::printf("  one request per change, in turn %8.3f s (%d requests; latency alone %.1f s); / writes = %.1f\n",
+                a.one_at_a_time, a.one_at_a_time_requests, serial, a.one_at_a_time / a.write_seconds);
+    // The journal's part of each apply: its statements and the seconds spent in the database.
+    const auto journal = [](const JournalCost& cost) {
+        char text[160];
+        if (!cost.measured) return std::string("not measured (no PostgreSQL server: --pg-server)");
+        std::snprintf(text, sizeof text, "%lld statements, %.3f s (%.1f%% of the apply's wall, %.3f s)",
+                      cost.statements, cost.seconds, cost.seconds / cost.wall * 100, cost.wall);
+        return std::string(text);
+    };
+    std::printf("  journal, apply of %d changes  sqlite: %s\n", a.changes, journal(a.sqlite).c_str());
+    std::printf("  %*spostgresql: %s\n", static_cast<int>(std::to_string(a.changes).size()) + 24, "",
+                journal(a.postgresql).c_str());
+    if (a.postgresql.measured)
+        std::printf("  (postgresql: a fresh tenant; the bench's own server on this machine, over a unix socket, "
+                    "fsync off:\n   a server across a network adds a round trip to each statement)\n");
+    std::printf("\n");
+    std::fflush(stdout);
+}
+
 // ---------------------------------------------------------------- main
+
+// "1000,10000" as sizes; "0" alone: none.
+std::vector<int> size_list(const std::string& text) {
+    std::vector<int> sizes;
+    std::istringstream list(text);
+    for (std::string size; std::getline(list, size, ',');)
+        if (std::stoi(size) > 0) sizes.push_back(std::stoi(size));
+    return sizes;
+}
 
 Options parse(int argc, char** argv) {
     Options options;
@@ -825,22 +1049,28 @@ Options parse(int argc, char** argv) {
         else if (arg == "--runs") options.runs = std::stoi(next());
         else if (arg == "--changes") options.changes = std::stoi(next());
         else if (arg == "--latency-ms") options.latency_ms = std::stoi(next());
+        else if (arg == "--service-sizes") options.service_sizes = size_list(next());
+        else if (arg == "--service-runs") options.service_runs = std::stoi(next());
+        else if (arg == "--service-page-ms") options.service_page_ms = std::stoi(next());
+        else if (arg == "--service-write-ms") options.service_write_ms = std::stoi(next());
         else if (arg == "--signins") options.signins = std::stoi(next());
         else if (arg == "--signin-users") options.signin_users = std::stoi(next());
         else if (arg == "--usage-mailboxes") options.usage_mailboxes = std::stoi(next());
         else if (arg == "--work-dir") options.work_dir = next();
-        else if (arg == "--sizes") {
-            options.sizes.clear();
-            std::istringstream list(next());
-            for (std::string size; std::getline(list, size, ',');)
-                if (std::stoi(size) > 0) options.sizes.push_back(std::stoi(size));  // 0 alone: no plan
-        } else throw std::invalid_argument("unknown argument " + arg);
+        else if (arg == "--sizes") options.sizes = size_list(next());
+        else throw std::invalid_argument("unknown argument " + arg);
     }
     if (options.authgate.empty() || options.sandbox.empty())
         throw std::invalid_argument("usage: authgate-bench --authgate PATH --sandbox PATH [--pg-server PATH] "
-                                    "[--sizes N,N] [--runs N] [--changes N] [--latency-ms MS] [--signins N] "
-                                    "[--signin-users N] [--usage-mailboxes N] [--work-dir DIR]");
+                                    "[--sizes N,N] [--runs N] [--changes N] [--latency-ms MS] "
+                                    "[--service-sizes N,N] [--service-runs N] [--service-page-ms MS] "
+                                    "[--service-write-ms MS] [--signins N] [--signin-users N] "
+                                    "[--usage-mailboxes N] [--work-dir DIR]");
     if (options.runs < 1) throw std::invalid_argument("--runs must be at least 1");
+    if (options.service_runs < 0 || options.service_page_ms < 0 || options.service_write_ms < 0 ||
+        options.latency_ms < 0)
+        throw std::invalid_argument("--service-runs, --service-page-ms, --service-write-ms and --latency-ms must be "
+                                    "at least 0");
     if (options.signins > 0 && (options.signin_users < 1 || options.usage_mailboxes < 1))
         throw std::invalid_argument("--signin-users and --usage-mailboxes must be at least 1");
     return options;
@@ -869,68 +1099,23 @@ int main(int argc, char** argv) {
 
         if (!options.sizes.empty()) {
             std::printf("plan, against the sandbox tenant over HTTPS (about 1%% of mailboxes with an override)\n");
-            std::printf("%9s %9s %8s %8s %8s %8s %9s %8s %9s %9s %8s %7s %9s %9s\n", "mailboxes", "seed MB", "wall s",
-                        "read s", "cpu s", "RSS MB", "requests", "MB recv", "curl s", "curl MB", "x floor", "reqs",
-                        "us/mbx", "KB/mbx");
-            std::vector<PlanFigures> plans;
-            for (int size : options.sizes) {
-                const PlanFigures f = bench_plan(options, root, size);
-                plans.push_back(f);
-                std::printf("%9d %9.1f %8.3f %8.3f %8.3f %8.1f %9d %8.2f %9.3f %9.2f %8.2f %7d %9.1f %9.2f\n", f.size,
-                            f.seed_mb, f.wall, f.read_seconds, f.cpu, f.max_rss_kb / 1024.0, f.requests, f.bytes / 1e6,
-                            f.floor.wall, f.floor.bytes / 1e6, f.wall / f.floor.wall, f.floor.requests,
-                            f.cpu / f.size * 1e6, f.max_rss_kb / static_cast<double>(f.size));
-                std::fflush(stdout);
-            }
-            std::printf("(wall: the whole authgate plan process; read: its reading of the tenant; curl: the same %s\n"
-                        " requests sent by one curl on one connection; x floor = wall / curl)\n",
-                        "admin API");
-            // What each further mailbox costs: the slope between sizes, without the fixed cost of a run.
-            for (std::size_t i = 1; i < plans.size(); ++i) {
-                const PlanFigures& a = plans[i - 1];
-                const PlanFigures& b = plans[i];
-                const double added = b.size - a.size;
-                std::printf(
-                    "from %d to %d mailboxes, each further mailbox: %.1f us wall, %.1f us CPU, %.2f KB peak RSS, "
-                    "%.0f bytes received\n",
-                    a.size, b.size, (b.wall - a.wall) / added * 1e6, (b.cpu - a.cpu) / added * 1e6,
-                    (b.max_rss_kb - a.max_rss_kb) / added, (b.bytes - a.bytes) / added);
-            }
-            std::printf("\n");
+            print_plans(options, root, options.sizes, options.runs, Latency{});
         }
-
         if (options.changes > 0) {
-            const ApplyFigures a = bench_apply(options, root);
-            const double floor = std::ceil(a.changes / 10.0) / 4.0 * options.latency_ms / 1000.0;
-            const double serial = a.changes * options.latency_ms / 1000.0;
-            std::printf("apply of %d mailbox changes (tenant of %d mailboxes), %d ms latency per request\n", a.changes,
-                        a.mailboxes, options.latency_ms);
-            std::printf("  authgate apply, whole run      %8.3f s  (read %.3f s, writes %.3f s, read-back %.3f s)\n",
-                        a.wall, a.read_seconds, a.write_seconds, a.verify_seconds);
-            std::printf("  write requests                 %8d $batch (%d InvokeCommand for the reads), %d mutations\n",
-                        a.batch_requests, a.invoke_requests, a.mutations);
-            std::printf("  batched floor ceil(%d/10)/4 x %d ms = %.3f s; writes / floor = %.2f\n", a.changes,
-                        options.latency_ms, floor, a.write_seconds / floor);
-            std::printf(
-                "  one request per change, in turn %8.3f s (%d requests; latency alone %.1f s); / writes = %.1f\n",
-                a.one_at_a_time, a.one_at_a_time_requests, serial, a.one_at_a_time / a.write_seconds);
-            // The journal's part of each apply: its statements and the seconds spent in the database.
-            const auto journal = [](const JournalCost& cost) {
-                char text[160];
-                if (!cost.measured) return std::string("not measured (no PostgreSQL server: --pg-server)");
-                std::snprintf(text, sizeof text, "%lld statements, %.3f s (%.1f%% of the apply's wall, %.3f s)",
-                              cost.statements, cost.seconds, cost.seconds / cost.wall * 100, cost.wall);
-                return std::string(text);
-            };
-            std::printf("  journal, apply of %d changes  sqlite: %s\n", a.changes, journal(a.sqlite).c_str());
-            std::printf("  %*spostgresql: %s\n", static_cast<int>(std::to_string(a.changes).size()) + 24, "",
-                        journal(a.postgresql).c_str());
-            if (a.postgresql.measured)
-                std::printf(
-                    "  (postgresql: a fresh tenant; the bench's own server on this machine, over a unix socket, "
-                    "fsync off:\n   a server across a network adds a round trip to each statement)\n");
-            std::printf("\n");
-            std::fflush(stdout);
+            const Latency latency{options.latency_ms, {}, {}};
+            print_apply(bench_apply(options, root, options.runs, latency, Comparisons::yes), latency);
+        }
+        if (options.service_runs > 0) {
+            const Latency reads{0, options.service_page_ms, {}};
+            const Latency both{0, options.service_page_ms, options.service_write_ms};
+            std::printf("with service-like latency: %s, %s\n", both.text().c_str(),
+                        runs_text(options.service_runs).c_str());
+            if (!options.service_sizes.empty()) {
+                std::printf("plan, against the sandbox tenant over HTTPS, %s\n", reads.text().c_str());
+                print_plans(options, root, options.service_sizes, options.service_runs, reads);
+            }
+            if (options.changes > 0)
+                print_apply(bench_apply(options, root, options.service_runs, both, Comparisons::no), both);
         }
 
         if (options.signins > 0) {

@@ -58,6 +58,10 @@ value state_document(const SandboxState& state) {
     document["mutations"] = state.journal.mutations();
     document["requests"] = state.journal.requests();
     document["faults"] = state.faults.report();
+    value tls = value::object(true);
+    tls["handshakes"] = value::number(state.tls.handshakes);
+    tls["resumed"] = value::number(state.tls.resumed);
+    document["tls"] = tls;
     document["webhooks"] = value::array(state.webhooks);
     document["tenant_id"] = value::string(state.tenant_guid());
     // Digests and jtis only: what a test needs to prove that no token or assertion leaked.

@@ -104,6 +104,9 @@ FaultSettings FaultSettings::parse(const value& document) {
     if (!document.is_object()) throw std::invalid_argument("the fault document must be a JSON object");
     check_members(document, "document",
                   {"latency_ms",
+                   "read_latency_ms",
+                   "write_latency_ms",
+                   "tls_resumption",
                    "throttle",
                    "server_error",
                    "transient_exception",
@@ -135,6 +138,15 @@ FaultSettings FaultSettings::parse(const value& document) {
                    "smtp_hve"});
     FaultSettings settings;
     settings.latency_ms = integer(document, "document", "latency_ms", 0, 0);
+    for (auto [name, latency] : {std::pair{"read_latency_ms", &settings.read_latency_ms},
+                                 std::pair{"write_latency_ms", &settings.write_latency_ms}}) {
+        if (document.has_field(name) && !document.at(name).is_null())
+            *latency = integer(document, "document", name, 0, 0);
+    }
+    if (document.has_field("tls_resumption")) {
+        if (!document.at("tls_resumption").is_boolean()) refuse("tls_resumption", "must be true or false");
+        settings.tls_resumption = document.at("tls_resumption").as_bool();
+    }
     if (document.has_field("throttle")) {
         const value& member = object_member(document, "throttle");
         check_members(member, "throttle", {"count", "retry_after", "cmdlet"});
@@ -353,6 +365,9 @@ FaultSettings FaultSettings::parse(const value& document) {
 value FaultSettings::to_json() const {
     value document = value::object(true);
     document["latency_ms"] = value::number(latency_ms);
+    if (read_latency_ms) document["read_latency_ms"] = value::number(*read_latency_ms);
+    if (write_latency_ms) document["write_latency_ms"] = value::number(*write_latency_ms);
+    if (!tls_resumption) document["tls_resumption"] = value::boolean(false);
     if (throttle) {
         value member = value::object(true);
         member["count"] = value::number(throttle->count);
@@ -499,6 +514,12 @@ value FaultSettings::to_json() const {
     if (managed_identity_no_role) document["managed_identity_no_role"] = value::boolean(true);
     mail.add_to(document);
     return document;
+}
+
+int FaultSettings::latency_ms_for(AdminRequestKind kind) const {
+    if (kind == AdminRequestKind::read && read_latency_ms) return *read_latency_ms;
+    if (kind == AdminRequestKind::write && write_latency_ms) return *write_latency_ms;
+    return latency_ms;
 }
 
 }  // namespace sandbox

@@ -167,8 +167,17 @@ inline const std::vector<std::string>& graph_application_roles() {
     return roles;
 }
 
+// What an admin API request is, for latency: a read (an InvokeCommand of a Get- cmdlet or following
+// a read's nextLink, the module file), a write ($batch, any other InvokeCommand), or another path.
+enum class AdminRequestKind { read, write, other };
+
 struct FaultSettings {
-    int latency_ms = 0;
+    int latency_ms = 0;  // every admin API request, unless the kind's own latency is set
+    std::optional<int> read_latency_ms;
+    std::optional<int> write_latency_ms;
+    // false: a front end that does not resume TLS sessions (every ticket is refused, every
+    // handshake is full).
+    bool tls_resumption = true;
     std::optional<ThrottleFault> throttle;
     std::optional<ServerErrorFault> server_error;
     std::optional<TransientExceptionFault> transient_exception;
@@ -202,6 +211,7 @@ struct FaultSettings {
     // so that a misspelt fault does not silently do nothing.
     static FaultSettings parse(const web::json::value& document);
     web::json::value to_json() const;  // with the counts that remain
+    int latency_ms_for(AdminRequestKind kind) const;
 };
 
 // Where a fault is being considered. A fault with a `cmdlet` filter is matched against each

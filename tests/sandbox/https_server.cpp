@@ -130,7 +130,7 @@ void log_request(const http_request& request, const std::string& outcome) {
 }  // namespace
 
 HttpsServer::HttpsServer(Sandbox& sandbox, std::optional<ServerCredential> credential, RequestLog log)
-    : sandbox_(sandbox), credential_(std::move(credential)), log_(log) {}
+    : sandbox_(sandbox), credential_(std::move(credential)), log_(log), tls_sessions_(sandbox) {}
 
 HttpsServer::~HttpsServer() {
     try {
@@ -174,6 +174,7 @@ void HttpsServer::close() {
     listener_.reset();
 }
 
+// Called for every accepted connection: cpprest makes a new context for each.
 void HttpsServer::configure_tls(boost::asio::ssl::context& context) {
     context.set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
                         boost::asio::ssl::context::no_sslv3 | boost::asio::ssl::context::no_tlsv1 |
@@ -184,6 +185,11 @@ void HttpsServer::configure_tls(boost::asio::ssl::context& context) {
         SSL_CTX_add1_chain_cert(native, credential_->authority.get()) != 1) {
         // cpprest drops the connection when the callback throws this.
         throw boost::system::system_error(boost::asio::error::invalid_argument, "cannot load the server certificate");
+    }
+    try {
+        tls_sessions_.install(native);
+    } catch (const std::runtime_error& error) {
+        throw boost::system::system_error(boost::asio::error::invalid_argument, error.what());
     }
 }
 

@@ -10,6 +10,7 @@
 
 #include "sandbox.h"
 #include "tls_directory.h"
+#include "tls_sessions.h"
 
 namespace sandbox {
 
@@ -34,6 +35,7 @@ private:
     Sandbox& sandbox_;
     std::optional<ServerCredential> credential_;
     RequestLog log_;
+    TlsSessions tls_sessions_;  // one set of session ticket keys for every connection
     std::unique_ptr<web::http::experimental::listener::http_listener> listener_;
     int port_ = 0;
 };

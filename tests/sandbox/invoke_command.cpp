@@ -216,6 +216,24 @@ HttpResponse handle_module_file(SandboxState& state, const HttpRequest& request,
     return HttpResponse::json(200, body);
 }
 
+std::optional<AdminRequestKind> admin_request_kind(const HttpRequest& request) {
+    if (!request.path.starts_with("/adminapi/")) return std::nullopt;
+    if (request.path.ends_with("/EXOModuleFile")) return AdminRequestKind::read;
+    if (request.path.ends_with("/$batch")) return AdminRequestKind::write;
+    if (!request.path.ends_with("/InvokeCommand")) return AdminRequestKind::other;
+    if (query_value(request.query, "$skiptoken")) return AdminRequestKind::read;  // the next page of a read
+    std::string cmdlet = request.headers.get("X-CmdletName").value_or("");
+    if (cmdlet.empty()) {
+        try {
+            const value body = value::parse(request.body);
+            cmdlet = body.at("CmdletInput").at("CmdletName").as_string();
+        } catch (const web::json::json_exception&) {
+            // No cmdlet named: not a read.
+        }
+    }
+    return istarts_with(cmdlet, "Get-") ? AdminRequestKind::read : AdminRequestKind::write;
+}
+
 HttpResponse handle_invoke_command(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment) {
     state.journal.count_invoke_request();
     if (auto refusal = refuse_exchange_request(state, request, tenant_segment)) return *refusal;

@@ -35,6 +35,10 @@ HttpResponse deliver(std::optional<DropConnectionFault> drop, std::optional<Slow
 // the cmdlets the app's roles allow (every cmdlet of the table but forbidden_cmdlets).
 HttpResponse handle_module_file(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment);
 
+// The kind of an admin API request (a path under /adminapi/), by its path and cmdlet (X-CmdletName,
+// else the body's CmdletInput.CmdletName); nullopt for any other path.
+std::optional<AdminRequestKind> admin_request_kind(const HttpRequest& request);
+
 HttpResponse handle_invoke_command(SandboxState& state, const HttpRequest& request, const std::string& tenant_segment);
 
 }  // namespace sandbox

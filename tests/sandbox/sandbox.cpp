@@ -37,11 +37,11 @@ Sandbox::Sandbox(SandboxConfig config, Tenant tenant, std::vector<RegisteredCert
 
 HttpResponse Sandbox::handle(const HttpRequest& request) {
     // Latency is added outside the lock, so a slow answer does not hold up the others.
-    if (request.path.starts_with("/adminapi/")) {
+    if (const auto kind = admin_request_kind(request)) {
         int latency_ms = 0;
         {
             const std::lock_guard lock(mutex_);
-            latency_ms = state_.faults.settings().latency_ms;
+            latency_ms = state_.faults.settings().latency_ms_for(*kind);
         }
         if (latency_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(latency_ms));
     }
@@ -104,6 +104,17 @@ void Sandbox::set_http_port(int port) {
 void Sandbox::set_faults(FaultSettings faults) {
     const std::lock_guard lock(mutex_);
     state_.faults.replace(std::move(faults));
+}
+
+void Sandbox::count_tls_handshake(TlsHandshake handshake) {
+    const std::lock_guard lock(mutex_);
+    ++state_.tls.handshakes;
+    if (handshake == TlsHandshake::resumed) ++state_.tls.resumed;
+}
+
+bool Sandbox::resumes_tls_sessions() {
+    const std::lock_guard lock(mutex_);
+    return state_.faults.settings().tls_resumption;
 }
 
 void Sandbox::load_usage(const web::json::value& document) {

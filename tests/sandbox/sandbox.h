@@ -22,6 +22,9 @@ public:
     void set_port(int port);       // the listener's port: part of the accepted scopes, audiences and links
     void set_http_port(int port);  // the plain-HTTP listener's (managed identity endpoints), for the record
     void set_faults(FaultSettings faults);
+    // For the HTTPS listener's TLS contexts (tls_sessions.h), from the handshake's thread.
+    void count_tls_handshake(TlsHandshake handshake);
+    bool resumes_tls_sessions();  // false under the tls_resumption fault
     // Replaces the usage data Graph answers from (the document of POST /_sandbox/usage); throws
     // std::invalid_argument naming what is wrong.
     void load_usage(const web::json::value& document);

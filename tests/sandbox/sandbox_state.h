@@ -46,6 +46,13 @@ struct RateWindow {
     int used = 0;
 };
 
+// TLS handshakes on the HTTPS listener since start: full + resumed = handshakes.
+enum class TlsHandshake { full, resumed };
+struct TlsHandshakes {
+    int handshakes = 0;
+    int resumed = 0;
+};
+
 struct SandboxState {
     SandboxState(SandboxConfig config_, Tenant tenant_, ClientAssertionVerifier assertions_, Clock clock_)
         : config(std::move(config_)),
@@ -76,6 +83,7 @@ struct SandboxState {
     Journal journal;
     RateWindow rate;
     unsigned batches_answered = 0;
+    TlsHandshakes tls;
     // Bodies POSTed to /_sandbox/webhook: a stand-in for a chat webhook, so that notifications
     // can be seen arriving over HTTPS.
     std::vector<web::json::value> webhooks;

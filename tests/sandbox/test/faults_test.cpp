@@ -2,6 +2,7 @@
 // the state document.
 #include <catch2/catch.hpp>
 
+#include "invoke_command.h"
 #include "sandbox_fixture.h"
 
 namespace sandbox::test {
@@ -154,6 +155,75 @@ TEST_CASE("latency_ms delays admin API answers") {
     CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(150));
 }
 
+TEST_CASE("admin API requests are reads or writes by their path and cmdlet") {
+    const auto request = [](const std::string& path, const std::map<std::string, std::string>& headers,
+                            const std::string& body, const QueryParameters& query = {}) {
+        HttpRequest made;
+        made.method = "POST";
+        made.path = path;
+        made.query = query;
+        made.body = body;
+        for (const auto& [name, content] : headers) made.headers.set(name, content);
+        return made;
+    };
+    const std::string invoke = "/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand";
+    const auto body = [](const std::string& cmdlet) {
+        return R"({"CmdletInput":{"CmdletName":")" + cmdlet + R"(","Parameters":{}}})";
+    };
+    using Kind = AdminRequestKind;
+    const std::vector<std::pair<HttpRequest, std::optional<Kind>>> table = {
+        {request(invoke, {{"X-CmdletName", "Get-CASMailbox"}}, body("Get-CASMailbox")), Kind::read},
+        {request(invoke, {{"X-CmdletName", "get-user"}}, ""), Kind::read},
+        {request(invoke, {}, body("Get-AuthenticationPolicy")), Kind::read},
+        {request(invoke, {}, "", {{"$skiptoken", "abc"}}), Kind::read},
+        {request("/adminapi/v1.0/contoso.onmicrosoft.com/EXOModuleFile", {}, ""), Kind::read},
+        {request(invoke, {{"X-CmdletName", "Set-CASMailbox"}}, body("Set-CASMailbox")), Kind::write},
+        {request(invoke, {}, body("New-AuthenticationPolicy")), Kind::write},
+        {request(invoke, {}, "not json"), Kind::write},
+        {request("/adminapi/beta/contoso.onmicrosoft.com/$batch", {}, R"({"requests":[]})"), Kind::write},
+        {request("/adminapi/beta/contoso.onmicrosoft.com/Other", {}, ""), Kind::other},
+        {request("/contoso.onmicrosoft.com/oauth2/v2.0/token", {}, ""), std::nullopt},
+        {request("/_sandbox/state", {}, ""), std::nullopt},
+    };
+    for (const auto& [made, kind] : table) {
+        INFO(made.path << " " << made.headers.get("X-CmdletName").value_or("") << " " << made.body);
+        CHECK(admin_request_kind(made) == kind);
+    }
+}
+
+TEST_CASE("read_latency_ms and write_latency_ms apply to their kind, latency_ms to the rest") {
+    SandboxFixture fixture;
+    fixture.set_faults(R"({"latency_ms": 7, "read_latency_ms": 100, "write_latency_ms": 30})");
+    const FaultSettings both = FaultSettings::parse(fixture.state().at("faults").at("active"));
+    CHECK(both.latency_ms_for(AdminRequestKind::read) == 100);
+    CHECK(both.latency_ms_for(AdminRequestKind::write) == 30);
+    CHECK(both.latency_ms_for(AdminRequestKind::other) == 7);
+    fixture.set_faults(R"({"latency_ms": 7, "write_latency_ms": 0})");
+    const FaultSettings writes_only = FaultSettings::parse(fixture.state().at("faults").at("active"));
+    CHECK(writes_only.latency_ms_for(AdminRequestKind::read) == 7);
+    CHECK(writes_only.latency_ms_for(AdminRequestKind::write) == 0);
+    CHECK_FALSE(fixture.state().at("faults").at("active").has_field("read_latency_ms"));
+}
+
+TEST_CASE("tls_resumption false is shown in the state, and the default true is not") {
+    SandboxFixture fixture;
+    CHECK(fixture.sandbox().resumes_tls_sessions());
+    CHECK_FALSE(fixture.state().at("faults").at("active").has_field("tls_resumption"));
+    fixture.set_faults(R"({"tls_resumption": false})");
+    CHECK_FALSE(fixture.sandbox().resumes_tls_sessions());
+    CHECK(fixture.state().at("faults").at("active").at("tls_resumption") == value::boolean(false));
+    fixture.set_faults(R"({"tls_resumption": true})");
+    CHECK(fixture.sandbox().resumes_tls_sessions());
+}
+
+TEST_CASE("the state counts TLS handshakes, full and resumed") {
+    SandboxFixture fixture;
+    CHECK(fixture.state().at("tls").serialize() == R"({"handshakes":0,"resumed":0})");
+    fixture.sandbox().count_tls_handshake(TlsHandshake::full);
+    fixture.sandbox().count_tls_handshake(TlsHandshake::resumed);
+    CHECK(fixture.state().at("tls").serialize() == R"({"handshakes":2,"resumed":1})");
+}
+
 TEST_CASE("a fault document with a mistake is refused whole, naming the mistake") {
     SandboxFixture fixture;
     const std::vector<std::pair<std::string, std::string>> documents = {
@@ -170,6 +240,9 @@ TEST_CASE("a fault document with a mistake is refused whole, naming the mistake"
         {R"({"drop_connection": {"when": 3}})", "drop_connection.when"},
         {R"({"foreign_next_link": "http://127.0.0.1:9"})", "foreign_next_link"},
         {R"({"foreign_next_link": "https://127.0.0.1:9/path"})", "foreign_next_link"},
+        {R"({"read_latency_ms": -1})", "fault 'document.read_latency_ms': must be an integer of at least 0"},
+        {R"({"write_latency_ms": "300"})", "document.write_latency_ms"},
+        {R"({"tls_resumption": "no"})", "fault 'tls_resumption': must be true or false"},
         {"[1]", "must be a JSON object"},
         {"{", "not JSON"},
     };

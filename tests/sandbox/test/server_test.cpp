@@ -1,7 +1,12 @@
 // The real authgate-sandbox binary over HTTPS, met by cpprest's http_client that trusts only the
 // generated CA, with certificate and host name verification on.
+#include <arpa/inet.h>
 #include <cpprest/http_client.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -104,6 +109,60 @@ http::http_request admin_request(const std::string& cmdlet, const std::string& p
     request.set_body(
         value::parse(R"({"CmdletInput":{"CmdletName":")" + cmdlet + R"(","Parameters":)" + parameters + "}}"));
     return request;
+}
+
+struct SessionFree {
+    void operator()(SSL_SESSION* session) const { SSL_SESSION_free(session); }
+};
+using SessionPtr = std::unique_ptr<SSL_SESSION, SessionFree>;
+
+// One HTTP/1.1 request on a TLS connection of its own (verified against the CA, closed after the
+// answer), offering `resume` when given: what a client that keeps TLS sessions across connections
+// does.
+struct OneConnection {
+    value body;          // the answer's JSON body
+    SessionPtr session;  // to offer on the next connection
+    bool resumed = false;
+};
+
+OneConnection request_on_new_connection(int port, const std::filesystem::path& ca_file, const std::string& method,
+                                        const std::string& path, const std::string& body, int max_tls_version,
+                                        uint64_t client_options, SSL_SESSION* resume) {
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> context(SSL_CTX_new(TLS_client_method()), &SSL_CTX_free);
+    REQUIRE(context);
+    REQUIRE(SSL_CTX_load_verify_locations(context.get(), ca_file.c_str(), nullptr) == 1);
+    SSL_CTX_set_verify(context.get(), SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_max_proto_version(context.get(), max_tls_version);
+    // The listener closes without close_notify.
+    SSL_CTX_set_options(context.get(), SSL_OP_IGNORE_UNEXPECTED_EOF | client_options);
+    const int descriptor = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(descriptor >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(descriptor, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(context.get()), &SSL_free);
+    SSL_set_fd(ssl.get(), descriptor);
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), "127.0.0.1");
+    if (resume != nullptr) SSL_set_session(ssl.get(), resume);
+    REQUIRE(SSL_connect(ssl.get()) == 1);
+    const std::string request = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                                "\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: " +
+                                std::to_string(body.size()) + "\r\n\r\n" + body;
+    REQUIRE(SSL_write(ssl.get(), request.data(), static_cast<int>(request.size())) == static_cast<int>(request.size()));
+    std::string answer;
+    char buffer[16384];
+    for (int read = 0; (read = SSL_read(ssl.get(), buffer, sizeof buffer)) > 0;) answer.append(buffer, read);
+    OneConnection connection;
+    connection.resumed = SSL_session_reused(ssl.get()) == 1;
+    connection.session.reset(SSL_get1_session(ssl.get()));  // TLS 1.3: the ticket that came with the answer
+    SSL_shutdown(ssl.get());
+    ::close(descriptor);
+    const size_t body_start = answer.find("\r\n\r\n");
+    REQUIRE(body_start != std::string::npos);
+    connection.body = value::parse(answer.substr(body_start + 4));
+    return connection;
 }
 
 }  // namespace
@@ -402,6 +461,54 @@ TEST_CASE("the sandbox signs in with a platform's token over verified HTTPS, and
     CHECK(state.at("identity_requests").at("arc").as_integer() == 2);
     server.signal(SIGTERM);
     CHECK(server.wait(std::chrono::seconds(10)) == 0);
+    std::filesystem::remove_all(directory);
+}
+
+TEST_CASE("a TLS session from one connection resumes on the next, in TLS 1.3 and 1.2 by ticket or by session ID, "
+          "unless tls_resumption is false") {
+    const auto directory = temporary_directory();
+    ChildProcess maker({SANDBOX_BINARY, "make-client-cert", "--out-dir", (directory / "client").string()},
+                       directory / "make.log");
+    REQUIRE(maker.wait(std::chrono::seconds(20)) == 0);
+    ChildProcess server({SANDBOX_BINARY, "--seed", std::string(SANDBOX_TEST_DATA) + "/small_tenant.json", "--tenant",
+                         "contoso.onmicrosoft.com", "--app-id", kAppIdOnWire, "--app-cert",
+                         (directory / "client" / "client.pem").string(), "--tls-dir", (directory / "tls").string(),
+                         "--port", "0", "--port-file", (directory / "port").string(), "--quiet"},
+                        directory / "server.log");
+    const int port = read_port(directory / "port");
+    const auto ca_file = directory / "tls" / "ca.pem";
+    const auto handshakes = [](const OneConnection& connection) {
+        return std::pair{connection.body.at("tls").at("handshakes").as_integer(),
+                         connection.body.at("tls").at("resumed").as_integer()};
+    };
+    int before = 0;  // handshakes so far
+    int resumed_before = 0;
+    // TLS 1.3 (tickets), TLS 1.2 with tickets, TLS 1.2 by session ID.
+    for (const auto& [version, options] :
+         {std::pair<int, uint64_t>{TLS1_3_VERSION, 0}, std::pair<int, uint64_t>{TLS1_2_VERSION, 0},
+          std::pair<int, uint64_t>{TLS1_2_VERSION, SSL_OP_NO_TICKET}}) {
+        INFO("TLS version " << std::hex << version << (options != 0 ? " without tickets" : ""));
+        // Two connections in turn, the second offering the first's session: its handshake is resumed.
+        const OneConnection first = request_on_new_connection(port, ca_file, "GET", "/_sandbox/state", "", version,
+                                                              options, nullptr);
+        CHECK_FALSE(first.resumed);
+        const OneConnection second = request_on_new_connection(port, ca_file, "GET", "/_sandbox/state", "", version,
+                                                               options, first.session.get());
+        CHECK(second.resumed);
+        CHECK(handshakes(second) == std::pair{before + 2, resumed_before + 1});
+
+        // A front end that does not resume: the session offered is refused, the handshake is full.
+        request_on_new_connection(port, ca_file, "POST", "/_sandbox/faults", R"({"tls_resumption": false})", version,
+                                  options, nullptr);
+        const OneConnection refused = request_on_new_connection(port, ca_file, "GET", "/_sandbox/state", "", version,
+                                                                options, second.session.get());
+        CHECK_FALSE(refused.resumed);
+        CHECK(handshakes(refused) == std::pair{before + 4, resumed_before + 1});
+        CHECK(refused.body.at("faults").at("active").at("tls_resumption") == value::boolean(false));
+        request_on_new_connection(port, ca_file, "DELETE", "/_sandbox/faults", "", version, options, nullptr);
+        before += 5;
+        resumed_before += 1;
+    }
     std::filesystem::remove_all(directory);
 }
 

@@ -66,14 +66,14 @@ TEST_CASE("PowerShell's shapes load: a single object for a list, annotations, a 
     CHECK(tenant.find_users("solo@contoso.com") == std::vector<size_t>{0});
 }
 
-TEST_CASE("the state document is the snapshot plus mutations, request counters and faults") {
+TEST_CASE("the state document is the snapshot plus mutations, request counters, faults and TLS handshakes") {
     SandboxFixture fixture;
     fixture.invoke("Get-TransportConfig", value::object());
     const value state = fixture.state();
     std::vector<std::string> members;
     for (const auto& [name, ignored] : state.as_object()) members.push_back(name);
     CHECK(members == std::vector<std::string>{"transport_config", "cas_mailboxes", "authentication_policies",
-                                              "organization_config", "users", "mutations", "requests", "faults",
+                                              "organization_config", "users", "mutations", "requests", "faults", "tls",
                                               "webhooks", "tenant_id", "credentials"});
     CHECK(state.at("requests").serialize() ==
           R"({"token":1,"invoke":1,"batch":0,"by_cmdlet":{"Get-TransportConfig":1}})");

@@ -187,7 +187,7 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
         client_request_id = new_guid();
         HttpRequest request{url, signed_headers(client_request_id), body};
         request.headers["Content-Type"] = "application/json";
-        if (replay == Replay::write) request.connection = ConnectionUse::fresh;
+        if (replay == Replay::write) request.connection = ConnectionUse::at_most_once;
         if (const auto slow = settings_.cmdlet_timeouts.find(cmdlet); slow != settings_.cmdlet_timeouts.end())
             request.timeout = slow->second;
         if (url.find("/$batch") == std::string::npos) {

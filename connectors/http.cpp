@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -216,8 +217,7 @@ void curl_global() {
 }
 
 // One libcurl handle and the connection it keeps alive. A handle is used by one request at a
-// time; its connection is never shared with another handle, so a request on a connection of its
-// own really is alone on it.
+// time; its connection is never shared with another handle.
 struct Handle {
     Handle(TrustStore trust_store, CURLSH* sessions) : curl(curl_easy_init()), store(std::move(trust_store)) {
         if (curl == nullptr) throw TransportError("cannot start an HTTP client", true);
@@ -231,7 +231,34 @@ struct Handle {
     TrustStore store;
     CertificateCheck check;  // of this handle's handshakes; outlives its connections
     char error[CURL_ERROR_SIZE] = {};
+    // The request under way: must it go out at most once, has any byte of it gone out, and was a
+    // new connection to send it again refused.
+    bool at_most_once = false;
+    bool sent = false;
+    bool refused_again = false;
 };
+
+// What goes out (libcurl's debug stream): a byte of the request's headers or body has been
+// written to the connection, so the server may have it.
+int note_sending(CURL*, curl_infotype type, char*, std::size_t size, void* argument) {
+    if ((type == CURLINFO_HEADER_OUT || type == CURLINFO_DATA_OUT) && size > 0)
+        static_cast<Handle*>(argument)->sent = true;
+    return 0;
+}
+
+// Every connection libcurl opens for a handle. libcurl sends a request again only on a new
+// connection (when a kept-alive one ends before the answer's first byte); for a request that
+// must go out at most once, a new connection after any byte went out is refused, so the request
+// can never be sent twice.
+curl_socket_t open_connection(void* argument, curlsocktype, curl_sockaddr* address) {
+    auto& handle = *static_cast<Handle*>(argument);
+    if (handle.at_most_once && handle.sent) {
+        handle.refused_again = true;
+        return CURL_SOCKET_BAD;
+    }
+    const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+    return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
 
 // Every TLS context libcurl makes for a handle's connections: the trust store loaded once, the
 // verification that remembers why it refused, and no renegotiation.
@@ -373,10 +400,9 @@ public:
         const TrustStore store =
             trust_store();  // loaded before the first connection: a bad bundle fails before sending
 
-        // A connection of its own: a handle of its own, made for this request, whose one
-        // connection is new and closed after it. libcurl sends a request again by itself only on
-        // a reused connection that ends before the first byte of the answer.
-        const bool own = request.connection == ConnectionUse::fresh || request.timeout || request.identity_endpoint;
+        // A connection of its own (a longer timeout, an identity endpoint): a handle made for this
+        // request, whose one connection is new and closed after it.
+        const bool own = request.timeout || request.identity_endpoint;
         std::unique_ptr<Handle> handle = own ? std::make_unique<Handle>(store, sessions_.get()) : take(origin, store);
         {
             std::lock_guard lock(handle->check.mutex);
@@ -409,6 +435,15 @@ public:
         curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, handle->error);
         handle->error[0] = '\0';
+        handle->at_most_once = request.connection == ConnectionUse::at_most_once;
+        handle->sent = handle->refused_again = false;
+        curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_connection);
+        curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, handle.get());
+        if (handle->at_most_once) {  // what goes out is watched (nothing is printed)
+            curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, note_sending);
+            curl_easy_setopt(curl, CURLOPT_DEBUGDATA, handle.get());
+            curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
+        }
         if (own) {
             curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
             curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
@@ -448,7 +483,10 @@ public:
         const CURLcode code = curl_easy_perform(curl);
         if (code != CURLE_OK) {
             std::string message = "cannot reach " + origin + ": ";
-            if (is_handshake_error(code)) {
+            if (handle->refused_again) {
+                message += "the connection ended before the answer came, after the request went out; it is not sent "
+                           "again, so the server may or may not have acted on it";
+            } else if (is_handshake_error(code)) {
                 std::lock_guard lock(handle->check.mutex);
                 message += "Error in SSL handshake";
                 if (handle->check.error || code == CURLE_PEER_FAILED_VERIFICATION)
@@ -457,7 +495,8 @@ public:
             } else {
                 message += curl_text(code, handle->error);
             }
-            const bool before_sending = refused_before_sending(code, curl);
+            // Nothing of the request went out, and libcurl says it could not have: safe to send again.
+            const bool before_sending = !handle->sent && !handle->refused_again && refused_before_sending(code, curl);
             if (!own) give_back(origin, std::move(handle));
             throw TransportError(message, before_sending);
         }

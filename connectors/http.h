@@ -13,11 +13,12 @@
 
 namespace authgate {
 
-// pooled: a kept-alive connection may carry it. fresh: a connection of its own, for requests that
-// must never be sent twice: an HTTP client resends a request by itself when a reused connection
-// ends before the first byte of the answer (cpprest does), which for a write the server already
-// made would make it twice.
-enum class ConnectionUse { pooled, fresh };
+// pooled: a kept-alive connection may carry it, and the HTTP client may send it again on a new
+// connection when the kept-alive one ends before the first byte of the answer (libcurl does).
+// at_most_once: for requests that must never be sent twice (a write the server may already have
+// made): a kept-alive connection carries it too, but once any byte of it has gone out it is never
+// sent on another connection; the failure says the server may have seen it.
+enum class ConnectionUse { pooled, at_most_once };
 
 struct HttpRequest {
     std::string url;

@@ -125,7 +125,7 @@ public:
             HttpRequest post{url,
                              {{"Authorization", "Bearer " + tokens_.bearer()}, {"Content-Type", "application/json"}},
                              payload,
-                             ConnectionUse::fresh};
+                             ConnectionUse::at_most_once};
             HttpResponse response;
             try {
                 response = http_.post(post);

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -15,6 +16,7 @@
 #include "sandbox_fixture.h"
 
 using namespace authgate::testing;
+namespace fs = std::filesystem;
 using web::json::value;
 
 namespace {
@@ -409,4 +411,38 @@ TEST_CASE("the token endpoint fails in the middle of an apply: the writes not se
         "token garbage mid-apply", "apply", 2,
         "exit 1 (a web page answered in place of the token endpoint), journal: failed, converged on the next apply",
         counted);
+}
+
+// A write goes out on a kept-alive connection. When that connection ends after the request went
+// out and before a byte of answer came, an HTTP client would send the request again on a new
+// connection; authgate never does: the write is uncertain, and the read-back settles it.
+TEST_CASE("a write on a kept-alive connection that ends without an answer is never sent again",
+          "[integration][faults][safety]") {
+    Sandbox sandbox;
+    sandbox.set_faults(
+        R"({"drop_connection": {"count": 1, "when": "before_response", "answer": "nothing", "cmdlet": "Set-TransportConfig"}})");
+    const fs::path trace = sandbox.folder() / "trace";
+    const RunResult applied = sandbox.authgate(
+        {"apply", "-c", sandbox.example(), "--auto-approve", "--state", state_db(sandbox), "--trace", trace.string()});
+    INFO(applied.out << applied.err);
+    CHECK(applied.exit_code == 0);
+    CHECK(sandbox.cmdlet_calls("Set-TransportConfig") == 1);  // sent once: never again on another connection
+    const auto changes = query(state_db(sandbox),
+                               "SELECT status, error FROM changes WHERE attribute = "
+                               "'SmtpClientAuthenticationDisabled' AND resource = 'transport_config'");
+    REQUIRE(changes.size() == 1);
+    CHECK(changes[0].at("status") == "verified");  // settled by the read-back
+    // The trace of that request: the connection ended, and the request was not sent again.
+    int refused = 0;
+    for (const auto& entry : fs::directory_iterator(trace)) {
+        std::ifstream in(entry.path());
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (text.find("Set-TransportConfig") != std::string::npos &&
+            text.find("it is not sent again, so the server may or may not have acted on it") != std::string::npos)
+            ++refused;
+    }
+    CHECK(refused == 1);
+    // The writes went out on kept-alive connections: far fewer handshakes than requests.
+    const auto tls = sandbox.state().at("tls");
+    CHECK(tls.at("handshakes").as_integer() < sandbox.state().at("requests").at("invoke").as_integer());
 }

@@ -89,8 +89,9 @@ SSL_SESSION* TlsSessions::find_session(SSL* ssl, const unsigned char* id, int le
     return found == sessions->cache_.end() ? nullptr : found->second;
 }
 
-// As in SSL_CTX_set_tlsext_ticket_key_evp_cb(3): 1 issues or accepts a ticket, 0 refuses one
-// (a full handshake follows), -1 fails the handshake.
+// As in SSL_CTX_set_tlsext_ticket_key_evp_cb(3): 1 issues a ticket, 2 accepts one and issues a
+// new one (as front ends do, so that a client that uses each ticket once can always resume), 0
+// refuses one (a full handshake follows), -1 fails the handshake.
 int TlsSessions::ticket_key(SSL* ssl, unsigned char* key_name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
                             EVP_MAC_CTX* mac, int encrypt) {
     const auto* sessions = static_cast<const TlsSessions*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), context_index()));
@@ -119,7 +120,7 @@ int TlsSessions::ticket_key(SSL* ssl, unsigned char* key_name, unsigned char* iv
         EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, sessions->cipher_key_.data(), iv) != 1) {
         return -1;
     }
-    return 1;
+    return 2;
 }
 
 void TlsSessions::handshake_info(const SSL* ssl, int where, int /*result*/) {

@@ -126,28 +126,35 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
         std::vector<Cmdlet> cmdlets;
         std::vector<std::size_t> sent;
         bool recorded = true;
-        for (std::size_t i = first; i < end; ++i) {
-            const Change& change = *changes[i];
-            AppliedChange& applied = result.changes[i];
-            applied.change = change;
-            if (const std::optional<std::string> reason = dependencies.held_back(change)) {
-                applied.error = "not made: " + *reason;
-                continue;
+        const auto prepare = [&, first = first, end = end] {
+            for (std::size_t i = first; i < end; ++i) {
+                const Change& change = *changes[i];
+                AppliedChange& applied = result.changes[i];
+                applied.change = change;
+                if (const std::optional<std::string> reason = dependencies.held_back(change)) {
+                    applied.error = "not made: " + *reason;
+                    continue;
+                }
+                Cmdlet cmdlet = change.cmdlet;
+                if (change.attribute == "STSRefreshTokensValidFrom") {
+                    // Revocation counts from when it is applied, not from when it was planned.
+                    applied.revoked_from = clock.now();
+                    const std::string stamp = format_exchange_instant(*applied.revoked_from);
+                    for (auto& [name, value] : cmdlet.parameters)
+                        if (name == change.attribute) value = stamp;
+                }
+                if (hooks.sending && !hooks.sending(i, change)) {
+                    recorded = false;
+                    break;
+                }
+                cmdlets.push_back(std::move(cmdlet));
+                sent.push_back(i);
             }
-            Cmdlet cmdlet = change.cmdlet;
-            if (change.attribute == "STSRefreshTokensValidFrom") {
-                // Revocation counts from when it is applied, not from when it was planned.
-                applied.revoked_from = clock.now();
-                const std::string stamp = format_exchange_instant(*applied.revoked_from);
-                for (auto& [name, value] : cmdlet.parameters)
-                    if (name == change.attribute) value = stamp;
-            }
-            if (hooks.sending && !hooks.sending(i, change)) {
-                recorded = false;
-                break;
-            }
-            cmdlets.push_back(std::move(cmdlet));
-            sent.push_back(i);
+        };
+        if (hooks.together) {
+            if (!hooks.together(prepare)) recorded = false;
+        } else {
+            prepare();
         }
         if (!recorded) {
             stop_at(first, "the journal could not record the change before it was sent");
@@ -177,8 +184,12 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
             const AppliedChange& applied = result.changes[i];
             dependencies.settled(applied.change, applied.outcome == ChangeStatus::applied);
         }
-        for (std::size_t i = first; i < end; ++i)
-            if (hooks.settled) hooks.settled(result.changes[i]);
+        const auto settle = [&, first = first, end = end] {
+            for (std::size_t i = first; i < end; ++i)
+                if (hooks.settled) hooks.settled(result.changes[i]);
+        };
+        if (hooks.together) hooks.together(settle);
+        else settle();
     }
 
     result.write_time = since(writes_started);

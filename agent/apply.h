@@ -41,6 +41,10 @@ struct ApplyHooks {
     std::function<bool(std::size_t index, const Change&)> sending;
     // Told of each change as it settles.
     std::function<void(const AppliedChange&)> settled;
+    // Runs the calls of `sending` for one group, or those of `settled`, together (a journal
+    // writes them in one transaction); false when they could not be kept, and then nothing of
+    // the group is sent.
+    std::function<bool(const std::function<void()>&)> together;
 };
 
 // Makes the changes of `plan` (reports are not changes) through `connector`. Consecutive

@@ -219,6 +219,19 @@ JournalledResult apply_journalled(const Plan& plan, TenantConnector& connector, 
         });
         return recorded[index];
     };
+    // A group's intents in one transaction, committed before any of it is sent; its outcomes in
+    // another. A failed commit sends nothing of the group.
+    hooks.together = [&](const std::function<void()>& work) {
+        bool ran = false;
+        const bool kept = journalled([&] {
+            journal.together([&] {
+                ran = true;
+                work();
+            });
+        });
+        if (!ran) work();  // the journal failed before: each call inside fails on its own, as before
+        return kept && !outcome.journal_error;
+    };
     hooks.settled = [&](const AppliedChange& applied) {
         const std::size_t index = static_cast<std::size_t>(sequence++);
         journalled([&] {

@@ -456,6 +456,12 @@ void Journal::record_change(const ChangeRecord& record) {
         .run();
 }
 
+void Journal::together(const std::function<void()>& work) {
+    Transaction transaction(*db_);
+    work();
+    transaction.commit();
+}
+
 void Journal::update_change(long long run_id, int sequence, ChangeStatus status, const std::string& error,
                             const std::optional<std::string>& client_request_id) {
     Statement statement(*db_, "UPDATE changes SET status = ?, error = ?, verified = ?, "

@@ -170,6 +170,10 @@ public:
     long long begin_run(const RunRecord& run);
     void finish_run(const RunRecord& run);
     void record_change(const ChangeRecord& change);
+    // Runs `work` (records and updates of changes) in one write transaction, committed at its end:
+    // a thousand intents cost one commit, not a thousand. Throws JournalError when the commit
+    // fails, and then nothing of `work` is kept.
+    void together(const std::function<void()>& work);
     // Settles a recorded change once it has been read back.
     void update_change(long long run_id, int sequence, ChangeStatus status, const std::string& error,
                        const std::optional<std::string>& client_request_id = std::nullopt);

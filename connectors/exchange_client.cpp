@@ -242,7 +242,8 @@ HttpResponse ExchangeClient::send(const std::string& url, const std::string& cmd
                        "(API permissions, Office 365 Exchange Online) and grant admin consent for it");
         if (response.status == 401 && !refreshed_token) {
             // The token may have expired in flight or been revoked: ask for a new one, once.
-            tokens_.invalidate();
+            const std::string& authorization = request.headers.at("Authorization");
+            tokens_.invalidate(authorization.substr(authorization.find(' ') + 1));
             refreshed_token = true;
             continue;
         }

@@ -1,5 +1,9 @@
 #include "connectors/exchange_online.h"
 
+#include <atomic>
+#include <exception>
+#include <future>
+
 #include <simdjson.h>
 
 #include "connectors/exchange_objects.h"
@@ -21,15 +25,18 @@ using Progress = std::function<void(const std::string&)>;
 
 // `read` is the simdjson overload of a reader of exchange_objects.h (they take Place by value or
 // by reference).
+// `stop`, when it turns true, ends the read at its next object (another read beside it failed).
 template <class T, class PlaceArgument>
 std::vector<T> read_all(ExchangeClient& client, const Cmdlet& cmdlet, const std::vector<std::string>& select,
-                        T (*read)(const simdjson::dom::object&, PlaceArgument), const Progress& progress = {}) {
+                        T (*read)(const simdjson::dom::object&, PlaceArgument), const Progress& progress = {},
+                        const std::atomic<bool>* stop = nullptr) {
     std::vector<T> objects;
     const std::string& source = cmdlet.name;
     if (progress) progress(source + ": reading");
     client.read(
         cmdlet, select, [&] { objects.clear(); },
         [&](const simdjson::dom::element& json) {
+            if (stop && *stop) throw ConnectorError(source + ": not read to its end, as a read beside it failed");
             const Place place{source, "value", objects.size()};
             objects.push_back(read(as_object(json, place), place));
             if (progress && objects.size() % 1000 == 0)
@@ -113,18 +120,63 @@ std::optional<Recipient> ExchangeOnlineConnector::find_recipient(const std::stri
 }
 
 LiveState ExchangeOnlineConnector::read_live_state() {
-    LiveState state;
+    // Signed in first, so that the two reads below share one token.
+    client_.tenant();
+    // The mailboxes are most of the read, page after page. The organisation's settings and the
+    // authentication policies with their users are read beside them, on a second connection:
+    // their round trips (a second each on a real tenant) add nothing to the run. Any part failing
+    // fails the whole, with the error a read in turn would have met first (settings, mailboxes,
+    // policies): a part whose error would not be the one reported stops at its next object.
+    struct Beside {
+        LiveState state;
+        std::exception_ptr settings_error, policies_error;
+    };
+    std::atomic<bool> stop_mailboxes{false}, stop_policies{false};
+    auto beside = std::async(std::launch::async, [this, &stop_mailboxes, &stop_policies] {
+        Beside read;
+        try {
+            read_settings(read.state);
+        } catch (...) {
+            stop_mailboxes = true;
+            read.settings_error = std::current_exception();
+            return read;
+        }
+        try {
+            read_policies(read.state, &stop_policies);
+        } catch (...) {
+            read.policies_error = std::current_exception();
+        }
+        return read;
+    });
+    std::optional<std::vector<Mailbox>> mailboxes;
+    std::exception_ptr mailbox_error;
+    try {
+        // SmtpClientAuthenticationDisabled cannot be filtered on: read every mailbox, only the
+        // properties the plan needs.
+        mailboxes = read_all<Mailbox>(client_, {"Get-CASMailbox", {{"ResultSize", std::string("Unlimited")}}},
+                                      {"Guid", "Identity", "ExternalDirectoryObjectId", "PrimarySmtpAddress",
+                                       "SmtpClientAuthenticationDisabled", "DisplayName"},
+                                      read_mailbox, progress_, &stop_mailboxes);
+    } catch (...) {
+        stop_policies = true;
+        mailbox_error = std::current_exception();
+    }
+    Beside read = beside.get();
+    for (const std::exception_ptr& error : {read.settings_error, mailbox_error, read.policies_error})
+        if (error) std::rethrow_exception(error);
+    read.state.mailboxes = std::move(mailboxes);
+    return std::move(read.state);
+}
+
+void ExchangeOnlineConnector::read_settings(LiveState& state) {
     state.org_smtp_auth_disabled = read_one<bool>(client_, "Get-TransportConfig", {"SmtpClientAuthenticationDisabled"},
                                                   read_transport_config);
     state.organization = read_one<OrganizationConfig>(client_, "Get-OrganizationConfig",
                                                       {"DefaultAuthenticationPolicy"}, read_organization_config);
-    // SmtpClientAuthenticationDisabled cannot be filtered on: read every mailbox, only the
-    // properties the plan needs.
-    state.mailboxes = read_all<Mailbox>(client_, {"Get-CASMailbox", {{"ResultSize", std::string("Unlimited")}}},
-                                        {"Guid", "Identity", "ExternalDirectoryObjectId", "PrimarySmtpAddress",
-                                         "SmtpClientAuthenticationDisabled", "DisplayName"},
-                                        read_mailbox, progress_);
-    state.policies = read_all<LivePolicy>(client_, {"Get-AuthenticationPolicy", {}}, {}, read_policy);
+}
+
+void ExchangeOnlineConnector::read_policies(LiveState& state, const std::atomic<bool>* stop) {
+    state.policies = read_all<LivePolicy>(client_, {"Get-AuthenticationPolicy", {}}, {}, read_policy, {}, stop);
 
     std::vector<LiveUser> users;
     for (const LivePolicy& policy : *state.policies) {
@@ -137,7 +189,7 @@ LiveState ExchangeOnlineConnector::read_live_state() {
                             {"ResultSize", std::string("Unlimited")}}};
         auto assigned = read_all<LiveUser>(
             client_, input, {"Identity", "ExternalDirectoryObjectId", "UserPrincipalName", "AuthenticationPolicy"},
-            read_user);
+            read_user, {}, stop);
         // Listed by this policy's filter: on this policy, whatever form the user's own reference
         // takes (a name, a DN or a Guid).
         for (LiveUser& user : assigned) user.authentication_policy = policy.name;
@@ -145,7 +197,6 @@ LiveState ExchangeOnlineConnector::read_live_state() {
     }
     state.users = std::move(users);
     name_policy_references(state);
-    return state;
 }
 
 }  // namespace authgate

@@ -1,6 +1,7 @@
 #pragma once
 // The Exchange Online connector: the live state read through InvokeCommand. Every read must
 // succeed whole; a failed page fails the read (unknown is not absent).
+#include <atomic>
 #include <functional>
 
 #include "connectors/connector.h"
@@ -23,6 +24,11 @@ public:
 
 private:
     ExchangeClient& client_;
+    // What is read beside the mailboxes: the organisation's settings; the authentication policies
+    // and their users (ended at the next object once `stop` turns true).
+    void read_settings(LiveState& state);
+    void read_policies(LiveState& state, const std::atomic<bool>* stop);
+
     std::function<void(const std::string&)> progress_;
 };
 

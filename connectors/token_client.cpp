@@ -275,6 +275,11 @@ void TokenClient::invalidate() {
     token_.reset();
 }
 
+void TokenClient::invalidate(const std::string& refused) {
+    std::lock_guard lock(mutex_);
+    if (token_ == refused) token_.reset();
+}
+
 std::string TokenClient::bearer() {
     std::lock_guard lock(mutex_);
     if (token_ && clock_() + std::chrono::minutes{5} < expires_) return *token_;

@@ -128,6 +128,9 @@ public:
     std::string bearer();
     // Forget the cached token (Exchange answered 401), so that the next bearer() asks anew.
     void invalidate();
+    // The same, only while `refused` is still the cached token: requests side by side that were
+    // all refused the same expired token ask for one new token, not one each.
+    void invalidate(const std::string& refused);
 
     std::string token_url() const { return source_.endpoint(settings_); }
     const TokenSource& source() const { return source_; }

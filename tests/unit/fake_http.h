@@ -5,6 +5,9 @@
 
 #include <deque>
 #include <functional>
+#include <map>
+#include <mutex>
+#include <string>
 
 #include "connectors/credentials.h"
 #include "connectors/http.h"
@@ -13,25 +16,46 @@
 
 namespace authgate::testing {
 
+// Answers in the order they are scripted; answers scripted for a cmdlet go to the requests that
+// name it (X-CmdletName), in their order, whatever else is asked for beside them (reads that run
+// side by side). Safe to call from several threads.
 class ScriptedTransport : public HttpTransport {
 public:
-    std::deque<std::function<HttpResponse(const HttpRequest&)>> script;
+    using Answer = std::function<HttpResponse(const HttpRequest&)>;
+    std::deque<Answer> script;
+    std::map<std::string, std::deque<Answer>> script_for;  // by cmdlet
     std::vector<HttpRequest> requests;
 
     void answer(HttpResponse response) {
         script.push_back([response](const HttpRequest&) { return response; });
+    }
+    void answer_for(const std::string& cmdlet, HttpResponse response) {
+        script_for[cmdlet].push_back([response](const HttpRequest&) { return response; });
     }
     void fail(const std::string& message, bool before_sending) {
         script.push_back([=](const HttpRequest&) -> HttpResponse { throw TransportError(message, before_sending); });
     }
 
     HttpResponse post(const HttpRequest& request) override {
-        requests.push_back(request);
-        if (script.empty()) FAIL("unexpected request to " << request.url);
-        auto next = script.front();
-        script.pop_front();
+        Answer next;
+        {
+            std::lock_guard lock(mutex_);
+            requests.push_back(request);
+            const auto cmdlet = request.headers.find("X-CmdletName");
+            auto* queue = &script;
+            if (cmdlet != request.headers.end())
+                if (const auto own = script_for.find(cmdlet->second); own != script_for.end() && !own->second.empty())
+                    queue = &own->second;
+            // Not scripted: the request fails (a read beside the one a test is about may ask it).
+            if (queue->empty()) throw TransportError("unexpected request to " + request.url, true);
+            next = queue->front();
+            queue->pop_front();
+        }
         return next(request);
     }
+
+private:
+    std::mutex mutex_;
 };
 
 class TokenEndpoint : public HttpTransport {

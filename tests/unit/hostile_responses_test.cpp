@@ -34,9 +34,12 @@ struct ScriptedTenant : FakeSignIn {
     ExchangeOnlineConnector connector{client};
 
     // The answers to Get-TransportConfig, Get-OrganizationConfig, Get-CASMailbox and
-    // Get-AuthenticationPolicy, in that order.
+    // Get-AuthenticationPolicy, in that order, then to Get-User.
     void answer(const std::vector<std::string>& bodies) {
-        for (const std::string& body : bodies) exchange.answer({200, {}, body});
+        static const char* const cmdlets[] = {"Get-TransportConfig", "Get-OrganizationConfig", "Get-CASMailbox",
+                                              "Get-AuthenticationPolicy"};
+        for (std::size_t i = 0; i < bodies.size(); ++i)
+            exchange.answer_for(i < std::size(cmdlets) ? cmdlets[i] : "Get-User", {200, {}, bodies[i]});
     }
 
     // The error the read ends with; every request it made was a read.

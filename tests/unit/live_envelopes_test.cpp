@@ -44,15 +44,18 @@ TEST_CASE("a live tenant's answers read whole: annotations, warnings, and empty 
     const std::string empty = GENERATE(as<std::string>{}, "\"value\":[]", "\"value\":null", "\"x\":0");
     INFO(empty);
     LiveTenant tenant;
-    tenant.exchange.answer(ok(
-        R"j({"@adminapi.warnings":[],"value":[{"Identity":"Transport Settings","SmtpClientAuthenticationDisabled":true}]})j"));
-    tenant.exchange.answer(
+    tenant.exchange.answer_for(
+        "Get-TransportConfig",
+        ok(R"j({"@adminapi.warnings":[],"value":[{"Identity":"Transport Settings","SmtpClientAuthenticationDisabled":true}]})j"));
+    tenant.exchange.answer_for(
+        "Get-OrganizationConfig",
         ok(R"j({"value":[{"Identity":"contoso.onmicrosoft.com","DefaultAuthenticationPolicy":null}]})j"));
-    tenant.exchange.answer(ok(live_mailbox_page));
+    tenant.exchange.answer_for("Get-CASMailbox", ok(live_mailbox_page));
     // No authentication policy at all: an empty list, as this tenant writes one.
-    tenant.exchange.answer(ok("{\"@odata.context\":\"x\",\"adminapi.warnings@odata.type\":\"#Collection(String)\","
-                              "\"@adminapi.warnings\":[]," +
-                              empty + "}"));
+    tenant.exchange.answer_for("Get-AuthenticationPolicy",
+                               ok("{\"@odata.context\":\"x\",\"adminapi.warnings@odata.type\":\"#Collection(String)\","
+                                  "\"@adminapi.warnings\":[]," +
+                                  empty + "}"));
     const LiveState live = tenant.connector.read_live_state();
     REQUIRE(live.mailboxes->size() == 1);
     CHECK(live.mailboxes->at(0).primary_smtp_address == "legacy-erp@contoso.com");

@@ -60,8 +60,8 @@ public:
 
 // POST {graph}/v1.0/users/{sender}/sendMail with a Graph token from `tokens`: 202 is success.
 // Retries 429, 503 and 504 (at most three tries, honouring Retry-After up to 30 s; `sleep`
-// waits) and once with a fresh token after 401; each try on a connection of its own, so that
-// the HTTP client never sends a message twice by itself.
+// waits) and once with a fresh token after 401; each try is sent at most once
+// (ConnectionUse::at_most_once), so that the HTTP client never sends a message twice by itself.
 std::unique_ptr<MailTransport> make_graph_mail(HttpTransport& http, TokenClient& tokens, std::string graph_endpoint,
                                                RetrySleep sleep = sleep_for);
 

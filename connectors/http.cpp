@@ -298,6 +298,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     return length;
 }
 
+constexpr std::size_t body_padding = 64;
+
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
     auto& received = *static_cast<Received*>(user);
     const std::size_t length = size * count;
@@ -306,9 +308,11 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
         const std::string length_header = received.response.header("content-length");
         char* end = nullptr;
         const unsigned long long announced = std::strtoull(length_header.c_str(), &end, 10);
-        // Room for what the server announced, within reason: a page is a few hundred kilobytes.
+        // Room for what the server announced, within reason (a page is a few hundred kilobytes),
+        // and for the padding a JSON parser reads past the end (simdjson's 64 bytes), so that a
+        // page is parsed where it was received rather than copied first.
         if (!length_header.empty() && *end == '\0' && announced <= 64ull << 20)
-            received.response.body.reserve(static_cast<std::size_t>(announced));
+            received.response.body.reserve(static_cast<std::size_t>(announced) + body_padding);
     }
     received.response.body.append(data, length);
     return length;

@@ -3,7 +3,6 @@
 #include <atomic>
 #include <exception>
 #include <future>
-#include <iterator>
 
 #include <simdjson.h>
 
@@ -27,40 +26,22 @@ using Progress = std::function<void(const std::string&)>;
 // `read` is the simdjson overload of a reader of exchange_objects.h (they take Place by value or
 // by reference).
 // `stop`, when it turns true, ends the read at its next object (another read beside it failed).
-// The objects are kept in chunks as they come, then moved once into a list of the exact size: a
-// list grown by doubling would move each object again and fault in pages it never fills.
 template <class T, class PlaceArgument>
 std::vector<T> read_all(ExchangeClient& client, const Cmdlet& cmdlet, const std::vector<std::string>& select,
                         T (*read)(const simdjson::dom::object&, PlaceArgument), const Progress& progress = {},
                         const std::atomic<bool>* stop = nullptr) {
-    constexpr std::size_t chunk = 1024;
-    std::vector<std::vector<T>> chunks;
-    std::size_t count = 0;
+    std::vector<T> objects;
     const std::string& source = cmdlet.name;
     if (progress) progress(source + ": reading");
     client.read(
-        cmdlet, select,
-        [&] {
-            chunks.clear();
-            count = 0;
-        },
+        cmdlet, select, [&] { objects.clear(); },
         [&](const simdjson::dom::element& json) {
             if (stop && *stop) throw ConnectorError(source + ": not read to its end, as a read beside it failed");
-            if (chunks.empty() || chunks.back().size() == chunk) chunks.emplace_back().reserve(chunk);
-            const Place place{source, "value", count};
-            chunks.back().push_back(read(as_object(json, place), place));
-            if (++count % 1000 == 0 && progress) progress(source + ": " + std::to_string(count) + " read");
+            const Place place{source, "value", objects.size()};
+            objects.push_back(read(as_object(json, place), place));
+            if (progress && objects.size() % 1000 == 0)
+                progress(source + ": " + std::to_string(objects.size()) + " read");
         });
-    if (chunks.size() == 1) {
-        chunks.front().shrink_to_fit();
-        return std::move(chunks.front());
-    }
-    std::vector<T> objects;
-    objects.reserve(count);
-    for (std::vector<T>& objects_of_chunk : chunks) {
-        std::move(objects_of_chunk.begin(), objects_of_chunk.end(), std::back_inserter(objects));
-        std::vector<T>().swap(objects_of_chunk);  // freed as it is emptied
-    }
     return objects;
 }
 

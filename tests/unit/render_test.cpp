@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "agent/github.h"
+#include "agent/json_output.h"
 #include "agent/render.h"
 #include "policies/loader.h"
 #include "policies/planner.h"
@@ -199,4 +200,27 @@ TEST_CASE("links come from --link-base or GitHub's variables, and only as plain 
     ::unsetenv("GITHUB_SHA");
     CHECK(source_links(none).base.empty());
     for (std::size_t i = 0; i < saved.size(); ++i) restore(names[i], saved[i] ? saved[i]->c_str() : nullptr);
+}
+
+TEST_CASE("JSON strings are written byte for byte as cpprest writes them", "[render][json]") {
+    std::vector<std::string> texts{"",
+                                   "plain",
+                                   "a \"quoted\" \\ path",
+                                   "tab\tnew\nline\rfeed\fback\b",
+                                   "caf\xc3\xa9 \xe2\x80\x8b \xf0\x9f\x98\x80",
+                                   "\x7f del",
+                                   "end\\"};
+    for (int c = 0; c < 256; ++c) texts.push_back(std::string(1, static_cast<char>(c)) + "x");
+    for (const std::string& text : texts) {
+        std::string written;
+        append_json_string(written, text);
+        INFO(web::json::value::string(text).serialize());
+        CHECK(written == web::json::value::string(text).serialize());
+    }
+    // Keys too, in a whole document.
+    web::json::value document = web::json::value::object(true);
+    document["k\"e\ny"] = web::json::value::string("v\x01");
+    std::ostringstream out;
+    write_json(out, document);
+    CHECK(out.str() == "{\n  \"k\\\"e\\ny\": \"v\\u0001\"\n}\n");
 }

@@ -78,6 +78,32 @@ private:
     pid_t pid_ = -1;
 };
 
+// A client certificate in `directory`/client, as make-client-cert writes it.
+void make_client_certificate(const std::filesystem::path& directory) {
+    ChildProcess maker({SANDBOX_BINARY, "make-client-cert", "--out-dir", (directory / "client").string()},
+                       directory / "make.log");
+    REQUIRE(maker.wait(std::chrono::seconds(20)) == 0);
+}
+
+// The sandbox's command line for `seed`, trusting that certificate and keeping its TLS files in
+// `directory`/tls, then `more`.
+std::vector<std::string> sandbox_arguments(const std::filesystem::path& directory, const std::string& seed,
+                                           const std::vector<std::string>& more) {
+    std::vector<std::string> arguments{SANDBOX_BINARY,
+                                       "--seed",
+                                       seed,
+                                       "--tenant",
+                                       "contoso.onmicrosoft.com",
+                                       "--app-id",
+                                       kAppIdOnWire,
+                                       "--app-cert",
+                                       (directory / "client" / "client.pem").string(),
+                                       "--tls-dir",
+                                       (directory / "tls").string()};
+    arguments.insert(arguments.end(), more.begin(), more.end());
+    return arguments;
+}
+
 int read_port(const std::filesystem::path& port_file) {
     for (int attempt = 0; attempt < 500; ++attempt) {
         if (std::filesystem::exists(port_file)) return std::stoi(read_file(port_file));
@@ -186,14 +212,10 @@ TEST_CASE("make-client-cert writes the certificate and key as PEM, the certifica
 TEST_CASE("the sandbox serves a client over verified HTTPS from token to paged reads, drops a connection, and stops on "
           "SIGTERM") {
     const auto directory = temporary_directory();
-    ChildProcess maker({SANDBOX_BINARY, "make-client-cert", "--out-dir", (directory / "client").string()},
-                       directory / "make.log");
-    REQUIRE(maker.wait(std::chrono::seconds(20)) == 0);
-    ChildProcess server({SANDBOX_BINARY, "--seed", std::string(SANDBOX_TEST_DATA) + "/small_tenant.json", "--tenant",
-                         "contoso.onmicrosoft.com", "--app-id", kAppIdOnWire, "--app-cert",
-                         (directory / "client" / "client.pem").string(), "--tls-dir", (directory / "tls").string(),
-                         "--port", "0", "--port-file", (directory / "port").string(), "--state-file",
-                         (directory / "state.json").string()},
+    make_client_certificate(directory);
+    ChildProcess server(sandbox_arguments(directory, std::string(SANDBOX_TEST_DATA) + "/small_tenant.json",
+                                          {"--port", "0", "--port-file", (directory / "port").string(), "--state-file",
+                                           (directory / "state.json").string()}),
                         directory / "server.log");
     const int port = read_port(directory / "port");
     const std::string origin = "https://127.0.0.1:" + std::to_string(port);
@@ -269,19 +291,15 @@ TEST_CASE("the sandbox serves a client over verified HTTPS from token to paged r
 
 TEST_CASE("the sandbox serves Graph's usage sources over verified HTTPS, from usage in its seed") {
     const auto directory = temporary_directory();
-    ChildProcess maker({SANDBOX_BINARY, "make-client-cert", "--out-dir", (directory / "client").string()},
-                       directory / "make.log");
-    REQUIRE(maker.wait(std::chrono::seconds(20)) == 0);
+    make_client_certificate(directory);
     value seed = value::parse(read_file(std::string(SANDBOX_TEST_DATA) + "/small_tenant.json"));
     seed["usage"] = value::parse(R"({"signins":[
         {"user":"scanner-3f@contoso.com","count":5,"first":"2026-11-20T08:00:00Z","last":"2026-11-29T08:00:00Z"},
         {"user":"printer@contoso.com","count":2,"clientAppUsed":"IMAP4","last":"2026-11-28T08:00:00Z"}],
       "email_app_usage":[{"user":"scanner-3f@contoso.com","smtp":"Yes","lastActivity":"2026-11-29"}]})");
     write_file_atomically(directory / "seed.json", seed.serialize());
-    ChildProcess server({SANDBOX_BINARY, "--seed", (directory / "seed.json").string(), "--tenant",
-                         "contoso.onmicrosoft.com", "--app-id", kAppIdOnWire, "--app-cert",
-                         (directory / "client" / "client.pem").string(), "--tls-dir", (directory / "tls").string(),
-                         "--port-file", (directory / "port").string(), "--quiet"},
+    ChildProcess server(sandbox_arguments(directory, (directory / "seed.json").string(),
+                                          {"--port-file", (directory / "port").string(), "--quiet"}),
                         directory / "server.log");
     const int port = read_port(directory / "port");
     const std::string origin = "https://127.0.0.1:" + std::to_string(port);
@@ -376,14 +394,11 @@ TEST_CASE("the sandbox serves Graph's usage sources over verified HTTPS, from us
 TEST_CASE("the sandbox signs in with a platform's token over verified HTTPS, and serves managed identities over "
           "plain HTTP too") {
     const auto directory = temporary_directory();
-    ChildProcess maker({SANDBOX_BINARY, "make-client-cert", "--out-dir", (directory / "client").string()},
-                       directory / "make.log");
-    REQUIRE(maker.wait(std::chrono::seconds(20)) == 0);
-    ChildProcess server({SANDBOX_BINARY, "--seed", std::string(SANDBOX_TEST_DATA) + "/small_tenant.json", "--tenant",
-                         "contoso.onmicrosoft.com", "--app-id", kAppIdOnWire, "--app-cert",
-                         (directory / "client" / "client.pem").string(), "--tls-dir", (directory / "tls").string(),
-                         "--port-file", (directory / "port").string(), "--http-port-file",
-                         (directory / "http-port").string(), "--arc-key-dir", (directory / "arc").string(), "--quiet"},
+    make_client_certificate(directory);
+    ChildProcess server(sandbox_arguments(directory, std::string(SANDBOX_TEST_DATA) + "/small_tenant.json",
+                                          {"--port-file", (directory / "port").string(), "--http-port-file",
+                                           (directory / "http-port").string(), "--arc-key-dir",
+                                           (directory / "arc").string(), "--quiet"}),
                         directory / "server.log");
     const int port = read_port(directory / "port");
     const int http_port = read_port(directory / "http-port");
@@ -467,13 +482,9 @@ TEST_CASE("the sandbox signs in with a platform's token over verified HTTPS, and
 TEST_CASE("a TLS session from one connection resumes on the next, in TLS 1.3 and 1.2 by ticket or by session ID, "
           "unless tls_resumption is false") {
     const auto directory = temporary_directory();
-    ChildProcess maker({SANDBOX_BINARY, "make-client-cert", "--out-dir", (directory / "client").string()},
-                       directory / "make.log");
-    REQUIRE(maker.wait(std::chrono::seconds(20)) == 0);
-    ChildProcess server({SANDBOX_BINARY, "--seed", std::string(SANDBOX_TEST_DATA) + "/small_tenant.json", "--tenant",
-                         "contoso.onmicrosoft.com", "--app-id", kAppIdOnWire, "--app-cert",
-                         (directory / "client" / "client.pem").string(), "--tls-dir", (directory / "tls").string(),
-                         "--port", "0", "--port-file", (directory / "port").string(), "--quiet"},
+    make_client_certificate(directory);
+    ChildProcess server(sandbox_arguments(directory, std::string(SANDBOX_TEST_DATA) + "/small_tenant.json",
+                                          {"--port", "0", "--port-file", (directory / "port").string(), "--quiet"}),
                         directory / "server.log");
     const int port = read_port(directory / "port");
     const auto ca_file = directory / "tls" / "ca.pem";

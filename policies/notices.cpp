@@ -12,15 +12,6 @@ namespace {
 // Whole days, never negative where they are shown: "1 day", "14 days".
 std::string days_text(long days) { return counted(static_cast<std::size_t>(days), "day"); }
 
-std::string source_text(UsageSource source) {
-    switch (source) {
-        case UsageSource::signin_logs: return "sign-in logs";
-        case UsageSource::smtp_auth_report: return "SMTP AUTH clients report";
-        case UsageSource::email_app_report: return "email apps report";
-    }
-    return "usage evidence";
-}
-
 // What moving off SMTP AUTH means for each replacement path.
 std::string migration_text(const Exception& exception) {
     if (!exception.replacement)
@@ -57,7 +48,8 @@ std::string section(const Notice& notice, const DesiredState& desired, Instant n
     if (notice.days_left >= 0) line("Expires:", expires + " (" + days_text(notice.days_left) + " left)");
     else line("Expired:", expires + " (" + days_text((now - exception.expires) / std::chrono::hours(24)) + " ago)");
     if (notice.last_use)
-        line("Last use:", format_date(notice.last_use->at) + " (" + source_text(notice.last_use->source) + ")");
+        line("Last use:",
+             format_date(notice.last_use->at) + " (" + std::string(source_words(notice.last_use->source)) + ")");
     else if (notice.kind == NoticeKind::unused)
         line("Last use:", "none seen in " + days_text(desired.exception_settings.unused_days->value));
     else line("Last use:", "not known");

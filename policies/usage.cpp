@@ -11,6 +11,15 @@
 
 namespace authgate {
 
+std::string_view source_words(UsageSource source) {
+    switch (source) {
+        case UsageSource::signin_logs: return "sign-in logs";
+        case UsageSource::smtp_auth_report: return "SMTP AUTH clients report";
+        case UsageSource::email_app_report: return "email apps report";
+    }
+    return "usage evidence";
+}
+
 bool UsageEvidence::incomplete() const {
     return std::any_of(sources.begin(), sources.end(), [](const SourceReport& source) { return !source.read; });
 }
@@ -61,15 +70,6 @@ std::vector<MailboxUsage> usage_by_sender(const UsageEvidence& evidence, const L
 }
 
 namespace {
-
-std::string_view source_words(UsageSource source) {
-    switch (source) {
-        case UsageSource::signin_logs: return "sign-in logs";
-        case UsageSource::smtp_auth_report: return "SMTP AUTH clients report";
-        case UsageSource::email_app_report: return "email apps report";
-    }
-    return "";
-}
 
 std::string day_of(Instant instant) { return format_instant(instant).substr(0, 10); }
 

@@ -30,6 +30,9 @@ struct EnumNames<UsageSource> {
     }};
 };
 
+// A source as people read it: "sign-in logs", "SMTP AUTH clients report", "email apps report".
+std::string_view source_words(UsageSource source);
+
 enum class SmtpProtocol { basic, oauth, unknown };
 template <>
 struct EnumNames<SmtpProtocol> {

@@ -69,22 +69,6 @@ std::string truncation_note(std::size_t shown, std::size_t total, std::string_vi
            "the saved plan artifact (`authgate plan --out`), or `authgate plan --format json`.\n";
 }
 
-// Percent-encodes all but the unreserved characters and '/', so that no path can end the link.
-std::string url_path(const std::string& path) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string encoded;
-    for (unsigned char c : path) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
-            encoded += static_cast<char>(c);
-        } else {
-            encoded += '%';
-            encoded += hex[c >> 4];
-            encoded += hex[c & 15];
-        }
-    }
-    return encoded;
-}
-
 // "`policies/it.toml:12`", linked to that line in the repository when links are known.
 std::string source_cell(const std::optional<SourceLocation>& source, const SourceLinks& links) {
     if (!source || !source->known()) return "";
@@ -112,7 +96,7 @@ std::optional<std::string> SourceLinks::url(const SourceLocation& where) const {
     if (error) return std::nullopt;
     const fs::path relative = file.lexically_relative(fs::path(root).lexically_normal());
     if (relative.empty() || *relative.begin() == "..") return std::nullopt;
-    return base + "/" + url_path(relative.generic_string()) + "#L" + std::to_string(where.line);
+    return base + "/" + percent_encode(relative.generic_string(), "/") + "#L" + std::to_string(where.line);
 }
 
 void render_markdown(std::ostream& stream, const Plan& plan, const SourceLinks& links) {

@@ -85,11 +85,11 @@ std::string refusal_reason(std::optional<int> error, const std::string& origin,
 }
 
 // OpenSSL's default trust anchors, as this process was started with (SSL_CERT_FILE and
-// SSL_CERT_DIR honoured). cpprest makes a TLS context for every connection and loads these
-// defaults into it; with OpenSSL 3 parsing the system bundle costs tens of milliseconds each
-// time, more than the handshake. So they are read here once, and OpenSSL's defaults are then
-// pointed at nothing: the per-connection load finds nothing, and every context is given the
-// store loaded once (below). What is trusted does not change.
+// SSL_CERT_DIR honoured). libcurl makes a TLS context for every connection; with OpenSSL 3,
+// parsing the system bundle into each costs tens of milliseconds, more than the handshake. So the
+// anchors are read here once and every context is given the store loaded once (below); libcurl is
+// given no CA file or path of its own, and OpenSSL's defaults are pointed at nothing, so that no
+// per-connection fallback loads them again. What is trusted does not change.
 struct DefaultTrust {
     std::string file, dir;
     bool file_from_environment = false;
@@ -386,11 +386,6 @@ class HttpsTransport : public HttpTransport {
 public:
     explicit HttpsTransport(HttpSettings settings) : settings_(std::move(settings)) { curl_global(); }
 
-    ~HttpsTransport() override {
-        // Handles first: their connections may hold sessions of the share.
-        idle_.clear();
-    }
-
     HttpResponse post(const HttpRequest& request) override {
         const std::string origin = request.identity_endpoint ? identity_origin_of(request.url) : origin_of(request.url);
         if (origin.empty())
@@ -551,7 +546,7 @@ private:
     }
 
     HttpSettings settings_;
-    SharedSessions sessions_;  // declared before the handles that use it
+    SharedSessions sessions_;  // declared before the handles that use it: destroyed after them
     std::mutex mutex_;
     TrustStore trust_;
     std::map<std::string, std::vector<std::unique_ptr<Handle>>> idle_;
@@ -567,21 +562,6 @@ std::string HttpResponse::redirect() const {
     if (status < 300 || status > 399) return {};
     const std::string location = header("location");
     return "a redirect (HTTP " + std::to_string(status) + ") to " + (location.empty() ? "no Location" : location);
-}
-
-std::string percent_encode(const std::string& text) {
-    static const char digits[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += digits[c >> 4];
-            out += digits[c & 15];
-        }
-    }
-    return out;
 }
 
 std::string trim_slash(std::string url) {

@@ -74,9 +74,6 @@ struct HttpSettings {
 
 std::unique_ptr<HttpTransport> make_https_transport(const HttpSettings& settings);
 
-// `text` percent-encoded for a query string or a form body (RFC 3986 unreserved characters kept).
-std::string percent_encode(const std::string& text);
-
 // A base URL without its trailing slashes, ready for a path to be appended.
 std::string trim_slash(std::string url);
 

@@ -1,5 +1,6 @@
 #include "policies/printable.h"
 
+#include <cctype>
 #include <cstdio>
 
 namespace authgate {
@@ -70,6 +71,22 @@ std::string counted(std::size_t number, std::string_view noun, std::string_view 
     std::string text = grouped(number) + " ";
     if (number == 1) return text.append(noun);
     return plural.empty() ? text.append(noun).append("s") : text.append(plural);
+}
+
+std::string percent_encode(std::string_view text, std::string_view also_kept) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string out;
+    for (const unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+            also_kept.find(static_cast<char>(c)) != std::string_view::npos) {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += digits[c >> 4];
+            out += digits[c & 15];
+        }
+    }
+    return out;
 }
 
 }  // namespace authgate

@@ -16,4 +16,8 @@ std::string grouped(std::size_t number);
 // A count and its noun, pluralised: "1 change", "4,016 changes" (`plural` defaults to noun + "s").
 std::string counted(std::size_t number, std::string_view noun, std::string_view plural = {});
 
+// `text` percent-encoded for a URL: every byte but RFC 3986's unreserved characters and those in
+// `also_kept` (a path keeps "/") becomes %XX, so that no text can end or redirect the URL.
+std::string percent_encode(std::string_view text, std::string_view also_kept = {});
+
 }  // namespace authgate

@@ -117,6 +117,12 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
             if (hooks.settled) hooks.settled(applied);
         }
     };
+    // The calls of a group's hooks, together when the hooks can (one journal transaction).
+    const auto together = [&hooks](const std::function<void()>& work) {
+        if (hooks.together) return hooks.together(work);
+        work();
+        return true;
+    };
     for (const auto& [first, end] : groups_of(changes)) {
         if (hooks.stop)
             if (std::optional<std::string> reason = hooks.stop()) {
@@ -151,11 +157,7 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
                 sent.push_back(i);
             }
         };
-        if (hooks.together) {
-            if (!hooks.together(prepare)) recorded = false;
-        } else {
-            prepare();
-        }
+        if (!together(prepare)) recorded = false;
         if (!recorded) {
             stop_at(first, "the journal could not record the change before it was sent");
             break;
@@ -188,8 +190,7 @@ ApplyResult apply_plan(const Plan& plan, TenantConnector& connector, const authg
             for (std::size_t i = first; i < end; ++i)
                 if (hooks.settled) hooks.settled(result.changes[i]);
         };
-        if (hooks.together) hooks.together(settle);
-        else settle();
+        together(settle);
     }
 
     result.write_time = since(writes_started);

@@ -286,16 +286,18 @@ std::string TokenClient::bearer() {
     token_.reset();
     IssuedToken issued;
     const auto started = std::chrono::steady_clock::now();
+    const auto count_time = [&] {
+        time_spent_ +=
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count();
+    };
     try {
         issued = source_.issue(settings_, clock_(), requests_);
     } catch (const AuthenticationError& error) {
-        time_spent_ +=
-            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count();
+        count_time();
         if (error.server_date()) server_date_ = error.server_date();
         throw;
     }
-    time_spent_ +=
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count();
+    count_time();
     if (issued.server_date) server_date_ = issued.server_date;
     const TokenClaims claims = read_claims(issued.access_token);
     // A managed identity's token is for its own tenant, whatever was configured.
